@@ -76,6 +76,8 @@ export interface ChatServer {
   close(reason?: string): Promise<void>;
   /** Settles when the server has shut down. */
   readonly finished: Promise<void>;
+  /** `await using server = startServer(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What {@linkcode ChatServer.stats} reports. */
@@ -274,7 +276,7 @@ export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
  *
  * Feed it each chunk read from a socket, then call `next()` until it returns
  * `undefined`. Lines may be split across chunks anywhere; the unfinished tail
- * is kept (copied) until its newline arrives. A line longer than `maxLine`
+ * is kept (copied) until its newline arrives, and dropped if it never does. A line longer than `maxLine`
  * bytes is reported once as {@linkcode LINE_TOO_LONG} and skipped up to its
  * newline, so memory per connection stays bounded.
  */
@@ -317,14 +319,6 @@ export class LineFramer {
       return line;
     }
     return undefined;
-  }
-
-  /** At end of input: the unterminated last line, if any. */
-  finish(): Uint8Array | undefined {
-    const tail = this.#tail;
-    this.#tail = null;
-    if (!tail || this.#skipping) return undefined;
-    return tail[tail.length - 1] === 13 ? tail.subarray(0, -1) : tail;
   }
 
   #keepTail(rest: Uint8Array): Uint8Array | undefined {
@@ -377,6 +371,14 @@ export function checkName(name: string): string | null {
 
 type RoomOptions = Required<Omit<ServerOptions, "cert" | "key" | "log" | "hostname" | "port">>;
 
+/** A join or leave, waiting to be announced. */
+interface RoomEvent {
+  peer: Peer;
+  joined: boolean;
+  name: string;
+  reason?: string;
+}
+
 class Room {
   /** Every open connection, named or not. */
   readonly peers = new Set<Peer>();
@@ -393,7 +395,7 @@ class Room {
 
   // Join and leave notices: the first goes out at once, the ones that follow
   // within `noticeInterval` are merged, so N joins cost O(N) lines, not O(N²).
-  #pendingNotices: { joined: boolean; name: string; reason?: string }[] = [];
+  #pendingNotices: RoomEvent[] = [];
   #noticeTimer: Timer | undefined;
 
   constructor(readonly options: RoomOptions, readonly log: (line: string) => void) {}
@@ -435,7 +437,7 @@ class Room {
         " Type /help for commands.",
     );
     this.log(`+ ${name} joined from ${peer.remote}`);
-    this.#queueNotice({ joined: true, name });
+    this.#queueNotice({ peer, joined: true, name });
   }
 
   /** Ends a peer: tells the room if it was named, then closes its socket. */
@@ -447,7 +449,7 @@ class Room {
     if (name !== null) this.members.delete(name.toLowerCase());
     if (name !== null && !this.closing) {
       this.log(`- ${name} left${reason ? ` (${reason})` : ""}`);
-      this.#queueNotice({ joined: false, name, reason });
+      this.#queueNotice({ peer, joined: false, name, reason });
     }
     if (drain) {
       // Let what was queued for the peer (a goodbye, say) reach it first.
@@ -461,7 +463,7 @@ class Room {
     }
   }
 
-  #queueNotice(event: { joined: boolean; name: string; reason?: string }): void {
+  #queueNotice(event: RoomEvent): void {
     this.#pendingNotices.push(event);
     if (this.#noticeTimer === undefined) this.#flushNotices();
   }
@@ -481,10 +483,10 @@ class Room {
       while (j < events.length && events[j].joined === events[i].joined) j++;
       const run = events.slice(i, j);
       if (run.length === 1) {
-        const { joined, name, reason } = run[0];
+        const { peer, joined, name, reason } = run[0];
         const text = joined ? `${name} joined` : `${name} left${reason ? ` (${reason})` : ""}`;
         this.broadcast(
-          this.members.get(name.toLowerCase()) ?? null,
+          peer,
           encoder.encode(`-- ${text}\n`),
         );
       } else {
@@ -645,9 +647,6 @@ async function serveConn(room: Room, peer: Peer): Promise<void> {
         buffer = new Uint8Array(buffer.length * 2);
       }
     }
-    // End of input: a last line without a newline still counts.
-    const last = framer.finish();
-    if (last && !peer.left) handleLine(room, peer, last);
   } catch (error) {
     reason = errorReason(error);
   }
@@ -770,6 +769,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     }),
     close: (reason) => close(reason).then(finish),
     finished,
+    [Symbol.asyncDispose]: () => close().then(finish),
   };
 }
 

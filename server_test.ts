@@ -1,0 +1,355 @@
+/**
+ * Pins the chat protocol over real TCP: framing, names, relay, commands and
+ * leaving. Run with `deno task test`.
+ *
+ * @module
+ */
+
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { checkName, cleanLine, LINE_TOO_LONG, LineFramer } from "./server.ts";
+import { eventually, LineClient, quietServer, sanitized } from "./test_util.ts";
+
+const encoder = new TextEncoder();
+const test = (name: string, fn: () => Promise<void> | void) =>
+  Deno.test({ name, fn, ...sanitized });
+
+// ---------------------------------------------------------------------------
+// Framing and cleaning, as functions
+// ---------------------------------------------------------------------------
+
+function frame(maxLine: number, ...chunks: string[]): (string | "TOO_LONG")[] {
+  const framer = new LineFramer(maxLine);
+  const out: (string | "TOO_LONG")[] = [];
+  for (const chunk of chunks) {
+    framer.feed(encoder.encode(chunk));
+    for (let line = framer.next(); line !== undefined; line = framer.next()) {
+      out.push(line === LINE_TOO_LONG ? "TOO_LONG" : new TextDecoder().decode(line));
+    }
+  }
+  return out;
+}
+
+test("framer splits lines across and within chunks, dropping CR before LF", () => {
+  assertEquals(frame(100, "a\nb", "c\r", "\nd\r\ne\n"), ["a", "bc", "d", "e"]);
+  assertEquals(frame(100, "no newline at end"), []);
+  assertEquals(frame(100, "\n\n"), ["", ""]);
+});
+
+test("framer reports an over-long line once and resumes at the next line", () => {
+  assertEquals(frame(4, "1234\n12345\nok\n"), ["1234", "TOO_LONG", "ok"]);
+  assertEquals(frame(4, "123", "45", "678", "9\nok\n"), ["TOO_LONG", "ok"]);
+  // A CRLF split across reads does not count the CR against the limit.
+  assertEquals(frame(4, "1234\r", "\n"), ["1234"]);
+});
+
+test("cleanLine replaces bad UTF-8, turns tabs into spaces and drops control characters", () => {
+  assertEquals(cleanLine(new Uint8Array([0x68, 0xff, 0x69])), "h\uFFFDi");
+  assertEquals(cleanLine(encoder.encode("a\tb")), "a b");
+  assertEquals(cleanLine(encoder.encode("\x1b[31mred\x1b[0m\x07\x00")), "[31mred[0m");
+  assertEquals(cleanLine(encoder.encode("c1:\u009b2J bidi:\u202eevil")), "c1:2J bidi:evil");
+  assertEquals(cleanLine(encoder.encode("你好 👋🏽 family: 👨‍👩‍👧")), "你好 👋🏽 family: 👨‍👩‍👧");
+});
+
+test("checkName accepts letters, digits and _ - . and nothing else", () => {
+  for (const good of ["alice", "Bob_2", "小明", "Zoë.k-9", "a", "x".repeat(24)]) {
+    assertEquals(checkName(good), null, good);
+  }
+  for (
+    const bad of ["", "x".repeat(25), "a b", "-lead", "_lead", "bob:", "*", "/nick", "é\u0301"]
+  ) {
+    assert(checkName(bad) !== null, bad);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Joining
+// ---------------------------------------------------------------------------
+
+test("a new connection is greeted and asked for a name", async () => {
+  await using server = quietServer();
+  using client = await LineClient.connect(server);
+  assertMatch(await client.line(), /^-- Welcome/);
+  assertEquals(await client.line(), "-- What should we call you?");
+});
+
+test("bad and taken names are refused with a reason, and the question is asked again", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "Alice");
+  using other = await LineClient.connect(server);
+  await other.until((line) => line === "-- What should we call you?");
+  const tries: [string, RegExp][] = [
+    ["a b", /^!! a name is letters and digits/],
+    ["x".repeat(25), /^!! a name is at most 24 characters/],
+    ["alice", /^!! the name alice is taken/],
+    ["ALICE", /^!! the name ALICE is taken/],
+  ];
+  for (const [name, error] of tries) {
+    await other.write(`${name}\n`);
+    assertMatch(await other.line(), error);
+    assertEquals(await other.line(), "-- What should we call you?");
+  }
+  await other.write("小明\n");
+  assertEquals(
+    await other.line(),
+    "-- Hello, 小明! Also here (1): Alice. Type /help for commands.",
+  );
+  assertEquals(await alice.line(), "-- 小明 joined");
+});
+
+test("the first one in is told so; later ones are told who is here", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.connect(server);
+  await alice.until((line) => line.endsWith("?"));
+  await alice.write("alice\n");
+  assertEquals(
+    await alice.line(),
+    "-- Hello, alice! You are the first one here. Type /help for commands.",
+  );
+  using bob = await LineClient.connect(server);
+  await bob.until((line) => line.endsWith("?"));
+  await bob.write("bob\n");
+  assertEquals(await bob.line(), "-- Hello, bob! Also here (1): alice. Type /help for commands.");
+});
+
+// ---------------------------------------------------------------------------
+// Relay
+// ---------------------------------------------------------------------------
+
+test("a message goes to every other client, never back to its sender", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  using carol = await LineClient.join(server, "carol");
+  await alice.write("hello\n");
+  assertEquals(await bob.message(), "alice: hello");
+  assertEquals(await carol.message(), "alice: hello");
+  // If alice had been sent her own line, it would come before bob's.
+  await bob.write("hi alice\n");
+  assertEquals(await alice.message(), "bob: hi alice");
+});
+
+test("messages arrive in the order they were sent", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  const lines = Array.from({ length: 500 }, (_, i) => `message ${i}`);
+  await alice.write(lines.map((line) => line + "\n").join(""));
+  for (const line of lines) assertEquals(await bob.message(), `alice: ${line}`);
+});
+
+test("a Chinese and emoji line written one byte per write arrives whole", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  const bytes = encoder.encode("你好，世界 👋🏽\n");
+  for (const byte of bytes) await alice.write(new Uint8Array([byte]));
+  assertEquals(await bob.message(), "alice: 你好，世界 👋🏽");
+});
+
+test("several lines in one write, CRLF endings and blank lines", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("one\r\n\r\n   \ntwo\nthree\r\n");
+  assertEquals(await bob.message(), "alice: one");
+  assertEquals(await bob.message(), "alice: two");
+  assertEquals(await bob.message(), "alice: three");
+});
+
+test("invalid UTF-8 becomes U+FFFD and control characters never reach others", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write(new Uint8Array([0x62, 0x61, 0x64, 0x20, 0xc3, 0x28, 0xff, 0x0a]));
+  assertEquals(await bob.message(), "alice: bad \uFFFD(\uFFFD");
+  await alice.write("\x1b]0;pwned\x07\x1b[2Jclear\tme\x00\x7f\n");
+  assertEquals(await bob.message(), "alice: ]0;pwned[2Jclear me");
+  // A line of nothing but control characters is blank, so it is dropped.
+  await alice.write("\x1b\x07\nafter\n");
+  assertEquals(await bob.message(), "alice: after");
+});
+
+test("a line over 4096 bytes is refused to its sender and the connection goes on", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  const longest = "x".repeat(4096);
+  await alice.write(`${longest}\n${longest}y\nnext\n`);
+  assertEquals(await bob.message(), `alice: ${longest}`);
+  assertEquals(
+    await alice.message(),
+    "!! line too long (max 4096 bytes); it was not sent",
+  );
+  assertEquals(await bob.message(), "alice: next");
+});
+
+test("a client that half-closes still has its last lines relayed", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("last words\n");
+  await alice.conn.closeWrite();
+  assertEquals(await bob.line(), "alice: last words");
+  assertEquals(await bob.line(), "-- alice left");
+  // The server closes the half-closed connection once its output is sent.
+  assertEquals(await alice.rest(), ["-- bob joined"]);
+});
+
+test("a client gone mid-line (reset or EOF) leaves without its partial line relayed", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  using carol = await LineClient.connect(server);
+  // carol never reads, so closing with unread input makes the kernel send RST.
+  // (An unfinished line at a plain EOF is dropped the same way.)
+  await carol.write("carol\nhalf a li");
+  await alice.until((line) => /carol joined$/.test(line));
+  await bob.write("ping\n");
+  assertEquals(await alice.line(), "bob: ping");
+  carol.close();
+  assertMatch(await alice.line(), /^-- carol left/);
+  await bob.write("pong\n");
+  assertEquals(await alice.line(), "bob: pong");
+});
+
+test("200 clients each receive every message", async () => {
+  await using server = quietServer();
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < 200; i++) clients.push(await LineClient.join(server, `user${i}`));
+    const [sender, ...receivers] = clients;
+    await sender.write("one\ntwo\nthree\n");
+    await Promise.all(receivers.map(async (client) => {
+      for (const text of ["one", "two", "three"]) {
+        assertEquals(await client.message(), `user0: ${text}`);
+      }
+    }));
+    assertEquals(server.stats().members, 200);
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+test("a burst of joins is announced in one merged line, not one line per join", async () => {
+  await using server = quietServer({ noticeInterval: 60_000 });
+  using watcher = await LineClient.join(server, "watcher");
+  const joiners: LineClient[] = [];
+  try {
+    for (let i = 0; i < 30; i++) joiners.push(await LineClient.join(server, `m${i}`));
+    // The joins wait for the interval to pass, or go out just before the next message.
+    await joiners[0].write("hello\n");
+    const names = Array.from({ length: 20 }, (_, i) => `m${i}`).join(", ");
+    assertEquals(await watcher.line(), `-- ${names} and 10 more joined`);
+    assertEquals(await watcher.line(), "m0: hello");
+  } finally {
+    for (const client of joiners) client.close();
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------
+
+test("/help lists the commands", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  await alice.write("/help\n");
+  assertEquals(await alice.line(), "-- Commands:");
+  const lines = [];
+  for (let i = 0; i < 7; i++) lines.push(await alice.line());
+  for (const command of ["/who", "/nick", "/me", "/msg", "/quit", "//", "/help"]) {
+    assert(lines.some((line) => line.startsWith(`--   ${command}`)), command);
+  }
+});
+
+test("/who gives the count and the names", async () => {
+  await using server = quietServer();
+  using _bob = await LineClient.join(server, "bob");
+  using alice = await LineClient.join(server, "alice");
+  await alice.write("/who\n");
+  assertEquals(await alice.line(), "-- Online (2): alice, bob");
+});
+
+test("/nick renames, tells the others, and refuses bad or taken names", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await bob.write("/nick ALICE\n/nick no way\n/nick\n/nick robert\n");
+  assertEquals(await bob.line(), "!! the name ALICE is taken");
+  assertMatch(await bob.line(), /^!! a name is letters and digits/);
+  assertEquals(await bob.line(), "!! usage: /nick NEW");
+  assertEquals(await bob.line(), "-- You are now known as robert");
+  assertEquals(await alice.message(), "-- bob is now known as robert");
+  await bob.write("hi\n/nick Robert\n");
+  assertEquals(await alice.message(), "robert: hi");
+  // Changing only the case of your own name is allowed.
+  assertEquals(await bob.message(), "-- You are now known as Robert");
+  // The old name is free again.
+  using _newBob = await LineClient.join(server, "bob");
+});
+
+test("/me sends an action", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("/me waves\n/me\n");
+  assertEquals(await bob.message(), "* alice waves");
+  assertEquals(await alice.message(), "!! usage: /me TEXT");
+});
+
+test("/msg reaches only its target, and errors name what went wrong", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  using carol = await LineClient.join(server, "carol");
+  await alice.write("/msg BOB psst\n/msg dave hi\n/msg bob\n/msg alice me\n");
+  assertEquals(await bob.message(), "alice (private): psst");
+  assertEquals(await alice.line(), "!! no one called dave is here");
+  assertEquals(await alice.line(), "!! usage: /msg NAME TEXT");
+  assertEquals(await alice.line(), "!! that is you");
+  // carol never saw the private message: the next thing she gets is this.
+  await bob.write("public\n");
+  assertEquals(await carol.message(), "bob: public");
+});
+
+test("/quit with a reason tells the others and closes the connection", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await bob.write("/quit off to lunch\n");
+  assertEquals(await bob.rest(), ["-- Bye!"]);
+  assertEquals(await alice.until((line) => line.includes("left")), "-- bob left (off to lunch)");
+  await eventually(() => server.stats().connections === 1);
+});
+
+test("//text sends a message that starts with a slash; unknown commands point to /help", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("//shrug\n/dance\n");
+  assertEquals(await bob.message(), "alice: /shrug");
+  assertEquals(await alice.message(), "!! unknown command /dance; /help lists them");
+});
+
+test("leaving by EOF is announced to the others", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  const bob = await LineClient.join(server, "bob");
+  bob.close();
+  assertEquals(await alice.until((line) => line.includes("left")), "-- bob left");
+  await eventually(() => server.stats().connections === 1);
+});
+
+test("close() tells every client and closes all connections", async () => {
+  const server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using stranger = await LineClient.connect(server);
+  await server.close();
+  assertEquals((await alice.rest()).at(-1), "-- server shutting down");
+  assertEquals((await stranger.rest()).at(-1), "-- server shutting down");
+  assertEquals(server.stats().connections, 0);
+});

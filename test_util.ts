@@ -1,0 +1,135 @@
+/**
+ * Helpers shared by the server tests: a raw line client over TCP or TLS, and
+ * a server started on port 0 that is closed when the test is done.
+ *
+ * @module
+ */
+
+import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Test options for every test: Deno 2.8+ turns the sanitizers off by default. */
+export const sanitized = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true };
+
+/** Starts a quiet server on a free port; flood control is off unless asked for. */
+export function quietServer(options: ServerOptions = {}): ChatServer {
+  return startServer({ port: 0, rate: 0, log: () => {}, ...options });
+}
+
+/** A plain line client, as `nc` would be: it reads only when asked to. */
+export class LineClient {
+  #buffer = new Uint8Array(0);
+  #lines: string[] = [];
+  #eof = false;
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** Connects to `server` (TCP, or TLS when `caCerts` is given). */
+  static async connect(server: ChatServer, caCerts?: string[]): Promise<LineClient> {
+    const { hostname, port } = server.addr;
+    const conn = caCerts
+      ? await Deno.connectTls({ hostname, port, caCerts })
+      : await Deno.connect({ hostname, port });
+    return new LineClient(conn);
+  }
+
+  /** Connects and joins as `name`, reading up to and including the welcome line. */
+  static async join(server: ChatServer, name: string, caCerts?: string[]): Promise<LineClient> {
+    const client = await LineClient.connect(server, caCerts);
+    await client.until((line) => line === "-- What should we call you?");
+    await client.write(`${name}\n`);
+    const welcome = await client.line();
+    if (!welcome.startsWith(`-- Hello, ${name}!`)) {
+      throw new Error(`${name} was not welcomed: ${welcome}`);
+    }
+    return client;
+  }
+
+  /** Writes text (or bytes) in full. */
+  async write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    for (let off = 0; off < bytes.length;) off += await this.conn.write(bytes.subarray(off));
+  }
+
+  /** The next line from the server, without its newline; throws at end of input. */
+  async line(): Promise<string> {
+    const line = await this.maybeLine();
+    if (line === null) throw new Error("connection closed while a line was expected");
+    return line;
+  }
+
+  /** The next line, or `null` once the server has closed the connection. */
+  async maybeLine(): Promise<string | null> {
+    while (this.#lines.length === 0) {
+      if (this.#eof) return null;
+      const chunk = new Uint8Array(64 * 1024);
+      let n: number | null;
+      try {
+        n = await this.conn.read(chunk);
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionReset) n = null;
+        else throw error;
+      }
+      if (n === null) {
+        this.#eof = true;
+        continue;
+      }
+      const data = new Uint8Array(this.#buffer.length + n);
+      data.set(this.#buffer);
+      data.set(chunk.subarray(0, n), this.#buffer.length);
+      let start = 0;
+      for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+        this.#lines.push(decoder.decode(data.subarray(start, nl)));
+        start = nl + 1;
+      }
+      this.#buffer = data.slice(start);
+    }
+    return this.#lines.shift()!;
+  }
+
+  /** Reads lines until one matches, and returns it. */
+  async until(match: (line: string) => boolean): Promise<string> {
+    for (;;) {
+      const line = await this.line();
+      if (match(line)) return line;
+    }
+  }
+
+  /** Reads the next line that is not a join/leave notice. */
+  async message(): Promise<string> {
+    return await this.until((line) => !/^-- .* (joined|left)( \(.*\))?$/.test(line));
+  }
+
+  /** Reads until the server closes the connection; returns the lines seen. */
+  async rest(): Promise<string[]> {
+    const lines: string[] = [];
+    for (let line = await this.maybeLine(); line !== null; line = await this.maybeLine()) {
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Polls `condition` every few milliseconds until it holds or `ms` pass. */
+export async function eventually(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
