@@ -209,18 +209,14 @@ class Peer {
     });
   }
 
-  /** Takes one token, or returns how many milliseconds to wait for one. */
+  /** Takes one token; returns how many milliseconds to wait until the bucket is out of debt. */
   takeToken(): number {
     const { rate, burst } = this.room.options;
     if (rate <= 0) return 0;
     const now = performance.now();
-    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000);
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000) - 1;
     this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.ceil((1 - this.#tokens) * 1000 / rate);
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens * 1000 / rate);
   }
 
   /** Sleeps without reading from the socket, so TCP pushes back on a flooder. */

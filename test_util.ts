@@ -18,16 +18,21 @@ export function quietServer(options: ServerOptions = {}): ChatServer {
   return startServer({ port: 0, rate: 0, log: () => {}, ...options });
 }
 
+/** Anything with an address to connect to, such as a {@linkcode ChatServer}. */
+export type Listening = { addr: Deno.NetAddr };
+
 /** A plain line client, as `nc` would be: it reads only when asked to. */
 export class LineClient {
   #buffer = new Uint8Array(0);
   #lines: string[] = [];
   #eof = false;
+  /** Called by tests with lines they skip, to watch for a notice. */
+  onNotice?: (line: string) => void;
 
   constructor(readonly conn: Deno.Conn) {}
 
   /** Connects to `server` (TCP, or TLS when `caCerts` is given). */
-  static async connect(server: ChatServer, caCerts?: string[]): Promise<LineClient> {
+  static async connect(server: Listening, caCerts?: string[]): Promise<LineClient> {
     const { hostname, port } = server.addr;
     const conn = caCerts
       ? await Deno.connectTls({ hostname, port, caCerts })
@@ -36,7 +41,7 @@ export class LineClient {
   }
 
   /** Connects and joins as `name`, reading up to and including the welcome line. */
-  static async join(server: ChatServer, name: string, caCerts?: string[]): Promise<LineClient> {
+  static async join(server: Listening, name: string, caCerts?: string[]): Promise<LineClient> {
     const client = await LineClient.connect(server, caCerts);
     await client.until((line) => line === "-- What should we call you?");
     await client.write(`${name}\n`);

@@ -1,0 +1,294 @@
+/**
+ * The server under load, faults and hostile input: slow readers, floods,
+ * huge lines, random bytes, connection limits, timeouts, TLS, signals and
+ * connection churn. Every test is bounded in size and time.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { eventually, LineClient, quietServer, sanitized } from "./test_util.ts";
+
+const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, ...sanitized });
+
+/** Sends lines `from`..`from + count - 1` of `size` bytes each, tagged `tag`, in one write. */
+async function sendNumbered(
+  client: LineClient,
+  tag: string,
+  from: number,
+  count: number,
+  size: number,
+) {
+  let chunk = "";
+  for (let i = from; i < from + count; i++) {
+    const head = `${tag} ${i} `;
+    chunk += head + "x".repeat(size - head.length - 1) + "\n";
+  }
+  await client.write(chunk);
+}
+
+/** Reads `count` numbered lines from each sender in `next` (tag → first number), in order. */
+async function expectNumbered(client: LineClient, next: Record<string, number>, count: number) {
+  for (let left = Object.keys(next).length * count; left > 0;) {
+    const line = await client.line();
+    const match = /^(\w+): (\w+) (\d+) x*$/.exec(line);
+    if (!match) {
+      client.onNotice?.(line);
+      continue;
+    }
+    const [, from, tag, seq] = match;
+    assertEquals(from, tag);
+    assertEquals(Number(seq), next[tag], `${tag}'s lines out of order`);
+    next[tag]++;
+    left--;
+  }
+}
+
+test("a client that never reads is dropped; the others get every message in order", async () => {
+  const maxQueue = 1 << 20;
+  await using server = quietServer({ maxQueue });
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  using carol = await LineClient.join(server, "carol");
+  using _slow = await LineClient.join(server, "slow");
+  // 2 senders × 8,000 lines × 1 KiB = 16 MiB relayed to each reader: more than
+  // the slow client's kernel buffers and queue cap can hold. The senders go in
+  // rounds so that the readers, which share this process with the server, keep up.
+  const rounds = 32;
+  const perRound = 250;
+  let dropped = "";
+  carol.onNotice = (line) => line.startsWith("-- slow left") && (dropped = line);
+  for (let round = 0; round < rounds; round++) {
+    const from = round * perRound;
+    await Promise.all([
+      sendNumbered(alice, "alice", from, perRound, 1024),
+      sendNumbered(bob, "bob", from, perRound, 1024),
+      expectNumbered(alice, { bob: from }, perRound),
+      expectNumbered(bob, { alice: from }, perRound),
+      expectNumbered(carol, { alice: from, bob: from }, perRound),
+    ]);
+  }
+  assertEquals(dropped, "-- slow left (too slow: output queue full)");
+  const { peakQueuedBytes } = server.stats();
+  assert(peakQueuedBytes <= maxQueue, `queued ${peakQueuedBytes} bytes for one client`);
+  assert(peakQueuedBytes > maxQueue / 2, "the slow client's queue never filled");
+  assertEquals(server.stats().members, 3);
+  console.log(
+    `  slow reader: dropped at a peak queue of ${peakQueuedBytes} bytes (cap ${maxQueue})`,
+  );
+});
+
+test("a flooder is throttled, loses nothing, and does not delay anyone else", async () => {
+  await using server = quietServer({ rate: 200, burst: 50 });
+  using flooder = await LineClient.join(server, "flooder");
+  using other = await LineClient.join(server, "other");
+  using watcher = await LineClient.join(server, "watcher");
+  const count = 2000;
+  const started = performance.now();
+  await flooder.write(Array.from({ length: count }, (_, i) => `f ${i}\n`).join(""));
+  let sentAt = 0;
+  let latency = -1;
+  for (let i = 0; i < count;) {
+    const line = await watcher.line();
+    if (line === "other: are you there?") {
+      latency = performance.now() - sentAt;
+      continue;
+    }
+    if (!line.startsWith("flooder: ")) continue;
+    assertEquals(line, `flooder: f ${i}`);
+    i++;
+    // A quarter of the way through, someone else speaks.
+    if (i === 500) {
+      sentAt = performance.now();
+      await other.write("are you there?\n");
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  // (2000 - 50 burst) lines at 200 per second: about 9.75 s.
+  assert(seconds > 9, `2000 lines took ${seconds.toFixed(2)} s: not throttled`);
+  assert(latency >= 0 && latency < 100, `the other sender's line took ${latency.toFixed(1)} ms`);
+  console.log(
+    `  flood: ${count} lines in ${seconds.toFixed(2)} s; other line in ${latency.toFixed(1)} ms`,
+  );
+});
+
+test("a 1 MiB line with no newline is refused, nothing of it relayed, and the next line is", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("y".repeat(1 << 20));
+  await alice.write("\nnormal line\n");
+  assertEquals(await alice.message(), "!! line too long (max 4096 bytes); it was not sent");
+  assertEquals(await bob.message(), "alice: normal line");
+});
+
+/** A small seeded random number generator (mulberry32), so a failing run can be repeated. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("fuzz: 100 clients sending random bytes cannot crash or leak the server", async () => {
+  await using server = quietServer({ maxLine: 512 });
+  const seed = Date.now() % 100000;
+  const rand = random(seed);
+  const pieces = [
+    [0xff],
+    [0xc3],
+    [0xe4, 0xbd],
+    [0x00],
+    [0x1b, 0x5b, 0x32, 0x4a],
+    [0x0a],
+    [0x0d, 0x0a],
+    [0x2f],
+    [0x20],
+    [0x09],
+    ...Array.from("hello/nick /msg /me /who /quit ", (c) => [c.charCodeAt(0)]),
+  ].map((bytes) => new Uint8Array(bytes));
+  const deadline = Date.now() + 2000;
+  let connections = 0;
+
+  async function fuzzer(id: number) {
+    while (Date.now() < deadline) {
+      const client = await LineClient.connect(server);
+      connections++;
+      try {
+        if (rand() < 0.7) await client.write(`f${id}_${connections}\n`);
+        for (let writes = Math.floor(rand() * 20); writes > 0; writes--) {
+          if (rand() < 0.05) {
+            await client.write("z".repeat(2000 + Math.floor(rand() * 4000)));
+            continue;
+          }
+          const parts: Uint8Array[] = [];
+          for (let n = Math.floor(rand() * 60); n > 0; n--) {
+            parts.push(pieces[Math.floor(rand() * pieces.length)]);
+          }
+          const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+          parts.reduce((offset, part) => (bytes.set(part, offset), offset + part.length), 0);
+          await client.write(bytes);
+        }
+      } catch {
+        // The server may close a connection that sent /quit; that is fine.
+      } finally {
+        client.close();
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 100 }, (_, i) => fuzzer(i)));
+  await eventually(() => server.stats().connections === 0);
+  // Afterwards two fresh clients chat normally.
+  {
+    using alice = await LineClient.join(server, "alice");
+    using bob = await LineClient.join(server, "bob");
+    await alice.write("still here?\n");
+    assertEquals(await bob.message(), "alice: still here?");
+  }
+  await eventually(() => server.stats().connections === 0);
+  assertEquals(server.stats().members, 0);
+  console.log(`  fuzz: seed ${seed}, ${connections} connections in 2 s`);
+});
+
+test("beyond --max-clients a connection is told the server is full", async () => {
+  await using server = quietServer({ maxClients: 50 });
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < 50; i++) clients.push(await LineClient.connect(server));
+    await eventually(() => server.stats().connections === 50);
+    using extra = await LineClient.connect(server);
+    assertEquals(await extra.rest(), ["!! server full; try again later"]);
+    // Those already in are unaffected.
+    for (const [i, client] of clients.slice(0, 2).entries()) {
+      await client.until((line) => line.endsWith("?"));
+      await client.write(`c${i}\n`);
+      await client.until((line) => line.startsWith("-- Hello"));
+    }
+    await clients[0].write("hi\n");
+    assertEquals(await clients[1].message(), "c0: hi");
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+test("a connection that gives no name in time is closed", async () => {
+  await using server = quietServer({ nameTimeout: 200 });
+  using client = await LineClient.connect(server);
+  const started = performance.now();
+  assertEquals((await client.rest()).at(-1), "!! no name given in time; goodbye");
+  assert(performance.now() - started >= 150);
+  assertEquals(server.stats().connections, 0);
+});
+
+test("TLS: two clients chat; a plain-TCP client is rejected without harm", async () => {
+  const caCerts = [Deno.readTextFileSync("testdata/ca.pem")];
+  await using server = quietServer({
+    cert: Deno.readTextFileSync("testdata/cert.pem"),
+    key: Deno.readTextFileSync("testdata/key.pem"),
+  });
+  using alice = await LineClient.join(server, "alice", caCerts);
+  using bob = await LineClient.join(server, "bob", caCerts);
+  {
+    using plain = await LineClient.connect(server);
+    await plain.write("mallory\nhello\n");
+    const seen = await plain.rest();
+    assert(!seen.includes("-- What should we call you?"), "plain TCP got a greeting");
+  }
+  await alice.write("over TLS 你好\n");
+  assertEquals(await bob.message(), "alice: over TLS 你好");
+  await eventually(() => server.stats().connections === 2);
+});
+
+test("SIGTERM: every client is told, and the server exits 0 within 3 s", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", "server.ts", "--port", "0"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  while (!output.includes("\n")) output += (await stdout.read()).value ?? "";
+  const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
+  const server = { addr: { hostname: "127.0.0.1", port, transport: "tcp" as const } };
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      clients.push(await LineClient.join(server, `user${i}`));
+    }
+    const started = performance.now();
+    child.kill("SIGTERM");
+    const lasts = await Promise.all(clients.map(async (client) => (await client.rest()).at(-1)));
+    for (const last of lasts) assertEquals(last, "-- server shutting down");
+    const status = await child.status;
+    const seconds = (performance.now() - started) / 1000;
+    assertEquals(status.code, 0);
+    assert(seconds < 3, `exit took ${seconds.toFixed(2)} s`);
+  } finally {
+    for (const client of clients) client.close();
+    await stdout.cancel();
+    try {
+      child.kill();
+    } catch {
+      // already exited
+    }
+    await child.status;
+  }
+});
+
+test("2,000 connect/disconnect cycles leave nothing open", async () => {
+  await using server = quietServer();
+  let cycle = 0;
+  async function churn() {
+    while (cycle < 2000) {
+      const n = cycle++;
+      using client = await LineClient.connect(server);
+      if (n % 2 === 0) await client.write(`churn${n}\nhello\n`);
+      if (n % 3 === 0) await client.line(); // sometimes read, sometimes reset
+    }
+  }
+  await Promise.all(Array.from({ length: 20 }, churn));
+  await eventually(() => server.stats().connections === 0);
+  assertEquals(server.stats().members, 0);
+});
