@@ -424,12 +424,18 @@ class Room {
     peer.name = name;
     this.members.set(name.toLowerCase(), peer);
     clearTimeout(peer.nameTimer);
-    const others = [...this.members.values()].filter((p) => p !== peer).map((p) => p.name!);
+    // List a few of the others, not all: N joins must not cost O(N²) bytes.
+    const others: string[] = [];
+    for (const member of this.members.values()) {
+      if (others.length === NAMES_IN_NOTICE) break;
+      if (member !== peer) others.push(member.name!);
+    }
+    const count = this.members.size - 1;
     peer.sendLine(
       `-- Hello, ${name}! ` +
-        (others.length === 0
+        (count === 0
           ? "You are the first one here."
-          : `Also here (${others.length}): ${listNames(others)}.`) +
+          : `Also here (${count}): ${listNames(others, count)}.`) +
         " Type /help for commands.",
     );
     this.log(`+ ${name} joined from ${peer.remote}`);
@@ -505,14 +511,12 @@ class Room {
   }
 }
 
-/** "a, b and c", or "a, b, … and 180 more" past {@linkcode NAMES_IN_NOTICE}. */
-function listNames(names: string[]): string {
-  if (names.length === 1) return names[0];
-  if (names.length > NAMES_IN_NOTICE) {
-    return `${names.slice(0, NAMES_IN_NOTICE).join(", ")} and ${
-      names.length - NAMES_IN_NOTICE
-    } more`;
+/** "a, b and c", or "a, b, … and 180 more" when `total` is more than the names given. */
+function listNames(names: string[], total = names.length): string {
+  if (total > NAMES_IN_NOTICE) {
+    return `${names.slice(0, NAMES_IN_NOTICE).join(", ")} and ${total - NAMES_IN_NOTICE} more`;
   }
+  if (names.length === 1) return names[0];
   return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
