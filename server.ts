@@ -141,6 +141,7 @@ class Peer {
   #outbox: Uint8Array[] = [];
   queuedBytes = 0;
   #writing = false;
+  #flushScheduled = false;
   #drained: (() => void) | null = null;
 
   // Flood control: a token bucket refilled `rate` times a second.
@@ -165,7 +166,10 @@ class Peer {
     this.queuedBytes = queued;
     if (queued > this.room.peakQueuedBytes) this.room.peakQueuedBytes = queued;
     this.#outbox.push(bytes);
-    if (!this.#writing) this.room.scheduleFlush(this);
+    if (!this.#writing && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.room.scheduleFlush(this);
+    }
   }
 
   /** Queues one line of text. */
@@ -175,6 +179,7 @@ class Peer {
 
   /** Writes everything queued, one write at a time, merging what piles up meanwhile. */
   async flush(): Promise<void> {
+    this.#flushScheduled = false;
     if (this.#writing) return;
     this.#writing = true;
     try {
@@ -250,6 +255,7 @@ class Peer {
   }
 }
 
+/** Joins chunks whose lengths add up to `total` into one array. */
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
@@ -257,7 +263,7 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     out.set(chunk, offset);
     offset += chunk.length;
   }
-  return out.length === offset ? out : out.subarray(0, offset);
+  return out;
 }
 
 // ---------------------------------------------------------------------------
