@@ -818,12 +818,18 @@ OPTIONS:
 Try it: nc 127.0.0.1 ${DEFAULTS.port}`);
 }
 
-/** Parses a flag that must be a whole number of at least `min`. */
-function intFlag(name: string, value: string | undefined, min: number): number | undefined {
+/** Parses a flag that must be a whole number from `min` to `max`. */
+function intFlag(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < min) {
-    throw new Error(`--${name} must be a whole number of at least ${min}, not "${value}"`);
+  if (value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+    throw new Error(`--${name} must be a whole number ${range}, not "${value}"`);
   }
   return number;
 }
@@ -858,7 +864,7 @@ async function main(): Promise<void> {
     }
     options = {
       hostname: values.host,
-      port: intFlag("port", values.port, 0),
+      port: intFlag("port", values.port, 0, 65535),
       maxLine: intFlag("max-line", values["max-line"], 1),
       maxQueue: intFlag("max-queue", values["max-queue"], 1),
       maxClients: intFlag("max-clients", values["max-clients"], 1),
