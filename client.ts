@@ -1,0 +1,899 @@
+/**
+ * A terminal client for the chat room in `server.ts`.
+ *
+ * ```sh
+ * deno run -N client.ts                      # asks for a name, joins 127.0.0.1:1801
+ * deno run -N client.ts --name ann --host chat.example --port 1801
+ * printf 'hello\n' | deno run -N client.ts --name bot     # post one line and leave
+ * deno run -N client.ts --name logger --listen > chat.log  # print everything, send nothing
+ * ```
+ *
+ * In a terminal it shows a prompt with line editing and history; lines from
+ * the room appear above what you are typing, names in colour. With stdin not
+ * a terminal it is a plain filter: each stdin line is sent, each received
+ * line is printed, and it leaves at the end of stdin.
+ *
+ * The file is also a library: {@linkcode runClient} runs a session over any
+ * streams, so tests (or other programs) drive it without a terminal.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import * as readline from "node:readline";
+import process from "node:process";
+
+// ---------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------
+
+/** How {@linkcode runClient} connects, reads, prints and recovers. */
+export interface ClientOptions {
+  /** Server host. Default `127.0.0.1`. */
+  host?: string;
+  /** Server port. Default 1801. */
+  port?: number;
+  /** Name to join with; without it the first input line is the name (asked for if interactive). */
+  name?: string;
+  /** Speak TLS. */
+  tls?: boolean;
+  /** PEM certificates to trust for TLS, e.g. a self-signed server certificate. */
+  caCerts?: string[];
+  /** What the user types: lines (without `\n`) or raw bytes split at `\n`. */
+  input: ReadableStream<Uint8Array> | AsyncIterable<string>;
+  /** Where display lines go: a function called once per line, or a byte stream. */
+  output: WritableStream<Uint8Array> | ((line: string) => void);
+  /** Where problems go (failed connection, refused name when not interactive). Default stderr. */
+  errors?: (line: string) => void;
+  /**
+   * A person is typing: ask again for a refused name, echo your own messages,
+   * report connection trouble in `output`. Otherwise a refused name ends the session (code 2).
+   */
+  interactive?: boolean;
+  /** Style lines with ANSI colours. Default false. */
+  color?: boolean;
+  /** Prefix each printed line with the local time as `HH:MM`. Default false. */
+  timestamps?: boolean;
+  /** Reconnect (same name) when an established connection drops. Default: same as `interactive`. */
+  reconnect?: boolean;
+  /** Never read `input`; stay connected and print until stopped. Default false. */
+  listen?: boolean;
+  /** Opens the connection; replaces host, port and TLS settings (tests use it). */
+  connect?: () => Promise<Deno.Conn>;
+  /** Milliseconds to wait before reconnect attempt `n` (0-based). Default 1 s, 2 s, 4 s … 30 s. */
+  reconnectDelay?: (attempt: number) => number;
+  /** Called with the prompt to show when the client waits for a name or a message. */
+  setPrompt?: (prompt: string) => void;
+  /** Aborting leaves the room cleanly, as the end of input does. */
+  signal?: AbortSignal;
+  /** The clock for `timestamps`. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** The line that asks for a name; the server sends it last in its greeting. */
+export const NAME_PROMPT = "-- What should we call you?";
+
+const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_PORT = 1801;
+/** How long to wait for the server to close after we have said goodbye. */
+const LEAVE_TIMEOUT = 1000;
+/** Longest line kept from the server; more is cut so a bad peer cannot eat memory. */
+const MAX_LINE = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+/** The default reconnect schedule: 1 s, 2 s, 4 s … capped at 30 s. */
+export function backoff(attempt: number): number {
+  return Math.min(1000 * 2 ** attempt, 30_000);
+}
+
+// ---------------------------------------------------------------------------
+// Text: cleaning, classifying and styling lines
+// ---------------------------------------------------------------------------
+
+// C0 and C1 controls, DEL (ESC is C0) and the bidi overrides that reorder text.
+// deno-lint-ignore no-control-regex
+const UNSAFE_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Removes control characters (and turns tabs into spaces) so text cannot drive the terminal. */
+export function sanitize(text: string): string {
+  return text.replaceAll("\t", " ").replace(UNSAFE_CHARS, "");
+}
+
+const NAME = String.raw`[\p{L}\p{N}][\p{L}\p{N}_.\-]*`;
+const PRIVATE_LINE = new RegExp(`^(${NAME}) \\(private\\): (.*)$`, "u");
+const MESSAGE_LINE = new RegExp(`^(${NAME}): (.*)$`, "u");
+const ACTION_LINE = new RegExp(`^\\* (${NAME}) (.*)$`, "u");
+
+/** What kind of line the server sent, with its parts. */
+export interface ParsedLine {
+  /** Which of the server's line formats it is. */
+  kind: "message" | "action" | "private" | "notice" | "error" | "other";
+  /** Who sent a message, action or private message. */
+  name?: string;
+  /** The rest of the line. */
+  text: string;
+}
+
+/** Classifies one line from the server by its prefix. */
+export function parseLine(line: string): ParsedLine {
+  if (line.startsWith("-- ")) return { kind: "notice", text: line.slice(3) };
+  if (line.startsWith("!! ")) return { kind: "error", text: line.slice(3) };
+  let match = ACTION_LINE.exec(line);
+  if (match) return { kind: "action", name: match[1], text: match[2] };
+  match = PRIVATE_LINE.exec(line);
+  if (match) return { kind: "private", name: match[1], text: match[2] };
+  match = MESSAGE_LINE.exec(line);
+  if (match) return { kind: "message", name: match[1], text: match[2] };
+  return { kind: "other", text: line };
+}
+
+// Foreground colours for names; red is kept for errors.
+const NAME_COLORS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
+
+/** The ANSI colour code for a name: the same name (in any case) always gets the same colour. */
+export function nameColor(name: string): number {
+  // FNV-1a: cheap, and stable across runs and machines.
+  let hash = 0x811c9dc5;
+  for (const char of name.toLowerCase()) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return NAME_COLORS[(hash >>> 0) % NAME_COLORS.length];
+}
+
+const sgr = (on: string, off: string) => (text: string) => `\x1b[${on}m${text}\x1b[${off}m`;
+const bold = sgr("1", "22");
+const dim = sgr("2", "22");
+const italic = sgr("3", "23");
+const red = sgr("31", "39");
+const inverse = sgr("7", "27");
+const colored = (name: string) => sgr(`1;${nameColor(name)}`, "22;39")(name);
+
+/** How {@linkcode formatLine} styles a line. */
+export interface FormatOptions {
+  /** Use ANSI styles. */
+  color: boolean;
+  /** The line is something you sent (shown in your own style). */
+  own?: boolean;
+  /** Prefix with this time as `HH:MM`. */
+  time?: Date;
+}
+
+/** Cleans a server line and styles it for display. */
+export function formatLine(line: string, options: FormatOptions): string {
+  const text = sanitize(line);
+  const stamp = options.time ? `${hhmm(options.time)} ` : "";
+  if (!options.color) return stamp + text;
+  const parsed = parseLine(text);
+  const who = (name: string) => options.own ? bold(name) : colored(name);
+  let body: string;
+  switch (parsed.kind) {
+    case "notice":
+      body = dim(text);
+      break;
+    case "error":
+      body = red(text);
+      break;
+    case "action":
+      body = italic(`* ${who(parsed.name!)} ${parsed.text}`);
+      break;
+    case "private":
+      body = `${who(parsed.name!)} ${inverse("(private)")}: ${bold(parsed.text)}`;
+      break;
+    case "message":
+      body = `${who(parsed.name!)}: ${options.own ? dim(parsed.text) : parsed.text}`;
+      break;
+    default:
+      body = text;
+  }
+  return (stamp ? dim(stamp) : "") + body;
+}
+
+function hhmm(time: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+/** How a line you typed looks once sent, or `null` for commands shown only by their reply. */
+export function ownLine(name: string, input: string): string | null {
+  if (input.startsWith("//")) return `${name}: ${input.slice(1)}`;
+  if (!input.startsWith("/")) return `${name}: ${input}`;
+  const match = /^\/(\S+)\s*(.*)$/s.exec(input);
+  const command = match?.[1].toLowerCase();
+  const rest = match?.[2].trim() ?? "";
+  if (command === "me" && rest) return `* ${name} ${rest}`;
+  if (command === "msg") {
+    const parts = /^(\S+)\s+(.+)$/s.exec(rest);
+    if (parts) return `${name} (private): → ${parts[1]}: ${parts[2]}`;
+  }
+  return null;
+}
+
+// Terminal cell widths, following the rules readline uses to lay out its line.
+const WIDE = /\p{Emoji_Presentation}/u;
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\u200b-\u200f\ufe00-\ufe0f]/u;
+
+function charWidth(char: string): number {
+  const code = char.codePointAt(0)!;
+  if (code < 0x20 || (code >= 0x7f && code < 0xa0) || ZERO_WIDTH.test(char)) return 0;
+  if (
+    code >= 0x1100 && (code <= 0x115f || code === 0x2329 || code === 0x232a ||
+      (code >= 0x2e80 && code <= 0x3247 && code !== 0x303f) ||
+      (code >= 0x3250 && code <= 0x4dbf) || (code >= 0x4e00 && code <= 0xa4c6) ||
+      (code >= 0xa960 && code <= 0xa97c) || (code >= 0xac00 && code <= 0xd7a3) ||
+      (code >= 0xf900 && code <= 0xfaff) || (code >= 0xfe10 && code <= 0xfe19) ||
+      (code >= 0xfe30 && code <= 0xfe6b) || (code >= 0xff01 && code <= 0xff60) ||
+      (code >= 0xffe0 && code <= 0xffe6) || (code >= 0x1b000 && code <= 0x1b001) ||
+      (code >= 0x1f200 && code <= 0x1f251) || (code >= 0x1f300 && code <= 0x1f64f) ||
+      (code >= 0x20000 && code <= 0x3fffd))
+  ) return 2;
+  return WIDE.test(char) ? 2 : 1;
+}
+
+/** How many terminal rows `text` fills past the first when wrapped at `columns` (0 = fits on one). */
+export function extraRows(text: string, columns: number): number {
+  let offset = 0;
+  // deno-lint-ignore no-control-regex
+  for (const char of text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")) {
+    const width = charWidth(char);
+    // A wide character never straddles two rows: it moves to the next one.
+    if (width === 2 && (offset + 1) % columns === 0) offset++;
+    offset += width;
+  }
+  return Math.floor(offset / columns);
+}
+
+// ---------------------------------------------------------------------------
+// Lines in: a socket or a byte stream, split at `\n` byte by byte
+// ---------------------------------------------------------------------------
+
+/** Splits bytes into lines at `\n` (dropping a `\r` before it); decodes each line once whole. */
+class LineSplitter {
+  #tail: Uint8Array | null = null;
+  #decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
+
+  /** The complete lines in `chunk`; an unfinished end is kept for the next call. */
+  push(chunk: Uint8Array): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      lines.push(this.#decode(this.#join(chunk.subarray(start, nl))));
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = this.#join(chunk.subarray(start));
+      // Cut an endless line rather than grow without bound.
+      if (rest.length > MAX_LINE) lines.push(this.#decode(rest));
+      else this.#tail = rest.slice();
+    }
+    return lines;
+  }
+
+  /** The unterminated last line at end of input, if any. */
+  finish(): string | null {
+    const tail = this.#tail;
+    this.#tail = null;
+    return tail && tail.length > 0 ? this.#decode(tail) : null;
+  }
+
+  #join(bytes: Uint8Array): Uint8Array {
+    const tail = this.#tail;
+    if (!tail) return bytes;
+    this.#tail = null;
+    const joined = new Uint8Array(tail.length + bytes.length);
+    joined.set(tail);
+    joined.set(bytes, tail.length);
+    return joined;
+  }
+
+  #decode(bytes: Uint8Array): string {
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
+    return this.#decoder.decode(bytes);
+  }
+}
+
+/** Reads lines from a connection with `conn.read`. */
+class ConnLines {
+  #splitter = new LineSplitter();
+  #ready: string[] = [];
+  #buffer = new Uint8Array(16 * 1024);
+  #done = false;
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** The next line, or `null` once the server has closed. */
+  async next(): Promise<string | null> {
+    while (this.#ready.length === 0) {
+      if (this.#done) return null;
+      const n = await this.conn.read(this.#buffer);
+      if (n === null) {
+        this.#done = true;
+        const last = this.#splitter.finish();
+        if (last !== null) this.#ready.push(last);
+      } else {
+        this.#ready.push(...this.#splitter.push(this.#buffer.subarray(0, n)));
+      }
+    }
+    return this.#ready.shift()!;
+  }
+}
+
+/** Input lines one at a time, from either kind of input; `cancel` stops a pending read. */
+interface LineSource {
+  next(): Promise<string | null>;
+  cancel(): void;
+}
+
+function lineSource(input: ReadableStream<Uint8Array> | AsyncIterable<string>): LineSource {
+  if (input instanceof ReadableStream) {
+    const reader = input.getReader();
+    const splitter = new LineSplitter();
+    const ready: string[] = [];
+    let done = false;
+    return {
+      async next() {
+        while (ready.length === 0) {
+          if (done) return null;
+          const result = await reader.read();
+          if (result.done) {
+            done = true;
+            const last = splitter.finish();
+            if (last !== null) ready.push(last);
+          } else {
+            ready.push(...splitter.push(result.value));
+          }
+        }
+        return ready.shift()!;
+      },
+      cancel() {
+        reader.cancel().catch(() => {});
+      },
+    };
+  }
+  const iterator = input[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const result = await iterator.next();
+      return result.done ? null : result.value;
+    },
+    cancel() {
+      iterator.return?.()?.catch?.(() => {});
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The session
+// ---------------------------------------------------------------------------
+
+/** How one connection ended. */
+type Ending = { done: number } | { lost: string };
+
+type Event =
+  | { type: "line"; line: string | null }
+  | { type: "readError"; error: unknown }
+  | { type: "input"; line: string | null }
+  | { type: "timeout" };
+
+/**
+ * Runs a chat session until the user leaves or it cannot go on.
+ *
+ * Returns the exit code: 0 after leaving cleanly (end of input, `/quit`,
+ * `signal` aborted), 1 when the connection fails or drops (and is not
+ * re-established), 2 when a non-interactive session's name is refused.
+ */
+export async function runClient(options: ClientOptions): Promise<number> {
+  const client = new Client(options);
+  try {
+    return await client.run();
+  } finally {
+    await client.dispose();
+  }
+}
+
+class Client {
+  readonly host: string;
+  readonly port: number;
+  readonly interactive: boolean;
+  readonly reconnect: boolean;
+  name: string | undefined;
+  #input: LineSource;
+  /** The one outstanding read of input; it outlives a dropped connection. */
+  #pendingInput: Promise<Event> | null = null;
+  #print: (line: string) => void;
+  #flushOutput: () => Promise<void>;
+  #errors: (line: string) => void;
+  #aborted: Promise<Event>;
+  #onAbort = () => {};
+
+  constructor(readonly options: ClientOptions) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.port = options.port ?? DEFAULT_PORT;
+    this.interactive = options.interactive ?? false;
+    this.reconnect = options.reconnect ?? this.interactive;
+    this.name = options.name;
+    this.#input = lineSource(options.input);
+    this.#errors = options.errors ?? ((line) => console.error(line));
+    const output = options.output;
+    if (typeof output === "function") {
+      this.#print = output;
+      this.#flushOutput = () => Promise.resolve();
+    } else {
+      // Writes are chained so lines keep their order; errors surface at the end.
+      const writer = output.getWriter();
+      let chain = Promise.resolve();
+      this.#print = (line) => {
+        chain = chain.then(() => writer.write(encoder.encode(line + "\n")));
+      };
+      this.#flushOutput = async () => {
+        try {
+          await chain;
+        } finally {
+          writer.releaseLock();
+        }
+      };
+    }
+    // An abort reads as the end of input: the user is leaving.
+    this.#aborted = new Promise((resolve) => {
+      this.#onAbort = () => resolve({ type: "input", line: null });
+      if (options.signal?.aborted) this.#onAbort();
+      options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    });
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  async dispose(): Promise<void> {
+    this.options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#input.cancel();
+    await this.#flushOutput();
+  }
+
+  /** Prints a line from the server (or one of ours) in the display style. */
+  show(line: string, own = false): void {
+    const time = this.options.timestamps ? (this.options.now ?? (() => new Date()))() : undefined;
+    this.#print(formatLine(line, { color: this.options.color ?? false, own, time }));
+  }
+
+  /** Reports the client's own news: in the chat view when interactive, else on stderr. */
+  status(text: string): void {
+    if (this.interactive) this.show(`-- ${text}`);
+    else this.#errors(text);
+  }
+
+  connect(): Promise<Deno.Conn> {
+    if (this.options.connect) return this.options.connect();
+    if (this.options.tls) {
+      return Deno.connectTls({
+        hostname: this.host,
+        port: this.port,
+        caCerts: this.options.caCerts,
+      });
+    }
+    return Deno.connect({ hostname: this.host, port: this.port });
+  }
+
+  nextInput(): Promise<Event> {
+    this.#pendingInput ??= this.#input.next().then(
+      (line): Event => ({ type: "input", line }),
+      (): Event => ({ type: "input", line: null }),
+    );
+    return this.#pendingInput;
+  }
+
+  takeInput(): void {
+    this.#pendingInput = null;
+  }
+
+  async run(): Promise<number> {
+    let conn: Deno.Conn;
+    try {
+      conn = await this.connect();
+    } catch (error) {
+      this.#errors(`cannot connect to ${this.address}: ${reason(error)}`);
+      return 1;
+    }
+    let attempt = 0;
+    let rejoining = false;
+    for (;;) {
+      const ending = await this.session(conn, rejoining, () => attempt = 0);
+      if ("done" in ending) return ending.done;
+      if (!this.reconnect) {
+        this.#errors(`connection to ${this.address} lost: ${ending.lost}`);
+        return 1;
+      }
+      let why = `connection lost (${ending.lost})`;
+      for (;;) {
+        const delay = (this.options.reconnectDelay ?? backoff)(attempt++);
+        this.status(`${why}; reconnecting in ${formatDelay(delay)}`);
+        if (await this.waitOrLeave(delay)) return 0;
+        try {
+          conn = await this.connect();
+          break;
+        } catch (error) {
+          why = `cannot connect to ${this.address} (${reason(error)})`;
+        }
+      }
+      rejoining = true;
+    }
+  }
+
+  /** Waits `ms` while disconnected; true if the user left meanwhile. */
+  async waitOrLeave(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<Event>((resolve) => {
+      timer = setTimeout(() => resolve({ type: "timeout" }), ms);
+    });
+    try {
+      for (;;) {
+        const sources = [timeout, this.#aborted];
+        if (!this.options.listen) sources.push(this.nextInput());
+        const event = await Promise.race(sources);
+        if (event.type !== "input") return false;
+        this.takeInput();
+        if (event.line === null) return true;
+        this.show("!! not connected; that line was not sent");
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One connection, from greeting to goodbye. */
+  async session(conn: Deno.Conn, rejoining: boolean, onJoined: () => void): Promise<Ending> {
+    const lines = new ConnLines(conn);
+    const { interactive } = this;
+    const listen = this.options.listen ?? false;
+    let joined = false;
+    let askingName = false; // the server asked and we wait for the user to type a name
+    let nameSent = false;
+    let leaving = false; // we said goodbye; the server closing is expected
+    let serverNext: Promise<Event> | null = null;
+    let deadline: Promise<Event> | null = null;
+    let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const send = async (text: string) => {
+      const bytes = encoder.encode(text + "\n");
+      for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    };
+    const leave = async (farewell: () => Promise<void>) => {
+      leaving = true;
+      try {
+        await farewell();
+      } catch {
+        // The connection is already gone; leaving is done either way.
+      }
+      // Give the server a moment to say goodbye and close, but no more.
+      deadline = new Promise((resolve) => {
+        deadlineTimer = setTimeout(() => resolve({ type: "timeout" }), LEAVE_TIMEOUT);
+      });
+    };
+    const prompt = () => {
+      this.options.setPrompt?.(joined ? `${this.name}> ` : "name> ");
+    };
+
+    try {
+      for (;;) {
+        serverNext ??= lines.next().then(
+          (line): Event => ({ type: "line", line }),
+          (error): Event => ({ type: "readError", error }),
+        );
+        const sources = [serverNext];
+        if (deadline) sources.push(deadline);
+        if (!leaving) sources.push(this.#aborted);
+        if (!leaving && !listen && (joined || askingName)) sources.push(this.nextInput());
+        const event = await Promise.race(sources);
+
+        if (event.type === "timeout") return { done: 0 };
+        if (event.type === "readError" || (event.type === "line" && event.line === null)) {
+          if (leaving) return { done: 0 };
+          return {
+            lost: event.type === "readError" ? reason(event.error) : "closed by the server",
+          };
+        }
+
+        if (event.type === "input") {
+          this.takeInput();
+          const text = event.line;
+          if (text === null) {
+            // End of input (Ctrl-D, end of a pipe, abort): leave cleanly.
+            if (!joined && !nameSent && !interactive && !this.name) {
+              this.#errors("no name given");
+              return { done: 2 };
+            }
+            if (interactive || !joined) await leave(() => send("/quit"));
+            else await leave(() => conn.closeWrite());
+            continue;
+          }
+          if (askingName) {
+            const name = text.trim();
+            if (name === "") {
+              prompt();
+              continue;
+            }
+            this.name = name;
+            askingName = false;
+            nameSent = true;
+            await send(name);
+            continue;
+          }
+          if (text.trim() === "") continue;
+          await send(text);
+          if (/^\/quit\b/i.test(text)) {
+            await leave(() => Promise.resolve());
+            continue;
+          }
+          if (interactive) {
+            const own = ownLine(this.name!, sanitize(text));
+            if (own !== null) this.show(own, true);
+          }
+          continue;
+        }
+
+        // A line from the server.
+        serverNext = null;
+        const line = sanitize(event.line!);
+        if (!joined) {
+          if (line === NAME_PROMPT) {
+            if (this.name !== undefined && !nameSent) {
+              // We know the name already: answer without showing the question.
+              if (!interactive) this.show(line);
+              nameSent = true;
+              await send(this.name);
+            } else {
+              this.show(line);
+              askingName = true;
+              nameSent = false;
+              prompt();
+            }
+            continue;
+          }
+          if (line.startsWith("!! ") && nameSent) {
+            if (!interactive) {
+              this.#errors(`name refused: ${line.slice(3)}`);
+              return { done: 2 };
+            }
+            // Ask again when the server repeats the question.
+            this.show(line);
+            this.name = undefined;
+            continue;
+          }
+          const hello = /^-- Hello, (.+?)! /.exec(line);
+          if (hello) {
+            this.name = hello[1];
+            joined = true;
+            onJoined();
+            this.show(line);
+            prompt();
+            continue;
+          }
+          // The greeting again after a reconnect is noise to someone chatting.
+          if (!(rejoining && interactive)) this.show(line);
+          continue;
+        }
+        const renamed = /^-- You are now known as (.+)$/.exec(line);
+        if (renamed) {
+          this.name = renamed[1];
+          prompt();
+        }
+        this.show(line);
+      }
+    } finally {
+      clearTimeout(deadlineTimer);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+function formatDelay(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (error instanceof Deno.errors.TimedOut) return "timed out";
+  const message = error instanceof Error ? error.message : String(error);
+  // Deno appends "(os error N)" and sometimes more lines; one short line is enough.
+  return message.split("\n")[0].replace(/\s*\(os error \d+\)$/, "");
+}
+
+// ---------------------------------------------------------------------------
+// Terminal: a readline prompt with the chat printed above it
+// ---------------------------------------------------------------------------
+
+/** A readline prompt on stdin/stdout whose lines feed {@linkcode runClient}. */
+interface Terminal {
+  input: AsyncIterable<string>;
+  print(line: string): void;
+  setPrompt(prompt: string): void;
+  close(): void;
+}
+
+function openTerminal(): Terminal {
+  const out = process.stdout;
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: out,
+    terminal: true,
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+  });
+  // readline's own record of how far below the prompt's first row the cursor is.
+  const editor = rl as unknown as { prevRows: number };
+  let prompting = false;
+  const queue: (string | null)[] = [];
+  let wake: (() => void) | null = null;
+  const push = (line: string | null) => {
+    queue.push(line);
+    wake?.();
+    wake = null;
+  };
+  /** Moves to the first row of the prompt and clears it and everything below. */
+  const clearPrompt = (rows: number) => {
+    readline.moveCursor(out, 0, -rows);
+    readline.cursorTo(out, 0);
+    readline.clearScreenDown(out);
+    editor.prevRows = 0;
+  };
+
+  rl.on("line", (line) => {
+    // readline has echoed the line and moved below it; erase it so the client
+    // can show it once, styled as yours.
+    if (prompting) {
+      clearPrompt(extraRows(rl.getPrompt() + line, out.columns || 80) + 1);
+      rl.prompt();
+    }
+    push(line);
+  });
+  rl.on("close", () => {
+    if (prompting) clearPrompt(rl.getCursorPos().rows);
+    prompting = false;
+    push(null);
+  });
+  // Ctrl-C leaves like Ctrl-D does, after telling the server.
+  rl.on("SIGINT", () => rl.close());
+
+  return {
+    input: (async function* () {
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((resolve) => wake = resolve);
+        const line = queue.shift()!;
+        if (line === null) return;
+        yield line;
+      }
+    })(),
+    print(line) {
+      if (!prompting) return void out.write(line + "\n");
+      // Clear the prompt (all its rows), print above it, then redraw what was
+      // being typed with the cursor where it was.
+      clearPrompt(rl.getCursorPos().rows);
+      out.write(line + "\n");
+      rl.prompt(true);
+    },
+    setPrompt(prompt) {
+      if (prompting) clearPrompt(rl.getCursorPos().rows);
+      rl.setPrompt(prompt);
+      prompting = true;
+      rl.prompt(true);
+    },
+    close() {
+      rl.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Main: the command line
+// ---------------------------------------------------------------------------
+
+function printUsage(): void {
+  console.log(`Chat room client: talk to a server.ts chat room.
+
+USAGE:
+  deno run -N client.ts [OPTIONS]
+
+OPTIONS:
+  --host HOST       server address (default ${DEFAULT_HOST})
+  --port PORT       server port (default ${DEFAULT_PORT})
+  --name NAME       join with this name instead of being asked
+  --tls             connect with TLS
+  --ca FILE         trust this PEM certificate (a self-signed server); implies --tls
+  --no-color        plain text (also when NO_COLOR is set or stdout is not a terminal)
+  --timestamps      prefix each line with the time as HH:MM
+  --no-reconnect    exit 1 when the connection drops instead of reconnecting
+  --listen          print everything, send nothing, stay connected (needs --name)
+  -h, --help        show this help
+
+In a terminal: type a line to send it; /help lists the server's commands;
+/quit, Ctrl-D or Ctrl-C leave. With stdin not a terminal: each stdin line is
+sent, received lines go to stdout, and the client leaves at the end of stdin.
+
+EXIT STATUS:
+  0 left cleanly, 1 connection failed or lost, 2 bad usage or name refused`);
+}
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
+}
+
+async function main(): Promise<void> {
+  let options: Omit<ClientOptions, "input" | "output" | "interactive">;
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        name: { type: "string" },
+        tls: { type: "boolean" },
+        ca: { type: "string" },
+        "no-color": { type: "boolean" },
+        timestamps: { type: "boolean" },
+        "no-reconnect": { type: "boolean" },
+        listen: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) return printUsage();
+    const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`--port must be a whole number from 1 to 65535, not "${values.port}"`);
+    }
+    if (values.listen && values.name === undefined) throw new Error("--listen needs --name");
+    options = {
+      host: values.host,
+      port,
+      name: values.name,
+      tls: values.tls || values.ca !== undefined,
+      caCerts: values.ca === undefined ? undefined : [Deno.readTextFileSync(values.ca)],
+      color: !values["no-color"] && !Deno.noColor && Deno.stdout.isTerminal(),
+      timestamps: values.timestamps,
+      listen: values.listen,
+      reconnect: values["no-reconnect"] ? false : undefined,
+    };
+  } catch (error) {
+    console.error(`client: ${error instanceof Error ? error.message : error}`);
+    console.error("Run with --help for usage.");
+    Deno.exit(2);
+  }
+
+  // A person at a terminal gets the prompt; anything else is a pipe or a script.
+  const interactive = !options.listen && Deno.stdin.isTerminal();
+  let code: number;
+  if (interactive) {
+    const terminal = openTerminal();
+    code = await runClient({
+      ...options,
+      interactive,
+      input: terminal.input,
+      output: terminal.print,
+      setPrompt: terminal.setPrompt,
+    });
+    terminal.close();
+  } else {
+    // Without a prompt to read Ctrl-C, a signal is the way to leave cleanly.
+    const controller = new AbortController();
+    Deno.addSignalListener("SIGINT", () => controller.abort());
+    code = await runClient({
+      ...options,
+      interactive,
+      reconnect: options.reconnect ?? options.listen,
+      input: Deno.stdin.readable,
+      output: (line) => writeAllSync(Deno.stdout, line + "\n"),
+      signal: controller.signal,
+    });
+  }
+  // stdin may still have a read pending; it must not keep the process alive.
+  Deno.exit(code);
+}
+
+if (import.meta.main) main();

@@ -1,0 +1,797 @@
+/**
+ * Tests for the chat client: formatting, the session over in-memory streams,
+ * the command line as a subprocess, and the prompt in a real terminal (tmux).
+ * Run with `deno test -A client_test.ts`.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { type ChatServer, startServer } from "./server.ts";
+import { extraRows, formatLine, nameColor, ownLine, parseLine, runClient } from "./client.ts";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+const encoder = new TextEncoder();
+const CLIENT = new URL("./client.ts", import.meta.url).pathname;
+/** The longest any single wait may take before the test fails instead of hanging. */
+const WAIT_LIMIT = 5000;
+
+/** Races `promise` against a timer that is always cleared, so a broken test fails, not hangs. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_LIMIT);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function quietServer(tls: { cert?: string; key?: string } = {}): ChatServer {
+  return startServer({ port: 0, log: () => {}, ...tls });
+}
+
+/** A raw TCP chat participant: reads lines with conn.read and splits them itself. */
+class RawClient {
+  readonly lines: string[] = [];
+  #buffer = "";
+  #decoder = new TextDecoder();
+  #closed = false;
+  #waiters: (() => void)[] = [];
+  readonly #reading: Promise<void>;
+
+  constructor(readonly conn: Deno.Conn) {
+    this.#reading = this.#readLoop();
+  }
+
+  static async join(port: number, name: string): Promise<RawClient> {
+    const client = new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await client.waitFor((line) => line === "-- What should we call you?");
+    await client.send(name);
+    await client.waitFor((line) => line.startsWith(`-- Hello, ${name}!`));
+    return client;
+  }
+
+  async #readLoop(): Promise<void> {
+    const chunk = new Uint8Array(4096);
+    try {
+      for (;;) {
+        const n = await this.conn.read(chunk);
+        if (n === null) break;
+        this.#buffer += this.#decoder.decode(chunk.subarray(0, n), { stream: true });
+        let nl;
+        while ((nl = this.#buffer.indexOf("\n")) !== -1) {
+          this.lines.push(this.#buffer.slice(0, nl));
+          this.#buffer = this.#buffer.slice(nl + 1);
+        }
+        this.#wake();
+      }
+    } catch {
+      // closed under us
+    }
+    this.#closed = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  async send(line: string): Promise<void> {
+    const bytes = encoder.encode(line + "\n");
+    for (let off = 0; off < bytes.length;) off += await this.conn.write(bytes.subarray(off));
+  }
+
+  /** Waits for a received line matching `match` (already received ones count). */
+  waitFor(match: (line: string) => boolean): Promise<string> {
+    const check = async (): Promise<string> => {
+      for (;;) {
+        const found = this.lines.find(match);
+        if (found !== undefined) return found;
+        if (this.#closed) throw new Error(`connection closed; got ${JSON.stringify(this.lines)}`);
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    };
+    return within(check(), `a line; got ${JSON.stringify(this.lines)}`);
+  }
+
+  /** Waits for the server to close the connection. */
+  closed(): Promise<void> {
+    return within(this.#reading, "the server to close");
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+    await this.#reading;
+  }
+}
+
+/** Lines typed by a pretend user, fed to runClient as an AsyncIterable<string>. */
+class Keyboard implements AsyncIterable<string> {
+  #queue: (string | null)[] = [];
+  #wake: (() => void) | null = null;
+
+  type(line: string): void {
+    this.#push(line);
+  }
+
+  /** Ctrl-D: the end of input. */
+  end(): void {
+    this.#push(null);
+  }
+
+  #push(line: string | null): void {
+    this.#queue.push(line);
+    this.#wake?.();
+    this.#wake = null;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (;;) {
+      while (this.#queue.length === 0) await new Promise<void>((r) => this.#wake = r);
+      const line = this.#queue.shift()!;
+      if (line === null) return;
+      yield line;
+    }
+  }
+}
+
+/** Collects what runClient prints and lets a test wait for a line. */
+class Screen {
+  readonly lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  readonly print = (line: string): void => {
+    this.lines.push(line);
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  };
+
+  /** Waits until `count` printed lines match `match`; returns the last of them. */
+  waitFor(match: (line: string) => boolean, count = 1): Promise<string> {
+    const check = async (): Promise<string> => {
+      for (;;) {
+        const found = this.lines.filter(match);
+        if (found.length >= count) return found[count - 1];
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    };
+    return within(check(), `output; got ${JSON.stringify(this.lines)}`);
+  }
+}
+
+/** A port with nothing listening on it. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+const strict = { sanitizeResources: true, sanitizeOps: true };
+
+// ---------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------
+
+Deno.test({
+  name: "parseLine classifies every kind of server line",
+  ...strict,
+  fn() {
+    assertEquals(parseLine("ann: hi: there"), { kind: "message", name: "ann", text: "hi: there" });
+    assertEquals(parseLine("* ann waves"), { kind: "action", name: "ann", text: "waves" });
+    assertEquals(parseLine("ann (private): psst"), {
+      kind: "private",
+      name: "ann",
+      text: "psst",
+    });
+    assertEquals(parseLine("-- ann joined"), { kind: "notice", text: "ann joined" });
+    assertEquals(parseLine("!! no"), { kind: "error", text: "no" });
+    assertEquals(parseLine("no prefix here"), { kind: "other", text: "no prefix here" });
+  },
+});
+
+Deno.test({
+  name: "formatLine without colour is the cleaned line, optionally timestamped",
+  ...strict,
+  fn() {
+    for (const line of ["ann: hi", "* ann waves", "ann (private): psst", "-- n", "!! e"]) {
+      assertEquals(formatLine(line, { color: false }), line);
+    }
+    assertEquals(
+      formatLine("ann: \x1b[2Jhi\x07\x9b\x7f\tthere", { color: false }),
+      "ann: [2Jhi there",
+    );
+    const time = new Date(2024, 0, 1, 9, 5);
+    assertEquals(formatLine("ann: hi", { color: false, time }), "09:05 ann: hi");
+  },
+});
+
+Deno.test({
+  name: "formatLine with colour styles names, notices, errors, actions and private messages",
+  ...strict,
+  fn() {
+    const ann = `\x1b[1;${nameColor("ann")}mann\x1b[22;39m`;
+    assertEquals(nameColor("Ann"), nameColor("ann"), "colour ignores case");
+    assertEquals(formatLine("ann: hi", { color: true }), `${ann}: hi`);
+    assertEquals(formatLine("-- ann joined", { color: true }), "\x1b[2m-- ann joined\x1b[22m");
+    assertEquals(formatLine("!! bad", { color: true }), "\x1b[31m!! bad\x1b[39m");
+    assertEquals(formatLine("* ann waves", { color: true }), `\x1b[3m* ${ann} waves\x1b[23m`);
+    assertEquals(
+      formatLine("ann (private): psst", { color: true }),
+      `${ann} \x1b[7m(private)\x1b[27m: \x1b[1mpsst\x1b[22m`,
+    );
+    // Your own lines use your style, not your name's colour.
+    assertEquals(
+      formatLine("me: hi", { color: true, own: true }),
+      "\x1b[1mme\x1b[22m: \x1b[2mhi\x1b[22m",
+    );
+    // Control characters are gone before styling, so a line cannot inject its own.
+    assert(!formatLine("ann: \x1b[31mred", { color: true }).includes("\x1b[31m"));
+  },
+});
+
+Deno.test({
+  name: "ownLine shows messages, actions and private messages; extraRows counts wide characters",
+  ...strict,
+  fn() {
+    assertEquals(ownLine("me", "hi"), "me: hi");
+    assertEquals(ownLine("me", "//etc"), "me: /etc");
+    assertEquals(ownLine("me", "/me waves"), "* me waves");
+    assertEquals(ownLine("me", "/msg ann psst now"), "me (private): → ann: psst now");
+    assertEquals(ownLine("me", "/who"), null);
+    assertEquals(extraRows("a".repeat(10), 10), 1);
+    assertEquals(extraRows("a".repeat(9), 10), 0);
+    assertEquals(extraRows("中文字中文", 10), 1, "five wide characters fill ten cells");
+    // 19 cells, but the fifth wide character cannot start in the last column of row one.
+    assertEquals(
+      extraRows("a中文字中文字中文字", 10),
+      2,
+      "a wide character does not straddle rows",
+    );
+    assertEquals(extraRows("🙂🙂🙂🙂", 10), 0);
+  },
+});
+
+// ---------------------------------------------------------------------------
+// runClient over in-memory streams
+// ---------------------------------------------------------------------------
+
+Deno.test({
+  name: "runClient asks for a name, chats both ways and leaves cleanly on end of input",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const bob = await RawClient.join(port, "bob");
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const prompts: string[] = [];
+    try {
+      const done = runClient({
+        port,
+        input: keyboard,
+        output: screen.print,
+        interactive: true,
+        color: false,
+        setPrompt: (prompt) => prompts.push(prompt),
+      });
+      await screen.waitFor((line) => line === "-- What should we call you?");
+      assertEquals(prompts, ["name> "]);
+      keyboard.type("ann");
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann! Also here (1): bob."));
+      assertEquals(prompts, ["name> ", "ann> "]);
+
+      await bob.send("hi ann");
+      await screen.waitFor((line) => line === "bob: hi ann");
+      keyboard.type("hello bob");
+      await bob.waitFor((line) => line === "ann: hello bob");
+      await screen.waitFor((line) => line === "ann: hello bob"); // shown once, as ours
+      keyboard.type("/me waves");
+      await bob.waitFor((line) => line === "* ann waves");
+
+      keyboard.end();
+      assertEquals(await done, 0);
+      await bob.waitFor((line) => line === "-- ann left");
+      assert(screen.lines.includes("-- Bye!"), "the server's goodbye is shown");
+      assertEquals(screen.lines.filter((line) => line === "ann: hello bob").length, 1);
+    } finally {
+      await bob.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient renders each line class with colour and strips control characters",
+  ...strict,
+  async fn() {
+    // A fake server that sends exactly what we want the client to render.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    const fake = (async () => {
+      const conn = await listener.accept();
+      const lines = ["-- Welcome", "-- What should we call you?"];
+      await conn.write(encoder.encode(lines.join("\n") + "\n"));
+      const buffer = new Uint8Array(100);
+      const n = await conn.read(buffer);
+      assertEquals(new TextDecoder().decode(buffer.subarray(0, n!)), "ann\n");
+      await conn.write(encoder.encode(
+        [
+          "-- Hello, ann! You are the first one here.",
+          "bob: hi \x1b]0;pwned\x07there\r",
+          "* bob waves",
+          "bob (private): psst",
+          "!! oops",
+          "bob: caf", // the line goes on in the next write, in the middle of "é"
+        ].join("\n"),
+      ));
+      await conn.write(new Uint8Array([0xc3]));
+      await conn.write(new Uint8Array([0xa9, 0x0a]));
+      conn.close();
+    })();
+    const screen = new Screen();
+    const errors: string[] = [];
+    try {
+      const code = await runClient({
+        port,
+        name: "ann",
+        input: new Keyboard(),
+        output: screen.print,
+        errors: (line) => errors.push(line),
+        interactive: true,
+        color: true,
+        reconnect: false,
+      });
+      await fake;
+      assertEquals(code, 1, "a dropped connection without reconnect is exit 1");
+      const bob = `\x1b[1;${nameColor("bob")}mbob\x1b[22;39m`;
+      assertEquals(screen.lines, [
+        "\x1b[2m-- Welcome\x1b[22m",
+        "\x1b[2m-- Hello, ann! You are the first one here.\x1b[22m",
+        `${bob}: hi ]0;pwnedthere`,
+        `\x1b[3m* ${bob} waves\x1b[23m`,
+        `${bob} \x1b[7m(private)\x1b[27m: \x1b[1mpsst\x1b[22m`,
+        "\x1b[31m!! oops\x1b[39m",
+        `${bob}: café`,
+      ]);
+      assertEquals(errors, [`connection to 127.0.0.1:${port} lost: closed by the server`]);
+    } finally {
+      listener.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient shows a refused name and asks again when interactive",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const ann = await RawClient.join(port, "ann");
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    try {
+      const done = runClient({
+        port,
+        name: "ANN",
+        input: keyboard,
+        output: screen.print,
+        interactive: true,
+      });
+      await screen.waitFor((line) => line === "!! the name ANN is taken");
+      await screen.waitFor((line) => line === "-- What should we call you?");
+      keyboard.type("ann2");
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann2!"));
+      keyboard.end();
+      assertEquals(await done, 0);
+    } finally {
+      await ann.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient exits 2 with the reason when a scripted name is refused",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const ann = await RawClient.join(port, "ann");
+    const errors: string[] = [];
+    try {
+      const code = await runClient({
+        port,
+        name: "ann",
+        input: new Keyboard(),
+        output: () => {},
+        errors: (line) => errors.push(line),
+        interactive: false,
+      });
+      assertEquals(code, 2);
+      assertEquals(errors, ["name refused: the name ann is taken"]);
+    } finally {
+      await ann.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient scripted: first input line is the name, byte stream input, exits 0 at EOF",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const bob = await RawClient.join(port, "bob");
+    const input = ReadableStream.from([encoder.encode("bot\none\nt"), encoder.encode("wo\n")]);
+    const out: Uint8Array[] = [];
+    const output = new WritableStream<Uint8Array>({ write: (chunk) => void out.push(chunk) });
+    try {
+      const code = await runClient({ port, input, output, interactive: false });
+      assertEquals(code, 0);
+      await bob.waitFor((line) => line === "-- bot left");
+      const got = bob.lines.filter((line) => line.startsWith("bot: "));
+      assertEquals(got, ["bot: one", "bot: two"]);
+      const printed = new TextDecoder().decode(new Uint8Array(out.flatMap((c) => [...c])));
+      assert(printed.includes("-- Hello, bot! Also here (1): bob."), printed);
+    } finally {
+      await bob.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient reconnects with backoff and rejoins with the same name",
+  ...strict,
+  async fn() {
+    const first = quietServer();
+    const second = quietServer();
+    const servers = [first, second];
+    let connects = 0;
+    const delays: number[] = [];
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    try {
+      const done = runClient({
+        name: "ann",
+        input: keyboard,
+        output: screen.print,
+        interactive: true,
+        // The first connection goes to one server, every later one to the other.
+        connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
+        reconnectDelay: (attempt) => {
+          delays.push(attempt);
+          return 1;
+        },
+      });
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+      await first.close();
+      await screen.waitFor((line) => line === "-- server shutting down");
+      await screen.waitFor((line) => line.startsWith("-- connection lost (closed by the server)"));
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"), 2);
+      assertEquals(second.stats().members, 1);
+      assertEquals(delays, [0]);
+      // The greeting is not repeated on a rejoin.
+      assertEquals(screen.lines.filter((line) => line.startsWith("-- Welcome")).length, 1);
+      keyboard.end();
+      assertEquals(await done, 0);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient retries a refused reconnect with growing delays, and abort leaves",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const port = server.addr.port;
+    const delays: number[] = [];
+    const controller = new AbortController();
+    const screen = new Screen();
+    let serving = true;
+    try {
+      const done = runClient({
+        port,
+        name: "ann",
+        input: new Keyboard(),
+        output: screen.print,
+        interactive: true,
+        signal: controller.signal,
+        connect: () => serving ? Deno.connect({ port }) : Promise.reject(new Error("nope")),
+        reconnectDelay: (attempt) => {
+          delays.push(attempt);
+          if (attempt === 2) controller.abort();
+          return 1;
+        },
+      });
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+      serving = false;
+      await server.close();
+      assertEquals(await done, 0);
+      assertEquals(delays, [0, 1, 2]);
+      await screen.waitFor((line) =>
+        line === "-- cannot connect to 127.0.0.1:" + port +
+            " (nope); reconnecting in 1 ms"
+      );
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient without reconnect exits 1 when the server goes away",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const screen = new Screen();
+    const errors: string[] = [];
+    try {
+      const done = runClient({
+        port: server.addr.port,
+        name: "ann",
+        input: new Keyboard(),
+        output: screen.print,
+        errors: (line) => errors.push(line),
+        interactive: true,
+        reconnect: false,
+      });
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+      await server.close();
+      assertEquals(await done, 1);
+      assertEquals(errors.length, 1);
+      assert(errors[0].includes("lost"), errors[0]);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient /quit leaves cleanly with exit 0",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    try {
+      const done = runClient({
+        port: server.addr.port,
+        name: "ann",
+        input: keyboard,
+        output: screen.print,
+        interactive: true,
+      });
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+      keyboard.type("/quit gone fishing");
+      assertEquals(await done, 0);
+      assert(screen.lines.includes("-- Bye!"));
+      assertEquals(server.stats().members, 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "runClient speaks TLS to a server with a certificate from a private CA",
+  ...strict,
+  async fn() {
+    const testdata = new URL("./testdata/", import.meta.url);
+    const read = (file: string) => Deno.readTextFileSync(new URL(file, testdata));
+    const server = quietServer({ cert: read("cert.pem"), key: read("key.pem") });
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    try {
+      const done = runClient({
+        port: server.addr.port,
+        name: "ann",
+        tls: true,
+        caCerts: [read("ca.pem")],
+        input: keyboard,
+        output: screen.print,
+        interactive: true,
+      });
+      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+      keyboard.end();
+      assertEquals(await done, 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+// ---------------------------------------------------------------------------
+// The command line, as a subprocess
+// ---------------------------------------------------------------------------
+
+Deno.test({
+  name: "client.ts scripted: three piped lines arrive in order, exit 0",
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const watcher = await RawClient.join(port, "watcher");
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-N", CLIENT, "--name", "bot", "--port", String(port)],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(encoder.encode("one\ntwo\nthree\n"));
+      await writer.close();
+      const { code, stdout, stderr } = await child.output();
+      const err = new TextDecoder().decode(stderr);
+      assertEquals(code, 0, err);
+      assert(new TextDecoder().decode(stdout).includes("-- Hello, bot!"));
+      await watcher.waitFor((line) => line === "-- bot left");
+      const got = watcher.lines.filter((line) => line.startsWith("bot: "));
+      assertEquals(got, ["bot: one", "bot: two", "bot: three"]);
+    } finally {
+      await watcher.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "client.ts exits 1 with one line naming the address when it cannot connect",
+  ...strict,
+  async fn() {
+    const port = freePort();
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-N", CLIENT, "--name", "bot", "--port", String(port)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(code, 1);
+    const lines = new TextDecoder().decode(stderr).trimEnd().split("\n");
+    assertEquals(lines, [`cannot connect to 127.0.0.1:${port}: connection refused`]);
+  },
+});
+
+Deno.test({
+  name: "client.ts --help prints usage and options and exits 0",
+  ...strict,
+  async fn() {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-N", CLIENT, "--help"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assertEquals(code, 0);
+    const text = new TextDecoder().decode(stdout);
+    assert(text.includes("USAGE:") && text.includes("OPTIONS:") && text.includes("--no-reconnect"));
+  },
+});
+
+// ---------------------------------------------------------------------------
+// The interactive client in a real terminal (tmux)
+// ---------------------------------------------------------------------------
+
+const hasTmux = (() => {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+async function tmux(socket: string, ...args: string[]): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command("tmux", {
+    args: ["-L", socket, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(stderr)}`);
+  return new TextDecoder().decode(stdout);
+}
+
+Deno.test({
+  name: hasTmux
+    ? "client.ts in a terminal prints above the prompt and keeps half-typed text"
+    : "client.ts in a terminal (SKIPPED: tmux is not installed)",
+  ignore: !hasTmux,
+  ...strict,
+  async fn() {
+    const server = quietServer();
+    const { port } = server.addr;
+    const socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    let bob: RawClient | undefined;
+    const screen = () => tmux(socket, "capture-pane", "-p");
+    const cursor = async () =>
+      (await tmux(socket, "display", "-p", "#{cursor_x},#{cursor_y}")).trim().split(",").map(
+        Number,
+      );
+    /** Polls the screen (an external process we cannot await otherwise) until `ok` or the limit. */
+    const waitScreen = async (ok: (text: string) => boolean, what: string) => {
+      const deadline = Date.now() + WAIT_LIMIT;
+      let text = "";
+      while (Date.now() < deadline) {
+        text = await screen();
+        if (ok(text)) return text;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`timed out waiting for ${what}; screen:\n${text}`);
+    };
+    try {
+      const command = [
+        Deno.execPath(),
+        "run",
+        "-N",
+        CLIENT,
+        "--port",
+        String(port),
+        "--name",
+        "ann",
+      ]
+        .map((arg) => `'${arg}'`).join(" ");
+      await tmux(
+        socket,
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        `${command}; echo "EXIT=$?"; sleep 10`,
+      );
+      await waitScreen((text) => /^ann>\s*$/m.test(text), "the prompt");
+      bob = await RawClient.join(port, "bob");
+      await waitScreen((text) => text.includes("-- bob joined"), "bob's join notice");
+
+      // Half a line, with the cursor moved back into it.
+      await tmux(socket, "send-keys", "-l", "half typed 中文");
+      await tmux(socket, "send-keys", "Left", "Left");
+      await waitScreen((text) => text.includes("ann> half typed 中文"), "the typed text");
+      const [beforeX] = await cursor();
+
+      await bob.send("hello from bob");
+      const text = await waitScreen((t) => t.includes("bob: hello from bob"), "bob's message");
+      const rows = text.trimEnd().split("\n").map((row) => row.trimEnd());
+      assertEquals(rows.at(-1), "ann> half typed 中文", "the prompt line is intact");
+      assertEquals(rows.at(-2), "bob: hello from bob", "the message is right above the prompt");
+      assertEquals(await cursor(), [beforeX, rows.length - 1], "the cursor is where it was");
+
+      // Finish the line: it goes to bob and shows once, as ours, above the prompt.
+      await tmux(socket, "send-keys", "End");
+      await tmux(socket, "send-keys", "-l", " done");
+      await tmux(socket, "send-keys", "Enter");
+      await bob.waitFor((line) => line === "ann: half typed 中文 done");
+      const after = await waitScreen(
+        (t) => t.includes("ann: half typed 中文 done"),
+        "our own line",
+      );
+      const afterRows = after.trimEnd().split("\n").map((row) => row.trimEnd());
+      assertEquals(afterRows.slice(-2), ["ann: half typed 中文 done", "ann>"]);
+      assert(!after.includes("ann> half typed"), "the echoed input line was replaced");
+
+      // Ctrl-D leaves cleanly.
+      await tmux(socket, "send-keys", "C-d");
+      await bob.waitFor((line) => line === "-- ann left");
+      await waitScreen((t) => t.includes("EXIT=0"), "exit status 0");
+    } finally {
+      await tmux(socket, "kill-server").catch(() => {});
+      await bob?.close();
+      await server.close();
+    }
+  },
+});
