@@ -542,10 +542,12 @@ const HELP = [
 ].join("\n") + "\n";
 const HELP_BYTES = encoder.encode(HELP);
 
+const BLANK = /^\s*$/;
+
 /** Handles one line from `peer`: its name while it has none, then messages and commands. */
 function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
   const text = cleanLine(bytes);
-  if (text.trim() === "") return;
+  if (BLANK.test(text)) return;
 
   if (peer.name === null) {
     if (/^\/quit\b/i.test(text)) return room.leave(peer, undefined, true);
