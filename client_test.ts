@@ -762,11 +762,21 @@ Deno.test({
       await tmux(socket, "send-keys", "-l", "half typed 中文");
       await tmux(socket, "send-keys", "Left", "Left");
       await waitScreen((text) => text.includes("ann> half typed 中文"), "the typed text");
-      const [beforeX] = await cursor();
+      // "ann> half typed " is 16 columns and each of 中文 two more: two Lefts end at column 16.
+      const beforeX = 16;
+      for (const deadline = Date.now() + WAIT_LIMIT; (await cursor())[0] !== beforeX;) {
+        if (Date.now() > deadline) throw new Error("the cursor never moved back");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
 
       await bob.send("hello from bob");
-      const text = await waitScreen((t) => t.includes("bob: hello from bob"), "bob's message");
-      const rows = text.trimEnd().split("\n").map((row) => row.trimEnd());
+      const lastRows = (t: string) => t.trimEnd().split("\n").map((row) => row.trimEnd());
+      // Wait for the redraw to finish: the message in, and the prompt back below it.
+      const text = await waitScreen(
+        (t) => t.includes("bob: hello from bob") && lastRows(t).at(-1)!.startsWith("ann>"),
+        "bob's message",
+      );
+      const rows = lastRows(text);
       assertEquals(rows.at(-1), "ann> half typed 中文", "the prompt line is intact");
       assertEquals(rows.at(-2), "bob: hello from bob", "the message is right above the prompt");
       assertEquals(await cursor(), [beforeX, rows.length - 1], "the cursor is where it was");
@@ -777,7 +787,7 @@ Deno.test({
       await tmux(socket, "send-keys", "Enter");
       await bob.waitFor((line) => line === "ann: half typed 中文 done");
       const after = await waitScreen(
-        (t) => t.includes("ann: half typed 中文 done"),
+        (t) => t.includes("ann: half typed 中文 done") && lastRows(t).at(-1) === "ann>",
         "our own line",
       );
       const afterRows = after.trimEnd().split("\n").map((row) => row.trimEnd());

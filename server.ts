@@ -117,6 +117,7 @@ const NAMES_IN_NOTICE = 20;
 type Timer = ReturnType<typeof setTimeout>;
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
 
 // ---------------------------------------------------------------------------
@@ -124,7 +125,7 @@ const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
 // ---------------------------------------------------------------------------
 
 /** Read buffers start small (idle clients are cheap) and grow for busy ones. */
-const READ_MIN = 2048;
+const READ_MIN = 512;
 const READ_MAX = 64 * 1024;
 
 class Peer {
@@ -177,29 +178,55 @@ class Peer {
     this.send(encoder.encode(text + "\n"));
   }
 
-  /** Writes everything queued, one write at a time, merging what piles up meanwhile. */
-  async flush(): Promise<void> {
+  /**
+   * Starts writing everything queued as one chunk, unless a write is in flight.
+   * Callbacks rather than an async loop: this runs per recipient per batch, and
+   * an async function would allocate a generator and closures every time.
+   */
+  flush(): void {
     this.#flushScheduled = false;
-    if (this.#writing) return;
+    if (this.#writing || this.socketClosed || this.#outbox.length === 0) return;
+    const outbox = this.#outbox;
+    this.#inFlight = outbox.length === 1 ? outbox[0] : concat(outbox, this.queuedBytes);
+    outbox.length = 0;
+    this.#written = 0;
     this.#writing = true;
-    try {
-      while (this.#outbox.length > 0 && !this.socketClosed) {
-        const chunk = this.#outbox.length === 1
-          ? this.#outbox[0]
-          : concat(this.#outbox, this.queuedBytes);
-        this.#outbox = [];
-        for (let off = 0; off < chunk.length;) {
-          off += await this.conn.write(chunk.subarray(off));
-        }
-        this.queuedBytes -= chunk.length;
-      }
-    } catch (error) {
-      this.room.leave(this, errorReason(error), false);
-    } finally {
+    this.conn.write(this.#inFlight).then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #inFlight: Uint8Array = EMPTY;
+  #written = 0;
+
+  #onWritten = (n: number): void => {
+    const chunk = this.#inFlight;
+    this.#written += n;
+    if (this.socketClosed) {
+      this.#inFlight = EMPTY;
       this.#writing = false;
-      this.#drained?.();
-      this.#drained = null;
+      return this.#notifyDrained();
     }
+    if (this.#written < chunk.length) {
+      this.conn.write(chunk.subarray(this.#written)).then(this.#onWritten, this.#onWriteFailed);
+      return;
+    }
+    this.queuedBytes -= chunk.length;
+    this.#inFlight = EMPTY;
+    this.#writing = false;
+    if (this.#outbox.length > 0) this.flush();
+    else this.#notifyDrained();
+  };
+
+  #onWriteFailed = (error: unknown): void => {
+    this.#inFlight = EMPTY;
+    this.#writing = false;
+    this.room.leave(this, errorReason(error), false);
+    this.#notifyDrained();
+  };
+
+  #notifyDrained(): void {
+    const drained = this.#drained;
+    this.#drained = null;
+    drained?.();
   }
 
   /** Settles when the outbox is empty (or the connection broke). */
@@ -239,13 +266,14 @@ class Peer {
   closeSocket(): void {
     if (this.socketClosed) return;
     this.socketClosed = true;
+    this.room.peers.delete(this);
     clearTimeout(this.nameTimer);
     if (this.#wake) {
       clearTimeout(this.#wake.timer);
       this.#wake.resolve();
       this.#wake = null;
     }
-    this.#outbox = [];
+    this.#outbox.length = 0;
     this.queuedBytes = 0;
     try {
       this.conn.close();
@@ -382,7 +410,7 @@ interface RoomEvent {
 }
 
 class Room {
-  /** Every open connection, named or not. */
+  /** Every open socket, named or not (a peer leaves the set when its socket closes). */
   readonly peers = new Set<Peer>();
   /** Named peers by lower-cased name. */
   readonly members = new Map<string, Peer>();
@@ -390,6 +418,9 @@ class Room {
   messages = 0;
   /** Set by shutdown: leaving peers are no longer announced. */
   closing = false;
+  /** Read loops still running, and who waits for them to end (shutdown). */
+  serving = 0;
+  onAllServed: (() => void) | null = null;
 
   // Peers with output queued and no write in flight; flushed once the current
   // batch of lines has been handled, so a burst of lines goes out as one write.
@@ -430,6 +461,7 @@ class Room {
     peer.name = name;
     this.members.set(name.toLowerCase(), peer);
     clearTimeout(peer.nameTimer);
+    peer.nameTimer = undefined;
     // List a few of the others, not all: N joins must not cost O(N²) bytes.
     const others: string[] = [];
     for (const member of this.members.values()) {
@@ -452,7 +484,6 @@ class Room {
   leave(peer: Peer, reason: string | undefined, drain: boolean): void {
     if (peer.left) return;
     peer.left = true;
-    this.peers.delete(peer);
     const name = peer.name;
     if (name !== null) this.members.delete(name.toLowerCase());
     if (name !== null && !this.closing) {
@@ -506,6 +537,12 @@ class Room {
       }
       i = j;
     }
+  }
+
+  /** Settles once every read loop has ended. */
+  allServed(): Promise<void> {
+    if (this.serving === 0) return Promise.resolve();
+    return new Promise((resolve) => this.onAllServed = resolve);
   }
 
   /** Stops announcing joins and leaves (shutdown). */
@@ -630,6 +667,17 @@ function nameError(room: Room, name: string, self?: Peer): string | null {
 
 /** Reads a peer's lines until it leaves; the only `await`s are the read and flood-control pauses. */
 async function serveConn(room: Room, peer: Peer): Promise<void> {
+  room.serving++;
+  try {
+    await readLines(room, peer);
+  } finally {
+    room.serving--;
+    if (room.serving === 0) room.onAllServed?.();
+  }
+}
+
+/** The read loop proper: frames lines, applies flood control, hands each line on. */
+async function readLines(room: Room, peer: Peer): Promise<void> {
   const { conn } = peer;
   const framer = new LineFramer(room.options.maxLine);
   let buffer = new Uint8Array(READ_MIN);
@@ -668,11 +716,8 @@ function errorReason(error: unknown): string {
 }
 
 /** Sets up a new connection: limits, keepalive, greeting, name timeout. */
-function accept(room: Room, conn: Deno.Conn): Promise<void> | null {
-  if (room.peers.size >= room.options.maxClients) {
-    refuse(conn);
-    return null;
-  }
+function accept(room: Room, conn: Deno.Conn): void {
+  if (room.peers.size >= room.options.maxClients) return refuse(conn);
   if ("setKeepAlive" in conn) {
     const tcp = conn as Deno.TcpConn;
     tcp.setNoDelay(true);
@@ -680,16 +725,18 @@ function accept(room: Room, conn: Deno.Conn): Promise<void> | null {
   }
   const peer = new Peer(conn, room);
   room.peers.add(peer);
-  peer.sendLine("-- Welcome to the chat room! Type /help for commands.");
-  peer.sendLine(NAME_PROMPT);
+  peer.send(GREETING);
   peer.nameTimer = setTimeout(() => {
     if (peer.name !== null) return;
     peer.sendLine("!! no name given in time; goodbye");
     room.leave(peer, undefined, true);
   }, room.options.nameTimeout);
-  return serveConn(room, peer);
+  serveConn(room, peer);
 }
 
+const GREETING = encoder.encode(
+  `-- Welcome to the chat room! Type /help for commands.\n${NAME_PROMPT}\n`,
+);
 const SERVER_FULL = encoder.encode("!! server full; try again later\n");
 
 /** Tells a connection over `maxClients` why it is closed, without waiting on it. */
@@ -723,16 +770,10 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     })
     : Deno.listen({ hostname: settings.hostname, port: settings.port });
   const addr = listener.addr as Deno.NetAddr;
-  const connections = new Set<Promise<void>>();
 
   const acceptLoop = (async () => {
     try {
-      for await (const conn of listener) {
-        const served = accept(room, conn);
-        if (!served) continue;
-        connections.add(served);
-        served.finally(() => connections.delete(served));
-      }
+      for await (const conn of listener) accept(room, conn);
     } catch {
       // The listener was closed.
     }
@@ -750,7 +791,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       room.stopNotices();
       const notice = encoder.encode(`-- ${reason}\n`);
       const peers = [...room.peers];
-      for (const peer of peers) peer.send(notice);
+      for (const peer of peers) peer.send(notice); // (not to those already leaving)
       // Give queued output a bounded time to drain, then close everything.
       let timer: Timer | undefined;
       await Promise.race([
@@ -759,7 +800,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       ]);
       clearTimeout(timer);
       for (const peer of peers) peer.closeSocket();
-      await Promise.all(connections);
+      await room.allServed();
       for (const peer of peers) await peer.drained();
     })();
     return closing;
