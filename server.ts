@@ -667,21 +667,11 @@ function nameError(room: Room, name: string, self?: Peer): string | null {
 
 /** Reads a peer's lines until it leaves; the only `await`s are the read and flood-control pauses. */
 async function serveConn(room: Room, peer: Peer): Promise<void> {
-  room.serving++;
-  try {
-    await readLines(room, peer);
-  } finally {
-    room.serving--;
-    if (room.serving === 0) room.onAllServed?.();
-  }
-}
-
-/** The read loop proper: frames lines, applies flood control, hands each line on. */
-async function readLines(room: Room, peer: Peer): Promise<void> {
   const { conn } = peer;
   const framer = new LineFramer(room.options.maxLine);
   let buffer = new Uint8Array(READ_MIN);
   let reason: string | undefined;
+  room.serving++;
   try {
     while (!peer.left) {
       const n = await conn.read(buffer);
@@ -694,9 +684,9 @@ async function readLines(room: Room, peer: Peer): Promise<void> {
         }
         const wait = peer.takeToken();
         if (wait > 0) await peer.pause(wait);
-        if (peer.left) return;
+        if (peer.left) break;
         handleLine(room, peer, line);
-        if (peer.left) return;
+        if (peer.left) break;
       }
       // A full read means a busy client: read more at a time.
       if (n === buffer.length && buffer.length < READ_MAX) {
@@ -707,6 +697,7 @@ async function readLines(room: Room, peer: Peer): Promise<void> {
     reason = errorReason(error);
   }
   room.leave(peer, reason, true);
+  if (--room.serving === 0) room.onAllServed?.();
 }
 
 function errorReason(error: unknown): string {
