@@ -127,6 +127,8 @@ const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
 /** Read buffers start small (idle clients are cheap) and grow for busy ones. */
 const READ_MIN = 512;
 const READ_MAX = 64 * 1024;
+/** Chunks an outbox may hold before they are joined into one. */
+const OUTBOX_CHUNKS = 256;
 
 class Peer {
   name: string | null = null;
@@ -167,10 +169,19 @@ class Peer {
     this.queuedBytes = queued;
     if (queued > this.room.peakQueuedBytes) this.room.peakQueuedBytes = queued;
     this.#outbox.push(bytes);
+    // A peer that is not reading collects one object per line (~5× the line's bytes);
+    // join them now and then, so what `maxQueue` lets it hold costs about `maxQueue`.
+    if (this.#outbox.length >= OUTBOX_CHUNKS) this.#compactOutbox();
     if (!this.#writing && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.room.scheduleFlush(this);
     }
+  }
+
+  #compactOutbox(): void {
+    let total = 0;
+    for (const chunk of this.#outbox) total += chunk.length;
+    this.#outbox = [concat(this.#outbox, total)];
   }
 
   /** Queues one line of text. */
@@ -187,7 +198,9 @@ class Peer {
     this.#flushScheduled = false;
     if (this.#writing || this.socketClosed || this.#outbox.length === 0) return;
     const outbox = this.#outbox;
-    this.#inFlight = outbox.length === 1 ? outbox[0] : concat(outbox, this.queuedBytes);
+    this.#inFlight = outbox.length === 1
+      ? outbox[0]
+      : this.room.joinChunks(outbox, this.queuedBytes);
     outbox.length = 0;
     this.#written = 0;
     this.#writing = true;
@@ -425,6 +438,9 @@ class Room {
   // Peers with output queued and no write in flight; flushed once the current
   // batch of lines has been handled, so a burst of lines goes out as one write.
   #dirty: Peer[] = [];
+  // Peers flushed in one batch mostly hold the very same chunks (a broadcast queues one
+  // Uint8Array for every member), so one joined copy can serve all of them.
+  #lastJoin: { chunks: Uint8Array[]; out: Uint8Array } | null = null;
 
   // Join and leave notices: the first goes out at once, the ones that follow
   // within `noticeInterval` are merged, so N joins cost O(N) lines, not O(N²).
@@ -441,7 +457,21 @@ class Room {
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const peer of dirty) peer.flush();
+    this.#lastJoin = null;
   };
+
+  /** Joins an outbox into one buffer, reusing the previous one if it holds the same chunks. */
+  joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
+    const last = this.#lastJoin;
+    if (last && last.out.length === total && last.chunks.length === chunks.length) {
+      let same = true;
+      for (let i = 0; same && i < chunks.length; i++) same = chunks[i] === last.chunks[i];
+      if (same) return last.out;
+    }
+    const out = concat(chunks, total);
+    this.#lastJoin = { chunks: chunks.slice(), out };
+    return out;
+  }
 
   /** Sends `bytes` to every member except `sender`. */
   broadcast(sender: Peer | null, bytes: Uint8Array): void {
