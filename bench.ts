@@ -1,0 +1,1708 @@
+/**
+ * Load generator for the chat room: measures `server.ts` side by side with the servers it is
+ * compared with (the original Go server and `ncat --chat`), in one run, on one machine.
+ *
+ * ```sh
+ * deno task bench                                  # quick set: room and saturation at 1600/s
+ * deno run -A bench.ts --scenario all --duration 10 --json results.json
+ * deno run -A bench.ts --scenario crowd,idle --targets ours,go
+ * deno run -A bench.ts --smoke                     # a few seconds, ours only; exits 1 on loss
+ * ```
+ *
+ * Each server runs as a subprocess of this one; every client lives in this process, in one
+ * event loop, so the generator needs one core and leaves the other to the server. Senders are
+ * open loop: each one has a fixed schedule by wall clock, and whatever is due (the backlog, if
+ * it fell behind) goes out in one write; a slow server never slows the schedule down. Every
+ * message is one fixed-format line,
+ *
+ * ```text
+ * ~SSSS QQQQQQQQQ TTTTTTTTTTTT xxxx…xxxx CCCCC
+ * ```
+ *
+ * (sender, sequence number, send time in microseconds, padding, checksum), so receivers parse
+ * it by byte offsets, and a line cut and spliced with another one (the Go server relays raw
+ * 2048-byte chunks) is caught by its length, digits or checksum and counted as corrupted.
+ *
+ * The Go server is built into `/tmp/seed-server` from `../shared/peers/seed-server` when it is
+ * missing; it listens on 127.0.0.1:1801, which must be free. A target whose program is not
+ * installed is skipped with a note. The crowd and idle scenarios need an open-file limit above
+ * 10,000 (`ulimit -n 20000`).
+ *
+ * Whether the generator kept up is measured, not assumed: besides its CPU use, a worker thread
+ * samples the clients' unread bytes in /proc/net/tcp and turns them into the delay they add,
+ * and /proc/stat tells how busy the whole machine was (on 2 cores, server, generator and the
+ * kernel's loopback work compete); the notes column says when a result is suspect.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+// ---------------------------------------------------------------------------
+// Message format
+// ---------------------------------------------------------------------------
+
+const MAGIC = 0x7e; // "~": starts every payload; in no name and no prefix
+const NEWLINE = 10;
+const SPACE = 32;
+/** Offsets inside a payload. */
+const SENDER_AT = 1;
+const SENDER_WIDTH = 4;
+const SEQ_AT = 6;
+const SEQ_WIDTH = 9;
+const TS_AT = 16;
+const TS_WIDTH = 12;
+const PAD_AT = 29;
+const CHECK_WIDTH = 5;
+/** The smallest payload: the fields, one padding byte and the checksum. */
+const MIN_PAYLOAD = PAD_AT + 1 + 1 + CHECK_WIDTH;
+/** A payload must start within this many bytes of the line start (after a name or `<userN> `). */
+const PREFIX_MAX = 48;
+/** Longest line kept whole across reads; longer ones are only classified by their start. */
+const CARRY_MAX = 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const PROMPT = encoder.encode("-- What should we call you?");
+const HELLO = encoder.encode("-- Hello, ");
+const DASHES = encoder.encode("-- ");
+const ANNOUNCE = encoder.encode("<announce>");
+const ERROR_MARK = encoder.encode("!! ");
+const PROBE = encoder.encode("?probe\n");
+const QUESTION = 63;
+
+/** The checksum that ends a payload; a spliced line almost never matches it. */
+function checksum(sender: number, seq: number, ts: number): number {
+  return (sender * 7919 + seq * 31 + ts) % 99991;
+}
+
+/** Writes `value` as `width` zero-padded decimal digits at `pos`. */
+function putDigits(buf: Uint8Array, pos: number, width: number, value: number): void {
+  for (let i = pos + width - 1; i >= pos; i--) {
+    buf[i] = 48 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+}
+
+/** Reads `width` decimal digits at `pos`, or -1 if any byte is not a digit. */
+function readDigits(buf: Uint8Array, pos: number, width: number): number {
+  let value = 0;
+  for (let i = pos; i < pos + width; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/** One payload line (with its newline) whose numeric fields are zeros, to be filled in. */
+function lineTemplate(size: number): Uint8Array {
+  const text = "~" + "0".repeat(SENDER_WIDTH) + " " + "0".repeat(SEQ_WIDTH) + " " +
+    "0".repeat(TS_WIDTH) + " " + "x".repeat(size - MIN_PAYLOAD + 1) + " " +
+    "0".repeat(CHECK_WIDTH) + "\n";
+  return encoder.encode(text);
+}
+
+/** Whether `buf[start, end)` begins with `prefix`. */
+function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Histogram: log-linear buckets of microseconds, about 0.2% precision
+// ---------------------------------------------------------------------------
+
+const SUB = 512;
+const HIST_SIZE = 2 * SUB + 22 * SUB;
+const HIST_LIMIT = 2 ** 31 - 1;
+
+/** Bucket index of a whole number of microseconds. */
+function bucketOf(us: number): number {
+  if (us < 2 * SUB) return us;
+  const k = 31 - Math.clz32(us);
+  return 2 * SUB + (k - 10) * SUB + ((us >>> (k - 9)) - SUB);
+}
+
+/** Middle value, in microseconds, of a bucket. */
+function bucketValue(bucket: number): number {
+  if (bucket < 2 * SUB) return bucket;
+  const k = Math.floor((bucket - 2 * SUB) / SUB) + 10;
+  const sub = (bucket - 2 * SUB) % SUB + SUB;
+  return (sub + 0.5) * 2 ** (k - 9);
+}
+
+/** Counts of values in microseconds, with exact maximum. */
+class Histogram {
+  counts = new Uint32Array(HIST_SIZE);
+  total = 0;
+  max = 0;
+
+  /** Adds one value in microseconds. */
+  record(us: number): void {
+    const v = us <= 0 ? 0 : us >= HIST_LIMIT ? HIST_LIMIT : Math.floor(us);
+    this.counts[bucketOf(v)]++;
+    this.total++;
+    if (v > this.max) this.max = v;
+  }
+
+  /** The value below which a fraction `q` of the values fall, in microseconds. */
+  quantile(q: number): number {
+    if (this.total === 0) return NaN;
+    const rank = Math.max(1, Math.ceil(q * this.total));
+    let seen = 0;
+    for (let b = 0; b < HIST_SIZE; b++) {
+      seen += this.counts[b];
+      if (seen >= rank) return Math.min(bucketValue(b), this.max);
+    }
+    return this.max;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Targets: the servers under test
+// ---------------------------------------------------------------------------
+
+type TargetId = "ours" | "go" | "ncat";
+/** What may precede a payload on a relayed line. */
+type PrefixKind = "name" | "none" | "ncat";
+
+interface TargetSpec {
+  id: TargetId;
+  label: string;
+  /** Clients must choose a name before they are in the room. */
+  named: boolean;
+  prefix: PrefixKind;
+}
+
+const TARGETS: Record<TargetId, TargetSpec> = {
+  ours: { id: "ours", label: "ours (server.ts)", named: true, prefix: "name" },
+  go: { id: "go", label: "Go original", named: false, prefix: "none" },
+  ncat: { id: "ncat", label: "ncat --chat", named: false, prefix: "ncat" },
+};
+
+const GO_PORT = 1801;
+
+interface RunningServer {
+  pid: number;
+  port: number;
+  child: Deno.ChildProcess;
+  /** Ends the server; waits for it (bounded). */
+  stop(): Promise<void>;
+}
+
+interface Settings {
+  duration: number;
+  /** Runs of each scenario and target; the table shows the one with the median p99. */
+  repeat: number;
+  /** Seconds of sending before the timed part, whose latencies are not recorded. */
+  warmup: number;
+  connectTimeoutMs: number;
+  concurrency: number;
+  size: number;
+  profileDir?: string;
+  goBin: string;
+  /** --v8-flags for our server. */
+  v8Flags?: string;
+  /** The server.ts to run as "ours" (another copy, to try a change). */
+  server: string;
+  verbose: boolean;
+}
+
+/** Why `target` cannot run here, or null if it can. */
+async function unavailable(target: TargetId, settings: Settings): Promise<string | null> {
+  if (target === "ours") return null;
+  if (target === "ncat") {
+    try {
+      const { success } = await new Deno.Command("ncat", { args: ["--version"], stderr: "null" })
+        .output();
+      return success ? null : "ncat --version failed";
+    } catch {
+      return "ncat is not installed (apt-get install -y ncat)";
+    }
+  }
+  const built = await ensureGoBinary(settings.goBin);
+  if (built) return built;
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: GO_PORT }).close();
+  } catch {
+    return `port ${GO_PORT} is in use; the Go server needs it`;
+  }
+  return null;
+}
+
+/** Builds the Go server into `bin` if it is missing; returns why it cannot, or null. */
+async function ensureGoBinary(bin: string): Promise<string | null> {
+  try {
+    if (Deno.statSync(bin).isFile) return null;
+  } catch {
+    // not built yet
+  }
+  const source = new URL("../shared/peers/seed-server/", import.meta.url);
+  let work: string;
+  try {
+    work = Deno.makeTempDirSync({ prefix: "seed-server-" });
+    for (const entry of Deno.readDirSync(source)) {
+      if (entry.isFile) Deno.copyFileSync(new URL(entry.name, source), `${work}/${entry.name}`);
+    }
+  } catch {
+    return `no ${bin} and no sources in ${source.pathname}`;
+  }
+  try {
+    const { success, stderr } = await new Deno.Command("go", {
+      args: ["build", "-o", bin, "."],
+      cwd: work,
+      env: { GOFLAGS: "-buildvcs=false" },
+      stdout: "null",
+    }).output();
+    if (!success) return `go build failed: ${decoder.decode(stderr).trim()}`;
+    return null;
+  } catch {
+    return "Go is not installed (apt-get install -y golang-go)";
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}
+
+/** A port nothing listens on right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Starts a target's server and waits until it listens. */
+async function startServer(target: TargetId, settings: Settings): Promise<RunningServer> {
+  let command: Deno.Command;
+  let port: number;
+  if (target === "ours") {
+    port = freePort();
+    const profile = settings.profileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${settings.profileDir}`]
+      : [];
+    if (settings.v8Flags) profile.push(`--v8-flags=${settings.v8Flags}`);
+    command = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-N",
+        ...profile,
+        settings.server,
+        "--port",
+        String(port),
+        "--rate",
+        "0",
+        "--max-clients",
+        "20000",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    });
+  } else if (target === "go") {
+    port = GO_PORT;
+    command = new Deno.Command(settings.goBin, { stdin: "null", stdout: "null", stderr: "null" });
+  } else {
+    port = freePort();
+    command = new Deno.Command("ncat", {
+      args: ["-l", "--chat", "127.0.0.1", String(port), "-m", "20000"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    });
+  }
+  const child = command.spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const deadline = performance.now() + 10_000;
+  while (!isListening(port)) {
+    if (exited) throw new Error(`${target} server exited before listening`);
+    if (performance.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${target} server did not listen on ${port} within 10 s`);
+    }
+    await sleep(20);
+  }
+  const stop = async () => {
+    if (exited) return;
+    // The Go server spins at full CPU once a client leaves; it gets no grace.
+    child.kill(target === "go" ? "SIGKILL" : "SIGTERM");
+    const timer = setTimeout(() => {
+      if (!exited) child.kill("SIGKILL");
+    }, 4000);
+    await status;
+    clearTimeout(timer);
+  };
+  return { pid: child.pid, port, child, stop };
+}
+
+/** Whether something listens on 127.0.0.1:`port` (read from /proc, so no connection is made). */
+function isListening(port: number): boolean {
+  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const file of ["/proc/net/tcp"]) {
+    const text = Deno.readTextFileSync(file);
+    for (const line of text.split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1] === hex && fields[3] === "0A") return true;
+    }
+  }
+  return false;
+}
+
+/** User and system CPU seconds of a process (all its threads), from /proc/PID/stat. */
+function cpuTimes(pid: number | "self"): [number, number] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
+/** Machine-wide CPU jiffies from /proc/stat: [busy, idle, softirq], all cores together. */
+function machineJiffies(): [number, number, number] {
+  try {
+    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/)
+      .slice(1).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
+    return [user + nice + system + irq + softirq + steal, idle + iowait, softirq];
+  } catch {
+    return [NaN, NaN, NaN];
+  }
+}
+
+/** A field of /proc/PID/status in MiB (VmRSS, VmHWM), or NaN once the process is gone. */
+function statusMiB(pid: number, field: string): number {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const match = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Polls a process's RSS every 100 ms and keeps the peak. */
+class RssMonitor {
+  peak = 0;
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly pid: number) {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), 100);
+  }
+
+  /** Reads VmRSS now; returns it in MiB. */
+  sample(): number {
+    const rss = statusMiB(this.pid, "VmRSS");
+    if (rss > this.peak) this.peak = rss;
+    return rss;
+  }
+
+  /** Stops polling; folds in the kernel's own high-water mark. */
+  stop(): void {
+    clearInterval(this.#timer);
+    const hwm = statusMiB(this.pid, "VmHWM");
+    if (hwm > this.peak) this.peak = hwm;
+  }
+}
+
+/** Kernel receive-queue totals on a port: bytes no one has read yet. */
+interface QueueStats {
+  samples: number;
+  /** Unread by the clients (this process), summed over sockets: total over samples and peak. */
+  clientSum: number;
+  clientMax: number;
+  /** Unread by the server. */
+  serverSum: number;
+  serverMax: number;
+}
+
+/**
+ * Samples /proc/net/tcp every 100 ms in a worker thread, so a sample lands at a random moment
+ * rather than at one when this busy event loop happens to run timers (and so is not reading).
+ */
+const QUEUE_WORKER = `
+const stats = { samples: 0, clientSum: 0, clientMax: 0, serverSum: 0, serverMax: 0 };
+let timer;
+self.onmessage = (event) => {
+  if (event.data.stop) {
+    clearInterval(timer);
+    self.postMessage(stats);
+    return;
+  }
+  // Lines look like "  3: 0100007F:1F90 0100007F:C350 01 00000000:00000010 ...": local
+  // address, remote address, state, tx and rx queues. Only lines with the port are parsed,
+  // found by indexOf, since TIME_WAIT sockets of earlier runs can make the file long.
+  const needle = ":" + event.data.port.toString(16).toUpperCase().padStart(4, "0") + " ";
+  timer = setInterval(() => {
+    const text = Deno.readTextFileSync("/proc/net/tcp");
+    let client = 0, server = 0;
+    for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at)) {
+      const start = text.lastIndexOf("\\n", at) + 1;
+      const end = text.indexOf("\\n", at);
+      at = end === -1 ? text.length : end;
+      const f = text.slice(start, at).trim().split(/\\s+/);
+      if (f[3] !== "01") continue;
+      const unread = parseInt(f[4].slice(9), 16);
+      if (f[1].endsWith(needle.trimEnd())) server += unread;
+      else client += unread;
+    }
+    stats.samples++;
+    stats.clientSum += client;
+    stats.serverSum += server;
+    stats.clientMax = Math.max(stats.clientMax, client);
+    stats.serverMax = Math.max(stats.serverMax, server);
+  }, 100);
+};
+`;
+
+/** Starts sampling the receive queues on `port`; the returned function stops and reports. */
+function monitorQueues(port: number): () => Promise<QueueStats> {
+  const url = URL.createObjectURL(new Blob([QUEUE_WORKER], { type: "application/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  worker.postMessage({ port });
+  return () =>
+    new Promise((resolve) => {
+      worker.onmessage = (event: MessageEvent<QueueStats>) => {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+        resolve(event.data);
+      };
+      worker.postMessage({ stop: true });
+    });
+}
+
+/** The soft limit on open files of this process. */
+function openFileLimit(): number {
+  try {
+    const text = Deno.readTextFileSync("/proc/self/limits");
+    const match = text.match(/^Max open files\s+(\d+|unlimited)/m);
+    return !match || match[1] === "unlimited" ? Infinity : Number(match[1]);
+  } catch {
+    return Infinity;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Clients and the receive path (the hot loop: bytes only, no strings)
+// ---------------------------------------------------------------------------
+
+/** Connection states: waiting for the name prompt, for the welcome (or probe), in the room. */
+const WAIT_PROMPT = 0;
+const WAIT_READY = 1;
+const READY = 2;
+
+interface Client {
+  index: number;
+  conn: Deno.TcpConn;
+  buf: Uint8Array;
+  carry: Uint8Array;
+  carryLen: number;
+  state: number;
+  onReady: (() => void) | null;
+}
+
+/** Everything counted during one run; shared by all clients of the run. */
+class Meter {
+  latency = new Histogram();
+  delivered = 0;
+  corrupted = 0;
+  reordered = 0;
+  errors = 0;
+  firstError = "";
+  reads = 0;
+  /** Bytes read, all clients. */
+  bytes = 0;
+  ready = 0;
+  /** Messages sent before this time (performance.now() in µs) are not timed: warm-up. */
+  timedFromUs = 0;
+  /** Bytes in a payload, without prefix and newline. */
+  payloadSize = 64;
+  /** performance.now() in µs of the last read that delivered a message. */
+  lastDeliveryUs = 0;
+  /** Per receiver and sender, the highest sequence number seen. */
+  lastSeq: Int32Array;
+
+  constructor(readonly spec: TargetSpec, readonly clients: number, readonly senders: number) {
+    this.lastSeq = new Int32Array(clients * senders).fill(-1);
+  }
+
+  /** Forgets what the connect phase counted. */
+  reset(): void {
+    this.latency = new Histogram();
+    this.delivered =
+      this.corrupted =
+      this.reordered =
+      this.errors =
+      this.reads =
+        0;
+    this.firstError = "";
+  }
+}
+
+/** Reads a client's socket until it closes, handing each chunk to the parser. */
+async function readLoop(m: Meter, c: Client): Promise<void> {
+  const { conn, buf } = c;
+  try {
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      m.reads++;
+      m.bytes += n;
+      processChunk(m, c, buf.subarray(0, n));
+    }
+  } catch {
+    // closed by us or reset by the server
+  }
+}
+
+/** Splits a chunk at newlines, joining a line cut by the previous read. */
+function processChunk(m: Meter, c: Client, data: Uint8Array): void {
+  const nowUs = performance.now() * 1000;
+  const before = m.delivered;
+  const end = data.length;
+  let start = 0;
+  if (c.carryLen > 0) {
+    const nl = data.indexOf(NEWLINE);
+    appendCarry(c, data, 0, nl === -1 ? end : nl);
+    if (nl === -1) return;
+    handleLine(m, c, c.carry, 0, Math.min(c.carryLen, CARRY_MAX), nowUs, c.carryLen > CARRY_MAX);
+    c.carryLen = 0;
+    start = nl + 1;
+  }
+  while (start < end) {
+    const nl = data.indexOf(NEWLINE, start);
+    if (nl === -1) {
+      appendCarry(c, data, start, end);
+      break;
+    }
+    handleLine(m, c, data, start, nl, nowUs, false);
+    start = nl + 1;
+  }
+  if (m.delivered !== before) m.lastDeliveryUs = nowUs;
+}
+
+/** Keeps the unfinished end of a chunk (its first CARRY_MAX bytes; the length counts all). */
+function appendCarry(c: Client, data: Uint8Array, start: number, end: number): void {
+  const room = CARRY_MAX - c.carryLen;
+  if (room > 0) c.carry.set(data.subarray(start, start + Math.min(room, end - start)), c.carryLen);
+  c.carryLen += end - start;
+}
+
+/** Parses one line `b[s, e)`: a payload is counted, checked for order and timed. */
+function handleLine(
+  m: Meter,
+  c: Client,
+  b: Uint8Array,
+  s: number,
+  e: number,
+  nowUs: number,
+  truncated: boolean,
+): void {
+  const limit = e - s < PREFIX_MAX ? e : s + PREFIX_MAX;
+  let p = s;
+  while (p < limit && b[p] !== MAGIC) p++;
+  if (p === limit || truncated) return handleOtherLine(m, c, b, s, e);
+  const size = e - p;
+  if (
+    b[p + SENDER_AT + SENDER_WIDTH] !== SPACE || b[p + SEQ_AT + SEQ_WIDTH] !== SPACE ||
+    b[p + TS_AT + TS_WIDTH] !== SPACE || b[e - CHECK_WIDTH - 1] !== SPACE ||
+    size < MIN_PAYLOAD || (p !== s && !prefixOk(m.spec.prefix, b, s, p))
+  ) {
+    m.corrupted++;
+    return;
+  }
+  const sender = readDigits(b, p + SENDER_AT, SENDER_WIDTH);
+  const seq = readDigits(b, p + SEQ_AT, SEQ_WIDTH);
+  const ts = readDigits(b, p + TS_AT, TS_WIDTH);
+  const check = readDigits(b, e - CHECK_WIDTH, CHECK_WIDTH);
+  if (
+    sender < 0 || seq < 0 || ts < 0 || check < 0 || sender >= m.senders ||
+    checksum(sender, seq, ts) !== check || size !== m.payloadSize
+  ) {
+    m.corrupted++;
+    return;
+  }
+  m.delivered++;
+  if (ts >= m.timedFromUs) m.latency.record(nowUs - ts);
+  const slot = c.index * m.senders + sender;
+  if (seq <= m.lastSeq[slot]) m.reordered++;
+  else m.lastSeq[slot] = seq;
+}
+
+/** Whether the bytes before a payload are what this target puts there. */
+function prefixOk(kind: PrefixKind, b: Uint8Array, s: number, p: number): boolean {
+  if (kind === "name") return p - s >= 3 && b[p - 1] === SPACE && b[p - 2] === 58; // "NAME: "
+  if (kind === "ncat") return b[s] === 60 && b[p - 1] === SPACE && b[p - 2] === 62; // "<userN> "
+  return false;
+}
+
+/** A line without a payload: the name handshake, notices, the readiness probe, or garbage. */
+function handleOtherLine(m: Meter, c: Client, b: Uint8Array, s: number, e: number): void {
+  if (e === s) return;
+  if (startsWith(b, s, e, DASHES)) {
+    if (c.state === WAIT_PROMPT && e - s === PROMPT.length && startsWith(b, s, e, PROMPT)) {
+      c.state = WAIT_READY;
+      c.conn.write(encoder.encode(`c${c.index}\n`)).catch(() => {});
+    } else if (c.state === WAIT_READY && m.spec.named && startsWith(b, s, e, HELLO)) {
+      markReady(m, c);
+    }
+    return;
+  }
+  if (startsWith(b, s, e, ANNOUNCE)) return;
+  if (startsWith(b, s, e, ERROR_MARK)) {
+    m.errors++;
+    if (!m.firstError) m.firstError = decoder.decode(b.subarray(s, Math.min(e, s + 200)));
+    return;
+  }
+  if (!m.spec.named && b.subarray(s, e).includes(QUESTION)) {
+    if (c.state !== READY) markReady(m, c);
+    return;
+  }
+  m.corrupted++;
+}
+
+/** Marks a client as in the room. */
+function markReady(m: Meter, c: Client): void {
+  c.state = READY;
+  m.ready++;
+  const resolve = c.onReady;
+  c.onReady = null;
+  resolve?.();
+}
+
+// ---------------------------------------------------------------------------
+// Connecting
+// ---------------------------------------------------------------------------
+
+interface Connected {
+  clients: Client[];
+  /** Until the last TCP connect completed, ms. */
+  tcpMs: number;
+  /** Until every client was in the room (named, or reached by a probe), ms. */
+  readyMs: number;
+  failed: number;
+  firstFailure: string;
+  timedOut: boolean;
+}
+
+/** Connects `count` clients, `concurrency` at a time, and waits until all are in the room. */
+async function connectClients(
+  m: Meter,
+  port: number,
+  count: number,
+  settings: Settings,
+): Promise<Connected> {
+  const bufSize = count <= 1000 ? 64 * 1024 : 4096;
+  const clients: Client[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve("expired");
+    }, settings.connectTimeoutMs);
+  });
+  const start = performance.now();
+  let tcpAt = start;
+  let next = 0;
+  let failed = 0;
+  let firstFailure = "";
+  const worker = async () => {
+    while (next < count && !timedOut) {
+      const index = next++;
+      const connecting = Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = await Promise.race([connecting, expired]).catch((error: Error) => {
+        failed++;
+        firstFailure ||= error.message;
+        return null;
+      });
+      if (conn === null) continue;
+      if (conn === "expired") {
+        connecting.then((late) => late.close(), () => {});
+        break;
+      }
+      tcpAt = performance.now();
+      conn.setNoDelay(true);
+      const client: Client = {
+        index,
+        conn,
+        buf: new Uint8Array(bufSize),
+        carry: new Uint8Array(CARRY_MAX),
+        carryLen: 0,
+        state: m.spec.named ? WAIT_PROMPT : WAIT_READY,
+        onReady: null,
+      };
+      clients[index] = client;
+      const ready = new Promise<void>((resolve) => client.onReady = resolve);
+      readLoop(m, client);
+      if (m.spec.named) await Promise.race([ready, expired]);
+    }
+  };
+  // ncat listens with a backlog of 10; parallel connects overflow it, and a dropped SYN is
+  // retried only after 1 s, 3 s, 7 s…, so it gets one connect at a time.
+  const concurrency = m.spec.id === "ncat" ? 1 : settings.concurrency;
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  const present = clients.filter((c) => c !== undefined);
+  if (!m.spec.named && present.length === count && !timedOut) {
+    // Accepted is not connected: a probe from client 0 must reach everyone else.
+    markReady(m, present[0]);
+    for (let i = 0; m.ready < count && !timedOut; i++) {
+      if (i % 50 === 0) present[0].conn.write(PROBE).catch(() => {}); // again every 250 ms
+      await Promise.race([sleep(5), expired]);
+    }
+  }
+  clearTimeout(timer);
+  return {
+    clients: present,
+    tcpMs: tcpAt - start,
+    readyMs: performance.now() - start,
+    failed,
+    firstFailure,
+    timedOut: timedOut || m.ready < count,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Sending: open loop, by wall clock
+// ---------------------------------------------------------------------------
+
+interface Sender {
+  id: number;
+  conn: Deno.TcpConn;
+  /** Messages handed to a completed write. */
+  sent: number;
+  /** Messages put into writes so far (written or in flight). */
+  queued: number;
+  busy: boolean;
+  /** When the last write completed (ms); messages due before that waited for the socket. */
+  freeSince: number;
+  buf: Uint8Array;
+}
+
+interface SendPlan {
+  t0: number;
+  total: number;
+  intervalMs: number;
+  senders: number;
+  template: Uint8Array;
+  lag: Histogram;
+}
+
+/** Index of the first message not yet due at `now` (ms) for sender `id`. */
+function dueCount(plan: SendPlan, id: number, now: number): number {
+  const k = Math.floor((now - plan.t0) / plan.intervalMs - id / plan.senders) + 1;
+  return k < 0 ? 0 : k > plan.total ? plan.total : k;
+}
+
+/** When message `k` of sender `id` is due, ms. */
+function dueAt(plan: SendPlan, id: number, k: number): number {
+  return plan.t0 + (k + id / plan.senders) * plan.intervalMs;
+}
+
+/** Writes everything due for one sender in one write, unless a write is in flight. */
+function pump(plan: SendPlan, s: Sender): void {
+  if (s.busy) return;
+  const now = performance.now();
+  const due = dueCount(plan, s.id, now);
+  const count = due - s.queued;
+  if (count <= 0) return;
+  const lineSize = plan.template.length;
+  if (s.buf.length < count * lineSize) {
+    s.buf = new Uint8Array(Math.max(count * 2, 16) * lineSize);
+    for (let off = 0; off < s.buf.length; off += lineSize) s.buf.set(plan.template, off);
+  }
+  const nowUs = Math.round(now * 1000);
+  const buf = s.buf;
+  for (let i = 0; i < count; i++) {
+    const k = s.queued + i;
+    const intended = dueAt(plan, s.id, k);
+    // A message that fell due while the socket was blocked carries its due time, so the
+    // server's backpressure counts as latency; otherwise it carries the real send time.
+    const ts = intended < s.freeSince ? Math.round(intended * 1000) : nowUs;
+    if (i === 0) plan.lag.record((now - Math.max(intended, s.freeSince)) * 1000);
+    const off = i * lineSize;
+    putDigits(buf, off + SENDER_AT, SENDER_WIDTH, s.id);
+    putDigits(buf, off + SEQ_AT, SEQ_WIDTH, k);
+    putDigits(buf, off + TS_AT, TS_WIDTH, ts);
+    putDigits(buf, off + lineSize - 1 - CHECK_WIDTH, CHECK_WIDTH, checksum(s.id, k, ts));
+  }
+  s.queued += count;
+  s.busy = true;
+  writeAll(s.conn, buf.subarray(0, count * lineSize)).then(() => {
+    s.busy = false;
+    s.sent += count;
+    s.freeSince = performance.now();
+    pump(plan, s);
+  }, () => {
+    // The server closed the sender: it stays busy, and what it did not send is lost.
+  });
+}
+
+/** Writes all of `bytes`. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** Runs the senders' schedules for the whole duration; resolves when all is due and queued. */
+async function runSenders(plan: SendPlan, senders: Sender[]): Promise<void> {
+  const endAt = dueAt(plan, senders.length - 1, plan.total - 1);
+  while (true) {
+    for (const s of senders) pump(plan, s);
+    const now = performance.now();
+    if (now > endAt && senders.every((s) => s.queued === plan.total)) return;
+    let next = Infinity;
+    for (const s of senders) {
+      if (s.queued < plan.total) next = Math.min(next, dueAt(plan, s.id, s.queued));
+    }
+    await sleep(Math.max(0, Math.min(next, now + 50) - now));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios and runs
+// ---------------------------------------------------------------------------
+
+interface Scenario {
+  name: string;
+  title: string;
+  clients: number;
+  senders: number;
+  /** Messages per second per sender. */
+  rate: number;
+  /** One more client, in the room, that never reads. */
+  slowReader?: boolean;
+  /** No messages: only connect and measure memory. */
+  idle?: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: "room", title: "room", clients: 100, senders: 10, rate: 100 },
+  { name: "saturation-1600", title: "saturation", clients: 100, senders: 10, rate: 1600 },
+  { name: "saturation-3200", title: "saturation", clients: 100, senders: 10, rate: 3200 },
+  {
+    name: "slow",
+    title: "slow reader",
+    clients: 100,
+    senders: 10,
+    rate: 1600,
+    slowReader: true,
+  },
+  { name: "crowd", title: "crowd", clients: 5000, senders: 1, rate: 10 },
+  { name: "idle", title: "idle", clients: 10000, senders: 0, rate: 0, idle: true },
+];
+
+const GROUPS: Record<string, string[]> = {
+  quick: ["room", "saturation-1600"],
+  saturation: ["saturation-1600", "saturation-3200"],
+  all: SCENARIOS.map((s) => s.name),
+};
+
+/** What one target did in one scenario. */
+interface Result {
+  scenario: string;
+  /** Which repeat this was, from 1. */
+  run: number;
+  target: TargetId;
+  skipped?: string;
+  clients: number;
+  connected: number;
+  tcpMs: number;
+  connectMs: number;
+  /** CPU use while connecting, of this process and of the server. */
+  connectGeneratorCpuPct: number;
+  connectServerCpuPct: number;
+  senders: number;
+  rate: number;
+  durationS: number;
+  sent: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  reordered: number;
+  corrupted: number;
+  serverErrors: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  deliveriesPerSec: number;
+  serverRssConnectedMiB: number;
+  serverPeakRssMiB: number;
+  /** Idle only: RSS at the end of the idle time. */
+  serverRssEndMiB: number;
+  serverCpuS: number;
+  serverCpuPct: number;
+  /** The part of serverCpuPct spent in the kernel. */
+  serverSystemPct: number;
+  serverCpuSPerMDeliveries: number;
+  generatorCpuPct: number;
+  /** The part of generatorCpuPct spent in the kernel. */
+  generatorSystemPct: number;
+  generatorLagP99Ms: number;
+  generatorLagMaxMs: number;
+  readsPerSec: number;
+  /** All cores together: share of time busy (anyone), and in softirq (mostly loopback TCP). */
+  machineBusyPct: number;
+  machineSoftirqPct: number;
+  /** Bytes waiting in the clients' receive queues, on average and at most (sampled). */
+  generatorUnreadKiB: number;
+  generatorUnreadMaxKiB: number;
+  /** What that backlog adds to latency on average: unread bytes / bytes read per second. */
+  generatorDelayMs: number;
+  /** Bytes the server has not read yet, on average and at most (sampled). */
+  serverUnreadKiB: number;
+  serverUnreadMaxKiB: number;
+  notes: string[];
+}
+
+/** A result with nothing measured. */
+function emptyResult(scenario: Scenario, target: TargetId, duration: number): Result {
+  return {
+    scenario: scenario.name,
+    run: 1,
+    target,
+    clients: scenario.clients,
+    connected: 0,
+    tcpMs: NaN,
+    connectMs: NaN,
+    connectGeneratorCpuPct: NaN,
+    connectServerCpuPct: NaN,
+    senders: scenario.senders,
+    rate: scenario.rate,
+    durationS: scenario.idle ? 0 : duration,
+    sent: 0,
+    expected: 0,
+    delivered: 0,
+    lost: 0,
+    reordered: 0,
+    corrupted: 0,
+    serverErrors: 0,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    maxMs: NaN,
+    deliveriesPerSec: NaN,
+    serverRssConnectedMiB: NaN,
+    serverPeakRssMiB: NaN,
+    serverRssEndMiB: NaN,
+    serverCpuS: NaN,
+    serverCpuPct: NaN,
+    serverSystemPct: NaN,
+    serverCpuSPerMDeliveries: NaN,
+    generatorCpuPct: NaN,
+    generatorSystemPct: NaN,
+    generatorLagP99Ms: NaN,
+    generatorLagMaxMs: NaN,
+    readsPerSec: NaN,
+    machineBusyPct: NaN,
+    machineSoftirqPct: NaN,
+    generatorUnreadKiB: NaN,
+    generatorUnreadMaxKiB: NaN,
+    generatorDelayMs: NaN,
+    serverUnreadKiB: NaN,
+    serverUnreadMaxKiB: NaN,
+    notes: [],
+  };
+}
+
+/** Runs one scenario against one target: start the server, connect, send, drain, stop. */
+async function runScenario(
+  scenario: Scenario,
+  target: TargetId,
+  settings: Settings,
+): Promise<Result> {
+  const result = emptyResult(scenario, target, settings.duration);
+  const spec = TARGETS[target];
+  const needed = scenario.clients + (scenario.slowReader ? 1 : 0) + 64;
+  if (openFileLimit() < needed) {
+    result.skipped =
+      `open-file limit ${openFileLimit()} < ${needed}; run \`ulimit -n 20000\` first`;
+    return result;
+  }
+  const server = await startServer(target, settings);
+  const rss = new RssMonitor(server.pid);
+  const m = new Meter(spec, scenario.clients, scenario.senders);
+  m.payloadSize = settings.size;
+  let clients: Client[] = [];
+  let slow: Deno.TcpConn | null = null;
+  try {
+    const [user0, system0] = cpuTimes("self");
+    const serverCpu0 = cpuTimes(server.pid);
+    const connected = await connectClients(m, server.port, scenario.clients, settings);
+    const [user1, system1] = cpuTimes("self");
+    const serverCpu1 = cpuTimes(server.pid);
+    const connectS = connected.readyMs / 1000;
+    result.connectGeneratorCpuPct = 100 * (user1 + system1 - user0 - system0) / connectS;
+    result.connectServerCpuPct = 100 *
+      (serverCpu1[0] + serverCpu1[1] - serverCpu0[0] - serverCpu0[1]) / connectS;
+    clients = connected.clients;
+    result.connected = m.ready;
+    result.tcpMs = connected.tcpMs;
+    result.connectMs = connected.readyMs;
+    if (connected.failed > 0) {
+      result.notes.push(`${connected.failed} connects failed (${connected.firstFailure})`);
+    }
+    if (connected.timedOut) {
+      result.notes.push(
+        `gave up after ${settings.connectTimeoutMs / 1000} s: ${clients.length}/` +
+          `${scenario.clients} connected, ${m.ready} in the room`,
+      );
+      result.serverPeakRssMiB = rss.peak;
+      return result;
+    }
+    progress(settings, `  ${target}: ${m.ready} clients in ${result.connectMs.toFixed(0)} ms`);
+    if (scenario.slowReader) {
+      slow = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      if (spec.named) await slow.write(encoder.encode("slow\n"));
+      await sleep(target === "ncat" ? 500 : 200);
+    }
+    await sleep(scenario.idle ? 1000 : 300); // let join notices settle
+    result.serverRssConnectedMiB = rss.sample();
+    if (scenario.idle) {
+      // Stay connected for the duration: V8 gives back heap it grew during the connect storm
+      // only after a while, so the RSS at the end is the settled one.
+      await sleep(settings.duration * 1000);
+      result.serverRssEndMiB = rss.sample();
+      result.serverPeakRssMiB = rss.peak;
+      result.notes.push(
+        `RSS after ${settings.duration} s idle: ${fmtNum(result.serverRssEndMiB, 1, " MiB")}`,
+      );
+      return result;
+    }
+    await measureTraffic(scenario, settings, m, clients, server, rss, result);
+  } finally {
+    rss.stop();
+    if (!scenario.idle && result.connected === scenario.clients) {
+      result.serverPeakRssMiB = rss.peak;
+    } else if (Number.isNaN(result.serverPeakRssMiB)) result.serverPeakRssMiB = rss.peak;
+    await server.stop();
+    for (const c of clients) closeQuietly(c.conn);
+    if (slow) closeQuietly(slow);
+    await sleep(200);
+  }
+  return result;
+}
+
+/** The message phase: send for the duration, wait for the drain, fill in `result`. */
+async function measureTraffic(
+  scenario: Scenario,
+  settings: Settings,
+  m: Meter,
+  clients: Client[],
+  server: RunningServer,
+  rss: RssMonitor,
+  result: Result,
+): Promise<void> {
+  const total = Math.round((settings.warmup + settings.duration) * scenario.rate);
+  const template = lineTemplate(settings.size);
+  const senders: Sender[] = clients.slice(0, scenario.senders).map((c, id) => ({
+    id,
+    conn: c.conn,
+    sent: 0,
+    queued: 0,
+    busy: false,
+    freeSince: 0,
+    buf: new Uint8Array(0),
+  }));
+  const expected = (clients.length - 1) * total * senders.length;
+  m.reset();
+  const lag = new Histogram();
+  const serverCpu0 = cpuTimes(server.pid);
+  const selfCpu0 = cpuTimes("self");
+  const machine0 = machineJiffies();
+  const stopQueues = clients.length <= 1000 ? monitorQueues(server.port) : null;
+  const t0 = performance.now() + 20;
+  m.timedFromUs = (t0 + settings.warmup * 1000) * 1000;
+  const plan: SendPlan = {
+    t0,
+    total,
+    intervalMs: 1000 / scenario.rate,
+    senders: senders.length,
+    template,
+    lag,
+  };
+  await runSenders(plan, senders);
+  // Drain: until everything arrived, or nothing moved for 2 s, or 30 s passed.
+  const drainStart = performance.now();
+  let lastProgress = drainStart;
+  let lastCount = -1;
+  while (m.delivered < expected) {
+    const now = performance.now();
+    const count = m.delivered + senders.reduce((sum, s) => sum + s.sent, 0);
+    if (count !== lastCount) {
+      lastCount = count;
+      lastProgress = now;
+    }
+    if (now - lastProgress > 2000 || now - drainStart > 30_000) break;
+    await sleep(20);
+  }
+  const end = performance.now();
+  const queues = await stopQueues?.();
+  const serverCpu1 = cpuTimes(server.pid);
+  const serverSystem = serverCpu1[1] - serverCpu0[1];
+  const serverCpu = serverCpu1[0] - serverCpu0[0] + serverSystem;
+  const selfCpu1 = cpuTimes("self");
+  const machine1 = machineJiffies();
+  const selfUser = selfCpu1[0] - selfCpu0[0];
+  const selfSystem = selfCpu1[1] - selfCpu0[1];
+  const selfCpu = selfUser + selfSystem;
+  rss.sample();
+  const sent = senders.reduce((sum, s) => sum + s.sent, 0);
+  const wallS = (end - t0) / 1000;
+  const deliveryS = Math.max(m.lastDeliveryUs / 1000 - t0, 1) / 1000;
+  result.sent = sent;
+  result.expected = expected;
+  result.delivered = m.delivered;
+  result.lost = expected - m.delivered;
+  result.reordered = m.reordered;
+  result.corrupted = m.corrupted;
+  result.serverErrors = m.errors;
+  result.p50Ms = m.latency.quantile(0.5) / 1000;
+  result.p99Ms = m.latency.quantile(0.99) / 1000;
+  result.maxMs = m.latency.max / 1000;
+  result.deliveriesPerSec = m.delivered / deliveryS;
+  result.serverCpuS = serverCpu;
+  result.serverCpuPct = 100 * serverCpu / wallS;
+  result.serverSystemPct = 100 * serverSystem / wallS;
+  result.serverCpuSPerMDeliveries = m.delivered > 0 ? serverCpu / m.delivered * 1e6 : NaN;
+  result.generatorCpuPct = 100 * selfCpu / wallS;
+  result.generatorSystemPct = 100 * selfSystem / wallS;
+  result.generatorLagP99Ms = lag.quantile(0.99) / 1000;
+  result.generatorLagMaxMs = lag.max / 1000;
+  result.readsPerSec = m.reads / wallS;
+  const busy = machine1[0] - machine0[0];
+  const all = busy + machine1[1] - machine0[1];
+  result.machineBusyPct = 100 * busy / all;
+  result.machineSoftirqPct = 100 * (machine1[2] - machine0[2]) / all;
+  if (queues && queues.samples > 0) {
+    const unread = queues.clientSum / queues.samples;
+    result.generatorUnreadKiB = unread / 1024;
+    result.generatorUnreadMaxKiB = queues.clientMax / 1024;
+    result.generatorDelayMs = 1000 * unread / (m.bytes / wallS);
+    result.serverUnreadKiB = queues.serverSum / queues.samples / 1024;
+    result.serverUnreadMaxKiB = queues.serverMax / 1024;
+  }
+  const unsent = total * senders.length - sent;
+  if (unsent > 0) result.notes.push(`${unsent} messages never accepted by the server (blocked)`);
+  if (m.errors > 0) result.notes.push(`${m.errors} error lines, e.g. "${m.firstError}"`);
+  if (result.generatorDelayMs > 0.5) {
+    result.notes.push(
+      `generator read late: its unread backlog (avg ${
+        fmtNum(result.generatorUnreadKiB, 0, " KiB")
+      }) adds ≈ ${fmtMs(result.generatorDelayMs)}`,
+    );
+  }
+  if (result.machineBusyPct >= 95) {
+    result.notes.push(
+      `machine saturated: cores ${result.machineBusyPct.toFixed(0)}% busy (softirq ${
+        result.machineSoftirqPct.toFixed(0)
+      }%), so latency includes waiting for a core`,
+    );
+  }
+  if (result.generatorCpuPct >= 90) {
+    // Near its limit; what counts is whether it still reads in time (the backlog estimate).
+    const late = !(result.generatorDelayMs <= Math.max(0.5, 0.1 * result.p99Ms));
+    result.notes.push(
+      `generator CPU ${result.generatorCpuPct.toFixed(0)}%${late ? ": results suspect" : ""}`,
+    );
+  }
+  if (result.generatorLagMaxMs > 20) {
+    result.notes.push(`generator fell behind its schedule by up to ${fmtMs(lag.max / 1000)}`);
+  }
+}
+
+/** Of repeated runs, the one with the median p99, noting what the others measured. */
+function medianRun(runs: Result[]): Result {
+  const measured = runs.filter((r) => !r.skipped);
+  if (runs.length === 1 || measured.length === 0) return runs[0];
+  const key = (r: Result) => Number.isFinite(r.p99Ms) ? r.p99Ms : r.serverPeakRssMiB;
+  const sorted = [...measured].sort((a, b) => (key(a) || 0) - (key(b) || 0));
+  const median = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
+  median.notes = [...median.notes];
+  if (measured.some((r) => Number.isFinite(r.p99Ms))) {
+    median.notes.push(
+      `p99 of ${measured.length} runs: ${measured.map((r) => fmtMs(r.p99Ms)).join(", ")}`,
+    );
+  } else {
+    median.notes.push(
+      `peak RSS of ${measured.length} runs: ${
+        measured.map((r) => fmtNum(r.serverPeakRssMiB, 1)).join(", ")
+      } MiB`,
+    );
+  }
+  const worst = measured.reduce((a, b) => (b.lost + b.reordered + b.corrupted >
+      a.lost + a.reordered + a.corrupted
+    ? b
+    : a)
+  );
+  if (
+    worst !== sorted[Math.floor((sorted.length - 1) / 2)] &&
+    worst.lost + worst.reordered + worst.corrupted > 0
+  ) {
+    median.notes.push(
+      `worst run: loss ${
+        fmtLoss(worst)
+      }, ${worst.reordered} reordered, ${worst.corrupted} corrupted`,
+    );
+  }
+  return median;
+}
+
+/** Closes a connection, ignoring "already closed". */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Prints a progress line on stderr when asked to. */
+function progress(settings: Settings, line: string): void {
+  if (settings.verbose) console.error(line);
+}
+
+// ---------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------
+
+/** Milliseconds, with precision that suits the size. */
+function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "–";
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${ms.toFixed(1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** A whole number with thousands separators, or a dash. */
+function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–";
+}
+
+/** A number with `digits` decimals, or a dash. */
+function fmtNum(n: number, digits: number, unit = ""): string {
+  return Number.isFinite(n) ? `${n.toFixed(digits)}${unit}` : "–";
+}
+
+/** Loss as a count and a share of what was expected. */
+function fmtLoss(r: Result): string {
+  if (r.expected === 0) return "–";
+  if (r.lost === 0) return "0";
+  return `${fmtInt(r.lost)} (${(100 * r.lost / r.expected).toPrecision(2)}%)`;
+}
+
+/** The description of a scenario that heads its table. */
+function scenarioHeading(s: Scenario, settings: Settings): string {
+  const { duration, warmup } = settings;
+  if (s.idle) return `### ${s.name}: ${fmtInt(s.clients)} connected clients, no traffic`;
+  const extra = s.slowReader ? " + 1 client that never reads" : "";
+  const fanout = (s.clients - 1) * s.senders * s.rate;
+  return `### ${s.name}: ${fmtInt(s.clients)} clients${extra}, ${s.senders} sender${
+    s.senders === 1 ? "" : "s"
+  } × ${fmtInt(s.rate)}/s for ${warmup ? `${warmup} s warm-up + ` : ""}${duration} s ` +
+    `(offered ${fmtInt(fanout)} deliveries/s)`;
+}
+
+/** The generator's CPU, the delay its unread backlog adds (if sampled), and the machine's load. */
+function generatorCell(r: Result): string {
+  const cpu = fmtNum(r.generatorCpuPct, 0, "% CPU");
+  const delay = Number.isFinite(r.generatorDelayMs) ? `, +${fmtMs(r.generatorDelayMs)}` : "";
+  return `${cpu}${delay}; cores ${fmtNum(r.machineBusyPct, 0, "%")} busy`;
+}
+
+/** A markdown table of one scenario's results, one row per target. */
+function scenarioTable(results: Result[]): string {
+  const header = [
+    "target",
+    "in room",
+    "connect all",
+    "deliveries/s",
+    "loss",
+    "reordered",
+    "corrupted",
+    "p50",
+    "p99",
+    "max",
+    "RSS connected",
+    "RSS peak",
+    "server CPU",
+    "CPU s / M deliv.",
+    "generator; machine",
+    "notes",
+  ];
+  const rows = results.map((r) => {
+    if (r.skipped) {
+      return [TARGETS[r.target].label, ...Array(header.length - 2).fill("–"), r.skipped];
+    }
+    return [
+      TARGETS[r.target].label,
+      `${fmtInt(r.connected)}/${fmtInt(r.clients)}`,
+      r.clients >= 1000
+        ? `${fmtMs(r.connectMs)} (CPU: server ${fmtNum(r.connectServerCpuPct, 0, "%")}, generator ${
+          fmtNum(r.connectGeneratorCpuPct, 0, "%")
+        })`
+        : fmtMs(r.connectMs),
+      fmtInt(r.deliveriesPerSec),
+      fmtLoss(r),
+      r.expected ? fmtInt(r.reordered) : "–",
+      r.expected ? fmtInt(r.corrupted) : "–",
+      fmtMs(r.p50Ms),
+      fmtMs(r.p99Ms),
+      fmtMs(r.maxMs),
+      fmtNum(r.serverRssConnectedMiB, 1, " MiB"),
+      fmtNum(r.serverPeakRssMiB, 1, " MiB"),
+      r.expected ? `${fmtNum(r.serverCpuS, 2, " s")} (${fmtNum(r.serverCpuPct, 0, "%")})` : "–",
+      fmtNum(r.serverCpuSPerMDeliveries, 2),
+      r.expected ? generatorCell(r) : "–",
+      r.notes.join("; "),
+    ];
+  });
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** One goal: what it asks, what was measured, and whether it holds. */
+interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** Checks the issue's goals against whatever results this run has. */
+function evaluateGoals(results: Result[]): Goal[] {
+  const find = (scenario: string, target: TargetId) =>
+    results.find((r) => r.scenario === scenario && r.target === target && !r.skipped);
+  const goals: Goal[] = [];
+  const add = (goal: string, measured: string, met: boolean | null) =>
+    goals.push({ goal, measured, met });
+  const vsGo = (scenario: string, label: string) => {
+    const ours = find(scenario, "ours");
+    const go = find(scenario, "go");
+    if (!ours || !go) return add(label, "needs ours and go", null);
+    add(
+      label,
+      `ours ${fmtMs(ours.p99Ms)}, Go ${fmtMs(go.p99Ms)}`,
+      Number.isFinite(ours.p99Ms) && (ours.p99Ms <= go.p99Ms || !Number.isFinite(go.p99Ms)),
+    );
+  };
+  const complete = (r: Result) => r.connected === r.clients;
+
+  if (find("room", "ours")) vsGo("room", "room: p99 ≤ Go's");
+
+  const s16 = find("saturation-1600", "ours");
+  if (s16) {
+    add("saturation 1600/s: zero loss", fmtLoss(s16), complete(s16) && s16.lost === 0);
+    add("saturation 1600/s: p99 ≤ 10 ms", fmtMs(s16.p99Ms), s16.p99Ms <= 10);
+    vsGo("saturation-1600", "saturation 1600/s: p99 ≤ Go's");
+    const go = find("saturation-1600", "go");
+    add(
+      "1600/s: server CPU per million deliveries ≤ Go's",
+      `ours ${fmtNum(s16.serverCpuSPerMDeliveries, 2, " s")}, Go ${
+        fmtNum(go?.serverCpuSPerMDeliveries ?? NaN, 2, " s")
+      }`,
+      go ? s16.serverCpuSPerMDeliveries <= go.serverCpuSPerMDeliveries : null,
+    );
+  }
+  const s32 = find("saturation-3200", "ours");
+  if (s32) {
+    add("saturation 3200/s: zero loss", fmtLoss(s32), complete(s32) && s32.lost === 0);
+    add("saturation 3200/s: zero reordering", fmtInt(s32.reordered), s32.reordered === 0);
+    add("saturation 3200/s: p99 ≤ 15 ms", fmtMs(s32.p99Ms), s32.p99Ms <= 15);
+    const go = find("saturation-3200", "go");
+    if (go) {
+      add(
+        "saturation 3200/s: Go corrupts lines (reported)",
+        `Go: ${fmtInt(go.corrupted)} corrupted, loss ${fmtLoss(go)}`,
+        null,
+      );
+    }
+  }
+  const crowd = find("crowd", "ours");
+  if (crowd) {
+    add(
+      "crowd: all 5,000 connected within 0.5 s",
+      `${fmtInt(crowd.connected)} in ${fmtMs(crowd.connectMs)}`,
+      complete(crowd) && crowd.connectMs <= 500,
+    );
+    vsGo("crowd", "crowd: fan-out p99 ≤ Go's");
+    add("crowd: server peak RSS ≤ 80 MB", fmtNum(crowd.serverPeakRssMiB, 1, " MiB"), null);
+    goals[goals.length - 1].met = crowd.serverPeakRssMiB * 1.048576 <= 80;
+  }
+  const idle = find("idle", "ours");
+  if (idle) {
+    add(
+      "idle: 10,000 clients in ≤ 120 MB RSS",
+      `${fmtInt(idle.connected)} clients, peak ${fmtNum(idle.serverPeakRssMiB, 1, " MiB")}`,
+      complete(idle) && idle.serverPeakRssMiB * 1.048576 <= 120,
+    );
+  }
+  const slow = find("slow", "ours");
+  if (slow) {
+    add("slow reader: the others lose nothing", fmtLoss(slow), complete(slow) && slow.lost === 0);
+    if (s16) {
+      add(
+        "slow reader: p99 ≤ 1.5 × saturation 1600/s",
+        `${fmtMs(slow.p99Ms)} vs 1.5 × ${fmtMs(s16.p99Ms)} = ${fmtMs(1.5 * s16.p99Ms)}`,
+        slow.p99Ms <= 1.5 * s16.p99Ms,
+      );
+      const growth = slow.serverPeakRssMiB - s16.serverPeakRssMiB;
+      add(
+        "slow reader: RSS grows ≤ 1 MiB (the queue cap)",
+        `peak ${fmtNum(slow.serverPeakRssMiB, 1, " MiB")} vs ${
+          fmtNum(s16.serverPeakRssMiB, 1, " MiB")
+        } (${growth >= 0 ? "+" : ""}${fmtNum(growth, 1, " MiB")})`,
+        growth <= 1,
+      );
+    }
+  }
+  return goals;
+}
+
+/** The goals as a markdown table. */
+function goalsTable(goals: Goal[]): string {
+  const lines = ["| goal | measured | met |", "| --- | --- | --- |"];
+  for (const g of goals) {
+    lines.push(
+      `| ${g.goal} | ${g.measured} | ${g.met === null ? "–" : g.met ? "yes" : "**NO**"} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The commit of the server under test, and whether it has changes not committed. */
+async function serverRevision(server: string): Promise<string> {
+  try {
+    const dir = server.slice(0, server.lastIndexOf("/") + 1) || ".";
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args: ["-C", dir, ...args], stderr: "null" }).output();
+    const head = await git("log", "-1", "--format=%h", "--", server);
+    const dirty = await git("status", "--porcelain", "--", server);
+    const commit = decoder.decode(head.stdout).trim();
+    if (!head.success || !commit) return "not in git";
+    return decoder.decode(dirty.stdout).trim() ? `${commit} + uncommitted changes` : commit;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** What a result must be quoted with. */
+interface MachineInfo {
+  date: string;
+  command: string;
+  cpus: string;
+  cpu: string;
+  kernel: string;
+  deno: string;
+}
+
+/** Date, command, CPU and versions: what a result must be quoted with. */
+function machineInfo(): MachineInfo {
+  let cpu = "unknown";
+  try {
+    cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpu;
+  } catch {
+    // not Linux
+  }
+  return {
+    date: new Date().toISOString(),
+    command: `deno run -A bench.ts ${Deno.args.join(" ")}`.trim(),
+    cpus: String(navigator.hardwareConcurrency),
+    cpu,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Main: the command line
+// ---------------------------------------------------------------------------
+
+/** Prints the help text. */
+function printUsage(): void {
+  console.log(`Chat room load generator: runs each server as a subprocess and measures it.
+
+USAGE:
+  deno run -A bench.ts [OPTIONS]
+
+OPTIONS:
+  --scenario LIST        comma-separated: room, saturation (= saturation-1600,saturation-3200),
+                         saturation-1600, saturation-3200, crowd, idle, slow, quick, all
+                         (default quick = room,saturation-1600)
+  --targets LIST         comma-separated: ours, go, ncat (default all three)
+  --duration SECS        timed sending per run (default 5)
+  --warmup SECS          sending before that, not timed but checked for loss (default 1)
+  --repeat N             run each scenario N times per target, round robin; the table shows
+                         the run with the median p99 and notes the others (default 1)
+  --size BYTES           payload bytes per message, without name and newline (default 64)
+  --connect-timeout SECS give up connecting a run's clients after this (default 30)
+  --concurrency N        connects in flight at once (default 200)
+  --go-bin PATH          the Go server; built from ../shared/peers/seed-server if missing
+                         (default /tmp/seed-server)
+  --server FILE          the server.ts run as "ours" (default ./server.ts; for trying a change)
+  --profile DIR          run our server with --cpu-prof, writing profiles to DIR
+  --v8-flags FLAGS       run our server with --v8-flags=FLAGS (e.g. --max-semi-space-size=1)
+  --json FILE            also write every result as JSON to FILE
+  --smoke                a few seconds against our server only: 20 clients, 4 senders × 200/s
+                         for 2 s; exits 1 unless nothing is lost, reordered or corrupted
+  -v, --verbose          progress on stderr
+  -h, --help             show this help
+
+Scenarios: room = 100 clients, 10 senders × 100/s; saturation = 100 clients, 10 senders
+× 1600/s and × 3200/s; crowd = 5,000 clients, 1 sender × 10/s; idle = 10,000 clients;
+slow = saturation at 1600/s plus one client that never reads.`);
+}
+
+/** Parses a number flag that must be at least `min`. */
+function numberFlag(name: string, value: string | undefined, fallback: number, min: number) {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) {
+    throw new Error(`--${name} must be a number of at least ${min}, not "${value}"`);
+  }
+  return n;
+}
+
+/** Turns --scenario into scenarios, expanding groups. */
+function pickScenarios(list: string): Scenario[] {
+  const names = list.split(",").flatMap((name) => GROUPS[name.trim()] ?? [name.trim()]);
+  return [...new Set(names)].map((name) => {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (!scenario) throw new Error(`unknown scenario "${name}"`);
+    return scenario;
+  });
+}
+
+/** Turns --targets into target ids. */
+function pickTargets(list: string): TargetId[] {
+  return [...new Set(list.split(",").map((t) => t.trim()))].map((t) => {
+    if (!(t in TARGETS)) throw new Error(`unknown target "${t}" (ours, go, ncat)`);
+    return t as TargetId;
+  });
+}
+
+/** Parses the command line, runs the scenarios and prints the report. */
+async function main(): Promise<void> {
+  let settings: Settings;
+  let scenarios: Scenario[];
+  let targets: TargetId[];
+  let jsonFile: string | undefined;
+  let smoke: boolean;
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        scenario: { type: "string", default: "quick" },
+        targets: { type: "string", default: "ours,go,ncat" },
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        repeat: { type: "string" },
+        size: { type: "string" },
+        "connect-timeout": { type: "string" },
+        concurrency: { type: "string" },
+        "go-bin": { type: "string", default: "/tmp/seed-server" },
+        server: { type: "string" },
+        "v8-flags": { type: "string" },
+        profile: { type: "string" },
+        json: { type: "string" },
+        smoke: { type: "boolean", default: false },
+        verbose: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    if (values.help) return printUsage();
+    smoke = values.smoke;
+    settings = {
+      duration: numberFlag("duration", values.duration, smoke ? 2 : 5, 0.1),
+      warmup: numberFlag("warmup", values.warmup, smoke ? 0 : 1, 0),
+      repeat: Math.round(numberFlag("repeat", values.repeat, 1, 1)),
+      size: Math.round(numberFlag("size", values.size, 64, MIN_PAYLOAD)),
+      connectTimeoutMs: 1000 * numberFlag("connect-timeout", values["connect-timeout"], 30, 1),
+      concurrency: Math.round(numberFlag("concurrency", values.concurrency, 200, 1)),
+      goBin: values["go-bin"],
+      server: values.server ?? new URL("./server.ts", import.meta.url).pathname,
+      profileDir: values.profile,
+      v8Flags: values["v8-flags"],
+      verbose: values.verbose,
+    };
+    if (settings.size > 1000) throw new Error("--size must be at most 1000");
+    scenarios = smoke
+      ? [{ name: "smoke", title: "smoke", clients: 20, senders: 4, rate: 200 }]
+      : pickScenarios(values.scenario);
+    targets = smoke ? ["ours"] : pickTargets(values.targets);
+    jsonFile = values.json;
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : error}`);
+    console.error("Run with --help for usage.");
+    Deno.exit(2);
+  }
+
+  const info = { ...machineInfo(), server: await serverRevision(settings.server) };
+  console.log(`## Chat server benchmark\n`);
+  console.log(
+    `${info.date} · \`${info.command}\` · ${info.cpus} × ${info.cpu} · Linux ${info.kernel} · ` +
+      `Deno ${info.deno} · server.ts at ${info.server}\n`,
+  );
+  const skip = new Map<TargetId, string>();
+  for (const target of targets) {
+    const why = await unavailable(target, settings);
+    if (why) skip.set(target, why);
+  }
+  const results: Result[] = [];
+  const allRuns: Result[] = [];
+  for (const scenario of scenarios) {
+    progress(settings, `${scenario.name}:`);
+    const runs = new Map<TargetId, Result[]>(targets.map((t) => [t, []]));
+    // Repeats go round the targets, so a slow drift of the machine hits them alike.
+    for (let run = 1; run <= settings.repeat; run++) {
+      for (const target of targets) {
+        let result: Result;
+        if (skip.has(target)) {
+          if (run > 1) continue;
+          result = emptyResult(scenario, target, settings.duration);
+          result.skipped = `skipped: ${skip.get(target)}`;
+        } else {
+          try {
+            result = await runScenario(scenario, target, settings);
+          } catch (error) {
+            result = emptyResult(scenario, target, settings.duration);
+            result.skipped = `failed: ${error instanceof Error ? error.message : error}`;
+          }
+        }
+        result.run = run;
+        runs.get(target)!.push(result);
+        allRuns.push(result);
+      }
+    }
+    const rows = targets.map((t) => medianRun(runs.get(t)!));
+    results.push(...rows);
+    console.log(`${scenarioHeading(scenario, settings)}\n`);
+    console.log(`${scenarioTable(rows)}\n`);
+  }
+  if (!smoke) {
+    const goals = evaluateGoals(results);
+    if (goals.length > 0) console.log(`### Goals\n\n${goalsTable(goals)}\n`);
+  }
+  if (jsonFile) {
+    const json = { ...info, repeat: settings.repeat, results, runs: allRuns };
+    Deno.writeTextFileSync(jsonFile, JSON.stringify(json, null, 2) + "\n");
+  }
+  if (smoke) {
+    const r = results[0];
+    const ok = !r.skipped && r.connected === r.clients && r.expected > 0 && r.lost === 0 &&
+      r.reordered === 0 && r.corrupted === 0 && r.serverErrors === 0;
+    console.log(ok ? "smoke: ok" : "smoke: FAILED (see the table above)");
+    if (!ok) Deno.exit(1);
+  }
+}
+
+if (import.meta.main) main();
