@@ -125,7 +125,7 @@ const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
 // ---------------------------------------------------------------------------
 
 /** Read buffers start small (idle clients are cheap) and grow for busy ones. */
-const READ_MIN = 512;
+const READ_MIN = 256;
 const READ_MAX = 64 * 1024;
 /** Chunks an outbox may hold before they are joined into one. */
 const OUTBOX_CHUNKS = 256;
@@ -136,7 +136,6 @@ class Peer {
   left = false;
   /** Set once the socket is closed. */
   socketClosed = false;
-  readonly remote: string;
   nameTimer: Timer | undefined;
 
   // Output: chunks wait here while one write is in flight; the next write
@@ -153,9 +152,13 @@ class Peer {
   #wake: { timer: Timer; resolve: () => void } | null = null;
 
   constructor(readonly conn: Deno.Conn, readonly room: Room) {
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    this.remote = `${addr.hostname}:${addr.port}`;
     this.#tokens = room.options.burst;
+  }
+
+  /** The client's address, for the log. */
+  get remote(): string {
+    const { hostname, port } = this.conn.remoteAddr as Deno.NetAddr;
+    return `${hostname}:${port}`;
   }
 
   /** Queues bytes for this peer; never waits. Drops the peer past the queue cap. */
@@ -324,7 +327,7 @@ export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
  * newline, so memory per connection stays bounded.
  */
 export class LineFramer {
-  #chunk: Uint8Array = new Uint8Array(0);
+  #chunk: Uint8Array = EMPTY;
   #pos = 0;
   #tail: Uint8Array | null = null;
   #skipping = false;
@@ -344,7 +347,7 @@ export class LineFramer {
       const start = this.#pos;
       const newline = chunk.indexOf(10, start);
       if (newline === -1) {
-        this.#pos = chunk.length;
+        this.#release();
         return this.#keepTail(chunk.subarray(start));
       }
       this.#pos = newline + 1;
@@ -361,7 +364,14 @@ export class LineFramer {
       if (line.length > this.maxLine) return LINE_TOO_LONG;
       return line;
     }
+    this.#release();
     return undefined;
+  }
+
+  /** Forgets the chunk, so an idle connection does not keep a view of its read buffer. */
+  #release(): void {
+    this.#chunk = EMPTY;
+    this.#pos = 0;
   }
 
   #keepTail(rest: Uint8Array): Uint8Array | undefined {
