@@ -291,6 +291,7 @@ class Peer {
     }
     this.#outbox.length = 0;
     this.queuedBytes = 0;
+    if (!this.#writing) this.#notifyDrained(); // else the failing write does it
     try {
       this.conn.close();
     } catch {
@@ -399,13 +400,13 @@ function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 // display in an order other than the one it was sent in.
 // deno-lint-ignore no-control-regex
 const UNSAFE_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const HAS_UNSAFE_CHAR = new RegExp(UNSAFE_CHARS.source);
 
 /** Decodes a line (bad bytes become U+FFFD), turns tabs into spaces and drops control characters. */
 export function cleanLine(bytes: Uint8Array): string {
   let text = decoder.decode(bytes);
   if (text.includes("\t")) text = text.replaceAll("\t", " ");
-  UNSAFE_CHARS.lastIndex = 0;
-  return UNSAFE_CHARS.test(text) ? text.replace(UNSAFE_CHARS, "") : text;
+  return HAS_UNSAFE_CHAR.test(text) ? text.replace(UNSAFE_CHARS, "") : text;
 }
 
 /** Why `name` cannot be a name, or `null` if it can. */
@@ -451,6 +452,7 @@ class Room {
   // Peers flushed in one batch mostly hold the very same chunks (a broadcast queues one
   // Uint8Array for every member), so one joined copy can serve all of them.
   #lastJoin: { chunks: Uint8Array[]; out: Uint8Array } | null = null;
+  #batching = false;
 
   // Join and leave notices: the first goes out at once, the ones that follow
   // within `noticeInterval` are merged, so N joins cost O(N) lines, not O(N²).
@@ -466,12 +468,15 @@ class Room {
   #flushDirty = (): void => {
     const dirty = this.#dirty;
     this.#dirty = [];
+    this.#batching = true;
     for (const peer of dirty) peer.flush();
+    this.#batching = false;
     this.#lastJoin = null;
   };
 
   /** Joins an outbox into one buffer, reusing the previous one if it holds the same chunks. */
   joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
+    if (!this.#batching) return concat(chunks, total);
     const last = this.#lastJoin;
     if (last && last.out.length === total && last.chunks.length === chunks.length) {
       let same = true;
@@ -489,6 +494,12 @@ class Room {
     for (const peer of this.members.values()) {
       if (peer !== sender) peer.send(bytes);
     }
+  }
+
+  /** Sends a private line to one member, after any join notice it has not seen yet. */
+  whisper(target: Peer, text: string): void {
+    if (this.#pendingNotices.length > 0) this.#flushNotices();
+    target.sendLine(text);
   }
 
   /** Sends a notice line to every member except `sender`. */
@@ -527,7 +538,7 @@ class Room {
     const name = peer.name;
     if (name !== null) this.members.delete(name.toLowerCase());
     if (name !== null && !this.closing) {
-      this.log(`- ${name} left${reason ? ` (${reason})` : ""}`);
+      this.log(`- ${name} left from ${peer.remote}${reason ? ` (${reason})` : ""}`);
       this.#queueNotice({ peer, joined: false, name, reason });
     }
     if (drain) {
@@ -628,12 +639,13 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
 
   if (peer.name === null) {
     if (/^\/quit\b/i.test(text)) return room.leave(peer, undefined, true);
-    const error = nameError(room, text.trim().normalize("NFC"));
+    const name = text.trim().normalize("NFC");
+    const error = nameError(room, name);
     if (error) {
       peer.sendLine(`!! ${error}`);
       peer.sendLine(NAME_PROMPT);
     } else {
-      room.join(peer, text.trim().normalize("NFC"));
+      room.join(peer, name);
     }
     return;
   }
@@ -657,10 +669,11 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
       return peer.sendLine(`-- Online (${names.length}): ${names.join(", ")}`);
     }
     case "/nick": {
-      const error = rest === "" ? "usage: /nick NEW" : nameError(room, rest.normalize("NFC"), peer);
+      const name = rest.normalize("NFC");
+      const error = name === "" ? "usage: /nick NEW" : nameError(room, name, peer);
       if (error) return peer.sendLine(`!! ${error}`);
       const old = peer.name;
-      const name = rest.normalize("NFC");
+      if (name === old) return peer.sendLine(`-- You are already ${name}`);
       room.members.delete(old.toLowerCase());
       room.members.set(name.toLowerCase(), peer);
       peer.name = name;
@@ -682,11 +695,11 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
       if (!target) return peer.sendLine(`!! no one called ${to} is here`);
       if (target === peer) return peer.sendLine("!! that is you");
       room.messages++;
-      return target.sendLine(`${peer.name} (private): ${message}`);
+      return room.whisper(target, `${peer.name} (private): ${message}`);
     }
     case "/quit":
       peer.sendLine("-- Bye!");
-      return room.leave(peer, rest || undefined, true);
+      return room.leave(peer, rest ? `quit: ${rest}` : undefined, true);
     default:
       return peer.sendLine(`!! unknown command ${command}; /help lists them`);
   }
@@ -713,7 +726,7 @@ async function serveConn(room: Room, peer: Peer): Promise<void> {
   let reason: string | undefined;
   room.serving++;
   try {
-    while (!peer.left) {
+    while (!peer.left && !peer.socketClosed) {
       const n = await conn.read(buffer);
       if (n === null) break;
       framer.feed(buffer.subarray(0, n));
@@ -724,7 +737,7 @@ async function serveConn(room: Room, peer: Peer): Promise<void> {
         }
         const wait = peer.takeToken();
         if (wait > 0) await peer.pause(wait);
-        if (peer.left) break;
+        if (peer.left || peer.socketClosed) break;
         handleLine(room, peer, line);
         if (peer.left) break;
       }
@@ -803,23 +816,40 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const addr = listener.addr as Deno.NetAddr;
 
   const acceptLoop = (async () => {
-    try {
-      for await (const conn of listener) accept(room, conn);
-    } catch {
-      // The listener was closed.
+    while (!room.closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (room.closing || error instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors, say: keep serving those already in, and retry shortly.
+        log(`accept failed: ${errorReason(error)}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      try {
+        accept(room, conn);
+      } catch (error) {
+        log(`could not set up a connection: ${errorReason(error)}`);
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
     }
   })();
 
   let closing: Promise<void> | null = null;
   const close = (reason = "server shutting down"): Promise<void> => {
     closing ??= (async () => {
+      room.stopNotices();
       try {
         listener.close();
       } catch {
         // already closed
       }
       await acceptLoop;
-      room.stopNotices();
       const notice = encoder.encode(`-- ${reason}\n`);
       const peers = [...room.peers];
       for (const peer of peers) peer.send(notice); // (not to those already leaving)
@@ -901,7 +931,7 @@ function intFlag(
 ): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
+  if (!/^\d+$/.test(value) || number < min || number > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
     throw new Error(`--${name} must be a whole number ${range}, not "${value}"`);
   }
@@ -930,12 +960,8 @@ async function main(): Promise<void> {
     });
     if (values.help) return printUsage();
     if (!values.cert !== !values.key) throw new Error("--cert and --key go together");
-    const nameTimeout = values["name-timeout"] === undefined
-      ? undefined
-      : Number(values["name-timeout"]) * 1000;
-    if (nameTimeout !== undefined && !(nameTimeout > 0)) {
-      throw new Error("--name-timeout must be a number of seconds above 0");
-    }
+    // setTimeout holds at most 2^31 - 1 ms (about 24.8 days).
+    const nameTimeout = intFlag("name-timeout", values["name-timeout"], 1, 2_147_483);
     options = {
       hostname: values.host,
       port: intFlag("port", values.port, 0, 65535),
@@ -944,7 +970,7 @@ async function main(): Promise<void> {
       maxClients: intFlag("max-clients", values["max-clients"], 1),
       rate: intFlag("rate", values.rate, 0),
       burst: intFlag("burst", values.burst, 1),
-      nameTimeout,
+      nameTimeout: nameTimeout && nameTimeout * 1000,
       cert: values.cert ? Deno.readTextFileSync(values.cert) : undefined,
       key: values.key ? Deno.readTextFileSync(values.key) : undefined,
       verbose: values.verbose,

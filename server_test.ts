@@ -308,12 +308,30 @@ test("/msg reaches only its target, and errors name what went wrong", async () =
   using carol = await LineClient.join(server, "carol");
   await alice.write("/msg BOB psst\n/msg dave hi\n/msg bob\n/msg alice me\n");
   assertEquals(await bob.message(), "alice (private): psst");
-  assertEquals(await alice.line(), "!! no one called dave is here");
-  assertEquals(await alice.line(), "!! usage: /msg NAME TEXT");
-  assertEquals(await alice.line(), "!! that is you");
+  assertEquals(await alice.message(), "!! no one called dave is here");
+  assertEquals(await alice.message(), "!! usage: /msg NAME TEXT");
+  assertEquals(await alice.message(), "!! that is you");
   // carol never saw the private message: the next thing she gets is this.
   await bob.write("public\n");
   assertEquals(await carol.message(), "bob: public");
+});
+
+test("a private message never arrives before its sender's join notice", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob"); // within the notice interval: merged later
+  await bob.write("/msg alice hi\n");
+  assertEquals(await alice.line(), "-- bob joined");
+  assertEquals(await alice.line(), "bob (private): hi");
+});
+
+test("/nick to your own name changes nothing and tells no one", async () => {
+  await using server = quietServer();
+  using alice = await LineClient.join(server, "alice");
+  using bob = await LineClient.join(server, "bob");
+  await bob.write("/nick bob\nhello\n");
+  assertEquals(await bob.message(), "-- You are already bob");
+  assertEquals(await alice.message(), "bob: hello");
 });
 
 test("/quit with a reason tells the others and closes the connection", async () => {
@@ -322,7 +340,10 @@ test("/quit with a reason tells the others and closes the connection", async () 
   using bob = await LineClient.join(server, "bob");
   await bob.write("/quit off to lunch\n");
   assertEquals(await bob.rest(), ["-- Bye!"]);
-  assertEquals(await alice.until((line) => line.includes("left")), "-- bob left (off to lunch)");
+  assertEquals(
+    await alice.until((line) => line.includes("left")),
+    "-- bob left (quit: off to lunch)",
+  );
   await eventually(() => server.stats().connections === 1);
 });
 

@@ -112,6 +112,20 @@ test("a flooder is throttled, loses nothing, and does not delay anyone else", as
   );
 });
 
+test("shutdown does not wait for a throttled client's backlog", async () => {
+  const server = quietServer({ rate: 1, burst: 1 });
+  using alice = await LineClient.join(server, "alice");
+  using flooder = await LineClient.join(server, "flooder");
+  // 200 lines at one per second would take minutes to work through.
+  await flooder.write(Array.from({ length: 200 }, (_, i) => `line ${i}\n`).join(""));
+  assertEquals(await alice.message(), "flooder: line 0");
+  const started = performance.now();
+  await server.close();
+  const ms = performance.now() - started;
+  assert(ms < 1000, `close() took ${ms.toFixed(0)} ms`);
+  assertEquals((await flooder.rest()).at(-1), "-- server shutting down");
+});
+
 test("a 1 MiB line with no newline is refused, nothing of it relayed, and the next line is", async () => {
   await using server = quietServer();
   using alice = await LineClient.join(server, "alice");
