@@ -175,7 +175,7 @@ function freePort(): number {
   return port;
 }
 
-const strict = { sanitizeResources: true, sanitizeOps: true };
+const strict = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true };
 
 // ---------------------------------------------------------------------------
 // Formatting

@@ -247,9 +247,12 @@ test("TLS: two clients chat; a plain-TCP client is rejected without harm", async
   {
     using plain = await LineClient.connect(server);
     await plain.write("mallory\nhello\n");
+    // The server answers a failed handshake by closing: no greeting, no name taken.
     const seen = await plain.rest();
     assert(!seen.includes("-- What should we call you?"), "plain TCP got a greeting");
   }
+  await eventually(() => server.stats().connections === 2);
+  assertEquals(server.stats().members, 2);
   await alice.write("over TLS 你好\n");
   assertEquals(await bob.message(), "alice: over TLS 你好");
   await eventually(() => server.stats().connections === 2);
