@@ -452,7 +452,6 @@ class Room {
   // Peers flushed in one batch mostly hold the very same chunks (a broadcast queues one
   // Uint8Array for every member), so one joined copy can serve all of them.
   #lastJoin: { chunks: Uint8Array[]; out: Uint8Array } | null = null;
-  #batching = false;
 
   // Join and leave notices: the first goes out at once, the ones that follow
   // within `noticeInterval` are merged, so N joins cost O(N) lines, not O(N²).
@@ -468,15 +467,12 @@ class Room {
   #flushDirty = (): void => {
     const dirty = this.#dirty;
     this.#dirty = [];
-    this.#batching = true;
     for (const peer of dirty) peer.flush();
-    this.#batching = false;
-    this.#lastJoin = null;
+    this.#lastJoin = null; // hold at most one joined buffer between batches
   };
 
   /** Joins an outbox into one buffer, reusing the previous one if it holds the same chunks. */
   joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
-    if (!this.#batching) return concat(chunks, total);
     const last = this.#lastJoin;
     if (last && last.out.length === total && last.chunks.length === chunks.length) {
       let same = true;
