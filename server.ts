@@ -143,6 +143,8 @@ class Peer {
   #outbox: Uint8Array[] = [];
   queuedBytes = 0;
   #writing = false;
+  #inFlight: Uint8Array = EMPTY;
+  #written = 0;
   #flushScheduled = false;
   #drained: (() => void) | null = null;
 
@@ -209,9 +211,6 @@ class Peer {
     this.#writing = true;
     this.conn.write(this.#inFlight).then(this.#onWritten, this.#onWriteFailed);
   }
-
-  #inFlight: Uint8Array = EMPTY;
-  #written = 0;
 
   #onWritten = (n: number): void => {
     const chunk = this.#inFlight;
@@ -468,7 +467,7 @@ class Room {
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const peer of dirty) peer.flush();
-    this.#lastJoin = null; // hold at most one joined buffer between batches
+    this.#lastJoin = null; // at most one joined buffer is ever kept
   };
 
   /** Joins an outbox into one buffer, reusing the previous one if it holds the same chunks. */
