@@ -250,6 +250,54 @@ test("a burst of joins is announced in one merged line, not one line per join", 
   }
 });
 
+test("the welcome lists at most 20 of those here, then a count", async () => {
+  await using server = quietServer();
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < 25; i++) clients.push(await LineClient.join(server, `user${i}`));
+    using last = await LineClient.connect(server);
+    await last.until((line) => line.endsWith("?"));
+    await last.write("last\n");
+    const names = Array.from({ length: 20 }, (_, i) => `user${i}`).join(", ");
+    assertEquals(
+      await last.line(),
+      `-- Hello, last! Also here (25): ${names} and 5 more. Type /help for commands.`,
+    );
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+test("a burst of leaves is announced in one merged line", async () => {
+  await using server = quietServer({ noticeInterval: 60_000 });
+  using watcher = await LineClient.join(server, "watcher");
+  const leavers: LineClient[] = [];
+  try {
+    for (let i = 0; i < 3; i++) leavers.push(await LineClient.join(server, `x${i}`));
+    for (const client of leavers) await client.write("/quit\n");
+    for (const client of leavers) await client.rest(); // each was told goodbye and closed
+    using speaker = await LineClient.join(server, "speaker");
+    await speaker.write("anyone?\n");
+    // Joins and leaves come out in order, one line per run of each.
+    assertEquals(await watcher.line(), "-- x0, x1 and x2 joined");
+    assertEquals(await watcher.line(), "-- x0, x1 and x2 left");
+    assertEquals(await watcher.line(), "-- speaker joined");
+    assertEquals(await watcher.line(), "speaker: anyone?");
+  } finally {
+    for (const client of leavers) client.close();
+  }
+});
+
+test("/quit before choosing a name just closes the connection", async () => {
+  await using server = quietServer();
+  using shy = await LineClient.connect(server);
+  await shy.until((line) => line.endsWith("?"));
+  await shy.write("/quit\n");
+  assertEquals(await shy.rest(), []);
+  await eventually(() => server.stats().connections === 0);
+  assertEquals(server.stats().members, 0);
+});
+
 // ---------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------
