@@ -332,6 +332,7 @@ export class LineFramer {
   #tail: Uint8Array | null = null;
   #skipping = false;
 
+  /** Makes a framer that refuses lines longer than `maxLine` bytes. */
   constructor(readonly maxLine: number) {}
 
   /** Starts on a new chunk; it must stay unchanged until `next()` returns `undefined`. */
