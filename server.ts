@@ -409,6 +409,14 @@ export function cleanLine(bytes: Uint8Array): string {
   return HAS_UNSAFE_CHAR.test(text) ? text.replace(UNSAFE_CHARS, "") : text;
 }
 
+/**
+ * The key that makes names unique: case and compatibility forms folded, so
+ * that neither `ALICE` nor a fullwidth `ａｌｉｃｅ` can pass for `alice`.
+ */
+export function nameKey(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
 /** Why `name` cannot be a name, or `null` if it can. */
 export function checkName(name: string): string | null {
   if (name.length === 0) return "a name cannot be empty";
@@ -436,7 +444,7 @@ interface RoomEvent {
 class Room {
   /** Every open socket, named or not (a peer leaves the set when its socket closes). */
   readonly peers = new Set<Peer>();
-  /** Named peers by lower-cased name. */
+  /** Named peers by {@linkcode nameKey}. */
   readonly members = new Map<string, Peer>();
   peakQueuedBytes = 0;
   messages = 0;
@@ -506,7 +514,7 @@ class Room {
   /** Makes a named member of `peer` and tells the room. */
   join(peer: Peer, name: string): void {
     peer.name = name;
-    this.members.set(name.toLowerCase(), peer);
+    this.members.set(nameKey(name), peer);
     clearTimeout(peer.nameTimer);
     peer.nameTimer = undefined;
     // List a few of the others, not all: N joins must not cost O(N²) bytes.
@@ -532,7 +540,7 @@ class Room {
     if (peer.left) return;
     peer.left = true;
     const name = peer.name;
-    if (name !== null) this.members.delete(name.toLowerCase());
+    if (name !== null) this.members.delete(nameKey(name));
     if (name !== null && !this.closing) {
       this.log(`- ${name} left from ${peer.remote}${reason ? ` (${reason})` : ""}`);
       this.#queueNotice({ peer, joined: false, name, reason });
@@ -570,17 +578,13 @@ class Room {
       const run = events.slice(i, j);
       if (run.length === 1) {
         const { peer, joined, name, reason } = run[0];
-        const text = joined ? `${name} joined` : `${name} left${reason ? ` (${reason})` : ""}`;
-        this.broadcast(
+        this.notice(
           peer,
-          encoder.encode(`-- ${text}\n`),
+          joined ? `${name} joined` : `${name} left${reason ? ` (${reason})` : ""}`,
         );
       } else {
-        const names = run.map((e) => e.name);
-        this.broadcast(
-          null,
-          encoder.encode(`-- ${listNames(names)} ${run[0].joined ? "joined" : "left"}\n`),
-        );
+        const names = run.map((event) => event.name);
+        this.notice(null, `${listNames(names)} ${run[0].joined ? "joined" : "left"}`);
       }
       i = j;
     }
@@ -670,8 +674,8 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
       if (error) return peer.sendLine(`!! ${error}`);
       const old = peer.name;
       if (name === old) return peer.sendLine(`-- You are already ${name}`);
-      room.members.delete(old.toLowerCase());
-      room.members.set(name.toLowerCase(), peer);
+      room.members.delete(nameKey(old));
+      room.members.set(nameKey(name), peer);
       peer.name = name;
       room.log(`~ ${old} is now ${name}`);
       peer.sendLine(`-- You are now known as ${name}`);
@@ -687,7 +691,7 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
       const to = gap === -1 ? rest : rest.slice(0, gap);
       const message = gap === -1 ? "" : rest.slice(gap + 1).trim();
       if (to === "" || message === "") return peer.sendLine("!! usage: /msg NAME TEXT");
-      const target = room.members.get(to.normalize("NFC").toLowerCase());
+      const target = room.members.get(nameKey(to));
       if (!target) return peer.sendLine(`!! no one called ${to} is here`);
       if (target === peer) return peer.sendLine("!! that is you");
       room.messages++;
@@ -705,7 +709,7 @@ function handleLine(room: Room, peer: Peer, bytes: Uint8Array): void {
 function nameError(room: Room, name: string, self?: Peer): string | null {
   const bad = checkName(name);
   if (bad) return bad;
-  const holder = room.members.get(name.toLowerCase());
+  const holder = room.members.get(nameKey(name));
   if (holder && holder !== self) return `the name ${name} is taken`;
   return null;
 }
@@ -879,10 +883,10 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   };
 }
 
+/** `object` without its undefined fields, so that they do not override the defaults. */
 function withoutUndefined<T extends object>(object: T): Partial<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<
-    T
-  >;
+  const entries = Object.entries(object).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(entries) as Partial<T>;
 }
 
 function timestamp(): string {

@@ -86,6 +86,7 @@ test("bad and taken names are refused with a reason, and the question is asked a
     ["x".repeat(25), /^!! a name is at most 24 characters/],
     ["alice", /^!! the name alice is taken/],
     ["ALICE", /^!! the name ALICE is taken/],
+    ["ａｌｉｃｅ", /^!! the name ａｌｉｃｅ is taken/], // fullwidth letters
   ];
   for (const [name, error] of tries) {
     await other.write(`${name}\n`);
