@@ -446,7 +446,9 @@ class Room {
   readonly peers = new Set<Peer>();
   /** Named peers by {@linkcode nameKey}. */
   readonly members = new Map<string, Peer>();
+  /** The most bytes ever queued for one peer (see {@linkcode ServerStats}). */
   peakQueuedBytes = 0;
+  /** Messages relayed, each counted once. */
   messages = 0;
   /** Set by shutdown: leaving peers are no longer announced. */
   closing = false;
@@ -468,6 +470,7 @@ class Room {
 
   constructor(readonly options: RoomOptions, readonly log: (line: string) => void) {}
 
+  /** Marks `peer` to be flushed once the lines being handled now are done. */
   scheduleFlush(peer: Peer): void {
     if (this.#dirty.push(peer) === 1) queueMicrotask(this.#flushDirty);
   }
