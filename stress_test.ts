@@ -237,10 +237,10 @@ test("a connection that gives no name in time is closed", async () => {
 });
 
 test("TLS: two clients chat; a plain-TCP client is rejected without harm", async () => {
-  const caCerts = [Deno.readTextFileSync("testdata/ca.pem")];
+  const caCerts = [Deno.readTextFileSync(new URL("./testdata/ca.pem", import.meta.url))];
   await using server = quietServer({
-    cert: Deno.readTextFileSync("testdata/cert.pem"),
-    key: Deno.readTextFileSync("testdata/key.pem"),
+    cert: Deno.readTextFileSync(new URL("./testdata/cert.pem", import.meta.url)),
+    key: Deno.readTextFileSync(new URL("./testdata/key.pem", import.meta.url)),
   });
   using alice = await LineClient.join(server, "alice", caCerts);
   using bob = await LineClient.join(server, "bob", caCerts);
@@ -260,7 +260,7 @@ test("TLS: two clients chat; a plain-TCP client is rejected without harm", async
 
 test("SIGTERM: every client is told, and the server exits 0 within 3 s", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-N", "server.ts", "--port", "0"],
+    args: ["run", "-N", new URL("./server.ts", import.meta.url).pathname, "--port", "0"],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
