@@ -7,8 +7,22 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { type ChatServer, startServer } from "./server.ts";
-import { extraRows, formatLine, nameColor, ownLine, parseLine, runClient } from "./client.ts";
+import {
+  type ChatServer,
+  cleanLine,
+  NAME_PROMPT as SERVER_NAME_PROMPT,
+  startServer,
+} from "./server.ts";
+import {
+  extraRows,
+  formatLine,
+  NAME_PROMPT,
+  nameColor,
+  ownLine,
+  parseLine,
+  runClient,
+  sanitize,
+} from "./client.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -180,6 +194,17 @@ const strict = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true 
 // ---------------------------------------------------------------------------
 // Formatting
 // ---------------------------------------------------------------------------
+
+Deno.test({
+  name: "client and server agree on the name question and on which characters are unsafe",
+  ...strict,
+  fn() {
+    // client.ts imports nothing from server.ts, so the two copies are kept in step here.
+    assertEquals(NAME_PROMPT, SERVER_NAME_PROMPT);
+    const hostile = "a\tb\x1b[2J\x07\x00\x7f\u009b\u202eé你👋🏽\u200d";
+    assertEquals(sanitize(hostile), cleanLine(encoder.encode(hostile)));
+  },
+});
 
 Deno.test({
   name: "parseLine classifies every kind of server line",

@@ -291,11 +291,16 @@ class Peer {
     this.#outbox.length = 0;
     this.queuedBytes = 0;
     if (!this.#writing) this.#notifyDrained(); // else the failing write does it
-    try {
-      this.conn.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.conn);
+  }
+}
+
+/** Closes a socket or listener that may already be closed. */
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // already closed
   }
 }
 
@@ -450,7 +455,7 @@ class Room {
   peakQueuedBytes = 0;
   /** Messages relayed, each counted once. */
   messages = 0;
-  /** Set by shutdown: leaving peers are no longer announced. */
+  /** Set by shutdown: nothing more is accepted, and leaving peers are not announced. */
   closing = false;
   /** Read loops still running, and who waits for them to end (shutdown). */
   serving = 0;
@@ -599,8 +604,8 @@ class Room {
     return new Promise((resolve) => this.onAllServed = resolve);
   }
 
-  /** Stops announcing joins and leaves (shutdown). */
-  stopNotices(): void {
+  /** Marks the room as shutting down: no more accepting, and no more join or leave notices. */
+  beginShutdown(): void {
     this.closing = true;
     clearTimeout(this.#noticeTimer);
     this.#noticeTimer = undefined;
@@ -788,14 +793,10 @@ const SERVER_FULL = encoder.encode("!! server full; try again later\n");
 
 /** Tells a connection over `maxClients` why it is closed, without waiting on it. */
 function refuse(conn: Deno.Conn): void {
-  const timer = setTimeout(() => conn.close(), 1000);
+  const timer = setTimeout(() => closeQuietly(conn), 1000);
   conn.write(SERVER_FULL).catch(() => {}).finally(() => {
     clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer
-    }
+    closeQuietly(conn);
   });
 }
 
@@ -834,11 +835,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         accept(room, conn);
       } catch (error) {
         log(`could not set up a connection: ${errorReason(error)}`);
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
+        closeQuietly(conn);
       }
     }
   })();
@@ -846,12 +843,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   let closing: Promise<void> | null = null;
   const close = (reason = "server shutting down"): Promise<void> => {
     closing ??= (async () => {
-      room.stopNotices();
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
+      room.beginShutdown();
+      closeQuietly(listener);
       await acceptLoop;
       const notice = encoder.encode(`-- ${reason}\n`);
       const peers = [...room.peers];
@@ -865,6 +858,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       clearTimeout(timer);
       for (const peer of peers) peer.closeSocket();
       await room.allServed();
+      // A write in flight when its socket closed settles (fails) only now.
       for (const peer of peers) await peer.drained();
     })();
     return closing;
