@@ -10,7 +10,8 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { checkName, cleanLine, LINE_TOO_LONG, LineFramer } from "./server.ts";
+import { LINE_TOO_LONG, LineFramer } from "./chat/framing.ts";
+import { checkName, cleanLine, say } from "./chat/protocol.ts";
 import { eventually, LineClient, quietServer, sanitized } from "./test_util.ts";
 
 const encoder = new TextEncoder();
@@ -70,14 +71,14 @@ test("checkName accepts letters, digits and _ - . and nothing else", () => {
 // ---------------------------------------------------------------------------
 
 test("a new connection is greeted and asked for a name", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using client = await LineClient.connect(server);
   assertMatch(await client.line(), /^-- Welcome/);
   assertEquals(await client.line(), "-- What should we call you?");
 });
 
 test("bad and taken names are refused with a reason, and the question is asked again", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "Alice");
   using other = await LineClient.connect(server);
   await other.until((line) => line === "-- What should we call you?");
@@ -102,7 +103,7 @@ test("bad and taken names are refused with a reason, and the question is asked a
 });
 
 test("the first one in is told so; later ones are told who is here", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.connect(server);
   await alice.until((line) => line.endsWith("?"));
   await alice.write("alice\n");
@@ -121,7 +122,7 @@ test("the first one in is told so; later ones are told who is here", async () =>
 // ---------------------------------------------------------------------------
 
 test("a message goes to every other client, never back to its sender", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   using carol = await LineClient.join(server, "carol");
@@ -134,7 +135,7 @@ test("a message goes to every other client, never back to its sender", async () 
 });
 
 test("messages arrive in the order they were sent", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   const lines = Array.from({ length: 500 }, (_, i) => `message ${i}`);
@@ -143,7 +144,7 @@ test("messages arrive in the order they were sent", async () => {
 });
 
 test("a Chinese and emoji line written one byte per write arrives whole", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   const bytes = encoder.encode("你好，世界 👋🏽\n");
@@ -152,7 +153,7 @@ test("a Chinese and emoji line written one byte per write arrives whole", async 
 });
 
 test("several lines in one write, CRLF endings and blank lines", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write("one\r\n\r\n   \ntwo\nthree\r\n");
@@ -162,7 +163,7 @@ test("several lines in one write, CRLF endings and blank lines", async () => {
 });
 
 test("invalid UTF-8 becomes U+FFFD and control characters never reach others", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write(new Uint8Array([0x62, 0x61, 0x64, 0x20, 0xc3, 0x28, 0xff, 0x0a]));
@@ -175,7 +176,7 @@ test("invalid UTF-8 becomes U+FFFD and control characters never reach others", a
 });
 
 test("a line over 4096 bytes is refused to its sender and the connection goes on", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   const longest = "x".repeat(4096);
@@ -189,7 +190,7 @@ test("a line over 4096 bytes is refused to its sender and the connection goes on
 });
 
 test("a client that half-closes still has its last lines relayed", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write("last words\n");
@@ -201,7 +202,7 @@ test("a client that half-closes still has its last lines relayed", async () => {
 });
 
 test("a client gone mid-line (reset or EOF) leaves without its partial line relayed", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   using carol = await LineClient.connect(server);
@@ -218,7 +219,7 @@ test("a client gone mid-line (reset or EOF) leaves without its partial line rela
 });
 
 test("200 clients each receive every message", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   const clients: LineClient[] = [];
   try {
     for (let i = 0; i < 200; i++) clients.push(await LineClient.join(server, `user${i}`));
@@ -236,7 +237,7 @@ test("200 clients each receive every message", async () => {
 });
 
 test("a burst of joins is announced in one merged line, not one line per join", async () => {
-  await using server = quietServer({ noticeInterval: 60_000 });
+  await using server = await quietServer({ noticeInterval: 60_000 });
   using watcher = await LineClient.join(server, "watcher");
   const joiners: LineClient[] = [];
   try {
@@ -252,7 +253,7 @@ test("a burst of joins is announced in one merged line, not one line per join", 
 });
 
 test("the welcome lists at most 20 of those here, then a count", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   const clients: LineClient[] = [];
   try {
     for (let i = 0; i < 25; i++) clients.push(await LineClient.join(server, `user${i}`));
@@ -270,7 +271,7 @@ test("the welcome lists at most 20 of those here, then a count", async () => {
 });
 
 test("a burst of leaves is announced in one merged line", async () => {
-  await using server = quietServer({ noticeInterval: 60_000 });
+  await using server = await quietServer({ noticeInterval: 60_000 });
   using watcher = await LineClient.join(server, "watcher");
   const leavers: LineClient[] = [];
   try {
@@ -289,12 +290,12 @@ test("a burst of leaves is announced in one merged line", async () => {
   }
 });
 
-test("/quit before choosing a name just closes the connection", async () => {
-  await using server = quietServer();
+test("/quit before choosing a name says goodbye and closes the connection", async () => {
+  await using server = await quietServer();
   using shy = await LineClient.connect(server);
   await shy.until((line) => line.endsWith("?"));
   await shy.write("/quit\n");
-  assertEquals(await shy.rest(), []);
+  assertEquals(await shy.rest(), [say.bye]);
   await eventually(() => server.stats().connections === 0);
   assertEquals(server.stats().members, 0);
 });
@@ -304,27 +305,31 @@ test("/quit before choosing a name just closes the connection", async () => {
 // ---------------------------------------------------------------------------
 
 test("/help lists the commands", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
-  await alice.write("/help\n");
+  await alice.write("/help\n/who\n");
   assertEquals(await alice.line(), "-- Commands:");
   const lines = [];
-  for (let i = 0; i < 7; i++) lines.push(await alice.line());
-  for (const command of ["/who", "/nick", "/me", "/msg", "/quit", "//", "/help"]) {
-    assert(lines.some((line) => line.startsWith(`--   ${command}`)), command);
+  for (let line = await alice.line(); line.startsWith("--   "); line = await alice.line()) {
+    lines.push(line);
+  }
+  const commands = ["/who", "/rooms", "/join", "/topic", "/nick", "/me", "/msg", "/quit", "/help"];
+  assertEquals(lines.length, commands.length + 1);
+  for (const command of [...commands, "//TEXT"]) {
+    assert(lines.some((line) => line.startsWith(`--   ${command} `)), command);
   }
 });
 
 test("/who gives the count and the names", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using _bob = await LineClient.join(server, "bob");
   using alice = await LineClient.join(server, "alice");
   await alice.write("/who\n");
-  assertEquals(await alice.line(), "-- Online (2): alice, bob");
+  assertEquals(await alice.line(), "-- Online in lobby (2): alice, bob");
 });
 
 test("/nick renames, tells the others, and refuses bad or taken names", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await bob.write("/nick ALICE\n/nick no way\n/nick\n/nick robert\n");
@@ -342,7 +347,7 @@ test("/nick renames, tells the others, and refuses bad or taken names", async ()
 });
 
 test("/me sends an action", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write("/me waves\n/me\n");
@@ -351,7 +356,7 @@ test("/me sends an action", async () => {
 });
 
 test("/msg reaches only its target, and errors name what went wrong", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   using carol = await LineClient.join(server, "carol");
@@ -366,7 +371,7 @@ test("/msg reaches only its target, and errors name what went wrong", async () =
 });
 
 test("a private message never arrives before its sender's join notice", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob"); // within the notice interval: merged later
   await bob.write("/msg alice hi\n");
@@ -375,7 +380,7 @@ test("a private message never arrives before its sender's join notice", async ()
 });
 
 test("/nick to your own name changes nothing and tells no one", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await bob.write("/nick bob\nhello\n");
@@ -384,7 +389,7 @@ test("/nick to your own name changes nothing and tells no one", async () => {
 });
 
 test("/quit with a reason tells the others and closes the connection", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await bob.write("/quit off to lunch\n");
@@ -397,7 +402,7 @@ test("/quit with a reason tells the others and closes the connection", async () 
 });
 
 test("//text sends a message that starts with a slash; unknown commands point to /help", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write("//shrug\n/dance\n");
@@ -406,7 +411,7 @@ test("//text sends a message that starts with a slash; unknown commands point to
 });
 
 test("leaving by EOF is announced to the others", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   const bob = await LineClient.join(server, "bob");
   bob.close();
@@ -415,7 +420,7 @@ test("leaving by EOF is announced to the others", async () => {
 });
 
 test("close() tells every client and closes all connections", async () => {
-  const server = quietServer();
+  const server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using stranger = await LineClient.connect(server);
   await server.close();

@@ -46,7 +46,7 @@ async function expectNumbered(client: LineClient, next: Record<string, number>, 
 
 test("a client that never reads is dropped; the others get every message in order", async () => {
   const maxQueue = 1 << 20;
-  await using server = quietServer({ maxQueue });
+  await using server = await quietServer({ maxQueue });
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   using carol = await LineClient.join(server, "carol");
@@ -79,7 +79,7 @@ test("a client that never reads is dropped; the others get every message in orde
 });
 
 test("a flooder is throttled, loses nothing, and does not delay anyone else", async () => {
-  await using server = quietServer({ rate: 200, burst: 50 });
+  await using server = await quietServer({ rate: 200, burst: 50 });
   using flooder = await LineClient.join(server, "flooder");
   using other = await LineClient.join(server, "other");
   using watcher = await LineClient.join(server, "watcher");
@@ -113,7 +113,7 @@ test("a flooder is throttled, loses nothing, and does not delay anyone else", as
 });
 
 test("shutdown does not wait for a throttled client's backlog", async () => {
-  const server = quietServer({ rate: 1, burst: 1 });
+  const server = await quietServer({ rate: 1, burst: 1 });
   using alice = await LineClient.join(server, "alice");
   using flooder = await LineClient.join(server, "flooder");
   // 200 lines at one per second would take minutes to work through.
@@ -127,7 +127,7 @@ test("shutdown does not wait for a throttled client's backlog", async () => {
 });
 
 test("a 1 MiB line with no newline is refused, nothing of it relayed, and the next line is", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await alice.write("y".repeat(1 << 20));
@@ -147,7 +147,7 @@ function random(seed: number): () => number {
 }
 
 test("fuzz: 100 clients sending random bytes cannot crash or leak the server", async () => {
-  await using server = quietServer({ maxLine: 512 });
+  await using server = await quietServer({ maxLine: 512 });
   const seed = Date.now() % 100000;
   const rand = random(seed);
   const pieces = [
@@ -207,7 +207,7 @@ test("fuzz: 100 clients sending random bytes cannot crash or leak the server", a
 });
 
 test("beyond --max-clients a connection is told the server is full", async () => {
-  await using server = quietServer({ maxClients: 50 });
+  await using server = await quietServer({ maxClients: 50 });
   const clients: LineClient[] = [];
   try {
     for (let i = 0; i < 50; i++) clients.push(await LineClient.connect(server));
@@ -228,7 +228,7 @@ test("beyond --max-clients a connection is told the server is full", async () =>
 });
 
 test("a connection that gives no name in time is closed", async () => {
-  await using server = quietServer({ nameTimeout: 200 });
+  await using server = await quietServer({ nameTimeout: 200 });
   using client = await LineClient.connect(server);
   const started = performance.now();
   assertEquals((await client.rest()).at(-1), "!! no name given in time; goodbye");
@@ -238,7 +238,7 @@ test("a connection that gives no name in time is closed", async () => {
 
 test("TLS: two clients chat; a plain-TCP client is rejected without harm", async () => {
   const caCerts = [Deno.readTextFileSync(new URL("./testdata/ca.pem", import.meta.url))];
-  await using server = quietServer({
+  await using server = await quietServer({
     cert: Deno.readTextFileSync(new URL("./testdata/cert.pem", import.meta.url)),
     key: Deno.readTextFileSync(new URL("./testdata/key.pem", import.meta.url)),
   });
@@ -296,7 +296,7 @@ test("SIGTERM: every client is told, and the server exits 0 within 3 s", async (
 });
 
 test("2,000 connect/disconnect cycles leave nothing open", async () => {
-  await using server = quietServer();
+  await using server = await quietServer();
   let cycle = 0;
   async function churn() {
     while (cycle < 2000) {

@@ -14,7 +14,7 @@ const decoder = new TextDecoder();
 export const sanitized = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true };
 
 /** Starts a quiet server on a free port; flood control is off unless asked for. */
-export function quietServer(options: ServerOptions = {}): ChatServer {
+export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startServer({ port: 0, rate: 0, log: () => {}, ...options });
 }
 

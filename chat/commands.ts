@@ -1,0 +1,164 @@
+/**
+ * The command table: each command's name, usage, summary, whether it works
+ * before a name is chosen, and its handler. `/help` is generated from it.
+ *
+ * @module
+ */
+
+import type { Hub } from "./hub.ts";
+import { NAME_PROMPT, nameKey, reasons, roomKey, say } from "./protocol.ts";
+import type { Session } from "./session.ts";
+
+/** One slash command. */
+export interface Command {
+  /** What the user types, with its slash and in lower case: `/who`. */
+  readonly name: string;
+  /** How to call it, for `/help` and usage errors: `/msg NAME TEXT`. */
+  readonly usage: string;
+  /** What it does, for `/help`. */
+  readonly summary: string;
+  /** Whether it works before the session has a name. */
+  readonly beforeName?: boolean;
+  /** Whether it needs an argument; without one the user gets its usage. */
+  readonly needsArgument?: boolean;
+  /** Does it; `rest` is what follows the command, trimmed. */
+  run(hub: Hub, session: Session, rest: string): void;
+}
+
+/** Rooms listed by `/rooms` before the rest are only counted. */
+const ROOMS_LISTED = 50;
+
+/** Every command, in the order `/help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "/who",
+    usage: "/who [ROOM]",
+    summary: "who is in your room, or in ROOM",
+    run(hub, session, rest) {
+      const room = rest ? hub.rooms.get(roomKey(rest)) : session.room;
+      if (!room) return session.send(say.noSuchRoom(rest));
+      const names = [...room.members].map((member) => member.name!).sort();
+      session.send(say.online(room.name, names));
+    },
+  },
+  {
+    name: "/rooms",
+    usage: "/rooms",
+    summary: "the rooms, with member counts and topics",
+    run(hub, session) {
+      const rooms = [...hub.rooms.values()].sort((a, b) =>
+        b.members.size - a.members.size || a.key.localeCompare(b.key)
+      );
+      session.send(say.roomsHeader(rooms.length));
+      for (const room of rooms.slice(0, ROOMS_LISTED)) {
+        session.send(say.roomEntry(room.name, room.members.size, room.topic));
+      }
+      if (rooms.length > ROOMS_LISTED) session.send(say.moreRooms(rooms.length - ROOMS_LISTED));
+    },
+  },
+  {
+    name: "/join",
+    usage: "/join ROOM",
+    summary: "go to ROOM (made if it does not exist)",
+    needsArgument: true,
+    run: (hub, session, rest) => hub.move(session, rest),
+  },
+  {
+    name: "/topic",
+    usage: "/topic [TEXT]",
+    summary: "show or set your room's topic",
+    run(hub, session, rest) {
+      const room = session.room!;
+      if (rest) return hub.setTopic(session, rest);
+      session.send(room.topic ? say.topicIs(room.name, room.topic) : say.noTopic(room.name));
+    },
+  },
+  {
+    name: "/nick",
+    usage: "/nick NEW",
+    summary: "change your name",
+    needsArgument: true,
+    run: (hub, session, rest) => hub.rename(session, rest.normalize("NFC")),
+  },
+  {
+    name: "/me",
+    usage: "/me TEXT",
+    summary: "an action: * you TEXT",
+    needsArgument: true,
+    run(hub, session, rest) {
+      hub.post({
+        kind: "action",
+        from: session.name!,
+        room: session.room!.name,
+        text: rest,
+        time: Date.now(),
+      }, session);
+    },
+  },
+  {
+    name: "/msg",
+    usage: "/msg NAME TEXT",
+    summary: "a private message to NAME, in any room",
+    needsArgument: true,
+    run(hub, session, rest) {
+      const gap = rest.indexOf(" ");
+      const text = gap === -1 ? "" : rest.slice(gap + 1).trim();
+      if (text === "") return session.send(say.usage(this.usage));
+      const to = rest.slice(0, gap);
+      const target = hub.members.get(nameKey(to));
+      if (!target) return session.send(say.noSuchMember(to));
+      if (target === session) return session.send(say.thatIsYou);
+      hub.post({
+        kind: "private",
+        from: session.name!,
+        room: session.room!.name,
+        to: target.name!,
+        text,
+        time: Date.now(),
+      }, session);
+    },
+  },
+  {
+    name: "/quit",
+    usage: "/quit [REASON]",
+    summary: "leave",
+    beforeName: true,
+    run(hub, session, rest) {
+      session.send(say.bye);
+      hub.leave(session, rest ? reasons.quit(rest) : undefined, true);
+    },
+  },
+  {
+    name: "/help",
+    usage: "/help",
+    summary: "this list",
+    beforeName: true,
+    run: (hub, session) => session.send(helpText(hub.commands.values())),
+  },
+];
+
+/** The `/help` answer for a command table, as lines joined by newlines. */
+export function helpText(commands: Iterable<Command>): string {
+  const lines = [say.helpHeader];
+  for (const command of commands) lines.push(say.helpEntry(command.usage, command.summary));
+  lines.push(say.helpEntry("//TEXT", "send a message that starts with /"));
+  return lines.join("\n");
+}
+
+/** Runs the command in `text` (a line starting with one `/`) for `session`. */
+export function dispatch(hub: Hub, session: Session, text: string): void {
+  const space = text.indexOf(" ");
+  const name = (space === -1 ? text : text.slice(0, space)).toLowerCase();
+  const rest = space === -1 ? "" : text.slice(space + 1).trim();
+  const command = hub.commands.get(name);
+  if (!command) {
+    session.send(say.unknownCommand(name));
+  } else if (session.name === null && !command.beforeName) {
+    session.send(say.nameFirst);
+  } else if (command.needsArgument && rest === "") {
+    session.send(say.usage(command.usage));
+  } else {
+    command.run(hub, session, rest);
+  }
+  if (session.name === null && !session.closed) session.send(NAME_PROMPT);
+}

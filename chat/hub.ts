@@ -1,0 +1,275 @@
+/**
+ * The hub: every session, the names they hold, the rooms they are in, and
+ * {@linkcode Hub.post}, the one place every chat message passes on its way to
+ * its recipients. Transports hand it {@linkcode Connection}s; it never sees a
+ * socket, so tests drive it in memory.
+ *
+ * @module
+ */
+
+import { type Command, COMMANDS, dispatch } from "./commands.ts";
+import {
+  type ChatMessage,
+  checkName,
+  checkRoomName,
+  cleanLine,
+  LOBBY,
+  NAME_PROMPT,
+  nameKey,
+  NAMES_IN_NOTICE,
+  renderMessage,
+  roomKey,
+  say,
+  WELCOME,
+} from "./protocol.ts";
+import { Room } from "./room.ts";
+import { type Connection, Session } from "./session.ts";
+
+/** The hub's limits and timings. */
+export interface HubOptions {
+  /** Longest line a client may send, in bytes, without its newline. */
+  maxLine: number;
+  /** Sessions served at once; more are refused. */
+  maxClients: number;
+  /** Rooms that may exist at once. */
+  maxRooms: number;
+  /** Lines per second one client may send on average; 0 turns flood control off. */
+  rate: number;
+  /** Lines one client may send at once before `rate` applies. */
+  burst: number;
+  /** Milliseconds a new connection has to choose a name. */
+  nameTimeout: number;
+  /** Milliseconds between two join or leave notices in a room; more are merged into one line. */
+  noticeInterval: number;
+  /** Log every message as well as joins and leaves. */
+  verbose: boolean;
+}
+
+/** Called with every message the hub posts (history and a cluster bus hook in here). */
+export type PostHook = (message: ChatMessage) => void;
+
+const encoder = new TextEncoder();
+const GREETING = encoder.encode(`${WELCOME}\n${NAME_PROMPT}\n`);
+
+/** Members, names and rooms, and the rules for moving between them. */
+export class Hub {
+  /** Every session, named or not. */
+  readonly sessions = new Set<Session>();
+  /** Named sessions by {@linkcode nameKey}. */
+  readonly members = new Map<string, Session>();
+  /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
+  readonly rooms = new Map<string, Room<Session>>();
+  /** Called with every posted message, after it is delivered. */
+  readonly postHooks: PostHook[] = [];
+  /** Messages posted, each counted once. */
+  messages = 0;
+  /** Set by shutdown: no one new is let in, and leaving members are not announced. */
+  closing = false;
+  readonly commands: ReadonlyMap<string, Command>;
+
+  /** Makes an empty hub; `log` gets operator log lines, `commands` replaces the command table. */
+  constructor(
+    readonly options: HubOptions,
+    readonly log: (line: string) => void,
+    commands: readonly Command[] = COMMANDS,
+  ) {
+    this.commands = new Map(commands.map((command) => [command.name, command]));
+  }
+
+  /** Lets a new connection in: greets it and starts its name timer; `null` if full or closing. */
+  connect(conn: Connection): Session | null {
+    if (this.closing || this.sessions.size >= this.options.maxClients) {
+      conn.deliver(encoder.encode(say.serverFull + "\n"));
+      conn.close(true);
+      return null;
+    }
+    const session = new Session(this, conn);
+    this.sessions.add(session);
+    conn.deliver(GREETING);
+    session.nameTimer = setTimeout(() => {
+      session.nameTimer = undefined;
+      if (session.name !== null) return;
+      session.send(say.noNameInTime);
+      this.leave(session, undefined, true);
+    }, this.options.nameTimeout);
+    return session;
+  }
+
+  /** Handles one line a session sent: its name while it has none, then messages and commands. */
+  handleLine(session: Session, bytes: Uint8Array): void {
+    const text = cleanLine(bytes);
+    if (isBlank(text)) return;
+    if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
+      return dispatch(this, session, text);
+    }
+    if (session.name === null) return this.#chooseName(session, text.trim());
+    this.post({
+      kind: "message",
+      from: session.name,
+      room: session.room!.name,
+      text: text.charCodeAt(0) === SLASH ? text.slice(1) : text,
+      time: Date.now(),
+    }, session);
+  }
+
+  /**
+   * Delivers a chat message: to every member of its room but `sender`, or to its
+   * one recipient. Every message passes here, rendered and encoded once for all.
+   */
+  post(message: ChatMessage, sender: Session | null): void {
+    this.messages++;
+    const bytes = encoder.encode(renderMessage(message) + "\n");
+    if (message.kind === "private") {
+      const target = this.members.get(nameKey(message.to!));
+      // A private line must not arrive before the sender's join notice.
+      target?.room!.flushNotices();
+      target?.deliver(bytes);
+    } else {
+      const room = sender?.room ?? this.rooms.get(roomKey(message.room));
+      room?.broadcast(bytes, sender);
+    }
+    if (this.options.verbose) this.log(renderMessage(message));
+    for (const hook of this.postHooks) hook(message);
+  }
+
+  /** Why `name` cannot be `session`'s name (bad or taken), or `null`. */
+  nameError(name: string, session: Session): string | null {
+    const bad = checkName(name);
+    if (bad) return say.badName(bad);
+    const holder = this.members.get(nameKey(name));
+    if (holder && holder !== session) return say.nameTaken(name);
+    return null;
+  }
+
+  #chooseName(session: Session, text: string): void {
+    const name = text.normalize("NFC");
+    const error = this.nameError(name, session);
+    if (error) {
+      session.send(error);
+      session.send(NAME_PROMPT);
+      return;
+    }
+    session.name = name;
+    this.members.set(nameKey(name), session);
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    const room = this.#enter(session, LOBBY)!;
+    const [others, count] = this.#others(room, session);
+    session.send(say.hello(name, others, count));
+    if (room.topic) session.send(say.topicIs(room.name, room.topic));
+    this.log(`+ ${name} joined from ${session.conn.remote}`);
+    room.announce(session, "joined");
+  }
+
+  /** Renames a member; the room sees the rename. */
+  rename(session: Session, name: string): void {
+    const error = this.nameError(name, session);
+    if (error) return session.send(error);
+    const old = session.name!;
+    if (name === old) return session.send(say.alreadyNamed(name));
+    this.members.delete(nameKey(old));
+    this.members.set(nameKey(name), session);
+    session.name = name;
+    this.log(`~ ${old} is now ${name}`);
+    session.send(say.renamed(name));
+    session.room!.broadcastLine(say.othersRenamed(old, name), session);
+  }
+
+  /** Moves a member to the room called `name`, creating it if needed. */
+  move(session: Session, name: string): void {
+    const bad = checkRoomName(name);
+    if (bad) return session.send(say.badName(bad));
+    const from = session.room!;
+    if (roomKey(name) === from.key) return session.send(say.alreadyIn(from.name));
+    const room = this.#enter(session, name);
+    if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
+    this.#exit(session, from);
+    from.announce(session, "moved", room.name);
+    const [others, count] = this.#others(room, session);
+    session.send(say.nowIn(room.name, others, count));
+    if (room.topic) session.send(say.topicIs(room.name, room.topic));
+    this.log(`> ${session.name} went to ${room.name}`);
+    room.announce(session, "joined");
+  }
+
+  /** Sets the topic of `session`'s room and tells everyone in it. */
+  setTopic(session: Session, topic: string): void {
+    const room = session.room!;
+    room.topic = topic;
+    room.broadcastLine(say.topicSet(session.name!, topic), null);
+  }
+
+  /** Ends a session: tells its room if it was named, then closes its connection. */
+  leave(session: Session, reason: string | undefined, drain: boolean): void {
+    if (session.closed) return;
+    session.dispose();
+    this.sessions.delete(session);
+    const { name, room } = session;
+    if (name !== null && room !== null) {
+      this.members.delete(nameKey(name));
+      this.#exit(session, room);
+      if (!this.closing) {
+        this.log(`- ${name} left from ${session.conn.remote}${reason ? ` (${reason})` : ""}`);
+        if (room.members.size > 0) room.announce(session, "left", reason);
+      }
+    }
+    session.conn.close(drain);
+  }
+
+  /** Tells every session `reason`, closes them all (draining) and stops notices. */
+  shutdown(reason: string = say.shuttingDown): void {
+    this.closing = true;
+    for (const room of this.rooms.values()) room.quiet();
+    const bytes = encoder.encode(`-- ${reason}\n`);
+    for (const session of [...this.sessions]) {
+      session.deliver(bytes);
+      this.leave(session, undefined, true);
+    }
+  }
+
+  /** Logs an internal error with its stack; the user sees only that something failed. */
+  internalError(session: Session | null, error: unknown): void {
+    this.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+    if (session && !session.closed) session.send(say.internalError);
+  }
+
+  /** The room called `name`, made if needed; `undefined` if that would pass `maxRooms`. */
+  #enter(session: Session, name: string): Room<Session> | undefined {
+    const key = roomKey(name);
+    let room = this.rooms.get(key);
+    if (!room) {
+      if (this.rooms.size >= this.options.maxRooms) return undefined;
+      room = new Room<Session>(name, this.options.noticeInterval);
+      this.rooms.set(key, room);
+    }
+    room.members.add(session);
+    session.room = room;
+    return room;
+  }
+
+  /** Takes a session out of `room`; an empty room disappears. */
+  #exit(session: Session, room: Room<Session>): void {
+    room.members.delete(session);
+    if (room.members.size === 0) {
+      room.quiet();
+      this.rooms.delete(room.key);
+    }
+  }
+
+  /** A few of the others in `room` (N joins must not cost O(N²) bytes), and how many there are. */
+  #others(room: Room<Session>, self: Session): [string[], number] {
+    const others: string[] = [];
+    for (const member of room.members) {
+      if (others.length === NAMES_IN_NOTICE) break;
+      if (member !== self) others.push(member.name!);
+    }
+    return [others, room.members.size - 1];
+  }
+}
+
+const SLASH = 47;
+const BLANK = /^\s*$/;
+
+function isBlank(text: string): boolean {
+  return BLANK.test(text);
+}

@@ -1,0 +1,149 @@
+/**
+ * Output batching: each connection queues the bytes meant for it in an
+ * {@linkcode Outbox}; a {@linkcode FlushScheduler} writes every outbox that
+ * has something queued once the lines being handled now are done, so a burst
+ * of lines costs one write per recipient, not one per line.
+ *
+ * @module
+ */
+
+const EMPTY = new Uint8Array(0);
+/** Chunks an outbox may hold before they are joined into one. */
+const OUTBOX_CHUNKS = 256;
+
+/** Flushes dirty outboxes once per batch, and lets them share one joined buffer. */
+export class FlushScheduler {
+  #dirty: Outbox[] = [];
+  // Outboxes flushed in one batch mostly hold the very same chunks (a broadcast queues one
+  // Uint8Array for every member), so one joined copy can serve all of them.
+  #lastChunks: Uint8Array[] = [];
+  #lastJoined: Uint8Array = EMPTY;
+  /** The most bytes ever queued for one connection at once. */
+  peakQueuedBytes = 0;
+
+  /** Marks `outbox` to be written once the current batch of lines has been handled. */
+  schedule(outbox: Outbox): void {
+    if (this.#dirty.push(outbox) === 1) queueMicrotask(this.#flushDirty);
+  }
+
+  #flushDirty = (): void => {
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const outbox of dirty) outbox.flush();
+    this.#lastChunks = []; // at most one joined buffer is ever kept
+    this.#lastJoined = EMPTY;
+  };
+
+  /** Joins chunks into one buffer, reusing the previous one if it holds the same chunks. */
+  join(chunks: Uint8Array[], total: number): Uint8Array {
+    const last = this.#lastChunks;
+    if (this.#lastJoined.length === total && last.length === chunks.length) {
+      let same = true;
+      for (let i = 0; same && i < chunks.length; i++) same = chunks[i] === last[i];
+      if (same) return this.#lastJoined;
+    }
+    this.#lastJoined = concat(chunks, total);
+    this.#lastChunks = chunks.slice();
+    return this.#lastJoined;
+  }
+}
+
+/**
+ * A connection's output queue, counted in bytes, with at most one write in
+ * flight: when it completes, everything queued since goes out as one write.
+ * A transport extends it with {@linkcode Outbox.write}, and calls
+ * {@linkcode Outbox.written} when that write is done.
+ */
+export abstract class Outbox {
+  #chunks: Uint8Array[] = [];
+  /** Bytes queued and in flight. */
+  #queued = 0;
+  #inFlight = 0;
+  #scheduled = false;
+  /** Set once nothing more may be queued. */
+  #shut = false;
+
+  constructor(readonly scheduler: FlushScheduler, readonly maxQueue: number) {}
+
+  /** Starts writing `bytes`; the transport calls {@linkcode written} when done. */
+  protected abstract write(bytes: Uint8Array): void;
+  /** Called once everything queued has been written after {@linkcode shutOutput}. */
+  protected abstract drained(): void;
+  /** Called when the queue cap is passed; the outbox is already shut and emptied. */
+  protected abstract overflowed(): void;
+
+  /** Bytes waiting for this connection, including the write in flight. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /** Queues bytes; never waits. Past the queue cap, empties the queue and reports an overflow. */
+  enqueue(bytes: Uint8Array): void {
+    if (this.#shut) return;
+    const queued = this.#queued + bytes.length;
+    if (queued > this.maxQueue) {
+      this.discard();
+      return this.overflowed();
+    }
+    this.#queued = queued;
+    if (queued > this.scheduler.peakQueuedBytes) this.scheduler.peakQueuedBytes = queued;
+    const chunks = this.#chunks;
+    chunks.push(bytes);
+    // A connection that is not reading collects one array per line (~5× the line's bytes);
+    // join them now and then, so what `maxQueue` lets it hold costs about `maxQueue`.
+    if (chunks.length >= OUTBOX_CHUNKS) this.#chunks = [concat(chunks, this.#pending())];
+    if (this.#inFlight === 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      this.scheduler.schedule(this);
+    }
+  }
+
+  /** Writes everything queued as one chunk, unless a write is in flight (the scheduler calls it). */
+  flush(): void {
+    this.#scheduled = false;
+    const chunks = this.#chunks;
+    if (this.#inFlight > 0 || chunks.length === 0) return;
+    const pending = this.#pending();
+    const bytes = chunks.length === 1 ? chunks[0] : this.scheduler.join(chunks, pending);
+    chunks.length = 0;
+    this.#inFlight = bytes.length;
+    this.write(bytes);
+  }
+
+  /** The transport reports that the write in flight is done. */
+  protected written(): void {
+    this.#queued -= this.#inFlight;
+    this.#inFlight = 0;
+    if (this.#chunks.length > 0) this.flush();
+    else if (this.#shut) this.drained();
+  }
+
+  /** Accepts nothing more; {@linkcode drained} follows once what is queued is written. */
+  protected shutOutput(): void {
+    if (this.#shut) return;
+    this.#shut = true;
+    if (this.#inFlight === 0 && this.#chunks.length === 0) this.drained();
+  }
+
+  /** Drops everything queued (the connection is gone). */
+  protected discard(): void {
+    this.#shut = true;
+    this.#chunks = [];
+    this.#queued = this.#inFlight;
+  }
+
+  #pending(): number {
+    return this.#queued - this.#inFlight;
+  }
+}
+
+/** Joins chunks whose lengths add up to `total` into one array. */
+export function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

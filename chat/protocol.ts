@@ -1,0 +1,240 @@
+/**
+ * The chat protocol in one place, shared by the server and the client so the
+ * two cannot drift: the five line classes, the message model and its
+ * rendering, cleaning of untrusted text, the rules for names and room names,
+ * and every sentence the server says.
+ *
+ * Every line from the server starts so that a program can tell what it is
+ * (names cannot contain spaces or `:`):
+ *
+ * ```text
+ * NAME: TEXT            a message from NAME to the room
+ * * NAME TEXT           an action (/me)
+ * NAME (private): TEXT  a private message to you (/msg)
+ * -- TEXT               a notice: joins, leaves, renames, rooms, answers to commands
+ * !! TEXT               an error about something you sent
+ * ```
+ *
+ * @module
+ */
+
+// ---------------------------------------------------------------------------
+// The message model
+// ---------------------------------------------------------------------------
+
+/** What a chat message is: said to a room, acted in a room, or whispered to one member. */
+export type MessageKind = "message" | "action" | "private";
+
+/** One chat message, as it passes through the hub (and, later, history and the cluster). */
+export interface ChatMessage {
+  readonly kind: MessageKind;
+  /** The sender's name. */
+  readonly from: string;
+  /** The room it was said in (for a private message: the sender's room). */
+  readonly room: string;
+  /** The recipient's name, for a private message. */
+  readonly to?: string;
+  readonly text: string;
+  /** When the server accepted it, in milliseconds since the epoch. */
+  readonly time: number;
+}
+
+/** The wire line (without its newline) that shows `message` to its recipients. */
+export function renderMessage(message: ChatMessage): string {
+  switch (message.kind) {
+    case "message":
+      return `${message.from}: ${message.text}`;
+    case "action":
+      return `* ${message.from} ${message.text}`;
+    case "private":
+      return `${message.from} (private): ${message.text}`;
+  }
+}
+
+/** A notice line: `-- TEXT`. */
+export const notice = (text: string): string => `-- ${text}`;
+/** An error line, answering something the client sent: `!! TEXT`. */
+export const error = (text: string): string => `!! ${text}`;
+
+// ---------------------------------------------------------------------------
+// Reading server lines (the client's side)
+// ---------------------------------------------------------------------------
+
+const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{N}_.\-]*`;
+const PRIVATE_LINE = new RegExp(`^(${NAME_SOURCE}) \\(private\\): (.*)$`, "u");
+const MESSAGE_LINE = new RegExp(`^(${NAME_SOURCE}): (.*)$`, "u");
+const ACTION_LINE = new RegExp(`^\\* (${NAME_SOURCE}) (.*)$`, "u");
+
+/** What kind of line the server sent, with its parts. */
+export interface ParsedLine {
+  /** Which of the server's line classes it is. */
+  kind: MessageKind | "notice" | "error" | "other";
+  /** Who sent a message, action or private message. */
+  name?: string;
+  /** The rest of the line. */
+  text: string;
+}
+
+/** Classifies one line from the server by its prefix. */
+export function parseLine(line: string): ParsedLine {
+  if (line.startsWith("-- ")) return { kind: "notice", text: line.slice(3) };
+  if (line.startsWith("!! ")) return { kind: "error", text: line.slice(3) };
+  let match = ACTION_LINE.exec(line);
+  if (match) return { kind: "action", name: match[1], text: match[2] };
+  match = PRIVATE_LINE.exec(line);
+  if (match) return { kind: "private", name: match[1], text: match[2] };
+  match = MESSAGE_LINE.exec(line);
+  if (match) return { kind: "message", name: match[1], text: match[2] };
+  return { kind: "other", text: line };
+}
+
+// ---------------------------------------------------------------------------
+// Cleaning untrusted text
+// ---------------------------------------------------------------------------
+
+// C0 and C1 controls, DEL, and the bidirectional overrides that can make text
+// display in an order other than the one it was sent in.
+// deno-lint-ignore no-control-regex
+const UNSAFE_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const HAS_UNSAFE_CHAR = new RegExp(UNSAFE_CHARS.source);
+const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
+
+/** Turns tabs into spaces and drops control characters and bidi overrides. */
+export function sanitize(text: string): string {
+  if (text.includes("\t")) text = text.replaceAll("\t", " ");
+  return HAS_UNSAFE_CHAR.test(text) ? text.replace(UNSAFE_CHARS, "") : text;
+}
+
+/** Decodes a line (bad bytes become U+FFFD) and {@linkcode sanitize}s it. */
+export function cleanLine(bytes: Uint8Array): string {
+  return sanitize(decoder.decode(bytes));
+}
+
+// ---------------------------------------------------------------------------
+// Names and room names
+// ---------------------------------------------------------------------------
+
+/** The longest name, in characters. */
+export const NAME_MAX = 24;
+const NAME_PATTERN = new RegExp(`^${NAME_SOURCE}$`, "u");
+
+/**
+ * The key that makes names unique: case and compatibility forms folded, so
+ * that neither `ALICE` nor a fullwidth `ａｌｉｃｅ` can pass for `alice`.
+ */
+export function nameKey(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+/** Why `name` cannot be a name, or `null` if it can. */
+export function checkName(name: string): string | null {
+  if (name.length === 0) return "a name cannot be empty";
+  if ([...name].length > NAME_MAX) return `a name is at most ${NAME_MAX} characters`;
+  if (!NAME_PATTERN.test(name)) {
+    return "a name is letters and digits, with _ - . allowed after the first";
+  }
+  return null;
+}
+
+/** The room everyone starts in. */
+export const LOBBY = "lobby";
+
+/** The key that makes room names unique: a leading `#`, case and compatibility forms ignored. */
+export function roomKey(room: string): string {
+  return nameKey(room.startsWith("#") ? room.slice(1) : room);
+}
+
+/** Why `room` cannot be a room name, or `null` if it can (the name rules, after an optional `#`). */
+export function checkRoomName(room: string): string | null {
+  const bare = room.startsWith("#") ? room.slice(1) : room;
+  if (bare.length === 0) return "a room name cannot be empty";
+  if ([...bare].length > NAME_MAX) return `a room name is at most ${NAME_MAX} characters`;
+  if (!NAME_PATTERN.test(bare)) {
+    return "a room name is letters and digits, with _ - . allowed after the first, and may start with #";
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// What the server says
+// ---------------------------------------------------------------------------
+
+/** The line that asks a new connection for its name; clients wait for it. */
+export const NAME_PROMPT = "-- What should we call you?";
+/** The first line of the greeting. */
+export const WELCOME = "-- Welcome to the chat room! Type /help for commands.";
+
+/** Names listed in one notice before the rest are only counted. */
+export const NAMES_IN_NOTICE = 20;
+
+/** "a, b and c", or "a, b, … and 180 more" when `total` is more than the names given. */
+export function listNames(names: readonly string[], total = names.length): string {
+  if (total > NAMES_IN_NOTICE) {
+    return `${names.slice(0, NAMES_IN_NOTICE).join(", ")} and ${total - NAMES_IN_NOTICE} more`;
+  }
+  if (names.length === 1) return names[0];
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/** "You are the first one here." or "Also here (N): a, b and c." */
+function company(others: readonly string[], count: number): string {
+  return count === 0
+    ? "You are the first one here."
+    : `Also here (${count}): ${listNames(others, count)}.`;
+}
+
+/** Every sentence the server sends, as whole lines without the newline. */
+export const say = {
+  hello: (name: string, others: readonly string[], count: number) =>
+    notice(`Hello, ${name}! ${company(others, count)} Type /help for commands.`),
+  nowIn: (room: string, others: readonly string[], count: number) =>
+    notice(`You are now in ${room}. ${company(others, count)}`),
+  topicIs: (room: string, topic: string) => notice(`Topic of ${room}: ${topic}`),
+  noTopic: (room: string) => notice(`${room} has no topic; /topic TEXT sets one`),
+  topicSet: (name: string, topic: string) => notice(`${name} set the topic: ${topic}`),
+  alreadyIn: (room: string) => notice(`You are already in ${room}`),
+  online: (room: string, names: readonly string[]) =>
+    notice(`Online in ${room} (${names.length}): ${names.join(", ")}`),
+  roomsHeader: (count: number) => notice(`Rooms (${count}):`),
+  roomEntry: (room: string, members: number, topic: string) =>
+    notice(`  ${room} (${members})${topic ? `: ${topic}` : ""}`),
+  moreRooms: (count: number) => notice(`  and ${count} more`),
+  renamed: (name: string) => notice(`You are now known as ${name}`),
+  alreadyNamed: (name: string) => notice(`You are already ${name}`),
+  othersRenamed: (old: string, name: string) => notice(`${old} is now known as ${name}`),
+  joined: (names: string) => notice(`${names} joined`),
+  left: (names: string, reason?: string) => notice(`${names} left${reason ? ` (${reason})` : ""}`),
+  moved: (names: string, room: string) => notice(`${names} went to ${room}`),
+  bye: notice("Bye!"),
+  shuttingDown: "server shutting down",
+  helpHeader: notice("Commands:"),
+  helpEntry: (usage: string, summary: string) => notice(`  ${usage.padEnd(18)}${summary}`),
+
+  badName: (reason: string) => error(reason),
+  nameTaken: (name: string) => error(`the name ${name} is taken`),
+  nameFirst: error("choose a name first; /help lists what works before that"),
+  noNameInTime: error("no name given in time; goodbye"),
+  lineTooLong: (max: number) => error(`line too long (max ${max} bytes); it was not sent`),
+  usage: (usage: string) => error(`usage: ${usage}`),
+  unknownCommand: (command: string) => error(`unknown command ${command}; /help lists them`),
+  noSuchMember: (name: string) => error(`no one called ${name} is here`),
+  noSuchRoom: (room: string) => error(`there is no room ${room}; /rooms lists them`),
+  thatIsYou: error("that is you"),
+  tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
+  serverFull: error("server full; try again later"),
+  internalError: error("internal error; it was logged"),
+} as const;
+
+/** Why a member left, as shown in parentheses; `quit:` marks the member's own words. */
+export const reasons = {
+  quit: (words: string) => `quit: ${words}`,
+  tooSlow: "too slow: output queue full",
+  reset: "connection reset",
+  badTls: "bad TLS handshake",
+  internal: "internal error",
+} as const;
+
+/** The room named in a `/join` answer (`-- You are now in ROOM. …`), or `null`. */
+export function roomChange(line: string): string | null {
+  return /^-- You are now in (\S+)\. /u.exec(line)?.[1] ?? null;
+}

@@ -1,0 +1,140 @@
+/**
+ * A session: one client as the hub sees it, whatever carries it. It frames
+ * the bytes its transport reads into lines, applies flood control, and hands
+ * each line to the hub.
+ *
+ * @module
+ */
+
+import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
+import type { Hub } from "./hub.ts";
+import { say } from "./protocol.ts";
+import type { Room } from "./room.ts";
+
+/** What the hub needs of a transport's connection; the hub never sees a socket. */
+export interface Connection {
+  /** The peer's address, for the log. */
+  readonly remote: string;
+  /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
+  deliver(bytes: Uint8Array): void;
+  /** Ends the connection; with `drain`, what is queued is written first (bounded in time). */
+  close(drain: boolean): void;
+  /** Stops reading input (flood control); the transport's flow control pushes back. */
+  pause(): void;
+  /** Starts reading input again. */
+  resume(): void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+const encoder = new TextEncoder();
+
+/** One connected client: unnamed until it picks a name, then a member of one room. */
+export class Session {
+  name: string | null = null;
+  room: Room<Session> | null = null;
+  /** Set once the session has ended; nothing more is read or sent. */
+  closed = false;
+  /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
+  nameTimer: Timer | undefined;
+
+  #framer: LineFramer;
+  // Flood control: a token bucket refilled `rate` times a second. While in debt the
+  // session holds the line it was about to handle, and the transport stops reading.
+  #tokens: number;
+  #refilledAt = performance.now();
+  #held: Uint8Array | undefined;
+  #backlog: Uint8Array[] = [];
+  #wakeTimer: Timer | undefined;
+
+  constructor(readonly hub: Hub, readonly conn: Connection) {
+    this.#framer = new LineFramer(hub.options.maxLine);
+    this.#tokens = hub.options.burst;
+  }
+
+  /** Queues bytes for this client. */
+  deliver(bytes: Uint8Array): void {
+    this.conn.deliver(bytes);
+  }
+
+  /** Queues one line of text for this client. */
+  send(line: string): void {
+    this.conn.deliver(encoder.encode(line + "\n"));
+  }
+
+  /** The transport hands over bytes it read; the chunk must not change afterwards. */
+  receive(chunk: Uint8Array): void {
+    if (this.closed) return;
+    if (this.#held !== undefined) {
+      // Paused, but the transport had this chunk in hand already.
+      this.#backlog.push(chunk);
+      return;
+    }
+    this.#framer.feed(chunk);
+    this.#handleLines();
+  }
+
+  /** The transport reports that the connection ended: EOF, reset, error (`reason`). */
+  ended(reason?: string): void {
+    this.hub.leave(this, reason, true);
+  }
+
+  /** Stops timers and drops held input; the hub calls it once, when the session leaves. */
+  dispose(): void {
+    this.closed = true;
+    clearTimeout(this.nameTimer);
+    clearTimeout(this.#wakeTimer);
+    this.#held = undefined;
+    this.#backlog = [];
+  }
+
+  #handleLines(): void {
+    const { hub } = this;
+    for (;;) {
+      let line = this.#held;
+      if (line !== undefined) {
+        this.#held = undefined; // its token is paid already
+      } else {
+        line = this.#framer.next();
+        if (line === undefined) {
+          const chunk = this.#backlog.shift();
+          if (chunk === undefined) return;
+          this.#framer.feed(chunk);
+          continue;
+        }
+        if (line === LINE_TOO_LONG) {
+          this.send(say.lineTooLong(hub.options.maxLine));
+          continue;
+        }
+        const wait = this.#takeToken();
+        if (wait > 0) {
+          this.#held = line;
+          this.conn.pause();
+          this.#wakeTimer = setTimeout(this.#wake, wait);
+          return;
+        }
+      }
+      try {
+        hub.handleLine(this, line);
+      } catch (error) {
+        hub.internalError(this, error); // a bug: logged with its stack, the user told little
+      }
+      if (this.closed) return;
+    }
+  }
+
+  #wake = (): void => {
+    this.#wakeTimer = undefined;
+    this.#handleLines();
+    if (!this.closed && this.#held === undefined) this.conn.resume();
+  };
+
+  /** Takes one token; returns how many milliseconds to wait until the bucket is out of debt. */
+  #takeToken(): number {
+    const { rate, burst } = this.hub.options;
+    if (rate <= 0) return 0;
+    const now = performance.now();
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000) - 1;
+    this.#refilledAt = now;
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens * 1000 / rate);
+  }
+}
