@@ -11,12 +11,10 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { LINE_TOO_LONG, LineFramer } from "./chat/framing.ts";
-import { checkName, cleanLine, say } from "./chat/protocol.ts";
-import { eventually, LineClient, quietServer, sanitized } from "./test_util.ts";
+import { checkName, cleanLine, NAME_PROMPT, say } from "./chat/protocol.ts";
+import { eventually, LineClient, quietServer, test } from "./test_util.ts";
 
 const encoder = new TextEncoder();
-const test = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, fn, ...sanitized });
 
 // ---------------------------------------------------------------------------
 // Framing and cleaning, as functions
@@ -74,14 +72,14 @@ test("a new connection is greeted and asked for a name", async () => {
   await using server = await quietServer();
   using client = await LineClient.connect(server);
   assertMatch(await client.line(), /^-- Welcome/);
-  assertEquals(await client.line(), "-- What should we call you?");
+  assertEquals(await client.line(), NAME_PROMPT);
 });
 
 test("bad and taken names are refused with a reason, and the question is asked again", async () => {
   await using server = await quietServer();
   using alice = await LineClient.join(server, "Alice");
   using other = await LineClient.connect(server);
-  await other.until((line) => line === "-- What should we call you?");
+  await other.until((line) => line === NAME_PROMPT);
   const tries: [string, RegExp][] = [
     ["a b", /^!! a name is letters and digits/],
     ["x".repeat(25), /^!! a name is at most 24 characters/],
@@ -92,7 +90,7 @@ test("bad and taken names are refused with a reason, and the question is asked a
   for (const [name, error] of tries) {
     await other.write(`${name}\n`);
     assertMatch(await other.line(), error);
-    assertEquals(await other.line(), "-- What should we call you?");
+    assertEquals(await other.line(), NAME_PROMPT);
   }
   await other.write("小明\n");
   assertEquals(
@@ -184,7 +182,7 @@ test("a line over 4096 bytes is refused to its sender and the connection goes on
   assertEquals(await bob.message(), `alice: ${longest}`);
   assertEquals(
     await alice.message(),
-    "!! line too long (max 4096 bytes); it was not sent",
+    say.lineTooLong(4096),
   );
   assertEquals(await bob.message(), "alice: next");
 });
@@ -333,11 +331,11 @@ test("/nick renames, tells the others, and refuses bad or taken names", async ()
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await bob.write("/nick ALICE\n/nick no way\n/nick\n/nick robert\n");
-  assertEquals(await bob.line(), "!! the name ALICE is taken");
+  assertEquals(await bob.line(), say.nameTaken("ALICE"));
   assertMatch(await bob.line(), /^!! a name is letters and digits/);
-  assertEquals(await bob.line(), "!! usage: /nick NEW");
-  assertEquals(await bob.line(), "-- You are now known as robert");
-  assertEquals(await alice.message(), "-- bob is now known as robert");
+  assertEquals(await bob.line(), say.usage("/nick NEW"));
+  assertEquals(await bob.line(), say.renamed("robert"));
+  assertEquals(await alice.message(), say.othersRenamed("bob", "robert"));
   await bob.write("hi\n/nick Robert\n");
   assertEquals(await alice.message(), "robert: hi");
   // Changing only the case of your own name is allowed.
@@ -352,7 +350,7 @@ test("/me sends an action", async () => {
   using bob = await LineClient.join(server, "bob");
   await alice.write("/me waves\n/me\n");
   assertEquals(await bob.message(), "* alice waves");
-  assertEquals(await alice.message(), "!! usage: /me TEXT");
+  assertEquals(await alice.message(), say.usage("/me TEXT"));
 });
 
 test("/msg reaches only its target, and errors name what went wrong", async () => {
@@ -362,9 +360,9 @@ test("/msg reaches only its target, and errors name what went wrong", async () =
   using carol = await LineClient.join(server, "carol");
   await alice.write("/msg BOB psst\n/msg dave hi\n/msg bob\n/msg alice me\n");
   assertEquals(await bob.message(), "alice (private): psst");
-  assertEquals(await alice.message(), "!! no one called dave is here");
-  assertEquals(await alice.message(), "!! usage: /msg NAME TEXT");
-  assertEquals(await alice.message(), "!! that is you");
+  assertEquals(await alice.message(), say.noSuchMember("dave"));
+  assertEquals(await alice.message(), say.usage("/msg NAME TEXT"));
+  assertEquals(await alice.message(), say.thatIsYou);
   // carol never saw the private message: the next thing she gets is this.
   await bob.write("public\n");
   assertEquals(await carol.message(), "bob: public");
@@ -384,7 +382,7 @@ test("/nick to your own name changes nothing and tells no one", async () => {
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
   await bob.write("/nick bob\nhello\n");
-  assertEquals(await bob.message(), "-- You are already bob");
+  assertEquals(await bob.message(), say.alreadyNamed("bob"));
   assertEquals(await alice.message(), "bob: hello");
 });
 
@@ -407,7 +405,7 @@ test("//text sends a message that starts with a slash; unknown commands point to
   using bob = await LineClient.join(server, "bob");
   await alice.write("//shrug\n/dance\n");
   assertEquals(await bob.message(), "alice: /shrug");
-  assertEquals(await alice.message(), "!! unknown command /dance; /help lists them");
+  assertEquals(await alice.message(), say.unknownCommand("/dance"));
 });
 
 test("leaving by EOF is announced to the others", async () => {
@@ -424,7 +422,7 @@ test("close() tells every client and closes all connections", async () => {
   using alice = await LineClient.join(server, "alice");
   using stranger = await LineClient.connect(server);
   await server.close();
-  assertEquals((await alice.rest()).at(-1), "-- server shutting down");
-  assertEquals((await stranger.rest()).at(-1), "-- server shutting down");
+  assertEquals((await alice.rest()).at(-1), `-- ${say.shuttingDown}`);
+  assertEquals((await stranger.rest()).at(-1), `-- ${say.shuttingDown}`);
   assertEquals(server.stats().connections, 0);
 });

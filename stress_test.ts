@@ -7,9 +7,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { eventually, LineClient, quietServer, sanitized } from "./test_util.ts";
-
-const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, ...sanitized });
+import { eventually, LineClient, quietServer, test } from "./test_util.ts";
 
 /** Sends lines `from`..`from + count - 1` of `size` bytes each, tagged `tag`, in one write. */
 async function sendNumbered(

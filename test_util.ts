@@ -1,10 +1,15 @@
 /**
- * Helpers shared by the server tests: a raw line client over TCP or TLS, and
- * a server started on port 0 that is closed when the test is done.
+ * Helpers shared by the tests: one `test` wrapper with the sanitizers on, a
+ * hub driven in memory, a raw line client over TCP or TLS, a server started
+ * on port 0 that is closed when the test is done, and a free port.
  *
  * @module
  */
 
+import net from "node:net";
+import { Hub, type HubOptions } from "./chat/hub.ts";
+import type { Command } from "./chat/commands.ts";
+import type { Connection, Session } from "./chat/session.ts";
 import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
 
 const encoder = new TextEncoder();
@@ -12,6 +17,125 @@ const decoder = new TextDecoder();
 
 /** Test options for every test: Deno 2.8+ turns the sanitizers off by default. */
 export const sanitized = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true };
+
+/** Registers a test with every sanitizer on. */
+export function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test({ name, fn, ...sanitized });
+}
+
+/** A port that was free a moment ago, for a server in another process. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The hub in memory
+// ---------------------------------------------------------------------------
+
+/** A connection that keeps what the hub delivers as lines, for tests of the hub. */
+export class MemoryConnection implements Connection {
+  readonly remote = "memory";
+  /** Lines delivered and not yet taken. */
+  readonly lines: string[] = [];
+  /** `true` (drained) or `false` (cut) once the hub has closed it. */
+  closed: boolean | undefined;
+  paused = false;
+  session!: Session;
+  #partial = "";
+  #resumed: (() => void) | undefined;
+  #closed!: () => void;
+  /** Settles once the hub has closed the connection. */
+  readonly whenClosed = new Promise<void>((resolve) => this.#closed = resolve);
+
+  deliver(bytes: Uint8Array): void {
+    if (this.closed !== undefined) return;
+    const parts = (this.#partial + decoder.decode(bytes)).split("\n");
+    this.#partial = parts.pop()!;
+    this.lines.push(...parts);
+  }
+
+  close(drain: boolean): void {
+    this.closed ??= drain;
+    this.#closed();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.#resumed?.();
+  }
+
+  /** Settles the next time the hub resumes reading. */
+  resumed(): Promise<void> {
+    return new Promise((resolve) => this.#resumed = resolve);
+  }
+
+  /** Sends lines as if read from the socket, in one chunk. */
+  say(...lines: string[]): void {
+    this.session.receive(encoder.encode(lines.map((line) => line + "\n").join("")));
+  }
+
+  /** Takes every line delivered so far. */
+  take(): string[] {
+    return this.lines.splice(0);
+  }
+}
+
+/** The defaults a test hub starts from: flood control off, notices never merged. */
+export const TEST_HUB_OPTIONS: HubOptions = {
+  maxLine: 4096,
+  maxClients: 100,
+  maxRooms: 100,
+  rate: 0,
+  burst: 30,
+  nameTimeout: 60_000,
+  noticeInterval: 0,
+  verbose: false,
+};
+
+/** A hub in memory whose log is kept; disposing it shuts it down (no timers left). */
+export class MemoryHub extends Hub {
+  readonly logged: string[] = [];
+
+  constructor(options: Partial<HubOptions> = {}, commands?: readonly Command[]) {
+    const logged: string[] = [];
+    super({ ...TEST_HUB_OPTIONS, ...options }, (line) => logged.push(line), commands);
+    this.logged = logged;
+  }
+
+  /** A new connection, greeted; its greeting is taken. */
+  open(): MemoryConnection {
+    const conn = new MemoryConnection();
+    const session = this.connect(conn);
+    if (!session) throw new Error(`refused: ${conn.lines.join(" | ")}`);
+    conn.session = session;
+    conn.take();
+    return conn;
+  }
+
+  /** A new connection named `name`, with what it was sent so far taken. */
+  member(name: string): MemoryConnection {
+    const conn = this.open();
+    conn.say(name);
+    const [hello] = conn.take();
+    if (!hello?.startsWith(`-- Hello, ${name}!`)) throw new Error(`${name} not welcomed: ${hello}`);
+    return conn;
+  }
+
+  [Symbol.dispose](): void {
+    this.shutdown();
+  }
+}
 
 /** Starts a quiet server on a free port; flood control is off unless asked for. */
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {

@@ -122,8 +122,10 @@ export class Hub {
     if (message.kind === "private") {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
-      target?.room!.flushNotices();
-      target?.deliver(bytes);
+      if (target) {
+        target.room!.flushNotices();
+        target.deliver(bytes);
+      }
     } else {
       const room = sender?.room ?? this.rooms.get(roomKey(message.room));
       room?.broadcast(bytes, sender);

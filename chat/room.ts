@@ -70,7 +70,9 @@ export class Room<M extends RoomMember = RoomMember> {
     }
     this.#pending = [];
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.flushNotices(), this.noticeInterval);
+    this.#timer = this.noticeInterval > 0
+      ? setTimeout(() => this.flushNotices(), this.noticeInterval)
+      : undefined;
     for (let i = 0; i < events.length;) {
       const first = events[i];
       let j = i + 1;

@@ -1,0 +1,228 @@
+/**
+ * Pins the hub in memory, with no socket: names, rooms, topics, commands,
+ * the post hook, flood control and internal errors. The TCP tests
+ * (`server_test.ts`, `stress_test.ts`) cover framing, limits and transports.
+ *
+ * @module
+ */
+
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { COMMANDS } from "./commands.ts";
+import { type ChatMessage, LOBBY, NAME_PROMPT, say } from "./protocol.ts";
+import { MemoryConnection, MemoryHub, test } from "../test_util.ts";
+
+test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  const cat = hub.member("cat");
+  assertEquals(ann.take(), [say.joined("bob"), say.joined("cat")]);
+  cat.say("/join dev");
+  assertEquals(cat.take(), [say.nowIn("dev", [], 0)]);
+  assertEquals(ann.take(), [say.moved("cat", "dev")]);
+  assertEquals(bob.take(), [say.joined("cat"), say.moved("cat", "dev")]);
+  ann.say("hello lobby");
+  cat.say("hello dev");
+  assertEquals(bob.take(), ["ann: hello lobby"]);
+  assertEquals(cat.take(), []);
+  assertEquals(ann.take(), []);
+  assertEquals(hub.sessions.size, 3);
+  assertEquals([...hub.rooms.keys()].sort(), ["dev", LOBBY]);
+});
+
+test("/join tells you who is there and the topic; the room you join sees you arrive", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  ann.say("/join #Dev", "/topic ship it");
+  assertEquals(ann.take(), [say.nowIn("#Dev", [], 0), say.topicSet("ann", "ship it")]);
+  const bob = hub.member("bob");
+  bob.say("/join dev"); // the same room: a leading # and case are ignored
+  assertEquals(bob.take(), [say.nowIn("#Dev", ["ann"], 1), say.topicIs("#Dev", "ship it")]);
+  assertEquals(ann.take(), [say.joined("bob")]);
+  bob.say("/join DEV", "/join", "/join no way", "/join lobby");
+  assertEquals(bob.take(), [
+    say.alreadyIn("#Dev"),
+    say.usage("/join ROOM"),
+    "!! a room name is letters and digits, with _ - . allowed after the first, and may start with #",
+    say.nowIn(LOBBY, [], 0),
+  ]);
+  assertEquals(ann.take(), [say.moved("bob", LOBBY)]);
+});
+
+test("an empty room disappears, topic and all", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  ann.say("/join dev", "/topic old", "/join lobby");
+  assertEquals(hub.rooms.has("dev"), false);
+  ann.say("/join dev", "/topic");
+  assertEquals(ann.take().slice(-1), [say.noTopic("dev")]);
+  ann.say("/quit");
+  assertEquals(hub.rooms.size, 0);
+});
+
+test("/rooms lists rooms by size with member counts and topics", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  hub.member("bob");
+  const cat = hub.member("cat");
+  cat.say("/join dev", "/topic the build");
+  ann.take();
+  ann.say("/rooms");
+  assertEquals(ann.take(), [
+    say.roomsHeader(2),
+    say.roomEntry(LOBBY, 2, ""),
+    say.roomEntry("dev", 1, "the build"),
+  ]);
+  assertEquals(ann.lines, []);
+});
+
+test("/who lists your room or another one", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  hub.member("cat").say("/join dev");
+  ann.take();
+  ann.say("/who", "/who #dev", "/who nowhere");
+  assertEquals(ann.take(), [
+    say.online(LOBBY, ["ann", "bob"]),
+    say.online("dev", ["cat"]),
+    say.noSuchRoom("nowhere"),
+  ]);
+  assertEquals(bob.take().includes(say.online(LOBBY, ["ann", "bob"])), false);
+});
+
+test("names are unique across rooms, and /msg reaches a name in any room", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  bob.say("/join dev");
+  const other = hub.open();
+  other.say("ANN");
+  assertEquals(other.take(), [say.nameTaken("ANN"), NAME_PROMPT]);
+  ann.take();
+  ann.say("/msg BOB psst");
+  assertEquals(bob.take().at(-1), "ann (private): psst");
+  bob.say("/nick ann", "/nick robert");
+  assertEquals(bob.take(), [say.nameTaken("ann"), say.renamed("robert")]);
+  assertEquals(ann.take(), []); // the rename is told to bob's room, not ann's
+});
+
+test("--max-rooms: a room past the limit is not made, joining existing ones still works", () => {
+  using hub = new MemoryHub({ maxRooms: 2 });
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  ann.say("/join dev");
+  bob.say("/join ops");
+  bob.take();
+  assertEquals(hub.rooms.size, 2);
+  bob.say("/join dev");
+  assertEquals(bob.take(), [say.nowIn("dev", ["ann"], 1)]); // ops emptied as bob left it
+  ann.say("/join third", "/join fourth");
+  assertEquals(ann.take().slice(-2), [say.nowIn("third", [], 0), say.tooManyRooms(2)]);
+});
+
+test("joins and moves in a burst are merged into one line each", () => {
+  using hub = new MemoryHub({ noticeInterval: 60_000 });
+  const watcher = hub.member("watcher");
+  const movers = ["m1", "m2", "m3"].map((name) => hub.member(name));
+  for (const mover of movers) mover.say("/join dev");
+  watcher.take();
+  assertEquals(watcher.lines, []);
+  hub.rooms.get(LOBBY)!.flushNotices();
+  assertEquals(watcher.take(), [say.joined("m1, m2 and m3"), say.moved("m1, m2 and m3", "dev")]);
+});
+
+test("/help and /quit work before a name is chosen; other commands wait for a name", () => {
+  using hub = new MemoryHub();
+  const shy = hub.open();
+  shy.say("/who", "/help");
+  const lines = shy.take();
+  assertEquals(lines.slice(0, 3), [say.nameFirst, NAME_PROMPT, say.helpHeader]);
+  assertEquals(lines.length, 3 + COMMANDS.length + 1 + 1); // entries, //TEXT, the question
+  assertEquals(lines.at(-1), NAME_PROMPT);
+  shy.say("/quit");
+  assertEquals(shy.take(), [say.bye]);
+  assertEquals(shy.closed, true);
+  assertEquals(hub.sessions.size, 0);
+});
+
+test("every message passes the post hook once; notices and refusals do not", () => {
+  using hub = new MemoryHub();
+  const posted: ChatMessage[] = [];
+  hub.postHooks.push((message) => posted.push(message));
+  const ann = hub.member("ann");
+  hub.member("bob");
+  ann.say("hi", "/me waves", "/msg bob psst", "/msg nobody hi", "//slash", "/join dev");
+  ann.say("in dev");
+  const seen = posted.map(({ kind, from, room, to, text }) => ({ kind, from, room, to, text }));
+  assertEquals(seen, [
+    { kind: "message", from: "ann", room: LOBBY, to: undefined, text: "hi" },
+    { kind: "action", from: "ann", room: LOBBY, to: undefined, text: "waves" },
+    { kind: "private", from: "ann", room: LOBBY, to: "bob", text: "psst" },
+    { kind: "message", from: "ann", room: LOBBY, to: undefined, text: "/slash" },
+    { kind: "message", from: "ann", room: "dev", to: undefined, text: "in dev" },
+  ]);
+  assert(posted.every((message) => Math.abs(message.time - Date.now()) < 5_000));
+  assertEquals(hub.messages, 5);
+});
+
+test("a bug in a command is logged with its stack; the user sees only 'internal error'", () => {
+  const boom = {
+    name: "/boom",
+    usage: "/boom",
+    summary: "fails",
+    run() {
+      throw new TypeError("Cannot read properties of undefined (reading 'secret')");
+    },
+  };
+  using hub = new MemoryHub({}, [...COMMANDS, boom]);
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  ann.take();
+  bob.say("/boom", "still here");
+  assertEquals(bob.take(), [say.internalError]);
+  assertEquals(ann.take(), ["bob: still here"]);
+  const logged = hub.logged.find((line) => line.startsWith("internal error"));
+  assertMatch(logged!, /TypeError: Cannot read properties.*\n\s+at /);
+  assertEquals(bob.closed, undefined);
+});
+
+test("flood control pauses input when the bucket is empty and resumes with nothing lost", async () => {
+  using hub = new MemoryHub({ rate: 100, burst: 2 });
+  const ann = hub.member("ann"); // the name took one token
+  const bob = hub.member("bob");
+  ann.take();
+  const resumed = ann.resumed();
+  ann.say("1", "2", "3", "4");
+  assertEquals(ann.paused, true);
+  assertEquals(bob.take(), ["ann: 1"]);
+  await resumed;
+  // Lines read while paused wait their turn behind the held ones.
+  const again = ann.resumed();
+  ann.say("5");
+  if (ann.paused) await again;
+  assertEquals(bob.take(), ["ann: 2", "ann: 3", "ann: 4", "ann: 5"]);
+});
+
+test("a name not given in time closes the connection with the reason", async () => {
+  using hub = new MemoryHub({ nameTimeout: 10 });
+  const shy = hub.open();
+  const named = hub.member("ann");
+  await shy.whenClosed;
+  assertEquals(shy.take(), [say.noNameInTime]);
+  assertEquals(named.closed, undefined);
+});
+
+test("past --max-clients a connection is told the server is full", () => {
+  using hub = new MemoryHub({ maxClients: 1 });
+  hub.member("ann");
+  const extra = new MemoryConnection();
+  assertEquals(hub.connect(extra), null);
+  assertEquals(extra.take(), [say.serverFull]);
+  assertEquals(extra.closed, true);
+  assertEquals(hub.sessions.size, 1);
+});
