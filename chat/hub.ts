@@ -186,7 +186,7 @@ export class Hub {
     const room = this.#enter(session, name);
     if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
     this.#exit(session, from);
-    from.announce(session, "moved", room.name);
+    if (from.members.size > 0) from.announce(session, "moved", room.name);
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
     if (room.topic) session.send(say.topicIs(room.name, room.topic));

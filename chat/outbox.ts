@@ -55,7 +55,10 @@ export class FlushScheduler {
  * {@linkcode Outbox.written} when that write is done.
  */
 export abstract class Outbox {
-  #chunks: Uint8Array[] = [];
+  // Most of the time one chunk waits (one line to one recipient): it is kept on its own,
+  // and the array for several is made only for a connection that ever needs it.
+  #single: Uint8Array | null = null;
+  #chunks: Uint8Array[] | null = null;
   /** Bytes queued and in flight. */
   #queued = 0;
   #inFlight = 0;
@@ -88,10 +91,19 @@ export abstract class Outbox {
     this.#queued = queued;
     if (queued > this.scheduler.peakQueuedBytes) this.scheduler.peakQueuedBytes = queued;
     const chunks = this.#chunks;
-    chunks.push(bytes);
-    // A connection that is not reading collects one array per line (~5× the line's bytes);
-    // join them now and then, so what `maxQueue` lets it hold costs about `maxQueue`.
-    if (chunks.length >= OUTBOX_CHUNKS) this.#chunks = [concat(chunks, this.#pending())];
+    if (this.#single === null && (chunks === null || chunks.length === 0)) {
+      this.#single = bytes;
+    } else if (chunks === null) {
+      this.#chunks = [this.#single!, bytes];
+      this.#single = null;
+    } else {
+      if (this.#single !== null) chunks.push(this.#single);
+      this.#single = null;
+      chunks.push(bytes);
+      // A connection that is not reading collects one array per line (~5× the line's
+      // bytes); join them now and then, so what `maxQueue` lets it hold costs about that.
+      if (chunks.length >= OUTBOX_CHUNKS) this.#chunks = [concat(chunks, this.#pending())];
+    }
     if (this.#inFlight === 0 && !this.#scheduled) {
       this.#scheduled = true;
       this.scheduler.schedule(this);
@@ -101,11 +113,16 @@ export abstract class Outbox {
   /** Writes everything queued as one chunk, unless a write is in flight (the scheduler calls it). */
   flush(): void {
     this.#scheduled = false;
-    const chunks = this.#chunks;
-    if (this.#inFlight > 0 || chunks.length === 0) return;
-    const pending = this.#pending();
-    const bytes = chunks.length === 1 ? chunks[0] : this.scheduler.join(chunks, pending);
-    chunks.length = 0;
+    if (this.#inFlight > 0) return;
+    let bytes = this.#single;
+    if (bytes !== null) {
+      this.#single = null;
+    } else {
+      const chunks = this.#chunks;
+      if (chunks === null || chunks.length === 0) return;
+      bytes = chunks.length === 1 ? chunks[0] : this.scheduler.join(chunks, this.#pending());
+      chunks.length = 0;
+    }
     this.#inFlight = bytes.length;
     this.write(bytes);
   }
@@ -114,7 +131,7 @@ export abstract class Outbox {
   protected written(): void {
     this.#queued -= this.#inFlight;
     this.#inFlight = 0;
-    if (this.#chunks.length > 0) this.flush();
+    if (this.#hasPending()) this.flush();
     else if (this.#shut) this.drained();
   }
 
@@ -122,18 +139,23 @@ export abstract class Outbox {
   protected shutOutput(): void {
     if (this.#shut) return;
     this.#shut = true;
-    if (this.#inFlight === 0 && this.#chunks.length === 0) this.drained();
+    if (this.#inFlight === 0 && !this.#hasPending()) this.drained();
   }
 
   /** Drops everything queued (the connection is gone). */
   protected discard(): void {
     this.#shut = true;
-    this.#chunks = [];
+    this.#single = null;
+    this.#chunks = null;
     this.#queued = this.#inFlight;
   }
 
   #pending(): number {
     return this.#queued - this.#inFlight;
+  }
+
+  #hasPending(): boolean {
+    return this.#single !== null || (this.#chunks !== null && this.#chunks.length > 0);
   }
 }
 

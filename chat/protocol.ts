@@ -238,3 +238,13 @@ export const reasons = {
 export function roomChange(line: string): string | null {
   return /^-- You are now in (\S+)\. /u.exec(line)?.[1] ?? null;
 }
+
+/** The name greeted in the answer to a chosen name (`-- Hello, NAME! …`), or `null`. */
+export function helloName(line: string): string | null {
+  return /^-- Hello, ([^\s!]+)! /u.exec(line)?.[1] ?? null;
+}
+
+/** The new name in the answer to `/nick` (`-- You are now known as NAME`), or `null`. */
+export function nameChange(line: string): string | null {
+  return /^-- You are now known as (\S+)$/u.exec(line)?.[1] ?? null;
+}

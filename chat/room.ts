@@ -25,6 +25,8 @@ interface RoomEvent {
 }
 
 const encoder = new TextEncoder();
+/** Members past which a room's notice interval grows in proportion to its size. */
+const BIG_ROOM = 1000;
 
 /** One room. The hub owns rooms; a room only holds its members and speaks to them. */
 export class Room<M extends RoomMember = RoomMember> {
@@ -70,9 +72,10 @@ export class Room<M extends RoomMember = RoomMember> {
     }
     this.#pending = [];
     clearTimeout(this.#timer);
-    this.#timer = this.noticeInterval > 0
-      ? setTimeout(() => this.flushNotices(), this.noticeInterval)
-      : undefined;
+    // Each notice goes to every member, so a big room merges over a longer interval:
+    // its members see a crowd arrive as a few lines, and fan-out stays O(members).
+    const interval = this.noticeInterval * Math.max(1, this.members.size / BIG_ROOM);
+    this.#timer = interval > 0 ? setTimeout(() => this.flushNotices(), interval) : undefined;
     for (let i = 0; i < events.length;) {
       const first = events[i];
       let j = i + 1;

@@ -43,7 +43,7 @@ export class Session {
   #tokens: number;
   #refilledAt = performance.now();
   #held: Uint8Array | undefined;
-  #backlog: Uint8Array[] = [];
+  #backlog: Uint8Array[] | null = null;
   #wakeTimer: Timer | undefined;
 
   constructor(readonly hub: Hub, readonly conn: Connection) {
@@ -66,7 +66,7 @@ export class Session {
     if (this.closed) return;
     if (this.#held !== undefined) {
       // Paused, but the transport had this chunk in hand already.
-      this.#backlog.push(chunk);
+      (this.#backlog ??= []).push(chunk);
       return;
     }
     this.#framer.feed(chunk);
@@ -84,7 +84,7 @@ export class Session {
     clearTimeout(this.nameTimer);
     clearTimeout(this.#wakeTimer);
     this.#held = undefined;
-    this.#backlog = [];
+    this.#backlog = null;
   }
 
   #handleLines(): void {
@@ -96,7 +96,7 @@ export class Session {
       } else {
         line = this.#framer.next();
         if (line === undefined) {
-          const chunk = this.#backlog.shift();
+          const chunk = this.#backlog?.shift();
           if (chunk === undefined) return;
           this.#framer.feed(chunk);
           continue;
@@ -109,7 +109,7 @@ export class Session {
         if (wait > 0) {
           this.#held = line;
           this.conn.pause();
-          this.#wakeTimer = setTimeout(this.#wake, wait);
+          this.#wakeTimer = setTimeout(wake, wait, this);
           return;
         }
       }
@@ -122,11 +122,12 @@ export class Session {
     }
   }
 
-  #wake = (): void => {
+  /** The bucket is out of debt: handle what was held, and read again if all of it was. */
+  wake(): void {
     this.#wakeTimer = undefined;
     this.#handleLines();
     if (!this.closed && this.#held === undefined) this.conn.resume();
-  };
+  }
 
   /** Takes one token; returns how many milliseconds to wait until the bucket is out of debt. */
   #takeToken(): number {
@@ -137,4 +138,9 @@ export class Session {
     this.#refilledAt = now;
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens * 1000 / rate);
   }
+}
+
+/** A timer callback shared by every session (no closure per session). */
+function wake(session: Session): void {
+  session.wake();
 }

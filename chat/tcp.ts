@@ -40,12 +40,20 @@ export class TcpTransport {
   /** Every accepted socket, through its TLS handshake and until it closes. */
   readonly #sockets = new Set<net.Socket>();
   #allClosed: (() => void) | null = null;
+  /** The `close` listener of every socket: one function for all, `this` is the socket. */
+  readonly #untrack: (this: net.Socket) => void;
 
   private constructor(
     readonly hub: Hub,
     readonly options: TcpOptions,
     readonly server: net.Server,
-  ) {}
+  ) {
+    const transport = this;
+    this.#untrack = function (this: net.Socket) {
+      transport.#sockets.delete(this);
+      if (transport.#sockets.size === 0) transport.#allClosed?.();
+    };
+  }
 
   /** Listens; resolves once the port is open, rejects if it cannot be. */
   static listen(hub: Hub, options: TcpOptions): Promise<TcpTransport> {
@@ -72,7 +80,9 @@ export class TcpTransport {
     server.on("tlsClientError", (_error: Error, socket: net.Socket) => socket.destroy());
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: options.hostname, port: options.port }, () => {
+      // A deep accept queue: a crowd arriving at once must not overflow it (the kernel
+      // caps it at net.core.somaxconn).
+      server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
         server.off("error", reject);
         // Out of file descriptors, say: keep serving those already in.
         server.on("error", (error) => hub.log(`accept failed: ${error.message}`));
@@ -112,24 +122,48 @@ export class TcpTransport {
 
   #track(socket: net.Socket): void {
     this.#sockets.add(socket);
-    socket.once("close", () => {
-      this.#sockets.delete(socket);
-      if (this.#sockets.size === 0) this.#allClosed?.();
-    });
+    socket.on("close", this.#untrack);
   }
 
+  // Listeners are shared functions that find their connection on the socket, not
+  // closures: ten thousand idle connections would otherwise carry ten thousand of each.
   #accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY);
-    const conn = new TcpConnection(this, socket);
-    socket.on("error", conn.onError);
-    socket.on("close", conn.onClose);
+    const conn = new TcpConnection(this, socket as TaggedSocket);
+    socket.on("error", onError);
+    socket.on("close", onClose);
     const session = this.hub.connect(conn);
     if (!session) return;
     conn.session = session;
-    socket.on("data", conn.onData);
-    socket.on("end", conn.onEnd);
+    socket.on("data", onData);
+    socket.on("end", onEnd);
   }
+}
+
+const CONNECTION = Symbol("connection");
+/** A socket that knows its {@linkcode TcpConnection}. */
+type TaggedSocket = net.Socket & { [CONNECTION]: TcpConnection };
+
+function onData(this: TaggedSocket, chunk: Uint8Array): void {
+  this[CONNECTION].session!.receive(chunk);
+}
+
+/** The peer sent its last byte (it may still read): what it sent is handled, then it leaves. */
+function onEnd(this: TaggedSocket): void {
+  this[CONNECTION].session!.ended();
+}
+
+function onError(this: TaggedSocket, error: Error & { code?: string }): void {
+  this[CONNECTION].failed(reasonFor(error));
+}
+
+function onClose(this: TaggedSocket): void {
+  this[CONNECTION].closed();
+}
+
+function destroySocket(this: net.Socket): void {
+  this.destroy();
 }
 
 /** One TCP or TLS socket behind the {@linkcode Connection} interface. */
@@ -141,9 +175,14 @@ class TcpConnection extends Outbox implements Connection {
   #closing = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly transport: TcpTransport, readonly socket: net.Socket) {
+  constructor(readonly transport: TcpTransport, readonly socket: TaggedSocket) {
     super(transport.scheduler, transport.options.maxQueue);
+    socket[CONNECTION] = this;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // The one closure a connection needs: a write callback gets no `this`.
+    this.#onWritten = (error?: Error | null) => {
+      if (!error) this.written(); // a failed write also fails the socket: see failed()
+    };
   }
 
   deliver(bytes: Uint8Array): void {
@@ -176,44 +215,32 @@ class TcpConnection extends Outbox implements Connection {
     this.socket.write(bytes, this.#onWritten);
   }
 
-  #onWritten = (error?: Error | null): void => {
-    if (!error) this.written(); // a failed write also fails the socket: see onError
-  };
+  readonly #onWritten: (error?: Error | null) => void;
 
   protected drained(): void {
     // Close once the last byte is handed to the kernel; a peer that half-closed, or
     // never closes, must not hold its connection open.
-    this.socket.end(this.#destroy);
+    this.socket.on("finish", destroySocket);
+    this.socket.end();
   }
-
-  #destroy = (): void => {
-    this.socket.destroy();
-  };
 
   protected overflowed(): void {
     this.#reason ??= reasons.tooSlow;
     this.socket.destroy();
   }
 
-  onData = (chunk: Uint8Array): void => {
-    this.session!.receive(chunk);
-  };
+  /** The socket failed; the first reason is the one the room is told. */
+  failed(reason: string): void {
+    this.#reason ??= reason;
+  }
 
-  /** The peer sent its last byte (it may still read): what it sent is handled, then it leaves. */
-  onEnd = (): void => {
-    this.session!.ended();
-  };
-
-  onError = (error: Error & { code?: string }): void => {
-    this.#reason ??= reasonFor(error);
-  };
-
-  onClose = (): void => {
+  /** The socket is closed: the session ends, if it has not already. */
+  closed(): void {
     this.#closing = true;
     clearTimeout(this.#drainTimer);
     this.discard();
     this.session?.ended(this.#reason);
-  };
+  }
 }
 
 /** A socket error as the room is told it, without internals. */
