@@ -8,10 +8,14 @@
  * deno run -N client.ts --name logger --listen > chat.log  # print everything, send nothing
  * ```
  *
- * In a terminal it shows a prompt with line editing and history; lines from
- * the room appear above what you are typing, names in colour. With stdin not
- * a terminal it is a plain filter: each stdin line is sent, each received
- * line is printed, and it leaves at the end of stdin.
+ * In a terminal it shows a prompt (`ann@lobby> `: your name and room) with
+ * line editing and history; lines from the room appear above what you are
+ * typing, names in colour. With stdin not a terminal it is a plain filter:
+ * each stdin line is sent, each received line is printed, and it leaves at the
+ * end of stdin.
+ *
+ * What the server's lines mean comes from `chat/protocol.ts`, which the server
+ * shares, so the two cannot drift.
  *
  * The file is also a library: {@linkcode runClient} runs a session over any
  * streams, so tests (or other programs) drive it without a terminal.
@@ -22,6 +26,19 @@
 import { parseArgs } from "node:util";
 import * as readline from "node:readline";
 import process from "node:process";
+import {
+  helloName,
+  LOBBY,
+  NAME_PROMPT,
+  nameChange,
+  parseLine,
+  roomChange,
+  roomKey,
+  sanitize,
+} from "./chat/protocol.ts";
+
+// Part of this module's interface since before they moved to the protocol module.
+export { NAME_PROMPT, type ParsedLine, parseLine, sanitize } from "./chat/protocol.ts";
 
 // ---------------------------------------------------------------------------
 // Options
@@ -54,7 +71,10 @@ export interface ClientOptions {
   color?: boolean;
   /** Prefix each printed line with the local time as `HH:MM`. Default false. */
   timestamps?: boolean;
-  /** Reconnect (same name) when an established connection drops. Default: same as `interactive`. */
+  /**
+   * Reconnect (same name, back to the same room) when an established connection
+   * drops or a write to it fails. Default: same as `interactive`.
+   */
   reconnect?: boolean;
   /** Never read `input`; stay connected and print until stopped. Default false. */
   listen?: boolean;
@@ -62,16 +82,13 @@ export interface ClientOptions {
   connect?: () => Promise<Deno.Conn>;
   /** Milliseconds to wait before reconnect attempt `n` (0-based). Default 1 s, 2 s, 4 s … 30 s. */
   reconnectDelay?: (attempt: number) => number;
-  /** Called with the prompt to show when the client waits for a name or a message. */
+  /** Called with the prompt to show: `name> ` while asking for a name, then `NAME@ROOM> `. */
   setPrompt?: (prompt: string) => void;
   /** Aborting leaves the room cleanly, as the end of input does. */
   signal?: AbortSignal;
   /** The clock for `timestamps`. Default `() => new Date()`. */
   now?: () => Date;
 }
-
-/** The line that asks for a name; the server sends it last in its greeting. */
-export const NAME_PROMPT = "-- What should we call you?";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 1801;
@@ -88,45 +105,8 @@ export function backoff(attempt: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// Text: cleaning, classifying and styling lines
+// Text: styling lines (cleaning and classifying them is the protocol's)
 // ---------------------------------------------------------------------------
-
-// C0 and C1 controls, DEL (ESC is C0) and the bidi overrides that reorder text.
-// deno-lint-ignore no-control-regex
-const UNSAFE_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Removes control characters (and turns tabs into spaces) so text cannot drive the terminal. */
-export function sanitize(text: string): string {
-  return text.replaceAll("\t", " ").replace(UNSAFE_CHARS, "");
-}
-
-const NAME = String.raw`[\p{L}\p{N}][\p{L}\p{N}_.\-]*`;
-const PRIVATE_LINE = new RegExp(`^(${NAME}) \\(private\\): (.*)$`, "u");
-const MESSAGE_LINE = new RegExp(`^(${NAME}): (.*)$`, "u");
-const ACTION_LINE = new RegExp(`^\\* (${NAME}) (.*)$`, "u");
-
-/** What kind of line the server sent, with its parts. */
-export interface ParsedLine {
-  /** Which of the server's line formats it is. */
-  kind: "message" | "action" | "private" | "notice" | "error" | "other";
-  /** Who sent a message, action or private message. */
-  name?: string;
-  /** The rest of the line. */
-  text: string;
-}
-
-/** Classifies one line from the server by its prefix. */
-export function parseLine(line: string): ParsedLine {
-  if (line.startsWith("-- ")) return { kind: "notice", text: line.slice(3) };
-  if (line.startsWith("!! ")) return { kind: "error", text: line.slice(3) };
-  let match = ACTION_LINE.exec(line);
-  if (match) return { kind: "action", name: match[1], text: match[2] };
-  match = PRIVATE_LINE.exec(line);
-  if (match) return { kind: "private", name: match[1], text: match[2] };
-  match = MESSAGE_LINE.exec(line);
-  if (match) return { kind: "message", name: match[1], text: match[2] };
-  return { kind: "other", text: line };
-}
 
 // Foreground colours for names; red is kept for errors.
 const NAME_COLORS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
@@ -195,7 +175,11 @@ function hhmm(time: Date): string {
   return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
-/** How a line you typed looks once sent, or `null` for commands shown only by their reply. */
+/**
+ * How a line you typed looks once sent, or `null` for a command the server's
+ * reply shows (`/join`, `/rooms`, `/topic`, `/who`, `/nick`, `/help`, a usage error …).
+ * Only messages, actions and private messages are not echoed back to their sender.
+ */
 export function ownLine(name: string, input: string): string | null {
   if (input.startsWith("//")) return `${name}: ${input.slice(1)}`;
   if (!input.startsWith("/")) return `${name}: ${input}`;
@@ -370,6 +354,14 @@ function lineSource(input: ReadableStream<Uint8Array> | AsyncIterable<string>): 
 /** How one connection ended. */
 type Ending = { done: number } | { lost: string };
 
+/** A write to the server failed: the connection is gone, as when a read fails. */
+class WriteFailed extends Error {}
+
+/** A command (not a `//` escaped message) that ends the session: the server says bye and closes. */
+const QUIT = /^\/quit(?:\s|$)/i;
+/** A line the server takes as a command, before a name as after. */
+const isCommand = (text: string) => text.startsWith("/") && !text.startsWith("//");
+
 type Event =
   | { type: "line"; line: string | null }
   | { type: "readError"; error: unknown }
@@ -398,6 +390,10 @@ class Client {
   readonly interactive: boolean;
   readonly reconnect: boolean;
   name: string | undefined;
+  /** The room we are in (or were in, while the connection is down). */
+  room = LOBBY;
+  /** The room to go back to after a reconnect, until the server says we are in one. */
+  returnTo: string | null = null;
   #input: LineSource;
   /** The one outstanding read of input; it outlives a dropped connection. */
   #pendingInput: Promise<Event> | null = null;
@@ -557,7 +553,11 @@ class Client {
 
     const send = async (text: string) => {
       const bytes = encoder.encode(text + "\n");
-      for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+      try {
+        for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+      } catch (error) {
+        throw new WriteFailed(reason(error));
+      }
     };
     const leave = async (farewell: () => Promise<void>) => {
       leaving = true;
@@ -572,7 +572,7 @@ class Client {
       });
     };
     const prompt = () => {
-      this.options.setPrompt?.(joined ? `${this.name}> ` : "name> ");
+      this.options.setPrompt?.(joined ? `${this.name}@${this.room}> ` : "name> ");
     };
 
     try {
@@ -614,6 +614,12 @@ class Client {
               prompt();
               continue;
             }
+            if (isCommand(name)) {
+              // /help and /quit work before a name; the server answers and asks again.
+              if (QUIT.test(name)) await leave(() => send(name));
+              else await send(name);
+              continue;
+            }
             this.name = name;
             askingName = false;
             nameSent = true;
@@ -621,11 +627,18 @@ class Client {
             continue;
           }
           if (text.trim() === "") continue;
-          await send(text);
-          if (/^\/quit\b/i.test(text)) {
-            await leave(() => Promise.resolve());
+          if (QUIT.test(text)) {
+            await leave(() => send(text));
             continue;
           }
+          try {
+            await send(text);
+          } catch (error) {
+            if (interactive) this.show("!! not connected; that line was not sent");
+            throw error;
+          }
+          // Where the user asked to go wins over where a reconnect was taking us.
+          if (/^\/join\s/i.test(text)) this.returnTo = null;
           if (interactive) {
             const own = ownLine(this.name!, sanitize(text));
             if (own !== null) this.show(own, true);
@@ -661,26 +674,37 @@ class Client {
             this.name = undefined;
             continue;
           }
-          const hello = /^-- Hello, (.+?)! /.exec(line);
-          if (hello) {
-            this.name = hello[1];
+          const hello = helloName(line);
+          if (hello !== null) {
+            this.name = hello;
             joined = true;
             onJoined();
             this.show(line);
+            // Every hello is in the lobby; after a reconnect, go back where we were.
+            if (roomKey(this.room) !== roomKey(LOBBY)) this.returnTo = this.room;
+            this.room = LOBBY;
             prompt();
+            if (this.returnTo !== null) await send(`/join ${this.returnTo}`);
             continue;
           }
-          // The greeting again after a reconnect is noise to someone chatting.
-          if (!(rejoining && interactive)) this.show(line);
+          // The greeting again after a reconnect is noise to someone chatting; what
+          // answers the user (a refused name, /help at the name prompt) is not.
+          if (!(rejoining && interactive && !nameSent && !askingName)) this.show(line);
           continue;
         }
-        const renamed = /^-- You are now known as (.+)$/.exec(line);
-        if (renamed) {
-          this.name = renamed[1];
-          prompt();
+        const renamed = nameChange(line);
+        const moved = roomChange(line);
+        if (renamed !== null) this.name = renamed;
+        if (moved !== null) {
+          this.room = moved;
+          this.returnTo = null;
         }
         this.show(line);
+        if (renamed !== null || moved !== null) prompt();
       }
+    } catch (error) {
+      if (!(error instanceof WriteFailed)) throw error;
+      return leaving ? { done: 0 } : { lost: error.message };
     } finally {
       clearTimeout(deadlineTimer);
       try {
@@ -699,6 +723,7 @@ function formatDelay(ms: number): string {
 function reason(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (error instanceof Deno.errors.BrokenPipe) return "broken pipe";
   if (error instanceof Deno.errors.TimedOut) return "timed out";
   const message = error instanceof Error ? error.message : String(error);
   // Deno appends "(os error N)" and sometimes more lines; one short line is enough.
@@ -813,8 +838,9 @@ OPTIONS:
   -h, --help        show this help
 
 In a terminal: type a line to send it; /help lists the server's commands;
-/quit, Ctrl-D or Ctrl-C leave. With stdin not a terminal: each stdin line is
-sent, received lines go to stdout, and the client leaves at the end of stdin.
+/join ROOM moves you (the prompt shows NAME@ROOM); /quit, Ctrl-D or Ctrl-C
+leave. With stdin not a terminal: each stdin line is sent, received lines go
+to stdout, and the client leaves at the end of stdin.
 
 EXIT STATUS:
   0 left cleanly, 1 connection failed or lost, 2 bad usage or name refused`);

@@ -7,22 +7,17 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { type ChatServer, startServer } from "./server.ts";
 import {
-  type ChatServer,
-  cleanLine,
-  NAME_PROMPT as SERVER_NAME_PROMPT,
-  startServer,
-} from "./server.ts";
-import {
-  extraRows,
-  formatLine,
+  helloName,
+  LOBBY,
   NAME_PROMPT,
-  nameColor,
-  ownLine,
-  parseLine,
-  runClient,
-  sanitize,
-} from "./client.ts";
+  nameChange,
+  roomChange,
+  roomKey,
+  say,
+} from "./chat/protocol.ts";
+import { extraRows, formatLine, nameColor, ownLine, parseLine, runClient } from "./client.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -46,7 +41,7 @@ async function within<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
-function quietServer(tls: { cert?: string; key?: string } = {}): ChatServer {
+function quietServer(tls: { cert?: string; key?: string } = {}): Promise<ChatServer> {
   return startServer({ port: 0, log: () => {}, ...tls });
 }
 
@@ -65,7 +60,7 @@ class RawClient {
 
   static async join(port: number, name: string): Promise<RawClient> {
     const client = new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await client.waitFor((line) => line === "-- What should we call you?");
+    await client.waitFor((line) => line === NAME_PROMPT);
     await client.send(name);
     await client.waitFor((line) => line.startsWith(`-- Hello, ${name}!`));
     return client;
@@ -126,6 +121,10 @@ class RawClient {
       // already closed
     }
     await this.#reading;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
@@ -196,13 +195,30 @@ const strict = { sanitizeResources: true, sanitizeOps: true, sanitizeExit: true 
 // ---------------------------------------------------------------------------
 
 Deno.test({
-  name: "client and server agree on the name question and on which characters are unsafe",
+  name: "the client reads the server's own hello, rename and room-change sentences",
   ...strict,
   fn() {
-    // client.ts imports nothing from server.ts, so the two copies are kept in step here.
-    assertEquals(NAME_PROMPT, SERVER_NAME_PROMPT);
-    const hostile = "a\tb\x1b[2J\x07\x00\x7f\u009b\u202eé你👋🏽\u200d";
-    assertEquals(sanitize(hostile), cleanLine(encoder.encode(hostile)));
+    // The client follows its name and room by these; names may hold dots, rooms a leading #.
+    for (const name of ["ann", "a.b.", "ann_2", "Zoë", "李"]) {
+      assertEquals(helloName(say.hello(name, [], 0)), name);
+      assertEquals(helloName(say.hello(name, ["bob", "c.d"], 2)), name);
+      assertEquals(nameChange(say.renamed(name)), name);
+      assertEquals(roomChange(say.nowIn(name, [], 0)), name);
+      assertEquals(roomChange(say.nowIn(`#${name}`, ["bob"], 1)), `#${name}`);
+    }
+    const many = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    assertEquals(helloName(say.hello("ann", many, 30)), "ann");
+    assertEquals(roomChange(say.nowIn("dev", many, 30)), "dev");
+    // Sentences about others, or that change nothing, are not taken for ours.
+    assertEquals(nameChange(say.othersRenamed("bob", "ann")), null);
+    assertEquals(nameChange(say.alreadyNamed("ann")), null);
+    assertEquals(roomChange(say.alreadyIn("dev")), null);
+    assertEquals(roomChange(say.moved("bob", "dev")), null);
+    assertEquals(roomChange(say.topicIs("dev", "You are now in x. y")), null);
+    // Nor can someone else's message pass for one.
+    assertEquals(helloName("bob: -- Hello, bob! "), null);
+    assertEquals(roomChange("bob: -- You are now in evil. x"), null);
+    assertEquals(roomChange("* bob -- You are now in evil. x"), null);
   },
 });
 
@@ -271,7 +287,13 @@ Deno.test({
     assertEquals(ownLine("me", "//etc"), "me: /etc");
     assertEquals(ownLine("me", "/me waves"), "* me waves");
     assertEquals(ownLine("me", "/msg ann psst now"), "me (private): → ann: psst now");
-    assertEquals(ownLine("me", "/who"), null);
+    // Commands are shown by the server's reply (to you, or to the room), never twice.
+    for (const command of ["/who", "/who dev", "/rooms", "/join dev", "/topic", "/topic lunch"]) {
+      assertEquals(ownLine("me", command), null, command);
+    }
+    assertEquals(ownLine("me", "/JOIN dev"), null);
+    assertEquals(ownLine("me", "/nick ann"), null);
+    assertEquals(ownLine("me", "/me"), null, "the server answers with the usage");
     assertEquals(extraRows("a".repeat(10), 10), 1);
     assertEquals(extraRows("a".repeat(9), 10), 0);
     assertEquals(extraRows("中文字中文", 10), 1, "five wide characters fill ten cells");
@@ -293,44 +315,128 @@ Deno.test({
   name: "runClient asks for a name, chats both ways and leaves cleanly on end of input",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
-    const bob = await RawClient.join(port, "bob");
+    await using bob = await RawClient.join(port, "bob");
     const keyboard = new Keyboard();
     const screen = new Screen();
     const prompts: string[] = [];
-    try {
-      const done = runClient({
-        port,
-        input: keyboard,
-        output: screen.print,
-        interactive: true,
-        color: false,
-        setPrompt: (prompt) => prompts.push(prompt),
-      });
-      await screen.waitFor((line) => line === "-- What should we call you?");
-      assertEquals(prompts, ["name> "]);
-      keyboard.type("ann");
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann! Also here (1): bob."));
-      assertEquals(prompts, ["name> ", "ann> "]);
+    const done = runClient({
+      port,
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      color: false,
+      setPrompt: (prompt) => prompts.push(prompt),
+    });
+    await screen.waitFor((line) => line === NAME_PROMPT);
+    assertEquals(prompts, ["name> "]);
+    keyboard.type("ann");
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann! Also here (1): bob."));
+    assertEquals(prompts, ["name> ", "ann@lobby> "]);
 
-      await bob.send("hi ann");
-      await screen.waitFor((line) => line === "bob: hi ann");
-      keyboard.type("hello bob");
-      await bob.waitFor((line) => line === "ann: hello bob");
-      await screen.waitFor((line) => line === "ann: hello bob"); // shown once, as ours
-      keyboard.type("/me waves");
-      await bob.waitFor((line) => line === "* ann waves");
+    await bob.send("hi ann");
+    await screen.waitFor((line) => line === "bob: hi ann");
+    keyboard.type("hello bob");
+    await bob.waitFor((line) => line === "ann: hello bob");
+    await screen.waitFor((line) => line === "ann: hello bob"); // shown once, as ours
+    keyboard.type("/me waves");
+    await bob.waitFor((line) => line === "* ann waves");
 
-      keyboard.end();
-      assertEquals(await done, 0);
-      await bob.waitFor((line) => line === "-- ann left");
-      assert(screen.lines.includes("-- Bye!"), "the server's goodbye is shown");
-      assertEquals(screen.lines.filter((line) => line === "ann: hello bob").length, 1);
-    } finally {
-      await bob.close();
-      await server.close();
-    }
+    keyboard.end();
+    assertEquals(await done, 0);
+    await bob.waitFor((line) => line === "-- ann left");
+    assert(screen.lines.includes("-- Bye!"), "the server's goodbye is shown");
+    assertEquals(screen.lines.filter((line) => line === "ann: hello bob").length, 1);
+  },
+});
+
+Deno.test({
+  name: "runClient shows the room in the prompt and follows /join and /nick",
+  ...strict,
+  async fn() {
+    await using server = await quietServer();
+    const { port } = server.addr;
+    // bob stays in the lobby; carl makes a room and sets its topic.
+    await using _bob = await RawClient.join(port, "bob");
+    await using carl = await RawClient.join(port, "carl");
+    await carl.send("/join #Ops");
+    await carl.waitFor((line) => roomChange(line) === "#Ops");
+    await carl.send("/topic lunch at 12");
+    await carl.waitFor((line) => line === say.topicSet("carl", "lunch at 12"));
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const prompts: string[] = [];
+    const done = runClient({
+      port,
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      setPrompt: (prompt) => prompts.push(prompt),
+    });
+    await screen.waitFor((line) => helloName(line) === "ann");
+    assertEquals(prompts, [`ann@${LOBBY}> `]);
+
+    // The room is named as the server spells it, whatever was typed.
+    keyboard.type("/join #ops");
+    await screen.waitFor((line) => line === "-- You are now in #Ops. Also here (1): carl.");
+    await screen.waitFor((line) => line === "-- Topic of #Ops: lunch at 12");
+    await carl.waitFor((line) => line === "-- ann joined");
+    assertEquals(prompts.at(-1), "ann@#Ops> ");
+
+    // A refused move changes nothing; a rename keeps the room.
+    keyboard.type("/join no room");
+    await screen.waitFor((line) => line.startsWith("!! a room name is"));
+    keyboard.type("/nick Ann.B");
+    await screen.waitFor((line) => line === say.renamed("Ann.B"));
+    assertEquals(prompts.at(-1), "Ann.B@#Ops> ");
+    keyboard.type(`/join ${LOBBY}`);
+    await screen.waitFor((line) => roomChange(line) === LOBBY);
+    assertEquals(prompts, ["ann@lobby> ", "ann@#Ops> ", "Ann.B@#Ops> ", "Ann.B@lobby> "]);
+
+    keyboard.end();
+    assertEquals(await within(done, "runClient to finish"), 0);
+    // The commands were shown by their replies only.
+    const echoed = screen.lines.filter((line) => /^(ann|Ann\.B)[: ]/.test(line));
+    assertEquals(echoed, []);
+  },
+});
+
+Deno.test({
+  name: "runClient at the name prompt: /help lists the commands and asks again, /quit leaves",
+  ...strict,
+  async fn() {
+    await using server = await quietServer();
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const prompts: string[] = [];
+    const delays: number[] = [];
+    const done = runClient({
+      port: server.addr.port,
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      setPrompt: (prompt) => prompts.push(prompt),
+      reconnectDelay: (attempt) => {
+        delays.push(attempt);
+        return 1;
+      },
+    });
+    await screen.waitFor((line) => line === NAME_PROMPT);
+    keyboard.type("/help");
+    await screen.waitFor((line) => line === say.helpHeader);
+    await screen.waitFor((line) => line === NAME_PROMPT, 2);
+    assertEquals(prompts, ["name> ", "name> "], "still asking for a name");
+    keyboard.type("/quit");
+    assertEquals(
+      await within(done, "runClient to finish"),
+      0,
+      "leaving at the name prompt is a clean exit",
+    );
+    assertEquals(screen.lines.at(-1), say.bye);
+    assertEquals(delays, [], "no reconnect after /quit");
+    assertEquals(server.stats().connections, 0);
   },
 });
 
@@ -339,11 +445,11 @@ Deno.test({
   ...strict,
   async fn() {
     // A fake server that sends exactly what we want the client to render.
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const { port } = listener.addr as Deno.NetAddr;
     const fake = (async () => {
-      const conn = await listener.accept();
-      const lines = ["-- Welcome", "-- What should we call you?"];
+      using conn = await listener.accept();
+      const lines = ["-- Welcome", NAME_PROMPT];
       await conn.write(encoder.encode(lines.join("\n") + "\n"));
       const buffer = new Uint8Array(100);
       const n = await conn.read(buffer);
@@ -360,37 +466,32 @@ Deno.test({
       ));
       await conn.write(new Uint8Array([0xc3]));
       await conn.write(new Uint8Array([0xa9, 0x0a]));
-      conn.close();
     })();
     const screen = new Screen();
     const errors: string[] = [];
-    try {
-      const code = await runClient({
-        port,
-        name: "ann",
-        input: new Keyboard(),
-        output: screen.print,
-        errors: (line) => errors.push(line),
-        interactive: true,
-        color: true,
-        reconnect: false,
-      });
-      await fake;
-      assertEquals(code, 1, "a dropped connection without reconnect is exit 1");
-      const bob = `\x1b[1;${nameColor("bob")}mbob\x1b[22;39m`;
-      assertEquals(screen.lines, [
-        "\x1b[2m-- Welcome\x1b[22m",
-        "\x1b[2m-- Hello, ann! You are the first one here.\x1b[22m",
-        `${bob}: hi ]0;pwnedthere`,
-        `\x1b[3m* ${bob} waves\x1b[23m`,
-        `${bob} \x1b[7m(private)\x1b[27m: \x1b[1mpsst\x1b[22m`,
-        "\x1b[31m!! oops\x1b[39m",
-        `${bob}: café`,
-      ]);
-      assertEquals(errors, [`connection to 127.0.0.1:${port} lost: closed by the server`]);
-    } finally {
-      listener.close();
-    }
+    const code = await runClient({
+      port,
+      name: "ann",
+      input: new Keyboard(),
+      output: screen.print,
+      errors: (line) => errors.push(line),
+      interactive: true,
+      color: true,
+      reconnect: false,
+    });
+    await fake;
+    assertEquals(code, 1, "a dropped connection without reconnect is exit 1");
+    const bob = `\x1b[1;${nameColor("bob")}mbob\x1b[22;39m`;
+    assertEquals(screen.lines, [
+      "\x1b[2m-- Welcome\x1b[22m",
+      "\x1b[2m-- Hello, ann! You are the first one here.\x1b[22m",
+      `${bob}: hi ]0;pwnedthere`,
+      `\x1b[3m* ${bob} waves\x1b[23m`,
+      `${bob} \x1b[7m(private)\x1b[27m: \x1b[1mpsst\x1b[22m`,
+      "\x1b[31m!! oops\x1b[39m",
+      `${bob}: café`,
+    ]);
+    assertEquals(errors, [`connection to 127.0.0.1:${port} lost: closed by the server`]);
   },
 });
 
@@ -398,29 +499,24 @@ Deno.test({
   name: "runClient shows a refused name and asks again when interactive",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
-    const ann = await RawClient.join(port, "ann");
+    await using _ann = await RawClient.join(port, "ann");
     const keyboard = new Keyboard();
     const screen = new Screen();
-    try {
-      const done = runClient({
-        port,
-        name: "ANN",
-        input: keyboard,
-        output: screen.print,
-        interactive: true,
-      });
-      await screen.waitFor((line) => line === "!! the name ANN is taken");
-      await screen.waitFor((line) => line === "-- What should we call you?");
-      keyboard.type("ann2");
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann2!"));
-      keyboard.end();
-      assertEquals(await done, 0);
-    } finally {
-      await ann.close();
-      await server.close();
-    }
+    const done = runClient({
+      port,
+      name: "ANN",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+    });
+    await screen.waitFor((line) => line === "!! the name ANN is taken");
+    await screen.waitFor((line) => line === NAME_PROMPT);
+    keyboard.type("ann2");
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann2!"));
+    keyboard.end();
+    assertEquals(await done, 0);
   },
 });
 
@@ -428,25 +524,20 @@ Deno.test({
   name: "runClient exits 2 with the reason when a scripted name is refused",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
-    const ann = await RawClient.join(port, "ann");
+    await using _ann = await RawClient.join(port, "ann");
     const errors: string[] = [];
-    try {
-      const code = await runClient({
-        port,
-        name: "ann",
-        input: new Keyboard(),
-        output: () => {},
-        errors: (line) => errors.push(line),
-        interactive: false,
-      });
-      assertEquals(code, 2);
-      assertEquals(errors, ["name refused: the name ann is taken"]);
-    } finally {
-      await ann.close();
-      await server.close();
-    }
+    const code = await runClient({
+      port,
+      name: "ann",
+      input: new Keyboard(),
+      output: () => {},
+      errors: (line) => errors.push(line),
+      interactive: false,
+    });
+    assertEquals(code, 2);
+    assertEquals(errors, ["name refused: the name ann is taken"]);
   },
 });
 
@@ -454,24 +545,19 @@ Deno.test({
   name: "runClient scripted: first input line is the name, byte stream input, exits 0 at EOF",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
-    const bob = await RawClient.join(port, "bob");
+    await using bob = await RawClient.join(port, "bob");
     const input = ReadableStream.from([encoder.encode("bot\none\nt"), encoder.encode("wo\n")]);
     const out: Uint8Array[] = [];
     const output = new WritableStream<Uint8Array>({ write: (chunk) => void out.push(chunk) });
-    try {
-      const code = await runClient({ port, input, output, interactive: false });
-      assertEquals(code, 0);
-      await bob.waitFor((line) => line === "-- bot left");
-      const got = bob.lines.filter((line) => line.startsWith("bot: "));
-      assertEquals(got, ["bot: one", "bot: two"]);
-      const printed = new TextDecoder().decode(new Uint8Array(out.flatMap((c) => [...c])));
-      assert(printed.includes("-- Hello, bot! Also here (1): bob."), printed);
-    } finally {
-      await bob.close();
-      await server.close();
-    }
+    const code = await runClient({ port, input, output, interactive: false });
+    assertEquals(code, 0);
+    await bob.waitFor((line) => line === "-- bot left");
+    const got = bob.lines.filter((line) => line.startsWith("bot: "));
+    assertEquals(got, ["bot: one", "bot: two"]);
+    const printed = new TextDecoder().decode(new Uint8Array(out.flatMap((c) => [...c])));
+    assert(printed.includes("-- Hello, bot! Also here (1): bob."), printed);
   },
 });
 
@@ -479,41 +565,166 @@ Deno.test({
   name: "runClient reconnects with backoff and rejoins with the same name",
   ...strict,
   async fn() {
-    const first = quietServer();
-    const second = quietServer();
+    await using first = await quietServer();
+    await using second = await quietServer();
     const servers = [first, second];
     let connects = 0;
     const delays: number[] = [];
     const keyboard = new Keyboard();
     const screen = new Screen();
-    try {
-      const done = runClient({
-        name: "ann",
-        input: keyboard,
-        output: screen.print,
-        interactive: true,
-        // The first connection goes to one server, every later one to the other.
-        connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
-        reconnectDelay: (attempt) => {
-          delays.push(attempt);
-          return 1;
-        },
-      });
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
-      await first.close();
-      await screen.waitFor((line) => line === "-- server shutting down");
-      await screen.waitFor((line) => line.startsWith("-- connection lost (closed by the server)"));
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"), 2);
-      assertEquals(second.stats().members, 1);
-      assertEquals(delays, [0]);
-      // The greeting is not repeated on a rejoin.
-      assertEquals(screen.lines.filter((line) => line.startsWith("-- Welcome")).length, 1);
-      keyboard.end();
-      assertEquals(await done, 0);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    const prompts: string[] = [];
+    const done = runClient({
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      setPrompt: (prompt) => prompts.push(prompt),
+      // The first connection goes to one server, every later one to the other.
+      connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
+      reconnectDelay: (attempt) => {
+        delays.push(attempt);
+        return 1;
+      },
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    await first.close();
+    await screen.waitFor((line) => line === "-- server shutting down");
+    await screen.waitFor((line) => line.startsWith("-- connection lost (closed by the server)"));
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"), 2);
+    assertEquals(second.stats().members, 1);
+    assertEquals(delays, [0]);
+    // The greeting is not repeated on a rejoin.
+    assertEquals(screen.lines.filter((line) => line.startsWith("-- Welcome")).length, 1);
+    keyboard.end();
+    assertEquals(await done, 0);
+    // It was in the lobby, so it stayed there: no /join was sent.
+    assertEquals(screen.lines.filter((line) => roomChange(line) !== null), []);
+    assertEquals(prompts, ["ann@lobby> ", "ann@lobby> "]);
+  },
+});
+
+Deno.test({
+  name: "runClient goes back to its room after a reconnect",
+  ...strict,
+  async fn() {
+    await using first = await quietServer();
+    await using second = await quietServer();
+    // Someone in each lobby, and in a room on the second server.
+    await using _bob = await RawClient.join(first.addr.port, "bob");
+    await using carl = await RawClient.join(second.addr.port, "carl");
+    await using dan = await RawClient.join(second.addr.port, "dan");
+    await dan.send("/join Dev");
+    await dan.waitFor((line) => roomChange(line) === "Dev");
+    const servers = [first, second];
+    let connects = 0;
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const prompts: string[] = [];
+    const done = runClient({
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      setPrompt: (prompt) => prompts.push(prompt),
+      connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
+      reconnectDelay: () => 1,
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    keyboard.type("/join dev");
+    await screen.waitFor((line) => roomChange(line) === "dev");
+    await first.close();
+    // Back on the other server: the hello puts it in the lobby, and it asks for dev again.
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann! Also here (1): carl."));
+    await screen.waitFor((line) => line === "-- You are now in Dev. Also here (1): dan.");
+    await carl.waitFor((line) => line === "-- ann went to Dev");
+    await dan.waitFor((line) => line === "-- ann joined");
+    const dev = second.hub.rooms.get(roomKey("dev"))!;
+    assertEquals([...dev.members].map((member) => member.name).sort(), ["ann", "dan"]);
+    assertEquals(prompts, ["ann@lobby> ", "ann@dev> ", "ann@lobby> ", "ann@Dev> "]);
+    keyboard.type("back again");
+    await dan.waitFor((line) => line === "ann: back again");
+    keyboard.end();
+    assertEquals(await within(done, "runClient to finish"), 0);
+  },
+});
+
+/** `conn`, but its writes fail as on a reset connection while `broken()` is true. */
+function breakableWrites(conn: Deno.Conn, broken: () => boolean): Deno.Conn {
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "write") {
+        return (bytes: Uint8Array) =>
+          broken()
+            ? Promise.reject(new Deno.errors.ConnectionReset("Connection reset by peer"))
+            : target.write(bytes);
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test({
+  name: "runClient treats a failed write as a lost connection and reconnects",
+  ...strict,
+  async fn() {
+    await using first = await quietServer();
+    await using second = await quietServer();
+    let connects = 0;
+    let broken = false;
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const done = runClient({
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+      connect: async () =>
+        connects++ === 0
+          ? breakableWrites(await Deno.connect({ port: first.addr.port }), () => broken)
+          : Deno.connect({ port: second.addr.port }),
+      reconnectDelay: () => 1,
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    broken = true;
+    keyboard.type("lost words");
+    await screen.waitFor((line) => line === "!! not connected; that line was not sent");
+    await screen.waitFor((line) =>
+      line === "-- connection lost (connection reset); reconnecting in 1 ms"
+    );
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"), 2);
+    assertEquals(second.stats().members, 1);
+    keyboard.end();
+    assertEquals(await within(done, "runClient to finish"), 0);
+    assert(!screen.lines.includes("ann: lost words"), "an unsent line is not shown as sent");
+  },
+});
+
+Deno.test({
+  name: "runClient without reconnect exits 1 when a write fails",
+  ...strict,
+  async fn() {
+    await using server = await quietServer();
+    const { port } = server.addr;
+    let broken = false;
+    const keyboard = new Keyboard();
+    const screen = new Screen();
+    const errors: string[] = [];
+    const done = runClient({
+      port,
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      errors: (line) => errors.push(line),
+      interactive: true,
+      reconnect: false,
+      connect: async () => breakableWrites(await Deno.connect({ port }), () => broken),
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    broken = true;
+    keyboard.type("lost words");
+    assertEquals(await within(done, "runClient to finish"), 1);
+    assertEquals(errors, [`connection to 127.0.0.1:${port} lost: connection reset`]);
   },
 });
 
@@ -521,39 +732,34 @@ Deno.test({
   name: "runClient retries a refused reconnect with growing delays, and abort leaves",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const port = server.addr.port;
     const delays: number[] = [];
     const controller = new AbortController();
     const screen = new Screen();
     let serving = true;
-    try {
-      const done = runClient({
-        port,
-        name: "ann",
-        input: new Keyboard(),
-        output: screen.print,
-        interactive: true,
-        signal: controller.signal,
-        connect: () => serving ? Deno.connect({ port }) : Promise.reject(new Error("nope")),
-        reconnectDelay: (attempt) => {
-          delays.push(attempt);
-          if (attempt === 2) controller.abort();
-          return 1;
-        },
-      });
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
-      serving = false;
-      await server.close();
-      assertEquals(await done, 0);
-      assertEquals(delays, [0, 1, 2]);
-      await screen.waitFor((line) =>
-        line === "-- cannot connect to 127.0.0.1:" + port +
-            " (nope); reconnecting in 1 ms"
-      );
-    } finally {
-      await server.close();
-    }
+    const done = runClient({
+      port,
+      name: "ann",
+      input: new Keyboard(),
+      output: screen.print,
+      interactive: true,
+      signal: controller.signal,
+      connect: () => serving ? Deno.connect({ port }) : Promise.reject(new Error("nope")),
+      reconnectDelay: (attempt) => {
+        delays.push(attempt);
+        if (attempt === 2) controller.abort();
+        return 1;
+      },
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    serving = false;
+    await server.close();
+    assertEquals(await done, 0);
+    assertEquals(delays, [0, 1, 2]);
+    await screen.waitFor((line) =>
+      line === `-- cannot connect to 127.0.0.1:${port} (nope); reconnecting in 1 ms`
+    );
   },
 });
 
@@ -561,27 +767,23 @@ Deno.test({
   name: "runClient without reconnect exits 1 when the server goes away",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const screen = new Screen();
     const errors: string[] = [];
-    try {
-      const done = runClient({
-        port: server.addr.port,
-        name: "ann",
-        input: new Keyboard(),
-        output: screen.print,
-        errors: (line) => errors.push(line),
-        interactive: true,
-        reconnect: false,
-      });
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
-      await server.close();
-      assertEquals(await done, 1);
-      assertEquals(errors.length, 1);
-      assert(errors[0].includes("lost"), errors[0]);
-    } finally {
-      await server.close();
-    }
+    const done = runClient({
+      port: server.addr.port,
+      name: "ann",
+      input: new Keyboard(),
+      output: screen.print,
+      errors: (line) => errors.push(line),
+      interactive: true,
+      reconnect: false,
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    await server.close();
+    assertEquals(await done, 1);
+    assertEquals(errors.length, 1);
+    assert(errors[0].includes("lost"), errors[0]);
   },
 });
 
@@ -589,25 +791,21 @@ Deno.test({
   name: "runClient /quit leaves cleanly with exit 0",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const keyboard = new Keyboard();
     const screen = new Screen();
-    try {
-      const done = runClient({
-        port: server.addr.port,
-        name: "ann",
-        input: keyboard,
-        output: screen.print,
-        interactive: true,
-      });
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
-      keyboard.type("/quit gone fishing");
-      assertEquals(await done, 0);
-      assert(screen.lines.includes("-- Bye!"));
-      assertEquals(server.stats().members, 0);
-    } finally {
-      await server.close();
-    }
+    const done = runClient({
+      port: server.addr.port,
+      name: "ann",
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    keyboard.type("/quit gone fishing");
+    assertEquals(await done, 0);
+    assert(screen.lines.includes("-- Bye!"));
+    assertEquals(server.stats().members, 0);
   },
 });
 
@@ -617,25 +815,21 @@ Deno.test({
   async fn() {
     const testdata = new URL("./testdata/", import.meta.url);
     const read = (file: string) => Deno.readTextFileSync(new URL(file, testdata));
-    const server = quietServer({ cert: read("cert.pem"), key: read("key.pem") });
+    await using server = await quietServer({ cert: read("cert.pem"), key: read("key.pem") });
     const keyboard = new Keyboard();
     const screen = new Screen();
-    try {
-      const done = runClient({
-        port: server.addr.port,
-        name: "ann",
-        tls: true,
-        caCerts: [read("ca.pem")],
-        input: keyboard,
-        output: screen.print,
-        interactive: true,
-      });
-      await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
-      keyboard.end();
-      assertEquals(await done, 0);
-    } finally {
-      await server.close();
-    }
+    const done = runClient({
+      port: server.addr.port,
+      name: "ann",
+      tls: true,
+      caCerts: [read("ca.pem")],
+      input: keyboard,
+      output: screen.print,
+      interactive: true,
+    });
+    await screen.waitFor((line) => line.startsWith("-- Hello, ann!"));
+    keyboard.end();
+    assertEquals(await done, 0);
   },
 });
 
@@ -647,30 +841,25 @@ Deno.test({
   name: "client.ts scripted: three piped lines arrive in order, exit 0",
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
-    const watcher = await RawClient.join(port, "watcher");
-    try {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-N", CLIENT, "--name", "bot", "--port", String(port)],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writer = child.stdin.getWriter();
-      await writer.write(encoder.encode("one\ntwo\nthree\n"));
-      await writer.close();
-      const { code, stdout, stderr } = await child.output();
-      const err = new TextDecoder().decode(stderr);
-      assertEquals(code, 0, err);
-      assert(new TextDecoder().decode(stdout).includes("-- Hello, bot!"));
-      await watcher.waitFor((line) => line === "-- bot left");
-      const got = watcher.lines.filter((line) => line.startsWith("bot: "));
-      assertEquals(got, ["bot: one", "bot: two", "bot: three"]);
-    } finally {
-      await watcher.close();
-      await server.close();
-    }
+    await using watcher = await RawClient.join(port, "watcher");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-N", CLIENT, "--name", "bot", "--port", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(encoder.encode("one\ntwo\nthree\n"));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    const err = new TextDecoder().decode(stderr);
+    assertEquals(code, 0, err);
+    assert(new TextDecoder().decode(stdout).includes("-- Hello, bot!"));
+    await watcher.waitFor((line) => line === "-- bot left");
+    const got = watcher.lines.filter((line) => line.startsWith("bot: "));
+    assertEquals(got, ["bot: one", "bot: two", "bot: three"]);
   },
 });
 
@@ -737,7 +926,7 @@ Deno.test({
   ignore: !hasTmux,
   ...strict,
   async fn() {
-    const server = quietServer();
+    await using server = await quietServer();
     const { port } = server.addr;
     const socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     let bob: RawClient | undefined;
@@ -779,16 +968,16 @@ Deno.test({
         "30",
         `${command}; echo "EXIT=$?"; sleep 10`,
       );
-      await waitScreen((text) => /^ann>\s*$/m.test(text), "the prompt");
+      await waitScreen((text) => /^ann@lobby>\s*$/m.test(text), "the prompt");
       bob = await RawClient.join(port, "bob");
       await waitScreen((text) => text.includes("-- bob joined"), "bob's join notice");
 
       // Half a line, with the cursor moved back into it.
       await tmux(socket, "send-keys", "-l", "half typed 中文");
       await tmux(socket, "send-keys", "Left", "Left");
-      await waitScreen((text) => text.includes("ann> half typed 中文"), "the typed text");
-      // "ann> half typed " is 16 columns and each of 中文 two more: two Lefts end at column 16.
-      const beforeX = 16;
+      await waitScreen((text) => text.includes("ann@lobby> half typed 中文"), "the typed text");
+      // "ann@lobby> half typed " is 22 columns and each of 中文 two more: two Lefts end at 22.
+      const beforeX = 22;
       for (const deadline = Date.now() + WAIT_LIMIT; (await cursor())[0] !== beforeX;) {
         if (Date.now() > deadline) throw new Error("the cursor never moved back");
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -798,11 +987,11 @@ Deno.test({
       const lastRows = (t: string) => t.trimEnd().split("\n").map((row) => row.trimEnd());
       // Wait for the redraw to finish: the message in, and the prompt back below it.
       const text = await waitScreen(
-        (t) => t.includes("bob: hello from bob") && lastRows(t).at(-1)!.startsWith("ann>"),
+        (t) => t.includes("bob: hello from bob") && lastRows(t).at(-1)!.startsWith("ann@lobby>"),
         "bob's message",
       );
       const rows = lastRows(text);
-      assertEquals(rows.at(-1), "ann> half typed 中文", "the prompt line is intact");
+      assertEquals(rows.at(-1), "ann@lobby> half typed 中文", "the prompt line is intact");
       assertEquals(rows.at(-2), "bob: hello from bob", "the message is right above the prompt");
       assertEquals(await cursor(), [beforeX, rows.length - 1], "the cursor is where it was");
 
@@ -812,12 +1001,12 @@ Deno.test({
       await tmux(socket, "send-keys", "Enter");
       await bob.waitFor((line) => line === "ann: half typed 中文 done");
       const after = await waitScreen(
-        (t) => t.includes("ann: half typed 中文 done") && lastRows(t).at(-1) === "ann>",
+        (t) => t.includes("ann: half typed 中文 done") && lastRows(t).at(-1) === "ann@lobby>",
         "our own line",
       );
       const afterRows = after.trimEnd().split("\n").map((row) => row.trimEnd());
-      assertEquals(afterRows.slice(-2), ["ann: half typed 中文 done", "ann>"]);
-      assert(!after.includes("ann> half typed"), "the echoed input line was replaced");
+      assertEquals(afterRows.slice(-2), ["ann: half typed 中文 done", "ann@lobby>"]);
+      assert(!after.includes("ann@lobby> half typed"), "the echoed input line was replaced");
 
       // Ctrl-D leaves cleanly.
       await tmux(socket, "send-keys", "C-d");
@@ -826,7 +1015,6 @@ Deno.test({
     } finally {
       await tmux(socket, "kill-server").catch(() => {});
       await bob?.close();
-      await server.close();
     }
   },
 });

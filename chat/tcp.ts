@@ -48,10 +48,11 @@ export class TcpTransport {
     readonly options: TcpOptions,
     readonly server: net.Server,
   ) {
-    const transport = this;
+    const sockets = this.#sockets;
+    const lastClosed = () => this.#allClosed?.();
     this.#untrack = function (this: net.Socket) {
-      transport.#sockets.delete(this);
-      if (transport.#sockets.size === 0) transport.#allClosed?.();
+      sockets.delete(this);
+      if (sockets.size === 0) lastClosed();
     };
   }
 
