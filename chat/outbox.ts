@@ -59,6 +59,8 @@ export abstract class Outbox {
   // and the array for several is made only for a connection that ever needs it.
   #single: Uint8Array | null = null;
   #chunks: Uint8Array[] | null = null;
+  /** Leading chunks of `#chunks` that are joins of earlier ones (see `enqueue`). */
+  #joined = 0;
   /** Bytes queued and in flight. */
   #queued = 0;
   #inFlight = 0;
@@ -101,8 +103,9 @@ export abstract class Outbox {
       this.#single = null;
       chunks.push(bytes);
       // A connection that is not reading collects one array per line (~5× the line's
-      // bytes); join them now and then, so what `maxQueue` lets it hold costs about that.
-      if (chunks.length >= OUTBOX_CHUNKS) this.#chunks = [concat(chunks, this.#pending())];
+      // bytes); join each run of them, so what `maxQueue` lets it hold costs about that.
+      // Only the run since the last join is copied, never the joins before it.
+      if (chunks.length - this.#joined >= OUTBOX_CHUNKS) this.#joinRun(chunks);
     }
     if (this.#inFlight === 0 && !this.#scheduled) {
       this.#scheduled = true;
@@ -122,6 +125,7 @@ export abstract class Outbox {
       if (chunks === null || chunks.length === 0) return;
       bytes = chunks.length === 1 ? chunks[0] : this.scheduler.join(chunks, this.#pending());
       chunks.length = 0;
+      this.#joined = 0;
     }
     this.#inFlight = bytes.length;
     this.write(bytes);
@@ -131,8 +135,16 @@ export abstract class Outbox {
   protected written(): void {
     this.#queued -= this.#inFlight;
     this.#inFlight = 0;
-    if (this.#hasPending()) this.flush();
-    else if (this.#shut) this.drained();
+    if (this.#hasPending()) {
+      // Written with the others that finished now: outboxes that waited on the same lines
+      // then share one joined buffer instead of each copying its own.
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        this.scheduler.schedule(this);
+      }
+    } else if (this.#shut) {
+      this.drained();
+    }
   }
 
   /** Accepts nothing more; {@linkcode drained} follows once what is queued is written. */
@@ -147,7 +159,17 @@ export abstract class Outbox {
     this.#shut = true;
     this.#single = null;
     this.#chunks = null;
+    this.#joined = 0;
     this.#queued = this.#inFlight;
+  }
+
+  /** Replaces the chunks after the joined ones with one array holding them all. */
+  #joinRun(chunks: Uint8Array[]): void {
+    const run = chunks.splice(this.#joined);
+    let total = 0;
+    for (const chunk of run) total += chunk.length;
+    chunks.push(concat(run, total));
+    this.#joined++;
   }
 
   #pending(): number {
