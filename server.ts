@@ -271,6 +271,15 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // A bug that escapes every handler is logged with its stack; the others keep chatting.
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    console.error(`${timestamp()} internal error: ${event.error?.stack ?? event.message}`);
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    console.error(`${timestamp()} internal error: ${event.reason?.stack ?? event.reason}`);
+  });
   await server.finished;
 }
 

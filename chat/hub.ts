@@ -86,12 +86,7 @@ export class Hub {
     const session = new Session(this, conn);
     this.sessions.add(session);
     conn.deliver(GREETING);
-    session.nameTimer = setTimeout(() => {
-      session.nameTimer = undefined;
-      if (session.name !== null) return;
-      session.send(say.noNameInTime);
-      this.leave(session, undefined, true);
-    }, this.options.nameTimeout);
+    session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }
 
@@ -267,6 +262,14 @@ export class Hub {
     }
     return [others, room.members.size - 1];
   }
+}
+
+/** Closes a session that has not chosen a name in time (a shared function, not a closure each). */
+function nameTimedOut(session: Session): void {
+  session.nameTimer = undefined;
+  if (session.name !== null) return;
+  session.send(say.noNameInTime);
+  session.hub.leave(session, undefined, true);
 }
 
 const SLASH = 47;

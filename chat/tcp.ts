@@ -147,7 +147,14 @@ const CONNECTION = Symbol("connection");
 type TaggedSocket = net.Socket & { [CONNECTION]: TcpConnection };
 
 function onData(this: TaggedSocket, chunk: Uint8Array): void {
-  this[CONNECTION].session!.receive(chunk);
+  const session = this[CONNECTION].session!;
+  try {
+    session.receive(chunk);
+  } catch (error) {
+    // A bug outside any one line's handling: end this client, keep serving the rest.
+    session.hub.internalError(session, error);
+    session.hub.leave(session, reasons.internal, false);
+  }
 }
 
 /** The peer sent its last byte (it may still read): what it sent is handled, then it leaves. */
