@@ -226,3 +226,24 @@ test("past --max-clients a connection is told the server is full", () => {
   assertEquals(extra.closed, true);
   assertEquals(hub.sessions.size, 1);
 });
+
+test("flood control charges a token per started 512 bytes, refused long lines included", async () => {
+  using hub = new MemoryHub({ rate: 100, burst: 10, maxLine: 4096 });
+  const ann = hub.member("ann"); // the name took 1 token of 10
+  const bob = hub.member("bob");
+  ann.take();
+  const resumed = ann.resumed();
+  ann.say("x".repeat(4096), "y".repeat(4096)); // 8 tokens each: the second waits
+  assertEquals(ann.paused, true);
+  assertEquals(bob.take(), [`ann: ${"x".repeat(4096)}`]);
+  await resumed;
+  assertEquals(bob.take(), [`ann: ${"y".repeat(4096)}`]);
+  // The bucket is empty again: a refused line over the limit waits its 9 tokens too.
+  const again = ann.resumed();
+  ann.say("z".repeat(5000), "short");
+  assertEquals(ann.paused, true);
+  assertEquals(ann.take(), []);
+  await again;
+  assertEquals(ann.take(), [say.lineTooLong(4096)]);
+  assertEquals(bob.take(), ["ann: short"]);
+});

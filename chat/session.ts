@@ -26,6 +26,8 @@ export interface Connection {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+/** Bytes of a line that one flood-control token pays for. */
+const TOKEN_BYTES = 512;
 const encoder = new TextEncoder();
 
 /** One connected client: unnamed until it picks a name, then a member of one room. */
@@ -101,17 +103,22 @@ export class Session {
           this.#framer.feed(chunk);
           continue;
         }
-        if (line === LINE_TOO_LONG) {
-          this.send(say.lineTooLong(hub.options.maxLine));
-          continue;
-        }
-        const wait = this.#takeToken();
+        // A line costs a token per started 512 bytes, so `rate` bounds bytes as well as
+        // lines; a refused over-long line costs what the longest allowed one would, and more.
+        const cost = line === LINE_TOO_LONG
+          ? Math.ceil(hub.options.maxLine / TOKEN_BYTES) + 1
+          : Math.max(1, Math.ceil(line.length / TOKEN_BYTES));
+        const wait = this.#takeTokens(cost);
         if (wait > 0) {
           this.#held = line;
           this.conn.pause();
           this.#wakeTimer = setTimeout(wake, wait, this);
           return;
         }
+      }
+      if (line === LINE_TOO_LONG) {
+        this.send(say.lineTooLong(hub.options.maxLine));
+        continue;
       }
       try {
         hub.handleLine(this, line);
@@ -129,12 +136,12 @@ export class Session {
     if (!this.closed && this.#held === undefined) this.conn.resume();
   }
 
-  /** Takes one token; returns how many milliseconds to wait until the bucket is out of debt. */
-  #takeToken(): number {
+  /** Takes `cost` tokens; returns how many milliseconds to wait until the bucket is out of debt. */
+  #takeTokens(cost: number): number {
     const { rate, burst } = this.hub.options;
     if (rate <= 0) return 0;
     const now = performance.now();
-    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000) - 1;
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000) - cost;
     this.#refilledAt = now;
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens * 1000 / rate);
   }
