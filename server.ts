@@ -28,6 +28,7 @@
 
 import { parseArgs } from "node:util";
 import { Hub } from "./chat/hub.ts";
+import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 
 /** How a server is set up; every field has a default. */
@@ -40,6 +41,11 @@ export interface ServerOptions {
   maxLine?: number;
   /** Bytes that may wait to be written to one client before it is dropped. Default 1 MiB. */
   maxQueue?: number;
+  /**
+   * Bytes that may wait for all clients together; past it, those with the largest
+   * backlogs are dropped. Default 256 MiB.
+   */
+  maxBuffered?: number;
   /** Connections served at once; more are told `!! server full`. Default 10000. */
   maxClients?: number;
   /** Rooms that may exist at once. Default 1000. */
@@ -90,6 +96,10 @@ export interface ServerStats {
   rooms: number;
   /** The most bytes ever queued for one client at once. */
   peakQueuedBytes: number;
+  /** Bytes queued for all clients together now. */
+  queuedBytes: number;
+  /** The most bytes ever queued for all clients together. */
+  peakBufferedBytes: number;
   /** Messages posted since start (each counted once, not per recipient). */
   messages: number;
 }
@@ -99,6 +109,7 @@ const DEFAULTS = {
   port: 1801,
   maxLine: 4096,
   maxQueue: 1 << 20,
+  maxBuffered: 256 << 20,
   maxClients: 10_000,
   maxRooms: 1_000,
   rate: 10,
@@ -109,14 +120,23 @@ const DEFAULTS = {
   verbose: false,
 };
 
+/** The longest a TLS client may take over its handshake, in milliseconds. */
+const MAX_HANDSHAKE = 10_000;
+
 /** Starts a chat server; it resolves once the server listens. */
 export async function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   const settings = { ...DEFAULTS, ...withoutUndefined(options) };
   const log = options.log ?? ((line: string) => console.log(`${timestamp()} ${line}`));
   const hub = new Hub(settings, log);
+  // One output budget for every transport; past it, shed down to three quarters.
+  const scheduler: FlushScheduler = new FlushScheduler(
+    settings.maxBuffered,
+    () => hub.shed(scheduler.queuedBytes - settings.maxBuffered * 0.75),
+  );
   const tcp = await TcpTransport.listen(hub, {
     ...settings,
-    handshakeTimeout: settings.nameTimeout,
+    scheduler,
+    handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
   });
 
   let closing: Promise<void> | null = null;
@@ -138,7 +158,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       connections: tcp.connections,
       members: hub.members.size,
       rooms: hub.rooms.size,
-      peakQueuedBytes: tcp.scheduler.peakQueuedBytes,
+      peakQueuedBytes: scheduler.peakQueuedBytes,
+      queuedBytes: scheduler.queuedBytes,
+      peakBufferedBytes: scheduler.peakBufferedBytes,
       messages: hub.messages,
     }),
     close: (reason) => close(reason).then(finish),
@@ -171,7 +193,9 @@ OPTIONS:
   --host HOST           address to listen on (default ${DEFAULTS.hostname})
   --port PORT           port to listen on; 0 picks a free one (default ${DEFAULTS.port})
   --max-line BYTES      longest line a client may send (default ${DEFAULTS.maxLine})
-  --max-queue BYTES     output queued for one client before it is dropped (default ${DEFAULTS.maxQueue})
+  --max-queue SIZE      output queued for one client before it is dropped (default 1MiB)
+  --max-buffered SIZE   output queued for all clients together; past it the largest
+                        backlogs are dropped (default 256MiB)
   --max-clients N       connections served at once (default ${DEFAULTS.maxClients})
   --max-rooms N         rooms that may exist at once (default ${DEFAULTS.maxRooms})
   --rate N              lines per second per client, on average; 0 = no limit (default ${DEFAULTS.rate})
@@ -185,6 +209,32 @@ OPTIONS:
   -h, --help            show this help
 
 Try it: nc 127.0.0.1 ${DEFAULTS.port}`);
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+};
+
+/** Parses a size flag: bytes, or a number with a unit (`64MiB`, `512k`, `1GB`). */
+export function sizeFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
+  const bytes = unit === undefined ? NaN : Number(match![1]) * unit;
+  if (!(bytes >= 1 && bytes <= Number.MAX_SAFE_INTEGER)) {
+    throw new Error(`--${name} must be a size such as 1048576, 512KiB or 64MiB, not "${value}"`);
+  }
+  return bytes;
 }
 
 /** Parses a flag that must be a whole number from `min` to `max`. */
@@ -213,6 +263,7 @@ async function main(): Promise<void> {
         port: { type: "string" },
         "max-line": { type: "string" },
         "max-queue": { type: "string" },
+        "max-buffered": { type: "string" },
         "max-clients": { type: "string" },
         "max-rooms": { type: "string" },
         rate: { type: "string" },
@@ -232,7 +283,8 @@ async function main(): Promise<void> {
       hostname: values.host,
       port: intFlag("port", values.port, 0, 65535),
       maxLine: intFlag("max-line", values["max-line"], 1),
-      maxQueue: intFlag("max-queue", values["max-queue"], 1),
+      maxQueue: sizeFlag("max-queue", values["max-queue"]),
+      maxBuffered: sizeFlag("max-buffered", values["max-buffered"]),
       maxClients: intFlag("max-clients", values["max-clients"], 1),
       maxRooms: intFlag("max-rooms", values["max-rooms"], 1),
       rate: intFlag("rate", values.rate, 0),

@@ -76,6 +76,36 @@ test("a client that never reads is dropped; the others get every message in orde
   );
 });
 
+test("past --max-buffered the largest backlogs are dropped; readers and the poster stay", async () => {
+  // A per-client cap far above the budget: only the budget can drop anyone here.
+  const maxQueue = 64 << 20;
+  const maxBuffered = 2 << 20;
+  await using server = await quietServer({ maxQueue, maxBuffered });
+  using poster = await LineClient.join(server, "poster");
+  using reader = await LineClient.join(server, "reader");
+  const stuck: LineClient[] = [];
+  try {
+    // Eight clients that never read.
+    for (let i = 0; i < 8; i++) stuck.push(await LineClient.join(server, `stuck${i}`));
+    // 16 MiB posted, more than each stuck client's kernel buffers hold, in rounds small
+    // enough that the reader's own backlog stays far below the stuck ones'.
+    for (let round = 0; round < 320; round++) {
+      const from = round * 50;
+      await Promise.all([
+        sendNumbered(poster, "poster", from, 50, 1024),
+        expectNumbered(reader, { poster: from }, 50),
+      ]);
+    }
+    await eventually(() => server.stats().members === 2);
+    const { peakBufferedBytes } = server.stats();
+    assert(peakBufferedBytes <= maxBuffered + 1024, `${peakBufferedBytes} bytes queued in all`);
+    assert(peakBufferedBytes > maxBuffered / 2, "the budget was never approached");
+    console.log(`  budget: at most ${peakBufferedBytes} bytes queued in all (${maxBuffered})`);
+  } finally {
+    for (const client of stuck) client.close();
+  }
+});
+
 test("a flooder is throttled, loses nothing, and does not delay anyone else", async () => {
   await using server = await quietServer({ rate: 200, burst: 50 });
   using flooder = await LineClient.join(server, "flooder");

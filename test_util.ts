@@ -9,6 +9,7 @@
 import net from "node:net";
 import { Hub, type HubOptions } from "./chat/hub.ts";
 import type { Command } from "./chat/commands.ts";
+import { helloName, NAME_PROMPT } from "./chat/protocol.ts";
 import type { Connection, Session } from "./chat/session.ts";
 import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
 
@@ -21,6 +22,32 @@ export const sanitized = { sanitizeResources: true, sanitizeOps: true, sanitizeE
 /** Registers a test with every sanitizer on. */
 export function test(name: string, fn: () => Promise<void> | void): void {
   Deno.test({ name, fn, ...sanitized });
+}
+
+/** The longest any one wait in a test may take before it fails instead of hanging. */
+export const WAIT_LIMIT = 10_000;
+
+/**
+ * Settles as `promise` does, or rejects once `ms` have passed; the timer is
+ * always cleared, so a broken test fails instead of hanging.
+ */
+export async function within<T>(
+  promise: Promise<T>,
+  what: string | (() => string),
+  ms = WAIT_LIMIT,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const waited = typeof what === "string" ? what : what();
+      reject(new Error(`timed out after ${ms} ms waiting for ${waited}`));
+    }, Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A port that was free a moment ago, for a server in another process. */
@@ -42,6 +69,7 @@ export function freePort(): Promise<number> {
 /** A connection that keeps what the hub delivers as lines, for tests of the hub. */
 export class MemoryConnection implements Connection {
   readonly remote = "memory";
+  readonly queuedBytes = 0;
   /** Lines delivered and not yet taken. */
   readonly lines: string[] = [];
   /** `true` (drained) or `false` (cut) once the hub has closed it. */
@@ -128,7 +156,7 @@ export class MemoryHub extends Hub {
     const conn = this.open();
     conn.say(name);
     const [hello] = conn.take();
-    if (!hello?.startsWith(`-- Hello, ${name}!`)) throw new Error(`${name} not welcomed: ${hello}`);
+    if (helloName(hello ?? "") !== name) throw new Error(`${name} not welcomed: ${hello}`);
     return conn;
   }
 
@@ -145,11 +173,21 @@ export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
 /** Anything with an address to connect to, such as a {@linkcode ChatServer}. */
 export type Listening = { addr: Deno.NetAddr };
 
-/** A plain line client, as `nc` would be: it reads only when asked to. */
+/**
+ * A plain line client, as `nc` would be: it reads only when asked to. Every
+ * wait (`line`, `until`, `through`, `message`, `rest`) throws once `limit`
+ * milliseconds pass, naming the lines it read, instead of hanging the test.
+ */
 export class LineClient {
   #buffer = new Uint8Array(0);
   #lines: string[] = [];
   #eof = false;
+  /** The read in flight; it outlives a wait that timed out, for the next one. */
+  #reading: Promise<Uint8Array | null> | undefined;
+  /** The last lines taken, for the message of a wait that timed out. */
+  #recent: string[] = [];
+  /** Milliseconds one wait may take. */
+  limit = WAIT_LIMIT;
   /** Called by tests with lines they skip, to watch for a notice. */
   onNotice?: (line: string) => void;
 
@@ -167,13 +205,16 @@ export class LineClient {
   /** Connects and joins as `name`, reading up to and including the welcome line. */
   static async join(server: Listening, name: string, caCerts?: string[]): Promise<LineClient> {
     const client = await LineClient.connect(server, caCerts);
-    await client.until((line) => line === "-- What should we call you?");
-    await client.write(`${name}\n`);
-    const welcome = await client.line();
-    if (!welcome.startsWith(`-- Hello, ${name}!`)) {
-      throw new Error(`${name} was not welcomed: ${welcome}`);
+    try {
+      await client.until((line) => line === NAME_PROMPT);
+      await client.write(`${name}\n`);
+      const welcome = await client.line();
+      if (helloName(welcome) !== name) throw new Error(`${name} was not welcomed: ${welcome}`);
+      return client;
+    } catch (error) {
+      client.close();
+      throw error;
     }
-    return client;
   }
 
   /** Writes text (or bytes) in full. */
@@ -190,39 +231,26 @@ export class LineClient {
   }
 
   /** The next line, or `null` once the server has closed the connection. */
-  async maybeLine(): Promise<string | null> {
-    while (this.#lines.length === 0) {
-      if (this.#eof) return null;
-      const chunk = new Uint8Array(64 * 1024);
-      let n: number | null;
-      try {
-        n = await this.conn.read(chunk);
-      } catch (error) {
-        if (error instanceof Deno.errors.ConnectionReset) n = null;
-        else throw error;
-      }
-      if (n === null) {
-        this.#eof = true;
-        continue;
-      }
-      const data = new Uint8Array(this.#buffer.length + n);
-      data.set(this.#buffer);
-      data.set(chunk.subarray(0, n), this.#buffer.length);
-      let start = 0;
-      for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
-        this.#lines.push(decoder.decode(data.subarray(start, nl)));
-        start = nl + 1;
-      }
-      this.#buffer = data.slice(start);
-    }
-    return this.#lines.shift()!;
+  maybeLine(): Promise<string | null> {
+    return this.#next(Date.now() + this.limit, "a line");
   }
 
   /** Reads lines until one matches, and returns it. */
   async until(match: (line: string) => boolean): Promise<string> {
+    return (await this.through(match)).at(-1)!;
+  }
+
+  /** Reads lines up to and including the first that matches, and returns them all. */
+  async through(match: (line: string) => boolean): Promise<string[]> {
+    const deadline = Date.now() + this.limit;
+    const lines: string[] = [];
     for (;;) {
-      const line = await this.line();
-      if (match(line)) return line;
+      const line = await this.#next(deadline, "a matching line");
+      if (line === null) {
+        throw new Error(`connection closed before a matching line; got ${JSON.stringify(lines)}`);
+      }
+      lines.push(line);
+      if (match(line)) return lines;
     }
   }
 
@@ -233,11 +261,61 @@ export class LineClient {
 
   /** Reads until the server closes the connection; returns the lines seen. */
   async rest(): Promise<string[]> {
+    const deadline = Date.now() + this.limit;
     const lines: string[] = [];
-    for (let line = await this.maybeLine(); line !== null; line = await this.maybeLine()) {
+    for (;;) {
+      const line = await this.#next(deadline, "the server to close");
+      if (line === null) return lines;
       lines.push(line);
     }
-    return lines;
+  }
+
+  /** The next line, or `null` at end of input; throws once `deadline` has passed. */
+  async #next(deadline: number, what: string): Promise<string | null> {
+    while (this.#lines.length === 0) {
+      if (this.#eof) return null;
+      const data = await within(
+        this.#read(),
+        () => `${what}; the last lines read: ${JSON.stringify(this.#recent)}`,
+        deadline - Date.now(),
+      );
+      this.#reading = undefined;
+      if (data === null) {
+        this.#eof = true;
+        continue;
+      }
+      const joined = new Uint8Array(this.#buffer.length + data.length);
+      joined.set(this.#buffer);
+      joined.set(data, this.#buffer.length);
+      let start = 0;
+      for (let nl = joined.indexOf(10); nl !== -1; nl = joined.indexOf(10, start)) {
+        this.#lines.push(decoder.decode(joined.subarray(start, nl)));
+        start = nl + 1;
+      }
+      this.#buffer = joined.slice(start);
+    }
+    const line = this.#lines.shift()!;
+    this.#recent.push(line);
+    if (this.#recent.length > 20) this.#recent.shift();
+    return line;
+  }
+
+  /** The next chunk from the socket, or `null` at its end; one read at a time. */
+  #read(): Promise<Uint8Array | null> {
+    if (this.#reading) return this.#reading;
+    const reading = (async () => {
+      const chunk = new Uint8Array(64 * 1024);
+      try {
+        const n = await this.conn.read(chunk);
+        return n === null ? null : chunk.subarray(0, n);
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionReset) return null;
+        throw error;
+      }
+    })();
+    // A read left behind by a timed-out wait fails when the client is closed; nobody awaits it.
+    reading.catch(() => {});
+    return this.#reading = reading;
   }
 
   [Symbol.dispose](): void {

@@ -17,6 +17,7 @@ import {
   NAME_PROMPT,
   nameKey,
   NAMES_IN_NOTICE,
+  reasons,
   renderMessage,
   roomKey,
   say,
@@ -211,6 +212,25 @@ export class Hub {
       }
     }
     session.conn.close(drain);
+  }
+
+  /**
+   * Frees at least `bytes` of queued output by dropping the sessions with the
+   * largest backlogs (those that do not read), never one that keeps up.
+   */
+  shed(bytes: number): void {
+    const backlogged = [...this.sessions].filter((session) => session.conn.queuedBytes > 0);
+    backlogged.sort((a, b) => b.conn.queuedBytes - a.conn.queuedBytes);
+    let freed = 0;
+    let dropped = 0;
+    for (const session of backlogged) {
+      if (freed >= bytes) break;
+      freed += session.conn.queuedBytes;
+      dropped++;
+      this.leave(session, reasons.tooSlow, false);
+    }
+    const mib = (freed / (1 << 20)).toFixed(1);
+    this.log(`output budget reached: dropped the ${dropped} largest backlogs (${mib} MiB)`);
   }
 
   /** Tells every session `reason`, closes them all (draining) and stops notices. */

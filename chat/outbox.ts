@@ -1,25 +1,44 @@
 /**
- * Output batching: each connection queues the bytes meant for it in an
- * {@linkcode Outbox}; a {@linkcode FlushScheduler} writes every outbox that
- * has something queued once the lines being handled now are done, so a burst
- * of lines costs one write per recipient, not one per line.
+ * Output batching and the output budget: each connection queues the bytes
+ * meant for it in an {@linkcode Outbox}; a {@linkcode FlushScheduler} writes
+ * every outbox that has something queued once the lines being handled now are
+ * done, so a burst of lines costs one write per recipient, not one per line,
+ * and keeps the total queued for everyone within one budget.
+ *
+ * A broadcast is encoded once and queued by reference in each recipient's
+ * outbox: a line waiting for ten thousand slow readers is stored once. Bytes
+ * are copied per recipient only when they are written.
  *
  * @module
  */
 
 const EMPTY = new Uint8Array(0);
-/** Chunks an outbox may hold before they are joined into one. */
-const OUTBOX_CHUNKS = 256;
+/** The most bytes joined into one write; the rest waits for the next. */
+const WRITE_MAX = 256 * 1024;
 
-/** Flushes dirty outboxes once per batch, and lets them share one joined buffer. */
+/** Flushes dirty outboxes once per batch, shares joined buffers, and keeps the output budget. */
 export class FlushScheduler {
   #dirty: Outbox[] = [];
   // Outboxes flushed in one batch mostly hold the very same chunks (a broadcast queues one
   // Uint8Array for every member), so one joined copy can serve all of them.
   #lastChunks: Uint8Array[] = [];
   #lastJoined: Uint8Array = EMPTY;
+  #shedding = false;
+  /** Bytes queued for all connections together, counted per recipient. */
+  queuedBytes = 0;
+  /** The most bytes ever queued for all connections together. */
+  peakBufferedBytes = 0;
   /** The most bytes ever queued for one connection at once. */
   peakQueuedBytes = 0;
+
+  /**
+   * Makes a scheduler whose outboxes may hold `maxBuffered` bytes in all; past
+   * that, `overBudget` is called to drop some of them (it must bring the total down).
+   */
+  constructor(
+    readonly maxBuffered = Infinity,
+    readonly overBudget: () => void = () => {},
+  ) {}
 
   /** Marks `outbox` to be written once the current batch of lines has been handled. */
   schedule(outbox: Outbox): void {
@@ -34,24 +53,38 @@ export class FlushScheduler {
     this.#lastJoined = EMPTY;
   };
 
-  /** Joins chunks into one buffer, reusing the previous one if it holds the same chunks. */
-  join(chunks: Uint8Array[], total: number): Uint8Array {
+  /** Counts bytes queued (or, negative, written or dropped); sheds load past the budget. */
+  count(bytes: number): void {
+    const queued = this.queuedBytes += bytes;
+    if (queued > this.peakBufferedBytes) this.peakBufferedBytes = queued;
+    if (queued > this.maxBuffered && !this.#shedding) {
+      this.#shedding = true;
+      try {
+        this.overBudget();
+      } finally {
+        this.#shedding = false;
+      }
+    }
+  }
+
+  /** Joins the first `n` chunks into one buffer, reusing the last join if it holds the same. */
+  join(chunks: readonly Uint8Array[], n: number, total: number): Uint8Array {
     const last = this.#lastChunks;
-    if (this.#lastJoined.length === total && last.length === chunks.length) {
+    if (this.#lastJoined.length === total && last.length === n) {
       let same = true;
-      for (let i = 0; same && i < chunks.length; i++) same = chunks[i] === last[i];
+      for (let i = 0; same && i < n; i++) same = chunks[i] === last[i];
       if (same) return this.#lastJoined;
     }
-    this.#lastJoined = concat(chunks, total);
-    this.#lastChunks = chunks.slice();
+    this.#lastChunks = chunks.slice(0, n);
+    this.#lastJoined = concat(this.#lastChunks, total);
     return this.#lastJoined;
   }
 }
 
 /**
  * A connection's output queue, counted in bytes, with at most one write in
- * flight: when it completes, everything queued since goes out as one write.
- * A transport extends it with {@linkcode Outbox.write}, and calls
+ * flight: when it completes, what queued since goes out as one write (up to
+ * 256 KiB). A transport extends it with {@linkcode Outbox.write}, and calls
  * {@linkcode Outbox.written} when that write is done.
  */
 export abstract class Outbox {
@@ -59,8 +92,6 @@ export abstract class Outbox {
   // and the array for several is made only for a connection that ever needs it.
   #single: Uint8Array | null = null;
   #chunks: Uint8Array[] | null = null;
-  /** Leading chunks of `#chunks` that are joins of earlier ones (see `enqueue`). */
-  #joined = 0;
   /** Bytes queued and in flight. */
   #queued = 0;
   #inFlight = 0;
@@ -82,7 +113,7 @@ export abstract class Outbox {
     return this.#queued;
   }
 
-  /** Queues bytes; never waits. Past the queue cap, empties the queue and reports an overflow. */
+  /** Queues bytes by reference; never waits. Past the queue cap, empties it and reports. */
   enqueue(bytes: Uint8Array): void {
     if (this.#shut) return;
     const queued = this.#queued + bytes.length;
@@ -91,7 +122,8 @@ export abstract class Outbox {
       return this.overflowed();
     }
     this.#queued = queued;
-    if (queued > this.scheduler.peakQueuedBytes) this.scheduler.peakQueuedBytes = queued;
+    const { scheduler } = this;
+    if (queued > scheduler.peakQueuedBytes) scheduler.peakQueuedBytes = queued;
     const chunks = this.#chunks;
     if (this.#single === null && (chunks === null || chunks.length === 0)) {
       this.#single = bytes;
@@ -102,18 +134,15 @@ export abstract class Outbox {
       if (this.#single !== null) chunks.push(this.#single);
       this.#single = null;
       chunks.push(bytes);
-      // A connection that is not reading collects one array per line (~5× the line's
-      // bytes); join each run of them, so what `maxQueue` lets it hold costs about that.
-      // Only the run since the last join is copied, never the joins before it.
-      if (chunks.length - this.#joined >= OUTBOX_CHUNKS) this.#joinRun(chunks);
     }
     if (this.#inFlight === 0 && !this.#scheduled) {
       this.#scheduled = true;
-      this.scheduler.schedule(this);
+      scheduler.schedule(this);
     }
+    scheduler.count(bytes.length); // last: past the budget, this very outbox may be dropped
   }
 
-  /** Writes everything queued as one chunk, unless a write is in flight (the scheduler calls it). */
+  /** Writes what is queued as one chunk, unless a write is in flight (the scheduler calls it). */
   flush(): void {
     this.#scheduled = false;
     if (this.#inFlight > 0) return;
@@ -123,9 +152,14 @@ export abstract class Outbox {
     } else {
       const chunks = this.#chunks;
       if (chunks === null || chunks.length === 0) return;
-      bytes = chunks.length === 1 ? chunks[0] : this.scheduler.join(chunks, this.#pending());
-      chunks.length = 0;
-      this.#joined = 0;
+      let n = 0;
+      let total = 0;
+      while (n < chunks.length && (n === 0 || total + chunks[n].length <= WRITE_MAX)) {
+        total += chunks[n++].length;
+      }
+      bytes = n === 1 ? chunks[0] : this.scheduler.join(chunks, n, total);
+      if (n === chunks.length) chunks.length = 0;
+      else chunks.splice(0, n);
     }
     this.#inFlight = bytes.length;
     this.write(bytes);
@@ -133,8 +167,11 @@ export abstract class Outbox {
 
   /** The transport reports that the write in flight is done. */
   protected written(): void {
-    this.#queued -= this.#inFlight;
+    const done = this.#inFlight;
+    if (done === 0) return; // forgotten: the connection closed meanwhile
+    this.#queued -= done;
     this.#inFlight = 0;
+    this.scheduler.count(-done);
     if (this.#hasPending()) {
       // Written with the others that finished now: outboxes that waited on the same lines
       // then share one joined buffer instead of each copying its own.
@@ -154,26 +191,22 @@ export abstract class Outbox {
     if (this.#inFlight === 0 && !this.#hasPending()) this.drained();
   }
 
-  /** Drops everything queued (the connection is gone). */
+  /** Drops everything queued but the write in flight (the connection is gone). */
   protected discard(): void {
     this.#shut = true;
     this.#single = null;
     this.#chunks = null;
-    this.#joined = 0;
+    const dropped = this.#queued - this.#inFlight;
     this.#queued = this.#inFlight;
+    this.scheduler.count(-dropped);
   }
 
-  /** Replaces the chunks after the joined ones with one array holding them all. */
-  #joinRun(chunks: Uint8Array[]): void {
-    const run = chunks.splice(this.#joined);
-    let total = 0;
-    for (const chunk of run) total += chunk.length;
-    chunks.push(concat(run, total));
-    this.#joined++;
-  }
-
-  #pending(): number {
-    return this.#queued - this.#inFlight;
+  /** Forgets everything, the write in flight included (the connection has closed). */
+  protected forget(): void {
+    this.discard();
+    this.scheduler.count(-this.#inFlight);
+    this.#queued = 0;
+    this.#inFlight = 0;
   }
 
   #hasPending(): boolean {

@@ -15,6 +15,8 @@ import type { Room } from "./room.ts";
 export interface Connection {
   /** The peer's address, for the log. */
   readonly remote: string;
+  /** Bytes queued for the peer and not yet written (the output budget sheds the largest). */
+  readonly queuedBytes: number;
   /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
   deliver(bytes: Uint8Array): void;
   /** Ends the connection; with `drain`, what is queued is written first (bounded in time). */

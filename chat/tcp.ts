@@ -29,6 +29,8 @@ export interface TcpOptions {
   drainTimeout: number;
   /** Milliseconds a TLS client has to finish its handshake. */
   handshakeTimeout: number;
+  /** Writes outboxes once per batch and keeps the server's output budget (shared by transports). */
+  scheduler: FlushScheduler;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -36,7 +38,7 @@ const KEEPALIVE_DELAY = 60_000;
 
 /** A listening TCP or TLS socket that lets every connection into `hub`. */
 export class TcpTransport {
-  readonly scheduler = new FlushScheduler();
+  readonly scheduler: FlushScheduler;
   /** Every accepted socket, through its TLS handshake and until it closes. */
   readonly #sockets = new Set<net.Socket>();
   #allClosed: (() => void) | null = null;
@@ -48,6 +50,7 @@ export class TcpTransport {
     readonly options: TcpOptions,
     readonly server: net.Server,
   ) {
+    this.scheduler = options.scheduler;
     const sockets = this.#sockets;
     const lastClosed = () => this.#allClosed?.();
     this.#untrack = function (this: net.Socket) {
@@ -246,7 +249,7 @@ class TcpConnection extends Outbox implements Connection {
   closed(): void {
     this.#closing = true;
     clearTimeout(this.#drainTimer);
-    this.discard();
+    this.forget();
     this.session?.ended(this.#reason);
   }
 }
