@@ -27,7 +27,9 @@
  */
 
 import { parseArgs } from "node:util";
+import { Admission, parseCidr } from "./chat/admission.ts";
 import { Hub } from "./chat/hub.ts";
+import { AsyncLog, RepeatedLog } from "./chat/log.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 
@@ -48,6 +50,15 @@ export interface ServerOptions {
   maxBuffered?: number;
   /** Connections served at once; more are told `!! server full`. Default 10000. */
   maxClients?: number;
+  /** Connections at once from one address (IPv6: one /64); 0 turns it off. Default 32. */
+  maxPerAddress?: number;
+  /**
+   * New connections per minute from one address, after a burst of 10; 0 turns it
+   * off. Default 30.
+   */
+  connectRate?: number;
+  /** Networks (CIDRs) exempt from the per-address limits. Default none. */
+  exempt?: string[];
   /** Rooms that may exist at once. Default 1000. */
   maxRooms?: number;
   /** Lines per second one client may send on average; 0 turns flood control off. Default 10. */
@@ -111,6 +122,9 @@ const DEFAULTS = {
   maxQueue: 1 << 20,
   maxBuffered: 256 << 20,
   maxClients: 10_000,
+  maxPerAddress: 32,
+  connectRate: 30,
+  exempt: [] as string[],
   maxRooms: 1_000,
   rate: 10,
   burst: 30,
@@ -122,11 +136,17 @@ const DEFAULTS = {
 
 /** The longest a TLS client may take over its handshake, in milliseconds. */
 const MAX_HANDSHAKE = 10_000;
+/** New connections one address may open at once before `connectRate` applies. */
+const CONNECT_BURST = 10;
 
 /** Starts a chat server; it resolves once the server listens. */
 export async function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   const settings = { ...DEFAULTS, ...withoutUndefined(options) };
-  const log = options.log ?? ((line: string) => console.log(`${timestamp()} ${line}`));
+  // Log lines never wait on stdout: a reader that stalls costs dropped lines, not the chat.
+  const stdout = options.log ? null : new AsyncLog((bytes) => Deno.stdout.write(bytes));
+  const log = options.log ?? ((line: string) => stdout!.line(`${timestamp()} ${line}`));
+  const repeated = new RepeatedLog(log);
+  const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
   const hub = new Hub(settings, log);
   // One output budget for every transport; past it, shed down to three quarters.
   const scheduler: FlushScheduler = new FlushScheduler(
@@ -136,6 +156,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   const tcp = await TcpTransport.listen(hub, {
     ...settings,
     scheduler,
+    admission,
+    repeated,
     handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
   });
 
@@ -145,6 +167,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       tcp.stopAccepting();
       hub.shutdown(reason);
       await tcp.closed(settings.drainTimeout);
+      repeated.close();
+      if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
     })();
     return closing;
   };
@@ -167,6 +191,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     finished,
     [Symbol.asyncDispose]: () => close().then(finish),
   };
+}
+
+/** Settles when `promise` does or after `ms`, whichever is first. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
 }
 
 /** `object` without its undefined fields, so that they do not override the defaults. */
@@ -197,6 +228,11 @@ OPTIONS:
   --max-buffered SIZE   output queued for all clients together; past it the largest
                         backlogs are dropped (default 256MiB)
   --max-clients N       connections served at once (default ${DEFAULTS.maxClients})
+  --max-per-address N   connections at once from one address, IPv6 by /64; 0 = no limit
+                        (default ${DEFAULTS.maxPerAddress})
+  --connect-rate N      new connections per minute from one address, after a burst of
+                        ${CONNECT_BURST}; 0 = no limit (default ${DEFAULTS.connectRate})
+  --exempt CIDR,...     networks exempt from the per-address limits (e.g. 10.0.0.0/8)
   --max-rooms N         rooms that may exist at once (default ${DEFAULTS.maxRooms})
   --rate N              lines per second per client, on average; 0 = no limit (default ${DEFAULTS.rate})
   --burst N             lines a client may send at once before --rate applies (default ${DEFAULTS.burst})
@@ -265,6 +301,9 @@ async function main(): Promise<void> {
         "max-queue": { type: "string" },
         "max-buffered": { type: "string" },
         "max-clients": { type: "string" },
+        "max-per-address": { type: "string" },
+        "connect-rate": { type: "string" },
+        exempt: { type: "string" },
         "max-rooms": { type: "string" },
         rate: { type: "string" },
         burst: { type: "string" },
@@ -286,6 +325,9 @@ async function main(): Promise<void> {
       maxQueue: sizeFlag("max-queue", values["max-queue"]),
       maxBuffered: sizeFlag("max-buffered", values["max-buffered"]),
       maxClients: intFlag("max-clients", values["max-clients"], 1),
+      maxPerAddress: intFlag("max-per-address", values["max-per-address"], 0),
+      connectRate: intFlag("connect-rate", values["connect-rate"], 0),
+      exempt: values.exempt?.split(",").filter((cidr) => parseCidr(cidr)),
       maxRooms: intFlag("max-rooms", values["max-rooms"], 1),
       rate: intFlag("rate", values.rate, 0),
       burst: intFlag("burst", values.burst, 1),

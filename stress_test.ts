@@ -7,7 +7,9 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { eventually, LineClient, quietServer, test } from "./test_util.ts";
+import net from "node:net";
+import { NAME_PROMPT, say } from "./chat/protocol.ts";
+import { eventually, LineClient, type Listening, quietServer, test } from "./test_util.ts";
 
 /** Sends lines `from`..`from + count - 1` of `size` bytes each, tagged `tag`, in one write. */
 async function sendNumbered(
@@ -255,6 +257,93 @@ test("beyond --max-clients a connection is told the server is full", async () =>
   }
 });
 
+/** Joins as `name` over node:net from `localAddress` (any of 127.0.0.0/8 reaches the server). */
+function joinFrom(server: Listening, localAddress: string, name: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port: server.addr.port, localAddress });
+    let seen = "";
+    socket.on("error", reject);
+    socket.on("data", (chunk: Uint8Array) => {
+      seen += new TextDecoder().decode(chunk);
+      if (seen.endsWith(`${NAME_PROMPT}\n`)) socket.write(`${name}\n`);
+      if (seen.includes(`-- Hello, ${name}!`)) resolve(socket);
+      if (seen.startsWith("!! ")) reject(new Error(seen));
+    });
+  });
+}
+
+/** Closes a node:net socket and settles once it is closed. */
+function closeSocket(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.closed) return resolve();
+    socket.once("close", () => resolve());
+    socket.destroy();
+  });
+}
+
+test("one address holds at most --max-per-address connections; others still get in", async () => {
+  await using server = await quietServer({ maxPerAddress: 20, maxClients: 100 });
+  const flood: LineClient[] = [];
+  try {
+    // 30 connections from 127.0.0.1: 20 are greeted, the rest told why and closed.
+    for (let i = 0; i < 30; i++) flood.push(await LineClient.connect(server));
+    const first = await Promise.all(flood.map((client) => client.line()));
+    assertEquals(first.filter((line) => line === say.tooManyFromAddress).length, 10);
+    assertEquals(first.filter((line) => line.startsWith("-- Welcome")).length, 20);
+    // Someone from another address joins as usual while the flood holds its 20.
+    const other = await joinFrom(server, "127.0.0.2", "other");
+    await closeSocket(other);
+  } finally {
+    for (const client of flood) client.close();
+  }
+  await eventually(() => server.stats().connections === 0);
+});
+
+test("an address that connects too fast is refused past its burst, at the door", async () => {
+  await using server = await quietServer({ connectRate: 30, maxClients: 100 });
+  const storm: LineClient[] = [];
+  try {
+    for (let i = 0; i < 15; i++) storm.push(await LineClient.connect(server));
+    const first = await Promise.all(storm.map((client) => client.line()));
+    assertEquals(first.filter((line) => line === say.connectingTooFast).length, 5);
+    const other = await joinFrom(server, "127.0.0.3", "calm");
+    await closeSocket(other);
+  } finally {
+    for (const client of storm) client.close();
+  }
+});
+
+test("TLS: silent connections count from accept and are closed at the handshake timeout", async () => {
+  const caCerts = [Deno.readTextFileSync(new URL("./testdata/ca.pem", import.meta.url))];
+  await using server = await quietServer({
+    cert: Deno.readTextFileSync(new URL("./testdata/cert.pem", import.meta.url)),
+    key: Deno.readTextFileSync(new URL("./testdata/key.pem", import.meta.url)),
+    maxClients: 40,
+    nameTimeout: 500,
+  });
+  const silent: Deno.Conn[] = [];
+  try {
+    // 50 TCP connections that never start a handshake: 40 fill --max-clients, 10 are cut.
+    for (let i = 0; i < 50; i++) {
+      silent.push(await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }));
+    }
+    await eventually(() => server.stats().connections === 40);
+    const started = performance.now();
+    // Each is closed once the handshake timeout passes, fd and all.
+    await Promise.all(silent.map(async (conn) => {
+      const n = await conn.read(new Uint8Array(16)).catch(() => null);
+      assertEquals(n, null);
+    }));
+    const waited = performance.now() - started;
+    assert(waited < 500 + 2000, `closed after ${waited.toFixed(0)} ms`);
+    await eventually(() => server.stats().connections === 0);
+    using alice = await LineClient.join(server, "alice", caCerts);
+    assertEquals(server.stats().members, 1);
+  } finally {
+    for (const conn of silent) conn.close();
+  }
+});
+
 test("a connection that gives no name in time is closed", async () => {
   await using server = await quietServer({ nameTimeout: 200 });
   using client = await LineClient.connect(server);
@@ -288,7 +377,15 @@ test("TLS: two clients chat; a plain-TCP client is rejected without harm", async
 
 test("SIGTERM: every client is told, and the server exits 0 within 3 s", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-N", new URL("./server.ts", import.meta.url).pathname, "--port", "0"],
+    args: [
+      "run",
+      "-N",
+      new URL("./server.ts", import.meta.url).pathname,
+      "--port",
+      "0",
+      "--connect-rate",
+      "0",
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

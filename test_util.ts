@@ -122,7 +122,6 @@ export class MemoryConnection implements Connection {
 /** The defaults a test hub starts from: flood control off, notices never merged. */
 export const TEST_HUB_OPTIONS: HubOptions = {
   maxLine: 4096,
-  maxClients: 100,
   maxRooms: 100,
   rate: 0,
   burst: 30,
@@ -165,9 +164,19 @@ export class MemoryHub extends Hub {
   }
 }
 
-/** Starts a quiet server on a free port; flood control is off unless asked for. */
+/**
+ * Starts a quiet server on a free port. Flood control and the per-address limits
+ * are off unless asked for: every test client comes from 127.0.0.1.
+ */
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
-  return startServer({ port: 0, rate: 0, log: () => {}, ...options });
+  return startServer({
+    port: 0,
+    rate: 0,
+    maxPerAddress: 0,
+    connectRate: 0,
+    log: () => {},
+    ...options,
+  });
 }
 
 /** Anything with an address to connect to, such as a {@linkcode ChatServer}. */

@@ -30,8 +30,6 @@ import { type Connection, Session } from "./session.ts";
 export interface HubOptions {
   /** Longest line a client may send, in bytes, without its newline. */
   maxLine: number;
-  /** Sessions served at once; more are refused. */
-  maxClients: number;
   /** Rooms that may exist at once. */
   maxRooms: number;
   /** Lines per second one client may send on average; 0 turns flood control off. */
@@ -77,11 +75,13 @@ export class Hub {
     this.commands = new Map(commands.map((command) => [command.name, command]));
   }
 
-  /** Lets a new connection in: greets it and starts its name timer; `null` if full or closing. */
+  /**
+   * Lets a new connection in (the transport has admitted it: see `admission.ts`):
+   * greets it and starts its name timer; `null` once the hub is shutting down.
+   */
   connect(conn: Connection): Session | null {
-    if (this.closing || this.sessions.size >= this.options.maxClients) {
-      conn.deliver(encoder.encode(say.serverFull + "\n"));
-      conn.close(true);
+    if (this.closing) {
+      conn.close(false);
       return null;
     }
     const session = new Session(this, conn);

@@ -217,16 +217,6 @@ test("a name not given in time closes the connection with the reason", async () 
   assertEquals(named.closed, undefined);
 });
 
-test("past --max-clients a connection is told the server is full", () => {
-  using hub = new MemoryHub({ maxClients: 1 });
-  hub.member("ann");
-  const extra = new MemoryConnection();
-  assertEquals(hub.connect(extra), null);
-  assertEquals(extra.take(), [say.serverFull]);
-  assertEquals(extra.closed, true);
-  assertEquals(hub.sessions.size, 1);
-});
-
 test("flood control charges a token per started 512 bytes, refused long lines included", async () => {
   using hub = new MemoryHub({ rate: 100, burst: 10, maxLine: 4096 });
   const ann = hub.member("ann"); // the name took 1 token of 10

@@ -11,7 +11,9 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import type { Admission } from "./admission.ts";
 import type { Hub } from "./hub.ts";
+import type { RepeatedLog } from "./log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons } from "./protocol.ts";
 import type { Connection, Session } from "./session.ts";
@@ -31,6 +33,10 @@ export interface TcpOptions {
   handshakeTimeout: number;
   /** Writes outboxes once per batch and keeps the server's output budget (shared by transports). */
   scheduler: FlushScheduler;
+  /** Counts connections in all and by address (shared by transports). */
+  admission: Admission;
+  /** Where refusals and failed handshakes are logged, in summary when they repeat. */
+  repeated: RepeatedLog;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -39,8 +45,12 @@ const KEEPALIVE_DELAY = 60_000;
 /** A listening TCP or TLS socket that lets every connection into `hub`. */
 export class TcpTransport {
   readonly scheduler: FlushScheduler;
-  /** Every accepted socket, through its TLS handshake and until it closes. */
-  readonly #sockets = new Set<net.Socket>();
+  /**
+   * Every accepted socket, from the moment it is accepted (before any TLS
+   * handshake) until it closes, with the address it was admitted under, or
+   * `null` if it was refused at the door.
+   */
+  readonly #sockets = new Map<net.Socket, string | null>();
   #allClosed: (() => void) | null = null;
   /** The `close` listener of every socket: one function for all, `this` is the socket. */
   readonly #untrack: (this: net.Socket) => void;
@@ -49,12 +59,16 @@ export class TcpTransport {
     readonly hub: Hub,
     readonly options: TcpOptions,
     readonly server: net.Server,
+    readonly secure: boolean,
   ) {
     this.scheduler = options.scheduler;
     const sockets = this.#sockets;
+    const { admission } = options;
     const lastClosed = () => this.#allClosed?.();
     this.#untrack = function (this: net.Socket) {
+      const address = sockets.get(this);
       sockets.delete(this);
+      if (address != null) admission.release(address);
       if (sockets.size === 0) lastClosed();
     };
   }
@@ -70,8 +84,8 @@ export class TcpTransport {
         handshakeTimeout: options.handshakeTimeout,
       })
       : net.createServer({ allowHalfOpen: true });
-    const transport = new TcpTransport(hub, options, server);
-    server.on("connection", (socket: net.Socket) => transport.#track(socket));
+    const transport = new TcpTransport(hub, options, server, secure);
+    server.on("connection", (socket: net.Socket) => transport.#admit(socket));
     server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
       try {
         transport.#accept(socket);
@@ -80,8 +94,11 @@ export class TcpTransport {
         socket.destroy();
       }
     });
-    // A failed TLS handshake ends only that connection.
-    server.on("tlsClientError", (_error: Error, socket: net.Socket) => socket.destroy());
+    // A failed TLS handshake (plain TCP on the TLS port, say) ends only that connection.
+    server.on("tlsClientError", (error: Error, socket: net.Socket) => {
+      options.repeated.note(`TLS handshake failed: ${error.message.split("\n")[0]}`);
+      socket.destroy();
+    });
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       // A deep accept queue: a crowd arriving at once must not overflow it (the kernel
@@ -120,18 +137,31 @@ export class TcpTransport {
     });
     await Promise.race([allClosed, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
     clearTimeout(timer);
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#sockets.keys()) socket.destroy();
     await allClosed;
   }
 
-  #track(socket: net.Socket): void {
-    this.#sockets.add(socket);
+  /** Counts a new socket at the door, before any handshake, and refuses it past the limits. */
+  #admit(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? "";
+    const refusal = this.options.admission.admit(address);
+    this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", this.#untrack);
+    if (refusal === null) return;
+    this.options.repeated.note(`refused a connection: ${refusal.slice(3)}`);
+    socket.on("error", ignore);
+    if (this.secure) {
+      socket.destroy(); // it expects a handshake, not a line of text
+    } else {
+      socket.on("finish", destroySocket);
+      socket.end(encoder.encode(refusal + "\n"));
+    }
   }
 
   // Listeners are shared functions that find their connection on the socket, not
   // closures: ten thousand idle connections would otherwise carry ten thousand of each.
   #accept(socket: net.Socket): void {
+    if (!this.secure && this.#sockets.get(socket) == null) return; // refused at the door
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY);
     const conn = new TcpConnection(this, socket as TaggedSocket);
@@ -176,6 +206,10 @@ function onClose(this: TaggedSocket): void {
 function destroySocket(this: net.Socket): void {
   this.destroy();
 }
+
+function ignore(): void {}
+
+const encoder = new TextEncoder();
 
 /** One TCP or TLS socket behind the {@linkcode Connection} interface. */
 class TcpConnection extends Outbox implements Connection {
