@@ -222,6 +222,8 @@ export const say = {
   thatIsYou: error("that is you"),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
   serverFull: error("server full; try again later"),
+  tooManyFromAddress: error("too many connections from your address; try again later"),
+  connectingTooFast: error("too many new connections from your address; try again in a minute"),
   internalError: error("internal error; it was logged"),
 } as const;
 
