@@ -88,6 +88,12 @@ export interface ClientOptions {
   signal?: AbortSignal;
   /** The clock for `timestamps`. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The terminal's width, asked before each line (a terminal can be resized):
+   * when `interactive`, longer lines are wrapped to it with a hanging indent
+   * (see {@linkcode wrapLine}). Default: no wrapping.
+   */
+  columns?: () => number;
 }
 
 const DEFAULT_HOST = "127.0.0.1";
@@ -226,6 +232,107 @@ export function extraRows(text: string, columns: number): number {
     offset += width;
   }
   return Math.floor(offset / columns);
+}
+
+/**
+ * Cells for `char` when wrapping: as {@linkcode extraRows} counts, but a
+ * character followed by the emoji presentation selector counts two, as many
+ * terminals draw it. Wrapping must never count fewer cells than the terminal
+ * draws, or the terminal would wrap a row itself, with no indent.
+ */
+function wrapWidth(char: string, next: string | undefined): number {
+  const width = charWidth(char);
+  return width === 1 && next === "\ufe0f" ? 2 : width;
+}
+
+/**
+ * How far a display line's continuation rows are indented: past the sender's
+ * name (`bob: `, `* bob `, `bob (private): `), `-- ` or `!! `, else 2; `stamp`
+ * is the width of a timestamp before it.
+ */
+export function hangingIndent(line: string, stamp = 0): number {
+  const parsed = parseLine(sanitize(line));
+  const width = (text: string) => [...text].reduce((sum, char) => sum + charWidth(char), 0);
+  switch (parsed.kind) {
+    case "message":
+      return stamp + width(parsed.name!) + 2;
+    case "action":
+      return stamp + width(parsed.name!) + 3;
+    case "private":
+      return stamp + width(parsed.name!) + 12;
+    case "notice":
+    case "error":
+      return stamp + 3;
+    default:
+      return stamp + 2;
+  }
+}
+
+/** One unit of a display line: an ANSI escape (no width) or a character. */
+interface Cell {
+  text: string;
+  width: number;
+  space: boolean;
+}
+
+// deno-lint-ignore no-control-regex
+const CELLS = /\x1b\[[0-9;]*[A-Za-z]|[^]/gu;
+
+/**
+ * Wraps a display line (ANSI styles allowed) into rows of at most `columns`
+ * cells, breaking at a space where it can, and starts every row after the
+ * first with `indent` spaces (at most half the width, at least one). A
+ * continuation can so never pass for a line of its own, whatever padding a
+ * sender puts before text that reads like one (`bob (private): …`): lines
+ * from the server never start with a space. Joined with `\n`.
+ */
+export function wrapLine(line: string, columns: number, indent: number): string {
+  if (columns < 4) return line;
+  indent = Math.max(1, Math.min(indent, Math.floor(columns / 2)));
+  const cells: Cell[] = [];
+  const parts = line.match(CELLS) ?? [];
+  for (let i = 0; i < parts.length; i++) {
+    const text = parts[i];
+    const width = text.length > 2 && text[0] === "\x1b" ? 0 : wrapWidth(text, parts[i + 1]);
+    cells.push({ text, width, space: text === " " });
+  }
+  const rows: string[] = [];
+  const pad = " ".repeat(indent);
+  let row: Cell[] = [];
+  let used = 0;
+  let start = 0; // where this row's own cells begin (after its indent)
+  const finish = (cut: number, skip: number) => {
+    rows.push(row.slice(0, cut).map((cell) => cell.text).join(""));
+    row = [{ text: pad, width: indent, space: false }, ...row.slice(cut + skip)];
+    used = row.reduce((sum, cell) => sum + cell.width, 0);
+    start = 1;
+  };
+  for (const cell of cells) {
+    if (used + cell.width > columns) {
+      if (cell.space) {
+        // Break at this space; it is not carried to the next row.
+        finish(row.length, 0);
+        continue;
+      }
+      let space = -1;
+      for (let i = row.length - 1; i >= start; i--) {
+        if (row[i].space) {
+          space = i;
+          break;
+        }
+      }
+      // Break at the last space, carrying the word begun since to the next row,
+      // unless that word would not fit there either: then break where the row ends.
+      let carried = cell.width;
+      for (let i = space + 1; i < row.length; i++) carried += row[i].width;
+      if (space > start && indent + carried <= columns) finish(space, 1);
+      else finish(row.length, 0);
+    }
+    row.push(cell);
+    used += cell.width;
+  }
+  rows.push(row.map((cell) => cell.text).join(""));
+  return rows.join("\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -451,7 +558,9 @@ class Client {
   /** Prints a line from the server (or one of ours) in the display style. */
   show(line: string, own = false): void {
     const time = this.options.timestamps ? (this.options.now ?? (() => new Date()))() : undefined;
-    this.#print(formatLine(line, { color: this.options.color ?? false, own, time }));
+    const shown = formatLine(line, { color: this.options.color ?? false, own, time });
+    const columns = this.interactive ? this.options.columns?.() : undefined;
+    this.#print(columns ? wrapLine(shown, columns, hangingIndent(line, time ? 6 : 0)) : shown);
   }
 
   /** Reports the client's own news: in the chat view when interactive, else on stderr. */
@@ -903,6 +1012,8 @@ async function main(): Promise<void> {
       input: terminal.input,
       output: terminal.print,
       setPrompt: terminal.setPrompt,
+      // Wrapped here with a hanging indent, so that the terminal never wraps a line itself.
+      columns: Deno.stdout.isTerminal() ? () => process.stdout.columns || 80 : undefined,
     });
     terminal.close();
   } else {

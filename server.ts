@@ -67,8 +67,10 @@ export interface ServerOptions {
   burst?: number;
   /** Milliseconds a new connection has to choose a name. Default 30000. */
   nameTimeout?: number;
-  /** Milliseconds between two join or leave notices in a room; more are merged. Default 250. */
+  /** Milliseconds between two notice lines in a room; more are merged. Default 250. */
   noticeInterval?: number;
+  /** Milliseconds a join waits to be announced; leaving sooner costs no notice. Default 3000. */
+  joinGrace?: number;
   /** Milliseconds shutdown (and a leaving client) waits for queued output to drain. Default 2000. */
   drainTimeout?: number;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
@@ -130,6 +132,7 @@ const DEFAULTS = {
   burst: 30,
   nameTimeout: 30_000,
   noticeInterval: 250,
+  joinGrace: 3_000,
   drainTimeout: 2_000,
   verbose: false,
 };

@@ -127,6 +127,7 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   burst: 30,
   nameTimeout: 60_000,
   noticeInterval: 0,
+  joinGrace: 0,
   verbose: false,
 };
 
@@ -166,7 +167,8 @@ export class MemoryHub extends Hub {
 
 /**
  * Starts a quiet server on a free port. Flood control and the per-address limits
- * are off unless asked for: every test client comes from 127.0.0.1.
+ * are off unless asked for (every test client comes from 127.0.0.1), and every
+ * notice goes out at once, unmerged, unless a test asks for merging.
  */
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startServer({
@@ -174,6 +176,8 @@ export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
     rate: 0,
     maxPerAddress: 0,
     connectRate: 0,
+    noticeInterval: 0,
+    joinGrace: 0,
     log: () => {},
     ...options,
   });

@@ -38,8 +38,10 @@ export interface HubOptions {
   burst: number;
   /** Milliseconds a new connection has to choose a name. */
   nameTimeout: number;
-  /** Milliseconds between two join or leave notices in a room; more are merged into one line. */
+  /** Milliseconds between two notice lines in a room; what happens meanwhile is merged. */
   noticeInterval: number;
+  /** Milliseconds a join waits to be announced; a quicker leave cancels it. */
+  joinGrace: number;
   /** Log every message as well as joins and leaves. */
   verbose: boolean;
 }
@@ -119,7 +121,7 @@ export class Hub {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target) {
-        target.room!.flushNotices();
+        if (sender?.room === target.room) target.room!.introduce(sender!);
         target.deliver(bytes);
       }
     } else {
@@ -165,6 +167,7 @@ export class Hub {
     if (error) return session.send(error);
     const old = session.name!;
     if (name === old) return session.send(say.alreadyNamed(name));
+    session.room!.introduce(session); // announced under the name the room will know
     this.members.delete(nameKey(old));
     this.members.set(nameKey(name), session);
     session.name = name;
@@ -194,6 +197,7 @@ export class Hub {
   setTopic(session: Session, topic: string): void {
     const room = session.room!;
     room.topic = topic;
+    room.introduce(session);
     room.broadcastLine(say.topicSet(session.name!, topic), null);
   }
 
@@ -256,7 +260,7 @@ export class Hub {
     let room = this.rooms.get(key);
     if (!room) {
       if (this.rooms.size >= this.options.maxRooms) return undefined;
-      room = new Room<Session>(name, this.options.noticeInterval);
+      room = new Room<Session>(name, this.options);
       this.rooms.set(key, room);
     }
     room.members.add(session);

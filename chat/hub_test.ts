@@ -13,7 +13,7 @@ import {
 } from "node:assert/strict";
 import { COMMANDS } from "./commands.ts";
 import { type ChatMessage, LOBBY, NAME_PROMPT, say } from "./protocol.ts";
-import { MemoryConnection, MemoryHub, test } from "../test_util.ts";
+import { MemoryHub, test } from "../test_util.ts";
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
   using hub = new MemoryHub();
@@ -125,15 +125,44 @@ test("--max-rooms: a room past the limit is not made, joining existing ones stil
   assertEquals(ann.take().slice(-2), [say.nowIn("third", [], 0), say.tooManyRooms(2)]);
 });
 
-test("joins and moves in a burst are merged into one line each", () => {
+test("joins, leaves and moves in one interval are merged into one line, in any order", () => {
+  using hub = new MemoryHub({ noticeInterval: 60_000 });
+  const watcher = hub.member("watcher"); // its join goes out at once; the next ones wait
+  const [a, b, c] = ["a", "b", "c"].map((name) => hub.member(name));
+  const lobby = hub.rooms.get(LOBBY)!;
+  lobby.flushNotices(true);
+  assertEquals(watcher.take(), [say.joined("a, b and c")]);
+  hub.member("d");
+  a.say("/quit see you");
+  b.say("/join dev");
+  c.say("/join dev");
+  assertEquals(watcher.take(), []);
+  lobby.flushNotices(true);
+  assertEquals(watcher.take(), ["-- d joined; a left; b and c went to dev"]);
+});
+
+test("a join not yet announced is cancelled by a leave or a move: no notice at all", () => {
   using hub = new MemoryHub({ noticeInterval: 60_000 });
   const watcher = hub.member("watcher");
-  const movers = ["m1", "m2", "m3"].map((name) => hub.member(name));
-  for (const mover of movers) mover.say("/join dev");
-  watcher.take();
-  assertEquals(watcher.lines, []);
-  hub.rooms.get(LOBBY)!.flushNotices();
-  assertEquals(watcher.take(), [say.joined("m1, m2 and m3"), say.moved("m1, m2 and m3", "dev")]);
+  hub.member("quick").say("/quit");
+  hub.member("mover").say("/join dev");
+  hub.rooms.get(LOBBY)!.flushNotices(true);
+  assertEquals(watcher.take(), []);
+});
+
+test("speaking announces a pending join first, at most once an interval", () => {
+  using hub = new MemoryHub({ noticeInterval: 60_000, joinGrace: 60_000 });
+  const watcher = hub.member("watcher");
+  const ann = hub.member("ann");
+  ann.say("hi");
+  assertEquals(watcher.take(), [say.joined("watcher and ann"), "ann: hi"]);
+  // A notice line went out just now: the next newcomer is introduced by its own words.
+  const bob = hub.member("bob");
+  bob.say("hello");
+  assertEquals(watcher.take(), ["bob: hello"]);
+  bob.say("/quit"); // bob was heard, so his leave is told (when the interval allows)
+  hub.rooms.get(LOBBY)!.flushNotices(true);
+  assertEquals(watcher.take(), [say.left("bob")]);
 });
 
 test("/help and /quit work before a name is chosen; other commands wait for a name", () => {

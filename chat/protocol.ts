@@ -92,67 +92,111 @@ export function parseLine(line: string): ParsedLine {
 // Cleaning untrusted text
 // ---------------------------------------------------------------------------
 
-// C0 and C1 controls, DEL, and the bidirectional overrides that can make text
-// display in an order other than the one it was sent in.
+// C0 and C1 controls (but the tab, which is whitespace) and DEL.
 // deno-lint-ignore no-control-regex
-const UNSAFE_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-const HAS_UNSAFE_CHAR = new RegExp(UNSAFE_CHARS.source);
+const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+// Invisible characters, removed: every format character (Cf: bidi marks, embeddings,
+// overrides and isolates, LRM, RLM, ALM, zero-width space, word joiner, BOM, soft hyphen,
+// tags …), the line and paragraph separators, and a Hangul choseong or jungseong filler
+// that fills no syllable. What is kept is captured: an emoji tag sequence (a subdivision
+// flag), and a zero-width joiner or non-joiner between letters or marks (Persian, Arabic
+// and Indic writing need them there) or a joiner between emoji (👨‍👩‍👧).
+const FLAG = String.raw`\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}`;
+const EMOJI = String.raw`[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]`;
+const INVISIBLE = new RegExp(
+  [
+    `(${FLAG})`,
+    String.raw`(?<=[\p{L}\p{M}])([\u200C\u200D])(?=[\p{L}\p{M}])`,
+    String.raw`(?<=${EMOJI})(\u200D)(?=\p{Extended_Pictographic})`,
+    String.raw`[\p{Cf}\u2028\u2029]`,
+    String.raw`\u115F(?![\u1160-\u11A7\uD7B0-\uD7C6])|(?<![\u1100-\u115F\uA960-\uA97C])\u1160`,
+  ].join("|"),
+  "gu",
+);
+const keepCaptured = (_: string, flag?: string, joiner?: string, emojiJoiner?: string) =>
+  flag ?? joiner ?? emojiJoiner ?? "";
+// Whitespace to show as one space each: the tab, the space separators (no-break, em,
+// ideographic …) and the Hangul fillers, letters that show as a blank.
+const SPACES = /[\t\p{Zs}\u3164\uFFA0]/gu;
+const SPACE_RUNS = /[\t\p{Zs}\u3164\uFFA0]+/gu;
+// A text that is printable ASCII with no leading, trailing or doubled space needs nothing.
+const NEEDS_CLEANING = /[^\x21-\x7e ]|^ | $| {2}/;
+const NEEDS_SANITIZING = /[^\x20-\x7e]/;
 const decoder = new TextDecoder(); // not fatal: bad bytes become U+FFFD
 
-/** Turns tabs into spaces and drops control characters and bidi overrides. */
+/**
+ * Makes `text` safe to show on one line: drops control characters and the invisible
+ * characters (format characters such as bidi marks and overrides, line separators),
+ * keeping joiners where writing and emoji need them, and turns tabs and other
+ * whitespace into plain spaces. The client cleans every line from the server with it.
+ */
 export function sanitize(text: string): string {
-  if (text.includes("\t")) text = text.replaceAll("\t", " ");
-  return HAS_UNSAFE_CHAR.test(text) ? text.replace(UNSAFE_CHARS, "") : text;
+  if (!NEEDS_SANITIZING.test(text)) return text;
+  return text.replace(CONTROLS, "").replace(INVISIBLE, keepCaptured).replace(SPACES, " ");
 }
 
-/** Decodes a line (bad bytes become U+FFFD) and {@linkcode sanitize}s it. */
+/**
+ * Decodes a line from a client (bad bytes become U+FFFD), {@linkcode sanitize}s it, and
+ * squeezes every run of whitespace to one space, trimming both ends: no padding can push
+ * part of a message to where a line of its own would start.
+ */
 export function cleanLine(bytes: Uint8Array): string {
-  return sanitize(decoder.decode(bytes));
+  const text = decoder.decode(bytes);
+  if (!NEEDS_CLEANING.test(text)) return text;
+  return text.replace(CONTROLS, "").replace(INVISIBLE, keepCaptured).replace(SPACE_RUNS, " ")
+    .trim();
 }
 
 // ---------------------------------------------------------------------------
 // Names and room names
 // ---------------------------------------------------------------------------
 
+import { hasInvisible, lookalikeKey, mixedScripts } from "./names.ts";
+
 /** The longest name, in characters. */
 export const NAME_MAX = 24;
 const NAME_PATTERN = new RegExp(`^${NAME_SOURCE}$`, "u");
 
 /**
- * The key that makes names unique: case and compatibility forms folded, so
- * that neither `ALICE` nor a fullwidth `ａｌｉｃｅ` can pass for `alice`.
+ * The key that makes names unique: case, compatibility forms and look-alikes
+ * folded (the confusable skeleton of Unicode TS #39; see `chat/names.ts`), so
+ * that neither `ALICE`, a fullwidth `ａｌｉｃｅ` nor a Cyrillic `аlice` can pass
+ * for `alice`.
  */
 export function nameKey(name: string): string {
-  return name.normalize("NFKC").toLowerCase();
+  return lookalikeKey(name);
 }
 
 /** Why `name` cannot be a name, or `null` if it can. */
 export function checkName(name: string): string | null {
-  if (name.length === 0) return "a name cannot be empty";
-  if ([...name].length > NAME_MAX) return `a name is at most ${NAME_MAX} characters`;
+  return nameProblem(name, "a name");
+}
+
+/** Why `name` cannot be called `what` ("a name", "a room name"), or `null`. */
+function nameProblem(name: string, what: string): string | null {
+  if (name.length === 0) return `${what} cannot be empty`;
+  if ([...name].length > NAME_MAX) return `${what} is at most ${NAME_MAX} characters`;
+  if (hasInvisible(name)) return `${what} may not contain invisible characters`;
   if (!NAME_PATTERN.test(name)) {
-    return "a name is letters and digits, with _ - . allowed after the first";
+    return `${what} is letters and digits, with _ - . allowed after the first`;
   }
+  const mixed = mixedScripts(name);
+  if (mixed) return `${what} may not mix scripts (${mixed[0]} and ${mixed[1]})`;
   return null;
 }
 
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
 
-/** The key that makes room names unique: a leading `#`, case and compatibility forms ignored. */
+/** The key that makes room names unique: a leading `#`, case, compatibility forms and look-alikes ignored. */
 export function roomKey(room: string): string {
   return nameKey(room.startsWith("#") ? room.slice(1) : room);
 }
 
 /** Why `room` cannot be a room name, or `null` if it can (the name rules, after an optional `#`). */
 export function checkRoomName(room: string): string | null {
-  const bare = room.startsWith("#") ? room.slice(1) : room;
-  if (bare.length === 0) return "a room name cannot be empty";
-  if ([...bare].length > NAME_MAX) return `a room name is at most ${NAME_MAX} characters`;
-  if (!NAME_PATTERN.test(bare)) {
-    return "a room name is letters and digits, with _ - . allowed after the first, and may start with #";
-  }
-  return null;
+  const problem = nameProblem(room.startsWith("#") ? room.slice(1) : room, "a room name");
+  return problem?.endsWith(" after the first") ? `${problem}, and may start with #` : problem;
 }
 
 // ---------------------------------------------------------------------------
@@ -183,6 +227,13 @@ function company(others: readonly string[], count: number): string {
     : `Also here (${count}): ${listNames(others, count)}.`;
 }
 
+/** What happened in a room, as the phrases its notice lines are made of. */
+export const happened = {
+  joined: (names: string) => `${names} joined`,
+  left: (names: string, reason?: string) => `${names} left${reason ? ` (${reason})` : ""}`,
+  moved: (names: string, room: string) => `${names} went to ${room}`,
+} as const;
+
 /** Every sentence the server sends, as whole lines without the newline. */
 export const say = {
   hello: (name: string, others: readonly string[], count: number) =>
@@ -202,9 +253,11 @@ export const say = {
   renamed: (name: string) => notice(`You are now known as ${name}`),
   alreadyNamed: (name: string) => notice(`You are already ${name}`),
   othersRenamed: (old: string, name: string) => notice(`${old} is now known as ${name}`),
-  joined: (names: string) => notice(`${names} joined`),
-  left: (names: string, reason?: string) => notice(`${names} left${reason ? ` (${reason})` : ""}`),
-  moved: (names: string, room: string) => notice(`${names} went to ${room}`),
+  joined: (names: string) => notice(happened.joined(names)),
+  left: (names: string, reason?: string) => notice(happened.left(names, reason)),
+  moved: (names: string, room: string) => notice(happened.moved(names, room)),
+  /** Several of the above in one line: `-- a and b joined; c left`. */
+  happenings: (phrases: readonly string[]) => notice(phrases.join("; ")),
   bye: notice("Bye!"),
   shuttingDown: "server shutting down",
   helpHeader: notice("Commands:"),

@@ -1,11 +1,12 @@
 /**
- * A room: its members, its topic, fan-out to them, and join/leave/move
- * notices merged when many happen at once.
+ * A room: its members, its topic, fan-out to them, and its join, leave and
+ * move notices, merged so that no storm of arrivals and departures can make
+ * the room hear more than one notice line per interval.
  *
  * @module
  */
 
-import { listNames, roomKey, say } from "./protocol.ts";
+import { happened, listNames, roomKey, say } from "./protocol.ts";
 
 /** What a room needs of a member: a name and a way to queue bytes for it. */
 export interface RoomMember {
@@ -18,10 +19,22 @@ type Timer = ReturnType<typeof setTimeout>;
 /** A join, leave or move, waiting to be announced. */
 interface RoomEvent {
   member: RoomMember;
-  name: string;
   kind: "joined" | "left" | "moved";
   /** Why it left, or where it went. */
   detail?: string;
+  /** When it may be announced (`performance.now()` time). */
+  due: number;
+}
+
+/** How a room times its notices. */
+export interface NoticeTiming {
+  /** Milliseconds between two notice lines; what happens meanwhile is merged into one. */
+  noticeInterval: number;
+  /**
+   * Milliseconds a join waits before it is announced: someone who leaves within it
+   * costs the room no notice at all (unless they spoke, which announces them first).
+   */
+  joinGrace: number;
 }
 
 const encoder = new TextEncoder();
@@ -34,62 +47,78 @@ export class Room<M extends RoomMember = RoomMember> {
   readonly key: string;
   topic = "";
 
-  // Join, leave and move notices: the first goes out at once, the ones that follow
-  // within `noticeInterval` are merged, so N joins cost O(N) lines, not O(N²).
+  // Notices wait here until they are due and the interval since the last notice line has
+  // passed; then all that are due go out as one line. Joins not yet announced are also
+  // kept by member, so that a quick leave cancels its join instead of adding a notice.
   #pending: RoomEvent[] = [];
+  #unannounced = new Map<RoomMember, RoomEvent>();
+  #lastNotice = -Infinity;
   #timer: Timer | undefined;
 
   /** Makes an empty room called `name` (shown as given, compared by {@linkcode roomKey}). */
-  constructor(readonly name: string, readonly noticeInterval: number) {
+  constructor(readonly name: string, readonly timing: NoticeTiming) {
     this.key = roomKey(name);
   }
 
-  /** Sends `bytes` to every member except `except`, after any notice they have not seen yet. */
-  broadcast(bytes: Uint8Array, except: RoomMember | null): void {
-    if (this.#pending.length > 0) this.flushNotices();
+  /** Sends `bytes` to every member except `sender`, who is announced first if not yet. */
+  broadcast(bytes: Uint8Array, sender: RoomMember | null): void {
+    if (sender !== null && this.#unannounced.size > 0) this.introduce(sender);
     for (const member of this.members) {
-      if (member !== except) member.deliver(bytes);
+      if (member !== sender) member.deliver(bytes);
     }
   }
 
-  /** Sends one line to every member except `except`. */
-  broadcastLine(line: string, except: RoomMember | null): void {
-    this.broadcast(encoder.encode(line + "\n"), except);
+  /** Sends one line to every member except `sender`. */
+  broadcastLine(line: string, sender: RoomMember | null): void {
+    this.broadcast(encoder.encode(line + "\n"), sender);
+  }
+
+  /**
+   * Before `member` is heard in the room, announces its join if that is still
+   * pending, with every other pending notice; if a notice line went out less than
+   * an interval ago, what `member` says introduces it instead.
+   */
+  introduce(member: RoomMember): void {
+    const join = this.#unannounced.get(member);
+    if (join === undefined) return;
+    if (performance.now() - this.#lastNotice >= this.#interval()) return this.flushNotices(true);
+    this.#unannounced.delete(member);
+    this.#pending.splice(this.#pending.indexOf(join), 1);
   }
 
   /** Queues the announcement that `member` joined, left (`detail`: why) or moved (`detail`: where). */
   announce(member: RoomMember, kind: RoomEvent["kind"], detail?: string): void {
-    this.#pending.push({ member, name: member.name!, kind, detail });
-    if (this.#timer === undefined) this.flushNotices();
+    const now = performance.now();
+    const join = this.#unannounced.get(member);
+    if (join !== undefined && kind !== "joined") {
+      // Gone before anyone was told it came: nothing to say at all.
+      this.#unannounced.delete(member);
+      this.#pending.splice(this.#pending.indexOf(join), 1);
+    } else {
+      const event = { member, kind, detail, due: now };
+      if (kind === "joined") {
+        event.due += this.timing.joinGrace;
+        this.#unannounced.set(member, event);
+      }
+      this.#pending.push(event);
+    }
+    this.#schedule(now);
   }
 
-  /** Sends the pending notices now, one line per run of the same kind. */
-  flushNotices(): void {
-    const events = this.#pending;
-    if (events.length === 0) {
-      this.#timer = undefined;
-      return;
+  /** Sends the notices that are due (or, with `all`, every pending one) as one line. */
+  flushNotices(all = false): void {
+    const now = performance.now();
+    const due: RoomEvent[] = [];
+    const later: RoomEvent[] = [];
+    for (const event of this.#pending) (all || event.due <= now ? due : later).push(event);
+    this.#pending = later;
+    if (due.length > 0) {
+      for (const event of due) if (event.kind === "joined") this.#unannounced.delete(event.member);
+      this.#lastNotice = now;
+      // A single event is told to everyone but its subject; a merged line to everyone.
+      this.broadcastLine(noticeFor(due), due.length === 1 ? due[0].member : null);
     }
-    this.#pending = [];
-    clearTimeout(this.#timer);
-    // Each notice goes to every member, so a big room merges over a longer interval:
-    // its members see a crowd arrive as a few lines, and fan-out stays O(members).
-    const interval = this.noticeInterval * Math.max(1, this.members.size / BIG_ROOM);
-    this.#timer = interval > 0 ? setTimeout(() => this.flushNotices(), interval) : undefined;
-    for (let i = 0; i < events.length;) {
-      const first = events[i];
-      let j = i + 1;
-      while (j < events.length && sameRun(first, events[j])) j++;
-      if (j - i === 1) {
-        this.broadcastLine(noticeFor(first.name, first), first.member);
-      } else {
-        const names = events.slice(i, j).map((event) => event.name);
-        // Reasons are left out of a merged leave: each is in the log.
-        const detail = first.kind === "left" ? undefined : first.detail;
-        this.broadcastLine(noticeFor(listNames(names), { kind: first.kind, detail }), null);
-      }
-      i = j;
-    }
+    this.#schedule(now);
   }
 
   /** Forgets pending notices and stops the timer (the room is empty, or the server stops). */
@@ -97,20 +126,51 @@ export class Room<M extends RoomMember = RoomMember> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending = [];
+    this.#unannounced.clear();
+  }
+
+  /** The interval between notice lines: longer in a big room (each line goes to everyone). */
+  #interval(): number {
+    return this.timing.noticeInterval * Math.max(1, this.members.size / BIG_ROOM);
+  }
+
+  /** Flushes now if a notice is due and the interval has passed, or sets the timer for then. */
+  #schedule(now: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    let earliest = Infinity;
+    for (const event of this.#pending) earliest = Math.min(earliest, event.due);
+    const at = Math.max(earliest, this.#lastNotice + this.#interval());
+    if (at <= now) return this.flushNotices();
+    this.#timer = setTimeout(() => this.flushNotices(), at - now);
   }
 }
 
-function sameRun(a: RoomEvent, b: RoomEvent): boolean {
-  return a.kind === b.kind && (a.kind !== "moved" || a.detail === b.detail);
-}
-
-function noticeFor(names: string, event: Pick<RoomEvent, "kind" | "detail">): string {
-  switch (event.kind) {
-    case "joined":
-      return say.joined(names);
-    case "left":
-      return say.left(names, event.detail);
-    case "moved":
-      return say.moved(names, event.detail!);
+/**
+ * One line for a run of events: each kind once, in the order first seen
+ * (`-- a and b joined; c left; d went to dev`). A lone leave keeps its reason.
+ */
+function noticeFor(events: readonly RoomEvent[]): string {
+  if (events.length === 1) {
+    const [{ member, kind, detail }] = events;
+    const name = member.name!;
+    if (kind === "joined") return say.joined(name);
+    return kind === "left" ? say.left(name, detail) : say.moved(name, detail!);
   }
+  const groups = new Map<string, string[]>();
+  for (const { member, kind, detail } of events) {
+    const key = kind === "moved" ? `moved ${detail}` : kind;
+    const names = groups.get(key) ?? [];
+    names.push(member.name!);
+    groups.set(key, names);
+  }
+  const phrases: string[] = [];
+  for (const [key, names] of groups) {
+    const list = listNames(names);
+    if (key === "joined") phrases.push(happened.joined(list));
+    else if (key === "left") phrases.push(happened.left(list));
+    else phrases.push(happened.moved(list, key.slice("moved ".length)));
+  }
+  return say.happenings(phrases);
 }

@@ -240,7 +240,7 @@ class TcpConnection extends Outbox implements Connection {
     // Keep reading (and ignoring) so the peer's own close is seen.
     this.socket.resume();
     if (!drain) {
-      this.discard();
+      this.forget(); // the write in flight too: it fails with the socket
       this.socket.destroy();
       return;
     }

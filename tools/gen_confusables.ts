@@ -1,0 +1,161 @@
+/**
+ * Writes `chat/confusables.ts`: the prototypes of Unicode's confusables.txt
+ * (UTS #39) that names and room names can meet, so the server needs no data at
+ * run time.
+ *
+ * ```sh
+ * deno run -A tools/gen_confusables.ts               # npm-installs the data into a temporary folder
+ * deno run -A tools/gen_confusables.ts --from DIR    # or reads DIR/data.json of an unpacked package
+ * ```
+ *
+ * The data comes from the npm package `unhomoglyph`, whose `data.json` is
+ * confusables.txt as an object from each source character to its prototype;
+ * its changelog names the Unicode version. Only the entries whose source can
+ * occur while `chat/names.ts` makes a name's skeleton are kept: the name
+ * characters (letters, digits, `_ . -`) after NFKC and NFD, as they are and
+ * upper-cased, then those and their prototypes lower-cased and in NFD. The
+ * mathematical and fullwidth forms that NFKC folds away never get there, and
+ * neither do symbols and punctuation, which a name cannot hold.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const PACKAGE = "unhomoglyph@1.0.6";
+const OUTPUT = new URL("../chat/confusables.ts", import.meta.url);
+/** The characters a name may hold (chat/protocol.ts: NAME_SOURCE). */
+const NAME_CHAR = /^[\p{L}\p{N}_.\-]$/u;
+
+interface Source {
+  /** Source character → prototype, as in confusables.txt. */
+  data: Record<string, string>;
+  /** The Unicode version of confusables.txt. */
+  version: string;
+  /** Where it came from, for the generated header. */
+  origin: string;
+}
+
+async function npmInstall(): Promise<Source> {
+  const dir = await Deno.makeTempDir({ prefix: "gen_confusables_" });
+  try {
+    const npm = new Deno.Command("npm", {
+      args: ["install", "--silent", "--no-audit", "--no-fund", "--prefix", dir, PACKAGE],
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    const { success } = await npm.output();
+    if (!success) throw new Error(`npm install ${PACKAGE} failed`);
+    return await readPackage(`${dir}/node_modules/unhomoglyph`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function readPackage(dir: string): Promise<Source> {
+  const data = JSON.parse(await Deno.readTextFile(`${dir}/data.json`));
+  const meta = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
+  // "- Update mapping data to version 13.0.0": the newest release comes first.
+  const changes = await Deno.readTextFile(`${dir}/CHANGELOG.md`);
+  const version = /mapping data to version (\d+\.\d+\.\d+)/.exec(changes)?.[1];
+  if (!version) throw new Error(`no Unicode version in ${dir}/CHANGELOG.md`);
+  return { data, version, origin: `npm ${meta.name}@${meta.version}` };
+}
+
+/** Every character of `text` after `fold`, then NFD, into `into`. */
+function addChars(into: Set<string>, text: string, fold: (text: string) => string): void {
+  for (const char of fold(text).normalize("NFD")) into.add(char);
+}
+
+/** The source characters a name's skeleton can meet (see the module doc). */
+function reachable(data: Record<string, string>): Set<string> {
+  const first = new Set<string>();
+  for (let code = 0; code <= 0x10ffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const char = String.fromCodePoint(code);
+    if (!NAME_CHAR.test(char)) continue;
+    const folded = char.normalize("NFKC");
+    addChars(first, folded, (s) => s.toUpperCase());
+    // Not met by lookalikeKey, but skeleton() stays right for any name character.
+    addChars(first, folded, (s) => s);
+  }
+  const second = new Set<string>();
+  for (const char of first) addChars(second, data[char] ?? char, (s) => s.toLowerCase());
+  return new Set([...first, ...second]);
+}
+
+/** The table as `DELTA:TARGET` entries in base 36, each source a delta from the one before. */
+function encode(data: Record<string, string>, keep: Set<string>): string[] {
+  const sources = Object.keys(data)
+    .filter((source) => keep.has(source))
+    .map((source) => source.codePointAt(0)!)
+    .sort((a, b) => a - b);
+  let previous = 0;
+  return sources.map((code) => {
+    const target = [...data[String.fromCodePoint(code)]]
+      .map((char) => char.codePointAt(0)!.toString(36))
+      .join(".");
+    const entry = `${(code - previous).toString(36)}:${target}`;
+    previous = code;
+    return entry;
+  });
+}
+
+/** Entries joined with `,` into string literals of at most `width` characters. */
+function chunks(entries: string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const entry of entries) {
+    if (line && line.length + 1 + entry.length > width) {
+      lines.push(line);
+      line = entry;
+    } else {
+      line = line ? `${line},${entry}` : entry;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+function render(source: Source, entries: string[]): string {
+  const lines = chunks(entries, 88).map((line) => `  "${line}",`);
+  return `// Generated by tools/gen_confusables.ts from confusables.txt (Unicode ${source.version},
+// as shipped in ${source.origin}); do not edit. To regenerate: deno run -A tools/gen_confusables.ts
+
+/**
+ * The prototypes of Unicode's confusables.txt (UTS #39) for the characters a
+ * name or room name can meet while its skeleton is made (see \`chat/names.ts\`):
+ * ${entries.length} of its ${Object.keys(source.data).length} entries.
+ *
+ * @module
+ */
+
+/** The Unicode version of confusables.txt that {@linkcode CONFUSABLES} comes from. */
+export const CONFUSABLES_VERSION = "${source.version}";
+
+/**
+ * \`SOURCE:TARGET\` entries separated by \`,\`, in ascending order of source,
+ * all numbers in base 36: SOURCE is the code point's distance from the previous
+ * entry's (from 0 for the first), TARGET the prototype's code points joined with \`.\`.
+ */
+export const CONFUSABLES: string = [
+${lines.join("\n")}
+].join(",");
+`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ args: Deno.args, options: { from: { type: "string" } } });
+  const source = values.from ? await readPackage(values.from) : await npmInstall();
+  const entries = encode(source.data, reachable(source.data));
+  await Deno.writeTextFile(OUTPUT, render(source, entries));
+  const fmt = new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", OUTPUT.pathname] });
+  if (!(await fmt.output()).success) throw new Error("deno fmt failed");
+  const size = (await Deno.stat(OUTPUT)).size;
+  console.log(
+    `wrote ${OUTPUT.pathname}: ${entries.length} of ${Object.keys(source.data).length} ` +
+      `entries of confusables.txt ${source.version} (${source.origin}), ${size} bytes`,
+  );
+}
+
+if (import.meta.main) await main();
