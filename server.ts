@@ -363,7 +363,7 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) Deno.exit(1);
     stopping = true;
-    console.log(`${timestamp()} shutting down`);
+    server.hub.log("shutting down");
     server.close().then(() => Deno.exit(0));
   };
   Deno.addSignalListener("SIGINT", stop);

@@ -411,6 +411,53 @@ test("TLS: two clients chat; a plain-TCP client is rejected without harm", async
   await eventually(() => server.stats().connections === 2);
 });
 
+test("a stdout nobody reads never stalls the server: 3,000 join/leave cycles, then chat", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-N",
+      new URL("./server.ts", import.meta.url).pathname,
+      "--port",
+      "0",
+      "--max-per-address",
+      "0",
+      "--connect-rate",
+      "0",
+      "--rate",
+      "0",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let output = "";
+    while (!output.includes("\n")) output += (await stdout.read()).value ?? "";
+    const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
+    const server = { addr: { hostname: "127.0.0.1", port, transport: "tcp" as const } };
+    // From here on nobody reads the server's stdout: its pipe (64 KiB) fills after about a
+    // thousand log lines, and each cycle logs two.
+    const started = performance.now();
+    for (let batch = 0; batch < 300; batch++) {
+      await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        using passer = await LineClient.join(server, `p${batch}x${i}`);
+        await passer.write("/quit\n");
+        await passer.rest();
+      }));
+    }
+    using ann = await LineClient.join(server, "ann");
+    using bob = await LineClient.join(server, "bob");
+    await ann.write("still here?\n");
+    assertEquals(await bob.message(), "ann: still here?");
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`  unread stdout: 3,000 cycles and a chat in ${seconds.toFixed(2)} s`);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await stdout.cancel();
+  }
+});
+
 test("SIGTERM: every client is told, and the server exits 0 within 3 s", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
