@@ -11,7 +11,14 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { LINE_TOO_LONG, LineFramer } from "./chat/framing.ts";
-import { checkName, cleanLine, NAME_PROMPT, say } from "./chat/protocol.ts";
+import {
+  checkName,
+  cleanLine,
+  lineLimit,
+  NAME_PROMPT,
+  privateReceipt,
+  say,
+} from "./chat/protocol.ts";
 import { eventually, LineClient, quietServer, test } from "./test_util.ts";
 
 const encoder = new TextEncoder();
@@ -68,10 +75,12 @@ test("checkName accepts letters, digits and _ - . and nothing else", () => {
 // Joining
 // ---------------------------------------------------------------------------
 
-test("a new connection is greeted and asked for a name", async () => {
-  await using server = await quietServer();
+test("a new connection is greeted, told the line limit and asked for a name", async () => {
+  await using server = await quietServer({ maxLine: 1000 });
   using client = await LineClient.connect(server);
   assertMatch(await client.line(), /^-- Welcome/);
+  const limits = await client.line();
+  assertEquals(lineLimit(limits), 1000);
   assertEquals(await client.line(), NAME_PROMPT);
 });
 
@@ -363,6 +372,9 @@ test("/msg reaches only its target, and errors name what went wrong", async () =
   using carol = await LineClient.join(server, "carol");
   await alice.write("/msg BOB psst\n/msg dave hi\n/msg bob\n/msg alice me\n");
   assertEquals(await bob.message(), "alice (private): psst");
+  // The sender gets a receipt naming the recipient as the server knows it.
+  assertEquals(await alice.message(), say.privateSent("bob", "psst"));
+  assertEquals(privateReceipt(say.privateSent("bob", "psst")), { to: "bob", text: "psst" });
   assertEquals(await alice.message(), say.noSuchMember("dave"));
   assertEquals(await alice.message(), say.usage("/msg NAME TEXT"));
   assertEquals(await alice.message(), say.thatIsYou);

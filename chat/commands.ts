@@ -116,6 +116,7 @@ export const COMMANDS: readonly Command[] = [
         text,
         time: Date.now(),
       }, session);
+      session.send(say.privateSent(target.name!, text));
     },
   },
   {

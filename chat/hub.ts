@@ -13,6 +13,7 @@ import {
   checkName,
   checkRoomName,
   cleanLine,
+  limitsLine,
   LOBBY,
   NAME_PROMPT,
   nameKey,
@@ -50,7 +51,6 @@ export interface HubOptions {
 export type PostHook = (message: ChatMessage) => void;
 
 const encoder = new TextEncoder();
-const GREETING = encoder.encode(`${WELCOME}\n${NAME_PROMPT}\n`);
 
 /** Members, names and rooms, and the rules for moving between them. */
 export class Hub {
@@ -67,6 +67,8 @@ export class Hub {
   /** Set by shutdown: no one new is let in, and leaving members are not announced. */
   closing = false;
   readonly commands: ReadonlyMap<string, Command>;
+  /** What a new connection is sent first: the welcome, the limits, the name question. */
+  readonly #greeting: Uint8Array;
 
   /** Makes an empty hub; `log` gets operator log lines, `commands` replaces the command table. */
   constructor(
@@ -75,6 +77,8 @@ export class Hub {
     commands: readonly Command[] = COMMANDS,
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
+    const greeting = [WELCOME, limitsLine(options.maxLine), NAME_PROMPT];
+    this.#greeting = encoder.encode(greeting.join("\n") + "\n");
   }
 
   /**
@@ -88,7 +92,7 @@ export class Hub {
     }
     const session = new Session(this, conn);
     this.sessions.add(session);
-    conn.deliver(GREETING);
+    conn.deliver(this.#greeting);
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }

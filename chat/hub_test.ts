@@ -106,6 +106,7 @@ test("names are unique across rooms, and /msg reaches a name in any room", () =>
   ann.take();
   ann.say("/msg BOB psst");
   assertEquals(bob.take().at(-1), "ann (private): psst");
+  assertEquals(ann.take(), [say.privateSent("bob", "psst")]);
   bob.say("/nick ann", "/nick robert");
   assertEquals(bob.take(), [say.nameTaken("ann"), say.renamed("robert")]);
   assertEquals(ann.take(), []); // the rename is told to bob's room, not ann's

@@ -207,6 +207,8 @@ export function checkRoomName(room: string): string | null {
 export const NAME_PROMPT = "-- What should we call you?";
 /** The first line of the greeting. */
 export const WELCOME = "-- Welcome to the chat room! Type /help for commands.";
+/** The greeting's line that states the limits a client should check before sending. */
+export const limitsLine = (maxLine: number) => `-- Lines are at most ${maxLine} bytes.`;
 
 /** Names listed in one notice before the rest are only counted. */
 export const NAMES_IN_NOTICE = 20;
@@ -273,6 +275,8 @@ export const say = {
   noSuchMember: (name: string) => error(`no one called ${name} is here`),
   noSuchRoom: (room: string) => error(`there is no room ${room}; /rooms lists them`),
   thatIsYou: error("that is you"),
+  /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
+  privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
   serverFull: error("server full; try again later"),
   tooManyFromAddress: error("too many connections from your address; try again later"),
@@ -288,6 +292,18 @@ export const reasons = {
   badTls: "bad TLS handshake",
   internal: "internal error",
 } as const;
+
+/** The most bytes a line may have, from the greeting's limits line, or `null`. */
+export function lineLimit(line: string): number | null {
+  const match = /^-- Lines are at most (\d+) bytes\.$/.exec(line);
+  return match ? Number(match[1]) : null;
+}
+
+/** The recipient and text of a private message the server confirms to its sender, or `null`. */
+export function privateReceipt(line: string): { to: string; text: string } | null {
+  const match = new RegExp(`^-- to (${NAME_SOURCE}) \\(private\\): (.*)$`, "u").exec(line);
+  return match ? { to: match[1], text: match[2] } : null;
+}
 
 /** The room named in a `/join` answer (`-- You are now in ROOM. …`), or `null`. */
 export function roomChange(line: string): string | null {
