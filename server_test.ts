@@ -11,6 +11,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { LINE_TOO_LONG, LineFramer } from "./chat/framing.ts";
+import { CTRL_C } from "./chat/telnet.ts";
 import {
   checkName,
   cleanLine,
@@ -19,7 +20,7 @@ import {
   privateReceipt,
   say,
 } from "./chat/protocol.ts";
-import { eventually, LineClient, quietServer, test } from "./test_util.ts";
+import { eventually, LineClient, quietServer, test, within } from "./test_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -180,6 +181,19 @@ test("invalid UTF-8 becomes U+FFFD and control characters never reach others", a
   // A line of nothing but control characters is blank, so it is dropped.
   await alice.write("\x1b\x07\nafter\n");
   assertEquals(await bob.message(), "alice: after");
+});
+
+test("telnet's Ctrl-C is not relayed, and its timing mark is answered so telnet keeps reading", async () => {
+  await using server = await quietServer();
+  using alice = await LineClient.join(server, "alice");
+  await alice.write(CTRL_C);
+  const answer = new Uint8Array(3);
+  let got = 0;
+  while (got < 3) got += (await within(alice.conn.read(answer.subarray(got)), "an answer"))!;
+  assertEquals([...answer], [255, 252, 6]); // IAC WONT TIMING-MARK
+  using bob = await LineClient.join(server, "bob");
+  await alice.write("after ctrl-c\n");
+  assertEquals(await bob.message(), "alice: after ctrl-c");
 });
 
 test("a line over 4096 bytes is refused to its sender and the connection goes on", async () => {

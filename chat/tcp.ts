@@ -16,6 +16,7 @@ import type { Hub } from "./hub.ts";
 import type { RepeatedLog } from "./log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons } from "./protocol.ts";
+import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
 import type { Connection, Session } from "./session.ts";
 
 /** Where and how the transport listens, and its per-connection limits. */
@@ -180,8 +181,15 @@ const CONNECTION = Symbol("connection");
 type TaggedSocket = net.Socket & { [CONNECTION]: TcpConnection };
 
 function onData(this: TaggedSocket, chunk: Uint8Array): void {
-  const session = this[CONNECTION].session!;
+  const conn = this[CONNECTION];
+  const session = conn.session!;
   try {
+    if (hasTelnet(chunk, conn.telnet)) {
+      const { data, state, answer } = filterTelnet(chunk, conn.telnet);
+      conn.telnet = state;
+      if (answer) conn.deliver(answer);
+      chunk = data;
+    }
     session.receive(chunk);
   } catch (error) {
     // A bug outside any one line's handling: end this client, keep serving the rest.
@@ -215,6 +223,8 @@ const encoder = new TextEncoder();
 class TcpConnection extends Outbox implements Connection {
   session: Session | null = null;
   readonly remote: string;
+  /** Where the telnet filter stopped in the last read (0: plain data). */
+  telnet: TelnetState = 0;
   /** Why the socket failed, once it has (the first reason wins). */
   #reason: string | undefined;
   #closing = false;
