@@ -29,7 +29,7 @@
 import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./chat/admission.ts";
 import { Hub } from "./chat/hub.ts";
-import { AsyncLog, RepeatedLog } from "./chat/log.ts";
+import { AsyncLog, hostPort, type LogFormat, ServerLog } from "./chat/log.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 
@@ -79,7 +79,9 @@ export interface ServerOptions {
   key?: string;
   /** Log every message as well as joins and leaves. Default false. */
   verbose?: boolean;
-  /** Where log lines go. Default: stdout with a timestamp. */
+  /** Log lines as text or as JSON objects (one per line). Default text. */
+  logFormat?: LogFormat;
+  /** Where log lines go. Default: stdout, through a queue that never blocks, text timestamped. */
   log?: (line: string) => void;
 }
 
@@ -135,6 +137,7 @@ const DEFAULTS = {
   joinGrace: 3_000,
   drainTimeout: 2_000,
   verbose: false,
+  logFormat: "text" as LogFormat,
 };
 
 /** The longest a TLS client may take over its handshake, in milliseconds. */
@@ -147,8 +150,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   const settings = { ...DEFAULTS, ...withoutUndefined(options) };
   // Log lines never wait on stdout: a reader that stalls costs dropped lines, not the chat.
   const stdout = options.log ? null : new AsyncLog((bytes) => Deno.stdout.write(bytes));
-  const log = options.log ?? ((line: string) => stdout!.line(`${timestamp()} ${line}`));
-  const repeated = new RepeatedLog(log);
+  const json = settings.logFormat === "json";
+  const sink = options.log ??
+    (json ? (line: string) => stdout!.line(line) : (line: string) => {
+      stdout!.line(`${timestamp()} ${line}`);
+    });
+  const log = new ServerLog(sink, settings.logFormat);
   const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
   const hub = new Hub(settings, log);
   // One output budget for every transport; past it, shed down to three quarters.
@@ -160,17 +167,24 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     ...settings,
     scheduler,
     admission,
-    repeated,
     handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
+  });
+
+  const { hostname, port } = tcp.addr;
+  log.event({
+    event: "listening",
+    address: hostPort(hostname, port),
+    text: tcp.secure ? "TLS" : "",
   });
 
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
     closing ??= (async () => {
       tcp.stopAccepting();
+      log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
       await tcp.closed(settings.drainTimeout);
-      repeated.close();
+      log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
     })();
     return closing;
@@ -244,7 +258,8 @@ OPTIONS:
   })
   --cert FILE           PEM certificate: speak TLS (needs --key)
   --key FILE            PEM private key for --cert
-  -v, --verbose         log every message, not only joins and leaves
+  --log-format FORMAT   text (default) or json: one object per line for log shippers
+  -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
 
 Try it: nc 127.0.0.1 ${DEFAULTS.port}`);
@@ -276,6 +291,24 @@ export function sizeFlag(name: string, value: string | undefined): number | unde
   return bytes;
 }
 
+/**
+ * Joins a flag and a value that starts with `-` (`--port -1` → `--port=-1`), so that
+ * `parseArgs` passes it on and the value gets the flag's own one-line error.
+ */
+function joinDashValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (/^--[a-z-]+$/.test(args[i]) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 /** Parses a flag that must be a whole number from `min` to `max`. */
 function intFlag(
   name: string,
@@ -296,7 +329,7 @@ async function main(): Promise<void> {
   let options: ServerOptions;
   try {
     const { values } = parseArgs({
-      args: Deno.args,
+      args: joinDashValues(Deno.args),
       options: {
         host: { type: "string" },
         port: { type: "string" },
@@ -313,12 +346,17 @@ async function main(): Promise<void> {
         "name-timeout": { type: "string" },
         cert: { type: "string" },
         key: { type: "string" },
+        "log-format": { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
     });
     if (values.help) return printUsage();
     if (!values.cert !== !values.key) throw new Error("--cert and --key go together");
+    const logFormat = values["log-format"];
+    if (logFormat !== undefined && logFormat !== "text" && logFormat !== "json") {
+      throw new Error(`--log-format is text or json, not "${logFormat}"`);
+    }
     // setTimeout holds at most 2^31 - 1 ms (about 24.8 days).
     const nameTimeout = intFlag("name-timeout", values["name-timeout"], 1, 2_147_483);
     options = {
@@ -335,35 +373,44 @@ async function main(): Promise<void> {
       rate: intFlag("rate", values.rate, 0),
       burst: intFlag("burst", values.burst, 1),
       nameTimeout: nameTimeout && nameTimeout * 1000,
-      cert: values.cert ? Deno.readTextFileSync(values.cert) : undefined,
-      key: values.key ? Deno.readTextFileSync(values.key) : undefined,
+      cert: values.cert,
+      key: values.key,
       verbose: values.verbose,
+      logFormat,
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);
     console.error("Run with --help for usage.");
     Deno.exit(2);
   }
+  // Reading the files is not a usage error: a missing one is exit 1, with no usage hint.
+  for (const flag of ["cert", "key"] as const) {
+    const file = options[flag];
+    if (file === undefined) continue;
+    try {
+      options[flag] = Deno.readTextFileSync(file);
+    } catch (error) {
+      console.error(`server: cannot read --${flag} ${file}: ${(error as Error).message}`);
+      Deno.exit(1);
+    }
+  }
 
   let server: ChatServer;
   try {
     server = await startServer(options);
   } catch (error) {
-    const where = `${options.hostname ?? DEFAULTS.hostname}:${options.port ?? DEFAULTS.port}`;
+    const where = hostPort(options.hostname ?? DEFAULTS.hostname, options.port ?? DEFAULTS.port);
     console.error(
       `server: cannot listen on ${where}: ${error instanceof Error ? error.message : error}`,
     );
     Deno.exit(1);
   }
-  const { hostname, port } = server.addr;
-  console.log(`listening on ${hostname}:${port}${options.cert ? " (TLS)" : ""}`);
 
   // SIGINT and SIGTERM shut down gracefully; a second signal exits at once.
   let stopping = false;
   const stop = () => {
     if (stopping) Deno.exit(1);
     stopping = true;
-    server.hub.log("shutting down");
     server.close().then(() => Deno.exit(0));
   };
   Deno.addSignalListener("SIGINT", stop);
@@ -371,11 +418,11 @@ async function main(): Promise<void> {
   // A bug that escapes every handler is logged with its stack; the others keep chatting.
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
-    console.error(`${timestamp()} internal error: ${event.error?.stack ?? event.message}`);
+    server.hub.internalError(null, event.error ?? event.message);
   });
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
-    console.error(`${timestamp()} internal error: ${event.reason?.stack ?? event.reason}`);
+    server.hub.internalError(null, event.reason);
   });
   await server.finished;
 }

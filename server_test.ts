@@ -455,3 +455,65 @@ test("close() tells every client and closes all connections", async () => {
   assertEquals((await stranger.rest()).at(-1), `-- ${say.shuttingDown}`);
   assertEquals(server.stats().connections, 0);
 });
+
+// ---------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------
+
+const SERVER = new URL("./server.ts", import.meta.url).pathname;
+
+/** Runs server.ts with `args` until it exits; its exit code and output. */
+async function runServer(...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", "-R", SERVER, ...args],
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+test("a bad flag value is one line and exit 2, a negative number included", async () => {
+  for (const args of [["--port", "-1"], ["--rate", "-5"], ["--max-buffered", "12XB"]]) {
+    const { code, stderr } = await runServer(...args);
+    assertEquals(code, 2, args.join(" "));
+    const [first, ...rest] = stderr.trimEnd().split("\n");
+    assertMatch(first, new RegExp(`^server: ${args[0]} must be `));
+    assertEquals(rest, ["Run with --help for usage."]);
+  }
+});
+
+test("a certificate file that cannot be read is a runtime error: exit 1, no usage hint", async () => {
+  const { code, stderr } = await runServer(
+    "--cert",
+    "/nonexistent.pem",
+    "--key",
+    "/nonexistent.pem",
+  );
+  assertEquals(code, 1);
+  assertMatch(stderr, /^server: cannot read --cert \/nonexistent\.pem: .*\n$/);
+});
+
+test("the log has a time on every line and brackets IPv6 addresses", async () => {
+  const lines: string[] = [];
+  await using server = await quietServer({ hostname: "::1", log: (line) => lines.push(line) });
+  using _ann = await LineClient.join(server, "ann");
+  await eventually(() => lines.some((line) => line.startsWith("+ ann")));
+  assertEquals(lines[0], `listening on [::1]:${server.addr.port}`);
+  assertMatch(lines.find((line) => line.startsWith("+ ann"))!, /^\+ ann joined from \[::1\]:\d+$/);
+  // Without a log function, lines go to stdout with a time in front.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", SERVER, "--host", "::1", "--port", "0"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let output = "";
+    while (!output.includes("\n")) output += (await reader.read()).value ?? "";
+    assertMatch(output, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d listening on \[::1\]:\d+\n/);
+  } finally {
+    child.kill();
+    await child.status;
+    await reader.cancel();
+  }
+});

@@ -10,6 +10,7 @@ import net from "node:net";
 import { Hub, type HubOptions } from "./chat/hub.ts";
 import type { Command } from "./chat/commands.ts";
 import { helloName, NAME_PROMPT } from "./chat/protocol.ts";
+import { ServerLog } from "./chat/log.ts";
 import type { Connection, Session } from "./chat/session.ts";
 import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
 
@@ -137,7 +138,8 @@ export class MemoryHub extends Hub {
 
   constructor(options: Partial<HubOptions> = {}, commands?: readonly Command[]) {
     const logged: string[] = [];
-    super({ ...TEST_HUB_OPTIONS, ...options }, (line) => logged.push(line), commands);
+    const log = new ServerLog((line) => logged.push(line));
+    super({ ...TEST_HUB_OPTIONS, ...options }, log, commands);
     this.logged = logged;
   }
 
@@ -162,6 +164,7 @@ export class MemoryHub extends Hub {
 
   [Symbol.dispose](): void {
     this.shutdown();
+    this.log.close();
   }
 }
 

@@ -24,6 +24,7 @@ import {
   say,
   WELCOME,
 } from "./protocol.ts";
+import type { ServerLog } from "./log.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
 
@@ -70,10 +71,10 @@ export class Hub {
   /** What a new connection is sent first: the welcome, the limits, the name question. */
   readonly #greeting: Uint8Array;
 
-  /** Makes an empty hub; `log` gets operator log lines, `commands` replaces the command table. */
+  /** Makes an empty hub; `log` is the operator's log, `commands` replaces the command table. */
   constructor(
     readonly options: HubOptions,
-    readonly log: (line: string) => void,
+    readonly log: ServerLog,
     commands: readonly Command[] = COMMANDS,
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
@@ -132,7 +133,11 @@ export class Hub {
       const room = sender?.room ?? this.rooms.get(roomKey(message.room));
       room?.broadcast(bytes, sender);
     }
-    if (this.options.verbose) this.log(renderMessage(message));
+    // Public words only, and only when asked: private messages are never logged.
+    if (this.options.verbose && message.kind !== "private") {
+      const { kind, from, room, text } = message;
+      this.log.event({ event: kind, name: from, room, text });
+    }
     for (const hook of this.postHooks) hook(message);
   }
 
@@ -149,6 +154,8 @@ export class Hub {
     const name = text.normalize("NFC");
     const error = this.nameError(name, session);
     if (error) {
+      const address = session.conn.remote;
+      this.log.repeated({ event: "name-refused", address, reason: error.slice(3) });
       session.send(error);
       session.send(NAME_PROMPT);
       return;
@@ -161,7 +168,7 @@ export class Hub {
     const [others, count] = this.#others(room, session);
     session.send(say.hello(name, others, count));
     if (room.topic) session.send(say.topicIs(room.name, room.topic));
-    this.log(`+ ${name} joined from ${session.conn.remote}`);
+    this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
   }
 
@@ -175,7 +182,7 @@ export class Hub {
     this.members.delete(nameKey(old));
     this.members.set(nameKey(name), session);
     session.name = name;
-    this.log(`~ ${old} is now ${name}`);
+    this.log.event({ event: "rename", old, name });
     session.send(say.renamed(name));
     session.room!.broadcastLine(say.othersRenamed(old, name), session);
   }
@@ -193,7 +200,7 @@ export class Hub {
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
     if (room.topic) session.send(say.topicIs(room.name, room.topic));
-    this.log(`> ${session.name} went to ${room.name}`);
+    this.log.event({ event: "move", name: session.name!, room: room.name });
     room.announce(session, "joined");
   }
 
@@ -215,7 +222,13 @@ export class Hub {
       this.members.delete(nameKey(name));
       this.#exit(session, room);
       if (!this.closing) {
-        this.log(`- ${name} left from ${session.conn.remote}${reason ? ` (${reason})` : ""}`);
+        this.log.event({
+          event: "leave",
+          name,
+          room: room.name,
+          address: session.conn.remote,
+          reason,
+        });
         if (room.members.size > 0) room.announce(session, "left", reason);
       }
     }
@@ -238,7 +251,7 @@ export class Hub {
       this.leave(session, reasons.tooSlow, false);
     }
     const mib = (freed / (1 << 20)).toFixed(1);
-    this.log(`output budget reached: dropped the ${dropped} largest backlogs (${mib} MiB)`);
+    this.log.event({ event: "shed", count: dropped, text: `${mib} MiB` });
   }
 
   /** Tells every session `reason`, closes them all (draining) and stops notices. */
@@ -254,7 +267,8 @@ export class Hub {
 
   /** Logs an internal error with its stack; the user sees only that something failed. */
   internalError(session: Session | null, error: unknown): void {
-    this.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+    const text = error instanceof Error ? error.stack ?? error.message : String(error);
+    this.log.event({ event: "internal-error", name: session?.name ?? undefined, text });
     if (session && !session.closed) session.send(say.internalError);
   }
 
@@ -296,6 +310,7 @@ export class Hub {
 function nameTimedOut(session: Session): void {
   session.nameTimer = undefined;
   if (session.name !== null) return;
+  session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
   session.send(say.noNameInTime);
   session.hub.leave(session, undefined, true);
 }

@@ -58,25 +58,126 @@ export class AsyncLog {
   }
 }
 
-/**
- * Logs the first of a kind of event at once, and the rest of that kind within
- * `interval` milliseconds as one summary line when the interval ends.
- */
-export class RepeatedLog {
-  #counts = new Map<string, number>();
+/** One thing worth telling the operator; what it is about, in fields for `--log-format json`. */
+export interface LogEvent {
+  event:
+    | "listening"
+    | "join"
+    | "leave"
+    | "rename"
+    | "move"
+    | "message"
+    | "action"
+    | "refused"
+    | "name-refused"
+    | "name-timeout"
+    | "line-too-long"
+    | "tls-failed"
+    | "shed"
+    | "accept-failed"
+    | "internal-error"
+    | "shutdown"
+    | "summary";
+  name?: string;
+  /** The name before a rename. */
+  old?: string;
+  room?: string;
+  /** The client's address as `host:port` (`[v6]:port`). */
+  address?: string;
+  reason?: string;
+  /** A message's text, an error's stack, a summary's counts. */
+  text?: string;
+  count?: number;
+}
+
+/** How the log is written: a line of text, or one JSON object per line for log shippers. */
+export type LogFormat = "text" | "json";
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function hostPort(host: string | undefined, port: number | undefined): string {
+  return host?.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** An event as a line of text, without the time. */
+export function formatText(e: LogEvent): string {
+  const from = e.address ? ` from ${e.address}` : "";
+  const why = e.reason ? ` (${e.reason})` : "";
+  switch (e.event) {
+    case "listening":
+      return `listening on ${e.address}${e.text ? ` (${e.text})` : ""}`;
+    case "join":
+      return `+ ${e.name} joined${from}`;
+    case "leave":
+      return `- ${e.name} left${from}${why}`;
+    case "rename":
+      return `~ ${e.old} is now ${e.name}`;
+    case "move":
+      return `> ${e.name} went to ${e.room}`;
+    case "message":
+      return `${e.room}: ${e.name}: ${e.text}`;
+    case "action":
+      return `${e.room}: * ${e.name} ${e.text}`;
+    case "refused":
+      return `refused a connection${from}${why}`;
+    case "name-refused":
+      return `refused a name${from}${why}`;
+    case "name-timeout":
+      return `no name given in time${from}`;
+    case "line-too-long":
+      return `refused a line over the limit${from}${e.name ? ` (${e.name})` : ""}`;
+    case "tls-failed":
+      return `TLS handshake failed${from}${why}`;
+    case "shed":
+      return `output budget reached: dropped the ${e.count} largest backlogs (${e.text})`;
+    case "accept-failed":
+      return `accept failed${why}`;
+    case "internal-error":
+      return `internal error: ${e.text}`;
+    case "shutdown":
+      return `shutting down with ${e.count} connected`;
+    case "summary":
+      return `in the last ${e.reason}, also: ${e.text}`;
+  }
+}
+
+/** The operator's log: events now, or summed up when they repeat; as text or JSON lines. */
+export class ServerLog {
+  #counts = new Map<string, { event: LogEvent; count: number }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Makes a summarizing log on top of `log`. */
-  constructor(readonly log: (line: string) => void, readonly interval = 10_000) {}
+  /**
+   * Makes a log writing each line to `sink` (text without a time: the sink adds
+   * it; JSON with a `time` field), summing repeats up every `interval` ms.
+   */
+  constructor(
+    readonly sink: (line: string) => void,
+    readonly format: LogFormat = "text",
+    readonly interval = 10_000,
+  ) {}
 
-  /** Notes one event, described by `what` (events with the same text are counted together). */
-  note(what: string): void {
+  /** Logs an event now. */
+  event(e: LogEvent): void {
+    this.sink(
+      this.format === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), ...e })
+        : formatText(e),
+    );
+  }
+
+  /**
+   * Logs an event that may repeat (refusals, timeouts): the first of a quiet
+   * interval now, the others counted by kind and reason and logged as one summary.
+   */
+  repeated(e: LogEvent): void {
     if (this.#timer === undefined) {
-      this.log(what);
+      this.event(e);
       this.#timer = setTimeout(() => this.#summarize(), this.interval);
       return;
     }
-    this.#counts.set(what, (this.#counts.get(what) ?? 0) + 1);
+    const key = `${e.event} ${e.reason ?? ""}`;
+    const counted = this.#counts.get(key);
+    if (counted) counted.count++;
+    else this.#counts.set(key, { event: e, count: 1 });
   }
 
   /** Logs what is counted and stops the timer. */
@@ -91,12 +192,14 @@ export class RepeatedLog {
     if (this.#report()) this.#timer = setTimeout(() => this.#summarize(), this.interval);
   }
 
-  /** Logs one summary line if anything was counted; says whether it did. */
+  /** Logs one summary if anything was counted; says whether it did. */
   #report(): boolean {
     if (this.#counts.size === 0) return false;
-    const parts = [...this.#counts].map(([what, count]) => `${count} × ${what}`);
+    const parts = [...this.#counts.values()].map(({ event, count }) =>
+      `${count} × ${formatText({ ...event, address: undefined, name: undefined })}`
+    );
     this.#counts.clear();
-    this.log(`in the last ${this.interval / 1000} s, also: ${parts.join("; ")}`);
+    this.event({ event: "summary", reason: `${this.interval / 1000} s`, text: parts.join("; ") });
     return true;
   }
 }

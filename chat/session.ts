@@ -119,6 +119,8 @@ export class Session {
         }
       }
       if (line === LINE_TOO_LONG) {
+        const { name, conn } = this;
+        hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
         this.send(say.lineTooLong(hub.options.maxLine));
         continue;
       }

@@ -13,7 +13,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { Admission } from "./admission.ts";
 import type { Hub } from "./hub.ts";
-import type { RepeatedLog } from "./log.ts";
+import { hostPort } from "./log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons } from "./protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
@@ -36,8 +36,6 @@ export interface TcpOptions {
   scheduler: FlushScheduler;
   /** Counts connections in all and by address (shared by transports). */
   admission: Admission;
-  /** Where refusals and failed handshakes are logged, in summary when they repeat. */
-  repeated: RepeatedLog;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -97,7 +95,8 @@ export class TcpTransport {
     });
     // A failed TLS handshake (plain TCP on the TLS port, say) ends only that connection.
     server.on("tlsClientError", (error: Error, socket: net.Socket) => {
-      options.repeated.note(`TLS handshake failed: ${error.message.split("\n")[0]}`);
+      const address = hostPort(socket.remoteAddress, socket.remotePort);
+      hub.log.repeated({ event: "tls-failed", address, reason: error.message.split("\n")[0] });
       socket.destroy();
     });
     return new Promise((resolve, reject) => {
@@ -107,7 +106,10 @@ export class TcpTransport {
       server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
         server.off("error", reject);
         // Out of file descriptors, say: keep serving those already in.
-        server.on("error", (error) => hub.log(`accept failed: ${error.message}`));
+        server.on(
+          "error",
+          (error) => hub.log.event({ event: "accept-failed", reason: error.message }),
+        );
         resolve(transport);
       });
     });
@@ -149,7 +151,8 @@ export class TcpTransport {
     this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", this.#untrack);
     if (refusal === null) return;
-    this.options.repeated.note(`refused a connection: ${refusal.slice(3)}`);
+    const where = hostPort(address, socket.remotePort);
+    this.hub.log.repeated({ event: "refused", address: where, reason: refusal.slice(3) });
     socket.on("error", ignore);
     if (this.secure) {
       socket.destroy(); // it expects a handshake, not a line of text
@@ -233,7 +236,7 @@ class TcpConnection extends Outbox implements Connection {
   constructor(readonly transport: TcpTransport, readonly socket: TaggedSocket) {
     super(transport.scheduler, transport.options.maxQueue);
     socket[CONNECTION] = this;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remote = hostPort(socket.remoteAddress, socket.remotePort);
     // The one closure a connection needs: a write callback gets no `this`.
     this.#onWritten = (error?: Error | null) => {
       if (!error) this.written(); // a failed write also fails the socket: see failed()

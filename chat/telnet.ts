@@ -3,7 +3,8 @@
  * client sends IAC sequences (option negotiation, and on Ctrl-C `IAC IP` then
  * `IAC DO TIMING-MARK`, after which it discards all output until it gets an
  * answer). Byte 255 (IAC) never occurs in UTF-8, so any other client is left
- * alone at the cost of one `indexOf` per read.
+ * alone at the cost of one `indexOf` per read; a 255 not followed by a telnet
+ * command byte (240–255) is left in the data, where it decodes as U+FFFD.
  *
  * @module
  */
@@ -44,7 +45,7 @@ export interface Filtered {
  * also answers the `DO TIMING-MARK` that telnet sends on Ctrl-C.
  */
 export function filterTelnet(chunk: Uint8Array, state: TelnetState): Filtered {
-  const data = new Uint8Array(chunk.length);
+  const data = new Uint8Array(chunk.length + 1); // + an IAC held over from the last chunk
   let length = 0;
   let answer: number[] | null = null;
   for (const byte of chunk) {
@@ -54,9 +55,18 @@ export function filterTelnet(chunk: Uint8Array, state: TelnetState): Filtered {
         else data[length++] = byte;
         break;
       case AFTER_IAC:
-        if (byte >= WILL && byte <= DONT) state = VERB + byte;
-        else if (byte === SB) state = IN_SUB;
-        else state = DATA; // a two-byte command (IP, AYT, NOP …) or IAC IAC
+        if (byte >= WILL && byte <= DONT) {
+          state = VERB + byte;
+        } else if (byte === SB) {
+          state = IN_SUB;
+        } else if (byte >= SE) {
+          state = DATA; // a two-byte command (IP, AYT, NOP …) or IAC IAC
+        } else {
+          // Not telnet after all, just a stray 255 (invalid UTF-8): it stays, as data.
+          data[length++] = IAC;
+          data[length++] = byte;
+          state = DATA;
+        }
         break;
       case IN_SUB:
         if (byte === IAC) state = IN_SUB_AFTER_IAC;

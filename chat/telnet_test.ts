@@ -63,6 +63,12 @@ test("a sequence cut across reads, subnegotiation and IAC IAC leave only the tex
   assertEquals(run(...bytes.map((byte) => new Uint8Array([byte]))), expected);
 });
 
+test("a stray 255 that starts no telnet command stays in the data", () => {
+  const bytes = new Uint8Array([0x62, 0xff, 0x28, 0xff, 0x0a]);
+  assertEquals(run(bytes).text, "b\uFFFD(\uFFFD\n");
+  assertEquals(run(bytes.subarray(0, 2), bytes.subarray(2)).text, "b\uFFFD(\uFFFD\n");
+});
+
 test("only reads with IAC, or after a cut sequence, are filtered", () => {
   assertEquals(hasTelnet(encoder.encode("plain ünïcode 你好\n"), 0), false);
   assertEquals(hasTelnet(new Uint8Array([104, 255]), 0), true);
