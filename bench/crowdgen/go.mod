@@ -1,0 +1,3 @@
+module chat/bench/crowdgen
+
+go 1.19

@@ -1,0 +1,1263 @@
+// Command crowdgen is the load generator bench.ts runs for its many-client scenarios (crowd:
+// 5,000 clients, one sender; idle: 10,000 clients, no traffic). bench.ts's own clients live on
+// node:net in one Deno process, which costs too much CPU per connect and per read to measure a
+// server that handles thousands of clients; this one costs a fraction of that. It speaks the
+// same payload format as bench.ts, so results are comparable and corruption is caught alike:
+//
+//	~SSSS QQQQQQQQQ TTTTTTTTTTTT xxxx…xxxx CCCCC
+//
+// (sender, sequence number, send time in microseconds of this process's monotonic clock,
+// padding, checksum), parsed by byte offsets.
+//
+// Build it with Debian's Go, offline, standard library only:
+//
+//	cd bench/crowdgen && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod go build -o /tmp/chat-crowdgen .
+//
+// and run it against a server on 127.0.0.1:
+//
+//	/tmp/chat-crowdgen -addr 127.0.0.1:9000 -mode ours -clients 5000 -senders 1 -rate 10
+//	/tmp/chat-crowdgen -addr 127.0.0.1:1801 -mode raw -clients 10000 -idle 5
+//
+// Clients count as in the room as bench.ts decides it: "ours" (mode ours) greets with
+// "-- What should we call you?", gets a name and answers "-- Hello, …"; a server that relays
+// raw bytes (mode raw: the Go original) is probed: once its accept queue is empty, client 0
+// sends "?probe" until every other client has read it; a server that sends nothing (the relay)
+// is asked of /proc: it must hold an open file per client (-ready accepted -server-pid PID).
+//
+// It prints one JSON object on stdout at the end. With -control it is driven by a parent
+// (bench.ts) over stdin and stdout: it prints {"event":"started"} and waits for a line, connects,
+// prints {"event":"connected",…} and waits for a line ("go" to send or hold, anything else to
+// skip it), prints {"event":"done",…} (the final object) and keeps its connections until stdin
+// closes, so the parent can stop the server first.
+//
+// It is light by design: one P (GOMAXPROCS 1) unless -procs says otherwise, one goroutine per
+// connection reading into its own 2 KiB buffer with recvmsg, no allocation per read. Every read
+// also asks the kernel when the data arrived (SO_TIMESTAMPNS), so the delay this generator adds
+// by reading late is measured rather than estimated.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/bits"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// ---------------------------------------------------------------------------
+// Message format (as in bench.ts)
+// ---------------------------------------------------------------------------
+
+const (
+	magic       = '~'
+	senderAt    = 1
+	senderWidth = 4
+	seqAt       = 6
+	seqWidth    = 9
+	tsAt        = 16
+	tsWidth     = 12
+	padAt       = 29
+	checkWidth  = 5
+	// minPayload is the smallest payload: the fields, one padding byte and the checksum.
+	minPayload = padAt + 1 + 1 + checkWidth
+	// prefixMax: a payload must start within this many bytes of the line start.
+	prefixMax = 48
+	// readBuffer is each connection's buffer; a longer line is classified by its start only.
+	readBuffer = 2048
+	// truncatedKeep is how much of an over-long line is looked at (bench.ts's CARRY_MAX).
+	truncatedKeep = 1024
+)
+
+var (
+	prompt    = []byte("-- What should we call you?")
+	hello     = []byte("-- Hello, ")
+	dashes    = []byte("-- ")
+	announce  = []byte("<announce>")
+	errorMark = []byte("!! ")
+	probe     = []byte("?probe\n")
+)
+
+// checksum ends a payload; a line cut and spliced with another almost never matches it.
+func checksum(sender, seq, ts int64) int64 {
+	return (sender*7919 + seq*31 + ts) % 99991
+}
+
+// putDigits writes value as width zero-padded decimal digits at b[pos:].
+func putDigits(b []byte, pos, width int, value int64) {
+	for i := pos + width - 1; i >= pos; i-- {
+		b[i] = byte('0' + value%10)
+		value /= 10
+	}
+}
+
+// readDigits reads width decimal digits at b[pos:], or -1 if one is not a digit.
+func readDigits(b []byte, pos, width int) int64 {
+	var v int64
+	for _, c := range b[pos : pos+width] {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v
+}
+
+// lineTemplate is one payload line (with its newline) whose numeric fields are zeros.
+func lineTemplate(size int) []byte {
+	return []byte("~" + strings.Repeat("0", senderWidth) + " " + strings.Repeat("0", seqWidth) +
+		" " + strings.Repeat("0", tsWidth) + " " + strings.Repeat("x", size-minPayload+1) + " " +
+		strings.Repeat("0", checkWidth) + "\n")
+}
+
+// ---------------------------------------------------------------------------
+// Clock and histogram
+// ---------------------------------------------------------------------------
+
+// epoch starts the monotonic clock that senders stamp and receivers read.
+var epoch = time.Now()
+
+// monoUs is microseconds since epoch, monotonic.
+func monoUs() int64 { return int64(time.Since(epoch) / time.Microsecond) }
+
+// Log-linear buckets of microseconds, about 0.2 % precision (as in bench.ts).
+const (
+	sub       = 512
+	histSize  = 2*sub + 22*sub
+	histLimit = 1<<31 - 1
+)
+
+func bucketOf(us uint32) int {
+	if us < 2*sub {
+		return int(us)
+	}
+	k := bits.Len32(us) - 1
+	return 2*sub + (k-10)*sub + int(us>>(k-9)) - sub
+}
+
+func bucketValue(b int) float64 {
+	if b < 2*sub {
+		return float64(b)
+	}
+	k := (b-2*sub)/sub + 10
+	s := (b-2*sub)%sub + sub
+	return (float64(s) + 0.5) * math.Ldexp(1, k-9)
+}
+
+// histogram counts values in microseconds, with the exact maximum; safe for concurrent use.
+type histogram struct {
+	counts [histSize]uint32
+	total  int64
+	max    int64
+}
+
+func (h *histogram) record(us int64) {
+	if us < 0 {
+		us = 0
+	} else if us > histLimit {
+		us = histLimit
+	}
+	atomic.AddUint32(&h.counts[bucketOf(uint32(us))], 1)
+	atomic.AddInt64(&h.total, 1)
+	for {
+		m := atomic.LoadInt64(&h.max)
+		if us <= m || atomic.CompareAndSwapInt64(&h.max, m, us) {
+			return
+		}
+	}
+}
+
+// quantile is the value below which a fraction q of the values fall, µs; NaN if empty.
+func (h *histogram) quantile(q float64) float64 {
+	total := atomic.LoadInt64(&h.total)
+	if total == 0 {
+		return math.NaN()
+	}
+	rank := int64(math.Max(1, math.Ceil(q*float64(total))))
+	max := float64(atomic.LoadInt64(&h.max))
+	var seen int64
+	for b := range h.counts {
+		seen += int64(atomic.LoadUint32(&h.counts[b]))
+		if seen >= rank {
+			return math.Min(bucketValue(b), max)
+		}
+	}
+	return max
+}
+
+// ---------------------------------------------------------------------------
+// Counters of one phase
+// ---------------------------------------------------------------------------
+
+// stats is what one phase counts; a new one replaces it when the traffic starts.
+type stats struct {
+	// latency: send to read by this process; arrival: send to arrival in the socket (kernel
+	// timestamp); readDelay: arrival to read, what this process added.
+	latency, arrival, readDelay                                    histogram
+	delivered, corrupted, reordered, errors, reads, bytes, stamped int64
+	// notices: "-- " lines to clients in the room (joins, leaves), not the handshake.
+	notices        int64
+	lastDeliveryUs int64
+	// Messages sent before this (µs of monoUs) are warm-up: counted, not timed.
+	timedFromUs int64
+	errMu       sync.Mutex
+	firstError  string
+}
+
+func (s *stats) noteError(line []byte) {
+	atomic.AddInt64(&s.errors, 1)
+	s.errMu.Lock()
+	if s.firstError == "" {
+		if len(line) > 200 {
+			line = line[:200]
+		}
+		s.firstError = string(line)
+	}
+	s.errMu.Unlock()
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------
+
+// Connection states: waiting for the name prompt, for the welcome (or probe), in the room.
+const (
+	waitPrompt int32 = iota
+	waitReady
+	inRoom
+)
+
+type client struct {
+	idx   int
+	conn  *os.File
+	rc    syscall.RawConn
+	state int32
+	ready chan struct{}
+	// buf[:have] is the unfinished line of the last read; skip: the rest of an over-long line.
+	buf  []byte
+	have int
+	skip bool
+	// lastSeq[sender]: the highest sequence number seen from each sender.
+	lastSeq []int32
+	// recvmsg's arguments, built once; and its results.
+	msg    syscall.Msghdr
+	iov    syscall.Iovec
+	oob    [64]byte
+	n      int
+	errno  syscall.Errno
+	readFn func(fd uintptr) bool
+}
+
+type prefixKind int
+
+const (
+	prefixName prefixKind = iota // "NAME: " (ours)
+	prefixNone                   // nothing (the Go original, the relay)
+	prefixNcat                   // "<userN> " (ncat --chat)
+)
+
+type gen struct {
+	cfg     config
+	named   bool
+	prefix  prefixKind
+	senders int
+	port    int
+	clients []*client
+	cur     atomic.Pointer[stats]
+	ready   int64
+	closed  int64
+	// lastNoticeUs: when a client in the room last read a notice (monoUs).
+	lastNoticeUs int64
+}
+
+// TCP states (include/net/tcp_states.h).
+const (
+	tcpEstablished = 1
+	tcpSynSent     = 2
+)
+
+// tcpState is the state of a TCP socket: the first byte of its struct tcp_info.
+func tcpState(fd int) (byte, error) {
+	var info [8]byte
+	size := uint32(len(info))
+	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP,
+		syscall.TCP_INFO, uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
+	if e != 0 {
+		return 0, os.NewSyscallError("getsockopt", e)
+	}
+	return info[0], nil
+}
+
+// dial opens client idx's connection: a non-blocking socket, connect, and the runtime's poller
+// (os.NewFile registers a non-blocking descriptor with it), then a look at its TCP state (and a
+// wait for the poller while the handshake is not done). That is six system calls, against about a dozen for
+// net.Dial (keep-alive options, names of both ends, a context and timers), and no garbage.
+func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*client, error) {
+	fd, err := syscall.Socket(syscall.AF_INET,
+		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.Connect(fd, addr); err != nil && err != syscall.EINPROGRESS {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	// Senders need Nagle off (bench.ts turns it off for every client; the others write one
+	// name or nothing). Receivers ask for the time data arrives (see readLoop).
+	if idx < g.senders {
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+			syscall.Close(fd)
+			return nil, os.NewSyscallError("setsockopt", err)
+		}
+	}
+	if g.senders > 0 {
+		err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+		if err != nil {
+			syscall.Close(fd)
+			return nil, os.NewSyscallError("setsockopt", err)
+		}
+	}
+	f := os.NewFile(uintptr(fd), "")
+	c := &client{idx: idx, conn: f, ready: make(chan struct{}), buf: make([]byte, readBuffer)}
+	if rc, err := f.SyscallConn(); err != nil {
+		f.Close()
+		return nil, err
+	} else {
+		c.rc = rc
+	}
+	f.SetWriteDeadline(deadline)
+	var connErr error
+	err = c.rc.Write(func(fd uintptr) bool {
+		// On loopback the handshake is usually done by the time connect returns. Whether it
+		// is is asked of the socket, not of the poller, which forgets a readiness that came
+		// before this call.
+		state, e := tcpState(int(fd))
+		switch {
+		case e != nil:
+			connErr = e
+		case state == tcpSynSent:
+			return false
+		case state != tcpEstablished:
+			if v, e := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR); e == nil && v != 0 {
+				connErr = syscall.Errno(v)
+			} else {
+				connErr = fmt.Errorf("TCP state %d", state)
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = connErr
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	f.SetWriteDeadline(time.Time{})
+	if !g.named {
+		c.state = waitReady
+	}
+	if g.senders > 0 {
+		c.lastSeq = make([]int32, g.senders)
+		for i := range c.lastSeq {
+			c.lastSeq[i] = -1
+		}
+	}
+	c.msg.Iov = &c.iov
+	c.msg.Iovlen = 1
+	c.msg.Control = &c.oob[0]
+	c.readFn = func(fd uintptr) bool {
+		space := len(c.buf) - c.have
+		c.iov.Base = &c.buf[c.have]
+		c.iov.SetLen(space)
+		c.msg.SetControllen(len(c.oob))
+		for {
+			n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+			if e == syscall.EINTR {
+				continue
+			}
+			if e == syscall.EAGAIN {
+				return false
+			}
+			c.n, c.errno = int(n), e
+			return true
+		}
+	}
+	return c, nil
+}
+
+// readLoop reads until the connection ends.
+func (g *gen) readLoop(c *client) {
+	defer atomic.AddInt64(&g.closed, 1)
+	for {
+		if err := c.rc.Read(c.readFn); err != nil || c.errno != 0 || c.n <= 0 {
+			return
+		}
+		t := time.Now()
+		nowUs := int64(t.Sub(epoch) / time.Microsecond)
+		delayUs := int64(-1)
+		if c.msg.Controllen >= uint64(syscall.CmsgSpace(16)) {
+			h := (*syscall.Cmsghdr)(unsafe.Pointer(&c.oob[0]))
+			if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS {
+				ts := (*syscall.Timespec)(unsafe.Pointer(&c.oob[syscall.CmsgLen(0)]))
+				if delayUs = (t.UnixNano() - ts.Nano()) / 1000; delayUs < 0 {
+					delayUs = 0
+				}
+			}
+		}
+		g.chunk(c, c.n, nowUs, delayUs)
+	}
+}
+
+// chunk splits what a read appended to c.buf into lines.
+func (g *gen) chunk(c *client, n int, nowUs, delayUs int64) {
+	s := g.cur.Load()
+	atomic.AddInt64(&s.reads, 1)
+	atomic.AddInt64(&s.bytes, int64(n))
+	data := c.buf[:c.have+n]
+	start, pos := 0, c.have
+	if c.skip {
+		nl := bytes.IndexByte(data[pos:], '\n')
+		if nl < 0 {
+			c.have = 0
+			return
+		}
+		c.skip = false
+		start = pos + nl + 1
+		pos = start
+	}
+	before := atomic.LoadInt64(&s.delivered)
+	for {
+		nl := bytes.IndexByte(data[pos:], '\n')
+		if nl < 0 {
+			break
+		}
+		g.line(s, c, data[start:pos+nl], nowUs, delayUs)
+		start = pos + nl + 1
+		pos = start
+	}
+	rest := len(data) - start
+	if rest == len(c.buf) {
+		// A line longer than the buffer: classified by its start, the rest skipped.
+		g.other(s, c, data[:truncatedKeep])
+		c.skip = true
+		c.have = 0
+	} else {
+		copy(c.buf, data[start:])
+		c.have = rest
+	}
+	if atomic.LoadInt64(&s.delivered) != before {
+		atomic.StoreInt64(&s.lastDeliveryUs, nowUs)
+	}
+}
+
+// line parses one line (without its newline): a payload is counted, checked for order, timed.
+func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
+	limit := len(b)
+	if limit > prefixMax {
+		limit = prefixMax
+	}
+	p := bytes.IndexByte(b[:limit], magic)
+	if p < 0 {
+		g.other(s, c, b)
+		return
+	}
+	size := len(b) - p
+	if size < minPayload || b[p+senderAt+senderWidth] != ' ' || b[p+seqAt+seqWidth] != ' ' ||
+		b[p+tsAt+tsWidth] != ' ' || b[len(b)-checkWidth-1] != ' ' ||
+		(p != 0 && !g.prefixOk(b[:p])) {
+		atomic.AddInt64(&s.corrupted, 1)
+		return
+	}
+	sender := readDigits(b, p+senderAt, senderWidth)
+	seq := readDigits(b, p+seqAt, seqWidth)
+	ts := readDigits(b, p+tsAt, tsWidth)
+	check := readDigits(b, len(b)-checkWidth, checkWidth)
+	if sender < 0 || seq < 0 || ts < 0 || check < 0 || sender >= int64(g.senders) ||
+		checksum(sender, seq, ts) != check || size != g.cfg.size {
+		atomic.AddInt64(&s.corrupted, 1)
+		return
+	}
+	atomic.AddInt64(&s.delivered, 1)
+	if ts >= s.timedFromUs {
+		s.latency.record(nowUs - ts)
+		if delayUs >= 0 {
+			atomic.AddInt64(&s.stamped, 1)
+			s.readDelay.record(delayUs)
+			s.arrival.record(nowUs - delayUs - ts)
+		}
+	}
+	if int32(seq) <= c.lastSeq[sender] {
+		atomic.AddInt64(&s.reordered, 1)
+	} else {
+		c.lastSeq[sender] = int32(seq)
+	}
+}
+
+// prefixOk: whether the bytes before a payload are what this target puts there.
+func (g *gen) prefixOk(pre []byte) bool {
+	n := len(pre)
+	switch g.prefix {
+	case prefixName:
+		return n >= 3 && pre[n-1] == ' ' && pre[n-2] == ':'
+	case prefixNcat:
+		return pre[0] == '<' && pre[n-1] == ' ' && n >= 2 && pre[n-2] == '>'
+	}
+	return false
+}
+
+// other handles a line without a payload: the handshake, notices, the probe, or garbage.
+func (g *gen) other(s *stats, c *client, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if bytes.HasPrefix(b, dashes) {
+		state := atomic.LoadInt32(&c.state)
+		if state == inRoom {
+			atomic.AddInt64(&s.notices, 1)
+			atomic.StoreInt64(&g.lastNoticeUs, monoUs())
+			return
+		}
+		if state == waitPrompt && bytes.Equal(b, prompt) {
+			atomic.StoreInt32(&c.state, waitReady)
+			name := g.cfg.name + strconv.Itoa(c.idx) + "\n"
+			if _, err := c.conn.Write([]byte(name)); err != nil {
+				s.noteError([]byte("!! name not sent: " + err.Error()))
+			}
+		} else if state == waitReady && g.named && bytes.HasPrefix(b, hello) {
+			g.markReady(c)
+		}
+		return
+	}
+	if bytes.HasPrefix(b, announce) {
+		return
+	}
+	if bytes.HasPrefix(b, errorMark) {
+		s.noteError(b)
+		return
+	}
+	if !g.named && bytes.IndexByte(b, '?') >= 0 {
+		g.markReady(c)
+		return
+	}
+	atomic.AddInt64(&s.corrupted, 1)
+}
+
+// markReady marks a client as in the room, once.
+func (g *gen) markReady(c *client) {
+	for {
+		state := atomic.LoadInt32(&c.state)
+		if state == inRoom {
+			return
+		}
+		if atomic.CompareAndSwapInt32(&c.state, state, inRoom) {
+			atomic.AddInt64(&g.ready, 1)
+			close(c.ready)
+			return
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// /proc: the server's accept queue and open files
+// ---------------------------------------------------------------------------
+
+// acceptQueue is the length of the accept queue of the listener on 127.0.0.1:port, or -1.
+// /proc/net/tcp lists listening sockets first, so its first pages suffice.
+func acceptQueue(port int) int {
+	f, err := os.Open("/proc/net/tcp")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	buf := make([]byte, 16384)
+	n := 0
+	for n < len(buf) {
+		m, err := f.Read(buf[n:])
+		n += m
+		if err != nil || m == 0 {
+			break
+		}
+	}
+	needle := fmt.Sprintf("0100007F:%04X 00000000:0000 0A ", port)
+	at := bytes.Index(buf[:n], []byte(needle))
+	if at < 0 || at+len(needle)+17 > n {
+		return -1
+	}
+	q, err := strconv.ParseUint(string(buf[at+len(needle)+9:at+len(needle)+17]), 16, 32)
+	if err != nil {
+		return -1
+	}
+	return int(q)
+}
+
+// openFiles is the number of open files of a process, or -1.
+func openFiles(pid int) int {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return -1
+	}
+	return len(names)
+}
+
+// ---------------------------------------------------------------------------
+// Connecting
+// ---------------------------------------------------------------------------
+
+type connectResult struct {
+	Connected    int       `json:"connected"`
+	InRoom       int64     `json:"inRoom"`
+	Failed       int64     `json:"failed"`
+	FirstFailure string    `json:"firstFailure"`
+	TimedOut     bool      `json:"timedOut"`
+	TCPMs        num       `json:"tcpMs"`
+	ConnectMs    num       `json:"connectMs"`
+	UserS        num       `json:"connectCpuUserS"`
+	SysS         num       `json:"connectCpuSysS"`
+	WallS        num       `json:"connectWallS"`
+	CPUPct       num       `json:"connectCpuPct"`
+	Present      []*client `json:"-"`
+}
+
+// connect opens the clients, concurrency at a time, and waits until all are in the room.
+func (g *gen) connect() connectResult {
+	cfg := g.cfg
+	var r connectResult
+	files0 := -1
+	if cfg.ready == "accepted" {
+		files0 = openFiles(cfg.serverPid)
+	}
+	expired := make(chan struct{})
+	timer := time.AfterFunc(cfg.connectTimeout, func() { close(expired) })
+	defer timer.Stop()
+	isExpired := func() bool {
+		select {
+		case <-expired:
+			return true
+		default:
+			return false
+		}
+	}
+	g.clients = make([]*client, cfg.clients)
+	// No collection while connecting: what the clients allocate is collected once they are in
+	// the room, outside both measured phases (see main; the message phase allocates nothing).
+	debug.SetGCPercent(-1)
+	u0, s0 := cpuSeconds()
+	start := monoUs()
+	deadline := time.Now().Add(cfg.connectTimeout)
+	var next, tcpAt int64 = -1, start
+	var failMu sync.Mutex
+	fail := func(err error) {
+		atomic.AddInt64(&r.Failed, 1)
+		failMu.Lock()
+		if r.FirstFailure == "" {
+			r.FirstFailure = err.Error()
+		}
+		failMu.Unlock()
+	}
+	ip := net.ParseIP(cfg.host).To4()
+	if ip == nil {
+		r.FirstFailure = "-addr must be an IPv4 address"
+		r.TimedOut = true
+		return r
+	}
+	addr := &syscall.SockaddrInet4{Port: g.port}
+	copy(addr.Addr[:], ip)
+	var wg sync.WaitGroup
+	workers := cfg.concurrency
+	if workers > cfg.clients {
+		workers = cfg.clients
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addr := *addr // each its own: connect writes into it
+			for !isExpired() {
+				i := int(atomic.AddInt64(&next, 1))
+				if i >= cfg.clients {
+					return
+				}
+				c, err := g.dial(i, &addr, deadline)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				atomic.StoreInt64(&tcpAt, monoUs())
+				g.clients[i] = c
+				go g.readLoop(c)
+				if cfg.ready == "hello" {
+					select {
+					case <-c.ready:
+					case <-expired:
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range g.clients {
+		if c != nil {
+			r.Present = append(r.Present, c)
+		}
+	}
+	if len(r.Present) == cfg.clients && !isExpired() {
+		switch cfg.ready {
+		case "probe":
+			// Accepted is not connected: a probe from client 0 must reach everyone else. It goes
+			// out once the server holds every connection: the Go server iterates its client map
+			// while its accept loop writes to it, and a fan-out during the connect burst can
+			// crash it.
+			g.waitAccepted(-1, expired)
+			first := r.Present[0]
+			g.markReady(first)
+			for i := 0; atomic.LoadInt64(&g.ready) < int64(cfg.clients) && !isExpired(); i++ {
+				if i%250 == 0 { // again every 250 ms
+					if _, err := first.conn.Write(probe); err != nil {
+						fail(err)
+						break
+					}
+				}
+				time.Sleep(time.Millisecond)
+			}
+		case "accepted":
+			// Connected is not accepted either: the server must hold an open file per client.
+			if g.waitAccepted(files0, expired) {
+				for _, c := range r.Present {
+					g.markReady(c)
+				}
+			}
+		}
+	}
+	end := monoUs()
+	u1, s1 := cpuSeconds()
+	r.Connected = len(r.Present)
+	r.InRoom = atomic.LoadInt64(&g.ready)
+	r.TimedOut = isExpired() || r.InRoom < int64(cfg.clients)
+	r.TCPMs = num(float64(tcpAt-start) / 1000)
+	r.ConnectMs = num(float64(end-start) / 1000)
+	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
+	r.WallS = num(float64(end-start) / 1e6)
+	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
+	return r
+}
+
+// waitAccepted returns once the server's accept queue is empty on two looks 2 ms apart and,
+// if files0 >= 0, the server holds a file for every client more than it did before.
+func (g *gen) waitAccepted(files0 int, expired chan struct{}) bool {
+	for empty := 0; empty < 2; {
+		switch q := acceptQueue(g.port); {
+		case q == 0:
+			empty++
+		case q < 0:
+			empty = 2
+		default:
+			empty = 0
+		}
+		select {
+		case <-expired:
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	for files0 >= 0 && openFiles(g.cfg.serverPid)-files0 < g.cfg.clients {
+		select {
+		case <-expired:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------
+// Sending: open loop, by the clock
+// ---------------------------------------------------------------------------
+
+type plan struct {
+	t0         int64 // µs
+	total      int64
+	intervalUs float64
+	senders    int
+	template   []byte
+	lag        histogram
+	endAt      int64 // µs: when the last message is due
+	grace      time.Duration
+}
+
+// dueCount is the index of the first message of sender id not yet due at now (µs).
+func (p *plan) dueCount(id int, now int64) int64 {
+	k := int64(math.Floor(float64(now-p.t0)/p.intervalUs-float64(id)/float64(p.senders))) + 1
+	if k < 0 {
+		return 0
+	}
+	if k > p.total {
+		return p.total
+	}
+	return k
+}
+
+// dueAt is when message k of sender id is due, µs.
+func (p *plan) dueAt(id int, k int64) int64 {
+	return p.t0 + int64(math.Round((float64(k)+float64(id)/float64(p.senders))*p.intervalUs))
+}
+
+type sender struct {
+	id   int
+	c    *client
+	sent int64
+	dead int32
+}
+
+// send runs one sender's schedule: whatever is due goes out in one write; a write the server
+// holds up holds this sender, and messages that fell due meanwhile carry their due time, so
+// the server's backpressure counts as latency.
+func (p *plan) send(sd *sender) {
+	line := len(p.template)
+	var buf []byte
+	var queued, freeSince int64
+	sd.c.conn.SetWriteDeadline(epoch.Add(time.Duration(p.endAt)*time.Microsecond + p.grace))
+	for queued < p.total {
+		now := monoUs()
+		count := p.dueCount(sd.id, now) - queued
+		if count <= 0 {
+			time.Sleep(time.Duration(p.dueAt(sd.id, queued)-now) * time.Microsecond)
+			continue
+		}
+		if len(buf) < int(count)*line {
+			buf = make([]byte, int(max64(count*2, 16))*line)
+			for off := 0; off < len(buf); off += line {
+				copy(buf[off:], p.template)
+			}
+		}
+		for i := int64(0); i < count; i++ {
+			k := queued + i
+			intended := p.dueAt(sd.id, k)
+			ts := now
+			if intended < freeSince {
+				ts = intended
+			}
+			if i == 0 {
+				p.lag.record(now - max64(intended, freeSince))
+			}
+			off := int(i) * line
+			putDigits(buf, off+senderAt, senderWidth, int64(sd.id))
+			putDigits(buf, off+seqAt, seqWidth, k)
+			putDigits(buf, off+tsAt, tsWidth, ts)
+			putDigits(buf, off+line-1-checkWidth, checkWidth, checksum(int64(sd.id), k, ts))
+		}
+		if _, err := sd.c.conn.Write(buf[:int(count)*line]); err != nil {
+			atomic.StoreInt32(&sd.dead, 1)
+			return
+		}
+		queued += count
+		atomic.AddInt64(&sd.sent, count)
+		freeSince = monoUs()
+	}
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+type trafficResult struct {
+	Sent           int64  `json:"sent"`
+	Expected       int64  `json:"expected"`
+	Delivered      int64  `json:"delivered"`
+	Lost           int64  `json:"lost"`
+	Reordered      int64  `json:"reordered"`
+	Corrupted      int64  `json:"corrupted"`
+	Errors         int64  `json:"serverErrors"`
+	FirstError     string `json:"firstError"`
+	Unsent         int64  `json:"unsent"`
+	Dropped        int64  `json:"closedByServer"`
+	P50Ms          num    `json:"p50Ms"`
+	P99Ms          num    `json:"p99Ms"`
+	MaxMs          num    `json:"maxMs"`
+	ArrivalP50Ms   num    `json:"arrivalP50Ms"`
+	ArrivalP99Ms   num    `json:"arrivalP99Ms"`
+	ArrivalMaxMs   num    `json:"arrivalMaxMs"`
+	ReadDelayP50Ms num    `json:"readDelayP50Ms"`
+	ReadDelayP99Ms num    `json:"readDelayP99Ms"`
+	ReadDelayMaxMs num    `json:"readDelayMaxMs"`
+	Stamped        int64  `json:"stamped"`
+	Notices        int64  `json:"notices"`
+	LagP99Ms       num    `json:"lagP99Ms"`
+	LagMaxMs       num    `json:"lagMaxMs"`
+	Reads          int64  `json:"reads"`
+	Bytes          int64  `json:"bytes"`
+	DeliveryS      num    `json:"deliveryS"`
+	DeliveriesPerS num    `json:"deliveriesPerSec"`
+	UserS          num    `json:"trafficCpuUserS"`
+	SysS           num    `json:"trafficCpuSysS"`
+	WallS          num    `json:"trafficWallS"`
+	CPUPct         num    `json:"trafficCpuPct"`
+	CPUPerReadUs   num    `json:"cpuPerReadUs"`
+	RoundMs        num    `json:"roundMs"`
+	IdleHeldS      num    `json:"idleHeldS,omitempty"`
+}
+
+// traffic sends for warm-up plus duration, then waits for the drain.
+func (g *gen) traffic(clients []*client) trafficResult {
+	cfg := g.cfg
+	var r trafficResult
+	nSenders := g.senders
+	if nSenders > len(clients) {
+		nSenders = len(clients)
+	}
+	p := &plan{
+		total:      int64(math.Round((cfg.warmup + cfg.duration) * cfg.rate)),
+		intervalUs: 1e6 / cfg.rate,
+		senders:    nSenders,
+		template:   lineTemplate(cfg.size),
+		grace:      10 * time.Second,
+	}
+	r.Expected = int64(len(clients)-1) * p.total * int64(nSenders)
+	s := &stats{}
+	closed0 := atomic.LoadInt64(&g.closed)
+	u0, s0 := cpuSeconds()
+	p.t0 = monoUs() + 20000
+	s.timedFromUs = p.t0 + int64(cfg.warmup*1e6)
+	g.cur.Store(s)
+	p.endAt = p.dueAt(nSenders-1, p.total-1)
+	senders := make([]*sender, nSenders)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range senders {
+		senders[i] = &sender{id: i, c: clients[i]}
+		wg.Add(1)
+		go func(sd *sender) {
+			defer wg.Done()
+			p.send(sd)
+		}(senders[i])
+	}
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Duration(p.endAt-monoUs())*time.Microsecond + p.grace):
+	}
+	sent := func() int64 {
+		var n int64
+		for _, sd := range senders {
+			n += atomic.LoadInt64(&sd.sent)
+		}
+		return n
+	}
+	// Drain: until everything arrived, or nothing moved for 2 s, or 30 s passed.
+	drainStart := monoUs()
+	lastProgress, lastCount := drainStart, int64(-1)
+	for atomic.LoadInt64(&s.delivered) < r.Expected {
+		now := monoUs()
+		if count := atomic.LoadInt64(&s.delivered) + sent(); count != lastCount {
+			lastCount, lastProgress = count, now
+		}
+		if now-lastProgress > 2e6 || now-drainStart > 30e6 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	end := monoUs()
+	u1, s1 := cpuSeconds()
+	g.cur.Store(&stats{}) // what arrives from now on is not this phase's
+	r.Sent = sent()
+	r.Delivered = atomic.LoadInt64(&s.delivered)
+	r.Lost = r.Expected - r.Delivered
+	r.Reordered = atomic.LoadInt64(&s.reordered)
+	r.Corrupted = atomic.LoadInt64(&s.corrupted)
+	r.Errors = atomic.LoadInt64(&s.errors)
+	r.Notices = atomic.LoadInt64(&s.notices)
+	s.errMu.Lock()
+	r.FirstError = s.firstError
+	s.errMu.Unlock()
+	r.Unsent = p.total*int64(nSenders) - r.Sent
+	r.Dropped = atomic.LoadInt64(&g.closed) - closed0
+	ms := func(us float64) num { return num(us / 1000) }
+	r.P50Ms, r.P99Ms = ms(s.latency.quantile(0.5)), ms(s.latency.quantile(0.99))
+	r.MaxMs = ms(float64(atomic.LoadInt64(&s.latency.max)))
+	r.Stamped = atomic.LoadInt64(&s.stamped)
+	if r.Stamped > 0 {
+		r.ArrivalP50Ms, r.ArrivalP99Ms = ms(s.arrival.quantile(0.5)), ms(s.arrival.quantile(0.99))
+		r.ArrivalMaxMs = ms(float64(s.arrival.max))
+		r.ReadDelayP50Ms = ms(s.readDelay.quantile(0.5))
+		r.ReadDelayP99Ms = ms(s.readDelay.quantile(0.99))
+		r.ReadDelayMaxMs = ms(float64(s.readDelay.max))
+	} else {
+		nan := num(math.NaN())
+		r.ArrivalP50Ms, r.ArrivalP99Ms, r.ArrivalMaxMs = nan, nan, nan
+		r.ReadDelayP50Ms, r.ReadDelayP99Ms, r.ReadDelayMaxMs = nan, nan, nan
+	}
+	r.LagP99Ms, r.LagMaxMs = ms(p.lag.quantile(0.99)), ms(float64(p.lag.max))
+	r.Reads, r.Bytes = atomic.LoadInt64(&s.reads), atomic.LoadInt64(&s.bytes)
+	r.DeliveryS = num(math.Max(float64(atomic.LoadInt64(&s.lastDeliveryUs)-p.t0), 1000) / 1e6)
+	r.DeliveriesPerS = num(float64(r.Delivered)) / r.DeliveryS
+	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
+	r.WallS = num(float64(end-p.t0) / 1e6)
+	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
+	r.CPUPerReadUs, r.RoundMs = num(math.NaN()), num(math.NaN())
+	if r.Reads > 0 {
+		perRead := float64(r.UserS+r.SysS) / float64(r.Reads)
+		r.CPUPerReadUs = num(perRead * 1e6)
+		r.RoundMs = num(perRead * 1000 * float64(len(clients)-1))
+	}
+	return r
+}
+
+// hold keeps the clients connected for d, measuring the CPU that costs.
+func (g *gen) hold(d time.Duration) trafficResult {
+	var r trafficResult
+	s := &stats{}
+	g.cur.Store(s)
+	u0, s0 := cpuSeconds()
+	start := monoUs()
+	time.Sleep(d)
+	end := monoUs()
+	u1, s1 := cpuSeconds()
+	nan := num(math.NaN())
+	r.P50Ms, r.P99Ms, r.MaxMs = nan, nan, nan
+	r.ArrivalP50Ms, r.ArrivalP99Ms, r.ArrivalMaxMs = nan, nan, nan
+	r.ReadDelayP50Ms, r.ReadDelayP99Ms, r.ReadDelayMaxMs = nan, nan, nan
+	r.LagP99Ms, r.LagMaxMs, r.DeliveriesPerS, r.DeliveryS = nan, nan, nan, nan
+	r.CPUPerReadUs, r.RoundMs = nan, nan
+	r.Corrupted = atomic.LoadInt64(&s.corrupted)
+	r.Errors = atomic.LoadInt64(&s.errors)
+	r.Notices = atomic.LoadInt64(&s.notices)
+	r.Reads, r.Bytes = atomic.LoadInt64(&s.reads), atomic.LoadInt64(&s.bytes)
+	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
+	r.WallS = num(float64(end-start) / 1e6)
+	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
+	r.IdleHeldS = r.WallS
+	return r
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+// num is a float that is written to JSON rounded, and as null when it is not finite.
+type num float64
+
+func (n num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+}
+
+// cpuSeconds is this process's user and system CPU time, all threads.
+func cpuSeconds() (num, num) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return num(math.NaN()), num(math.NaN())
+	}
+	tv := func(t syscall.Timeval) num { return num(float64(t.Sec) + float64(t.Usec)/1e6) }
+	return tv(ru.Utime), tv(ru.Stime)
+}
+
+type config struct {
+	addr           string
+	host           string
+	clients        int
+	senders        int
+	rate           float64
+	duration       float64
+	warmup         float64
+	size           int
+	name           string
+	mode           string
+	ready          string
+	serverPid      int
+	concurrency    int
+	idle           float64
+	connectTimeout time.Duration
+	procs          int
+	control        bool
+}
+
+type output struct {
+	Event     string  `json:"event,omitempty"`
+	Generator string  `json:"generator"`
+	Mode      string  `json:"mode"`
+	Ready     string  `json:"ready"`
+	Clients   int     `json:"clients"`
+	Senders   int     `json:"senders"`
+	Rate      float64 `json:"rate"`
+	Size      int     `json:"size"`
+	Procs     int     `json:"procs"`
+	*connectResult
+	Traffic *trafficResult `json:"traffic,omitempty"`
+}
+
+func emit(o output) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crowdgen:", err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(append(b, '\n'))
+}
+
+func parseFlags() (config, error) {
+	var c config
+	var timeout float64
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:9000", "server `host:port`")
+	flag.IntVar(&c.clients, "clients", 5000, "clients to connect")
+	flag.IntVar(&c.senders, "senders", 1, "clients that also send (the first ones)")
+	flag.Float64Var(&c.rate, "rate", 10, "messages per second per sender")
+	flag.Float64Var(&c.duration, "duration", 5, "timed sending, `seconds`")
+	flag.Float64Var(&c.warmup, "warmup", 1, "sending before that, not timed, `seconds`")
+	flag.IntVar(&c.size, "size", 64, "payload `bytes`, without prefix and newline")
+	flag.StringVar(&c.name, "name", "c", "name prefix (mode ours): clients are PREFIX0, PREFIX1…")
+	flag.StringVar(&c.mode, "mode", "ours", "ours (greets, asks for a name, prefixes \"NAME: \"), "+
+		"raw (relays bytes as they are), ncat (prefixes \"<userN> \")")
+	flag.StringVar(&c.ready, "ready", "auto", "when a client is in the room: hello, probe, "+
+		"accepted (needs -server-pid), auto (hello for ours, probe otherwise)")
+	flag.IntVar(&c.serverPid, "server-pid", 0, "the server's process id (for -ready accepted)")
+	flag.IntVar(&c.concurrency, "concurrency", 200, "connects in flight at once")
+	flag.Float64Var(&c.idle, "idle", 0, "no traffic: connect, hold the clients `seconds`, report")
+	flag.Float64Var(&timeout, "connect-timeout", 30, "give up connecting after `seconds`")
+	flag.IntVar(&c.procs, "procs", 1, "GOMAXPROCS: threads running Go code at once")
+	flag.BoolVar(&c.control, "control", false, "driven over stdin/stdout by a parent (bench.ts)")
+	flag.Parse()
+	c.connectTimeout = time.Duration(timeout * float64(time.Second))
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return c, err
+	}
+	c.host = host
+	if c.ready == "auto" {
+		c.ready = "probe"
+		if c.mode == "ours" {
+			c.ready = "hello"
+		}
+	}
+	switch {
+	case c.mode != "ours" && c.mode != "raw" && c.mode != "ncat":
+		return c, fmt.Errorf("-mode must be ours, raw or ncat, not %q", c.mode)
+	case c.ready != "hello" && c.ready != "probe" && c.ready != "accepted":
+		return c, fmt.Errorf("-ready must be hello, probe, accepted or auto, not %q", c.ready)
+	case c.ready == "hello" && c.mode != "ours":
+		return c, errors.New("-ready hello needs -mode ours")
+	case c.ready == "accepted" && c.serverPid <= 0:
+		return c, errors.New("-ready accepted needs -server-pid")
+	case c.clients < 2 && c.idle == 0:
+		return c, errors.New("-clients must be at least 2")
+	case c.clients < 1:
+		return c, errors.New("-clients must be at least 1")
+	case c.idle == 0 && (c.senders < 1 || c.senders >= c.clients || c.senders > 9999):
+		return c, errors.New("-senders must be at least 1, below -clients and at most 9999")
+	case c.idle == 0 && (c.rate <= 0 || c.duration <= 0 || c.warmup < 0):
+		return c, errors.New("-rate and -duration must be positive, -warmup not negative")
+	case c.size < minPayload || c.size > 1000:
+		return c, fmt.Errorf("-size must be between %d and 1000", minPayload)
+	case c.concurrency < 1 || c.procs < 1 || timeout <= 0 || c.idle < 0:
+		return c, errors.New("-concurrency, -procs and -connect-timeout must be positive")
+	}
+	if c.idle > 0 {
+		c.senders = 0
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crowdgen:", err)
+		os.Exit(2)
+	}
+	runtime.GOMAXPROCS(cfg.procs)
+	_, portText, _ := net.SplitHostPort(cfg.addr)
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crowdgen: bad port in -addr:", err)
+		os.Exit(2)
+	}
+	g := &gen{
+		cfg:     cfg,
+		named:   cfg.mode == "ours",
+		prefix:  map[string]prefixKind{"ours": prefixName, "raw": prefixNone, "ncat": prefixNcat}[cfg.mode],
+		senders: cfg.senders,
+		port:    port,
+	}
+	g.cur.Store(&stats{})
+	out := output{
+		Generator: "crowdgen " + runtime.Version(),
+		Mode:      cfg.mode,
+		Ready:     cfg.ready,
+		Clients:   cfg.clients,
+		Senders:   cfg.senders,
+		Rate:      cfg.rate,
+		Size:      cfg.size,
+		Procs:     cfg.procs,
+	}
+	stdin := bufio.NewReader(os.Stdin)
+	// wait reads the parent's next line; false if it is not "go" (or stdin closed).
+	wait := func() bool {
+		line, err := stdin.ReadString('\n')
+		return err == nil && strings.TrimSpace(line) == "go"
+	}
+	if cfg.control {
+		emit(output{Event: "started", Generator: out.Generator, Mode: cfg.mode, Ready: cfg.ready})
+		if !wait() {
+			os.Exit(0)
+		}
+	}
+	conn := g.connect()
+	out.connectResult = &conn
+	proceed := !conn.TimedOut
+	if cfg.control {
+		out.Event = "connected"
+		emit(out)
+	}
+	debug.SetGCPercent(100)
+	runtime.GC()
+	if cfg.control {
+		proceed = wait() && proceed
+	}
+	if proceed {
+		var t trafficResult
+		if cfg.idle > 0 {
+			t = g.hold(time.Duration(cfg.idle * float64(time.Second)))
+		} else {
+			t = g.traffic(conn.Present)
+		}
+		out.Traffic = &t
+	}
+	if cfg.control {
+		out.Event = "done"
+	}
+	emit(out)
+	if cfg.control {
+		// Keep the connections until the parent closes stdin (it stops the server first).
+		for {
+			if _, err := stdin.ReadString('\n'); err != nil {
+				break
+			}
+		}
+	}
+}
