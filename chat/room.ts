@@ -24,6 +24,8 @@ interface RoomEvent {
   detail?: string;
   /** When it may be announced (`performance.now()` time). */
   due: number;
+  /** Set when a join is cancelled by a quick leave: skipped, not spliced out (that is O(n)). */
+  cancelled?: boolean;
 }
 
 /** How a room times its notices. */
@@ -52,8 +54,11 @@ export class Room<M extends RoomMember = RoomMember> {
   // kept by member, so that a quick leave cancels its join instead of adding a notice.
   #pending: RoomEvent[] = [];
   #unannounced = new Map<RoomMember, RoomEvent>();
+  /** The earliest `due` among the pending events (Infinity when none). */
+  #earliest = Infinity;
   #lastNotice = -Infinity;
   #timer: Timer | undefined;
+  #timerAt = Infinity;
 
   /** Makes an empty room called `name` (shown as given, compared by {@linkcode roomKey}). */
   constructor(readonly name: string, readonly timing: NoticeTiming) {
@@ -83,7 +88,7 @@ export class Room<M extends RoomMember = RoomMember> {
     if (join === undefined) return;
     if (performance.now() - this.#lastNotice >= this.#interval()) return this.flushNotices(true);
     this.#unannounced.delete(member);
-    this.#pending.splice(this.#pending.indexOf(join), 1);
+    join.cancelled = true;
   }
 
   /** Queues the announcement that `member` joined, left (`detail`: why) or moved (`detail`: where). */
@@ -93,15 +98,16 @@ export class Room<M extends RoomMember = RoomMember> {
     if (join !== undefined && kind !== "joined") {
       // Gone before anyone was told it came: nothing to say at all.
       this.#unannounced.delete(member);
-      this.#pending.splice(this.#pending.indexOf(join), 1);
-    } else {
-      const event = { member, kind, detail, due: now };
-      if (kind === "joined") {
-        event.due += this.timing.joinGrace;
-        this.#unannounced.set(member, event);
-      }
-      this.#pending.push(event);
+      join.cancelled = true;
+      return;
     }
+    const event: RoomEvent = { member, kind, detail, due: now };
+    if (kind === "joined") {
+      event.due += this.timing.joinGrace;
+      this.#unannounced.set(member, event);
+    }
+    this.#pending.push(event);
+    if (event.due < this.#earliest) this.#earliest = event.due;
     this.#schedule(now);
   }
 
@@ -110,8 +116,18 @@ export class Room<M extends RoomMember = RoomMember> {
     const now = performance.now();
     const due: RoomEvent[] = [];
     const later: RoomEvent[] = [];
-    for (const event of this.#pending) (all || event.due <= now ? due : later).push(event);
+    let earliest = Infinity;
+    for (const event of this.#pending) {
+      if (event.cancelled) continue;
+      if (all || event.due <= now) {
+        due.push(event);
+      } else {
+        later.push(event);
+        if (event.due < earliest) earliest = event.due;
+      }
+    }
     this.#pending = later;
+    this.#earliest = earliest;
     if (due.length > 0) {
       for (const event of due) if (event.kind === "joined") this.#unannounced.delete(event.member);
       this.#lastNotice = now;
@@ -125,8 +141,10 @@ export class Room<M extends RoomMember = RoomMember> {
   quiet(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = Infinity;
     this.#pending = [];
     this.#unannounced.clear();
+    this.#earliest = Infinity;
   }
 
   /** The interval between notice lines: longer in a big room (each line goes to everyone). */
@@ -136,15 +154,20 @@ export class Room<M extends RoomMember = RoomMember> {
 
   /** Flushes now if a notice is due and the interval has passed, or sets the timer for then. */
   #schedule(now: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#pending.length === 0) return;
-    let earliest = Infinity;
-    for (const event of this.#pending) earliest = Math.min(earliest, event.due);
-    const at = Math.max(earliest, this.#lastNotice + this.#interval());
+    if (this.#earliest === Infinity) return; // nothing pending (a cancelled join may linger)
+    const at = Math.max(this.#earliest, this.#lastNotice + this.#interval());
     if (at <= now) return this.flushNotices();
-    this.#timer = setTimeout(() => this.flushNotices(), at - now);
+    if (this.#timer !== undefined && this.#timerAt <= at) return; // it fires first anyway
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#onTimer, at - now);
   }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.flushNotices();
+  };
 }
 
 /**
