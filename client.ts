@@ -5,7 +5,8 @@
  * deno run -N client.ts                      # asks for a name, joins 127.0.0.1:1801
  * deno run -N client.ts --name ann --host chat.example --port 1801
  * printf 'hello\n' | deno run -N client.ts --name bot     # post one line and leave
- * deno run -N client.ts --name logger --listen > chat.log  # print everything, send nothing
+ * deno run -N client.ts --name logger --listen --timestamps=iso > chat.log  # send nothing
+ * deno run -N -R client.ts --ca ca.pem --host chat.example  # TLS, trusting a private CA
  * ```
  *
  * In a terminal it shows a prompt (`ann@lobby> `: your name and room) with
@@ -25,13 +26,16 @@
 
 import { parseArgs } from "node:util";
 import * as readline from "node:readline";
+import { EventEmitter } from "node:events";
 import process from "node:process";
 import {
   helloName,
+  lineLimit,
   LOBBY,
   NAME_PROMPT,
   nameChange,
   parseLine,
+  privateReceipt,
   roomChange,
   roomKey,
   sanitize,
@@ -69,8 +73,11 @@ export interface ClientOptions {
   interactive?: boolean;
   /** Style lines with ANSI colours. Default false. */
   color?: boolean;
-  /** Prefix each printed line with the local time as `HH:MM`. Default false. */
-  timestamps?: boolean;
+  /**
+   * Prefix each printed line with the time: `true` for the local time as `HH:MM`,
+   * `"iso"` for the full UTC time in ISO 8601 (`2026-11-29T04:51:50.123Z`). Default false.
+   */
+  timestamps?: boolean | "iso";
   /**
    * Reconnect (same name, back to the same room) when an established connection
    * drops or a write to it fails. Default: same as `interactive`.
@@ -80,6 +87,12 @@ export interface ClientOptions {
   listen?: boolean;
   /** Opens the connection; replaces host, port and TLS settings (tests use it). */
   connect?: () => Promise<Deno.Conn>;
+  /**
+   * Milliseconds a new connection may take to finish its TLS handshake, and then
+   * for the server to ask for a name: a server that never greets fails the
+   * connection (the first one exits 1). Default 10 s.
+   */
+  greetingTimeout?: number;
   /** Milliseconds to wait before reconnect attempt `n` (0-based). Default 1 s, 2 s, 4 s … 30 s. */
   reconnectDelay?: (attempt: number) => number;
   /** Called with the prompt to show: `name> ` while asking for a name, then `NAME@ROOM> `. */
@@ -98,6 +111,8 @@ export interface ClientOptions {
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 1801;
+/** How long a server may take to greet a new connection. */
+const GREETING_TIMEOUT = 10_000;
 /** How long to wait for the server to close after we have said goodbye. */
 const LEAVE_TIMEOUT = 1000;
 /** Longest line kept from the server; more is cut so a bad peer cannot eat memory. */
@@ -142,19 +157,25 @@ export interface FormatOptions {
   color: boolean;
   /** The line is something you sent (shown in your own style). */
   own?: boolean;
-  /** Prefix with this time as `HH:MM`. */
+  /** Prefix with this time, as `HH:MM` (local) unless `iso`. */
   time?: Date;
+  /** Show `time` in full, as an ISO 8601 UTC time. */
+  iso?: boolean;
 }
 
 /** Cleans a server line and styles it for display. */
 export function formatLine(line: string, options: FormatOptions): string {
   const text = sanitize(line);
-  const stamp = options.time ? `${hhmm(options.time)} ` : "";
+  const stamp = options.time ? `${timestamp(options.time, options.iso)} ` : "";
   if (!options.color) return stamp + text;
   const parsed = parseLine(text);
   const who = (name: string) => options.own ? bold(name) : colored(name);
+  const sent = options.own ? SENT_PRIVATE.exec(text) : null;
   let body: string;
-  switch (parsed.kind) {
+  switch (sent ? "sent" : parsed.kind) {
+    case "sent":
+      body = `${bold(sent![1])} ${inverse("(private)")} → ${colored(sent![2])}: ${bold(sent![3])}`;
+      break;
     case "notice":
       body = dim(text);
       break;
@@ -176,15 +197,27 @@ export function formatLine(line: string, options: FormatOptions): string {
   return (stamp ? dim(stamp) : "") + body;
 }
 
-function hhmm(time: Date): string {
+/** `time` as the local `HH:MM`, or in full as an ISO 8601 UTC time. */
+export function timestamp(time: Date, iso = false): string {
+  if (iso) return time.toISOString();
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
+/** How a private message you sent is shown, once the server has confirmed it. */
+export function sentPrivateLine(name: string, to: string, text: string): string {
+  return `${name} (private) → ${to}: ${text}`;
+}
+
+// What sentPrivateLine makes. No line from the server has this form (see parseLine).
+const SENT_PRIVATE = /^(\S+) \(private\) → (\S+): (.*)$/su;
+
 /**
  * How a line you typed looks once sent, or `null` for a command the server's
  * reply shows (`/join`, `/rooms`, `/topic`, `/who`, `/nick`, `/help`, a usage error …).
- * Only messages, actions and private messages are not echoed back to their sender.
+ * Only messages and actions are not echoed back to their sender; a private
+ * message (`/msg`) is shown when the server confirms it (see {@linkcode sentPrivateLine}),
+ * so one to no one is never shown as sent.
  */
 export function ownLine(name: string, input: string): string | null {
   if (input.startsWith("//")) return `${name}: ${input.slice(1)}`;
@@ -193,10 +226,6 @@ export function ownLine(name: string, input: string): string | null {
   const command = match?.[1].toLowerCase();
   const rest = match?.[2].trim() ?? "";
   if (command === "me" && rest) return `* ${name} ${rest}`;
-  if (command === "msg") {
-    const parts = /^(\S+)\s+(.+)$/s.exec(rest);
-    if (parts) return `${name} (private): → ${parts[1]}: ${parts[2]}`;
-  }
   return null;
 }
 
@@ -247,12 +276,15 @@ function wrapWidth(char: string, next: string | undefined): number {
 
 /**
  * How far a display line's continuation rows are indented: past the sender's
- * name (`bob: `, `* bob `, `bob (private): `), `-- ` or `!! `, else 2; `stamp`
- * is the width of a timestamp before it.
+ * name (`bob: `, `* bob `, `bob (private): `, `ann (private) → bob: `), `-- ` or
+ * `!! `, else 2; `stamp` is the width of a timestamp before it.
  */
 export function hangingIndent(line: string, stamp = 0): number {
-  const parsed = parseLine(sanitize(line));
+  const text = sanitize(line);
+  const parsed = parseLine(text);
   const width = (text: string) => [...text].reduce((sum, char) => sum + charWidth(char), 0);
+  const sent = parsed.kind === "other" ? SENT_PRIVATE.exec(text) : null;
+  if (sent) return stamp + width(sent[1]) + width(" (private) → ") + width(sent[2]) + 2;
   switch (parsed.kind) {
     case "message":
       return stamp + width(parsed.name!) + 2;
@@ -459,7 +491,11 @@ function lineSource(input: ReadableStream<Uint8Array> | AsyncIterable<string>): 
 // ---------------------------------------------------------------------------
 
 /** How one connection ended. */
-type Ending = { done: number } | { lost: string };
+type Ending =
+  | { done: number }
+  | { lost: string }
+  /** The connection ended before we joined: `greeted` if the server had asked for a name. */
+  | { failed: string; greeted: boolean };
 
 /** A write to the server failed: the connection is gone, as when a read fails. */
 class WriteFailed extends Error {}
@@ -473,7 +509,8 @@ type Event =
   | { type: "line"; line: string | null }
   | { type: "readError"; error: unknown }
   | { type: "input"; line: string | null }
-  | { type: "timeout" };
+  | { type: "timeout" }
+  | { type: "noGreeting" };
 
 /**
  * Runs a chat session until the user leaves or it cannot go on.
@@ -496,7 +533,10 @@ class Client {
   readonly port: number;
   readonly interactive: boolean;
   readonly reconnect: boolean;
+  readonly greetingTimeout: number;
   name: string | undefined;
+  /** The most bytes the server takes in a line, once its greeting has said so. */
+  maxLine: number | null = null;
   /** The room we are in (or were in, while the connection is down). */
   room = LOBBY;
   /** The room to go back to after a reconnect, until the server says we are in one. */
@@ -515,6 +555,7 @@ class Client {
     this.port = options.port ?? DEFAULT_PORT;
     this.interactive = options.interactive ?? false;
     this.reconnect = options.reconnect ?? this.interactive;
+    this.greetingTimeout = options.greetingTimeout ?? GREETING_TIMEOUT;
     this.name = options.name;
     this.#input = lineSource(options.input);
     this.#errors = options.errors ?? ((line) => console.error(line));
@@ -558,9 +599,12 @@ class Client {
   /** Prints a line from the server (or one of ours) in the display style. */
   show(line: string, own = false): void {
     const time = this.options.timestamps ? (this.options.now ?? (() => new Date()))() : undefined;
-    const shown = formatLine(line, { color: this.options.color ?? false, own, time });
+    const iso = this.options.timestamps === "iso";
+    const shown = formatLine(line, { color: this.options.color ?? false, own, time, iso });
     const columns = this.interactive ? this.options.columns?.() : undefined;
-    this.#print(columns ? wrapLine(shown, columns, hangingIndent(line, time ? 6 : 0)) : shown);
+    if (!columns) return this.#print(shown);
+    const stamp = time ? timestamp(time, iso).length + 1 : 0;
+    this.#print(wrapLine(shown, columns, hangingIndent(line, stamp)));
   }
 
   /** Reports the client's own news: in the chat view when interactive, else on stderr. */
@@ -569,16 +613,43 @@ class Client {
     else this.#errors(text);
   }
 
-  connect(): Promise<Deno.Conn> {
+  /** Reports something typed that was not sent: in the chat view when interactive, else on stderr. */
+  notSent(text: string): void {
+    if (this.interactive) this.show(`!! ${text}`);
+    else this.#errors(text);
+  }
+
+  /**
+   * Opens a connection; with TLS, finishes the handshake (Deno would do it on the
+   * first read), so that a bad certificate fails here, as a refused connection does,
+   * and not later as if an established connection had dropped.
+   */
+  async connect(): Promise<Deno.Conn> {
     if (this.options.connect) return this.options.connect();
-    if (this.options.tls) {
-      return Deno.connectTls({
-        hostname: this.host,
-        port: this.port,
-        caCerts: this.options.caCerts,
-      });
+    if (!this.options.tls) return Deno.connect({ hostname: this.host, port: this.port });
+    const conn = await Deno.connectTls({
+      hostname: this.host,
+      port: this.port,
+      caCerts: this.options.caCerts,
+    });
+    const handshake = conn.handshake();
+    handshake.catch(() => {}); // it fails once the connection is closed below
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no TLS handshake within ${formatDelay(this.greetingTimeout)}`)),
+        this.greetingTimeout,
+      );
+    });
+    try {
+      await Promise.race([handshake, late]);
+      return conn;
+    } catch (error) {
+      conn.close();
+      throw new Error(tlsTrouble(error));
+    } finally {
+      clearTimeout(timer);
     }
-    return Deno.connect({ hostname: this.host, port: this.port });
   }
 
   nextInput(): Promise<Event> {
@@ -606,11 +677,22 @@ class Client {
     for (;;) {
       const ending = await this.session(conn, rejoining, () => attempt = 0);
       if ("done" in ending) return ending.done;
-      if (!this.reconnect) {
+      let why: string;
+      if ("failed" in ending) {
+        // Never in: on the first connection that is the answer (reconnecting is
+        // for a connection we had); after a drop it is one more failed attempt.
+        const what = ending.greeted ? "cannot join" : "cannot connect to";
+        if (!rejoining) {
+          this.#errors(`${what} ${this.address}: ${ending.failed}`);
+          return 1;
+        }
+        why = `${what} ${this.address} (${ending.failed})`;
+      } else if (!this.reconnect) {
         this.#errors(`connection to ${this.address} lost: ${ending.lost}`);
         return 1;
+      } else {
+        why = `connection lost (${ending.lost})`;
       }
-      let why = `connection lost (${ending.lost})`;
       for (;;) {
         const delay = (this.options.reconnectDelay ?? backoff)(attempt++);
         this.status(`${why}; reconnecting in ${formatDelay(delay)}`);
@@ -656,9 +738,15 @@ class Client {
     let askingName = false; // the server asked and we wait for the user to type a name
     let nameSent = false;
     let leaving = false; // we said goodbye; the server closing is expected
+    let greeted = false; // the server has asked for a name (or welcomed us)
+    let refusal: string | null = null; // the last error the server sent before we were in
     let serverNext: Promise<Event> | null = null;
     let deadline: Promise<Event> | null = null;
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+    let greetingTimer: ReturnType<typeof setTimeout> | undefined;
+    const greeting = new Promise<Event>((resolve) => {
+      greetingTimer = setTimeout(() => resolve({ type: "noGreeting" }), this.greetingTimeout);
+    });
 
     const send = async (text: string) => {
       const bytes = encoder.encode(text + "\n");
@@ -692,16 +780,21 @@ class Client {
         );
         const sources = [serverNext];
         if (deadline) sources.push(deadline);
+        if (!greeted && !leaving) sources.push(greeting);
         if (!leaving) sources.push(this.#aborted);
         if (!leaving && !listen && (joined || askingName)) sources.push(this.nextInput());
         const event = await Promise.race(sources);
 
         if (event.type === "timeout") return { done: 0 };
+        if (event.type === "noGreeting") {
+          const waited = formatDelay(this.greetingTimeout);
+          return { failed: `no greeting within ${waited} (is it a chat server?)`, greeted };
+        }
         if (event.type === "readError" || (event.type === "line" && event.line === null)) {
           if (leaving) return { done: 0 };
-          return {
-            lost: event.type === "readError" ? reason(event.error) : "closed by the server",
-          };
+          const why = event.type === "readError" ? reason(event.error) : "closed by the server";
+          // Before we are in, it is a connection we never had, not one lost.
+          return joined ? { lost: why } : { failed: refusal ?? why, greeted };
         }
 
         if (event.type === "input") {
@@ -715,6 +808,12 @@ class Client {
             }
             if (interactive || !joined) await leave(() => send("/quit"));
             else await leave(() => conn.closeWrite());
+            continue;
+          }
+          // The server would refuse a longer line; say so here, and show nothing as sent.
+          const size = encoder.encode(text).length;
+          if (this.maxLine !== null && size > this.maxLine) {
+            this.notSent(`line too long (${size} bytes, max ${this.maxLine}); it was not sent`);
             continue;
           }
           if (askingName) {
@@ -759,8 +858,22 @@ class Client {
         serverNext = null;
         const line = sanitize(event.line!);
         if (!joined) {
+          if (line === NAME_PROMPT || helloName(line) !== null) {
+            greeted = true;
+            clearTimeout(greetingTimer);
+          }
+          if (line.startsWith("!! ")) refusal = line.slice(3);
+          const limit = lineLimit(line);
+          if (limit !== null) this.maxLine = limit;
           if (line === NAME_PROMPT) {
-            if (this.name !== undefined && !nameSent) {
+            if (this.name !== undefined && !nameSent && isCommand(this.name)) {
+              // A command given as the name (`--name /quit`) runs as if typed at the prompt.
+              if (!interactive) this.show(line);
+              const command = this.name;
+              this.name = undefined;
+              if (QUIT.test(command)) await leave(() => send(command));
+              else await send(command);
+            } else if (this.name !== undefined && !nameSent) {
               // We know the name already: answer without showing the question.
               if (!interactive) this.show(line);
               nameSent = true;
@@ -801,6 +914,12 @@ class Client {
           if (!(rejoining && interactive && !nameSent && !askingName)) this.show(line);
           continue;
         }
+        const receipt = interactive ? privateReceipt(line) : null;
+        if (receipt !== null) {
+          // The server confirms a private message: only now is it shown as sent.
+          this.show(sentPrivateLine(this.name!, receipt.to, receipt.text), true);
+          continue;
+        }
         const renamed = nameChange(line);
         const moved = roomChange(line);
         if (renamed !== null) this.name = renamed;
@@ -813,9 +932,11 @@ class Client {
       }
     } catch (error) {
       if (!(error instanceof WriteFailed)) throw error;
-      return leaving ? { done: 0 } : { lost: error.message };
+      if (leaving) return { done: 0 };
+      return joined ? { lost: error.message } : { failed: error.message, greeted };
     } finally {
       clearTimeout(deadlineTimer);
+      clearTimeout(greetingTimer);
       try {
         conn.close();
       } catch {
@@ -827,6 +948,15 @@ class Client {
 
 function formatDelay(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+/** What went wrong in a TLS handshake, with a hint at the usual fix. */
+function tlsTrouble(error: unknown): string {
+  const why = reason(error);
+  if (/^invalid peer certificate: UnknownIssuer\b/.test(why)) return `${why} (try --ca FILE)`;
+  // A plain-TCP server answers the client's hello with its greeting, which is no TLS record.
+  if (/^received corrupt message/.test(why)) return `not a TLS server: ${why} (try without --tls)`;
+  return why;
 }
 
 function reason(error: unknown): string {
@@ -847,22 +977,76 @@ function reason(error: unknown): string {
 interface Terminal {
   input: AsyncIterable<string>;
   print(line: string): void;
+  /** Writes `line` to stderr on a row of its own, never onto the prompt. */
+  error(line: string): void;
   setPrompt(prompt: string): void;
   close(): void;
 }
 
+/** What readline reads keys from: stdin, passed on by {@linkcode openTerminal}. */
+class KeyFeed extends EventEmitter {
+  readonly isTTY = true;
+  isRaw = false;
+
+  constructor(readonly stdin: typeof process.stdin) {
+    super();
+  }
+
+  setRawMode(mode: boolean): this {
+    this.stdin.setRawMode(mode);
+    this.isRaw = mode;
+    return this;
+  }
+
+  pause(): this {
+    this.stdin.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.stdin.resume();
+    return this;
+  }
+}
+
+// Control characters (C0, DEL, C1): keys, or parts of escape sequences, for readline.
+// deno-lint-ignore no-control-regex
+const CONTROLS = /([\x00-\x1f\x7f-\x9f]+)/;
+// An escape sequence left open at the end of a chunk, for the next chunk to finish.
+// deno-lint-ignore no-control-regex
+const OPEN_ESCAPE = /\x1b\x1b?(?:\[\[?[\x30-\x3f]*[\x20-\x2f]*|O)?$/;
+
+/**
+ * Splits a chunk of terminal input into what readline must take key by key
+ * (`keys`: control keys, escape sequences, a lone character) and runs of two
+ * or more characters of text, from a paste or typed faster than they were read,
+ * which can be inserted in one go. A chunk with an escape sequence in it, or
+ * after one left open (`escaping`), is all keys.
+ */
+export function splitKeys(text: string, escaping = false): { text: string; keys: boolean }[] {
+  if (escaping || text.includes("\x1b")) return text ? [{ text, keys: true }] : [];
+  return text.split(CONTROLS).filter((part) => part !== "").map((part) => ({
+    text: part,
+    keys: CONTROLS.test(part) || part.length === 1 || [...part].length === 1,
+  }));
+}
+
 function openTerminal(): Terminal {
   const out = process.stdout;
+  // readline reads from a feed, not stdin itself: pasted text goes round it (see below).
+  const keys = new KeyFeed(process.stdin);
   const rl = readline.createInterface({
-    input: process.stdin,
+    input: keys as unknown as NodeJS.ReadableStream,
     output: out,
     terminal: true,
     historySize: 1000,
     removeHistoryDuplicates: true,
   });
-  // readline's own record of how far below the prompt's first row the cursor is.
-  const editor = rl as unknown as { prevRows: number };
+  // readline's own state: the text and cursor being edited, and how far below the
+  // prompt's first row the cursor is.
+  const editor = rl as unknown as { prevRows: number; line: string; cursor: number };
   let prompting = false;
+  let closed = false;
   const queue: (string | null)[] = [];
   let wake: (() => void) | null = null;
   const push = (line: string | null) => {
@@ -877,6 +1061,43 @@ function openTerminal(): Terminal {
     readline.clearScreenDown(out);
     editor.prevRows = 0;
   };
+  /**
+   * Inserts pasted text at the cursor. readline would take it character by
+   * character, measuring the whole line for each (under Deno, 1,500 characters
+   * cost seconds) and redrawing it at every row it fills; at the end of the line
+   * the text is written once, with no redraw, and elsewhere the line is redrawn once.
+   */
+  const paste = (text: string) => {
+    const { line, cursor } = editor;
+    editor.line = line.slice(0, cursor) + text + line.slice(cursor);
+    editor.cursor = cursor + text.length;
+    if (cursor < line.length) return rl.prompt(true);
+    out.write(text);
+    // A text that ends a row leaves the terminal's cursor at that row's end;
+    // readline counts it at the start of the next one.
+    if (rl.getCursorPos().cols === 0) {
+      out.write(" ");
+      readline.cursorTo(out, 0);
+    }
+  };
+  const decoder = new TextDecoder();
+  let escaping = false;
+  process.stdin.on("data", (chunk: Uint8Array) => {
+    for (const part of splitKeys(decoder.decode(chunk, { stream: true }), escaping)) {
+      if (closed) return;
+      if (part.keys || !prompting) {
+        keys.emit("data", encoder.encode(part.text));
+        escaping = OPEN_ESCAPE.test(part.text);
+      } else {
+        paste(part.text);
+      }
+    }
+    // readline notes the cursor's row only when it redraws; a wide character that
+    // wraps to the next row without one would leave a stale copy of the prompt
+    // at the next redraw.
+    if (prompting && !closed) editor.prevRows = rl.getCursorPos().rows;
+  });
+  process.stdin.on("end", () => keys.emit("end"));
 
   rl.on("line", (line) => {
     // readline has echoed the line and moved below it; erase it so the client
@@ -890,6 +1111,7 @@ function openTerminal(): Terminal {
   rl.on("close", () => {
     if (prompting) clearPrompt(rl.getCursorPos().rows);
     prompting = false;
+    closed = true;
     push(null);
   });
   // Ctrl-C leaves like Ctrl-D does, after telling the server.
@@ -912,6 +1134,11 @@ function openTerminal(): Terminal {
       out.write(line + "\n");
       rl.prompt(true);
     },
+    error(line) {
+      if (prompting) clearPrompt(rl.getCursorPos().rows);
+      process.stderr.write(line + "\n");
+      if (prompting) rl.prompt(true);
+    },
     setPrompt(prompt) {
       if (prompting) clearPrompt(rl.getCursorPos().rows);
       rl.setPrompt(prompt);
@@ -932,7 +1159,9 @@ function printUsage(): void {
   console.log(`Chat room client: talk to a server.ts chat room.
 
 USAGE:
-  deno run -N client.ts [OPTIONS]
+  deno run -N -R client.ts [OPTIONS]
+
+  -N lets it connect; -R is needed only to read a --ca FILE.
 
 OPTIONS:
   --host HOST       server address (default ${DEFAULT_HOST})
@@ -941,7 +1170,8 @@ OPTIONS:
   --tls             connect with TLS
   --ca FILE         trust this PEM certificate (a self-signed server); implies --tls
   --no-color        plain text (also when NO_COLOR is set or stdout is not a terminal)
-  --timestamps      prefix each line with the time as HH:MM
+  --timestamps      prefix each line with the local time as HH:MM
+  --timestamps=iso  prefix each line with the full UTC time, 2026-11-29T04:51:50.123Z
   --no-reconnect    exit 1 when the connection drops instead of reconnecting
   --listen          print everything, send nothing, stay connected (needs --name)
   -h, --help        show this help
@@ -960,11 +1190,28 @@ function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string):
   for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
 }
 
+/** Reads the `--ca` file; exits 1 with one line (not a usage error) if it cannot. */
+function readCa(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    let why = reason(error);
+    if (error instanceof Deno.errors.NotFound) why = "no such file";
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      why = "no read permission (run with -R: deno run -N -R client.ts)";
+    }
+    console.error(`client: cannot read --ca ${file}: ${why}`);
+    Deno.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   let options: Omit<ClientOptions, "input" | "output" | "interactive">;
+  let ca: string | undefined;
   try {
     const { values } = parseArgs({
-      args: Deno.args,
+      // `--timestamps` alone is HH:MM; parseArgs has no option with an optional value.
+      args: Deno.args.map((arg) => arg === "--timestamps" ? "--timestamps=HH:MM" : arg),
       options: {
         host: { type: "string" },
         port: { type: "string" },
@@ -972,7 +1219,7 @@ async function main(): Promise<void> {
         tls: { type: "boolean" },
         ca: { type: "string" },
         "no-color": { type: "boolean" },
-        timestamps: { type: "boolean" },
+        timestamps: { type: "string" },
         "no-reconnect": { type: "boolean" },
         listen: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -984,14 +1231,18 @@ async function main(): Promise<void> {
       throw new Error(`--port must be a whole number from 1 to 65535, not "${values.port}"`);
     }
     if (values.listen && values.name === undefined) throw new Error("--listen needs --name");
+    const stamps = values.timestamps;
+    if (stamps !== undefined && stamps !== "HH:MM" && stamps !== "iso") {
+      throw new Error(`--timestamps is HH:MM, or --timestamps=iso, not "${stamps}"`);
+    }
+    ca = values.ca;
     options = {
       host: values.host,
       port,
       name: values.name,
       tls: values.tls || values.ca !== undefined,
-      caCerts: values.ca === undefined ? undefined : [Deno.readTextFileSync(values.ca)],
       color: !values["no-color"] && !Deno.noColor && Deno.stdout.isTerminal(),
-      timestamps: values.timestamps,
+      timestamps: stamps === "iso" ? "iso" : stamps !== undefined,
       listen: values.listen,
       reconnect: values["no-reconnect"] ? false : undefined,
     };
@@ -1000,6 +1251,7 @@ async function main(): Promise<void> {
     console.error("Run with --help for usage.");
     Deno.exit(2);
   }
+  if (ca !== undefined) options.caCerts = [readCa(ca)];
 
   // A person at a terminal gets the prompt; anything else is a pipe or a script.
   const interactive = !options.listen && Deno.stdin.isTerminal();
@@ -1011,6 +1263,7 @@ async function main(): Promise<void> {
       interactive,
       input: terminal.input,
       output: terminal.print,
+      errors: terminal.error,
       setPrompt: terminal.setPrompt,
       // Wrapped here with a hanging indent, so that the terminal never wraps a line itself.
       columns: Deno.stdout.isTerminal() ? () => process.stdout.columns || 80 : undefined,

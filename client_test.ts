@@ -10,6 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   checkRoomName,
   helloName,
+  limitsLine,
   LOBBY,
   NAME_PROMPT,
   nameChange,
@@ -19,7 +20,16 @@ import {
   say,
   WELCOME,
 } from "./chat/protocol.ts";
-import { extraRows, formatLine, nameColor, ownLine, parseLine, runClient } from "./client.ts";
+import {
+  extraRows,
+  formatLine,
+  nameColor,
+  ownLine,
+  parseLine,
+  runClient,
+  sentPrivateLine,
+  splitKeys,
+} from "./client.ts";
 import {
   freePort,
   LineClient,
@@ -36,6 +46,9 @@ import {
 
 const encoder = new TextEncoder();
 const CLIENT = new URL("./client.ts", import.meta.url).pathname;
+const testdata = new URL("./testdata/", import.meta.url);
+/** A file of test TLS material: `ca.pem`, or `cert.pem` and `key.pem` signed by it. */
+const pem = (file: string) => Deno.readTextFileSync(new URL(file, testdata));
 
 /** Lines typed by a pretend user, fed to runClient as an AsyncIterable<string>. */
 class Keyboard implements AsyncIterable<string> {
@@ -140,6 +153,12 @@ test("formatLine without colour is the cleaned line, optionally timestamped", ()
   );
   const time = new Date(2024, 0, 1, 9, 5);
   assertEquals(formatLine("ann: hi", { color: false, time }), "09:05 ann: hi");
+  // In full, for a log: the UTC time to the millisecond.
+  const utc = new Date(Date.UTC(2026, 10, 29, 4, 51, 50, 123));
+  assertEquals(
+    formatLine("ann: hi", { color: false, time: utc, iso: true }),
+    "2026-11-29T04:51:50.123Z ann: hi",
+  );
 });
 
 test("formatLine with colour styles names, notices, errors, actions and private messages", () => {
@@ -160,13 +179,24 @@ test("formatLine with colour styles names, notices, errors, actions and private 
   );
   // Control characters are gone before styling, so a line cannot inject its own.
   assert(!formatLine("ann: \x1b[31mred", { color: true }).includes("\x1b[31m"));
+  // A private message the server confirmed is shown in your style, to its recipient.
+  const bob = `\x1b[1;${nameColor("bob")}mbob\x1b[22;39m`;
+  const sent = sentPrivateLine("ann", "bob", "psst");
+  assertEquals(sent, "ann (private) → bob: psst");
+  assertEquals(
+    formatLine(sent, { color: true, own: true }),
+    `\x1b[1mann\x1b[22m \x1b[7m(private)\x1b[27m → ${bob}: \x1b[1mpsst\x1b[22m`,
+  );
+  assertEquals(formatLine(sent, { color: false, own: true }), sent);
+  assertEquals(formatLine(sent, { color: true }), sent, "only your own lines have that style");
 });
 
-test("ownLine shows messages, actions and private messages; extraRows counts wide characters", () => {
+test("ownLine shows messages and actions, not private messages; extraRows counts wide characters", () => {
   assertEquals(ownLine("me", "hi"), "me: hi");
   assertEquals(ownLine("me", "//etc"), "me: /etc");
   assertEquals(ownLine("me", "/me waves"), "* me waves");
-  assertEquals(ownLine("me", "/msg ann psst now"), "me (private): → ann: psst now");
+  // A private message is shown when the server confirms it (sentPrivateLine), not on sending.
+  assertEquals(ownLine("me", "/msg ann psst now"), null);
   // Commands are shown by the server's reply (to you, or to the room), never twice.
   for (const command of ["/who", "/who dev", "/rooms", "/join dev", "/topic", "/topic lunch"]) {
     assertEquals(ownLine("me", command), null, command);
@@ -184,6 +214,24 @@ test("ownLine shows messages, actions and private messages; extraRows counts wid
     "a wide character does not straddle rows",
   );
   assertEquals(extraRows("🙂🙂🙂🙂", 10), 0);
+});
+
+test("splitKeys hands readline keys one by one, and the text of a paste in one piece", () => {
+  const keys = (text: string) => ({ text, keys: true });
+  const paste = (text: string) => ({ text, keys: false });
+  assertEquals(splitKeys("a"), [keys("a")]);
+  assertEquals(splitKeys("🙂"), [keys("🙂")], "one character, if two code units");
+  assertEquals(splitKeys("hello 中文\rnext\r\n"), [
+    paste("hello 中文"),
+    keys("\r"),
+    paste("next"),
+    keys("\r\n"),
+  ]);
+  assertEquals(splitKeys("\x7f\x7fab"), [keys("\x7f\x7f"), paste("ab")]);
+  // A chunk with an escape sequence, or after one left open, is all readline's.
+  assertEquals(splitKeys("ab\x1b[D"), [keys("ab\x1b[D")]);
+  assertEquals(splitKeys("[D", true), [keys("[D")]);
+  assertEquals(splitKeys(""), []);
 });
 
 // ---------------------------------------------------------------------------
@@ -633,16 +681,14 @@ test("runClient /quit leaves cleanly with exit 0", async () => {
 });
 
 test("runClient speaks TLS to a server with a certificate from a private CA", async () => {
-  const testdata = new URL("./testdata/", import.meta.url);
-  const read = (file: string) => Deno.readTextFileSync(new URL(file, testdata));
-  await using server = await quietServer({ cert: read("cert.pem"), key: read("key.pem") });
+  await using server = await quietServer({ cert: pem("cert.pem"), key: pem("key.pem") });
   const keyboard = new Keyboard();
   const screen = new Screen();
   const done = runClient({
     port: server.addr.port,
     name: "ann",
     tls: true,
-    caCerts: [read("ca.pem")],
+    caCerts: [pem("ca.pem")],
     input: keyboard,
     output: screen.print,
     interactive: true,
@@ -650,6 +696,189 @@ test("runClient speaks TLS to a server with a certificate from a private CA", as
   await screen.waitFor((line) => helloName(line) === "ann");
   keyboard.end();
   assertEquals(await done, 0);
+});
+
+/** Runs an interactive client that should fail without ever joining; returns what it said. */
+async function failingClient(options: Partial<Parameters<typeof runClient>[0]>) {
+  const screen = new Screen();
+  const errors: string[] = [];
+  const delays: number[] = [];
+  const code = await within(
+    runClient({
+      name: "ann",
+      input: new Keyboard(),
+      output: screen.print,
+      errors: (line) => errors.push(line),
+      interactive: true,
+      reconnectDelay: (attempt) => {
+        delays.push(attempt);
+        return 1;
+      },
+      ...options,
+    }),
+    () => `runClient to give up; screen ${JSON.stringify(screen.lines)}, delays ${delays}`,
+  );
+  return { code, errors, delays, screen: screen.lines };
+}
+
+test("runClient: a TLS handshake that fails on the first connection is one line and exit 1", async () => {
+  // The testdata server without trusting its CA, and a plain-TCP server: no retries.
+  await using secure = await quietServer({ cert: pem("cert.pem"), key: pem("key.pem") });
+  await using plain = await quietServer();
+  const cases = [
+    [secure, "invalid peer certificate: UnknownIssuer (try --ca FILE)"],
+    [
+      plain,
+      "not a TLS server: received corrupt message of type InvalidContentType (try without --tls)",
+    ],
+  ] as const;
+  for (const [server, why] of cases) {
+    const { port } = server.addr;
+    const failed = await failingClient({ port, tls: true });
+    assertEquals(failed.errors, [`cannot connect to 127.0.0.1:${port}: ${why}`]);
+    assertEquals(failed.code, 1);
+    assertEquals(failed.delays, [], "no reconnect for a connection it never had");
+    assertEquals(failed.screen, []);
+  }
+});
+
+test("runClient gives up on a server that never greets, or never shakes hands", async () => {
+  // A listener that accepts and says nothing, as `ncat -l` or a wrong port would.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  for (const tls of [false, true]) {
+    const accepted = listener.accept();
+    const failed = await failingClient({ port, tls, greetingTimeout: 100 });
+    using _conn = await accepted;
+    const why = tls
+      ? "no TLS handshake within 100 ms"
+      : "no greeting within 100 ms (is it a chat server?)";
+    assertEquals(failed.errors, [`cannot connect to 127.0.0.1:${port}: ${why}`]);
+    assertEquals(failed.code, 1);
+    assertEquals(failed.delays, []);
+  }
+});
+
+test("runClient: refused at the door is a connection it never had, with the server's reason", async () => {
+  await using server = await quietServer({ maxClients: 1 });
+  using _ann = await LineClient.join(server, "ann");
+  const { port } = server.addr;
+  const screen = new Screen();
+  const errors: string[] = [];
+  const code = await runClient({
+    port,
+    name: "bot",
+    input: new Keyboard(),
+    output: screen.print,
+    errors: (line) => errors.push(line),
+    interactive: false,
+  });
+  assertEquals(code, 1);
+  assertEquals(errors, [`cannot connect to 127.0.0.1:${port}: server full; try again later`]);
+  assertEquals(screen.lines, [say.serverFull], "the transcript keeps what the server said");
+});
+
+test("runClient runs a command given as the name as if typed at the prompt: /quit leaves", async () => {
+  await using server = await quietServer();
+  const screen = new Screen();
+  const delays: number[] = [];
+  const code = await within(
+    runClient({
+      port: server.addr.port,
+      name: "/quit",
+      input: new Keyboard(),
+      output: screen.print,
+      interactive: true,
+      reconnectDelay: (attempt) => {
+        delays.push(attempt);
+        return 1;
+      },
+    }),
+    () => `runClient to finish; got ${JSON.stringify(screen.lines)}`,
+  );
+  assertEquals(code, 0);
+  assertEquals(screen.lines.at(-1), say.bye);
+  assertEquals(delays, [], "/quit is not re-sent as a name on and on");
+});
+
+test("runClient checks a line against the limit the server states, and sends no longer one", async () => {
+  await using server = await quietServer({ maxLine: 100 });
+  using bob = await LineClient.join(server, "bob");
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+  });
+  await screen.waitFor((line) => helloName(line) === "ann");
+  assert(screen.lines.includes(limitsLine(100)), "the greeting states the limit");
+  // 51 characters are 102 bytes: the limit is in bytes.
+  keyboard.type("é".repeat(51));
+  await screen.waitFor((line) => line === "!! line too long (102 bytes, max 100); it was not sent");
+  keyboard.type("x".repeat(100));
+  assertEquals(await bob.message(), `ann: ${"x".repeat(100)}`, "the long line never went out");
+  await screen.waitFor((line) => line === `ann: ${"x".repeat(100)}`);
+  keyboard.end();
+  assertEquals(await done, 0);
+  assert(!screen.lines.some((line) => line.startsWith("ann: é")), "not shown as sent");
+  assert(!screen.lines.some((line) => line.startsWith("!! line too long (max")), "nor refused");
+
+  // Piped, the line is skipped with a word on stderr, and the rest goes on.
+  const errors: string[] = [];
+  const input = ReadableStream.from([encoder.encode(`bot\n${"é".repeat(51)}\nafter\n`)]);
+  const code = await runClient({
+    port: server.addr.port,
+    input,
+    output: () => {},
+    errors: (line) => errors.push(line),
+  });
+  assertEquals(code, 0);
+  assertEquals(await bob.message(), "bot: after");
+  assertEquals(errors, ["line too long (102 bytes, max 100); it was not sent"]);
+});
+
+test("runClient shows a private message as sent only once the server confirms it", async () => {
+  await using server = await quietServer();
+  using bob = await LineClient.join(server, "bob");
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+  });
+  await screen.waitFor((line) => helloName(line) === "ann");
+  keyboard.type("/msg nobody hi");
+  await screen.waitFor((line) => line === say.noSuchMember("nobody"));
+  keyboard.type("/msg bob psst");
+  await bob.until((line) => line === "ann (private): psst");
+  await screen.waitFor((line) => line === "ann (private) → bob: psst");
+  keyboard.end();
+  assertEquals(await done, 0);
+  // Shown once, in our style; the one to no one never.
+  assertEquals(screen.lines.filter((line) => line.includes("→")), ["ann (private) → bob: psst"]);
+  assert(!screen.lines.includes(say.privateSent("bob", "psst")), "no raw receipt as well");
+});
+
+test("runClient prefixes lines with ISO 8601 UTC times when asked", async () => {
+  await using server = await quietServer();
+  const lines: string[] = [];
+  const code = await runClient({
+    port: server.addr.port,
+    name: "logger",
+    input: ReadableStream.from<Uint8Array>([]),
+    output: (line) => lines.push(line),
+    timestamps: "iso",
+    now: () => new Date(Date.UTC(2026, 10, 29, 4, 51, 50, 123)),
+  });
+  assertEquals(code, 0);
+  assertEquals(lines[0], `2026-11-29T04:51:50.123Z ${WELCOME}`);
+  assert(lines.every((line) => line.startsWith("2026-11-29T04:51:50.123Z -- ")), `${lines}`);
 });
 
 // ---------------------------------------------------------------------------
@@ -701,6 +930,79 @@ test("client.ts --help prints usage and options and exits 0", async () => {
   assertEquals(code, 0);
   const text = new TextDecoder().decode(stdout);
   assert(text.includes("USAGE:") && text.includes("OPTIONS:") && text.includes("--no-reconnect"));
+  // --ca reads a file: the usage shows the read permission too.
+  assert(text.includes("deno run -N -R client.ts [OPTIONS]"), text);
+  assert(text.includes("--timestamps=iso"), text);
+});
+
+/** Runs client.ts with `args` (after `deno run`), `input` on its stdin; decodes what it wrote. */
+async function cli(args: string[], input = "") {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(input));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+test("client.ts: a --ca file it cannot read is one line and exit 1, not a usage error", async () => {
+  const missing = new URL("missing.pem", testdata).pathname;
+  const { code, stderr } = await cli(["-N", "-R", CLIENT, "--ca", missing]);
+  assertEquals(stderr, `client: cannot read --ca ${missing}: no such file\n`);
+  assertEquals(code, 1);
+  const denied = await cli(["-N", CLIENT, "--ca", new URL("ca.pem", testdata).pathname]);
+  assert(denied.stderr.includes("run with -R"), denied.stderr);
+  assertEquals(denied.code, 1);
+});
+
+test("client.ts piped: a failed TLS handshake is one line, not a lost connection", async () => {
+  await using server = await quietServer({ cert: pem("cert.pem"), key: pem("key.pem") });
+  const { port } = server.addr;
+  const { code, stdout, stderr } = await cli(
+    ["-N", CLIENT, "--tls", "--port", String(port), "--name", "bot"],
+    "hi\n",
+  );
+  assertEquals(
+    stderr,
+    `cannot connect to 127.0.0.1:${port}: invalid peer certificate: UnknownIssuer (try --ca FILE)\n`,
+  );
+  assertEquals(stdout, "");
+  assertEquals(code, 1);
+});
+
+test("client.ts piped: /quit as the first line (the name) leaves with exit 0", async () => {
+  await using server = await quietServer();
+  const { code, stdout, stderr } = await cli(
+    ["-N", CLIENT, "--port", String(server.addr.port)],
+    "/quit\nnever sent\n",
+  );
+  assertEquals(stderr, "");
+  assertEquals(code, 0);
+  assertEquals(stdout.trimEnd().split("\n").at(-1), say.bye);
+});
+
+test("client.ts --timestamps is HH:MM, --timestamps=iso the full UTC time", async () => {
+  await using server = await quietServer();
+  const port = String(server.addr.port);
+  const iso = await cli(["-N", CLIENT, "--port", port, "--name", "bot", "--timestamps=iso"]);
+  assertEquals(iso.code, 0, iso.stderr);
+  const isoLines = iso.stdout.trimEnd().split("\n");
+  assert(isoLines.length >= 4, iso.stdout);
+  for (const line of isoLines) {
+    assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z -- /.test(line), line);
+  }
+  const short = await cli(["-N", CLIENT, "--port", port, "--name", "bot2", "--timestamps"]);
+  assertEquals(short.code, 0, short.stderr);
+  for (const line of short.stdout.trimEnd().split("\n")) assert(/^\d\d:\d\d -- /.test(line), line);
+  const bad = await cli(["-N", CLIENT, "--timestamps=utc"]);
+  assertEquals(bad.code, 2);
+  assert(bad.stderr.startsWith('client: --timestamps is HH:MM, or --timestamps=iso, not "utc"'));
 });
 
 // ---------------------------------------------------------------------------
@@ -743,77 +1045,229 @@ async function poll<T>(
   }
 }
 
-Deno.test({
-  name: hasTmux
-    ? "client.ts in a terminal prints above the prompt and keeps half-typed text"
-    : "client.ts in a terminal (SKIPPED: tmux is not installed)",
-  ignore: !hasTmux,
-  ...sanitized,
-  async fn() {
-    await using server = await quietServer();
-    const { port } = server.addr;
-    const socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    await using _tmux = {
-      [Symbol.asyncDispose]: () => tmux(socket, "kill-server").then(() => {}, () => {}),
-    };
-    const screen = () => tmux(socket, "capture-pane", "-p");
-    const cursor = async () =>
-      (await tmux(socket, "display", "-p", "#{cursor_x},#{cursor_y}")).trim().split(",").map(
-        Number,
-      );
-    const waitScreen = (ok: (text: string) => boolean, what: string) => poll(screen, ok, what);
-    const command = [Deno.execPath(), "run", "-N", CLIENT, "--port", String(port), "--name", "ann"]
+/** The rows of a captured screen, without trailing blanks. */
+const rowsOf = (text: string) => text.trimEnd().split("\n").map((row) => row.trimEnd());
+
+/**
+ * `client.ts ARGS` in a tmux terminal of `columns` × `rows`, followed by
+ * `EXIT=<status>` when it ends; disposing it kills the terminal.
+ */
+class Terminal {
+  readonly socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+  private constructor() {}
+
+  static async open(args: string[], columns = 100, rows = 30): Promise<Terminal> {
+    const terminal = new Terminal();
+    const command = [Deno.execPath(), "run", "-N", CLIENT, ...args]
       .map((arg) => `'${arg}'`).join(" ");
-    await tmux(
-      socket,
+    await terminal.tmux(
       "new-session",
       "-d",
       "-x",
-      "100",
+      String(columns),
       "-y",
-      "30",
+      String(rows),
       `${command}; echo "EXIT=$?"; sleep 10`,
     );
-    await waitScreen((text) => /^ann@lobby>\s*$/m.test(text), "the prompt");
+    return terminal;
+  }
+
+  tmux(...args: string[]): Promise<string> {
+    return tmux(this.socket, ...args);
+  }
+
+  /** What the screen shows. */
+  screen(): Promise<string> {
+    return this.tmux("capture-pane", "-p");
+  }
+
+  /** The scrollback and the screen, each wrapped line joined into one. */
+  history(): Promise<string> {
+    return this.tmux("capture-pane", "-p", "-J", "-S", "-");
+  }
+
+  async cursor(): Promise<number[]> {
+    return (await this.tmux("display", "-p", "#{cursor_x},#{cursor_y}")).trim().split(",")
+      .map(Number);
+  }
+
+  waitScreen(ok: (text: string) => boolean, what: string): Promise<string> {
+    return poll(() => this.screen(), ok, what);
+  }
+
+  /** Types `text` as keys. */
+  type(text: string): Promise<string> {
+    return this.tmux("send-keys", "-l", text);
+  }
+
+  /** Presses keys by name (`Enter`, `Left`, `C-d` …). */
+  keys(...names: string[]): Promise<string> {
+    return this.tmux("send-keys", ...names);
+  }
+
+  /** Pastes `text`, in one write, as a terminal does. */
+  async paste(text: string): Promise<void> {
+    await this.tmux("set-buffer", "-b", "paste", text);
+    await this.tmux("paste-buffer", "-d", "-b", "paste");
+  }
+
+  /** CPU seconds the client has used so far, or `null` without Linux's /proc. */
+  async cpuSeconds(): Promise<number | null> {
+    try {
+      const shell = (await this.tmux("display", "-p", "#{pane_pid}")).trim();
+      const [client] = Deno.readTextFileSync(`/proc/${shell}/task/${shell}/children`).split(" ");
+      const stat = Deno.readTextFileSync(`/proc/${client}/stat`);
+      // Fields 14 and 15, user and system time in clock ticks (100 a second on Linux).
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return null;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.tmux("kill-server").catch(() => {});
+  }
+}
+
+/** A test of client.ts in a terminal, skipped (and named so) when tmux is not installed. */
+function terminalTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: hasTmux ? name : `${name} (SKIPPED: tmux is not installed)`,
+    ignore: !hasTmux,
+    ...sanitized,
+    fn,
+  });
+}
+
+terminalTest(
+  "client.ts in a terminal prints above the prompt and keeps half-typed text",
+  async () => {
+    await using server = await quietServer();
+    const { port } = server.addr;
+    await using term = await Terminal.open(["--port", String(port), "--name", "ann"]);
+    await term.waitScreen((text) => /^ann@lobby>\s*$/m.test(text), "the prompt");
     using bob = await LineClient.join(server, "bob");
-    await waitScreen((text) => text.includes(say.joined("bob")), "bob's join notice");
+    await term.waitScreen((text) => text.includes(say.joined("bob")), "bob's join notice");
 
     // Half a line, with the cursor moved back into it.
-    await tmux(socket, "send-keys", "-l", "half typed 中文");
-    await tmux(socket, "send-keys", "Left", "Left");
-    await waitScreen((text) => text.includes("ann@lobby> half typed 中文"), "the typed text");
+    await term.type("half typed 中文");
+    await term.keys("Left", "Left");
+    await term.waitScreen((text) => text.includes("ann@lobby> half typed 中文"), "the typed text");
     // "ann@lobby> half typed " is 22 columns and each of 中文 two more: two Lefts end at 22.
     const beforeX = 22;
-    await poll(cursor, ([x]) => x === beforeX, "the cursor to move back");
+    await poll(() => term.cursor(), ([x]) => x === beforeX, "the cursor to move back");
 
     await bob.write("hello from bob\n");
-    const lastRows = (t: string) => t.trimEnd().split("\n").map((row) => row.trimEnd());
     // Wait for the redraw to finish: the message in, and the prompt back below it.
-    const text = await waitScreen(
-      (t) => t.includes("bob: hello from bob") && lastRows(t).at(-1)!.startsWith("ann@lobby>"),
+    const text = await term.waitScreen(
+      (t) => t.includes("bob: hello from bob") && rowsOf(t).at(-1)!.startsWith("ann@lobby>"),
       "bob's message",
     );
-    const rows = lastRows(text);
+    const rows = rowsOf(text);
     assertEquals(rows.at(-1), "ann@lobby> half typed 中文", "the prompt line is intact");
     assertEquals(rows.at(-2), "bob: hello from bob", "the message is right above the prompt");
-    assertEquals(await cursor(), [beforeX, rows.length - 1], "the cursor is where it was");
+    assertEquals(await term.cursor(), [beforeX, rows.length - 1], "the cursor is where it was");
 
     // Finish the line: it goes to bob and shows once, as ours, above the prompt.
-    await tmux(socket, "send-keys", "End");
-    await tmux(socket, "send-keys", "-l", " done");
-    await tmux(socket, "send-keys", "Enter");
+    await term.keys("End");
+    await term.type(" done");
+    await term.keys("Enter");
     await bob.until((line) => line === "ann: half typed 中文 done");
-    const after = await waitScreen(
-      (t) => t.includes("ann: half typed 中文 done") && lastRows(t).at(-1) === "ann@lobby>",
+    const after = await term.waitScreen(
+      (t) => t.includes("ann: half typed 中文 done") && rowsOf(t).at(-1) === "ann@lobby>",
       "our own line",
     );
-    const afterRows = after.trimEnd().split("\n").map((row) => row.trimEnd());
-    assertEquals(afterRows.slice(-2), ["ann: half typed 中文 done", "ann@lobby>"]);
+    assertEquals(rowsOf(after).slice(-2), ["ann: half typed 中文 done", "ann@lobby>"]);
     assert(!after.includes("ann@lobby> half typed"), "the echoed input line was replaced");
 
     // Ctrl-D leaves cleanly.
-    await tmux(socket, "send-keys", "C-d");
+    await term.keys("C-d");
     await bob.until((line) => line === say.left("ann"));
-    await waitScreen((t) => t.includes("EXIT=0"), "exit status 0");
+    await term.waitScreen((t) => t.includes("EXIT=0"), "exit status 0");
   },
+);
+
+terminalTest(
+  "client.ts in a terminal takes a long paste at once, with no prompt copies",
+  async () => {
+    await using server = await quietServer();
+    // 2,000 characters: 34 rows of a 60 × 15 terminal.
+    const text = Array.from({ length: 400 }, (_, i) => `w${String(i).padStart(3, "0")}`).join(" ");
+    await using term = await Terminal.open(
+      ["--port", String(server.addr.port), "--name", "ann"],
+      60,
+      15,
+    );
+    await term.waitScreen((screen) => /^ann@lobby>\s*$/m.test(screen), "the prompt");
+    using bob = await LineClient.join(server, "bob");
+    await term.waitScreen((screen) => screen.includes(say.joined("bob")), "bob's join notice");
+    const before = await term.cpuSeconds();
+    await term.paste(text);
+    const history = await poll(
+      () => term.history(),
+      (lines) => lines.includes(`ann@lobby> ${text}`),
+      "the pasted line",
+    );
+    const after = await term.cpuSeconds();
+    // Character by character it cost 7 s here (O(n²) in readline's measuring); at once, 0.05 s.
+    if (before !== null && after !== null) {
+      assert(after - before < 1, `the paste cost ${(after - before).toFixed(2)} s of CPU`);
+    }
+    // Redrawn at every row it filled, a line taller than the terminal left copies above.
+    const prompts = rowsOf(history).filter((row) => row.startsWith("ann@lobby>"));
+    assertEquals(prompts, [`ann@lobby> ${text}`]);
+    await term.keys("Enter");
+    assertEquals(await bob.message(), `ann: ${text}`);
+  },
+);
+
+terminalTest("client.ts in a terminal leaves no stale row when wide characters wrap", async () => {
+  await using server = await quietServer();
+  // "wid@lobby> " is 11 columns of 20: four 中 fill 8 more, the fifth starts the next row.
+  await using term = await Terminal.open(["--port", String(server.addr.port), "--name", "wid"], 20);
+  await term.waitScreen((screen) => /^wid@lobby>\s*$/m.test(screen), "the prompt");
+  for (let typed = 1; typed <= 6; typed++) {
+    // One key at a time, as typed: each is read on its own.
+    await term.type("中");
+    await term.waitScreen(
+      (screen) => [...screen.matchAll(/中/g)].length === typed,
+      `${typed} characters`,
+    );
+  }
+  // Backspace redraws the line from the prompt's first row, which readline had lost track of.
+  await term.keys("BSpace");
+  const screen = await term.waitScreen(
+    (screen) => [...screen.matchAll(/中/g)].length === 5,
+    "the redraw",
+  );
+  assertEquals(rowsOf(screen).filter((row) => row.includes("中")), ["wid@lobby> 中中中中", "中"]);
 });
+
+terminalTest(
+  "client.ts --no-reconnect in a terminal says the connection dropped on a row of its own",
+  async () => {
+    await using server = await quietServer();
+    const { port } = server.addr;
+    await using term = await Terminal.open([
+      "--port",
+      String(port),
+      "--name",
+      "tina",
+      "--no-reconnect",
+    ]);
+    await term.waitScreen((screen) => /^tina@lobby>\s*$/m.test(screen), "the prompt");
+    await term.type("half typed");
+    await term.waitScreen((screen) => screen.includes("tina@lobby> half typed"), "the typed text");
+    await server.close();
+    const screen = await term.waitScreen(
+      (screen) => screen.includes("EXIT="),
+      "the client to exit",
+    );
+    const rows = rowsOf(screen);
+    assert(rows.includes(`connection to 127.0.0.1:${port} lost: closed by the server`), screen);
+    assert(!rows.some((row) => row.startsWith("tina@lobby>") && row.includes("lost")), screen);
+    assert(rows.includes("EXIT=1"), screen);
+  },
+);

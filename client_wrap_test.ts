@@ -9,7 +9,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { cleanLine } from "./chat/protocol.ts";
-import { formatLine, hangingIndent, runClient, wrapLine } from "./client.ts";
+import { formatLine, hangingIndent, runClient, sentPrivateLine, wrapLine } from "./client.ts";
 import { LineClient, quietServer, test, within } from "./test_util.ts";
 
 const encoder = new TextEncoder();
@@ -113,6 +113,9 @@ test("the hanging indent reaches past the sender's name, within half the width",
   assertEquals(hangingIndent("!! no such room"), 3);
   assertEquals(hangingIndent("something else"), 2);
   assertEquals(hangingIndent("bob: hi", 6), 11, "after a timestamp");
+  // A private message you sent, once confirmed: past "ann (private) → bob: ".
+  assertEquals(hangingIndent(sentPrivateLine("ann", "bob", "hi")), 21);
+  assertEquals(hangingIndent(sentPrivateLine("李", "bob", "hi"), 25), 25 + 20);
   const long = `${"n".repeat(24)} (private): ${"z".repeat(100)}`;
   const rows = wrapLine(long, 40, hangingIndent(long)).split("\n");
   assert(rows.slice(1).every((row) => /^ {20}\S/.test(row)), "capped at half of 40");
@@ -153,6 +156,48 @@ test("an interactive client wraps what it shows to the terminal's width", async 
   const rows = shown.split("\n");
   assertEquals(rows, [`mallory: ${PAD}`, `         ${FORGED}`]);
   assertEquals(terminalRows(shown, 80), rows);
+  endInput();
+  assertEquals(await done, 0);
+});
+
+test("with ISO timestamps, continuation rows are indented past the stamp and the name", async () => {
+  await using server = await quietServer();
+  using mallory = await LineClient.join(server, "mallory");
+  const printed: string[] = [];
+  let wake = () => {};
+  let endInput = () => {};
+  const input = new ReadableStream<Uint8Array>({
+    start: (controller) => endInput = () => controller.close(),
+  });
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input,
+    output: (line) => {
+      printed.push(line);
+      wake();
+    },
+    interactive: true,
+    columns: () => 80,
+    timestamps: "iso",
+    now: () => new Date(Date.UTC(2026, 10, 29, 4, 51, 50, 123)),
+  });
+  const waitFor = (match: (line: string) => boolean) =>
+    within(
+      (async () => {
+        while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
+        return printed.find(match)!;
+      })(),
+      () => `a line; got ${JSON.stringify(printed)}`,
+    );
+  await waitFor((line) => line.includes(" -- Hello, ann!"));
+  await mallory.write(`${"word ".repeat(30).trim()}\n`);
+  const shown = await waitFor((line) => line.includes(" mallory: "));
+  const rows = shown.split("\n");
+  assert(rows[0].startsWith("2026-11-29T04:51:50.123Z mallory: word"), rows[0]);
+  const indent = " ".repeat("2026-11-29T04:51:50.123Z mallory: ".length);
+  assert(rows.length > 1 && rows.slice(1).every((row) => row.startsWith(indent + "word")), shown);
+  assert(rows.every((row) => row.length <= 80), shown);
   endInput();
   assertEquals(await done, 0);
 });

@@ -61,9 +61,9 @@ export interface ServerOptions {
   exempt?: string[];
   /** Rooms that may exist at once. Default 1000. */
   maxRooms?: number;
-  /** Lines per second one client may send on average; 0 turns flood control off. Default 10. */
+  /** Tokens per second one client gets (a line costs one per started 512 bytes); 0: off. Default 10. */
   rate?: number;
-  /** Lines one client may send at once before `rate` applies. Default 30. */
+  /** Tokens one client may spend at once before `rate` applies. Default 30. */
   burst?: number;
   /** Milliseconds a new connection has to choose a name. Default 30000. */
   nameTimeout?: number;
@@ -250,9 +250,10 @@ OPTIONS:
   --connect-rate N      new connections per minute from one address, after a burst of
                         ${CONNECT_BURST}; 0 = no limit (default ${DEFAULTS.connectRate})
   --exempt CIDR,...     networks exempt from the per-address limits (e.g. 10.0.0.0/8)
-  --max-rooms N         rooms that may exist at once (default ${DEFAULTS.maxRooms})
-  --rate N              lines per second per client, on average; 0 = no limit (default ${DEFAULTS.rate})
-  --burst N             lines a client may send at once before --rate applies (default ${DEFAULTS.burst})
+  --max-rooms N         rooms that may exist at once, besides the lobby (default ${DEFAULTS.maxRooms})
+  --rate N              tokens per second per client (a line costs one per started 512 bytes);
+                        0 = no limit (default ${DEFAULTS.rate})
+  --burst N             tokens a client may spend at once before --rate applies (default ${DEFAULTS.burst})
   --name-timeout SECS   time a new connection has to choose a name (default ${
     DEFAULTS.nameTimeout / 1000
   })

@@ -70,7 +70,7 @@ export function freePort(): Promise<number> {
 /** A connection that keeps what the hub delivers as lines, for tests of the hub. */
 export class MemoryConnection implements Connection {
   readonly remote = "memory";
-  readonly queuedBytes = 0;
+  queuedBytes = 0;
   /** Lines delivered and not yet taken. */
   readonly lines: string[] = [];
   /** `true` (drained) or `false` (cut) once the hub has closed it. */

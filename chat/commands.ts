@@ -27,6 +27,10 @@ export interface Command {
 
 /** Rooms listed by `/rooms` before the rest are only counted. */
 const ROOMS_LISTED = 50;
+/** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
+const WHO_LISTED = 100;
+/** The longest topic, in characters. */
+export const TOPIC_MAX = 300;
 
 /** Every command, in the order `/help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -37,8 +41,12 @@ export const COMMANDS: readonly Command[] = [
     run(hub, session, rest) {
       const room = rest ? hub.rooms.get(roomKey(rest)) : session.room;
       if (!room) return session.send(say.noSuchRoom(rest));
-      const names = [...room.members].map((member) => member.name!).sort();
-      session.send(say.online(room.name, names));
+      // The first WHO_LISTED to have joined, sorted: a big room costs no more than that.
+      const names: string[] = [];
+      for (const member of room.members) {
+        if (names.push(member.name!) === WHO_LISTED) break;
+      }
+      session.send(say.online(room.name, names.sort(), room.members.size));
     },
   },
   {
@@ -47,7 +55,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "the rooms, with member counts and topics",
     run(hub, session) {
       const rooms = [...hub.rooms.values()].sort((a, b) =>
-        b.members.size - a.members.size || a.key.localeCompare(b.key)
+        b.members.size - a.members.size || (a.key < b.key ? -1 : 1)
       );
       session.send(say.roomsHeader(rooms.length));
       for (const room of rooms.slice(0, ROOMS_LISTED)) {
@@ -69,6 +77,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "show or set your room's topic",
     run(hub, session, rest) {
       const room = session.room!;
+      if ([...rest].length > TOPIC_MAX) return session.send(say.topicTooLong(TOPIC_MAX));
       if (rest) return hub.setTopic(session, rest);
       session.send(room.topic ? say.topicIs(room.name, room.topic) : say.noTopic(room.name));
     },

@@ -22,7 +22,10 @@ export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
 export class LineFramer {
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
+  // The unfinished line, copied into a buffer that doubles as it fills (so a line sent a
+  // byte at a time costs O(length), not O(length²)), at most `maxLine` + 1 bytes.
   #tail: Uint8Array | null = null;
+  #tailLength = 0;
   #skipping = false;
 
   /** Makes a framer that refuses lines longer than `maxLine` bytes. */
@@ -51,8 +54,9 @@ export class LineFramer {
       }
       let line = chunk.subarray(start, newline);
       if (this.#tail) {
-        line = joinBytes(this.#tail, line);
+        line = joinBytes(this.#tail.subarray(0, this.#tailLength), line);
         this.#tail = null;
+        this.#tailLength = 0;
       }
       if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, -1);
       if (line.length > this.maxLine) return LINE_TOO_LONG;
@@ -70,14 +74,24 @@ export class LineFramer {
 
   #keepTail(rest: Uint8Array): Uint8Array | undefined {
     if (this.#skipping || rest.length === 0) return undefined;
-    const kept = this.#tail ? this.#tail.length : 0;
+    const length = this.#tailLength + rest.length;
     // One extra byte allows for the `\r` of a `\r\n` split across reads.
-    if (kept + rest.length > this.maxLine + 1) {
+    if (length > this.maxLine + 1) {
       this.#tail = null;
+      this.#tailLength = 0;
       this.#skipping = true;
       return LINE_TOO_LONG;
     }
-    this.#tail = this.#tail ? joinBytes(this.#tail, rest) : rest.slice();
+    let tail = this.#tail;
+    if (tail === null || tail.length < length) {
+      const grown = new Uint8Array(
+        Math.min(this.maxLine + 1, Math.max(length, 2 * (tail?.length ?? 32))),
+      );
+      if (tail) grown.set(tail.subarray(0, this.#tailLength));
+      this.#tail = tail = grown;
+    }
+    tail.set(rest, this.#tailLength);
+    this.#tailLength = length;
     return undefined;
   }
 }

@@ -18,6 +18,7 @@ import {
   NAME_PROMPT,
   nameKey,
   NAMES_IN_NOTICE,
+  notice,
   reasons,
   renderMessage,
   roomKey,
@@ -34,9 +35,9 @@ export interface HubOptions {
   maxLine: number;
   /** Rooms that may exist at once. */
   maxRooms: number;
-  /** Lines per second one client may send on average; 0 turns flood control off. */
+  /** Tokens per second one client gets (a line costs one per started 512 bytes); 0: off. */
   rate: number;
-  /** Lines one client may send at once before `rate` applies. */
+  /** Tokens one client may spend at once before `rate` applies. */
   burst: number;
   /** Milliseconds a new connection has to choose a name. */
   nameTimeout: number;
@@ -126,7 +127,7 @@ export class Hub {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target) {
-        if (sender?.room === target.room) target.room!.introduce(sender!);
+        if (sender?.room === target.room) target.room!.introduce(sender!, true);
         target.deliver(bytes);
       }
     } else {
@@ -189,11 +190,14 @@ export class Hub {
 
   /** Moves a member to the room called `name`, creating it if needed. */
   move(session: Session, name: string): void {
+    name = name.normalize("NFC");
     const bad = checkRoomName(name);
     if (bad) return session.send(say.badName(bad));
     const from = session.room!;
     if (roomKey(name) === from.key) return session.send(say.alreadyIn(from.name));
-    const room = this.#enter(session, name);
+    // Leaving a room one is alone in frees its place under --max-rooms.
+    const frees = from.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
+    const room = this.#enter(session, name, frees);
     if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
     this.#exit(session, from);
     if (from.members.size > 0) from.announce(session, "moved", room.name);
@@ -248,7 +252,11 @@ export class Hub {
       if (freed >= bytes) break;
       freed += session.conn.queuedBytes;
       dropped++;
-      this.leave(session, reasons.tooSlow, false);
+      // Shedding runs inside a delivery, maybe in the middle of a broadcast or of this
+      // very session's command: cut the connection now (its bytes are freed at once),
+      // and take the member out of its room once the current work is done.
+      session.conn.close(false);
+      queueMicrotask(() => this.leave(session, reasons.tooSlow, false));
     }
     const mib = (freed / (1 << 20)).toFixed(1);
     this.log.event({ event: "shed", count: dropped, text: `${mib} MiB` });
@@ -258,7 +266,7 @@ export class Hub {
   shutdown(reason: string = say.shuttingDown): void {
     this.closing = true;
     for (const room of this.rooms.values()) room.quiet();
-    const bytes = encoder.encode(`-- ${reason}\n`);
+    const bytes = encoder.encode(notice(reason) + "\n");
     for (const session of [...this.sessions]) {
       session.deliver(bytes);
       this.leave(session, undefined, true);
@@ -272,12 +280,17 @@ export class Hub {
     if (session && !session.closed) session.send(say.internalError);
   }
 
-  /** The room called `name`, made if needed; `undefined` if that would pass `maxRooms`. */
-  #enter(session: Session, name: string): Room<Session> | undefined {
+  /**
+   * The room called `name`, made if needed; `undefined` if that would pass
+   * `maxRooms` rooms besides the lobby (counting `leaving` rooms about to
+   * disappear as gone). The lobby is always there for a newcomer.
+   */
+  #enter(session: Session, name: string, leaving = 0): Room<Session> | undefined {
     const key = roomKey(name);
     let room = this.rooms.get(key);
     if (!room) {
-      if (this.rooms.size >= this.options.maxRooms) return undefined;
+      const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - leaving;
+      if (made >= this.options.maxRooms && key !== LOBBY_KEY) return undefined;
       room = new Room<Session>(name, this.options);
       this.rooms.set(key, room);
     }
@@ -316,6 +329,7 @@ function nameTimedOut(session: Session): void {
 }
 
 const SLASH = 47;
+const LOBBY_KEY = roomKey(LOBBY);
 const BLANK = /^\s*$/;
 
 function isBlank(text: string): boolean {

@@ -60,7 +60,7 @@ export const error = (text: string): string => `!! ${text}`;
 // Reading server lines (the client's side)
 // ---------------------------------------------------------------------------
 
-const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{N}_.\-]*`;
+const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*`;
 const PRIVATE_LINE = new RegExp(`^(${NAME_SOURCE}) \\(private\\): (.*)$`, "u");
 const MESSAGE_LINE = new RegExp(`^(${NAME_SOURCE}): (.*)$`, "u");
 const ACTION_LINE = new RegExp(`^\\* (${NAME_SOURCE}) (.*)$`, "u");
@@ -246,8 +246,11 @@ export const say = {
   noTopic: (room: string) => notice(`${room} has no topic; /topic TEXT sets one`),
   topicSet: (name: string, topic: string) => notice(`${name} set the topic: ${topic}`),
   alreadyIn: (room: string) => notice(`You are already in ${room}`),
-  online: (room: string, names: readonly string[]) =>
-    notice(`Online in ${room} (${names.length}): ${names.join(", ")}`),
+  online: (room: string, names: readonly string[], total = names.length) =>
+    notice(
+      `Online in ${room} (${total}): ${names.join(", ")}` +
+        (total > names.length ? ` and ${total - names.length} more` : ""),
+    ),
   roomsHeader: (count: number) => notice(`Rooms (${count}):`),
   roomEntry: (room: string, members: number, topic: string) =>
     notice(`  ${room} (${members})${topic ? `: ${topic}` : ""}`),
@@ -275,6 +278,7 @@ export const say = {
   noSuchMember: (name: string) => error(`no one called ${name} is here`),
   noSuchRoom: (room: string) => error(`there is no room ${room}; /rooms lists them`),
   thatIsYou: error("that is you"),
+  topicTooLong: (max: number) => error(`a topic is at most ${max} characters`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
@@ -289,7 +293,8 @@ export const reasons = {
   quit: (words: string) => `quit: ${words}`,
   tooSlow: "too slow: output queue full",
   reset: "connection reset",
-  badTls: "bad TLS handshake",
+  timedOut: "connection timed out",
+  failed: "connection failed",
   internal: "internal error",
 } as const;
 

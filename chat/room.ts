@@ -19,6 +19,8 @@ type Timer = ReturnType<typeof setTimeout>;
 /** A join, leave or move, waiting to be announced. */
 interface RoomEvent {
   member: RoomMember;
+  /** The member's name when it happened (a rename may follow before it is told). */
+  name: string;
   kind: "joined" | "left" | "moved";
   /** Why it left, or where it went. */
   detail?: string;
@@ -81,12 +83,14 @@ export class Room<M extends RoomMember = RoomMember> {
   /**
    * Before `member` is heard in the room, announces its join if that is still
    * pending, with every other pending notice; if a notice line went out less than
-   * an interval ago, what `member` says introduces it instead.
+   * an interval ago, what `member` says introduces it instead. Before a private
+   * line to one member (`privately`), a join that must wait keeps waiting.
    */
-  introduce(member: RoomMember): void {
+  introduce(member: RoomMember, privately = false): void {
     const join = this.#unannounced.get(member);
     if (join === undefined) return;
     if (performance.now() - this.#lastNotice >= this.#interval()) return this.flushNotices(true);
+    if (privately) return;
     this.#unannounced.delete(member);
     join.cancelled = true;
   }
@@ -101,7 +105,7 @@ export class Room<M extends RoomMember = RoomMember> {
       join.cancelled = true;
       return;
     }
-    const event: RoomEvent = { member, kind, detail, due: now };
+    const event: RoomEvent = { member, name: member.name!, kind, detail, due: now };
     if (kind === "joined") {
       event.due += this.timing.joinGrace;
       this.#unannounced.set(member, event);
@@ -176,16 +180,15 @@ export class Room<M extends RoomMember = RoomMember> {
  */
 function noticeFor(events: readonly RoomEvent[]): string {
   if (events.length === 1) {
-    const [{ member, kind, detail }] = events;
-    const name = member.name!;
+    const [{ name, kind, detail }] = events;
     if (kind === "joined") return say.joined(name);
     return kind === "left" ? say.left(name, detail) : say.moved(name, detail!);
   }
   const groups = new Map<string, string[]>();
-  for (const { member, kind, detail } of events) {
+  for (const { name, kind, detail } of events) {
     const key = kind === "moved" ? `moved ${detail}` : kind;
     const names = groups.get(key) ?? [];
-    names.push(member.name!);
+    names.push(name);
     groups.set(key, names);
   }
   const phrases: string[] = [];

@@ -49,6 +49,8 @@ export class Session {
   #held: Uint8Array | undefined;
   #backlog: Uint8Array[] | null = null;
   #wakeTimer: Timer | undefined;
+  /** Set when the peer's EOF came while lines were held back: leave once they are handled. */
+  #eof = false;
 
   constructor(readonly hub: Hub, readonly conn: Connection) {
     this.#framer = new LineFramer(hub.options.maxLine);
@@ -77,8 +79,16 @@ export class Session {
     this.#handleLines();
   }
 
-  /** The transport reports that the connection ended: EOF, reset, error (`reason`). */
+  /**
+   * The transport reports that the connection ended: the peer's EOF (no
+   * `reason`), or a reset or error. After an EOF, lines still held back by flood
+   * control are handled first: a client that half-closes loses nothing it sent.
+   */
   ended(reason?: string): void {
+    if (reason === undefined && this.#held !== undefined) {
+      this.#eof = true;
+      return;
+    }
     this.hub.leave(this, reason, true);
   }
 
@@ -93,7 +103,7 @@ export class Session {
 
   #handleLines(): void {
     const { hub } = this;
-    for (;;) {
+    while (!this.closed) {
       let line = this.#held;
       if (line !== undefined) {
         this.#held = undefined; // its token is paid already
@@ -137,7 +147,9 @@ export class Session {
   wake(): void {
     this.#wakeTimer = undefined;
     this.#handleLines();
-    if (!this.closed && this.#held === undefined) this.conn.resume();
+    if (this.closed || this.#held !== undefined) return;
+    if (this.#eof) this.hub.leave(this, undefined, true);
+    else this.conn.resume();
   }
 
   /** Takes `cost` tokens; returns how many milliseconds to wait until the bucket is out of debt. */

@@ -308,8 +308,9 @@ function reasonFor(error: Error & { code?: string }): string {
     case "EPIPE":
       return reasons.reset;
     case "ETIMEDOUT":
-      return "connection timed out";
+      return reasons.timedOut;
     default:
-      return error.message.split("\n")[0];
+      // An error code says enough; the runtime's message may carry internals.
+      return error.code ? `${reasons.failed}: ${error.code}` : reasons.failed;
   }
 }
