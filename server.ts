@@ -73,6 +73,14 @@ export interface ServerOptions {
   joinGrace?: number;
   /** Milliseconds shutdown (and a leaving client) waits for queued output to drain. Default 2000. */
   drainTimeout?: number;
+  /** Lines of a room's history replayed to whoever enters it. Default 20. */
+  replay?: number;
+  /** Lines of history kept in memory per room. Default 1000. */
+  history?: number;
+  /** A SQLite file where history and topics are kept across restarts. Default none. */
+  db?: string;
+  /** Lines kept per room in the `db` file; older ones are pruned. Default 100000. */
+  keep?: number;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key for `cert`. */
@@ -134,6 +142,9 @@ const DEFAULTS = {
   burst: 30,
   nameTimeout: 30_000,
   noticeInterval: 250,
+  replay: 20,
+  history: 1_000,
+  keep: 100_000,
   joinGrace: 3_000,
   drainTimeout: 2_000,
   verbose: false,
@@ -157,18 +168,34 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   const log = new ServerLog(sink, settings.logFormat);
   const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
-  const hub = new Hub(settings, log);
+  // The SQLite module is loaded only when a file is asked for: nothing else needs it.
+  const history = settings.db
+    ? new (await import("./chat/sqlite_history.ts")).SqliteHistory(
+      settings.db,
+      settings.history,
+      settings.maxRooms,
+      settings.keep,
+      log,
+    )
+    : undefined;
+  const hub = new Hub(settings, log, history);
   // One output budget for every transport; past it, shed down to three quarters.
   const scheduler: FlushScheduler = new FlushScheduler(
     settings.maxBuffered,
     () => hub.shed(scheduler.queuedBytes - settings.maxBuffered * 0.75),
   );
-  const tcp = await TcpTransport.listen(hub, {
-    ...settings,
-    scheduler,
-    admission,
-    handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
-  });
+  let tcp: TcpTransport;
+  try {
+    tcp = await TcpTransport.listen(hub, {
+      ...settings,
+      scheduler,
+      admission,
+      handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
+    });
+  } catch (error) {
+    await hub.history.close();
+    throw error;
+  }
 
   const { hostname, port } = tcp.addr;
   log.event({
@@ -184,6 +211,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
       await tcp.closed(settings.drainTimeout);
+      await hub.history.close();
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
     })();
@@ -259,6 +287,11 @@ OPTIONS:
   })
   --cert FILE           PEM certificate: speak TLS (needs --key)
   --key FILE            PEM private key for --cert
+  --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
+  --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
+  --db FILE             keep history and topics in this SQLite file, across restarts
+                        (needs -R and -W for it)
+  --keep N              lines kept per room in the --db file (default ${DEFAULTS.keep})
   --log-format FORMAT   text (default) or json: one object per line for log shippers
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
@@ -348,6 +381,10 @@ async function main(): Promise<void> {
         cert: { type: "string" },
         key: { type: "string" },
         "log-format": { type: "string" },
+        replay: { type: "string" },
+        history: { type: "string" },
+        db: { type: "string" },
+        keep: { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -378,6 +415,10 @@ async function main(): Promise<void> {
       key: values.key,
       verbose: values.verbose,
       logFormat,
+      replay: intFlag("replay", values.replay, 0),
+      history: intFlag("history", values.history, 1),
+      db: values.db,
+      keep: intFlag("keep", values.keep, 1),
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);
@@ -400,6 +441,10 @@ async function main(): Promise<void> {
   try {
     server = await startServer(options);
   } catch (error) {
+    if (error instanceof Error && error.name === "HistoryFileError") {
+      console.error(`server: ${error.message}`);
+      Deno.exit(1);
+    }
     const where = hostPort(options.hostname ?? DEFAULTS.hostname, options.port ?? DEFAULTS.port);
     console.error(
       `server: cannot listen on ${where}: ${error instanceof Error ? error.message : error}`,

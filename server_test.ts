@@ -337,7 +337,18 @@ test("/help lists the commands", async () => {
   for (let line = await alice.line(); line.startsWith("--   "); line = await alice.line()) {
     lines.push(line);
   }
-  const commands = ["/who", "/rooms", "/join", "/topic", "/nick", "/me", "/msg", "/quit", "/help"];
+  const commands = [
+    "/who",
+    "/rooms",
+    "/join",
+    "/topic",
+    "/history",
+    "/nick",
+    "/me",
+    "/msg",
+    "/quit",
+    "/help",
+  ];
   assertEquals(lines.length, commands.length + 1);
   for (const command of [...commands, "//TEXT"]) {
     assert(lines.some((line) => line.startsWith(`--   ${command} `)), command);

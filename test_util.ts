@@ -129,6 +129,8 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   nameTimeout: 60_000,
   noticeInterval: 0,
   joinGrace: 0,
+  replay: 20,
+  history: 1000,
   verbose: false,
 };
 
@@ -139,7 +141,7 @@ export class MemoryHub extends Hub {
   constructor(options: Partial<HubOptions> = {}, commands?: readonly Command[]) {
     const logged: string[] = [];
     const log = new ServerLog((line) => logged.push(line));
-    super({ ...TEST_HUB_OPTIONS, ...options }, log, commands);
+    super({ ...TEST_HUB_OPTIONS, ...options }, log, undefined, commands);
     this.logged = logged;
   }
 
@@ -164,14 +166,16 @@ export class MemoryHub extends Hub {
 
   [Symbol.dispose](): void {
     this.shutdown();
+    this.history.close();
     this.log.close();
   }
 }
 
 /**
  * Starts a quiet server on a free port. Flood control and the per-address limits
- * are off unless asked for (every test client comes from 127.0.0.1), and every
- * notice goes out at once, unmerged, unless a test asks for merging.
+ * are off unless asked for (every test client comes from 127.0.0.1), every
+ * notice goes out at once, unmerged, and no history is replayed on joining,
+ * unless a test asks for them.
  */
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startServer({
@@ -181,6 +185,7 @@ export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
     connectRate: 0,
     noticeInterval: 0,
     joinGrace: 0,
+    replay: 0,
     log: () => {},
     ...options,
   });

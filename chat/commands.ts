@@ -29,6 +29,8 @@ export interface Command {
 const ROOMS_LISTED = 50;
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
 const WHO_LISTED = 100;
+/** The most lines one `/history` sends. */
+const HISTORY_MAX = 500;
 /** The longest topic, in characters. */
 export const TOPIC_MAX = 300;
 
@@ -80,6 +82,16 @@ export const COMMANDS: readonly Command[] = [
       if ([...rest].length > TOPIC_MAX) return session.send(say.topicTooLong(TOPIC_MAX));
       if (rest) return hub.setTopic(session, rest);
       session.send(room.topic ? say.topicIs(room.name, room.topic) : say.noTopic(room.name));
+    },
+  },
+  {
+    name: "/history",
+    usage: "/history [N]",
+    summary: `earlier lines of your room, N at a time (default 20, at most ${HISTORY_MAX})`,
+    run(hub, session, rest) {
+      const count = rest === "" ? 20 : Number(rest);
+      if (!/^\d*$/.test(rest) || !(count >= 1)) return session.send(say.usage(this.usage));
+      hub.earlier(session, Math.min(count, HISTORY_MAX));
     },
   },
   {

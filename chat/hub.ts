@@ -13,6 +13,7 @@ import {
   checkName,
   checkRoomName,
   cleanLine,
+  historyLine,
   limitsLine,
   LOBBY,
   NAME_PROMPT,
@@ -25,6 +26,7 @@ import {
   say,
   WELCOME,
 } from "./protocol.ts";
+import { type HistoryEntry, type HistoryStore, MemoryHistory } from "./history.ts";
 import type { ServerLog } from "./log.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
@@ -45,6 +47,10 @@ export interface HubOptions {
   noticeInterval: number;
   /** Milliseconds a join waits to be announced; a quicker leave cancels it. */
   joinGrace: number;
+  /** Lines of a room's history replayed to whoever enters it. */
+  replay: number;
+  /** Lines of history kept in memory per room. */
+  history: number;
   /** Log every message as well as joins and leaves. */
   verbose: boolean;
 }
@@ -72,10 +78,14 @@ export class Hub {
   /** What a new connection is sent first: the welcome, the limits, the name question. */
   readonly #greeting: Uint8Array;
 
-  /** Makes an empty hub; `log` is the operator's log, `commands` replaces the command table. */
+  /**
+   * Makes an empty hub; `log` is the operator's log, `history` keeps rooms'
+   * recent past (in memory unless given), `commands` replaces the command table.
+   */
   constructor(
     readonly options: HubOptions,
     readonly log: ServerLog,
+    readonly history: HistoryStore = new MemoryHistory(options.history, options.maxRooms),
     commands: readonly Command[] = COMMANDS,
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
@@ -131,8 +141,10 @@ export class Hub {
         target.deliver(bytes);
       }
     } else {
-      const room = sender?.room ?? this.rooms.get(roomKey(message.room));
-      room?.broadcast(bytes, sender);
+      const key = sender?.room?.key ?? roomKey(message.room);
+      this.rooms.get(key)?.broadcast(bytes, sender);
+      const { kind, from, text, time } = message;
+      this.history.add(key, { kind, from, text, time });
     }
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {
@@ -168,9 +180,31 @@ export class Hub {
     const room = this.#enter(session, LOBBY)!;
     const [others, count] = this.#others(room, session);
     session.send(say.hello(name, others, count));
-    if (room.topic) session.send(say.topicIs(room.name, room.topic));
+    this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
+  }
+
+  /**
+   * What someone entering `room` is told after the welcome: its topic, and its
+   * last `--replay` lines, all in one write, before any live line can come.
+   */
+  #arrive(session: Session, room: Room<Session>): void {
+    if (room.topic) session.send(say.topicIs(room.name, room.topic));
+    session.historyCursor = undefined;
+    const entries = this.history.before(room.key, this.options.replay);
+    if (entries.length === 0) return;
+    session.historyCursor = entries[0].id;
+    session.send(historyBlock(say.historyHeader(room.name, entries.length), entries));
+  }
+
+  /** Sends `session` up to `count` lines of its room's history older than it has seen. */
+  earlier(session: Session, count: number): void {
+    const room = session.room!;
+    const entries = this.history.before(room.key, count, session.historyCursor);
+    if (entries.length === 0) return session.send(say.noEarlier(room.name));
+    session.historyCursor = entries[0].id;
+    session.send(historyBlock(say.earlierHeader(room.name, entries.length), entries));
   }
 
   /** Renames a member; the room sees the rename. */
@@ -203,7 +237,7 @@ export class Hub {
     if (from.members.size > 0) from.announce(session, "moved", room.name);
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
-    if (room.topic) session.send(say.topicIs(room.name, room.topic));
+    this.#arrive(session, room);
     this.log.event({ event: "move", name: session.name!, room: room.name });
     room.announce(session, "joined");
   }
@@ -212,6 +246,7 @@ export class Hub {
   setTopic(session: Session, topic: string): void {
     const room = session.room!;
     room.topic = topic;
+    this.history.setTopic(room.key, topic);
     room.introduce(session);
     room.broadcastLine(say.topicSet(session.name!, topic), null);
   }
@@ -292,6 +327,7 @@ export class Hub {
       const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - leaving;
       if (made >= this.options.maxRooms && key !== LOBBY_KEY) return undefined;
       room = new Room<Session>(name, this.options);
+      room.topic = this.history.topic(key);
       this.rooms.set(key, room);
     }
     room.members.add(session);
@@ -317,6 +353,14 @@ export class Hub {
     }
     return [others, room.members.size - 1];
   }
+}
+
+/** A header, history lines and the end line, as one text of lines. */
+function historyBlock(header: string, entries: readonly HistoryEntry[]): string {
+  const lines = [header];
+  for (const entry of entries) lines.push(historyLine(entry));
+  lines.push(say.historyEnd);
+  return lines.join("\n");
 }
 
 /** Closes a session that has not chosen a name in time (a shared function, not a closure each). */

@@ -12,7 +12,16 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { COMMANDS } from "./commands.ts";
-import { type ChatMessage, LOBBY, NAME_PROMPT, say } from "./protocol.ts";
+import { MemoryHistory } from "./history.ts";
+import {
+  type ChatMessage,
+  helloName,
+  LOBBY,
+  NAME_PROMPT,
+  parseHistoryLine,
+  parseLine,
+  say,
+} from "./protocol.ts";
 import { MemoryConnection, MemoryHub, test } from "../test_util.ts";
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
@@ -53,13 +62,14 @@ test("/join tells you who is there and the topic; the room you join sees you arr
   assertEquals(ann.take(), [say.moved("bob", LOBBY)]);
 });
 
-test("an empty room disappears, topic and all", () => {
+test("an empty room disappears; its topic is kept for the next one to make it", () => {
   using hub = new MemoryHub();
   const ann = hub.member("ann");
   ann.say("/join dev", "/topic old", "/join lobby");
   assertEquals(hub.rooms.has("dev"), false);
-  ann.say("/join dev", "/topic");
-  assertEquals(ann.take().slice(-1), [say.noTopic("dev")]);
+  ann.take();
+  ann.say("/join dev");
+  assertEquals(ann.take().slice(0, 2), [say.nowIn("dev", [], 0), say.topicIs("dev", "old")]);
   ann.say("/quit");
   assertEquals(hub.rooms.size, 0);
 });
@@ -359,3 +369,73 @@ class SheddingConnection extends MemoryConnection {
     }
   }
 }
+
+test("whoever joins gets the room's last lines first, marked as history, then live ones", () => {
+  using hub = new MemoryHub({ replay: 2 });
+  const ann = hub.member("ann");
+  hub.member("cat");
+  ann.say("one", "/me waves", "/msg cat secret", "three");
+  const bob = hub.open();
+  bob.say("bob");
+  const [hello, header, first, second, end] = bob.take();
+  assertEquals(helloName(hello), "bob");
+  assertEquals(header, say.historyHeader(LOBBY, 2));
+  assertEquals(parseHistoryLine(first)!.line, "* ann waves");
+  assertEquals(parseHistoryLine(second)!.line, "ann: three");
+  assertEquals(end, say.historyEnd);
+  // A replayed line is none of the live classes, and carries its time to the second.
+  assertEquals(parseLine(second).kind, "other");
+  assert(Math.abs(parseHistoryLine(second)!.time.getTime() - Date.now()) < 5_000);
+  ann.say("live");
+  assertEquals(bob.take(), ["ann: live"]);
+});
+
+test("/history pages back through older lines, and says when there are none", () => {
+  using hub = new MemoryHub({ replay: 3 });
+  const ann = hub.member("ann");
+  for (let i = 0; i < 10; i++) ann.say(`line ${i}`);
+  const bob = hub.member("bob"); // shown lines 7-9
+  bob.take();
+  bob.say("/history 4");
+  const page = bob.take();
+  assertEquals(page[0], say.earlierHeader(LOBBY, 4));
+  assertEquals(page.slice(1, -1).map((line) => parseHistoryLine(line)!.line), [
+    "ann: line 3",
+    "ann: line 4",
+    "ann: line 5",
+    "ann: line 6",
+  ]);
+  bob.say("/history");
+  assertEquals(bob.take().length, 3 + 2); // lines 0-2, header and end
+  bob.say("/history", "/history x");
+  assertEquals(bob.take(), [say.noEarlier(LOBBY), say.usage("/history [N]")]);
+});
+
+test("/join replays the room entered; a topic outlives its room's emptiness", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  ann.say("/join dev", "/topic ship it", "in dev", "/join lobby");
+  assertEquals(hub.rooms.has("dev"), false);
+  const bob = hub.member("bob");
+  bob.take();
+  bob.say("/join dev");
+  const lines = bob.take();
+  assertEquals(lines.slice(0, 3), [
+    say.nowIn("dev", [], 0),
+    say.topicIs("dev", "ship it"),
+    say.historyHeader("dev", 1),
+  ]);
+  assertEquals(parseHistoryLine(lines[3])!.line, "ann: in dev");
+});
+
+test("history in memory is bounded per room and in the number of rooms", () => {
+  const history = new MemoryHistory(5, 2);
+  for (let i = 0; i < 100; i++) {
+    history.add("a", { kind: "message", from: "x", text: `${i}`, time: 0 });
+  }
+  assertEquals(history.before("a", 100).map((entry) => entry.text), ["95", "96", "97", "98", "99"]);
+  history.add("b", { kind: "message", from: "x", text: "b", time: 0 });
+  history.add("c", { kind: "message", from: "x", text: "c", time: 0 }); // "a" is forgotten
+  assertEquals(history.before("a", 10), []);
+  assertEquals(history.before("c", 10).length, 1);
+});

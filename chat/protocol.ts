@@ -229,6 +229,24 @@ function company(others: readonly string[], count: number): string {
     : `Also here (${count}): ${listNames(others, count)}.`;
 }
 
+const lines = (count: number) => `${count} line${count === 1 ? "" : "s"}`;
+
+/**
+ * A message from a room's history, as replayed: the time it was first sent, in
+ * UTC to the second, in brackets before the line as it was sent then. No name
+ * starts with `[`, so a replayed line is never taken for a live one.
+ */
+export function historyLine(message: Pick<ChatMessage, "kind" | "from" | "text" | "time">): string {
+  const time = new Date(message.time).toISOString().slice(0, 19) + "Z";
+  return `[${time}] ${renderMessage({ ...message, room: "" })}`;
+}
+
+/** The time and the line of a replayed history line, or `null` for any other line. */
+export function parseHistoryLine(line: string): { time: Date; line: string } | null {
+  const match = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] (.*)$/.exec(line);
+  return match ? { time: new Date(match[1]), line: match[2] } : null;
+}
+
 /** What happened in a room, as the phrases its notice lines are made of. */
 export const happened = {
   joined: (names: string) => `${names} joined`,
@@ -279,6 +297,12 @@ export const say = {
   noSuchRoom: (room: string) => error(`there is no room ${room}; /rooms lists them`),
   thatIsYou: error("that is you"),
   topicTooLong: (max: number) => error(`a topic is at most ${max} characters`),
+  historyHeader: (room: string, count: number) =>
+    notice(`history of ${room}: ${lines(count)}, oldest first`),
+  earlierHeader: (room: string, count: number) =>
+    notice(`earlier in ${room}: ${lines(count)}, oldest first`),
+  historyEnd: notice("end of history"),
+  noEarlier: (room: string) => notice(`no earlier history in ${room}`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),

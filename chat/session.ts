@@ -38,6 +38,8 @@ export class Session {
   room: Room<Session> | null = null;
   /** Set once the session has ended; nothing more is read or sent. */
   closed = false;
+  /** The oldest history line this session was shown in its room (`/history` goes on from it). */
+  historyCursor: number | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
 

@@ -1,0 +1,215 @@
+/**
+ * History in a SQLite file (`--db FILE`), through Deno's built-in
+ * `node:sqlite`: rooms' messages and topics survive a restart. Recent entries
+ * stay in memory, so a replay never reads the disk; new ones are written in
+ * batches, one transaction every few milliseconds, off the fan-out path; old
+ * ones are pruned in the background to `keep` per room.
+ *
+ * The file is opened in WAL mode with an exclusive lock, so a second server on
+ * the same file is refused at start instead of corrupting it later.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ServerLog } from "./log.ts";
+import { type HistoryEntry, type HistoryStore, MemoryHistory } from "./history.ts";
+
+/** "CHAT": marks the file as this server's, so that another program's database is refused. */
+const APPLICATION_ID = 0x43484154;
+/** Milliseconds new entries may wait before they are written. */
+const WRITE_DELAY = 5;
+/** Milliseconds between two prunings. */
+const PRUNE_EVERY = 10_000;
+
+/** What is wrong with a database file, said in one line. */
+export class HistoryFileError extends Error {
+  override name = "HistoryFileError";
+}
+
+/** History kept in memory and in a SQLite file. */
+export class SqliteHistory implements HistoryStore {
+  readonly #db: DatabaseSync;
+  readonly #memory: MemoryHistory;
+  readonly #insert: StatementSync;
+  readonly #page: StatementSync;
+  readonly #setTopic: StatementSync;
+  readonly #trim: StatementSync;
+  readonly #topics = new Map<string, string>();
+  #pending: [string, HistoryEntry][] = [];
+  #writeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** Rooms written to since the last pruning. */
+  #touched = new Set<string>();
+
+  /**
+   * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
+   * if it cannot be opened, is not a chat database, or another server holds it.
+   */
+  constructor(
+    readonly path: string,
+    readonly perRoom: number,
+    readonly rooms: number,
+    readonly keep: number,
+    readonly log: ServerLog,
+  ) {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (error) {
+      throw new HistoryFileError(`cannot open ${path}: ${(error as Error).message}`);
+    }
+    try {
+      this.#db = db;
+      const { application_id: id } = db.prepare("PRAGMA application_id").get() as {
+        application_id: number;
+      };
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+      if (id !== APPLICATION_ID && (id !== 0 || tables.n > 0)) {
+        throw new HistoryFileError(`${path} is not a chat database`);
+      }
+      // Exclusive locking: the lock taken by the first write is kept until close.
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS messages (
+          id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
+          sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
+        CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);`);
+      db.exec("BEGIN IMMEDIATE; COMMIT"); // takes the lock now, or fails now
+    } catch (error) {
+      db.close();
+      if (error instanceof HistoryFileError) throw error;
+      const message = (error as Error).message;
+      throw new HistoryFileError(
+        /locked|busy/i.test(message)
+          ? `${path} is in use by another server`
+          : /not a database/i.test(message)
+          ? `${path} is not a chat database`
+          : `cannot use ${path}: ${message}`,
+      );
+    }
+    const { last } = db.prepare("SELECT coalesce(max(id), 0) AS last FROM messages").get() as {
+      last: number;
+    };
+    this.#memory = new MemoryHistory(perRoom, rooms, last);
+    this.#insert = db.prepare(
+      "INSERT INTO messages (id, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#page = db.prepare(
+      'SELECT id, kind, sender AS "from", text, time FROM messages WHERE room = ? AND id < ? ' +
+        "ORDER BY id DESC LIMIT ?",
+    );
+    this.#setTopic = db.prepare(
+      "INSERT INTO rooms (key, topic) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET topic = excluded.topic",
+    );
+    this.#trim = db.prepare(
+      "DELETE FROM messages WHERE room = ? AND id <= " +
+        "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    );
+    for (const row of db.prepare("SELECT key, topic FROM rooms").all()) {
+      this.#topics.set(row.key as string, row.topic as string);
+    }
+    this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
+    Deno.unrefTimer(this.#pruneTimer as unknown as number);
+  }
+
+  add(room: string, entry: Omit<HistoryEntry, "id">): void {
+    this.#load(room);
+    this.#pending.push([room, this.#memory.add(room, entry)]);
+    this.#writeTimer ??= setTimeout(() => this.#write(), WRITE_DELAY);
+  }
+
+  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+    this.#load(room);
+    const kept = this.#memory.before(room, limit, before);
+    if (kept.length >= limit) return kept;
+    // Older than what memory holds: read the file (a command's answer, never the relay's).
+    const from = kept.length > 0 ? kept[0].id : before;
+    const older = this.#rows(
+      room,
+      from === Infinity ? Number.MAX_SAFE_INTEGER : from,
+      limit - kept.length,
+    );
+    return [...older, ...kept];
+  }
+
+  topic(room: string): string {
+    return this.#topics.get(room) ?? "";
+  }
+
+  setTopic(room: string, topic: string): void {
+    this.#topics.set(room, topic);
+    try {
+      this.#setTopic.run(room, topic);
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+    }
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#pruneTimer);
+    this.#write();
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  /** Fills memory with the last entries of `room` from the file, the first time it is asked. */
+  #load(room: string): void {
+    if (this.#memory.has(room)) return;
+    this.#memory.load(room, this.#rows(room, Number.MAX_SAFE_INTEGER, this.perRoom));
+  }
+
+  /** Up to `limit` entries of `room` older than id `before`, oldest first. */
+  #rows(room: string, before: number, limit: number): HistoryEntry[] {
+    if (limit <= 0) return [];
+    try {
+      return (this.#page.all(room, before, limit) as unknown as HistoryEntry[]).reverse();
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      return [];
+    }
+  }
+
+  /** Writes every pending entry in one transaction; a failure is logged, and chat goes on. */
+  #write(): void {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    try {
+      this.#db.exec("BEGIN");
+      for (const [room, { id, kind, from, text, time }] of pending) {
+        this.#insert.run(id, room, kind, from, text, time);
+        this.#touched.add(room);
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // no transaction left to roll back
+      }
+      const text = `history: ${pending.length} lines not written: ${(error as Error).message}`;
+      this.log.event({ event: "internal-error", text });
+    }
+  }
+
+  /** Deletes what is past `keep` in each room written to since the last time (also on a timer). */
+  prune(): void {
+    this.#write();
+    const rooms = this.#touched;
+    this.#touched = new Set();
+    for (const room of rooms) {
+      try {
+        this.#trim.run(room, room, this.keep);
+      } catch (error) {
+        this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      }
+    }
+  }
+}
