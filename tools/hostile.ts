@@ -1,0 +1,265 @@
+/**
+ * Hostile load against server.ts, as an attacker would try it, with a canary
+ * pair of clients measuring what everyone else would feel. Each attack starts
+ * its own server (a subprocess on a free port), runs for a bounded time
+ * against 127.0.0.1, and prints what it measured; README's limits section
+ * quotes these figures.
+ *
+ * ```sh
+ * deno run -A tools/hostile.ts                 # every attack
+ * deno run -A tools/hostile.ts slow tls storm  # some of them
+ * ```
+ *
+ * @module
+ */
+
+import net from "node:net";
+
+const SERVER = new URL("../server.ts", import.meta.url).pathname;
+const TESTDATA = new URL("../testdata/", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+/** A server.ts subprocess, its port and pid. */
+async function startServer(...flags: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SERVER, "--port", "0", ...flags],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  while (!output.includes("\n")) output += (await reader.read()).value ?? "";
+  const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
+  // Keep reading the log, so that it never stalls the server (the stalled case is a test).
+  const logLines: string[] = [];
+  (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) logLines.push(r.value);
+  })();
+  return {
+    port,
+    pid: child.pid,
+    logLines,
+    rssMiB: () => statusField(child.pid, "VmRSS") / 1024,
+    peakMiB: () => statusField(child.pid, "VmHWM") / 1024,
+    fds: () => [...Deno.readDirSync(`/proc/${child.pid}/fd`)].length,
+    async stop() {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+}
+
+function statusField(pid: number, field: string): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]);
+}
+
+/** A named client over node:net that collects lines; `pause()` makes it stop reading. */
+function join(port: number, name: string): Promise<net.Socket & { lines: string[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port }) as net.Socket & { lines: string[] };
+    socket.lines = [];
+    let buffer = "";
+    let joined = false;
+    socket.on("error", () => {});
+    socket.on("close", () => reject(new Error(`${name} closed: ${buffer}`)));
+    socket.on("data", (chunk: Uint8Array) => {
+      buffer += new TextDecoder().decode(chunk);
+      let newline;
+      while ((newline = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (!joined && line === "-- What should we call you?") socket.write(`${name}\n`);
+        if (!joined && line.startsWith(`-- Hello, ${name}!`)) {
+          joined = true;
+          resolve(socket);
+        }
+        socket.lines.push(line);
+        if (socket.lines.length > 10_000) socket.lines.splice(0, 5_000);
+      }
+    });
+  });
+}
+
+/** Percentile `q` of `values` (sorted in place). */
+function percentile(values: number[], q: number): number {
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
+}
+
+/** A canary pair: `ping` sends a timestamped line every 200 ms, `pong` measures its latency. */
+async function canary(port: number) {
+  const ping = await join(port, "canaryping");
+  const pong = await join(port, "canarypong");
+  const latencies: number[] = [];
+  let sent = 0;
+  pong.on("data", () => {
+    for (const line of pong.lines.splice(0)) {
+      const match = /^canaryping: t(\d+(\.\d+)?)$/.exec(line);
+      if (match) latencies.push(performance.now() - Number(match[1]));
+    }
+  });
+  const timer = setInterval(() => {
+    ping.write(`t${performance.now()}\n`);
+    sent++;
+  }, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      ping.destroy();
+      pong.destroy();
+      return { sent, received: latencies.length, p90: percentile(latencies, 0.9) };
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** 1,500 clients that stop reading while 25 posters stay inside --rate with 4 KB lines. */
+async function slowReaders(): Promise<string> {
+  const server = await startServer("--exempt", "127.0.0.0/8");
+  const readers: net.Socket[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const client = await join(server.port, `r${i}`);
+    client.pause();
+    readers.push(client);
+  }
+  const posters: net.Socket[] = [];
+  for (let i = 0; i < 25; i++) posters.push(await join(server.port, `p${i}`));
+  const bird = await canary(server.port);
+  // 4 KB lines cost 8 tokens: inside --rate 10 that is 1.25 lines a second each.
+  const line = encoder.encode("x".repeat(4000) + "\n");
+  const timer = setInterval(() => posters.forEach((poster) => poster.write(line)), 800);
+  let peakRss = 0;
+  for (let second = 0; second < 20; second++) {
+    await sleep(1000);
+    peakRss = Math.max(peakRss, server.rssMiB());
+  }
+  clearInterval(timer);
+  const result = bird.stop();
+  const dropped = server.logLines.join("").split("too slow").length - 1;
+  for (const client of [...readers, ...posters]) client.destroy();
+  const peak = server.peakMiB();
+  await server.stop();
+  return `slow readers: 1,500 not reading, 25 posters × 4 KB inside --rate for 20 s: ` +
+    `server RSS peak ${peak.toFixed(0)} MiB (sampled ${peakRss.toFixed(0)}; budget 256 + 150), ` +
+    `${dropped} dropped as too slow; canary ${result.received}/${result.sent}, ` +
+    `p90 ${result.p90.toFixed(1)} ms`;
+}
+
+/** 200 TCP connections to the TLS port that never send a byte. */
+async function silentTls(): Promise<string> {
+  const server = await startServer(
+    "--cert",
+    `${TESTDATA}cert.pem`,
+    "--key",
+    `${TESTDATA}key.pem`,
+    "--max-per-address",
+    "0",
+  );
+  const baseline = server.fds();
+  const started = performance.now();
+  const closedAt: number[] = [];
+  await Promise.all(Array.from({ length: 200 }, () =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect({ host: "127.0.0.1", port: server.port }, () => resolve());
+      socket.on("error", () => {});
+      socket.on("close", () => closedAt.push(performance.now() - started));
+    })));
+  await sleep(1000); // accepted, and waiting for a handshake that never comes
+  const during = server.fds();
+  while (closedAt.length < 200 && performance.now() - started < 30_000) await sleep(100);
+  await sleep(200);
+  const after = server.fds();
+  await server.stop();
+  return `silent TLS: 200 connections that never handshake: server fds ${baseline} → ${during} → ` +
+    `${after}; all ${closedAt.length} closed by ${(percentile(closedAt, 1) / 1000).toFixed(1)} s ` +
+    `(handshake timeout 10 s)`;
+}
+
+/** Connect, name, /quit as fast as possible from one address, while a watcher counts notices. */
+async function storm(limits: boolean): Promise<string> {
+  const server = await startServer(
+    ...(limits ? [] : ["--max-per-address", "0", "--connect-rate", "0"]),
+  );
+  const watcher = await join(server.port, "watcher");
+  watcher.lines.length = 0;
+  const started = performance.now();
+  let cycles = 0;
+  let refused = 0;
+  const greetings: number[] = [];
+  const prober = setInterval(() => {
+    const t = performance.now();
+    const socket = net.connect({ host: "127.0.0.1", port: server.port });
+    socket.on("error", () => {});
+    socket.once("data", () => {
+      greetings.push(performance.now() - t);
+      socket.destroy();
+    });
+  }, 250);
+  while (performance.now() - started < 10_000) {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+      try {
+        const client = await join(server.port, `s${cycles}x${i}`);
+        client.write("/quit\n");
+        client.destroy();
+        cycles++;
+      } catch {
+        refused++;
+      }
+    }));
+  }
+  clearInterval(prober);
+  await sleep(3500); // let the last notices (a join waits up to 3 s) come out
+  const seconds = (performance.now() - started) / 1000;
+  const notices = watcher.lines.filter((line) => line.startsWith("-- ")).length;
+  watcher.destroy();
+  await server.stop();
+  return `storm (${limits ? "default limits" : "per-address limits off"}): ${cycles} join/quit ` +
+    `cycles and ${refused} refused in 10 s: the watcher got ${notices} notice lines in ` +
+    `${seconds.toFixed(1)} s; greetings p90 ${percentile(greetings, 0.9).toFixed(1)} ms, ` +
+    `max ${percentile(greetings, 1).toFixed(1)} ms (${greetings.length} probes)`;
+}
+
+/** One client sending 4 KB lines as fast as it can; what the others receive per second. */
+async function bigLines(): Promise<string> {
+  const server = await startServer();
+  const sender = await join(server.port, "sender");
+  const receiver = await join(server.port, "receiver");
+  let bytes = 0;
+  receiver.on("data", (chunk: Uint8Array) => bytes += chunk.length);
+  const line = encoder.encode("y".repeat(4000) + "\n");
+  const timer = setInterval(() => {
+    for (let i = 0; i < 50; i++) sender.write(line);
+  }, 10);
+  await sleep(3000); // the burst goes first
+  const from = bytes;
+  await sleep(10_000);
+  const perSecond = (bytes - from) / 10;
+  clearInterval(timer);
+  sender.destroy();
+  receiver.destroy();
+  await server.stop();
+  return `big lines: one client writing 4 KB lines flat out (20 MB/s offered): relayed ` +
+    `${(perSecond / 1024).toFixed(1)} KiB/s after the burst (--rate 10 × 512 B = 5 KiB/s)`;
+}
+
+const attacks: Record<string, () => Promise<string>> = {
+  slow: slowReaders,
+  tls: silentTls,
+  storm: () => storm(false),
+  "storm-limits": () => storm(true),
+  big: bigLines,
+};
+
+if (import.meta.main) {
+  const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(attacks);
+  for (const name of chosen) {
+    if (!attacks[name]) {
+      throw new Error(`no attack ${name}; try ${Object.keys(attacks).join(", ")}`);
+    }
+    console.log(await attacks[name]());
+  }
+  Deno.exit(0);
+}
