@@ -11,9 +11,11 @@
  *
  * In a terminal it shows a prompt (`ann@lobby> `: your name and room) with
  * line editing and history; lines from the room appear above what you are
- * typing, names in colour. With stdin not a terminal it is a plain filter:
- * each stdin line is sent, each received line is printed, and it leaves at the
- * end of stdin.
+ * typing, names in colour. A room's history, replayed on entering it or asked
+ * for with `/history`, is shown dim with the time each line was sent, and not
+ * twice after a reconnect. With stdin not a terminal it is a plain filter:
+ * each stdin line is sent, each received line is printed (replayed lines as
+ * they came, `[TIME] LINE`), and it leaves at the end of stdin.
  *
  * What the server's lines mean comes from `chat/protocol.ts`, which the server
  * shares, so the two cannot drift.
@@ -34,11 +36,14 @@ import {
   LOBBY,
   NAME_PROMPT,
   nameChange,
+  nameColor,
+  parseHistoryLine,
   parseLine,
   privateReceipt,
   roomChange,
   roomKey,
   sanitize,
+  say,
 } from "./chat/protocol.ts";
 
 // Part of this module's interface since before they moved to the protocol module.
@@ -117,6 +122,16 @@ const GREETING_TIMEOUT = 10_000;
 const LEAVE_TIMEOUT = 1000;
 /** Longest line kept from the server; more is cut so a bad peer cannot eat memory. */
 const MAX_LINE = 64 * 1024;
+/** Room lines remembered to skip when a reconnect replays them again (see `Client.#seen`). */
+const SEEN_MAX = 500;
+/**
+ * How far apart the server's time of a line and the time it arrived live may be for
+ * a replay of it to count as shown: the server's time is cut to the second, the line
+ * may wait in queues, and the two clocks may differ a little.
+ */
+const LIVE_SLACK = 10_000;
+/** Lines of a replay held to be shown at its end, at most; a longer one is shown as it comes. */
+const HOLD_MAX = 1000;
 
 const encoder = new TextEncoder();
 
@@ -129,19 +144,8 @@ export function backoff(attempt: number): number {
 // Text: styling lines (cleaning and classifying them is the protocol's)
 // ---------------------------------------------------------------------------
 
-// Foreground colours for names; red is kept for errors.
-const NAME_COLORS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
-
-/** The ANSI colour code for a name: the same name (in any case) always gets the same colour. */
-export function nameColor(name: string): number {
-  // FNV-1a: cheap, and stable across runs and machines.
-  let hash = 0x811c9dc5;
-  for (const char of name.toLowerCase()) {
-    hash ^= char.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return NAME_COLORS[(hash >>> 0) % NAME_COLORS.length];
-}
+// A name's colour (an ANSI code) is the protocol module's, which the web page shares.
+export { nameColor };
 
 const sgr = (on: string, off: string) => (text: string) => `\x1b[${on}m${text}\x1b[${off}m`;
 const bold = sgr("1", "22");
@@ -161,11 +165,23 @@ export interface FormatOptions {
   time?: Date;
   /** Show `time` in full, as an ISO 8601 UTC time. */
   iso?: boolean;
+  /** The present, which a replayed line's time is shown against (see {@linkcode historyStamp}). */
+  now?: Date;
 }
 
-/** Cleans a server line and styles it for display. */
+/**
+ * Cleans a server line and styles it for display. A line replayed from a room's
+ * history (`[TIME] LINE`) shows the time it was first sent, not `time`, in brackets
+ * (see {@linkcode historyStamp}), and is dim as a whole: no name colour, no bold,
+ * no private highlight, so it never looks like a live line.
+ */
 export function formatLine(line: string, options: FormatOptions): string {
   const text = sanitize(line);
+  const replayed = parseHistoryLine(text);
+  if (replayed) {
+    const shown = `[${historyStamp(replayed.time, options.iso, options.now)}] ${replayed.line}`;
+    return options.color ? dim(shown) : shown;
+  }
   const stamp = options.time ? `${timestamp(options.time, options.iso)} ` : "";
   if (!options.color) return stamp + text;
   const parsed = parseLine(text);
@@ -204,6 +220,18 @@ export function timestamp(time: Date, iso = false): string {
   return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
+/**
+ * When a replayed line was first sent: with `iso`, the UTC time to the second, as
+ * the server gives it (`2026-11-29T04:51:50Z`); else the local `HH:MM`, after the
+ * local date (`2026-11-28 23:59`) when that is not the day of `now`.
+ */
+export function historyStamp(time: Date, iso = false, now = new Date()): string {
+  if (iso) return time.toISOString().slice(0, 19) + "Z";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const date = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return date(time) === date(now) ? timestamp(time) : `${date(time)} ${timestamp(time)}`;
+}
+
 /** How a private message you sent is shown, once the server has confirmed it. */
 export function sentPrivateLine(name: string, to: string, text: string): string {
   return `${name} (private) → ${to}: ${text}`;
@@ -213,8 +241,8 @@ export function sentPrivateLine(name: string, to: string, text: string): string 
 const SENT_PRIVATE = /^(\S+) \(private\) → (\S+): (.*)$/su;
 
 /**
- * How a line you typed looks once sent, or `null` for a command the server's
- * reply shows (`/join`, `/rooms`, `/topic`, `/who`, `/nick`, `/help`, a usage error …).
+ * How a line you typed looks once sent, or `null` for a command the server's reply
+ * shows (`/join`, `/rooms`, `/topic`, `/who`, `/nick`, `/history`, `/help`, a usage error …).
  * Only messages and actions are not echoed back to their sender; a private
  * message (`/msg`) is shown when the server confirms it (see {@linkcode sentPrivateLine}),
  * so one to no one is never shown as sent.
@@ -505,6 +533,58 @@ const QUIT = /^\/quit(?:\s|$)/i;
 /** A line the server takes as a command, before a name as after. */
 const isCommand = (text: string) => text.startsWith("/") && !text.startsWith("//");
 
+/** A room line shown in this session: live (when it arrived), or replayed (when it was sent). */
+interface SeenLine {
+  /** The room's key. */
+  room: string;
+  /** The line, spaces squeezed as the server does. */
+  text: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** `time` is the server's (the line was replayed, or matched a replay), not our clock's. */
+  exact: boolean;
+}
+
+/** A replayed line: the line as the server sent it, its time and the line inside. */
+interface Replayed {
+  line: string;
+  time: Date;
+  text: string;
+}
+
+/** A block of history being received, from its header to `-- end of history`. */
+interface HistoryBlock {
+  /** The room it is of, as the header names it. */
+  room: string;
+  /** An answer to `/history` (`-- earlier in …`), not a replay on entering the room. */
+  earlier: boolean;
+  /** The header line, and the count it states. */
+  header: string;
+  count: number;
+  /**
+   * `show`: as it comes. `skip`: a replay after a reconnect; lines shown before in this
+   * session are skipped, the rest held to the end, for a header with the right count.
+   * `drop`: the lobby's replay while a reconnect is on its way back to another room.
+   */
+  mode: "show" | "skip" | "drop";
+  held: Replayed[];
+  skipped: number;
+  headerShown: boolean;
+  /** Remembered lines already matched by one of this block's (each matches one line). */
+  used: Set<SeenLine>;
+}
+
+/** The room and the count stated by a history header line, or `null`. */
+function historyHeader(line: string): { room: string; earlier: boolean; count: number } | null {
+  const match = /^-- (history of|earlier in) (\S+): (\d+) lines?, oldest first$/u.exec(line);
+  return match
+    ? { room: match[2], earlier: match[1] === "earlier in", count: Number(match[3]) }
+    : null;
+}
+
+/** A room line as the server keeps it: runs of spaces squeezed, no space at either end. */
+const squeeze = (text: string) => text.replace(/ {2,}/g, " ").trim();
+
 type Event =
   | { type: "line"; line: string | null }
   | { type: "readError"; error: unknown }
@@ -549,6 +629,15 @@ class Client {
   #errors: (line: string) => void;
   #aborted: Promise<Event>;
   #onAbort = () => {};
+  /**
+   * The last room lines shown, live or replayed, oldest first (at most SEEN_MAX): a
+   * reconnect replays a room's last lines, and those shown already are not shown again.
+   * A replayed line matches one shown replayed with the same time and text; or one
+   * shown live, with the same text, that arrived within LIVE_SLACK of the line's
+   * time, which from then on counts as that line. A clock further off the server's
+   * shows such lines twice, rather than hide a new line that says the same.
+   */
+  #seen: SeenLine[] = [];
 
   constructor(readonly options: ClientOptions) {
     this.host = options.host ?? DEFAULT_HOST;
@@ -596,15 +685,107 @@ class Client {
     await this.#flushOutput();
   }
 
-  /** Prints a line from the server (or one of ours) in the display style. */
+  /**
+   * Prints a line from the server (or one of ours) in the display style. A replayed
+   * line is shown with the time it was sent, dim (see {@linkcode formatLine}); when not
+   * interactive it is printed as it came, marked already.
+   */
   show(line: string, own = false): void {
-    const time = this.options.timestamps ? (this.options.now ?? (() => new Date()))() : undefined;
+    const replayed = parseHistoryLine(sanitize(line));
+    if (replayed && !this.interactive) return this.#print(sanitize(line));
+    const now = (this.options.now ?? (() => new Date()))();
+    const time = this.options.timestamps && !replayed ? now : undefined;
     const iso = this.options.timestamps === "iso";
-    const shown = formatLine(line, { color: this.options.color ?? false, own, time, iso });
+    const color = this.options.color ?? false;
+    const shown = formatLine(line, { color, own, time, iso, now });
     const columns = this.interactive ? this.options.columns?.() : undefined;
     if (!columns) return this.#print(shown);
-    const stamp = time ? timestamp(time, iso).length + 1 : 0;
-    this.#print(wrapLine(shown, columns, hangingIndent(line, stamp)));
+    let stamp = time ? timestamp(time, iso).length + 1 : 0;
+    if (replayed) stamp = `[${historyStamp(replayed.time, iso, now)}] `.length;
+    this.#print(wrapLine(shown, columns, hangingIndent(replayed?.line ?? line, stamp)));
+  }
+
+  /** Notes a room line shown, to know it again in a replay. */
+  remember(room: string, text: string, time: number, exact: boolean): void {
+    this.#seen.push({ room: roomKey(room), text: squeeze(text), time, exact });
+    if (this.#seen.length > SEEN_MAX) this.#seen.shift();
+  }
+
+  /** Whether `line`, replayed in `block`, was shown before in this session (see #seen). */
+  shownBefore(block: HistoryBlock, line: Replayed): boolean {
+    const room = roomKey(block.room);
+    const text = squeeze(line.text);
+    const time = line.time.getTime();
+    for (const seen of this.#seen) {
+      if (seen.room !== room || seen.text !== text || block.used.has(seen)) continue;
+      if (seen.exact ? seen.time !== time : Math.abs(seen.time - time) > LIVE_SLACK) continue;
+      block.used.add(seen);
+      seen.time = time;
+      seen.exact = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Shows a replayed line of `room`'s, and remembers it. */
+  showReplayed(room: string, line: Replayed): void {
+    this.remember(room, line.text, line.time.getTime(), true);
+    this.show(line.line);
+  }
+
+  /** Starts a history block at its header; `restoring`: a reconnect is taking us back. */
+  startBlock(header: string, restoring: boolean): HistoryBlock {
+    const { room, earlier, count } = historyHeader(header)!;
+    let mode: HistoryBlock["mode"] = "show";
+    if (!earlier && this.returnTo !== null && roomKey(room) !== roomKey(this.returnTo)) {
+      mode = "drop";
+    } else if (!earlier && restoring) {
+      mode = "skip";
+    }
+    const block: HistoryBlock = {
+      room,
+      earlier,
+      header,
+      count,
+      mode,
+      held: [],
+      skipped: 0,
+      headerShown: false,
+      used: new Set(),
+    };
+    if (mode === "show") this.#showHeader(block);
+    return block;
+  }
+
+  /** Takes one line of a history block. */
+  blockLine(block: HistoryBlock, line: Replayed): void {
+    if (block.mode === "drop") return;
+    if (block.mode === "skip" && this.shownBefore(block, line)) {
+      block.skipped++;
+      return;
+    }
+    if (block.headerShown) return this.showReplayed(block.room, line);
+    block.held.push(line);
+    if (block.held.length >= HOLD_MAX) this.#showHeader(block, block.count - block.skipped);
+  }
+
+  /** Shows what is left of a history block: at its end line (`ended`), or cut short. */
+  endBlock(block: HistoryBlock, ended: boolean): void {
+    if (block.mode === "drop") return;
+    // A replay of nothing but lines shown already says nothing at all.
+    if (!block.headerShown && block.held.length === 0 && block.skipped > 0) return;
+    if (!block.headerShown) this.#showHeader(block, block.held.length);
+    if (ended) this.show(say.historyEnd);
+  }
+
+  /** Shows a block's header, with `count` if lines were skipped, and the lines held. */
+  #showHeader(block: HistoryBlock, count = block.count): void {
+    const { room, earlier } = block;
+    let header = block.header;
+    if (block.skipped > 0) header = (earlier ? say.earlierHeader : say.historyHeader)(room, count);
+    this.show(header);
+    block.headerShown = true;
+    for (const line of block.held.splice(0)) this.showReplayed(room, line);
   }
 
   /** Reports the client's own news: in the chat view when interactive, else on stderr. */
@@ -741,6 +922,9 @@ class Client {
     let greeted = false; // the server has asked for a name (or welcomed us)
     let refusal: string | null = null; // the last error the server sent before we were in
     let serverNext: Promise<Event> | null = null;
+    // A reconnect replays the room's last lines: until the user moves, skip those shown already.
+    let restoring = rejoining;
+    let block: HistoryBlock | null = null; // history being received
     let deadline: Promise<Event> | null = null;
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
     let greetingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -846,10 +1030,16 @@ class Client {
             throw error;
           }
           // Where the user asked to go wins over where a reconnect was taking us.
-          if (/^\/join\s/i.test(text)) this.returnTo = null;
+          if (/^\/join\s/i.test(text)) {
+            this.returnTo = null;
+            restoring = false;
+          }
           if (interactive) {
             const own = ownLine(this.name!, sanitize(text));
-            if (own !== null) this.show(own, true);
+            if (own !== null) {
+              this.show(own, true);
+              this.remember(this.room, own, Date.now(), false);
+            }
           }
           continue;
         }
@@ -914,6 +1104,30 @@ class Client {
           if (!(rejoining && interactive && !nameSent && !askingName)) this.show(line);
           continue;
         }
+        // History: a header, replayed lines (`[TIME] LINE`), `-- end of history`.
+        if (historyHeader(line) !== null) {
+          if (block) this.endBlock(block, false);
+          block = this.startBlock(line, restoring);
+          continue;
+        }
+        const replayed = parseHistoryLine(line);
+        if (block && (replayed || line === say.historyEnd)) {
+          if (replayed) this.blockLine(block, { line, time: replayed.time, text: replayed.line });
+          else {
+            this.endBlock(block, true);
+            block = null;
+          }
+          continue;
+        }
+        if (block) {
+          // Cut short by a line that is not history (no server does that): show what came.
+          this.endBlock(block, false);
+          block = null;
+        }
+        if (replayed) {
+          this.showReplayed(this.room, { line, time: replayed.time, text: replayed.line });
+          continue;
+        }
         const receipt = interactive ? privateReceipt(line) : null;
         if (receipt !== null) {
           // The server confirms a private message: only now is it shown as sent.
@@ -928,6 +1142,10 @@ class Client {
           this.returnTo = null;
         }
         this.show(line);
+        const kind = parseLine(line).kind;
+        if (kind === "message" || kind === "action") {
+          this.remember(this.room, line, Date.now(), false);
+        }
         if (renamed !== null || moved !== null) prompt();
       }
     } catch (error) {
@@ -935,6 +1153,8 @@ class Client {
       if (leaving) return { done: 0 };
       return joined ? { lost: error.message } : { failed: error.message, greeted };
     } finally {
+      // A block cut short by the connection's end: show what came of it.
+      if (block) this.endBlock(block, false);
       clearTimeout(deadlineTimer);
       clearTimeout(greetingTimer);
       try {
@@ -1177,9 +1397,13 @@ OPTIONS:
   -h, --help        show this help
 
 In a terminal: type a line to send it; /help lists the server's commands;
-/join ROOM moves you (the prompt shows NAME@ROOM); /quit, Ctrl-D or Ctrl-C
-leave. With stdin not a terminal: each stdin line is sent, received lines go
-to stdout, and the client leaves at the end of stdin.
+/join ROOM moves you (the prompt shows NAME@ROOM); /history [N] shows N
+earlier lines of the room; /quit, Ctrl-D or Ctrl-C leave. A room's recent
+lines, replayed when you enter it, are shown dim with the time they were sent
+([HH:MM], or the UTC time with --timestamps=iso); after a reconnect, lines
+already shown are not shown again. With stdin not a terminal: each stdin line
+is sent, received lines go to stdout (replayed ones as the server sends them,
+[2026-11-29T04:51:50Z] ann: hi), and the client leaves at the end of stdin.
 
 EXIT STATUS:
   0 left cleanly, 1 connection failed or lost, 2 bad usage or name refused`);

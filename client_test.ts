@@ -10,6 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   checkRoomName,
   helloName,
+  historyLine,
   limitsLine,
   LOBBY,
   NAME_PROMPT,
@@ -23,12 +24,15 @@ import {
 import {
   extraRows,
   formatLine,
+  hangingIndent,
+  historyStamp,
   nameColor,
   ownLine,
   parseLine,
   runClient,
   sentPrivateLine,
   splitKeys,
+  timestamp,
 } from "./client.ts";
 import {
   freePort,
@@ -882,6 +886,292 @@ test("runClient prefixes lines with ISO 8601 UTC times when asked", async () => 
 });
 
 // ---------------------------------------------------------------------------
+// History: replayed lines, /history, and no replay shown twice after a reconnect
+// ---------------------------------------------------------------------------
+
+/** A replayed line as shown without colour, its local HH:MM time replaced by `T`. */
+const unstamped = (line: string) => line.replace(/^\[\d\d:\d\d\] /, "[T] ");
+
+/** Sends `lines` as `client`, and returns once the server has handled them all. */
+async function sayAll(client: LineClient, ...lines: string[]): Promise<void> {
+  await client.write([...lines, "/who"].map((line) => line + "\n").join(""));
+  await client.until((line) => line.startsWith("-- Online in "));
+}
+
+test("formatLine shows a replayed line dim, with the time it was sent, never as a live one", () => {
+  const sent = new Date(2026, 10, 28, 9, 5, 30); // local time
+  const now = new Date(2026, 10, 28, 18, 0);
+  const wire = (kind: "message" | "action" | "private", text: string) =>
+    historyLine({ kind, from: "ann", text, time: sent.getTime() });
+  const hi = wire("message", "hi");
+  assertEquals(parseLine(hi).kind, "other", "no live line class");
+  assertEquals(formatLine(hi, { color: false, now }), "[09:05] ann: hi");
+  // The time it was sent replaces the time it arrived (--timestamps), and shows in full with iso.
+  assertEquals(formatLine(hi, { color: false, now, time: now }), "[09:05] ann: hi");
+  const utc = sent.toISOString().slice(0, 19) + "Z";
+  assertEquals(formatLine(hi, { color: false, now, time: now, iso: true }), `[${utc}] ann: hi`);
+  assertEquals(historyStamp(sent, true), utc);
+  // Sent on another day than today: the date too.
+  assertEquals(
+    formatLine(hi, { color: false, now: new Date(2026, 10, 29, 0, 1) }),
+    "[2026-11-28 09:05] ann: hi",
+  );
+  // In colour: dim as a whole; no name colour, bold, italics or private highlight, even as ours.
+  const dimmed = (text: string) => `\x1b[2m${text}\x1b[22m`;
+  assertEquals(formatLine(hi, { color: true, now }), dimmed("[09:05] ann: hi"));
+  assertEquals(formatLine(hi, { color: true, now, own: true }), dimmed("[09:05] ann: hi"));
+  assertEquals(
+    formatLine(wire("action", "waves"), { color: true, now }),
+    dimmed("[09:05] * ann waves"),
+  );
+  assertEquals(
+    formatLine(wire("private", "psst"), { color: true, now }),
+    dimmed("[09:05] ann (private): psst"),
+  );
+  assertEquals(
+    formatLine(wire("message", "\x1b[31mred\x07"), { color: true, now }),
+    dimmed("[09:05] ann: [31mred"),
+    "cleaned before styling",
+  );
+  // Headers and the end are notices, dim like any.
+  assertEquals(formatLine(say.historyEnd, { color: true }), dimmed(say.historyEnd));
+  // Continuation rows of a wrapped one are indented past the stamp and the name.
+  assertEquals(hangingIndent("ann: hi", "[09:05] ".length), 13);
+  // /history is a command, shown only by the server's answer.
+  assertEquals(ownLine("me", "/history"), null);
+  assertEquals(ownLine("me", "/history 50"), null);
+  assertEquals(ownLine("me", "/HISTORY"), null);
+});
+
+test("runClient shows a replay dim with its time, then live lines as usual", async () => {
+  await using server = await quietServer({ replay: 20 });
+  using bob = await LineClient.join(server, "bob");
+  const before = new Date(Math.floor(Date.now() / 1000) * 1000);
+  await sayAll(bob, "hi", "/me waves");
+  const after = new Date();
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+    color: true,
+  });
+  await screen.waitFor((line) => line.includes(say.historyEnd));
+  await bob.write("live\n/me nods\n");
+  await screen.waitFor((line) => line.includes("nods"));
+  keyboard.end();
+  assertEquals(await done, 0);
+  const dimmed = (text: string) => `\x1b[2m${text}\x1b[22m`;
+  const bobName = `\x1b[1;${nameColor("bob")}mbob\x1b[22;39m`;
+  // The replay was sent within [before, after]; its time shows as HH:MM.
+  const at = screen.lines[screen.lines.indexOf(dimmed(say.historyHeader(LOBBY, 2))) + 1];
+  const stamp = [before, after].map((time) => timestamp(time)).find((hhmm) =>
+    at === dimmed(`[${hhmm}] bob: hi`)
+  );
+  assert(stamp !== undefined, at);
+  const start = screen.lines.findIndex((line) => line.includes("Hello, ann!"));
+  assertEquals(screen.lines.slice(start + 1, start + 7), [
+    dimmed(say.historyHeader(LOBBY, 2)),
+    dimmed(`[${stamp}] bob: hi`),
+    dimmed(`[${stamp}] * bob waves`),
+    dimmed(say.historyEnd),
+    `${bobName}: live`,
+    `\x1b[3m* ${bobName} nods\x1b[23m`,
+  ]);
+});
+
+test("runClient piped prints replayed lines as they came, unstyled and unstamped", async () => {
+  await using server = await quietServer({ replay: 20 });
+  using bob = await LineClient.join(server, "bob");
+  await sayAll(bob, "hi", "/me waves");
+  // What the server sends, as nc would show it.
+  using raw = await LineClient.join(server, "raw");
+  const block = await raw.through((line) => line === say.historyEnd);
+  assertEquals(block.length, 4);
+  assert(block.slice(1, 3).every((line) => /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] /.test(line)));
+  const lines: string[] = [];
+  const code = await runClient({
+    port: server.addr.port,
+    name: "logger",
+    input: ReadableStream.from<Uint8Array>([]),
+    output: (line) => lines.push(line),
+    color: true,
+    timestamps: "iso",
+    now: () => new Date(Date.UTC(2026, 10, 29, 4, 51, 50, 123)),
+  });
+  assertEquals(code, 0);
+  const start = lines.findIndex((line) => line.includes(block[0]));
+  assertEquals(lines.slice(start + 1, start + 3), block.slice(1, 3));
+  assert(lines[start + 3].includes(say.historyEnd), `${lines}`);
+});
+
+test("runClient shows /history pages by the server's answers only", async () => {
+  await using server = await quietServer({ replay: 2 });
+  using bob = await LineClient.join(server, "bob");
+  await sayAll(bob, "m1", "m2", "m3", "m4", "m5");
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+  });
+  await screen.waitFor((line) => line === say.historyEnd);
+  keyboard.type("/history 2");
+  await screen.waitFor((line) => line === say.historyEnd, 2);
+  keyboard.type("/history");
+  await screen.waitFor((line) => line === say.historyEnd, 3);
+  keyboard.type("/history");
+  await screen.waitFor((line) => line === say.noEarlier(LOBBY));
+  keyboard.end();
+  assertEquals(await done, 0);
+  const start = screen.lines.findIndex((line) => helloName(line) === "ann");
+  assertEquals(
+    screen.lines.slice(start + 1).map(unstamped),
+    [
+      say.historyHeader(LOBBY, 2),
+      "[T] bob: m4",
+      "[T] bob: m5",
+      say.historyEnd,
+      say.earlierHeader(LOBBY, 2),
+      "[T] bob: m2",
+      "[T] bob: m3",
+      say.historyEnd,
+      say.earlierHeader(LOBBY, 1),
+      "[T] bob: m1",
+      say.historyEnd,
+      say.noEarlier(LOBBY),
+      say.bye,
+    ],
+  );
+  assert(!screen.lines.some((line) => line.includes("ann: /history")), "never echoed");
+});
+
+/**
+ * Connections to `server` whose first one `drop()` ends (as if the network failed)
+ * and whose later ones wait for `open()` first.
+ */
+function droppable(server: { addr: Deno.NetAddr }) {
+  const conns: Deno.Conn[] = [];
+  let gate = Promise.resolve();
+  let open = () => {};
+  return {
+    connect: async () => {
+      await gate;
+      const conn = await Deno.connect({ port: server.addr.port });
+      conns.push(conn);
+      return conn;
+    },
+    /** Ends the last connection; the next waits for `open()`. */
+    drop: async () => {
+      gate = new Promise((resolve) => open = resolve);
+      await conns.at(-1)!.closeWrite();
+    },
+    open: () => open(),
+  };
+}
+
+test("runClient after a reconnect shows only the replayed lines it had not shown", async () => {
+  await using server = await quietServer({ replay: 20 });
+  using bob = await LineClient.join(server, "bob");
+  await sayAll(bob, "one", "two");
+  const link = droppable(server);
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+    connect: link.connect,
+    reconnectDelay: () => 1,
+  });
+  await screen.waitFor((line) => line === say.historyEnd);
+  await bob.write("three\n");
+  await screen.waitFor((line) => line === "bob: three");
+  keyboard.type("mine");
+  await bob.until((line) => line === "ann: mine");
+
+  // Dropped; bob says more meanwhile; back, only that is replayed.
+  await link.drop();
+  await bob.until((line) => line.startsWith(say.left("ann")));
+  await sayAll(bob, "four", "/me waves");
+  link.open();
+  await screen.waitFor((line) => helloName(line) === "ann", 2);
+  await screen.waitFor((line) => line === say.historyEnd, 2);
+  let start = screen.lines.findLastIndex((line) => helloName(line) === "ann");
+  assertEquals(screen.lines.slice(start + 1).map(unstamped), [
+    say.historyHeader(LOBBY, 2),
+    "[T] bob: four",
+    "[T] * bob waves",
+    say.historyEnd,
+  ]);
+
+  // Dropped again with nothing new: the replay shows nothing at all.
+  await link.drop();
+  await bob.until((line) => line.startsWith(say.left("ann")));
+  link.open();
+  await screen.waitFor((line) => helloName(line) === "ann", 3);
+  await bob.until((line) => line === say.joined("ann"));
+  await bob.write("five\n");
+  await screen.waitFor((line) => line === "bob: five");
+  start = screen.lines.findLastIndex((line) => helloName(line) === "ann");
+  assertEquals(screen.lines.slice(start + 1), ["bob: five"]);
+  keyboard.end();
+  assertEquals(await done, 0);
+  for (const text of ["bob: one", "bob: two", "bob: three", "ann: mine", "bob: four"]) {
+    const shown = screen.lines.filter((line) => line.endsWith(text));
+    assertEquals(shown.length, 1, `${text}: ${JSON.stringify(screen.lines)}`);
+  }
+});
+
+test("runClient back in a room after a reconnect: no lobby replay, no room line twice", async () => {
+  await using server = await quietServer({ replay: 20 });
+  using bob = await LineClient.join(server, "bob");
+  await sayAll(bob, "in the lobby");
+  using carl = await LineClient.join(server, "carl");
+  await carl.write("/join dev\n");
+  await carl.until((line) => roomChange(line) === "dev");
+  await sayAll(carl, "dev one");
+  const link = droppable(server);
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({
+    name: "ann",
+    input: keyboard,
+    output: screen.print,
+    interactive: true,
+    connect: link.connect,
+    reconnectDelay: () => 1,
+  });
+  await screen.waitFor((line) => line === say.historyEnd);
+  keyboard.type("/join dev");
+  await screen.waitFor((line) => line === say.historyEnd, 2);
+  await link.drop();
+  await carl.until((line) => line.startsWith(say.left("ann")));
+  await sayAll(bob, "lobby again");
+  await sayAll(carl, "dev two");
+  link.open();
+  await screen.waitFor((line) => roomChange(line) === "dev", 2);
+  await screen.waitFor((line) => line === say.historyEnd, 3);
+  keyboard.end();
+  assertEquals(await done, 0);
+  const start = screen.lines.findLastIndex((line) => helloName(line) === "ann");
+  assertEquals(screen.lines.slice(start + 1).map(unstamped), [
+    say.nowIn("dev", ["carl"], 1),
+    say.historyHeader("dev", 1),
+    "[T] carl: dev two",
+    say.historyEnd,
+    say.bye,
+  ]);
+});
+
+// ---------------------------------------------------------------------------
 // The command line, as a subprocess
 // ---------------------------------------------------------------------------
 
@@ -933,6 +1223,7 @@ test("client.ts --help prints usage and options and exits 0", async () => {
   // --ca reads a file: the usage shows the read permission too.
   assert(text.includes("deno run -N -R client.ts [OPTIONS]"), text);
   assert(text.includes("--timestamps=iso"), text);
+  assert(text.includes("/history [N]"), text);
 });
 
 /** Runs client.ts with `args` (after `deno run`), `input` on its stdin; decodes what it wrote. */

@@ -201,3 +201,45 @@ test("with ISO timestamps, continuation rows are indented past the stamp and the
   endInput();
   assertEquals(await done, 0);
 });
+
+test("a replayed line wraps with its indent past its time and the sender's name", async () => {
+  await using server = await quietServer({ replay: 20 });
+  using bob = await LineClient.join(server, "bob");
+  await bob.write(`${"word ".repeat(20).trim()}\n/who\n`);
+  await bob.until((line) => line.startsWith("-- Online in "));
+  const printed: string[] = [];
+  let wake = () => {};
+  let endInput = () => {};
+  const input = new ReadableStream<Uint8Array>({
+    start: (controller) => endInput = () => controller.close(),
+  });
+  const done = runClient({
+    port: server.addr.port,
+    name: "ann",
+    input,
+    output: (line) => {
+      printed.push(line);
+      wake();
+    },
+    interactive: true,
+    color: true,
+    columns: () => 40,
+  });
+  const shown = await within(
+    (async () => {
+      const match = (line: string) => line.includes("bob: word");
+      while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
+      return printed.find(match)!;
+    })(),
+    () => `the replayed line; got ${JSON.stringify(printed)}`,
+  );
+  endInput();
+  assertEquals(await done, 0);
+  // deno-lint-ignore no-control-regex
+  const rows = shown.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  assert(/^\[\d\d:\d\d\] bob: word/.test(rows[0]), rows[0]);
+  const indent = " ".repeat("[HH:MM] bob: ".length);
+  assert(rows.length > 1 && rows.slice(1).every((row) => row.startsWith(indent + "word")), shown);
+  assert(rows.every((row) => row.length <= 40), shown);
+  assert(shown.startsWith("\x1b[2m") && !shown.includes("\x1b[1;"), "dim, no name colour");
+});
