@@ -29,9 +29,10 @@
 import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./chat/admission.ts";
 import { Hub } from "./chat/hub.ts";
-import { AsyncLog, hostPort, type LogFormat, ServerLog } from "./chat/log.ts";
+import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
+import { CountingLog, Metrics, parseOrigin, WebServer } from "./chat/web.ts";
 
 /** How a server is set up; every field has a default. */
 export interface ServerOptions {
@@ -85,6 +86,14 @@ export interface ServerOptions {
   cert?: string;
   /** PEM private key for `cert`. */
   key?: string;
+  /**
+   * Port for the web page, its WebSocket, `/healthz` and `/metrics` (on the same
+   * `hostname`; 0 picks a free one). Default: no web side (`server.ts` itself
+   * turns it on, at 1802 unless told otherwise).
+   */
+  web?: number | false;
+  /** Origins whose pages may open the WebSocket. Default: the page's own only. */
+  webOrigins?: string[];
   /** Log every message as well as joins and leaves. Default false. */
   verbose?: boolean;
   /** Log lines as text or as JSON objects (one per line). Default text. */
@@ -97,6 +106,8 @@ export interface ServerOptions {
 export interface ChatServer {
   /** The address the server listens on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
+  /** The web side's address (the real port when 0 was asked for), or `null` without one. */
+  readonly webAddr: Deno.NetAddr | null;
   /** The hub: members, rooms, and the post hook that history and clusters use. */
   readonly hub: Hub;
   /** Counters for tests and monitoring. */
@@ -111,8 +122,10 @@ export interface ChatServer {
 
 /** What {@linkcode ChatServer.stats} reports. */
 export interface ServerStats {
-  /** Open client connections, named or not. */
+  /** Open client connections, named or not, over every transport. */
   connections: number;
+  /** Of them, WebSocket connections. */
+  webConnections: number;
   /** Clients that have chosen a name. */
   members: number;
   /** Rooms with someone in them. */
@@ -151,6 +164,8 @@ const DEFAULTS = {
   logFormat: "text" as LogFormat,
 };
 
+/** The web side's port when `server.ts` is not told one (the library's default is none). */
+const WEB_PORT = 1802;
 /** The longest a TLS client may take over its handshake, in milliseconds. */
 const MAX_HANDSHAKE = 10_000;
 /** New connections one address may open at once before `connectRate` applies. */
@@ -166,7 +181,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     (json ? (line: string) => stdout!.line(line) : (line: string) => {
       stdout!.line(`${timestamp()} ${line}`);
     });
-  const log = new ServerLog(sink, settings.logFormat);
+  const metrics = new Metrics();
+  const log = new CountingLog(metrics, sink, settings.logFormat);
   const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
   // The SQLite module is loaded only when a file is asked for: nothing else needs it.
   const history = settings.db
@@ -204,13 +220,45 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     text: tcp.secure ? "TLS" : "",
   });
 
+  let web: WebServer | null = null;
+  if (typeof settings.web === "number") {
+    try {
+      web = await WebServer.listen(hub, {
+        ...settings,
+        port: settings.web,
+        origins: settings.webOrigins,
+        scheduler,
+        admission,
+        metrics,
+        gauges: () => ({
+          tcpConnections: tcp.connections,
+          queuedBytes: scheduler.queuedBytes,
+          peakBufferedBytes: scheduler.peakBufferedBytes,
+        }),
+      });
+    } catch (error) {
+      tcp.stopAccepting();
+      hub.shutdown();
+      await tcp.closed(0);
+      await hub.history.close();
+      log.close();
+      throw error;
+    }
+    log.event({
+      event: "listening",
+      address: hostPort(web.addr.hostname, web.addr.port),
+      text: `page at ${web.url}`,
+    });
+  }
+
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
     closing ??= (async () => {
       tcp.stopAccepting();
+      web?.stopAccepting(); // /healthz says so at once; the page is told like everyone
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
-      await tcp.closed(settings.drainTimeout);
+      await Promise.all([tcp.closed(settings.drainTimeout), web?.closed(settings.drainTimeout)]);
       await hub.history.close();
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
@@ -222,9 +270,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   const finished = new Promise<void>((resolve) => finish = resolve);
   return {
     addr: tcp.addr,
+    webAddr: web?.addr ?? null,
     hub,
     stats: () => ({
-      connections: tcp.connections,
+      connections: tcp.connections + (web?.connections ?? 0),
+      webConnections: web?.connections ?? 0,
       members: hub.members.size,
       rooms: hub.rooms.size,
       peakQueuedBytes: scheduler.peakQueuedBytes,
@@ -285,8 +335,13 @@ OPTIONS:
   --name-timeout SECS   time a new connection has to choose a name (default ${
     DEFAULTS.nameTimeout / 1000
   })
-  --cert FILE           PEM certificate: speak TLS (needs --key)
+  --cert FILE           PEM certificate: speak TLS, and serve the page over HTTPS (needs --key)
   --key FILE            PEM private key for --cert
+  --web PORT            port for the web page, its WebSocket, /healthz and /metrics, on
+                        the same --host; 0 picks a free one (default ${WEB_PORT}, or 0 with --port 0)
+  --no-web              no web page (and no WebSocket, /healthz or /metrics)
+  --web-origin LIST     origins whose pages may open the WebSocket, comma-separated, e.g.
+                        https://chat.example.org (default: the page's own origin only)
   --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
   --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
   --db FILE             keep history and topics in this SQLite file, across restarts
@@ -296,7 +351,7 @@ OPTIONS:
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
 
-Try it: nc 127.0.0.1 ${DEFAULTS.port}`);
+Try it: nc 127.0.0.1 ${DEFAULTS.port}, or open http://127.0.0.1:${WEB_PORT}/`);
 }
 
 const UNITS: Record<string, number> = {
@@ -380,6 +435,9 @@ async function main(): Promise<void> {
         "name-timeout": { type: "string" },
         cert: { type: "string" },
         key: { type: "string" },
+        web: { type: "string" },
+        "no-web": { type: "boolean" },
+        "web-origin": { type: "string" },
         "log-format": { type: "string" },
         replay: { type: "string" },
         history: { type: "string" },
@@ -397,9 +455,19 @@ async function main(): Promise<void> {
     }
     // setTimeout holds at most 2^31 - 1 ms (about 24.8 days).
     const nameTimeout = intFlag("name-timeout", values["name-timeout"], 1, 2_147_483);
+    const port = intFlag("port", values.port, 0, 65535);
+    if (values["no-web"] && (values.web !== undefined || values["web-origin"] !== undefined)) {
+      throw new Error("--no-web goes with neither --web nor --web-origin");
+    }
+    // `--port 0` asks for free ports: the web side then takes a free one too, so that
+    // servers started for tests never contend for the same web port.
+    const web = values["no-web"] ? false : intFlag("web", values.web, 0, 65535) ??
+      (port === 0 ? 0 : WEB_PORT);
     options = {
       hostname: values.host,
-      port: intFlag("port", values.port, 0, 65535),
+      port,
+      web,
+      webOrigins: values["web-origin"]?.split(",").map(parseOrigin),
       maxLine: intFlag("max-line", values["max-line"], 1),
       maxQueue: sizeFlag("max-queue", values["max-queue"]),
       maxBuffered: sizeFlag("max-buffered", values["max-buffered"]),
@@ -441,7 +509,7 @@ async function main(): Promise<void> {
   try {
     server = await startServer(options);
   } catch (error) {
-    if (error instanceof Error && error.name === "HistoryFileError") {
+    if (error instanceof Error && /^(HistoryFileError|WebListenError)$/.test(error.name)) {
       console.error(`server: ${error.message}`);
       Deno.exit(1);
     }

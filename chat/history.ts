@@ -32,6 +32,8 @@ export interface HistoryStore {
   setTopic(room: string, topic: string): void;
   /** Writes what is pending and lets go of the store. */
   close(): Promise<void>;
+  /** Rooms with history in memory, and the lines they hold there (for `/metrics`). */
+  size?(): { rooms: number; lines: number };
 }
 
 /**
@@ -44,6 +46,8 @@ export class MemoryHistory implements HistoryStore {
   readonly #rooms = new Map<string, HistoryEntry[]>();
   readonly #topics = new Map<string, string>();
   #nextId: number;
+  /** Entries held in all rooms together. */
+  #lines = 0;
 
   /** Makes an empty history; ids start after `lastId` (a store that loads a file passes its own). */
   constructor(readonly perRoom: number, readonly rooms: number, lastId = 0) {
@@ -54,8 +58,10 @@ export class MemoryHistory implements HistoryStore {
     const kept = { id: this.#nextId++, ...entry };
     const entries = this.#use(room);
     entries.push(kept);
+    this.#lines++;
     // Trimmed a quarter at a time, so that keeping a line costs O(1) on average.
     if (entries.length > this.perRoom + (this.perRoom >> 2)) {
+      this.#lines -= entries.length - this.perRoom;
       entries.splice(0, entries.length - this.perRoom);
     }
     return kept;
@@ -94,6 +100,11 @@ export class MemoryHistory implements HistoryStore {
   /** Puts entries loaded from elsewhere (oldest first) in front of what `room` holds. */
   load(room: string, entries: HistoryEntry[]): void {
     this.#use(room).unshift(...entries);
+    this.#lines += entries.length;
+  }
+
+  size(): { rooms: number; lines: number } {
+    return { rooms: this.#rooms.size, lines: this.#lines };
   }
 
   topic(room: string): string {
@@ -117,7 +128,11 @@ export class MemoryHistory implements HistoryStore {
       this.#rooms.delete(room);
     } else {
       entries = [];
-      if (this.#rooms.size >= this.rooms) this.#rooms.delete(this.#rooms.keys().next().value!);
+      if (this.#rooms.size >= this.rooms) {
+        const [oldest, dropped] = this.#rooms.entries().next().value!;
+        this.#rooms.delete(oldest);
+        this.#lines -= dropped.length;
+      }
     }
     this.#rooms.set(room, entries);
     return entries;

@@ -72,6 +72,9 @@ export class Hub {
   readonly postHooks: PostHook[] = [];
   /** Messages posted, each counted once. */
   messages = 0;
+  /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
+  deliveries = 0;
+  relayedBytes = 0;
   /** Set by shutdown: no one new is let in, and leaving members are not announced. */
   closing = false;
   readonly commands: ReadonlyMap<string, Command>;
@@ -139,10 +142,18 @@ export class Hub {
       if (target) {
         if (sender?.room === target.room) target.room!.introduce(sender!, true);
         target.deliver(bytes);
+        this.deliveries++;
+        this.relayedBytes += bytes.length;
       }
     } else {
       const key = sender?.room?.key ?? roomKey(message.room);
-      this.rooms.get(key)?.broadcast(bytes, sender);
+      const room = this.rooms.get(key);
+      if (room) {
+        room.broadcast(bytes, sender);
+        const recipients = room.members.size - (sender !== null && sender.room === room ? 1 : 0);
+        this.deliveries += recipients;
+        this.relayedBytes += bytes.length * recipients;
+      }
       const { kind, from, text, time } = message;
       this.history.add(key, { kind, from, text, time });
     }

@@ -60,10 +60,16 @@ export const error = (text: string): string => `!! ${text}`;
 // Reading server lines (the client's side)
 // ---------------------------------------------------------------------------
 
-const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*`;
-const PRIVATE_LINE = new RegExp(`^(${NAME_SOURCE}) \\(private\\): (.*)$`, "u");
-const MESSAGE_LINE = new RegExp(`^(${NAME_SOURCE}): (.*)$`, "u");
-const ACTION_LINE = new RegExp(`^\\* (${NAME_SOURCE}) (.*)$`, "u");
+// Exported, with the functions below, for the web page (`chat/page.ts`), which runs
+// their source: the browser reads lines exactly as the terminal client does.
+/** A name, as a regular expression source (the `u` flag). */
+export const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*`;
+/** `NAME (private): TEXT`. */
+export const PRIVATE_LINE = new RegExp(`^(${NAME_SOURCE}) \\(private\\): (.*)$`, "u");
+/** `NAME: TEXT`. */
+export const MESSAGE_LINE = new RegExp(`^(${NAME_SOURCE}): (.*)$`, "u");
+/** `* NAME TEXT`. */
+export const ACTION_LINE = new RegExp(`^\\* (${NAME_SOURCE}) (.*)$`, "u");
 
 /** What kind of line the server sent, with its parts. */
 export interface ParsedLine {
@@ -86,6 +92,28 @@ export function parseLine(line: string): ParsedLine {
   match = MESSAGE_LINE.exec(line);
   if (match) return { kind: "message", name: match[1], text: match[2] };
   return { kind: "other", text: line };
+}
+
+// ---------------------------------------------------------------------------
+// Colours of names (the terminal client's and the web page's)
+// ---------------------------------------------------------------------------
+
+/** Foreground colours for names, as ANSI codes; red (31) is kept for errors. */
+export const NAME_COLORS: readonly number[] = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
+
+/**
+ * The ANSI colour code (one of {@linkcode NAME_COLORS}) for a name: the same name, in
+ * any case, always gets the same colour. The web page runs this very function (its
+ * source, with `NAME_COLORS`), so a name has one colour in the terminal and the browser.
+ */
+export function nameColor(name: string): number {
+  // FNV-1a: cheap, and stable across runs and machines.
+  let hash = 0x811c9dc5;
+  for (const char of name.toLowerCase()) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return NAME_COLORS[(hash >>> 0) % NAME_COLORS.length];
 }
 
 // ---------------------------------------------------------------------------
@@ -310,12 +338,15 @@ export const say = {
   tooManyFromAddress: error("too many connections from your address; try again later"),
   connectingTooFast: error("too many new connections from your address; try again in a minute"),
   internalError: error("internal error; it was logged"),
+  /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
+  tooFast: error("too much input too fast; goodbye"),
 } as const;
 
 /** Why a member left, as shown in parentheses; `quit:` marks the member's own words. */
 export const reasons = {
   quit: (words: string) => `quit: ${words}`,
   tooSlow: "too slow: output queue full",
+  tooFast: "too fast: input queue full",
   reset: "connection reset",
   timedOut: "connection timed out",
   failed: "connection failed",

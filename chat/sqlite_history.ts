@@ -150,6 +150,11 @@ export class SqliteHistory implements HistoryStore {
     }
   }
 
+  /** What memory holds (the file keeps more: up to `keep` lines per room). */
+  size(): { rooms: number; lines: number } {
+    return this.#memory.size();
+  }
+
   close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     this.#write();

@@ -1,0 +1,462 @@
+/**
+ * The web side of the server, on `Deno.serve`: the page (`/`, `/app.js`,
+ * `/app.css`, embedded in `chat/page.ts`), the WebSocket at `/ws` (see
+ * `chat/websocket.ts`), `/healthz` and `/metrics`. Every response carries a
+ * strict Content-Security-Policy and the other security headers; a WebSocket
+ * upgrade from a foreign page (its `Origin`) is refused.
+ *
+ * @module
+ */
+
+import type { Admission } from "./admission.ts";
+import type { Hub } from "./hub.ts";
+import { hostPort, type LogEvent, ServerLog } from "./log.ts";
+import type { FlushScheduler } from "./outbox.ts";
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
+import { reasons, say } from "./protocol.ts";
+import { WsTransport } from "./websocket.ts";
+
+/** Where and how the web side listens. */
+export interface WebOptions {
+  hostname: string;
+  port: number;
+  /** PEM certificate chain and key: serve HTTPS (and `wss:`). */
+  cert?: string;
+  key?: string;
+  /**
+   * Origins (`https://chat.example.org`) whose pages may open the WebSocket; by
+   * default only the page's own (the scheme and the request's `Host`).
+   */
+  origins?: readonly string[];
+  maxLine: number;
+  maxQueue: number;
+  drainTimeout: number;
+  scheduler: FlushScheduler;
+  admission: Admission;
+  /** Counters for `/metrics`. */
+  metrics: Metrics;
+  /** What `/metrics` reports besides the counters: the TCP side, the output budget. */
+  gauges: () => Gauges;
+}
+
+/** What the server tells `/metrics` about the parts the web side does not own. */
+export interface Gauges {
+  tcpConnections: number;
+  queuedBytes: number;
+  peakBufferedBytes: number;
+}
+
+/** Thrown when the web side cannot listen; the message says where and why. */
+export class WebListenError extends Error {
+  override name = "WebListenError";
+}
+
+/** The HTTP server: the page, the socket, health and metrics. */
+export class WebServer {
+  readonly ws: WsTransport;
+  /** The origins allowed to open the socket, or `null` for the page's own only. */
+  readonly #origins: ReadonlySet<string> | null;
+  #server!: Deno.HttpServer<Deno.NetAddr>;
+  #stopping = false;
+
+  private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
+    this.ws = new WsTransport(hub, {
+      ...options,
+      dropped: (reason) => options.metrics.drop(reason),
+    });
+    this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
+  }
+
+  /** Listens; resolves once the port is open, rejects with a {@linkcode WebListenError} if not. */
+  static async listen(hub: Hub, options: WebOptions): Promise<WebServer> {
+    const secure = options.cert !== undefined && options.key !== undefined;
+    const web = new WebServer(hub, options, secure);
+    const { hostname, port, cert, key } = options;
+    try {
+      let listening!: () => void;
+      const ready = new Promise<void>((resolve) => listening = resolve);
+      web.#server = Deno.serve({
+        hostname,
+        port,
+        ...(secure ? { cert, key } : {}),
+        onListen: () => listening(),
+        onError: (error) => {
+          hub.internalError(null, error);
+          return web.#respond(500, "internal error\n", TEXT, null);
+        },
+      }, (request, info) => web.#handle(request, info));
+      await ready;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new WebListenError(`cannot listen on ${hostPort(hostname, port)} (web): ${message}`);
+    }
+    return web;
+  }
+
+  /** The address it listens on (the real port when 0 was asked for). */
+  get addr(): Deno.NetAddr {
+    return this.#server.addr;
+  }
+
+  /** The page's address, as a browser opens it. */
+  get url(): string {
+    const { hostname, port } = this.addr;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    return `${this.secure ? "https" : "http"}://${host}:${port}/`;
+  }
+
+  /** WebSocket clients connected now (named or not). */
+  get connections(): number {
+    return this.ws.connections;
+  }
+
+  /** From now on `/healthz` answers 503 and no socket is opened; the rest is still served. */
+  stopAccepting(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Settles once every WebSocket has closed (those still open after `ms` are
+   * cut) and the HTTP server has stopped.
+   */
+  async closed(ms: number): Promise<void> {
+    this.#stopping = true;
+    await this.ws.closed(ms);
+    await this.#server.shutdown();
+    this.ws.forgetAll();
+  }
+
+  #handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+    const host = validHost(request.headers.get("host"));
+    const path = new URL(request.url).pathname;
+    if (path === "/ws") return this.#upgrade(request, info.remoteAddr, host);
+    const asset = ASSETS.get(path);
+    if (asset === undefined && path !== "/healthz" && path !== "/metrics") {
+      return this.#respond(404, "not found\n", TEXT, host);
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      const response = this.#respond(405, "method not allowed\n", TEXT, host);
+      response.headers.set("allow", "GET, HEAD");
+      return response;
+    }
+    if (asset !== undefined) return this.#respond(200, asset.body, asset.type, host);
+    if (path === "/healthz") {
+      return this.#stopping
+        ? this.#respond(503, "shutting down\n", TEXT, host)
+        : this.#respond(200, "ok\n", TEXT, host);
+    }
+    return this.#respond(200, this.#metrics(), METRICS_TYPE, host);
+  }
+
+  #upgrade(request: Request, remote: Deno.NetAddr, host: string | null): Response {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      const response = this.#respond(426, "a WebSocket handshake is expected here\n", TEXT, host);
+      response.headers.set("upgrade", "websocket");
+      return response;
+    }
+    const origin = request.headers.get("origin");
+    if (!this.#originAllowed(origin, host)) {
+      const address = hostPort(remote.hostname, remote.port);
+      this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN });
+      return this.#respond(403, "this origin may not open the chat socket\n", TEXT, host);
+    }
+    if (this.#stopping || this.hub.closing) {
+      return this.#respond(503, "shutting down\n", TEXT, host);
+    }
+    try {
+      return this.ws.upgrade(request, remote);
+    } catch {
+      return this.#respond(400, "not a valid WebSocket handshake\n", TEXT, host);
+    }
+  }
+
+  /**
+   * A browser always sends the `Origin` of the page that opens a socket: it must
+   * be an allowed one (by default, the page's own). Without an `Origin` the
+   * client is no browser page (a program), and no visitor's browser is misused.
+   */
+  #originAllowed(origin: string | null, host: string | null): boolean {
+    if (origin === null) return true;
+    const normalized = origin.toLowerCase();
+    if (this.#origins !== null) return this.#origins.has(normalized);
+    return host !== null && normalized === `${this.secure ? "https" : "http"}://${host}`;
+  }
+
+  #respond(status: number, body: string, type: string, host: string | null): Response {
+    const headers = new Headers(SECURITY_HEADERS);
+    headers.set("content-type", type);
+    headers.set("cache-control", "no-cache");
+    headers.set("content-security-policy", this.#policy(host));
+    return new Response(body, { status, headers });
+  }
+
+  /** The Content-Security-Policy: this server's script and style, and its socket, nothing else. */
+  #policy(host: string | null): string {
+    const where = host ?? hostPort(this.addr.hostname, this.addr.port);
+    const socket = `${this.secure ? "wss" : "ws"}://${where}/ws`;
+    return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; ` +
+      `connect-src ${socket}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  }
+
+  /** `/metrics`: the Prometheus text format (version 0.0.4). */
+  #metrics(): string {
+    const { hub, options } = this;
+    const { metrics } = options;
+    const gauges = options.gauges();
+    const history = hub.history.size?.();
+    const out = new MetricsText();
+    out.metric(
+      "chat_connections",
+      "gauge",
+      "Open client connections, named or not, by transport.",
+      [
+        [{ transport: "tcp" }, gauges.tcpConnections],
+        [{ transport: "websocket" }, this.ws.connections],
+      ],
+    );
+    out.metric("chat_members", "gauge", "Clients that have chosen a name.", hub.members.size);
+    out.metric("chat_rooms", "gauge", "Rooms with someone in them.", hub.rooms.size);
+    out.metric("chat_joins_total", "counter", "Names accepted (joins).", metrics.joins);
+    out.metric(
+      "chat_messages_total",
+      "counter",
+      "Messages, actions and private messages posted, each counted once.",
+      hub.messages,
+    );
+    out.metric(
+      "chat_deliveries_total",
+      "counter",
+      "Messages delivered, counted per recipient.",
+      hub.deliveries,
+    );
+    out.metric(
+      "chat_relayed_bytes_total",
+      "counter",
+      "Bytes of messages delivered, counted per recipient.",
+      hub.relayedBytes,
+    );
+    out.metric(
+      "chat_clients_dropped_total",
+      "counter",
+      "Clients that left other than by their own choice, by reason.",
+      [...metrics.dropped].map(([reason, count]) => [{ reason }, count]),
+    );
+    out.metric(
+      "chat_connections_refused_total",
+      "counter",
+      "Connections refused at the door, by reason.",
+      [...metrics.refused].map(([reason, count]) => [{ reason }, count]),
+    );
+    out.metric(
+      "chat_lines_too_long_total",
+      "counter",
+      "Lines refused for being over --max-line.",
+      metrics.tooLong,
+    );
+    out.metric(
+      "chat_output_queued_bytes",
+      "gauge",
+      "Output waiting for all clients together.",
+      gauges.queuedBytes,
+    );
+    out.metric(
+      "chat_output_queued_bytes_peak",
+      "gauge",
+      "The most output that ever waited for all clients together.",
+      gauges.peakBufferedBytes,
+    );
+    if (history) {
+      out.metric(
+        "chat_history_lines",
+        "gauge",
+        "Lines of room history held in memory.",
+        history.lines,
+      );
+      out.metric("chat_history_rooms", "gauge", "Rooms with history in memory.", history.rooms);
+    }
+    out.metric(
+      "process_resident_memory_bytes",
+      "gauge",
+      "Resident memory of the server process.",
+      Deno.memoryUsage().rss,
+    );
+    return out.text;
+  }
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The page and its script and style, by path. */
+const ASSETS = new Map<string, { body: string; type: string }>([
+  ["/", { body: PAGE_HTML, type: "text/html; charset=utf-8" }],
+  ["/app.js", { body: PAGE_JS, type: "text/javascript; charset=utf-8" }],
+  ["/app.css", { body: PAGE_CSS, type: "text/css; charset=utf-8" }],
+]);
+
+/** Why an upgrade from another site's page is refused, as the log says it. */
+const FOREIGN_ORIGIN = "a page from another origin";
+
+/** Headers on every response, besides the Content-Security-Policy. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/** A `Host` header fit to be written into a header of ours, or `null`. */
+function validHost(host: string | null): string | null {
+  if (host === null) return null;
+  const valid = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host);
+  return valid ? host.toLowerCase() : null;
+}
+
+/** An origin as a browser sends it (`https://host[:port]`); throws on anything else. */
+export function parseOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin.trim());
+  } catch {
+    throw new Error(`not an origin: "${origin}" (expected e.g. https://chat.example.org)`);
+  }
+  if (
+    (url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== url.href.slice(0, -1)
+  ) {
+    throw new Error(`not an origin: "${origin}" (expected e.g. https://chat.example.org)`);
+  }
+  return url.origin.toLowerCase();
+}
+
+/** Lines of the Prometheus text format, one metric at a time. */
+class MetricsText {
+  text = "";
+
+  metric(
+    name: string,
+    type: "gauge" | "counter",
+    help: string,
+    value: number | [Record<string, string>, number][],
+  ): void {
+    this.text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+    if (typeof value === "number") {
+      this.text += `${name} ${value}\n`;
+      return;
+    }
+    for (const [labels, count] of value) {
+      const pairs = Object.entries(labels).map(([key, label]) => `${key}="${escapeLabel(label)}"`);
+      this.text += `${name}{${pairs.join(",")}} ${count}\n`;
+    }
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/[\\"\n]/g, (char) => char === "\n" ? "\\n" : `\\${char}`);
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+// ---------------------------------------------------------------------------
+
+/** The reasons a client can be dropped for, as metric labels. */
+const DROP_LABELS: Record<string, string> = {
+  [reasons.tooSlow]: "too_slow",
+  [reasons.tooFast]: "too_fast",
+  [reasons.reset]: "reset",
+  [reasons.timedOut]: "timed_out",
+  [reasons.internal]: "internal_error",
+};
+
+/** The reasons a connection can be refused for, as metric labels. */
+const REFUSAL_LABELS: Record<string, string> = {
+  [say.serverFull.slice(3)]: "server_full",
+  [say.tooManyFromAddress.slice(3)]: "per_address",
+  [say.connectingTooFast.slice(3)]: "connect_rate",
+  [FOREIGN_ORIGIN]: "origin",
+};
+
+/** What `/metrics` counts, kept cheap: bumped once per join, leave or refusal, never per line. */
+export class Metrics {
+  joins = 0;
+  tooLong = 0;
+  readonly dropped = new Map<string, number>(
+    ["too_slow", "too_fast", "name_timeout", "reset", "timed_out", "failed", "internal_error"]
+      .map((label) => [label, 0]),
+  );
+  readonly refused = new Map<string, number>(
+    ["server_full", "per_address", "connect_rate", "origin", "tls_handshake"]
+      .map((label) => [label, 0]),
+  );
+
+  /** Counts a client dropped for `reason` (a {@linkcode reasons} text, or a label). */
+  drop(reason: string): void {
+    const label = DROP_LABELS[reason] ??
+      (reason.startsWith(reasons.failed) ? "failed" : this.dropped.has(reason) ? reason : null);
+    if (label !== null) this.dropped.set(label, (this.dropped.get(label) ?? 0) + 1);
+  }
+
+  /** Counts a connection refused for `reason` (a refusal's text, or a label). */
+  refuse(reason: string): void {
+    const label = REFUSAL_LABELS[reason] ?? (this.refused.has(reason) ? reason : "other");
+    this.refused.set(label, (this.refused.get(label) ?? 0) + 1);
+  }
+
+  /** Counts what one log event tells. */
+  observe(e: LogEvent): void {
+    switch (e.event) {
+      case "join":
+        this.joins++;
+        break;
+      case "leave":
+        // A member's own `/quit` or a closed connection is no drop.
+        if (e.reason !== undefined && !e.reason.startsWith("quit")) this.drop(e.reason);
+        break;
+      case "name-timeout":
+        this.drop("name_timeout");
+        break;
+      case "refused":
+        if (e.reason !== undefined) this.refuse(e.reason);
+        break;
+      case "tls-failed":
+        this.refuse("tls_handshake");
+        break;
+      case "line-too-long":
+        this.tooLong++;
+        break;
+    }
+  }
+}
+
+/**
+ * The server's log, counting for `/metrics` what it is told: joins, drops and
+ * refusals are logged anyway, so counting them here costs the relay nothing.
+ * Events that repeat (refusals, timeouts) are counted each time, not only when
+ * they are written.
+ */
+export class CountingLog extends ServerLog {
+  #inRepeated = false;
+
+  constructor(
+    readonly metrics: Metrics,
+    sink: (line: string) => void,
+    format?: ConstructorParameters<typeof ServerLog>[1],
+  ) {
+    super(sink, format);
+  }
+
+  override event(e: LogEvent): void {
+    if (!this.#inRepeated) this.metrics.observe(e);
+    super.event(e);
+  }
+
+  override repeated(e: LogEvent): void {
+    this.metrics.observe(e);
+    this.#inRepeated = true;
+    try {
+      super.repeated(e);
+    } finally {
+      this.#inRepeated = false;
+    }
+  }
+}
