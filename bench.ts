@@ -36,8 +36,14 @@
  * The Go server is built into `/tmp/seed-server` from `../shared/peers/seed-server` when it is
  * missing; it listens on 127.0.0.1:1801, which must be free. The `relay` target
  * (`bench_relay.ts`: a `node:net` server in the same Deno that accepts, reads and discards) is
- * the runtime's memory floor in the idle scenario, and runs in no other. A target whose program
- * is not installed is skipped with a note. The crowd and idle scenarios need an open-file limit
+ * the runtime's memory floor in the idle scenario, and runs in no other. The `ours-db` target is
+ * ours with `--db` on a new SQLite file in a temporary directory (deleted afterwards), to
+ * compare with `ours` in the same run. The replay scenario (ours and ours-db only) fills a room
+ * with 1,000 lines, then lets 1,000 clients join at once while one client goes on sending: every
+ * joiner must get its replay whole, and every message once, live or replayed. A replayed line
+ * (`[TIME] NAME: TEXT`, after the welcome) is never a delivery, a loss, corruption or an error,
+ * for these clients and crowdgen's alike. A target whose program is not installed is skipped
+ * with a note. The crowd and idle scenarios need an open-file limit
  * above 10,000 (`ulimit -n 20000`).
  *
  * Whether the generator kept up is measured, not assumed: its CPU time over wall time in the
@@ -92,6 +98,12 @@ const ANNOUNCE = encoder.encode("<announce>");
 const ERROR_MARK = encoder.encode("!! ");
 const PROBE = encoder.encode("?probe\n");
 const QUESTION = 63;
+/** Starts every replayed history line (`[2026-11-29T04:51:50Z] NAME: TEXT`); no live one. */
+const BRACKET = 91;
+/** Opens a replay: `-- history of ROOM: N lines, oldest first`. */
+const HISTORY_HEADER = encoder.encode("-- history of ");
+/** Closes it. */
+const HISTORY_END = encoder.encode("-- end of history");
 
 /** The checksum that ends a payload; a spliced line almost never matches it. */
 function checksum(sender: number, seq: number, ts: number): number {
@@ -186,7 +198,7 @@ class Histogram {
 // Targets: the servers under test
 // ---------------------------------------------------------------------------
 
-type TargetId = "ours" | "go" | "ncat" | "relay";
+type TargetId = "ours" | "ours-db" | "go" | "ncat" | "relay";
 /** What may precede a payload on a relayed line. */
 type PrefixKind = "name" | "none" | "ncat";
 /**
@@ -205,10 +217,30 @@ interface TargetSpec {
   ready: Readiness;
   /** Runs in the idle scenario only (it relays nothing). */
   idleOnly?: boolean;
+  /** Our server with --db: history in a SQLite file (a new temporary one per run). */
+  db?: boolean;
+  /** Keeps room history and replays it on joining: the only kind the replay scenario runs. */
+  history?: boolean;
 }
 
 const TARGETS: Record<TargetId, TargetSpec> = {
-  ours: { id: "ours", label: "ours (server.ts)", named: true, prefix: "name", ready: "hello" },
+  ours: {
+    id: "ours",
+    label: "ours (server.ts)",
+    named: true,
+    prefix: "name",
+    ready: "hello",
+    history: true,
+  },
+  "ours-db": {
+    id: "ours-db",
+    label: "ours --db (SQLite)",
+    named: true,
+    prefix: "name",
+    ready: "hello",
+    history: true,
+    db: true,
+  },
   go: { id: "go", label: "Go original", named: false, prefix: "none", ready: "probe" },
   ncat: { id: "ncat", label: "ncat --chat", named: false, prefix: "ncat", ready: "probe" },
   relay: {
@@ -268,11 +300,18 @@ interface Settings {
   generator?: GeneratorKind;
   /** Where crowdgen is built. */
   crowdgenBin: string;
+  /** Lines of history each joiner is replayed in the replay scenario (ours' --replay). */
+  replay: number;
 }
 
 /** Why `target` cannot run here, or null if it can. */
 async function unavailable(target: TargetId, settings: Settings): Promise<string | null> {
   if (target === "ours") return null;
+  if (target === "ours-db") {
+    return (await serverHelp(settings.server)).includes("--db")
+      ? null
+      : `${settings.server} has no --db option`;
+  }
   if (target === "relay") {
     try {
       Deno.statSync(RELAY_SCRIPT);
@@ -341,41 +380,59 @@ function freePort(): number {
   return port;
 }
 
-const admission = new Map<string, Promise<string[]>>();
+const helps = new Map<string, Promise<string>>();
+
+/** What a server.ts's --help says (once per file): which options it has. */
+function serverHelp(server: string): Promise<string> {
+  let help = helps.get(server);
+  if (!help) {
+    help = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-N", "-R", server, "--help"],
+      stdin: "null",
+      stderr: "null",
+    }).output().then(({ stdout }) => decoder.decode(stdout), () => "");
+    helps.set(server, help);
+  }
+  return help;
+}
 
 /**
  * The flags that lift a server.ts's per-address admission limits (every client of a run comes
  * from 127.0.0.1), if that server.ts has them: its --help says. Older ones reject the flags.
  */
-function admissionFlags(server: string): Promise<string[]> {
-  let flags = admission.get(server);
-  if (!flags) {
-    flags = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-N", "-R", server, "--help"],
-      stdin: "null",
-      stderr: "null",
-    }).output().then(({ stdout }) => {
-      const help = decoder.decode(stdout);
-      return [
-        ...(help.includes("--max-per-address") ? ["--max-per-address", "0"] : []),
-        ...(help.includes("--connect-rate") ? ["--connect-rate", "0"] : []),
-      ];
-    }, () => []);
-    admission.set(server, flags);
-  }
-  return flags;
+async function admissionFlags(server: string): Promise<string[]> {
+  const help = await serverHelp(server);
+  return [
+    ...(help.includes("--max-per-address") ? ["--max-per-address", "0"] : []),
+    ...(help.includes("--connect-rate") ? ["--connect-rate", "0"] : []),
+  ];
 }
 
-/** Starts a target's server and waits until it listens. */
-async function startServer(target: TargetId, settings: Settings): Promise<RunningServer> {
+/**
+ * Starts a target's server and waits until it listens. `extra` goes to ours only (ours-db too):
+ * options a scenario needs. Ours-db keeps its history in a new SQLite file in a temporary
+ * directory of its own (the file, its -wal and -shm), which stop() deletes.
+ */
+async function startServer(
+  target: TargetId,
+  settings: Settings,
+  extra: string[] = [],
+): Promise<RunningServer> {
   let command: Deno.Command;
   let port: number;
-  if (target === "ours") {
+  let dbDir: string | undefined;
+  if (target === "ours" || target === "ours-db") {
     port = freePort();
     const profile = settings.profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${settings.profileDir}`]
       : [];
     if (settings.v8Flags) profile.push(`--v8-flags=${settings.v8Flags}`);
+    const db: string[] = [];
+    if (TARGETS[target].db) {
+      dbDir = Deno.makeTempDirSync({ prefix: "chat-bench-db-" });
+      profile.push(`-R=${dbDir}`, `-W=${dbDir}`);
+      db.push("--db", `${dbDir}/history.db`);
+    }
     command = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -389,6 +446,8 @@ async function startServer(target: TargetId, settings: Settings): Promise<Runnin
         "--max-clients",
         "20000",
         ...await admissionFlags(settings.server),
+        ...db,
+        ...extra,
       ],
       stdin: "null",
       stdout: "null",
@@ -414,7 +473,17 @@ async function startServer(target: TargetId, settings: Settings): Promise<Runnin
       stderr: "null",
     });
   }
-  const child = command.spawn();
+  const removeDb = () => {
+    if (dbDir) Deno.removeSync(dbDir, { recursive: true });
+    dbDir = undefined;
+  };
+  let child: Deno.ChildProcess;
+  try {
+    child = command.spawn();
+  } catch (error) {
+    removeDb();
+    throw error;
+  }
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;
@@ -422,22 +491,29 @@ async function startServer(target: TargetId, settings: Settings): Promise<Runnin
   });
   const deadline = performance.now() + 10_000;
   while (!isListening(port)) {
-    if (exited) throw new Error(`${target} server exited before listening`);
+    if (exited) {
+      removeDb();
+      throw new Error(`${target} server exited before listening`);
+    }
     if (performance.now() > deadline) {
       child.kill("SIGKILL");
+      await status;
+      removeDb();
       throw new Error(`${target} server did not listen on ${port} within 10 s`);
     }
     await sleep(20);
   }
   const stop = async () => {
-    if (exited) return;
-    // The Go server spins at full CPU once a client leaves; it gets no grace.
-    child.kill(target === "go" ? "SIGKILL" : "SIGTERM");
-    const timer = setTimeout(() => {
-      if (!exited) child.kill("SIGKILL");
-    }, 4000);
-    await status;
-    clearTimeout(timer);
+    if (!exited) {
+      // The Go server spins at full CPU once a client leaves; it gets no grace.
+      child.kill(target === "go" ? "SIGKILL" : "SIGTERM");
+      const timer = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 4000);
+      await status;
+      clearTimeout(timer);
+    }
+    removeDb();
   };
   return { pid: child.pid, port, child, stop };
 }
@@ -637,6 +713,34 @@ interface Client {
   carryLen: number;
   state: number;
   onReady: (() => void) | null;
+  /**
+   * A joiner of the replay scenario: in the room (READY) at the welcome, but counted as in
+   * only once its replay ended (`-- end of history`).
+   */
+  awaitReplay: boolean;
+  /** Lines the replay header announced (-1 before one), lines replayed, and whether it ended. */
+  historyWant: number;
+  historyGot: number;
+  historyDone: boolean;
+  /** Sender 0's highest sequence number when the replay ended (the newest line it held). */
+  replayHigh: number;
+}
+
+/** A client record before its socket is opened. */
+function newClient(index: number, named: boolean, awaitReplay = false): Client {
+  return {
+    index,
+    socket: null!,
+    carry: null,
+    carryLen: 0,
+    state: named ? WAIT_PROMPT : WAIT_READY,
+    onReady: null,
+    awaitReplay,
+    historyWant: -1,
+    historyGot: 0,
+    historyDone: false,
+    replayHigh: -1,
+  };
 }
 
 /** Everything counted during one run; shared by all clients of the run. */
@@ -668,6 +772,16 @@ class Meter {
   lastTickUs = 0;
   /** Per receiver and sender, the highest sequence number seen. */
   lastSeq: Int32Array;
+  /**
+   * Replayed history lines read (after the welcome, starting with `[`): never deliveries, loss,
+   * corruption or errors. Those that carry a payload with a sequence number of at least
+   * `liveFromSeq` (a message sent during the replay scenario's join) are counted in
+   * `replayedLive`, and move the receiver's last sequence number on, so that a live copy of
+   * the same message afterwards counts as reordered (a duplicate).
+   */
+  historyLines = 0;
+  replayedLive = 0;
+  liveFromSeq = Infinity;
 
   constructor(readonly spec: TargetSpec, readonly clients: number, readonly senders: number) {
     this.lastSeq = new Int32Array(clients * senders).fill(-1);
@@ -768,6 +882,9 @@ function handleLine(
 ): void {
   const limit = e - s < PREFIX_MAX ? e : s + PREFIX_MAX;
   let p = s;
+  if (b[s] === BRACKET && c.state === READY && m.spec.named) {
+    return handleHistoryLine(m, c, b, s, e);
+  }
   while (p < limit && b[p] !== MAGIC) p++;
   if (p === limit || truncated) return handleOtherLine(m, c, b, s, e);
   const size = e - p;
@@ -804,15 +921,61 @@ function prefixOk(kind: PrefixKind, b: Uint8Array, s: number, p: number): boolea
   return false;
 }
 
+/**
+ * A replayed line (`[TIME] NAME: TEXT`, after the welcome): counted, never a delivery. If it
+ * carries a well-formed payload of a message sent live in this run, the receiver has that
+ * message (see Meter.replayedLive).
+ */
+function handleHistoryLine(m: Meter, c: Client, b: Uint8Array, s: number, e: number): void {
+  c.historyGot++;
+  m.historyLines++;
+  const limit = e - s < PREFIX_MAX ? e : s + PREFIX_MAX;
+  let p = s;
+  while (p < limit && b[p] !== MAGIC) p++;
+  if (
+    p === limit || e - p !== m.payloadSize || b[p + SENDER_AT + SENDER_WIDTH] !== SPACE ||
+    b[p + SEQ_AT + SEQ_WIDTH] !== SPACE || b[p + TS_AT + TS_WIDTH] !== SPACE ||
+    b[e - CHECK_WIDTH - 1] !== SPACE || !prefixOk("name", b, s, p)
+  ) return;
+  const sender = readDigits(b, p + SENDER_AT, SENDER_WIDTH);
+  const seq = readDigits(b, p + SEQ_AT, SEQ_WIDTH);
+  const ts = readDigits(b, p + TS_AT, TS_WIDTH);
+  const check = readDigits(b, e - CHECK_WIDTH, CHECK_WIDTH);
+  if (
+    sender < 0 || seq < 0 || ts < 0 || sender >= m.senders ||
+    checksum(sender, seq, ts) !== check || seq < m.liveFromSeq
+  ) return;
+  m.replayedLive++;
+  const slot = c.index * m.senders + sender;
+  if (seq > m.lastSeq[slot]) m.lastSeq[slot] = seq;
+}
+
 /** A line without a payload: the name handshake, notices, the readiness probe, or garbage. */
 function handleOtherLine(m: Meter, c: Client, b: Uint8Array, s: number, e: number): void {
   if (e === s) return;
+  if (b[s] === BRACKET && c.state === READY && m.spec.named) {
+    return handleHistoryLine(m, c, b, s, e);
+  }
   if (startsWith(b, s, e, DASHES)) {
     if (c.state === WAIT_PROMPT && e - s === PROMPT.length && startsWith(b, s, e, PROMPT)) {
       c.state = WAIT_READY;
       c.socket.write(encoder.encode(`c${c.index}\n`));
     } else if (c.state === WAIT_READY && m.spec.named && startsWith(b, s, e, HELLO)) {
-      markReady(m, c);
+      // Replayed lines follow the welcome; a joiner waiting for its replay is in at its end.
+      c.state = READY;
+      if (!c.awaitReplay) markReady(m, c);
+    } else if (c.state === READY && startsWith(b, s, e, HISTORY_HEADER)) {
+      const count = /: (\d+) lines?, oldest first$/.exec(decoder.decode(b.subarray(s, e)));
+      c.historyWant = count ? Number(count[1]) : 0;
+    } else if (
+      c.state === READY && e - s === HISTORY_END.length && startsWith(b, s, e, HISTORY_END)
+    ) {
+      c.historyDone = true;
+      c.replayHigh = m.lastSeq[c.index * m.senders];
+      if (c.awaitReplay) {
+        c.awaitReplay = false;
+        markReady(m, c);
+      }
     }
     return;
   }
@@ -946,14 +1109,20 @@ async function allAccepted(
   }
 }
 
-/** Connects `count` clients, `concurrency` at a time, and waits until all are in the room. */
+/**
+ * Connects `count` clients, `concurrency` at a time, and waits until all are in the room. Their
+ * indices start at `first`; with `awaitReplay` each is in only once its replay has ended.
+ */
 async function connectClients(
   m: Meter,
   server: Listener,
   count: number,
   settings: Settings,
+  first = 0,
+  awaitReplay = false,
 ): Promise<Connected> {
   const { port } = server;
+  const ready0 = m.ready;
   const clients: Client[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut = false;
@@ -972,14 +1141,7 @@ async function connectClients(
   const worker = async () => {
     while (next < count && !timedOut) {
       const index = next++;
-      const client: Client = {
-        index,
-        socket: null!,
-        carry: null,
-        carryLen: 0,
-        state: m.spec.named ? WAIT_PROMPT : WAIT_READY,
-        onReady: null,
-      };
+      const client = newClient(first + index, m.spec.named, awaitReplay);
       const socket = client.socket = openClient(m, client, port);
       // Errors after the connect (a reset when the server stops) end the socket; that is all.
       socket.on("error", () => {});
@@ -1011,7 +1173,7 @@ async function connectClients(
     // its accept loop writes to it, and a fan-out during the connect burst can crash it.
     await allAccepted(server, count, false, expired, () => timedOut);
     markReady(m, present[0]);
-    for (let i = 0; m.ready < count && !timedOut; i++) {
+    for (let i = 0; m.ready - ready0 < count && !timedOut; i++) {
       if (i % 50 === 0) present[0].socket.write(PROBE); // again every 250 ms
       await Promise.race([sleep(5), expired]);
     }
@@ -1027,7 +1189,7 @@ async function connectClients(
     readyMs: performance.now() - start,
     failed,
     firstFailure,
-    timedOut: timedOut || m.ready < count,
+    timedOut: timedOut || m.ready - ready0 < count,
   };
 }
 
@@ -1154,6 +1316,12 @@ interface Scenario {
   slowReader?: boolean;
   /** No messages: only connect and measure memory. */
   idle?: boolean;
+  /**
+   * The replay scenario: one client sends this many lines into the room (history) while a
+   * witness checks they were relayed; then `clients` join at once, each replayed the room's
+   * last lines, while the sender goes on at `rate` until all are in.
+   */
+  fill?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -1170,7 +1338,11 @@ const SCENARIOS: Scenario[] = [
   },
   { name: "crowd", title: "crowd", clients: 5000, senders: 1, rate: 10 },
   { name: "idle", title: "idle", clients: 10000, senders: 0, rate: 0, idle: true },
+  { name: "replay", title: "replay", clients: 1000, senders: 1, rate: 20, fill: 1000 },
 ];
+
+/** Messages the replay scenario's sender sends during the join even if it ends sooner. */
+const REPLAY_MIN_MESSAGES = 3;
 
 const GROUPS: Record<string, string[]> = {
   quick: ["room", "saturation-1600"],
@@ -1340,6 +1512,7 @@ async function runScenario(
       `open-file limit ${openFileLimit()} < ${needed}; run \`ulimit -n 20000\` first`;
     return result;
   }
+  if (scenario.fill) return await runReplay(scenario, target, settings, generator, result);
   if (generator === "go") return await runWithCrowdgen(scenario, target, settings, result);
   const server = await startServer(target, settings);
   const rss = new RssMonitor(server.pid);
@@ -1582,6 +1755,9 @@ async function measureTraffic(
   const unsent = total * senders.length - sent;
   if (unsent > 0) result.notes.push(`${unsent} messages never accepted by the server (blocked)`);
   if (m.errors > 0) result.notes.push(`${m.errors} error lines, e.g. "${m.firstError}"`);
+  if (m.historyLines > 0) {
+    result.notes.push(`${fmtInt(m.historyLines)} replayed history lines read (not counted)`);
+  }
   if (result.generatorDelayMs > 0.5) {
     result.notes.push(
       `generator read late: its unread backlog (avg ${
@@ -1611,7 +1787,7 @@ type GeneratorKind = "go" | "deno";
  * node:net in this process costs about 65 µs of CPU per connect and takes a fan-out's worth
  * of reads (its "read round") about as long as the latency it measures.
  */
-const GO_SCENARIOS = new Set(["crowd", "idle"]);
+const GO_SCENARIOS = new Set(["crowd", "idle", "replay"]);
 
 /** Where crowdgen is built. */
 const CROWDGEN_BIN = "/tmp/chat-crowdgen";
@@ -1687,6 +1863,8 @@ interface CrowdgenTraffic {
   reads: number;
   /** Notice lines ("-- …": joins, leaves) read by clients in the room during the phase. */
   notices: number;
+  /** Replayed history lines read during the phase: counted as nothing else. */
+  historyLines: number;
   deliveriesPerSec: number | null;
   trafficCpuSysS: number;
   trafficWallS: number;
@@ -1954,6 +2132,9 @@ async function runWithCrowdgen(
     if (t.serverErrors > 0) {
       result.notes.push(`${t.serverErrors} error lines, e.g. "${t.firstError}"`);
     }
+    if (t.historyLines > 0) {
+      result.notes.push(`${fmtInt(t.historyLines)} replayed history lines read (not counted)`);
+    }
     if (result.machineBusyPct > MACHINE_MAX_PCT) {
       result.notes.push(
         `softirq ${fmtNum(result.machineSoftirqPct, 0, "%")} of all cores (mostly loopback TCP)`,
@@ -1972,6 +2153,459 @@ async function runWithCrowdgen(
     await server.stop();
     await gen?.close();
     slow?.destroy();
+    await sleep(200);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// The replay scenario: a crowd joins a room with history while a sender goes on
+// ---------------------------------------------------------------------------
+
+/** What the replay scenario found of the replays and of the messages sent during the join. */
+interface ReplayStats {
+  /** Lines sent into the room before the join, and how long until the witness had them all. */
+  fillLines: number;
+  fillMs: number;
+  joiners: number;
+  /** Joiners whose replay ended and held as many lines as announced, and as expected. */
+  fullReplays: number;
+  /** Joiners in the room whose replay did not. */
+  badReplays: number;
+  firstBad: string;
+  historyLines: number;
+  /** Copies of the messages sent during the join: read live, found in a joiner's replay. */
+  live: number;
+  replayed: number;
+  /**
+   * Messages sent during the join before a joiner came in, but older than the lines its replay
+   * holds: that joiner cannot have them, and they are not expected.
+   */
+  outOfWindow: number;
+}
+
+/** The replay scenario's join and drain, as crowdgen reports them (node:net fills the same). */
+type ReplayTraffic = CrowdgenTraffic & { replay: ReplayStats };
+
+/** Who plays the replay scenario's clients: node:net in this process, or crowdgen. */
+interface ReplayDriver {
+  /** Connects the sender and a witness and fills the history; why that failed, or null. */
+  prefill(): Promise<string | null>;
+  /** Connects the joiners while the sender sends; resolves once all are in with their replay. */
+  join(): Promise<CrowdgenReport>;
+  /** Stops the sender and waits until every copy arrived (or nothing moves for 2 s). */
+  drain(): Promise<ReplayTraffic>;
+  /** Lets the connections go. */
+  close(): Promise<void>;
+}
+
+/** Fills in sender, sequence number, send time and checksum of the `size`-byte line at `off`. */
+function stampLine(
+  buf: Uint8Array,
+  off: number,
+  size: number,
+  sender: number,
+  seq: number,
+  ts: number,
+): void {
+  putDigits(buf, off + SENDER_AT, SENDER_WIDTH, sender);
+  putDigits(buf, off + SEQ_AT, SEQ_WIDTH, seq);
+  putDigits(buf, off + TS_AT, TS_WIDTH, ts);
+  putDigits(buf, off + size - 1 - CHECK_WIDTH, CHECK_WIDTH, checksum(sender, seq, ts));
+}
+
+/**
+ * The replay scenario's sender, open loop: message k (sequence number `first + k`) is due
+ * `k × intervalMs` after the start; it stops once `joined()` and at least `min` went out.
+ * Resolves with the number sent.
+ */
+async function sendDuringJoin(
+  socket: net.Socket,
+  template: Uint8Array,
+  first: number,
+  intervalMs: number,
+  min: number,
+  joined: () => boolean,
+): Promise<number> {
+  const t0 = performance.now();
+  for (let k = 0;; k++) {
+    if (k >= min && joined()) return k;
+    const wait = t0 + k * intervalMs - performance.now();
+    if (wait > 0) await sleep(wait);
+    if ((k >= min && joined()) || socket.destroyed) return k;
+    const line = template.slice();
+    stampLine(line, 0, line.length, 0, first + k, Math.round(performance.now() * 1000));
+    socket.write(line);
+  }
+}
+
+/**
+ * Whether a joiner's replay is whole: it ended, and held the lines its header announced, as
+ * many as expected; else what it got.
+ */
+function replayFault(c: Client, lines: number): string | null {
+  if (c.historyDone && c.historyWant === lines && c.historyGot === lines) return null;
+  return `c${c.index}: ${c.historyWant < 0 ? "no header" : `header said ${c.historyWant}`}, ` +
+    `${c.historyGot} lines${c.historyDone ? "" : ", no end"}`;
+}
+
+/**
+ * The replay scenario on node:net clients in this process: client 0 sends, client 1 witnesses
+ * the fill, clients 2… join.
+ */
+function netReplay(
+  scenario: Scenario,
+  target: TargetId,
+  settings: Settings,
+  server: RunningServer,
+  lines: number,
+): ReplayDriver {
+  const fill = scenario.fill!;
+  const m = new Meter(TARGETS[target], scenario.clients + 2, 1);
+  m.payloadSize = settings.size;
+  const template = lineTemplate(settings.size);
+  const listener = { pid: server.pid, port: server.port, files0: openFiles(server.pid) };
+  let pre: Client[] = [];
+  let joiners: Client[] = [];
+  let fillMs = NaN;
+  let joined = false;
+  let sending: Promise<number> = Promise.resolve(0);
+  let start = 0;
+  let cpu0: [number, number] = [0, 0];
+  let closed0 = 0;
+  /** Copies of the join's messages each receiver has: live ones once, plus replayed ones. */
+  const reached = () => m.delivered - m.reordered + m.replayedLive;
+  return {
+    async prefill() {
+      const c = await connectClients(m, listener, 2, settings);
+      pre = c.clients;
+      if (c.timedOut) {
+        return `the sender and the witness did not get in (${c.firstFailure || "timed out"})`;
+      }
+      const t0 = performance.now();
+      const buf = new Uint8Array(fill * template.length);
+      const ts = Math.round(t0 * 1000);
+      for (let k = 0; k < fill; k++) {
+        buf.set(template, k * template.length);
+        stampLine(buf, k * template.length, template.length, 0, k, ts);
+      }
+      pre[0].socket.write(buf);
+      while (m.delivered < fill && performance.now() - t0 < 30_000) await sleep(5);
+      if (m.delivered < fill) return `the witness got ${m.delivered} of the ${fill} lines`;
+      fillMs = performance.now() - t0;
+      return null;
+    },
+    async join() {
+      m.reset();
+      m.timedFromUs = 0;
+      m.liveFromSeq = fill;
+      closed0 = m.closed;
+      cpu0 = cpuTimes("self");
+      start = performance.now();
+      sending = sendDuringJoin(
+        pre[0].socket,
+        template,
+        fill,
+        1000 / scenario.rate,
+        REPLAY_MIN_MESSAGES,
+        () => joined,
+      );
+      const c = await connectClients(m, listener, scenario.clients, settings, 2, true);
+      joined = true;
+      joiners = c.clients;
+      const cpu1 = cpuTimes("self");
+      return {
+        event: "joined",
+        connected: c.clients.length,
+        inRoom: m.ready - 2,
+        failed: c.failed,
+        firstFailure: c.firstFailure,
+        timedOut: c.timedOut,
+        tcpMs: c.tcpMs,
+        connectMs: c.readyMs,
+        connectCpuPct: 100 * cpuDelta(cpu0, cpu1) / (c.readyMs / 1000),
+      };
+    },
+    async drain() {
+      const sent = await sending;
+      // Each joiner has every message, live or in its replay, but those its replay is too
+      // short to hold: it came in after more of them than the replay's lines.
+      const expected = () => {
+        let outOfWindow = 0;
+        for (const c of joiners) {
+          const before = c.replayHigh - fill + 1;
+          if (c.historyDone && before > c.historyWant) outOfWindow += before - c.historyWant;
+        }
+        return [sent * (joiners.length + 1) - outOfWindow, outOfWindow];
+      };
+      const drainStart = performance.now();
+      let lastProgress = drainStart;
+      let lastCount = -1;
+      while (reached() < expected()[0]) {
+        const now = performance.now();
+        if (reached() !== lastCount) {
+          lastCount = reached();
+          lastProgress = now;
+        }
+        if (now - lastProgress > 2000 || now - drainStart > 30_000) break;
+        await sleep(20);
+      }
+      const wallS = (performance.now() - start) / 1000;
+      const cpu1 = cpuTimes("self");
+      const [total, outOfWindow] = expected();
+      let full = 0;
+      let firstBad = "";
+      for (const c of joiners) {
+        const fault = replayFault(c, lines);
+        if (fault === null) full++;
+        else firstBad ||= fault;
+      }
+      const ms = (us: number) => Number.isFinite(us) ? us / 1000 : null;
+      const cpu = cpuDelta(cpu0, cpu1);
+      return {
+        sent,
+        expected: total,
+        delivered: reached(),
+        lost: total - reached(),
+        reordered: m.reordered,
+        corrupted: m.corrupted,
+        serverErrors: m.errors,
+        firstError: m.firstError,
+        unsent: 0,
+        closedByServer: m.closed - closed0,
+        p50Ms: ms(m.latency.quantile(0.5)),
+        p99Ms: ms(m.latency.quantile(0.99)),
+        maxMs: m.latency.total > 0 ? m.latency.max / 1000 : null,
+        arrivalP50Ms: null,
+        arrivalP99Ms: null,
+        arrivalMaxMs: null,
+        readDelayP50Ms: null,
+        readDelayP99Ms: null,
+        lagP99Ms: null,
+        lagMaxMs: null,
+        reads: m.reads,
+        notices: 0,
+        historyLines: m.historyLines,
+        deliveriesPerSec: null,
+        trafficCpuSysS: cpu1[1] - cpu0[1],
+        trafficWallS: wallS,
+        trafficCpuPct: 100 * cpu / wallS,
+        roundMs: m.reads > 0 ? 1000 * cpu / m.reads * joiners.length : null,
+        replay: {
+          fillLines: fill,
+          fillMs,
+          joiners: scenario.clients,
+          fullReplays: full,
+          badReplays: joiners.length - full,
+          firstBad,
+          historyLines: m.historyLines,
+          live: m.delivered,
+          replayed: m.replayedLive,
+          outOfWindow,
+        },
+      };
+    },
+    close() {
+      for (const c of [...pre, ...joiners]) c.socket.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The replay scenario played by crowdgen (-replay-fill): the same steps, over its stdin. */
+function crowdgenReplay(
+  scenario: Scenario,
+  settings: Settings,
+  server: RunningServer,
+  lines: number,
+): ReplayDriver {
+  const timeout = settings.connectTimeoutMs;
+  const gen = new Crowdgen(settings.crowdgenBin, [
+    "-control",
+    "-addr",
+    `127.0.0.1:${server.port}`,
+    "-mode",
+    "ours",
+    "-ready",
+    "hello",
+    "-clients",
+    String(scenario.clients),
+    "-senders",
+    "1",
+    "-rate",
+    String(scenario.rate),
+    "-size",
+    String(settings.size),
+    "-concurrency",
+    String(settings.concurrency),
+    "-connect-timeout",
+    String(timeout / 1000),
+    "-replay-fill",
+    String(scenario.fill),
+    "-replay-lines",
+    String(lines),
+    "-replay-min",
+    String(REPLAY_MIN_MESSAGES),
+  ]);
+  return {
+    async prefill() {
+      await gen.next("started", 10_000);
+      await gen.send("go");
+      const c = await gen.next("connected", 2 * timeout + 30_000);
+      return c.timedOut
+        ? `the sender and the witness did not get in, or the witness did not get the fill (${
+          c.firstFailure || "timed out"
+        })`
+        : null;
+    },
+    async join() {
+      await gen.send("go");
+      return await gen.next("joined", timeout + 30_000);
+    },
+    async drain() {
+      const done = await gen.next("done", 60_000);
+      const t = done.traffic as ReplayTraffic | undefined;
+      if (!t?.replay) throw new Error("crowdgen reported no replay");
+      return t;
+    },
+    close: () => gen.close(),
+  };
+}
+
+/**
+ * Runs the replay scenario against ours (or ours-db), started with --replay: fill the room's
+ * history, then let the crowd join at once while one message after another goes out. This
+ * process samples the server's CPU and the machine's over the join, and over join and drain.
+ */
+async function runReplay(
+  scenario: Scenario,
+  target: TargetId,
+  settings: Settings,
+  generator: GeneratorKind,
+  result: Result,
+): Promise<Result> {
+  result.generator = generator;
+  result.durationS = 0;
+  const lines = Math.min(settings.replay, scenario.fill!);
+  const server = await startServer(target, settings, ["--replay", String(settings.replay)]);
+  const rss = new RssMonitor(server.pid);
+  let driver: ReplayDriver | undefined;
+  try {
+    driver = generator === "go"
+      ? crowdgenReplay(scenario, settings, server, lines)
+      : netReplay(scenario, target, settings, server, lines);
+    const failed = await driver.prefill();
+    if (failed) {
+      result.notes.push(failed);
+      return result;
+    }
+    await sleep(300); // let the fill's writes to a --db file settle
+    const self0 = cpuTimes("self");
+    const server0 = cpuTimes(server.pid);
+    const machine0 = machineJiffies();
+    const start = performance.now();
+    const j = await driver.join();
+    const joinS = (performance.now() - start) / 1000;
+    const self1 = cpuTimes("self");
+    const server1 = cpuTimes(server.pid);
+    const machine1 = machineJiffies();
+    result.serverRssConnectedMiB = rss.sample();
+    const t = await driver.drain();
+    const wallS = (performance.now() - start) / 1000;
+    const self2 = cpuTimes("self");
+    const server2 = cpuTimes(server.pid);
+    const machine2 = machineJiffies();
+    const r = t.replay;
+    // This process's CPU is the generator's with node:net, and besides it with crowdgen.
+    const besides = (genPct: number, selfPct: number) =>
+      generator === "go" ? genPct + selfPct : selfPct;
+
+    result.connectGeneratorCpuPct = j.connectCpuPct;
+    result.connectServerCpuPct = 100 * cpuDelta(server0, server1) / joinS;
+    result.connectMachineBusyPct = busyPct(machine0, machine1);
+    result.connectOtherPct = otherPct(
+      result.connectMachineBusyPct,
+      softirqPct(machine0, machine1),
+      besides(j.connectCpuPct, 100 * cpuDelta(self0, self1) / joinS),
+      result.connectServerCpuPct,
+    );
+    result.connectInvalid = overloaded(
+      result.connectGeneratorCpuPct,
+      result.connectMachineBusyPct,
+      result.connectOtherPct,
+    );
+    if (result.connectInvalid) result.notes.push(`join time invalid: ${result.connectInvalid}`);
+    result.connected = r.fullReplays;
+    result.tcpMs = j.tcpMs;
+    result.connectMs = j.connectMs;
+    if (j.failed > 0) result.notes.push(`${j.failed} connects failed (${j.firstFailure})`);
+    if (j.timedOut) {
+      result.notes.push(
+        `gave up after ${settings.connectTimeoutMs / 1000} s: ${j.connected}/` +
+          `${scenario.clients} connected, ${j.inRoom} in with their replay`,
+      );
+    }
+
+    const num = (v: number | null) => v ?? NaN;
+    const serverCpu = cpuDelta(server0, server2);
+    result.sent = t.sent;
+    result.expected = t.expected;
+    result.delivered = t.delivered;
+    result.lost = t.lost;
+    result.reordered = t.reordered;
+    result.corrupted = t.corrupted;
+    result.serverErrors = t.serverErrors;
+    result.p50Ms = num(t.p50Ms);
+    result.p99Ms = num(t.p99Ms);
+    result.maxMs = num(t.maxMs);
+    result.arrivalP50Ms = num(t.arrivalP50Ms);
+    result.arrivalP99Ms = num(t.arrivalP99Ms);
+    result.arrivalMaxMs = num(t.arrivalMaxMs);
+    result.readDelayP50Ms = num(t.readDelayP50Ms);
+    result.readDelayP99Ms = num(t.readDelayP99Ms);
+    result.serverCpuS = serverCpu;
+    result.serverCpuPct = 100 * serverCpu / wallS;
+    result.serverSystemPct = 100 * (server2[1] - server0[1]) / wallS;
+    result.generatorCpuPct = t.trafficCpuPct;
+    result.generatorMachinePct = t.trafficCpuPct / CORES;
+    result.generatorSystemPct = 100 * t.trafficCpuSysS / t.trafficWallS;
+    result.readsPerSec = t.reads / t.trafficWallS;
+    result.generatorRoundMs = num(t.roundMs);
+    result.machineBusyPct = busyPct(machine0, machine2);
+    result.machineSoftirqPct = softirqPct(machine0, machine2);
+    result.otherPct = otherPct(
+      result.machineBusyPct,
+      result.machineSoftirqPct,
+      besides(t.trafficCpuPct, 100 * cpuDelta(self0, self2) / wallS),
+      result.serverCpuPct,
+    );
+    result.invalid = overloaded(result.generatorCpuPct, result.machineBusyPct, result.otherPct);
+    if (result.invalid) result.notes.push(`invalid: ${result.invalid}`);
+    result.notes.push(
+      `history: ${fmtInt(r.fillLines)} lines, relayed to the witness in ${fmtMs(r.fillMs)}`,
+      `${fmtInt(r.fullReplays)}/${fmtInt(r.joiners)} joiners replayed all ${lines} lines ` +
+        `(${fmtInt(r.historyLines)} history lines read); server CPU per join ${
+          fmtNum(1e6 * cpuDelta(server0, server1) / Math.max(j.inRoom, 1), 0, " µs")
+        }`,
+      `${t.sent} messages sent during the join: ${fmtInt(r.live)} copies live, ` +
+        `${fmtInt(r.replayed)} in replays` +
+        (r.outOfWindow > 0 ? `, ${fmtInt(r.outOfWindow)} older than a late joiner's replay` : ""),
+    );
+    if (r.badReplays > 0) {
+      result.notes.push(`${fmtInt(r.badReplays)} replays not whole, e.g. ${r.firstBad}`);
+    }
+    if (t.reordered > 0) result.notes.push(`${t.reordered} copies out of order or twice`);
+    if (t.closedByServer > 0) {
+      result.notes.push(`the server closed ${fmtInt(t.closedByServer)} clients' connections`);
+    }
+    if (t.serverErrors > 0) {
+      result.notes.push(`${t.serverErrors} error lines, e.g. "${t.firstError}"`);
+    }
+  } finally {
+    rss.stop();
+    result.serverPeakRssMiB = rss.peak;
+    await server.stop();
+    await driver?.close();
     await sleep(200);
   }
   return result;
@@ -2057,6 +2691,13 @@ function fmtLoss(r: Result): string {
 function scenarioHeading(s: Scenario, settings: Settings): string {
   const { duration, warmup } = settings;
   if (s.idle) return `### ${s.name}: ${fmtInt(s.clients)} connected clients, no traffic`;
+  if (s.fill) {
+    return `### ${s.name}: ${fmtInt(s.clients)} clients join at once a room with ${
+      fmtInt(s.fill)
+    } lines of history (each replayed the last ${Math.min(settings.replay, s.fill)}), ` +
+      `while 1 sender sends ${fmtInt(s.rate)}/s (at least ${REPLAY_MIN_MESSAGES}); ` +
+      `--duration does not apply`;
+  }
   const extra = s.slowReader ? " + 1 client that never reads" : "";
   const fanout = (s.clients - 1) * s.senders * s.rate;
   return `### ${s.name}: ${fmtInt(s.clients)} clients${extra}, ${s.senders} sender${
@@ -2171,7 +2812,7 @@ function evaluateGoals(results: Result[]): Goal[] {
     measured: string,
     phase: Phase,
     ours: Result,
-    refs: [TargetId, Result | undefined][],
+    refs: [string, Result | undefined][],
     ok: () => boolean,
     undecided?: () => string | undefined,
     bound = false,
@@ -2198,7 +2839,9 @@ function evaluateGoals(results: Result[]): Goal[] {
     const loaded = [ours, ...refs.map(([, r]) => r!)].filter((r) => loadOf(r) !== undefined);
     const close = undecided?.();
     if (loaded.length > 0) {
-      const loads = loaded.map((r) => `${r.target}: ${loadOf(r)}`).join("; ");
+      const loads = loaded.map((r) =>
+        `${r.scenario === ours.scenario ? r.target : `${r.scenario} ${r.target}`}: ${loadOf(r)}`
+      ).join("; ");
       // A loaded run (its generator or the machine too busy) measures a time that is too
       // long, never too short: it is an upper bound. If only ours was loaded and still meets
       // the goal, or only the reference was and ours still misses it, that stands.
@@ -2293,6 +2936,101 @@ function evaluateGoals(results: Result[]): Goal[] {
       [["go", go]],
       () => crowd.connectMs <= 1.5 * go!.connectMs,
       undefined,
+      true,
+    );
+  }
+
+  // With --db, against ours without it in the same run.
+  const sat = find("saturation-1600", "ours");
+  const satDb = find("saturation-1600", "ours-db");
+  if (satDb) {
+    const goal = "saturation-1600 with --db:";
+    judge(`${goal} zero loss`, fmtLoss(satDb), "traffic", satDb, [], () => satDb.lost === 0);
+    const arrival = Number.isFinite(satDb.arrivalP99Ms) && Number.isFinite(sat?.arrivalP99Ms);
+    const p99 = (r: Result) => arrival ? r.arrivalP99Ms : r.p99Ms;
+    const limit = 1.3 * (sat ? p99(sat) : NaN);
+    judge(
+      `${goal} p99 ≤ 1.3 × ours without --db`,
+      `${arrival ? "to arrival: " : ""}ours-db ${fmtMs(p99(satDb))}, ours ${
+        fmtMs(sat ? p99(sat) : NaN)
+      } (limit ${fmtMs(limit)})`,
+      "traffic",
+      satDb,
+      [["ours", sat]],
+      () => p99(satDb) <= limit,
+      () => {
+        if (arrival) return undefined;
+        const round = Math.max(satDb.generatorRoundMs, sat!.generatorRoundMs);
+        const gap = Math.abs(p99(satDb) - limit);
+        return gap <= round
+          ? `p99 ${fmtMs(gap)} from the limit, within the generator's own read round of ${
+            fmtMs(round)
+          }`
+          : undefined;
+      },
+      true,
+    );
+    const cpuLimit = 1.15 * (sat?.serverCpuSPerMDeliveries ?? NaN);
+    judge(
+      `${goal} server CPU per delivery ≤ 1.15 × ours without --db`,
+      `ours-db ${fmtNum(satDb.serverCpuSPerMDeliveries, 2)}, ours ${
+        fmtNum(sat?.serverCpuSPerMDeliveries ?? NaN, 2)
+      } (limit ${fmtNum(cpuLimit, 2)}) CPU s per million deliveries`,
+      "traffic",
+      satDb,
+      [["ours", sat]],
+      () => satDb.serverCpuSPerMDeliveries <= cpuLimit,
+    );
+  }
+
+  // A crowd joining a room with history: whole replays, and live messages no slower than
+  // the crowd scenario's (of this run).
+  for (const id of ["ours", "ours-db"] as const) {
+    const replay = find("replay", id);
+    if (!replay) continue;
+    const goal = `replay${id === "ours" ? "" : ` (${id})`}:`;
+    judge(
+      `${goal} every joiner gets its replay`,
+      `${fmtInt(replay.connected)}/${fmtInt(replay.clients)} joiners got it whole, all in after ${
+        fmtMs(replay.connectMs)
+      }`,
+      "memory",
+      replay,
+      [],
+      () => replay.connected === replay.clients,
+    );
+    const crowd = find("crowd", id);
+    const arrival = Number.isFinite(replay.arrivalP99Ms) && Number.isFinite(crowd?.arrivalP99Ms);
+    const p99 = (r: Result) => arrival ? r.arrivalP99Ms : r.p99Ms;
+    const label = `${goal} a message sent meanwhile reaches all within the crowd scenario's p99`;
+    const measured = `loss ${fmtLoss(replay)}; p99 ${arrival ? "to arrival " : ""}${
+      fmtMs(p99(replay))
+    }${
+      Number.isFinite(replay.arrivalP99Ms) && !arrival
+        ? ` (to arrival ${fmtMs(replay.arrivalP99Ms)})`
+        : ""
+    }, crowd ${crowd ? fmtMs(p99(crowd)) : "not in this run"}`;
+    if (!crowd) {
+      goals.push(
+        replay.lost > 0 && replay.connected === replay.clients && !replay.invalid
+          ? { goal: label, measured, verdict: "missed" }
+          : {
+            goal: label,
+            measured,
+            verdict: "invalid",
+            why: "no crowd run to compare with (add crowd to --scenario)",
+          },
+      );
+      continue;
+    }
+    judge(
+      label,
+      measured,
+      "traffic",
+      replay,
+      [["crowd", crowd]],
+      () => replay.lost === 0 && p99(replay) <= p99(crowd),
+      arrival ? undefined : p99Gap(replay, crowd),
       true,
     );
   }
@@ -2424,11 +3162,13 @@ USAGE:
 
 OPTIONS:
   --scenario LIST        comma-separated: room, saturation (= saturation-1600,saturation-3200),
-                         saturation-1600, saturation-3200, crowd, idle, slow, quick, all
-                         (default quick = room,saturation-1600)
-  --targets LIST         comma-separated: ours, go, ncat, relay (default all four; relay, a
-                         node:net server that only reads and discards, runs in idle only,
-                         as the runtime's memory floor)
+                         saturation-1600, saturation-3200, crowd, idle, slow, replay, quick,
+                         all (default quick = room,saturation-1600)
+  --targets LIST         comma-separated: ours, ours-db, go, ncat, relay (default
+                         ours,go,ncat,relay; ours-db is ours with --db on a new temporary
+                         SQLite file, deleted afterwards; relay, a node:net server that
+                         only reads and discards, runs in idle only, as the runtime's
+                         memory floor; replay runs on ours and ours-db only)
   --duration SECS        timed sending per run (default 5)
   --clients N            clients per scenario instead of the scenario's own number
   --rate N               messages per second per sender instead of the scenario's own rate
@@ -2438,12 +3178,15 @@ OPTIONS:
   --size BYTES           payload bytes per message, without name and newline (default 64)
   --connect-timeout SECS give up connecting a run's clients after this (default 30)
   --concurrency N        connects in flight at once (default 200)
+  --replay N             lines replayed to each joiner in the replay scenario, given to our
+                         server as --replay (default 20, the server's own default)
   --go-bin PATH          the Go server; built from ../shared/peers/seed-server if missing
                          (default /tmp/seed-server)
   --generator go|deno    who plays the clients in every scenario: crowdgen (Go, a subprocess;
                          bench/crowdgen, built into ${CROWDGEN_BIN} with Debian's Go) or
-                         node:net in this process (default: crowdgen for crowd and idle when
-                         it builds, node:net otherwise; --smoke always uses node:net)
+                         node:net in this process (default: crowdgen for crowd, idle and
+                         replay when it builds, node:net otherwise; --smoke always uses
+                         node:net)
   --server FILE          the server.ts run as "ours" (default ./server.ts; for trying a change)
   --profile DIR          run our server with --cpu-prof, writing profiles to DIR
   --v8-flags FLAGS       run our server with --v8-flags=FLAGS (e.g. --max-semi-space-size=1)
@@ -2455,7 +3198,10 @@ OPTIONS:
 
 Scenarios: room = 100 clients, 10 senders × 100/s; saturation = 100 clients, 10 senders
 × 1600/s and × 3200/s; crowd = 5,000 clients, 1 sender × 10/s; idle = 10,000 clients;
-slow = saturation at 1600/s plus one client that never reads.
+slow = saturation at 1600/s plus one client that never reads; replay = one client sends
+1,000 lines into the room, then 1,000 clients join at once, each replayed the last --replay
+of them, while it sends 20/s until all are in (a replayed line, "[TIME] NAME: TEXT" after
+the welcome, is never a delivery: each joiner must get every message once, live or replayed).
 
 Goal verdicts are met, missed or invalid. Invalid: the generator used more than
 ${GENERATOR_MAX_PCT}% of one core, all cores were more than ${MACHINE_MAX_PCT}% busy, or other processes took more
@@ -2494,7 +3240,9 @@ function generatorFlag(value: string | undefined): GeneratorKind | undefined {
 /** Turns --targets into target ids. */
 function pickTargets(list: string): TargetId[] {
   return [...new Set(list.split(",").map((t) => t.trim()))].map((t) => {
-    if (!(t in TARGETS)) throw new Error(`unknown target "${t}" (ours, go, ncat, relay)`);
+    if (!(t in TARGETS)) {
+      throw new Error(`unknown target "${t}" (ours, ours-db, go, ncat, relay)`);
+    }
     return t as TargetId;
   });
 }
@@ -2520,6 +3268,7 @@ async function main(): Promise<void> {
         size: { type: "string" },
         "connect-timeout": { type: "string" },
         concurrency: { type: "string" },
+        replay: { type: "string" },
         "go-bin": { type: "string", default: "/tmp/seed-server" },
         generator: { type: "string" },
         server: { type: "string" },
@@ -2547,6 +3296,7 @@ async function main(): Promise<void> {
       verbose: values.verbose,
       generator: generatorFlag(values.generator),
       crowdgenBin: CROWDGEN_BIN,
+      replay: Math.round(numberFlag("replay", values.replay, 20, 1)),
     };
     if (settings.size > 1000) throw new Error("--size must be at most 1000");
     const clients = values.clients === undefined
@@ -2560,7 +3310,7 @@ async function main(): Promise<void> {
         return {
           ...s,
           clients: n,
-          senders: Math.min(s.senders, n - 1),
+          senders: s.fill ? s.senders : Math.min(s.senders, n - 1),
           rate: s.idle ? 0 : rate ?? s.rate,
         };
       });
@@ -2593,8 +3343,11 @@ async function main(): Promise<void> {
     progress(settings, `${scenario.name}:`);
     const generator: GeneratorKind = wantsGo(scenario) && !noGo ? "go" : "deno";
     const fallback = wantsGo(scenario) && noGo ? `crowdgen unavailable (${noGo})` : undefined;
-    // A server that relays nothing is a target only where nothing is sent.
-    const here = targets.filter((t) => scenario.idle || !TARGETS[t].idleOnly);
+    // A server that relays nothing is a target only where nothing is sent; one that keeps no
+    // history, not where history is replayed.
+    const here = targets.filter((t) =>
+      (scenario.idle || !TARGETS[t].idleOnly) && (!scenario.fill || TARGETS[t].history)
+    );
     const runs = new Map<TargetId, Result[]>(here.map((t) => [t, []]));
     // Repeats go round the targets, so a slow drift of the machine hits them alike.
     for (let run = 1; run <= settings.repeat; run++) {

@@ -89,6 +89,10 @@ var (
 	announce  = []byte("<announce>")
 	errorMark = []byte("!! ")
 	probe     = []byte("?probe\n")
+	// A replay: "-- history of ROOM: N lines, oldest first", lines "[TIME] NAME: TEXT", and
+	// "-- end of history", right after the welcome.
+	historyHeader = []byte("-- history of ")
+	historyEnd    = []byte("-- end of history")
 )
 
 // checksum ends a payload; a line cut and spliced with another almost never matches it.
@@ -114,6 +118,14 @@ func readDigits(b []byte, pos, width int) int64 {
 		v = v*10 + int64(c-'0')
 	}
 	return v
+}
+
+// stampLine fills in sender, sequence number, send time and checksum of the line at b[0:].
+func stampLine(b []byte, sender, seq, ts int64) {
+	putDigits(b, senderAt, senderWidth, sender)
+	putDigits(b, seqAt, seqWidth, seq)
+	putDigits(b, tsAt, tsWidth, ts)
+	putDigits(b, len(b)-1-checkWidth, checkWidth, checksum(sender, seq, ts))
 }
 
 // lineTemplate is one payload line (with its newline) whose numeric fields are zeros.
@@ -209,8 +221,12 @@ type stats struct {
 	latency, arrival, readDelay                                    histogram
 	delivered, corrupted, reordered, errors, reads, bytes, stamped int64
 	// notices: "-- " lines to clients in the room (joins, leaves), not the handshake.
-	notices        int64
-	lastDeliveryUs int64
+	notices int64
+	// historyLines: replayed lines ("[" after the welcome), never deliveries, loss, corruption
+	// or errors; replayed: those that carry a message sent in this run (sequence number at
+	// least -replay-fill), which the receiver then has (see historyLine).
+	historyLines, replayed int64
+	lastDeliveryUs         int64
 	// Messages sent before this (µs of monoUs) are warm-up: counted, not timed.
 	timedFromUs int64
 	errMu       sync.Mutex
@@ -245,7 +261,15 @@ type client struct {
 	conn  *os.File
 	rc    syscall.RawConn
 	state int32
-	ready chan struct{}
+	// counted: markReady ran; ready is closed then.
+	counted int32
+	ready   chan struct{}
+	// wantReplay: a joiner of the replay mode, in the room at the welcome but ready only at
+	// the end of its replay. histWant: lines its header announced (-1 before one); histGot:
+	// lines replayed; histDone: 1 once it ended; replayHigh: sender 0's newest sequence
+	// number then. Written by its reader, read by the others.
+	wantReplay                              bool
+	histWant, histGot, histDone, replayHigh int32
 	// buf[:have] is the unfinished line of the last read; skip: the rest of an over-long line.
 	buf  []byte
 	have int
@@ -281,6 +305,8 @@ type gen struct {
 	closed  int64
 	// lastNoticeUs: when a client in the room last read a notice (monoUs).
 	lastNoticeUs int64
+	// fillMs: replay mode, how long the fill took to reach the witness.
+	fillMs num
 }
 
 // TCP states (include/net/tcp_states.h).
@@ -331,7 +357,8 @@ func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*c
 		}
 	}
 	f := os.NewFile(uintptr(fd), "")
-	c := &client{idx: idx, conn: f, ready: make(chan struct{}), buf: make([]byte, readBuffer)}
+	c := &client{idx: idx, conn: f, ready: make(chan struct{}), buf: make([]byte, readBuffer),
+		histWant: -1, replayHigh: -1}
 	if rc, err := f.SyscallConn(); err != nil {
 		f.Close()
 		return nil, err
@@ -466,6 +493,10 @@ func (g *gen) chunk(c *client, n int, nowUs, delayUs int64) {
 
 // line parses one line (without its newline): a payload is counted, checked for order, timed.
 func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
+	if g.isHistory(c, b) {
+		g.historyLine(s, c, b)
+		return
+	}
 	limit := len(b)
 	if limit > prefixMax {
 		limit = prefixMax
@@ -507,6 +538,56 @@ func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
 	}
 }
 
+// isHistory: whether b is a replayed line: "[" after the welcome, from our server.
+func (g *gen) isHistory(c *client, b []byte) bool {
+	return len(b) > 0 && b[0] == '[' && g.named && atomic.LoadInt32(&c.state) == inRoom
+}
+
+// historyLine counts a replayed line. If it carries a well-formed payload of a message sent in
+// this run (not one of the fill), the receiver has that message: it counts as replayed, and
+// moves the receiver's last sequence number on, so a live copy afterwards is a duplicate
+// (counted as reordered).
+func (g *gen) historyLine(s *stats, c *client, b []byte) {
+	atomic.AddInt32(&c.histGot, 1)
+	atomic.AddInt64(&s.historyLines, 1)
+	if c.lastSeq == nil {
+		return
+	}
+	limit := len(b)
+	if limit > prefixMax {
+		limit = prefixMax
+	}
+	p := bytes.IndexByte(b[:limit], magic)
+	if p < 1 || len(b)-p != g.cfg.size || b[p+senderAt+senderWidth] != ' ' ||
+		b[p+seqAt+seqWidth] != ' ' || b[p+tsAt+tsWidth] != ' ' || b[len(b)-checkWidth-1] != ' ' ||
+		!g.prefixOk(b[:p]) {
+		return
+	}
+	sender := readDigits(b, p+senderAt, senderWidth)
+	seq := readDigits(b, p+seqAt, seqWidth)
+	ts := readDigits(b, p+tsAt, tsWidth)
+	check := readDigits(b, len(b)-checkWidth, checkWidth)
+	if sender < 0 || seq < 0 || ts < 0 || sender >= int64(g.senders) ||
+		checksum(sender, seq, ts) != check || seq < int64(g.cfg.replayFill) {
+		return
+	}
+	atomic.AddInt64(&s.replayed, 1)
+	if int32(seq) > c.lastSeq[sender] {
+		c.lastSeq[sender] = int32(seq)
+	}
+}
+
+// replayCount is the N of "-- history of ROOM: N lines, oldest first", or -1.
+func replayCount(b []byte) int32 {
+	text := strings.TrimSuffix(string(b), ", oldest first")
+	text = strings.TrimSuffix(strings.TrimSuffix(text, " lines"), " line")
+	n, err := strconv.Atoi(text[strings.LastIndex(text, ": ")+2:])
+	if err != nil {
+		return -1
+	}
+	return int32(n)
+}
+
 // prefixOk: whether the bytes before a payload are what this target puts there.
 func (g *gen) prefixOk(pre []byte) bool {
 	n := len(pre)
@@ -524,8 +605,26 @@ func (g *gen) other(s *stats, c *client, b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	if g.isHistory(c, b) {
+		g.historyLine(s, c, b)
+		return
+	}
 	if bytes.HasPrefix(b, dashes) {
 		state := atomic.LoadInt32(&c.state)
+		if state == inRoom && bytes.HasPrefix(b, historyHeader) {
+			atomic.StoreInt32(&c.histWant, replayCount(b))
+			return
+		}
+		if state == inRoom && bytes.Equal(b, historyEnd) {
+			if c.lastSeq != nil {
+				atomic.StoreInt32(&c.replayHigh, c.lastSeq[0])
+			}
+			atomic.StoreInt32(&c.histDone, 1)
+			if c.wantReplay {
+				g.markReady(c)
+			}
+			return
+		}
 		if state == inRoom {
 			atomic.AddInt64(&s.notices, 1)
 			atomic.StoreInt64(&g.lastNoticeUs, monoUs())
@@ -538,7 +637,12 @@ func (g *gen) other(s *stats, c *client, b []byte) {
 				s.noteError([]byte("!! name not sent: " + err.Error()))
 			}
 		} else if state == waitReady && g.named && bytes.HasPrefix(b, hello) {
-			g.markReady(c)
+			// Replayed lines follow the welcome; a joiner waiting for its replay is in at its end.
+			if c.wantReplay {
+				atomic.StoreInt32(&c.state, inRoom)
+			} else {
+				g.markReady(c)
+			}
 		}
 		return
 	}
@@ -556,18 +660,12 @@ func (g *gen) other(s *stats, c *client, b []byte) {
 	atomic.AddInt64(&s.corrupted, 1)
 }
 
-// markReady marks a client as in the room, once.
+// markReady marks a client as in the room, and counts it once.
 func (g *gen) markReady(c *client) {
-	for {
-		state := atomic.LoadInt32(&c.state)
-		if state == inRoom {
-			return
-		}
-		if atomic.CompareAndSwapInt32(&c.state, state, inRoom) {
-			atomic.AddInt64(&g.ready, 1)
-			close(c.ready)
-			return
-		}
+	atomic.StoreInt32(&c.state, inRoom)
+	if atomic.CompareAndSwapInt32(&c.counted, 0, 1) {
+		atomic.AddInt64(&g.ready, 1)
+		close(c.ready)
 	}
 }
 
@@ -637,10 +735,13 @@ type connectResult struct {
 	Present      []*client `json:"-"`
 }
 
-// connect opens the clients, concurrency at a time, and waits until all are in the room.
-func (g *gen) connect() connectResult {
+// connect opens clients from to to-1 (of g.clients), concurrency at a time, and waits until
+// all are in the room; with wantReplay, until each one's replay has ended.
+func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 	cfg := g.cfg
 	var r connectResult
+	count := to - from
+	ready0 := atomic.LoadInt64(&g.ready)
 	files0 := -1
 	if cfg.ready == "accepted" {
 		files0 = openFiles(cfg.serverPid)
@@ -656,14 +757,13 @@ func (g *gen) connect() connectResult {
 			return false
 		}
 	}
-	g.clients = make([]*client, cfg.clients)
 	// No collection while connecting: what the clients allocate is collected once they are in
 	// the room, outside both measured phases (see main; the message phase allocates nothing).
 	debug.SetGCPercent(-1)
 	u0, s0 := cpuSeconds()
 	start := monoUs()
 	deadline := time.Now().Add(cfg.connectTimeout)
-	var next, tcpAt int64 = -1, start
+	var next, tcpAt int64 = int64(from) - 1, start
 	var failMu sync.Mutex
 	fail := func(err error) {
 		atomic.AddInt64(&r.Failed, 1)
@@ -683,8 +783,8 @@ func (g *gen) connect() connectResult {
 	copy(addr.Addr[:], ip)
 	var wg sync.WaitGroup
 	workers := cfg.concurrency
-	if workers > cfg.clients {
-		workers = cfg.clients
+	if workers > count {
+		workers = count
 	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -693,7 +793,7 @@ func (g *gen) connect() connectResult {
 			addr := *addr // each its own: connect writes into it
 			for !isExpired() {
 				i := int(atomic.AddInt64(&next, 1))
-				if i >= cfg.clients {
+				if i >= to {
 					return
 				}
 				c, err := g.dial(i, &addr, deadline)
@@ -701,6 +801,7 @@ func (g *gen) connect() connectResult {
 					fail(err)
 					continue
 				}
+				c.wantReplay = wantReplay
 				atomic.StoreInt64(&tcpAt, monoUs())
 				g.clients[i] = c
 				go g.readLoop(c)
@@ -715,12 +816,12 @@ func (g *gen) connect() connectResult {
 		}()
 	}
 	wg.Wait()
-	for _, c := range g.clients {
+	for _, c := range g.clients[from:to] {
 		if c != nil {
 			r.Present = append(r.Present, c)
 		}
 	}
-	if len(r.Present) == cfg.clients && !isExpired() {
+	if len(r.Present) == count && !isExpired() {
 		switch cfg.ready {
 		case "probe":
 			// Accepted is not connected: a probe from client 0 must reach everyone else. It goes
@@ -730,7 +831,7 @@ func (g *gen) connect() connectResult {
 			g.waitAccepted(-1, expired)
 			first := r.Present[0]
 			g.markReady(first)
-			for i := 0; atomic.LoadInt64(&g.ready) < int64(cfg.clients) && !isExpired(); i++ {
+			for i := 0; atomic.LoadInt64(&g.ready)-ready0 < int64(count) && !isExpired(); i++ {
 				if i%250 == 0 { // again every 250 ms
 					if _, err := first.conn.Write(probe); err != nil {
 						fail(err)
@@ -751,8 +852,8 @@ func (g *gen) connect() connectResult {
 	end := monoUs()
 	u1, s1 := cpuSeconds()
 	r.Connected = len(r.Present)
-	r.InRoom = atomic.LoadInt64(&g.ready)
-	r.TimedOut = isExpired() || r.InRoom < int64(cfg.clients)
+	r.InRoom = atomic.LoadInt64(&g.ready) - ready0
+	r.TimedOut = isExpired() || r.InRoom < int64(count)
 	r.TCPMs = num(float64(tcpAt-start) / 1000)
 	r.ConnectMs = num(float64(end-start) / 1000)
 	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
@@ -917,6 +1018,22 @@ type trafficResult struct {
 	CPUPerReadUs   num    `json:"cpuPerReadUs"`
 	RoundMs        num    `json:"roundMs"`
 	IdleHeldS      num    `json:"idleHeldS,omitempty"`
+	HistoryLines   int64  `json:"historyLines"`
+	// Replay is the replay mode's account of replays and of the messages sent during the join.
+	Replay *replayResult `json:"replay,omitempty"`
+}
+
+type replayResult struct {
+	FillLines   int    `json:"fillLines"`
+	FillMs      num    `json:"fillMs"`
+	Joiners     int    `json:"joiners"`
+	Full        int64  `json:"fullReplays"`
+	Bad         int64  `json:"badReplays"`
+	FirstBad    string `json:"firstBad"`
+	Lines       int64  `json:"historyLines"`
+	Live        int64  `json:"live"`
+	Replayed    int64  `json:"replayed"`
+	OutOfWindow int64  `json:"outOfWindow"`
 }
 
 // traffic sends for warm-up plus duration, then waits for the drain.
@@ -991,11 +1108,30 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	r.Corrupted = atomic.LoadInt64(&s.corrupted)
 	r.Errors = atomic.LoadInt64(&s.errors)
 	r.Notices = atomic.LoadInt64(&s.notices)
+	r.Unsent = p.total*int64(nSenders) - r.Sent
+	r.Dropped = atomic.LoadInt64(&g.closed) - closed0
+	summarize(&r, s)
+	r.LagP99Ms, r.LagMaxMs = num(p.lag.quantile(0.99)/1000), num(float64(p.lag.max)/1000)
+	r.DeliveryS = num(math.Max(float64(atomic.LoadInt64(&s.lastDeliveryUs)-p.t0), 1000) / 1e6)
+	r.DeliveriesPerS = num(float64(r.Delivered)) / r.DeliveryS
+	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
+	r.WallS = num(float64(end-p.t0) / 1e6)
+	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
+	r.CPUPerReadUs, r.RoundMs = num(math.NaN()), num(math.NaN())
+	if r.Reads > 0 {
+		perRead := float64(r.UserS+r.SysS) / float64(r.Reads)
+		r.CPUPerReadUs = num(perRead * 1e6)
+		r.RoundMs = num(perRead * 1000 * float64(len(clients)-1))
+	}
+	return r
+}
+
+// summarize fills in what r reports of s: errors, latencies, reads, replayed lines.
+func summarize(r *trafficResult, s *stats) {
 	s.errMu.Lock()
 	r.FirstError = s.firstError
 	s.errMu.Unlock()
-	r.Unsent = p.total*int64(nSenders) - r.Sent
-	r.Dropped = atomic.LoadInt64(&g.closed) - closed0
+	r.HistoryLines = atomic.LoadInt64(&s.historyLines)
 	ms := func(us float64) num { return num(us / 1000) }
 	r.P50Ms, r.P99Ms = ms(s.latency.quantile(0.5)), ms(s.latency.quantile(0.99))
 	r.MaxMs = ms(float64(atomic.LoadInt64(&s.latency.max)))
@@ -1011,20 +1147,7 @@ func (g *gen) traffic(clients []*client) trafficResult {
 		r.ArrivalP50Ms, r.ArrivalP99Ms, r.ArrivalMaxMs = nan, nan, nan
 		r.ReadDelayP50Ms, r.ReadDelayP99Ms, r.ReadDelayMaxMs = nan, nan, nan
 	}
-	r.LagP99Ms, r.LagMaxMs = ms(p.lag.quantile(0.99)), ms(float64(p.lag.max))
 	r.Reads, r.Bytes = atomic.LoadInt64(&s.reads), atomic.LoadInt64(&s.bytes)
-	r.DeliveryS = num(math.Max(float64(atomic.LoadInt64(&s.lastDeliveryUs)-p.t0), 1000) / 1e6)
-	r.DeliveriesPerS = num(float64(r.Delivered)) / r.DeliveryS
-	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
-	r.WallS = num(float64(end-p.t0) / 1e6)
-	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
-	r.CPUPerReadUs, r.RoundMs = num(math.NaN()), num(math.NaN())
-	if r.Reads > 0 {
-		perRead := float64(r.UserS+r.SysS) / float64(r.Reads)
-		r.CPUPerReadUs = num(perRead * 1e6)
-		r.RoundMs = num(perRead * 1000 * float64(len(clients)-1))
-	}
-	return r
 }
 
 // hold keeps the clients connected for d, measuring the CPU that costs.
@@ -1046,11 +1169,180 @@ func (g *gen) hold(d time.Duration) trafficResult {
 	r.Corrupted = atomic.LoadInt64(&s.corrupted)
 	r.Errors = atomic.LoadInt64(&s.errors)
 	r.Notices = atomic.LoadInt64(&s.notices)
+	r.HistoryLines = atomic.LoadInt64(&s.historyLines)
 	r.Reads, r.Bytes = atomic.LoadInt64(&s.reads), atomic.LoadInt64(&s.bytes)
 	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
 	r.WallS = num(float64(end-start) / 1e6)
 	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
 	r.IdleHeldS = r.WallS
+	return r
+}
+
+// ---------------------------------------------------------------------------
+// Replay mode: a crowd joins a room with history while one client sends
+// ---------------------------------------------------------------------------
+
+// fill has client 0 send -replay-fill lines into the room in one write (sequence numbers from
+// 0), and waits until client 1, the witness, has them all: the room's history then holds them.
+func (g *gen) fill(pre []*client) (time.Duration, error) {
+	n := g.cfg.replayFill
+	s := &stats{}
+	g.cur.Store(s)
+	tmpl := lineTemplate(g.cfg.size)
+	l := len(tmpl)
+	buf := make([]byte, n*l)
+	ts := monoUs()
+	for k := 0; k < n; k++ {
+		copy(buf[k*l:], tmpl)
+		stampLine(buf[k*l:(k+1)*l], 0, int64(k), ts)
+	}
+	start := time.Now()
+	pre[0].conn.SetWriteDeadline(start.Add(30 * time.Second))
+	_, err := pre[0].conn.Write(buf)
+	pre[0].conn.SetWriteDeadline(time.Time{})
+	if err != nil {
+		return 0, fmt.Errorf("fill not sent: %w", err)
+	}
+	for atomic.LoadInt64(&s.delivered) < int64(n) {
+		if time.Since(start) > 30*time.Second {
+			return 0, fmt.Errorf("the witness got %d of the %d lines", atomic.LoadInt64(&s.delivered), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start), nil
+}
+
+// sendDuringJoin is the replay mode's sender, open loop: message k (sequence number
+// -replay-fill + k) is due k / -rate seconds after the start; it stops once joined is 1 and
+// at least -replay-min went out. It returns the number sent.
+func (g *gen) sendDuringJoin(c *client, joined *int32) int64 {
+	cfg := g.cfg
+	line := lineTemplate(cfg.size)
+	intervalUs := 1e6 / cfg.rate
+	min := int64(cfg.replayMin)
+	c.conn.SetWriteDeadline(time.Now().Add(cfg.connectTimeout + 10*time.Second))
+	t0 := monoUs()
+	for k := int64(0); ; k++ {
+		if k >= min && atomic.LoadInt32(joined) == 1 {
+			return k
+		}
+		if d := t0 + int64(float64(k)*intervalUs) - monoUs(); d > 0 {
+			time.Sleep(time.Duration(d) * time.Microsecond)
+		}
+		if k >= min && atomic.LoadInt32(joined) == 1 {
+			return k
+		}
+		stampLine(line, 0, int64(cfg.replayFill)+k, monoUs())
+		if _, err := c.conn.Write(line); err != nil {
+			return k
+		}
+	}
+}
+
+// replayJoin connects the joiners while client 0 sends, reports them to joinedEvent once all
+// are in with their replay, then waits until every copy of every message arrived: each joiner
+// has each one once, live or in its replay, but those sent before it came in that are older
+// than its replay's lines; the witness has them all live.
+func (g *gen) replayJoin(pre []*client, joinedEvent func(connectResult)) trafficResult {
+	cfg := g.cfg
+	var r trafficResult
+	s := &stats{}
+	g.cur.Store(s)
+	closed0 := atomic.LoadInt64(&g.closed)
+	u0, s0 := cpuSeconds()
+	start := monoUs()
+	var joined int32
+	sentCh := make(chan int64, 1)
+	go func() { sentCh <- g.sendDuringJoin(pre[0], &joined) }()
+	conn := g.connect(2, len(g.clients), true)
+	atomic.StoreInt32(&joined, 1)
+	debug.SetGCPercent(100)
+	joinedEvent(conn)
+	sent := <-sentCh
+	joiners := conn.Present
+	fill := int32(cfg.replayFill)
+	expected := func() (int64, int64) {
+		var out int64
+		for _, c := range joiners {
+			before := atomic.LoadInt32(&c.replayHigh) - fill + 1
+			if want := atomic.LoadInt32(&c.histWant); atomic.LoadInt32(&c.histDone) == 1 && before > want {
+				out += int64(before - want)
+			}
+		}
+		return sent*int64(len(joiners)+1) - out, out
+	}
+	reached := func() int64 {
+		return atomic.LoadInt64(&s.delivered) - atomic.LoadInt64(&s.reordered) +
+			atomic.LoadInt64(&s.replayed)
+	}
+	drainStart := monoUs()
+	lastProgress, lastCount := drainStart, int64(-1)
+	for {
+		want, _ := expected()
+		now, got := monoUs(), reached()
+		if got >= want {
+			break
+		}
+		if got != lastCount {
+			lastCount, lastProgress = got, now
+		}
+		if now-lastProgress > 2e6 || now-drainStart > 30e6 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	end := monoUs()
+	u1, s1 := cpuSeconds()
+	g.cur.Store(&stats{})
+	total, outOfWindow := expected()
+	r.Sent, r.Expected, r.Delivered = sent, total, reached()
+	r.Lost = total - r.Delivered
+	r.Reordered = atomic.LoadInt64(&s.reordered)
+	r.Corrupted = atomic.LoadInt64(&s.corrupted)
+	r.Errors = atomic.LoadInt64(&s.errors)
+	r.Dropped = atomic.LoadInt64(&g.closed) - closed0
+	summarize(&r, s)
+	nan := num(math.NaN())
+	r.LagP99Ms, r.LagMaxMs, r.DeliveriesPerS, r.DeliveryS = nan, nan, nan, nan
+	r.UserS, r.SysS = num(u1-u0), num(s1-s0)
+	r.WallS = num(float64(end-start) / 1e6)
+	r.CPUPct = 100 * (r.UserS + r.SysS) / r.WallS
+	r.CPUPerReadUs, r.RoundMs = nan, nan
+	if r.Reads > 0 {
+		perRead := float64(r.UserS+r.SysS) / float64(r.Reads)
+		r.CPUPerReadUs = num(perRead * 1e6)
+		r.RoundMs = num(perRead * 1000 * float64(len(joiners)))
+	}
+	rr := &replayResult{
+		FillLines:   cfg.replayFill,
+		FillMs:      g.fillMs,
+		Joiners:     cfg.clients,
+		Lines:       r.HistoryLines,
+		Live:        atomic.LoadInt64(&s.delivered),
+		Replayed:    atomic.LoadInt64(&s.replayed),
+		OutOfWindow: outOfWindow,
+	}
+	for _, c := range joiners {
+		want, got := atomic.LoadInt32(&c.histWant), atomic.LoadInt32(&c.histGot)
+		done := atomic.LoadInt32(&c.histDone) == 1
+		if done && want == int32(cfg.replayLines) && got == want {
+			rr.Full++
+			continue
+		}
+		rr.Bad++
+		if rr.FirstBad == "" {
+			header := "no header"
+			if want >= 0 {
+				header = fmt.Sprintf("header said %d", want)
+			}
+			end := ""
+			if !done {
+				end = ", no end"
+			}
+			rr.FirstBad = fmt.Sprintf("%s%d: %s, %d lines%s", cfg.name, c.idx, header, got, end)
+		}
+	}
+	r.Replay = rr
 	return r
 }
 
@@ -1097,6 +1389,8 @@ type config struct {
 	connectTimeout time.Duration
 	procs          int
 	control        bool
+	// Replay mode (replayFill > 0): see replayJoin.
+	replayFill, replayLines, replayMin int
 }
 
 type output struct {
@@ -1143,6 +1437,12 @@ func parseFlags() (config, error) {
 	flag.Float64Var(&timeout, "connect-timeout", 30, "give up connecting after `seconds`")
 	flag.IntVar(&c.procs, "procs", 1, "GOMAXPROCS: threads running Go code at once")
 	flag.BoolVar(&c.control, "control", false, "driven over stdin/stdout by a parent (bench.ts)")
+	flag.IntVar(&c.replayFill, "replay-fill", 0, "replay mode: a sender fills the room with `N` "+
+		"lines (a witness checks), then -clients join at once while it sends at -rate; 0 = off")
+	flag.IntVar(&c.replayLines, "replay-lines", 20, "replay mode: history `lines` each joiner "+
+		"must be replayed (the server's --replay)")
+	flag.IntVar(&c.replayMin, "replay-min", 3, "replay mode: messages sent during the join "+
+		"even if it ends sooner")
 	flag.Parse()
 	c.connectTimeout = time.Duration(timeout * float64(time.Second))
 	host, _, err := net.SplitHostPort(c.addr)
@@ -1154,6 +1454,14 @@ func parseFlags() (config, error) {
 		c.ready = "probe"
 		if c.mode == "ours" {
 			c.ready = "hello"
+		}
+	}
+	if c.replayFill > 0 {
+		c.senders = 1 // client 0; client 1 witnesses the fill; the joiners come after them
+		if c.mode != "ours" || c.ready != "hello" || c.idle > 0 || c.replayLines < 1 ||
+			c.replayMin < 0 {
+			return c, errors.New("-replay-fill needs -mode ours, -ready hello, no -idle, " +
+				"-replay-lines of at least 1 and -replay-min of at least 0")
 		}
 	}
 	switch {
@@ -1205,6 +1513,11 @@ func main() {
 		port:    port,
 	}
 	g.cur.Store(&stats{})
+	joiners := 0
+	if cfg.replayFill > 0 {
+		joiners = 2 // the sender and the witness come first
+	}
+	g.clients = make([]*client, joiners+cfg.clients)
 	out := output{
 		Generator: "crowdgen " + runtime.Version(),
 		Mode:      cfg.mode,
@@ -1227,7 +1540,19 @@ func main() {
 			os.Exit(0)
 		}
 	}
-	conn := g.connect()
+	var conn connectResult
+	if cfg.replayFill > 0 {
+		conn = g.connect(0, 2, false)
+		if !conn.TimedOut {
+			d, err := g.fill(conn.Present)
+			g.fillMs = num(float64(d) / 1e6)
+			if err != nil {
+				conn.TimedOut, conn.FirstFailure = true, err.Error()
+			}
+		}
+	} else {
+		conn = g.connect(0, cfg.clients, false)
+	}
 	out.connectResult = &conn
 	proceed := !conn.TimedOut
 	if cfg.control {
@@ -1243,6 +1568,14 @@ func main() {
 		var t trafficResult
 		if cfg.idle > 0 {
 			t = g.hold(time.Duration(cfg.idle * float64(time.Second)))
+		} else if cfg.replayFill > 0 {
+			t = g.replayJoin(conn.Present, func(joined connectResult) {
+				if cfg.control {
+					o := out
+					o.Event, o.connectResult = "joined", &joined
+					emit(o)
+				}
+			})
 		} else {
 			t = g.traffic(conn.Present)
 		}
