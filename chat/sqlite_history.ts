@@ -72,6 +72,9 @@ export class SqliteHistory implements HistoryStore {
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
+      // SQLite checkpoints (and syncs) on its own after each 1,000 pages, inside a write:
+      // on this one thread that stalls the relay. The pruning timer checkpoints instead.
+      db.exec("PRAGMA wal_autocheckpoint = 0");
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`
         CREATE TABLE IF NOT EXISTS messages (
@@ -207,6 +210,11 @@ export class SqliteHistory implements HistoryStore {
   /** Deletes what is past `keep` in each room written to since the last time (also on a timer). */
   prune(): void {
     this.#write();
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+    }
     const rooms = this.#touched;
     this.#touched = new Set();
     for (const room of rooms) {
