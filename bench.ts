@@ -43,7 +43,16 @@
  * joiner must get its replay whole, and every message once, live or replayed. A replayed line
  * (`[TIME] NAME: TEXT`, after the welcome) is never a delivery, a loss, corruption or an error,
  * for these clients and crowdgen's alike. A target whose program is not installed is skipped
- * with a note. The crowd and idle scenarios need an open-file limit
+ * with a note.
+ *
+ * Ours also serves the chat over a WebSocket (`/ws` on its `--web` port, which this bench picks
+ * free and passes, as the default 1802 may be taken). The mixed scenario puts 100 TCP and 100
+ * WebSocket clients in one room (every second client, so 5 of the 10 senders on each), and
+ * counts loss, reordering, corruption and latency for each transport's receivers apart; the
+ * idle-ws scenario holds 1,000 WebSocket clients, then 1,000 TCP ones in a second row, for
+ * their peak RSS side by side. Crowdgen plays those clients (`bench/crowdgen/ws.go`: a small
+ * RFC 6455 client with the key check, masked frames and fragments), sending no `Origin`, as a
+ * program does; with `node:net` clients these two scenarios are skipped. The crowd and idle scenarios need an open-file limit
  * above 10,000 (`ulimit -n 20000`).
  *
  * Whether the generator kept up is measured, not assumed: its CPU time over wall time in the
@@ -221,6 +230,11 @@ interface TargetSpec {
   db?: boolean;
   /** Keeps room history and replays it on joining: the only kind the replay scenario runs. */
   history?: boolean;
+  /**
+   * Serves the chat over a WebSocket too (`/ws` on its `--web` port): the only kind the
+   * WebSocket scenarios (mixed, idle-ws) run.
+   */
+  web?: boolean;
 }
 
 const TARGETS: Record<TargetId, TargetSpec> = {
@@ -231,6 +245,7 @@ const TARGETS: Record<TargetId, TargetSpec> = {
     prefix: "name",
     ready: "hello",
     history: true,
+    web: true,
   },
   "ours-db": {
     id: "ours-db",
@@ -240,6 +255,7 @@ const TARGETS: Record<TargetId, TargetSpec> = {
     ready: "hello",
     history: true,
     db: true,
+    web: true,
   },
   go: { id: "go", label: "Go original", named: false, prefix: "none", ready: "probe" },
   ncat: { id: "ncat", label: "ncat --chat", named: false, prefix: "ncat", ready: "probe" },
@@ -272,6 +288,11 @@ const GO_PORT = 1801;
 interface RunningServer {
   pid: number;
   port: number;
+  /**
+   * Ours: the port of its web side (`--web`, a free one picked here), whose `/ws` WebSocket
+   * the WebSocket scenarios use; null for the others (and for a server.ts without `--web`).
+   */
+  webPort: number | null;
   child: Deno.ChildProcess;
   /** Ends the server; waits for it (bounded). */
   stop(): Promise<void>;
@@ -420,9 +441,17 @@ async function startServer(
 ): Promise<RunningServer> {
   let command: Deno.Command;
   let port: number;
+  let webPort: number | null = null;
   let dbDir: string | undefined;
   if (target === "ours" || target === "ours-db") {
     port = freePort();
+    // Its web side gets a free port too (it would take 1802 by default, which may be in use):
+    // the WebSocket scenarios connect there.
+    const web: string[] = [];
+    if ((await serverHelp(settings.server)).includes("--web PORT")) {
+      do webPort = freePort(); while (webPort === port);
+      web.push("--web", String(webPort));
+    }
     const profile = settings.profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${settings.profileDir}`]
       : [];
@@ -446,6 +475,7 @@ async function startServer(
         "--max-clients",
         "20000",
         ...await admissionFlags(settings.server),
+        ...web,
         ...db,
         ...extra,
       ],
@@ -490,7 +520,7 @@ async function startServer(
     return s;
   });
   const deadline = performance.now() + 10_000;
-  while (!isListening(port)) {
+  while (!isListening(port) || (webPort !== null && !isListening(webPort))) {
     if (exited) {
       removeDb();
       throw new Error(`${target} server exited before listening`);
@@ -499,7 +529,11 @@ async function startServer(
       child.kill("SIGKILL");
       await status;
       removeDb();
-      throw new Error(`${target} server did not listen on ${port} within 10 s`);
+      throw new Error(
+        `${target} server did not listen on ${port}${
+          webPort === null ? "" : ` and ${webPort}`
+        } within 10 s`,
+      );
     }
     await sleep(20);
   }
@@ -515,7 +549,7 @@ async function startServer(
     }
     removeDb();
   };
-  return { pid: child.pid, port, child, stop };
+  return { pid: child.pid, port, webPort, child, stop };
 }
 
 /** Whether something listens on 127.0.0.1:`port` (read from /proc, so no connection is made). */
@@ -1322,6 +1356,14 @@ interface Scenario {
    * last lines, while the sender goes on at `rate` until all are in.
    */
   fill?: number;
+  /**
+   * Clients (of `clients`) that connect over our WebSocket (`/ws` on the `--web` port)
+   * instead of TCP, spread evenly among them, so among the senders too (see wsAmong()).
+   * Played by crowdgen only; run on targets with `web` only.
+   */
+  ws?: number;
+  /** Runs again with every client on TCP, as a second row of the same table (idle-ws). */
+  tcpRow?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -1339,7 +1381,27 @@ const SCENARIOS: Scenario[] = [
   { name: "crowd", title: "crowd", clients: 5000, senders: 1, rate: 10 },
   { name: "idle", title: "idle", clients: 10000, senders: 0, rate: 0, idle: true },
   { name: "replay", title: "replay", clients: 1000, senders: 1, rate: 20, fill: 1000 },
+  { name: "mixed", title: "mixed", clients: 200, senders: 10, rate: 100, ws: 100 },
+  {
+    name: "idle-ws",
+    title: "idle WebSocket",
+    clients: 1000,
+    senders: 0,
+    rate: 0,
+    idle: true,
+    ws: 1000,
+    tcpRow: true,
+  },
 ];
+
+/**
+ * How many of the first `m` of `n` clients speak WebSocket when `k` of them do (the senders are
+ * the first ones): by crowdgen's rule (isWS in bench/crowdgen/ws.go), client i does if
+ * ⌊(i+1)k/n⌋ > ⌊ik/n⌋, so with k = n/2 every second one, and ⌊mk/n⌋ of the first m.
+ */
+function wsAmong(m: number, k: number, n: number): number {
+  return Math.floor(m * k / Math.max(n, 1));
+}
 
 /** Messages the replay scenario's sender sends during the join even if it ends sooner. */
 const REPLAY_MIN_MESSAGES = 3;
@@ -1360,6 +1422,8 @@ interface Result {
   generator: GeneratorKind;
   skipped?: string;
   clients: number;
+  /** Of them, clients on our WebSocket (the others on TCP). */
+  ws: number;
   connected: number;
   tcpMs: number;
   connectMs: number;
@@ -1434,7 +1498,31 @@ interface Result {
   serverUnreadMaxKiB: number;
   /** Why the message phase does not count for the goals (the generator was loaded), if so. */
   invalid?: string;
+  /** With WebSocket clients among TCP ones: the message phase as each kind of receiver saw it. */
+  receivers?: ReceiverStats[];
   notes: string[];
+}
+
+/** What the receivers on one transport got in a message phase (crowdgen counts them apart). */
+interface ReceiverStats {
+  transport: "tcp" | "ws";
+  receivers: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  reordered: number;
+  corrupted: number;
+  serverErrors: number;
+  firstError: string;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** To the message's arrival in the receiver's socket (kernel timestamp). */
+  arrivalP50Ms: number;
+  arrivalP99Ms: number;
+  arrivalMaxMs: number;
+  readDelayP50Ms: number;
+  readDelayP99Ms: number;
 }
 
 /** A result with nothing measured. */
@@ -1445,6 +1533,7 @@ function emptyResult(scenario: Scenario, target: TargetId, duration: number): Re
     target,
     generator: "deno",
     clients: scenario.clients,
+    ws: scenario.ws ?? 0,
     connected: 0,
     tcpMs: NaN,
     connectMs: NaN,
@@ -1513,6 +1602,10 @@ async function runScenario(
     return result;
   }
   if (scenario.fill) return await runReplay(scenario, target, settings, generator, result);
+  if (result.ws > 0 && generator !== "go") {
+    result.skipped = "skipped: its WebSocket clients are crowdgen's (Go), not node:net's";
+    return result;
+  }
   if (generator === "go") return await runWithCrowdgen(scenario, target, settings, result);
   const server = await startServer(target, settings);
   const rss = new RssMonitor(server.pid);
@@ -1787,12 +1880,12 @@ type GeneratorKind = "go" | "deno";
  * node:net in this process costs about 65 µs of CPU per connect and takes a fan-out's worth
  * of reads (its "read round") about as long as the latency it measures.
  */
-const GO_SCENARIOS = new Set(["crowd", "idle", "replay"]);
+const GO_SCENARIOS = new Set(["crowd", "idle", "replay", "mixed", "idle-ws"]);
 
 /** Where crowdgen is built. */
 const CROWDGEN_BIN = "/tmp/chat-crowdgen";
 
-/** Crowdgen's sources: one Go file, standard library only, its own go.mod. */
+/** Crowdgen's sources: its Go files (main.go, ws.go), standard library only, its own go.mod. */
 const CROWDGEN_DIR = new URL("./bench/crowdgen/", import.meta.url).pathname;
 
 /** What keeps `go build` offline and on the installed toolchain. */
@@ -1814,7 +1907,11 @@ function ensureCrowdgen(bin: string): Promise<string | null> {
 async function buildCrowdgen(bin: string): Promise<string | null> {
   let sources = 0;
   try {
-    for (const name of ["main.go", "go.mod"]) {
+    const names = ["go.mod"];
+    for (const entry of Deno.readDirSync(CROWDGEN_DIR)) {
+      if (entry.isFile && entry.name.endsWith(".go")) names.push(entry.name);
+    }
+    for (const name of names) {
       sources = Math.max(sources, Deno.statSync(CROWDGEN_DIR + name).mtime?.getTime() ?? 0);
     }
   } catch {
@@ -1870,6 +1967,18 @@ interface CrowdgenTraffic {
   trafficWallS: number;
   trafficCpuPct: number;
   roundMs: number | null;
+  /** With -ws: each transport's receivers apart (latencies null where none was timed). */
+  receivers?: Nullable<ReceiverStats>[];
+}
+
+/** A record as crowdgen writes it: null where a number is not finite (NaN). */
+type Nullable<T> = { [K in keyof T]: T[K] extends number ? number | null : T[K] };
+
+/** A record crowdgen wrote, with its nulls back as NaN. */
+function withNaN<T>(record: Nullable<T>): T {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [key, value ?? NaN]),
+  ) as unknown as T;
 }
 
 /** What crowdgen reports of its connect phase, and at the end of the one after it. */
@@ -2000,6 +2109,10 @@ async function runWithCrowdgen(
       String(settings.connectTimeoutMs / 1000),
     ];
     if (spec.ready === "accepted") args.push("-server-pid", String(server.pid));
+    if (result.ws > 0) {
+      if (server.webPort === null) throw new Error(`${settings.server} has no --web option`);
+      args.push("-ws", String(result.ws), "-ws-addr", `127.0.0.1:${server.webPort}`);
+    }
     if (scenario.idle) args.push("-idle", String(settings.duration));
     else {
       args.push("-senders", String(scenario.senders), "-rate", String(scenario.rate));
@@ -2112,6 +2225,7 @@ async function runWithCrowdgen(
     result.generatorLagMaxMs = num(t.lagMaxMs);
     result.readsPerSec = t.reads / wallS;
     result.generatorRoundMs = num(t.roundMs);
+    result.receivers = t.receivers?.map((r) => withNaN<ReceiverStats>(r));
     result.machineBusyPct = busyPct(trafficMachine0, trafficMachine1);
     result.machineSoftirqPct = softirqPct(trafficMachine0, trafficMachine1);
     result.otherPct = otherPct(
@@ -2681,7 +2795,7 @@ function fmtNum(n: number, digits: number, unit = ""): string {
 }
 
 /** Loss as a count and a share of what was expected. */
-function fmtLoss(r: Result): string {
+function fmtLoss(r: { lost: number; expected: number }): string {
   if (r.expected === 0) return "–";
   if (r.lost === 0) return "0";
   return `${fmtInt(r.lost)} (${(100 * r.lost / r.expected).toPrecision(2)}%)`;
@@ -2690,6 +2804,11 @@ function fmtLoss(r: Result): string {
 /** The description of a scenario that heads its table. */
 function scenarioHeading(s: Scenario, settings: Settings): string {
   const { duration, warmup } = settings;
+  if (s.idle && s.ws) {
+    return `### ${s.name}: ${fmtInt(s.clients)} connected clients, no traffic: ${
+      s.ws === s.clients ? "all" : fmtInt(s.ws)
+    } on our WebSocket${s.tcpRow ? `; then all on TCP (the row "TCP")` : ""}`;
+  }
   if (s.idle) return `### ${s.name}: ${fmtInt(s.clients)} connected clients, no traffic`;
   if (s.fill) {
     return `### ${s.name}: ${fmtInt(s.clients)} clients join at once a room with ${
@@ -2698,11 +2817,17 @@ function scenarioHeading(s: Scenario, settings: Settings): string {
       `while 1 sender sends ${fmtInt(s.rate)}/s (at least ${REPLAY_MIN_MESSAGES}); ` +
       `--duration does not apply`;
   }
-  const extra = s.slowReader ? " + 1 client that never reads" : "";
+  const extra = s.slowReader
+    ? " + 1 client that never reads"
+    : s.ws
+    ? ` (${fmtInt(s.clients - s.ws)} on TCP, ${fmtInt(s.ws)} on our WebSocket)`
+    : "";
+  const wsSenders = s.ws ? wsAmong(s.senders, s.ws, s.clients) : 0;
+  const split = s.ws ? ` (${s.senders - wsSenders} on TCP, ${wsSenders} on WebSocket)` : "";
   const fanout = (s.clients - 1) * s.senders * s.rate;
   return `### ${s.name}: ${fmtInt(s.clients)} clients${extra}, ${s.senders} sender${
     s.senders === 1 ? "" : "s"
-  } × ${fmtInt(s.rate)}/s for ${warmup ? `${warmup} s warm-up + ` : ""}${duration} s ` +
+  }${split} × ${fmtInt(s.rate)}/s for ${warmup ? `${warmup} s warm-up + ` : ""}${duration} s ` +
     `(offered ${fmtInt(fanout)} deliveries/s)`;
 }
 
@@ -2744,12 +2869,12 @@ function scenarioTable(results: Result[]): string {
     "generator CPU; machine",
     "notes",
   ];
-  const rows = results.map((r) => {
-    if (r.skipped) {
-      return [TARGETS[r.target].label, ...Array(header.length - 2).fill("–"), r.skipped];
-    }
-    return [
-      TARGETS[r.target].label,
+  const transports = results.some((r) => r.ws > 0);
+  const rows = results.flatMap((r) => {
+    const label = rowLabel(r, transports);
+    if (r.skipped) return [[label, ...Array(header.length - 2).fill("–"), r.skipped]];
+    return [[
+      label,
       `${fmtInt(r.connected)}/${fmtInt(r.clients)}`,
       r.clients >= 1000
         ? `${fmtMs(r.connectMs)} (CPU: server ${fmtNum(r.connectServerCpuPct, 0, "%")}, generator ${
@@ -2773,10 +2898,45 @@ function scenarioTable(results: Result[]): string {
       fmtNum(r.serverCpuSPerMDeliveries, 2),
       r.expected ? generatorCell(r) : "–",
       r.notes.join("; "),
-    ];
+    ], ...(r.receivers ?? []).map((rs) => receiverRow(rs, header.length))];
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** A row's target, and its clients' transport where the table has WebSocket clients. */
+function rowLabel(r: Result, transports: boolean): string {
+  const label = TARGETS[r.target].label;
+  if (!transports) return label;
+  if (r.ws === 0) return `${label}, TCP`;
+  if (r.ws === r.clients) return `${label}, WebSocket`;
+  return `${label}, ${fmtInt(r.clients - r.ws)} TCP + ${fmtInt(r.ws)} WebSocket`;
+}
+
+/** A sub-row of a run with both transports: what the receivers on one of them got. */
+function receiverRow(rs: ReceiverStats, columns: number): string[] {
+  const cells = [
+    `↳ ${rs.transport === "ws" ? "WebSocket" : "TCP"} receivers`,
+    fmtInt(rs.receivers),
+    "–",
+    "–",
+    fmtLoss(rs),
+    fmtInt(rs.reordered),
+    fmtInt(rs.corrupted),
+    fmtMs(rs.p50Ms),
+    Number.isFinite(rs.arrivalP99Ms)
+      ? `${fmtMs(rs.p99Ms)} (to arrival ${fmtMs(rs.arrivalP99Ms)})`
+      : fmtMs(rs.p99Ms),
+    fmtMs(rs.maxMs),
+  ];
+  while (cells.length < columns - 2) cells.push("–");
+  cells.push(
+    Number.isFinite(rs.readDelayP99Ms)
+      ? `reads late by p50 ${fmtMs(rs.readDelayP50Ms)} / p99 ${fmtMs(rs.readDelayP99Ms)}`
+      : "–",
+    rs.serverErrors > 0 ? `${rs.serverErrors} error lines, e.g. "${rs.firstError}"` : "",
+  );
+  return cells;
 }
 
 /** A goal's verdict: it holds, it does not, or this run cannot tell. */
@@ -3050,6 +3210,92 @@ function evaluateGoals(results: Result[]): Goal[] {
       () => ratio <= 1.25 && idle.serverPeakRssMiB <= 120,
     );
   }
+
+  // WebSocket and TCP clients in one room (issue 11): each transport's receivers counted apart,
+  // the WebSocket ones' p99 against the TCP ones' of the same run.
+  const mixed = find("mixed", "ours");
+  if (mixed) {
+    const tcp = mixed.receivers?.find((r) => r.transport === "tcp");
+    const ws = mixed.receivers?.find((r) => r.transport === "ws");
+    const each = (f: (r: ReceiverStats) => string) =>
+      tcp && ws ? ` (TCP receivers ${f(tcp)}, WebSocket ${f(ws)})` : "";
+    judge(
+      "mixed: zero loss",
+      `${fmtLoss(mixed)}${each(fmtLoss)}`,
+      "traffic",
+      mixed,
+      [],
+      () => mixed.lost === 0,
+    );
+    judge(
+      "mixed: zero reordering",
+      `${fmtInt(mixed.reordered)}${each((r) => fmtInt(r.reordered))}`,
+      "traffic",
+      mixed,
+      [],
+      () => mixed.reordered === 0,
+    );
+    const label = "mixed: WebSocket p99 ≤ 2× TCP p99 in the same run";
+    if (!mixed.skipped && (!tcp || !ws)) {
+      goals.push({
+        goal: label,
+        measured: "–",
+        verdict: "invalid",
+        why: "no receivers of one transport, or not counted apart",
+      });
+    } else {
+      // To arrival (crowdgen's kernel timestamps) where both have it: no read round between.
+      const arrival = Number.isFinite(tcp?.arrivalP99Ms) && Number.isFinite(ws?.arrivalP99Ms);
+      const p99 = (r: ReceiverStats | undefined) => r ? arrival ? r.arrivalP99Ms : r.p99Ms : NaN;
+      const limit = 2 * p99(tcp);
+      judge(
+        label,
+        `${arrival ? "to arrival: " : ""}WebSocket ${fmtMs(p99(ws))}, TCP ${fmtMs(p99(tcp))} ` +
+          `(limit ${fmtMs(limit)})${
+            arrival ? `; to read: WebSocket ${fmtMs(ws!.p99Ms)}, TCP ${fmtMs(tcp!.p99Ms)}` : ""
+          }`,
+        "traffic",
+        mixed,
+        [],
+        () => p99(ws) <= limit,
+        () => {
+          if (arrival) return undefined;
+          const gap = Math.abs(p99(ws) - limit);
+          return gap <= mixed.generatorRoundMs
+            ? `p99 ${fmtMs(gap)} from the limit, within the generator's own read round of ${
+              fmtMs(mixed.generatorRoundMs)
+            }`
+            : undefined;
+        },
+      );
+    }
+  }
+
+  // Idle WebSocket clients: a report of their memory next to as many TCP ones, not a limit.
+  const idleWs = results.find((r) => r.scenario === "idle-ws" && r.target === "ours" && r.ws > 0);
+  if (idleWs) {
+    const idleTcp = results.find((r) =>
+      r.scenario === "idle-ws" && r.target === "ours" && r.ws === 0
+    );
+    const perClient = 1024 * (idleWs.serverPeakRssMiB - (idleTcp?.serverPeakRssMiB ?? NaN)) /
+      idleWs.clients;
+    judge(
+      `${fmtInt(idleWs.ws)} WebSocket clients idle: peak RSS reported next to ${
+        fmtInt(idleTcp?.clients ?? idleWs.clients)
+      } TCP clients`,
+      `peak RSS: WebSocket ${fmtNum(idleWs.serverPeakRssMiB, 1, " MiB")}, TCP ${
+        fmtNum(idleTcp?.serverPeakRssMiB ?? NaN, 1, " MiB")
+      } (${perClient >= 0 ? "+" : ""}${
+        fmtNum(perClient, 1, " KiB")
+      } per client on WebSocket); at the end of the idle time: WebSocket ${
+        fmtNum(idleWs.serverRssEndMiB, 1, " MiB")
+      }, TCP ${fmtNum(idleTcp?.serverRssEndMiB ?? NaN, 1, " MiB")}`,
+      "memory",
+      idleWs,
+      [["the TCP row", idleTcp]],
+      () => Number.isFinite(idleWs.serverPeakRssMiB) && Number.isFinite(idleTcp!.serverPeakRssMiB),
+    );
+  }
   return goals;
 }
 
@@ -3162,15 +3408,16 @@ USAGE:
 
 OPTIONS:
   --scenario LIST        comma-separated: room, saturation (= saturation-1600,saturation-3200),
-                         saturation-1600, saturation-3200, crowd, idle, slow, replay, quick,
-                         all (default quick = room,saturation-1600)
+                         saturation-1600, saturation-3200, crowd, idle, slow, replay, mixed,
+                         idle-ws, quick, all (default quick = room,saturation-1600)
   --targets LIST         comma-separated: ours, ours-db, go, ncat, relay (default
                          ours,go,ncat,relay; ours-db is ours with --db on a new temporary
                          SQLite file, deleted afterwards; relay, a node:net server that
                          only reads and discards, runs in idle only, as the runtime's
-                         memory floor; replay runs on ours and ours-db only)
+                         memory floor; replay, mixed and idle-ws run on ours and ours-db only)
   --duration SECS        timed sending per run (default 5)
-  --clients N            clients per scenario instead of the scenario's own number
+  --clients N            clients per scenario instead of the scenario's own number (mixed and
+                         idle-ws keep their share of WebSocket clients)
   --rate N               messages per second per sender instead of the scenario's own rate
   --warmup SECS          sending before that, not timed but checked for loss (default 1)
   --repeat N             run each scenario N times per target, round robin; the table shows
@@ -3184,9 +3431,10 @@ OPTIONS:
                          (default /tmp/seed-server)
   --generator go|deno    who plays the clients in every scenario: crowdgen (Go, a subprocess;
                          bench/crowdgen, built into ${CROWDGEN_BIN} with Debian's Go) or
-                         node:net in this process (default: crowdgen for crowd, idle and
-                         replay when it builds, node:net otherwise; --smoke always uses
-                         node:net)
+                         node:net in this process (default: crowdgen for crowd, idle, replay,
+                         mixed and idle-ws when it builds, node:net otherwise; --smoke always
+                         uses node:net; WebSocket clients are crowdgen's only: without it,
+                         mixed and idle-ws are skipped)
   --server FILE          the server.ts run as "ours" (default ./server.ts; for trying a change)
   --profile DIR          run our server with --cpu-prof, writing profiles to DIR
   --v8-flags FLAGS       run our server with --v8-flags=FLAGS (e.g. --max-semi-space-size=1)
@@ -3201,7 +3449,11 @@ Scenarios: room = 100 clients, 10 senders × 100/s; saturation = 100 clients, 10
 slow = saturation at 1600/s plus one client that never reads; replay = one client sends
 1,000 lines into the room, then 1,000 clients join at once, each replayed the last --replay
 of them, while it sends 20/s until all are in (a replayed line, "[TIME] NAME: TEXT" after
-the welcome, is never a delivery: each joiner must get every message once, live or replayed).
+the welcome, is never a delivery: each joiner must get every message once, live or replayed);
+mixed = 200 clients, every second one on our WebSocket (ws://…/ws on the --web port this
+bench gives ours), 10 senders (5 on each transport) × 100/s, each transport's receivers
+counted apart; idle-ws = 1,000 clients on our WebSocket, no traffic, then 1,000 on TCP as a
+second row.
 
 Goal verdicts are met, missed or invalid. Invalid: the generator used more than
 ${GENERATOR_MAX_PCT}% of one core, all cores were more than ${MACHINE_MAX_PCT}% busy, or other processes took more
@@ -3310,6 +3562,8 @@ async function main(): Promise<void> {
         return {
           ...s,
           clients: n,
+          // --clients keeps the scenario's share of WebSocket clients.
+          ws: s.ws === undefined ? undefined : Math.round(s.ws * n / s.clients),
           senders: s.fill ? s.senders : Math.min(s.senders, n - 1),
           rate: s.idle ? 0 : rate ?? s.rate,
         };
@@ -3344,35 +3598,46 @@ async function main(): Promise<void> {
     const generator: GeneratorKind = wantsGo(scenario) && !noGo ? "go" : "deno";
     const fallback = wantsGo(scenario) && noGo ? `crowdgen unavailable (${noGo})` : undefined;
     // A server that relays nothing is a target only where nothing is sent; one that keeps no
-    // history, not where history is replayed.
+    // history, not where history is replayed; one without a WebSocket, not where one is used.
     const here = targets.filter((t) =>
-      (scenario.idle || !TARGETS[t].idleOnly) && (!scenario.fill || TARGETS[t].history)
+      (scenario.idle || !TARGETS[t].idleOnly) && (!scenario.fill || TARGETS[t].history) &&
+      (!scenario.ws || TARGETS[t].web)
     );
-    const runs = new Map<TargetId, Result[]>(here.map((t) => [t, []]));
+    // A scenario with a TCP row runs again on TCP only: each target, both ways, in turn.
+    const variants = scenario.tcpRow ? [scenario, { ...scenario, ws: 0 }] : [scenario];
+    const slots = here.flatMap((target) => variants.map((variant) => ({ target, variant })));
+    const runs = new Map(slots.map((slot) => [slot, [] as Result[]]));
     // Repeats go round the targets, so a slow drift of the machine hits them alike.
     for (let run = 1; run <= settings.repeat; run++) {
-      for (const target of here) {
+      for (const slot of slots) {
+        const { target, variant } = slot;
         let result: Result;
         if (skip.has(target)) {
           if (run > 1) continue;
-          result = emptyResult(scenario, target, settings.duration);
+          result = emptyResult(variant, target, settings.duration);
           result.skipped = `skipped: ${skip.get(target)}`;
+        } else if (variant.ws && generator !== "go") {
+          if (run > 1) continue;
+          result = emptyResult(variant, target, settings.duration);
+          result.skipped = `skipped: its WebSocket clients are crowdgen's (Go): ${
+            fallback ?? "not with --generator deno"
+          }`;
         } else {
           try {
-            result = await runScenario(scenario, target, settings, generator);
+            result = await runScenario(variant, target, settings, generator);
           } catch (error) {
-            result = emptyResult(scenario, target, settings.duration);
+            result = emptyResult(variant, target, settings.duration);
             result.skipped = `failed: ${error instanceof Error ? error.message : error}`;
           }
         }
         result.run = run;
         result.generator = generator;
-        if (fallback) result.notes.unshift(`node:net clients: ${fallback}`);
-        runs.get(target)!.push(result);
+        if (fallback && !result.skipped) result.notes.unshift(`node:net clients: ${fallback}`);
+        runs.get(slot)!.push(result);
         allRuns.push(result);
       }
     }
-    const rows = here.map((t) => medianRun(runs.get(t)!));
+    const rows = slots.map((slot) => medianRun(runs.get(slot)!));
     results.push(...rows);
     console.log(`${scenarioHeading(scenario, settings)}\n`);
     console.log(

@@ -24,6 +24,12 @@
 // sends "?probe" until every other client has read it; a server that sends nothing (the relay)
 // is asked of /proc: it must hold an open file per client (-ready accepted -server-pid PID).
 //
+// With -ws N -ws-addr HOST:PORT, N of the clients, spread evenly (so among the senders too),
+// are WebSocket clients of ours' /ws instead (ws.go), and the message phase reports what each
+// transport's receivers got apart ("receivers"):
+//
+//	/tmp/chat-crowdgen -addr 127.0.0.1:9000 -ws-addr 127.0.0.1:9001 -ws 100 -clients 200 -senders 10 -rate 100
+//
 // It prints one JSON object on stdout at the end. With -control it is driven by a parent
 // (bench.ts) over stdin and stdout: it prints {"event":"started"} and waits for a line, connects,
 // prints {"event":"connected",…} and waits for a line ("go" to send or hold, anything else to
@@ -264,6 +270,12 @@ type client struct {
 	// counted: markReady ran; ready is closed then.
 	counted int32
 	ready   chan struct{}
+	// gone is closed when the reader stops (the connection ended, or broke the protocol);
+	// failure says why, if it ended before the welcome or broke the protocol.
+	gone    chan struct{}
+	failure string
+	// ws: a WebSocket client's frame layer (see ws.go); nil for a TCP client.
+	ws *wsConn
 	// wantReplay: a joiner of the replay mode, in the room at the welcome but ready only at
 	// the end of its replay. histWant: lines its header announced (-1 before one); histGot:
 	// lines replayed; histDone: 1 once it ended; replayHigh: sender 0's newest sequence
@@ -299,10 +311,14 @@ type gen struct {
 	prefix  prefixKind
 	senders int
 	port    int
+	// wsIP, wsPort: where WebSocket clients connect (-ws-addr).
+	wsIP    net.IP
+	wsPort  int
 	clients []*client
-	cur     atomic.Pointer[stats]
-	ready   int64
-	closed  int64
+	// cur[kind]: what the clients of each kind (kindTCP, kindWS) count now.
+	cur    [2]atomic.Pointer[stats]
+	ready  int64
+	closed int64
 	// lastNoticeUs: when a client in the room last read a notice (monoUs).
 	lastNoticeUs int64
 	// fillMs: replay mode, how long the fill took to reach the witness.
@@ -331,7 +347,19 @@ func tcpState(fd int) (byte, error) {
 // (os.NewFile registers a non-blocking descriptor with it), then a look at its TCP state (and a
 // wait for the poller while the handshake is not done). That is six system calls, against about a dozen for
 // net.Dial (keep-alive options, names of both ends, a context and timers), and no garbage.
-func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*client, error) {
+//
+// A client that is to speak WebSocket (see isWS) connects to wsAddr instead, and sends its
+// handshake request once connected; its reader checks the response.
+func (g *gen) dial(idx int, addr, wsAddr *syscall.SockaddrInet4, deadline time.Time) (*client, error) {
+	var ws *wsConn
+	var request []byte
+	if isWS(idx, g.cfg.ws, g.cfg.clients) {
+		var err error
+		if ws, request, err = newWsConn(g.cfg.wsAddr); err != nil {
+			return nil, err
+		}
+		addr = wsAddr
+	}
 	fd, err := syscall.Socket(syscall.AF_INET,
 		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -357,8 +385,8 @@ func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*c
 		}
 	}
 	f := os.NewFile(uintptr(fd), "")
-	c := &client{idx: idx, conn: f, ready: make(chan struct{}), buf: make([]byte, readBuffer),
-		histWant: -1, replayHigh: -1}
+	c := &client{idx: idx, conn: f, ready: make(chan struct{}), gone: make(chan struct{}),
+		buf: make([]byte, readBuffer), histWant: -1, replayHigh: -1, ws: ws}
 	if rc, err := f.SyscallConn(); err != nil {
 		f.Close()
 		return nil, err
@@ -393,6 +421,12 @@ func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*c
 		f.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	if ws != nil {
+		if _, err := f.Write(request); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("websocket handshake not sent: %w", err)
+		}
+	}
 	f.SetWriteDeadline(time.Time{})
 	if !g.named {
 		c.state = waitReady
@@ -407,9 +441,14 @@ func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*c
 	c.msg.Iovlen = 1
 	c.msg.Control = &c.oob[0]
 	c.readFn = func(fd uintptr) bool {
-		space := len(c.buf) - c.have
-		c.iov.Base = &c.buf[c.have]
-		c.iov.SetLen(space)
+		// A TCP client reads into its line buffer; a WebSocket one into its raw buffer.
+		if ws := c.ws; ws != nil {
+			c.iov.Base = &ws.raw[ws.rawHave]
+			c.iov.SetLen(len(ws.raw) - ws.rawHave)
+		} else {
+			c.iov.Base = &c.buf[c.have]
+			c.iov.SetLen(len(c.buf) - c.have)
+		}
 		c.msg.SetControllen(len(c.oob))
 		for {
 			n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
@@ -428,7 +467,16 @@ func (g *gen) dial(idx int, addr *syscall.SockaddrInet4, deadline time.Time) (*c
 
 // readLoop reads until the connection ends.
 func (g *gen) readLoop(c *client) {
-	defer atomic.AddInt64(&g.closed, 1)
+	defer func() {
+		atomic.AddInt64(&g.closed, 1)
+		if c.failure == "" && atomic.LoadInt32(&c.counted) == 0 {
+			c.failure = "closed by the server before its welcome"
+			if c.errno != 0 {
+				c.failure = "read: " + c.errno.Error()
+			}
+		}
+		close(c.gone)
+	}()
 	for {
 		if err := c.rc.Read(c.readFn); err != nil || c.errno != 0 || c.n <= 0 {
 			return
@@ -445,15 +493,39 @@ func (g *gen) readLoop(c *client) {
 				}
 			}
 		}
-		g.chunk(c, c.n, nowUs, delayUs)
+		s := g.cur[c.kind()].Load()
+		atomic.AddInt64(&s.reads, 1)
+		atomic.AddInt64(&s.bytes, int64(c.n))
+		if c.ws == nil {
+			g.chunk(c, s, c.n, nowUs, delayUs)
+		} else if !g.wsInput(c, s, c.n, nowUs, delayUs) {
+			c.conn.Close() // the next read fails, and the loop ends
+		}
 	}
 }
 
-// chunk splits what a read appended to c.buf into lines.
-func (g *gen) chunk(c *client, n int, nowUs, delayUs int64) {
-	s := g.cur.Load()
-	atomic.AddInt64(&s.reads, 1)
-	atomic.AddInt64(&s.bytes, int64(n))
+// Kinds of clients, whose receivers are counted apart: over TCP, over a WebSocket.
+const (
+	kindTCP = 0
+	kindWS  = 1
+)
+
+// kind is kindTCP or kindWS.
+func (c *client) kind() int {
+	if c.ws != nil {
+		return kindWS
+	}
+	return kindTCP
+}
+
+// setStats makes s count for every client from now on.
+func (g *gen) setStats(s *stats) {
+	g.cur[kindTCP].Store(s)
+	g.cur[kindWS].Store(s)
+}
+
+// chunk splits what a read (or a WebSocket payload) appended to c.buf into lines.
+func (g *gen) chunk(c *client, s *stats, n int, nowUs, delayUs int64) {
 	data := c.buf[:c.have+n]
 	start, pos := 0, c.have
 	if c.skip {
@@ -632,8 +704,7 @@ func (g *gen) other(s *stats, c *client, b []byte) {
 		}
 		if state == waitPrompt && bytes.Equal(b, prompt) {
 			atomic.StoreInt32(&c.state, waitReady)
-			name := g.cfg.name + strconv.Itoa(c.idx) + "\n"
-			if _, err := c.conn.Write([]byte(name)); err != nil {
+			if err := g.writeLine(c, g.cfg.name+strconv.Itoa(c.idx)); err != nil {
 				s.noteError([]byte("!! name not sent: " + err.Error()))
 			}
 		} else if state == waitReady && g.named && bytes.HasPrefix(b, hello) {
@@ -781,6 +852,8 @@ func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 	}
 	addr := &syscall.SockaddrInet4{Port: g.port}
 	copy(addr.Addr[:], ip)
+	wsAddr := &syscall.SockaddrInet4{Port: g.wsPort}
+	copy(wsAddr.Addr[:], g.wsIP)
 	var wg sync.WaitGroup
 	workers := cfg.concurrency
 	if workers > count {
@@ -790,13 +863,13 @@ func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			addr := *addr // each its own: connect writes into it
+			addr, wsAddr := *addr, *wsAddr // each its own: connect writes into it
 			for !isExpired() {
 				i := int(atomic.AddInt64(&next, 1))
 				if i >= to {
 					return
 				}
-				c, err := g.dial(i, &addr, deadline)
+				c, err := g.dial(i, &addr, &wsAddr, deadline)
 				if err != nil {
 					fail(err)
 					continue
@@ -808,6 +881,11 @@ func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 				if cfg.ready == "hello" {
 					select {
 					case <-c.ready:
+					case <-c.gone:
+						// Closed, or broke the protocol, before its welcome.
+						if atomic.LoadInt32(&c.counted) == 0 {
+							fail(errors.New(c.failure))
+						}
 					case <-expired:
 						return
 					}
@@ -927,6 +1005,9 @@ type sender struct {
 	c    *client
 	sent int64
 	dead int32
+	// A WebSocket sender's frames, and the state its masks are drawn from.
+	frames []byte
+	rng    uint32
 }
 
 // send runs one sender's schedule: whatever is due goes out in one write; a write the server
@@ -966,7 +1047,16 @@ func (p *plan) send(sd *sender) {
 			putDigits(buf, off+tsAt, tsWidth, ts)
 			putDigits(buf, off+line-1-checkWidth, checkWidth, checksum(int64(sd.id), k, ts))
 		}
-		if _, err := sd.c.conn.Write(buf[:int(count)*line]); err != nil {
+		out := buf[:int(count)*line]
+		if sd.c.ws != nil {
+			// Over a WebSocket, each line is a masked text frame of its own, without the newline.
+			sd.frames = sd.frames[:0]
+			for off := 0; off < len(out); off += line {
+				sd.frames = appendFrame(sd.frames, opText, out[off:off+line-1], &sd.rng)
+			}
+			out = sd.frames
+		}
+		if _, err := sd.c.conn.Write(out); err != nil {
 			atomic.StoreInt32(&sd.dead, 1)
 			return
 		}
@@ -1019,6 +1109,8 @@ type trafficResult struct {
 	RoundMs        num    `json:"roundMs"`
 	IdleHeldS      num    `json:"idleHeldS,omitempty"`
 	HistoryLines   int64  `json:"historyLines"`
+	// Receivers: with -ws, the message phase as each kind of receiver saw it.
+	Receivers []*receiverResult `json:"receivers,omitempty"`
 	// Replay is the replay mode's account of replays and of the messages sent during the join.
 	Replay *replayResult `json:"replay,omitempty"`
 }
@@ -1051,19 +1143,38 @@ func (g *gen) traffic(clients []*client) trafficResult {
 		template:   lineTemplate(cfg.size),
 		grace:      10 * time.Second,
 	}
-	r.Expected = int64(len(clients)-1) * p.total * int64(nSenders)
-	s := &stats{}
+	// Receivers of each kind count apart: each gets every message but its own.
+	var receivers, expected [2]int64
+	for _, c := range clients {
+		receivers[c.kind()]++
+	}
+	for _, c := range clients[:nSenders] {
+		for k := range expected {
+			n := receivers[k]
+			if k == c.kind() {
+				n--
+			}
+			expected[k] += n * p.total
+		}
+	}
+	r.Expected = expected[kindTCP] + expected[kindWS]
+	byKind := [2]*stats{{}, {}}
+	delivered := func() int64 {
+		return atomic.LoadInt64(&byKind[kindTCP].delivered) + atomic.LoadInt64(&byKind[kindWS].delivered)
+	}
 	closed0 := atomic.LoadInt64(&g.closed)
 	u0, s0 := cpuSeconds()
 	p.t0 = monoUs() + 20000
-	s.timedFromUs = p.t0 + int64(cfg.warmup*1e6)
-	g.cur.Store(s)
+	for k, s := range byKind {
+		s.timedFromUs = p.t0 + int64(cfg.warmup*1e6)
+		g.cur[k].Store(s)
+	}
 	p.endAt = p.dueAt(nSenders-1, p.total-1)
 	senders := make([]*sender, nSenders)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range senders {
-		senders[i] = &sender{id: i, c: clients[i]}
+		senders[i] = &sender{id: i, c: clients[i], rng: seed()}
 		wg.Add(1)
 		go func(sd *sender) {
 			defer wg.Done()
@@ -1088,9 +1199,9 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	// Drain: until everything arrived, or nothing moved for 2 s, or 30 s passed.
 	drainStart := monoUs()
 	lastProgress, lastCount := drainStart, int64(-1)
-	for atomic.LoadInt64(&s.delivered) < r.Expected {
+	for delivered() < r.Expected {
 		now := monoUs()
-		if count := atomic.LoadInt64(&s.delivered) + sent(); count != lastCount {
+		if count := delivered() + sent(); count != lastCount {
 			lastCount, lastProgress = count, now
 		}
 		if now-lastProgress > 2e6 || now-drainStart > 30e6 {
@@ -1100,7 +1211,15 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	}
 	end := monoUs()
 	u1, s1 := cpuSeconds()
-	g.cur.Store(&stats{}) // what arrives from now on is not this phase's
+	g.setStats(&stats{}) // what arrives from now on is not this phase's
+	s := mergeStats(byKind[kindTCP], byKind[kindWS])
+	if cfg.ws > 0 {
+		for k, name := range []string{"tcp", "ws"} {
+			if receivers[k] > 0 {
+				r.Receivers = append(r.Receivers, receiverSummary(name, receivers[k], expected[k], byKind[k]))
+			}
+		}
+	}
 	r.Sent = sent()
 	r.Delivered = atomic.LoadInt64(&s.delivered)
 	r.Lost = r.Expected - r.Delivered
@@ -1124,6 +1243,85 @@ func (g *gen) traffic(clients []*client) trafficResult {
 		r.RoundMs = num(perRead * 1000 * float64(len(clients)-1))
 	}
 	return r
+}
+
+// receiverResult is what the receivers of one kind (transport) got in the message phase.
+type receiverResult struct {
+	Transport      string `json:"transport"`
+	Receivers      int64  `json:"receivers"`
+	Expected       int64  `json:"expected"`
+	Delivered      int64  `json:"delivered"`
+	Lost           int64  `json:"lost"`
+	Reordered      int64  `json:"reordered"`
+	Corrupted      int64  `json:"corrupted"`
+	Errors         int64  `json:"serverErrors"`
+	FirstError     string `json:"firstError"`
+	P50Ms          num    `json:"p50Ms"`
+	P99Ms          num    `json:"p99Ms"`
+	MaxMs          num    `json:"maxMs"`
+	ArrivalP50Ms   num    `json:"arrivalP50Ms"`
+	ArrivalP99Ms   num    `json:"arrivalP99Ms"`
+	ArrivalMaxMs   num    `json:"arrivalMaxMs"`
+	ReadDelayP50Ms num    `json:"readDelayP50Ms"`
+	ReadDelayP99Ms num    `json:"readDelayP99Ms"`
+	Reads          int64  `json:"reads"`
+	Bytes          int64  `json:"bytes"`
+}
+
+// receiverSummary is what n receivers of one transport, expected to get expected messages, got.
+func receiverSummary(transport string, n, expected int64, s *stats) *receiverResult {
+	var t trafficResult
+	summarize(&t, s)
+	delivered := atomic.LoadInt64(&s.delivered)
+	return &receiverResult{
+		Transport: transport, Receivers: n, Expected: expected, Delivered: delivered,
+		Lost: expected - delivered, Reordered: atomic.LoadInt64(&s.reordered),
+		Corrupted: atomic.LoadInt64(&s.corrupted), Errors: atomic.LoadInt64(&s.errors),
+		FirstError: t.FirstError, P50Ms: t.P50Ms, P99Ms: t.P99Ms, MaxMs: t.MaxMs,
+		ArrivalP50Ms: t.ArrivalP50Ms, ArrivalP99Ms: t.ArrivalP99Ms, ArrivalMaxMs: t.ArrivalMaxMs,
+		ReadDelayP50Ms: t.ReadDelayP50Ms, ReadDelayP99Ms: t.ReadDelayP99Ms,
+		Reads: t.Reads, Bytes: t.Bytes,
+	}
+}
+
+// add folds o's counts into h.
+func (h *histogram) add(o *histogram) {
+	for b := range o.counts {
+		if n := atomic.LoadUint32(&o.counts[b]); n > 0 {
+			atomic.AddUint32(&h.counts[b], n)
+		}
+	}
+	atomic.AddInt64(&h.total, atomic.LoadInt64(&o.total))
+	if m := atomic.LoadInt64(&o.max); m > atomic.LoadInt64(&h.max) {
+		atomic.StoreInt64(&h.max, m)
+	}
+}
+
+// mergeStats is what a and b counted together.
+func mergeStats(a, b *stats) *stats {
+	m := &stats{timedFromUs: a.timedFromUs}
+	for _, s := range []*stats{a, b} {
+		m.latency.add(&s.latency)
+		m.arrival.add(&s.arrival)
+		m.readDelay.add(&s.readDelay)
+		for _, f := range [][2]*int64{
+			{&m.delivered, &s.delivered}, {&m.corrupted, &s.corrupted},
+			{&m.reordered, &s.reordered}, {&m.errors, &s.errors}, {&m.reads, &s.reads},
+			{&m.bytes, &s.bytes}, {&m.stamped, &s.stamped}, {&m.notices, &s.notices},
+			{&m.historyLines, &s.historyLines}, {&m.replayed, &s.replayed},
+		} {
+			*f[0] += atomic.LoadInt64(f[1])
+		}
+		if last := atomic.LoadInt64(&s.lastDeliveryUs); last > m.lastDeliveryUs {
+			m.lastDeliveryUs = last
+		}
+		s.errMu.Lock()
+		if m.firstError == "" {
+			m.firstError = s.firstError
+		}
+		s.errMu.Unlock()
+	}
+	return m
 }
 
 // summarize fills in what r reports of s: errors, latencies, reads, replayed lines.
@@ -1154,7 +1352,7 @@ func summarize(r *trafficResult, s *stats) {
 func (g *gen) hold(d time.Duration) trafficResult {
 	var r trafficResult
 	s := &stats{}
-	g.cur.Store(s)
+	g.setStats(s)
 	u0, s0 := cpuSeconds()
 	start := monoUs()
 	time.Sleep(d)
@@ -1187,7 +1385,7 @@ func (g *gen) hold(d time.Duration) trafficResult {
 func (g *gen) fill(pre []*client) (time.Duration, error) {
 	n := g.cfg.replayFill
 	s := &stats{}
-	g.cur.Store(s)
+	g.setStats(s)
 	tmpl := lineTemplate(g.cfg.size)
 	l := len(tmpl)
 	buf := make([]byte, n*l)
@@ -1247,7 +1445,7 @@ func (g *gen) replayJoin(pre []*client, joinedEvent func(connectResult)) traffic
 	cfg := g.cfg
 	var r trafficResult
 	s := &stats{}
-	g.cur.Store(s)
+	g.setStats(s)
 	closed0 := atomic.LoadInt64(&g.closed)
 	u0, s0 := cpuSeconds()
 	start := monoUs()
@@ -1293,7 +1491,7 @@ func (g *gen) replayJoin(pre []*client, joinedEvent func(connectResult)) traffic
 	}
 	end := monoUs()
 	u1, s1 := cpuSeconds()
-	g.cur.Store(&stats{})
+	g.setStats(&stats{})
 	total, outOfWindow := expected()
 	r.Sent, r.Expected, r.Delivered = sent, total, reached()
 	r.Lost = total - r.Delivered
@@ -1391,6 +1589,9 @@ type config struct {
 	control        bool
 	// Replay mode (replayFill > 0): see replayJoin.
 	replayFill, replayLines, replayMin int
+	// ws of the clients connect over a WebSocket to wsAddr (see ws.go).
+	ws     int
+	wsAddr string
 }
 
 type output struct {
@@ -1403,6 +1604,7 @@ type output struct {
 	Rate      float64 `json:"rate"`
 	Size      int     `json:"size"`
 	Procs     int     `json:"procs"`
+	WS        int     `json:"ws"`
 	*connectResult
 	Traffic *trafficResult `json:"traffic,omitempty"`
 }
@@ -1443,6 +1645,9 @@ func parseFlags() (config, error) {
 		"must be replayed (the server's --replay)")
 	flag.IntVar(&c.replayMin, "replay-min", 3, "replay mode: messages sent during the join "+
 		"even if it ends sooner")
+	flag.IntVar(&c.ws, "ws", 0, "clients (of -clients) that connect over a WebSocket to -ws-addr "+
+		"instead, spread evenly among them (the senders too); needs -mode ours")
+	flag.StringVar(&c.wsAddr, "ws-addr", "", "the server's WebSocket `host:port` (GET "+wsPath+")")
 	flag.Parse()
 	c.connectTimeout = time.Duration(timeout * float64(time.Second))
 	host, _, err := net.SplitHostPort(c.addr)
@@ -1485,6 +1690,10 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-size must be between %d and 1000", minPayload)
 	case c.concurrency < 1 || c.procs < 1 || timeout <= 0 || c.idle < 0:
 		return c, errors.New("-concurrency, -procs and -connect-timeout must be positive")
+	case c.ws < 0 || c.ws > c.clients:
+		return c, errors.New("-ws must be between 0 and -clients")
+	case c.ws > 0 && (c.mode != "ours" || c.ready != "hello" || c.replayFill > 0 || c.wsAddr == ""):
+		return c, errors.New("-ws needs -mode ours, -ready hello, -ws-addr and no -replay-fill")
 	}
 	if c.idle > 0 {
 		c.senders = 0
@@ -1505,14 +1714,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "crowdgen: bad port in -addr:", err)
 		os.Exit(2)
 	}
+	var wsIP net.IP
+	var wsPort int
+	if cfg.ws > 0 {
+		host, portText, err := net.SplitHostPort(cfg.wsAddr)
+		if err == nil {
+			wsPort, err = strconv.Atoi(portText)
+		}
+		if wsIP = net.ParseIP(host).To4(); err != nil || wsIP == nil {
+			fmt.Fprintln(os.Stderr, "crowdgen: -ws-addr must be an IPv4 address and a port")
+			os.Exit(2)
+		}
+	}
 	g := &gen{
 		cfg:     cfg,
+		wsIP:    wsIP,
+		wsPort:  wsPort,
 		named:   cfg.mode == "ours",
 		prefix:  map[string]prefixKind{"ours": prefixName, "raw": prefixNone, "ncat": prefixNcat}[cfg.mode],
 		senders: cfg.senders,
 		port:    port,
 	}
-	g.cur.Store(&stats{})
+	g.setStats(&stats{})
 	joiners := 0
 	if cfg.replayFill > 0 {
 		joiners = 2 // the sender and the witness come first
@@ -1527,6 +1750,7 @@ func main() {
 		Rate:      cfg.rate,
 		Size:      cfg.size,
 		Procs:     cfg.procs,
+		WS:        cfg.ws,
 	}
 	stdin := bufio.NewReader(os.Stdin)
 	// wait reads the parent's next line; false if it is not "go" (or stdin closed).
