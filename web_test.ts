@@ -503,11 +503,9 @@ test("web: --max-clients counts WebSocket and TCP clients together", async () =>
   // The one place is taken by the page: a TCP client is turned away.
   using tcp = await LineClient.connect(server);
   assertEquals(await tcp.rest(), [say.serverFull]);
-  // And a second page too, told why, then closed with "try again later".
-  await using second = await WsClient.open(`ws://127.0.0.1:${server.webAddr.port}/ws`);
-  const { lines, close } = await second.rest();
-  assertEquals(lines, [say.serverFull]);
-  assertEquals(close.code, 1013);
+  // And a second page too, before its upgrade: no socket is opened for it at all.
+  using second = await RawSocket.open(server);
+  assertEquals(second.status, "HTTP/1.1 503 Service Unavailable");
   await eventually(() => server.stats().webConnections === 1);
 });
 
@@ -591,4 +589,24 @@ test("web: server.ts logs the page's address once ready; --no-web and --web-orig
     assertEquals(code, 2, args.join(" "));
     assertMatch(decoder.decode(stderr).split("\n")[0], message);
   }
+});
+
+test("web: a server on loopback answers only loopback names (no DNS rebinding)", async () => {
+  await using server = await webServer();
+  const port = server.webAddr.port;
+  const status = async (host: string) => {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      encoder.encode(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return text.split("\r\n")[0];
+  };
+  assertEquals(await status(`evil.example:${port}`), "HTTP/1.1 421 Misdirected Request");
+  assertEquals(await status(`localhost:${port}`), "HTTP/1.1 200 OK");
+  assertEquals(await status(`127.0.0.1:${port}`), "HTTP/1.1 200 OK");
 });

@@ -26,6 +26,8 @@ export interface HistoryStore {
   add(room: string, entry: Omit<HistoryEntry, "id">): void;
   /** Up to `limit` entries of `room` older than id `before` (all, if absent), oldest first. */
   before(room: string, limit: number, before?: number): HistoryEntry[];
+  /** The id the next entry will get: a cursor for "nothing before now was shown". */
+  nextId(): number;
   /** The topic kept for `room`, or `""`. */
   topic(room: string): string;
   /** Keeps the topic of `room`. */
@@ -82,6 +84,10 @@ export class MemoryHistory implements HistoryStore {
     }
     const start = Math.max(0, end - limit, entries.length - this.perRoom);
     return entries.slice(start, end);
+  }
+
+  nextId(): number {
+    return this.#nextId;
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */

@@ -202,8 +202,9 @@ export class Hub {
    */
   #arrive(session: Session, room: Room<Session>): void {
     if (room.topic) session.send(say.topicIs(room.name, room.topic));
-    session.historyCursor = undefined;
-    const entries = this.history.before(room.key, this.options.replay);
+    // What was said before now is "earlier": /history starts there, not at live lines.
+    session.historyCursor = this.history.nextId();
+    const entries = fit(this.history.before(room.key, this.options.replay));
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
     session.send(historyBlock(say.historyHeader(room.name, entries.length), entries));
@@ -212,7 +213,7 @@ export class Hub {
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
   earlier(session: Session, count: number): void {
     const room = session.room!;
-    const entries = this.history.before(room.key, count, session.historyCursor);
+    const entries = fit(this.history.before(room.key, count, session.historyCursor));
     if (entries.length === 0) return session.send(say.noEarlier(room.name));
     session.historyCursor = entries[0].id;
     session.send(historyBlock(say.earlierHeader(room.name, entries.length), entries));
@@ -364,6 +365,19 @@ export class Hub {
     }
     return [others, room.members.size - 1];
   }
+}
+
+/** The most bytes of history sent at once: well inside a client's `--max-queue`. */
+const HISTORY_BYTES = 256 * 1024;
+
+/** The newest of `entries` that fit in {@linkcode HISTORY_BYTES} (at least one). */
+function fit(entries: HistoryEntry[]): HistoryEntry[] {
+  let bytes = 0;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    bytes += entries[i].from.length + entries[i].text.length * 3 + 32; // UTF-8 at most 3× UTF-16
+    if (bytes > HISTORY_BYTES && i < entries.length - 1) return entries.slice(i + 1);
+  }
+  return entries;
 }
 
 /** A header, history lines and the end line, as one text of lines. */

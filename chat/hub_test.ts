@@ -439,3 +439,31 @@ test("history in memory is bounded per room and in the number of rooms", () => {
   assertEquals(history.before("a", 10), []);
   assertEquals(history.before("c", 10).length, 1);
 });
+
+test("/history after entering a room with no history does not repeat lines seen live", () => {
+  using hub = new MemoryHub();
+  const ann = hub.member("ann");
+  const bob = hub.member("bob");
+  bob.say("/join dev");
+  ann.say("/join dev", "one", "two");
+  bob.take();
+  bob.say("/history");
+  assertEquals(bob.take(), [say.noEarlier("dev")]);
+});
+
+test("a /history answer is capped in bytes, so a long page cannot overflow the asker", () => {
+  using hub = new MemoryHub({ replay: 0 });
+  const ann = hub.member("ann");
+  for (let i = 0; i < 200; i++) ann.say(`${i} ${"x".repeat(4000)}`);
+  const bob = hub.member("bob");
+  bob.say("/join dev", "/join lobby"); // entering again: /history starts from now
+  bob.take();
+  ann.say("after"); // bob sees this one live
+  bob.take();
+  const cursorless = hub.member("cat");
+  cursorless.say("/history 500");
+  const lines = cursorless.take();
+  const bytes = lines.reduce((sum, line) => sum + line.length, 0);
+  assert(bytes <= 300 * 1024, `${bytes} bytes in one answer`);
+  assert(lines.length > 10, "some history was sent");
+});

@@ -140,6 +140,10 @@ export class SqliteHistory implements HistoryStore {
     return [...older, ...kept];
   }
 
+  nextId(): number {
+    return this.#memory.nextId();
+  }
+
   topic(room: string): string {
     return this.#topics.get(room) ?? "";
   }

@@ -128,6 +128,11 @@ export class WebServer {
 
   #handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
     const host = validHost(request.headers.get("host"));
+    if (!this.#hostAllowed(host)) {
+      // DNS rebinding: a foreign name pointed at this server would make its page "same
+      // origin" with the chat. A server on loopback answers loopback names only.
+      return this.#respond(421, "this server is not known by that name\n", TEXT, null);
+    }
     const path = new URL(request.url).pathname;
     if (path === "/ws") return this.#upgrade(request, info.remoteAddr, host);
     const asset = ASSETS.get(path);
@@ -168,6 +173,24 @@ export class WebServer {
     } catch {
       return this.#respond(400, "not a valid WebSocket handshake\n", TEXT, host);
     }
+  }
+
+  /**
+   * Whether the `Host` a request names may be this server: on a loopback address,
+   * only loopback names (or the hosts of `--web-origin`); elsewhere any name, as the
+   * server cannot know the names it is reached by.
+   */
+  #hostAllowed(host: string | null): boolean {
+    if (host === null) return true; // no browser sends a request without a valid Host
+    const listen = this.addr.hostname;
+    if (!/^(127\.|::1$|localhost$)/.test(listen)) return true;
+    const name = host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    if (name === "localhost" || name === "::1" || /^127\./.test(name)) return true;
+    if (this.#origins === null) return false;
+    for (const origin of this.#origins) {
+      if (new URL(origin).hostname.replace(/^\[(.*)\]$/, "$1") === name) return true;
+    }
+    return false;
   }
 
   /**

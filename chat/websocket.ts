@@ -102,15 +102,18 @@ export class WsTransport {
    * open, then closed. Returns the response that completes the handshake.
    */
   upgrade(request: Request, remote: Deno.NetAddr): Response {
-    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: IDLE_TIMEOUT });
     const address = remote.hostname;
     const refusal = this.options.admission.admit(address);
-    const conn = new WsConnection(this, socket as TaggedSocket, remote, refusal);
-    this.#sockets.set(conn, refusal === null ? address : null);
     if (refusal !== null) {
+      // Refused before the upgrade: a socket Deno cannot cut must never be opened for it.
       const where = hostPort(remote.hostname, remote.port);
       this.hub.log.repeated({ event: "refused", address: where, reason: refusal.slice(3) });
+      const status = refusal === say.serverFull ? 503 : 429;
+      return new Response(refusal.slice(3) + "\n", { status, headers: { "retry-after": "60" } });
     }
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: IDLE_TIMEOUT });
+    const conn = new WsConnection(this, socket as TaggedSocket, remote, null);
+    this.#sockets.set(conn, address);
     return response;
   }
 
@@ -486,6 +489,9 @@ export class WsConnection extends Outbox implements Connection {
       for (const bytes of inbox) session.receive(bytes); // it is held back: they wait in order
     }
     session.ended(reason);
+    // Unlike a half-closed TCP socket, a closed WebSocket can take nothing more, and its
+    // slot at the door is free now: a member must not outlive it on lines held back.
+    if (!session.closed) session.hub.leave(session, reason, false);
   }
 }
 
