@@ -168,3 +168,23 @@ test("a server that has shut down frees its --db file for the next one", async (
   const next = new SqliteHistory(db.path, 10, 10, 10, new ServerLog(() => {}));
   await next.close();
 });
+
+test("topics are kept for ten times --max-rooms rooms, the least recently set forgotten first", async () => {
+  await using db = await tempDb();
+  const log = new ServerLog(() => {});
+  const history = new SqliteHistory(db.path, 10, 1, 10, log); // one room: ten topics kept
+  for (let i = 0; i < 15; i++) history.setTopic(`r${i}`, `topic ${i}`);
+  history.setTopic("r5", "set again"); // r5 is now the most recent
+  history.setTopic("r15", "topic 15"); // one more: the least recently set (r6) goes
+  assertEquals([history.topic("r5"), history.topic("r6"), history.topic("r14")], [
+    "set again",
+    "",
+    "topic 14",
+  ]);
+  await history.close();
+  const reopened = new SqliteHistory(db.path, 10, 1, 10, log);
+  const topics = Array.from({ length: 16 }, (_, i) => reopened.topic(`r${i}`));
+  await reopened.close();
+  assertEquals(topics.filter((topic) => topic !== "").length, 10);
+  assertEquals(topics[5], "set again");
+});

@@ -34,6 +34,7 @@ export class SqliteHistory implements HistoryStore {
   readonly #insert: StatementSync;
   readonly #page: StatementSync;
   readonly #setTopic: StatementSync;
+  readonly #forgetTopics: StatementSync;
   readonly #trim: StatementSync;
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
@@ -106,16 +107,18 @@ export class SqliteHistory implements HistoryStore {
       'SELECT id, kind, sender AS "from", text, time FROM messages WHERE room = ? AND id < ? ' +
         "ORDER BY id DESC LIMIT ?",
     );
-    this.#setTopic = db.prepare(
-      "INSERT INTO rooms (key, topic) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET topic = excluded.topic",
+    // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
+    this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
+    this.#forgetTopics = db.prepare(
+      "DELETE FROM rooms WHERE rowid IN (SELECT rowid FROM rooms ORDER BY rowid LIMIT ?)",
     );
     this.#trim = db.prepare(
       "DELETE FROM messages WHERE room = ? AND id <= " +
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
-    for (const row of db.prepare("SELECT key, topic FROM rooms").all()) {
-      this.#topics.set(row.key as string, row.topic as string);
-    }
+    const kept = this.#topicsKept();
+    const rows = db.prepare("SELECT key, topic FROM rooms ORDER BY rowid DESC LIMIT ?").all(kept);
+    for (const row of rows.reverse()) this.#topics.set(row.key as string, row.topic as string);
     this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
     Deno.unrefTimer(this.#pruneTimer as unknown as number);
   }
@@ -149,12 +152,22 @@ export class SqliteHistory implements HistoryStore {
   }
 
   setTopic(room: string, topic: string): void {
+    // At most ten rooms' worth of topics per room that may exist are kept, in memory and in
+    // the file: the least recently set go first, so making rooms cannot fill either.
+    this.#topics.delete(room);
     this.#topics.set(room, topic);
+    const excess = this.#topics.size - this.#topicsKept();
+    for (let i = 0; i < excess; i++) this.#topics.delete(this.#topics.keys().next().value!);
     try {
       this.#setTopic.run(room, topic);
+      if (excess > 0) this.#forgetTopics.run(excess);
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
     }
+  }
+
+  #topicsKept(): number {
+    return 10 * this.rooms;
   }
 
   /** What memory holds (the file keeps more: up to `keep` lines per room). */

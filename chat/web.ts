@@ -216,9 +216,12 @@ export class WebServer {
   /** The Content-Security-Policy: this server's script and style, and its socket, nothing else. */
   #policy(host: string | null): string {
     const where = host ?? hostPort(this.addr.hostname, this.addr.port);
-    const socket = `${this.secure ? "wss" : "ws"}://${where}/ws`;
+    const sockets = [`${this.secure ? "wss" : "ws"}://${where}/ws`];
+    // Behind a proxy that rewrites Host, the page's origin is one of --web-origin.
+    for (const origin of this.#origins ?? []) sockets.push(`${origin.replace(/^http/, "ws")}/ws`);
     return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; ` +
-      `connect-src ${socket}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+      `connect-src ${sockets.join(" ")}; base-uri 'none'; form-action 'none'; ` +
+      `frame-ancestors 'none'`;
   }
 
   /** `/metrics`: the Prometheus text format (version 0.0.4). */
