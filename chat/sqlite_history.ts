@@ -40,8 +40,8 @@ export class SqliteHistory implements HistoryStore {
   #pending: [string, HistoryEntry][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
-  /** Rooms written to since the last pruning. */
-  #touched = new Set<string>();
+  /** Lines written to each room since it was last trimmed. */
+  #unpruned = new Map<string, number>();
 
   /**
    * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
@@ -210,7 +210,7 @@ export class SqliteHistory implements HistoryStore {
       this.#db.exec("BEGIN");
       for (const [room, { id, kind, from, text, time }] of pending) {
         this.#insert.run(id, room, kind, from, text, time);
-        this.#touched.add(room);
+        this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
       this.#db.exec("COMMIT");
     } catch (error) {
@@ -224,7 +224,11 @@ export class SqliteHistory implements HistoryStore {
     }
   }
 
-  /** Deletes what is past `keep` in each room written to since the last time (also on a timer). */
+  /**
+   * Deletes what is past `keep` in each room that has had a tenth of `keep` new lines
+   * since its last trim (also on a timer): finding the cut walks `keep` index entries,
+   * so it is done once per many lines, not for every room every time.
+   */
   prune(): void {
     this.#write();
     try {
@@ -232,9 +236,10 @@ export class SqliteHistory implements HistoryStore {
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
     }
-    const rooms = this.#touched;
-    this.#touched = new Set();
-    for (const room of rooms) {
+    const slack = Math.max(1, Math.floor(this.keep / 10));
+    for (const [room, written] of this.#unpruned) {
+      if (written < slack) continue;
+      this.#unpruned.delete(room);
       try {
         this.#trim.run(room, room, this.keep);
       } catch (error) {
