@@ -32,6 +32,7 @@ import { Hub } from "./chat/hub.ts";
 import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
+import { withTimeout } from "./chat/timeout.ts";
 import { CountingLog, Metrics, parseOrigin, WebServer } from "./chat/web.ts";
 
 /** How a server is set up; every field has a default. */
@@ -286,13 +287,6 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     finished,
     [Symbol.asyncDispose]: () => close().then(finish),
   };
-}
-
-/** Settles when `promise` does or after `ms`, whichever is first. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
-  clearTimeout(timer);
 }
 
 /** `object` without its undefined fields, so that they do not override the defaults. */

@@ -17,6 +17,7 @@ import { hostPort } from "./log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons } from "./protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
+import { withTimeout } from "./timeout.ts";
 import type { Connection, Session } from "./session.ts";
 
 /** Where and how the transport listens, and its per-connection limits. */
@@ -133,13 +134,11 @@ export class TcpTransport {
 
   /** Settles once every connection has closed; those still open after `ms` are cut. */
   async closed(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const allClosed = new Promise<void>((resolve) => {
       this.#allClosed = resolve;
       if (this.#sockets.size === 0) resolve();
     });
-    await Promise.race([allClosed, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
-    clearTimeout(timer);
+    await withTimeout(allClosed, ms);
     for (const socket of this.#sockets.keys()) socket.destroy();
     await allClosed;
   }

@@ -28,6 +28,7 @@ import { hostPort } from "./log.ts";
 import { type FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons, say } from "./protocol.ts";
 import type { Connection, Session } from "./session.ts";
+import { withTimeout } from "./timeout.ts";
 
 /** What the transport needs to know and share with the others. */
 export interface WsOptions {
@@ -119,13 +120,11 @@ export class WsTransport {
 
   /** Settles once every connection has closed; those still open after `ms` are cut. */
   async closed(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const allClosed = new Promise<void>((resolve) => {
       this.#allClosed = resolve;
       if (this.#sockets.size === 0) resolve();
     });
-    await Promise.race([allClosed, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
-    clearTimeout(timer);
+    await withTimeout(allClosed, ms);
     for (const conn of this.#sockets.keys()) conn.cut();
   }
 
