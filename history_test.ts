@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ServerLog } from "./chat/log.ts";
 import { parseHistoryLine, say } from "./chat/protocol.ts";
 import { SqliteHistory } from "./chat/sqlite_history.ts";
-import { LineClient, quietServer, test } from "./test_util.ts";
+import { LineClient, quietServer, spawnServer, test } from "./test_util.ts";
 
 const SERVER = new URL("./server.ts", import.meta.url).pathname;
 
@@ -97,41 +97,13 @@ test("old lines are pruned to --keep per room; the newest stay", async () => {
   assertEquals(n, 20);
 });
 
-/** A server.ts process with `--db path`, once it listens; disposing it stops it. */
-async function spawnServer(path: string, ...flags: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-N", "-R", "-W", SERVER, "--port", "0", "--db", path, "--rate", "0", ...flags],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!output.includes("\n")) output += (await stdout.read()).value ?? "";
-  const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
-  let stopped = false;
-  return {
-    addr: { hostname: "127.0.0.1", port, transport: "tcp" as const },
-    /** Sends `signal` and waits for the process to end. */
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      if (!stopped) child.kill(signal);
-      stopped = true;
-      await child.status;
-      await stdout.cancel();
-    },
-    [Symbol.asyncDispose]() {
-      return this.stop();
-    },
-  };
-}
-
 for (const signal of ["SIGKILL", "SIGTERM"] as const) {
   test(`${signal}: every line relayed ${signal === "SIGKILL" ? "over 1 s before" : "before"} it is replayed after a restart, in order, once`, async () => {
     await using db = await tempDb();
     const relayed: { text: string; at: number }[] = [];
     let expected: typeof relayed = [];
     {
-      await using first = await spawnServer(db.path);
+      await using first = await spawnServer("--db", db.path, "--rate", "0");
       using ann = await LineClient.join(first, "ann");
       using bob = await LineClient.join(first, "bob");
       // 100 lines a second for 2 s; each counts as relayed when bob has it.
@@ -146,7 +118,7 @@ for (const signal of ["SIGKILL", "SIGTERM"] as const) {
       expected = relayed.filter(({ at }) => signal === "SIGTERM" || stoppedAt - at > 1000);
     }
     {
-      await using second = await spawnServer(db.path, "--replay", "500");
+      await using second = await spawnServer("--db", db.path, "--replay", "500");
       using carol = await LineClient.join(second, "carol");
       const replayed = await historyOf(carol);
       // In order, no duplicates, nothing missing that was relayed long enough before.

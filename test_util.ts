@@ -361,3 +361,44 @@ export async function eventually(condition: () => boolean, ms = 5000): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** A server.ts process started by {@linkcode spawnServer}. */
+export interface SpawnedServer extends Listening, AsyncDisposable {
+  /** Sends `signal` (SIGTERM by default) and settles with the exit code once it has ended. */
+  stop(signal?: Deno.Signal): Promise<number>;
+}
+
+const SERVER_FILE = new URL("./server.ts", import.meta.url).pathname;
+
+/**
+ * Starts server.ts in its own process on a free port with `flags`, and settles
+ * once it listens. Only its first log line is read: the rest of its stdout is
+ * left in the pipe (a test of a stalled reader needs exactly that).
+ */
+export async function spawnServer(...flags: string[]): Promise<SpawnedServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", "-R", "-W", SERVER_FILE, "--port", "0", ...flags],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  while (!output.includes("\n")) output += (await stdout.read()).value ?? "";
+  const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
+  let stopping: Promise<number> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM"): Promise<number> =>
+    stopping ??= (async () => {
+      child.kill(signal);
+      const { code } = await child.status;
+      await stdout.cancel();
+      return code;
+    })();
+  return {
+    addr: { hostname: "127.0.0.1", port, transport: "tcp" },
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop("SIGKILL");
+    },
+  };
+}
