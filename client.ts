@@ -40,6 +40,7 @@ import {
   parseHistoryLine,
   parseLine,
   privateReceipt,
+  readNotice,
   roomChange,
   roomKey,
   sanitize,
@@ -576,10 +577,8 @@ interface HistoryBlock {
 
 /** The room and the count stated by a history header line, or `null`. */
 function historyHeader(line: string): { room: string; earlier: boolean; count: number } | null {
-  const match = /^-- (history of|earlier in) (\S+): (\d+) lines?, oldest first$/u.exec(line);
-  return match
-    ? { room: match[2], earlier: match[1] === "earlier in", count: Number(match[3]) }
-    : null;
+  const notice = line.startsWith("-- ") ? readNotice(line.slice(3)) : null;
+  return notice?.kind === "historyHeader" ? notice : null;
 }
 
 /** A room line as the server keeps it: runs of spaces squeezed, no space at either end. */

@@ -26,7 +26,7 @@ export interface Command {
 }
 
 /** Rooms listed by `/rooms` before the rest are only counted. */
-const ROOMS_LISTED = 50;
+export const ROOMS_LISTED = 50;
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
 const WHO_LISTED = 100;
 /** The most lines one `/history` sends. */

@@ -20,10 +20,13 @@ export interface HistoryEntry {
   readonly time: number;
 }
 
+/** What is kept of a message (a `ChatMessage` may be passed as it is: the rest is left out). */
+export type HistoryMessage = Omit<HistoryEntry, "id">;
+
 /** Where rooms keep their recent past. Adding never waits on anything. */
 export interface HistoryStore {
   /** Keeps a message said in the room whose key is `room`. */
-  add(room: string, entry: Omit<HistoryEntry, "id">): void;
+  add(room: string, entry: HistoryMessage): void;
   /** Up to `limit` entries of `room` older than id `before` (all, if absent), oldest first. */
   before(room: string, limit: number, before?: number): HistoryEntry[];
   /** The id the next entry will get: a cursor for "nothing before now was shown". */
@@ -56,8 +59,9 @@ export class MemoryHistory implements HistoryStore {
     this.#nextId = lastId + 1;
   }
 
-  add(room: string, entry: Omit<HistoryEntry, "id">): HistoryEntry {
-    const kept = { id: this.#nextId++, ...entry };
+  add(room: string, entry: HistoryMessage): HistoryEntry {
+    const { kind, from, text, time } = entry; // one object kept, and nothing else of `entry`
+    const kept = { id: this.#nextId++, kind, from, text, time };
     const entries = this.#use(room);
     entries.push(kept);
     this.#lines++;

@@ -26,7 +26,12 @@ import {
   say,
   WELCOME,
 } from "./protocol.ts";
-import { type HistoryEntry, type HistoryStore, MemoryHistory } from "./history.ts";
+import {
+  type HistoryEntry,
+  type HistoryMessage,
+  type HistoryStore,
+  MemoryHistory,
+} from "./history.ts";
 import type { ServerLog } from "./log.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
@@ -154,8 +159,7 @@ export class Hub {
         this.deliveries += recipients;
         this.relayedBytes += bytes.length * recipients;
       }
-      const { kind, from, text, time } = message;
-      this.history.add(key, { kind, from, text, time });
+      this.history.add(key, message as HistoryMessage);
     }
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {

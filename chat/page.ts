@@ -19,6 +19,7 @@
  * @module
  */
 
+import { ROOMS_LISTED } from "./commands.ts";
 import {
   ACTION_LINE,
   helloName,
@@ -34,6 +35,7 @@ import {
   parseLine,
   PRIVATE_LINE,
   privateReceipt,
+  readNotice,
   roomChange,
   WELCOME,
 } from "./protocol.ts";
@@ -114,8 +116,6 @@ const backoff = (attempt) => Math.min(1000 * Math.pow(2, attempt), 30000);
 const LIVE_SLACK = 10000;
 /** Lines kept in the page; older ones go. */
 const MAX_LINES = 2000;
-/** A replay of a room's history lists at most this many rooms, then a count. */
-const ROOMS_LISTED = 50;
 
 const state = {
   ws: null,
@@ -328,15 +328,12 @@ function closeSide() {
 // Lines from the server
 // ---------------------------------------------------------------------------
 
-const PRESENCE = /^\S+(, \S+)*( and \S+)?( and \d+ more)? (joined|left( \(.*\))?|went to \S+)$/u;
-
-function isPresence(text) {
-  return /^\S+ is now known as \S+$/u.test(text) || text.split("; ").every((part) => PRESENCE.test(part));
-}
-
 function onLine(line) {
   if (state.phase === "naming") return onNamingLine(line);
-  if (state.roomsLeft > 0 && line.startsWith("--   ")) return onRoomEntry(line);
+  if (state.roomsLeft > 0 && line.startsWith("-- ")) {
+    const kind = readNotice(line.slice(3))?.kind;
+    if (kind === "roomEntry" || kind === "moreRooms") return onRoomEntry(line);
+  }
   const replay = parseHistoryLine(line);
   if (replay) return onHistory(replay);
   const parsed = parseLine(line);
@@ -384,7 +381,7 @@ function onNamingLine(line) {
   }
   // The greeting is shown once, not again on each reconnect.
   if (state.greeted && (line === WELCOME || limit !== null)) return;
-  if (line === "-- Bye!") state.quit = true;
+  if (parsed.kind === "notice" && readNotice(parsed.text)?.kind === "bye") state.quit = true;
   if (parsed.kind === "notice") showNotice(parsed.text, "greeting");
   else append("other", [line]);
 }
@@ -462,69 +459,53 @@ function onNotice(line, text) {
     whoSoon();
     return;
   }
-  let match = /^Online in (\S+) \((\d+)\): (.*)$/u.exec(text);
-  if (match) {
-    let names = match[3];
-    const more = / and \d+ more$/u.exec(names);
-    if (more) names = names.slice(0, more.index);
-    if (sameRoom(match[1], state.room)) showMembers(names ? names.split(", ") : [], Number(match[2]));
-    if (state.quiet.who > 0) state.quiet.who--;
-    else showNotice(text);
-    return;
-  }
-  match = /^Rooms \((\d+)\):$/u.exec(text);
-  if (match) {
-    const count = Number(match[1]);
-    state.roomsLeft = Math.min(count, ROOMS_LISTED) + (count > ROOMS_LISTED ? 1 : 0);
-    state.roomList = [];
-    state.roomsMore = 0;
-    state.roomsShown = state.quiet.rooms === 0;
-    if (state.quiet.rooms > 0) state.quiet.rooms--;
-    if (state.roomsShown) showNotice(text);
-    if (state.roomsLeft === 0) showRooms();
-    return;
-  }
-  match = /^Topic of (\S+): (.*)$/u.exec(text);
-  if (match) {
-    if (sameRoom(match[1], state.room)) state.topic = match[2];
-    showRoom();
-    showNotice(text, "topic");
-    return;
-  }
-  match = /^(\S+) has no topic; /u.exec(text);
-  if (match) {
-    if (sameRoom(match[1], state.room)) state.topic = "";
-    showRoom();
-    showNotice(text);
-    return;
-  }
-  match = /^(\S+) set the topic: (.*)$/u.exec(text);
-  if (match) {
-    state.topic = match[2];
-    showRoom();
-    showNotice(text, "topic");
-    return;
-  }
-  if (/^(history of|earlier in) \S+: \d+ lines?, oldest first$|^end of history$|^no earlier history in /u.test(text)) {
-    showNotice(text, "history-mark");
-    return;
-  }
-  if (text === "Bye!") state.quit = true;
-  if (isPresence(text)) {
-    showNotice(text, "presence");
-    whoSoon();
-    return;
+  const notice = readNotice(text);
+  switch (notice?.kind) {
+    case "online":
+      if (sameRoom(notice.room, state.room)) showMembers(notice.names, notice.total);
+      if (state.quiet.who > 0) state.quiet.who--;
+      else showNotice(text);
+      return;
+    case "rooms":
+      state.roomsLeft = Math.min(notice.count, ROOMS_LISTED) + (notice.count > ROOMS_LISTED ? 1 : 0);
+      state.roomList = [];
+      state.roomsMore = 0;
+      state.roomsShown = state.quiet.rooms === 0;
+      if (state.quiet.rooms > 0) state.quiet.rooms--;
+      if (state.roomsShown) showNotice(text);
+      if (state.roomsLeft === 0) showRooms();
+      return;
+    case "topicIs":
+    case "noTopic":
+      if (sameRoom(notice.room, state.room)) state.topic = notice.kind === "topicIs" ? notice.topic : "";
+      showRoom();
+      showNotice(text, notice.kind === "topicIs" ? "topic" : undefined);
+      return;
+    case "topicSet":
+      state.topic = notice.topic;
+      showRoom();
+      showNotice(text, "topic");
+      return;
+    case "historyHeader":
+    case "historyEnd":
+    case "noEarlier":
+      showNotice(text, "history-mark");
+      return;
+    case "presence":
+      showNotice(text, "presence");
+      whoSoon();
+      return;
+    case "bye":
+      state.quit = true;
   }
   showNotice(text);
 }
 
 function onRoomEntry(line) {
   state.roomsLeft--;
-  const text = line.slice(5);
-  const more = /^and (\d+) more$/u.exec(text);
-  const entry = /^(\S+) \((\d+)\)(?:: (.*))?$/u.exec(text);
-  if (more) state.roomsMore = Number(more[1]);
-  else if (entry) state.roomList.push({ name: entry[1], members: Number(entry[2]), topic: entry[3] || "" });
+  const entry = readNotice(line.slice(3));
+  if (entry && entry.kind === "moreRooms") state.roomsMore = entry.count;
+  else if (entry && entry.kind === "roomEntry") state.roomList.push({ name: entry.room, members: entry.members, topic: entry.topic });
   if (state.roomsShown) showNotice(line.slice(3), "rooms-entry");
   if (state.roomsLeft === 0) showRooms();
 }
@@ -759,6 +740,7 @@ connect();
 export const PAGE_JS = `"use strict";
 (() => {
 const LOBBY = ${JSON.stringify(LOBBY)};
+const ROOMS_LISTED = ${ROOMS_LISTED};
 const NAME_PROMPT = ${JSON.stringify(NAME_PROMPT)};
 const WELCOME = ${JSON.stringify(WELCOME)};
 const NAME_COLORS = ${JSON.stringify(NAME_COLORS)};
@@ -776,6 +758,7 @@ ${
     helloName,
     nameChange,
     lineLimit,
+    readNotice,
   ].map((fn) => fn.toString()).join("\n")
 }
 ${SCRIPT}

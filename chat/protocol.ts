@@ -365,6 +365,67 @@ export function privateReceipt(line: string): { to: string; text: string } | nul
   return match ? { to: match[1], text: match[2] } : null;
 }
 
+/** A notice from the server, read back: what {@linkcode say} wrote, as data. */
+export type Notice =
+  | { kind: "online"; room: string; total: number; names: string[] }
+  | { kind: "rooms"; count: number }
+  | { kind: "roomEntry"; room: string; members: number; topic: string }
+  | { kind: "moreRooms"; count: number }
+  | { kind: "topicIs"; room: string; topic: string }
+  | { kind: "noTopic"; room: string }
+  | { kind: "topicSet"; name: string; topic: string }
+  | { kind: "historyHeader"; room: string; earlier: boolean; count: number }
+  | { kind: "historyEnd" }
+  | { kind: "noEarlier"; room: string }
+  | { kind: "presence" }
+  | { kind: "bye" };
+
+/**
+ * Reads the text of a notice (the line without its `-- `) back into what it
+ * says, or `null` for a notice it does not know. It inverts {@linkcode say}
+ * beside it, so a reader (the client, the web page) never spells a wording
+ * itself. Self-contained (the page runs its source).
+ */
+export function readNotice(text: string): Notice | null {
+  let m = /^Online in (\S+) \((\d+)\): (.*?)(?: and (\d+) more)?$/u.exec(text);
+  if (m) {
+    return { kind: "online", room: m[1], total: Number(m[2]), names: m[3] ? m[3].split(", ") : [] };
+  }
+  if ((m = /^Rooms \((\d+)\):$/u.exec(text))) return { kind: "rooms", count: Number(m[1]) };
+  if ((m = /^ {2}and (\d+) more$/u.exec(text))) return { kind: "moreRooms", count: Number(m[1]) };
+  if ((m = /^ {2}(\S+) \((\d+)\)(?:: (.*))?$/u.exec(text))) {
+    return { kind: "roomEntry", room: m[1], members: Number(m[2]), topic: m[3] ?? "" };
+  }
+  if ((m = /^Topic of (\S+): (.*)$/u.exec(text))) {
+    return { kind: "topicIs", room: m[1], topic: m[2] };
+  }
+  if ((m = /^(\S+) has no topic; /u.exec(text))) return { kind: "noTopic", room: m[1] };
+  if ((m = /^(\S+) set the topic: (.*)$/u.exec(text))) {
+    return { kind: "topicSet", name: m[1], topic: m[2] };
+  }
+  if ((m = /^(history of|earlier in) (\S+): (\d+) lines?, oldest first$/u.exec(text))) {
+    return {
+      kind: "historyHeader",
+      room: m[2],
+      earlier: m[1] === "earlier in",
+      count: Number(m[3]),
+    };
+  }
+  if (text === "end of history") return { kind: "historyEnd" };
+  if ((m = /^no earlier history in (\S+)$/u.exec(text))) return { kind: "noEarlier", room: m[1] };
+  if (text === "Bye!") return { kind: "bye" };
+  // Joins, leaves, moves and renames, one or several in a line ("a joined; b went to dev").
+  const happening =
+    /^\S+(?:, \S+)*(?: and \S+)?(?: and \d+ more)? (?:joined|left(?: \(.*\))?|went to \S+)$/u;
+  if (
+    /^\S+ is now known as \S+$/u.test(text) ||
+    text.split("; ").every((part) => happening.test(part))
+  ) {
+    return { kind: "presence" };
+  }
+  return null;
+}
+
 /** The room named in a `/join` answer (`-- You are now in ROOM. …`), or `null`. */
 export function roomChange(line: string): string | null {
   return /^-- You are now in (\S+)\. /u.exec(line)?.[1] ?? null;

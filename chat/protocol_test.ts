@@ -11,8 +11,10 @@ import {
   checkName,
   checkRoomName,
   cleanLine,
+  happened,
   NAME_PROMPT,
   nameKey,
+  readNotice,
   roomKey,
   sanitize,
   say,
@@ -232,4 +234,44 @@ test("sanitize cleans a line for display but keeps its spacing", () => {
   assertEquals(sanitize("a\tb\u00A0c"), "a b c");
   assertEquals(sanitize("x\u2028\u202Ey\u200B"), "xy");
   assertEquals(sanitize("👨‍👩‍👧"), "👨‍👩‍👧");
+});
+
+test("readNotice reads back every notice the server says, and nothing else", () => {
+  const read = (line: string) => readNotice(line.slice(3));
+  assertEquals(read(say.online("dev", ["a", "b"], 5)), {
+    kind: "online",
+    room: "dev",
+    total: 5,
+    names: ["a", "b"],
+  });
+  assertEquals(read(say.roomsHeader(3)), { kind: "rooms", count: 3 });
+  assertEquals(read(say.roomEntry("dev", 2, "a: b")), {
+    kind: "roomEntry",
+    room: "dev",
+    members: 2,
+    topic: "a: b",
+  });
+  assertEquals(read(say.moreRooms(4)), { kind: "moreRooms", count: 4 });
+  assertEquals(read(say.topicIs("dev", "x")), { kind: "topicIs", room: "dev", topic: "x" });
+  assertEquals(read(say.noTopic("dev")), { kind: "noTopic", room: "dev" });
+  assertEquals(read(say.topicSet("ann", "x")), { kind: "topicSet", name: "ann", topic: "x" });
+  assertEquals(read(say.earlierHeader("dev", 1)), {
+    kind: "historyHeader",
+    room: "dev",
+    earlier: true,
+    count: 1,
+  });
+  assertEquals(read(say.historyEnd), { kind: "historyEnd" });
+  assertEquals(read(say.noEarlier("dev")), { kind: "noEarlier", room: "dev" });
+  assertEquals(read(say.bye), { kind: "bye" });
+  for (
+    const presence of [
+      say.joined("a, b and 3 more"),
+      say.left("a", "quit: see you (soon)"),
+      say.happenings([happened.joined("a"), happened.moved("b and c", "dev")]),
+      say.othersRenamed("a", "b"),
+    ]
+  ) assertEquals(read(presence), { kind: "presence" }, presence);
+  assertEquals(read(say.hello("ann", [], 0)), null);
+  assertEquals(read("a, b and c were here"), null);
 });

@@ -13,7 +13,12 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ServerLog } from "./log.ts";
-import { type HistoryEntry, type HistoryStore, MemoryHistory } from "./history.ts";
+import {
+  type HistoryEntry,
+  type HistoryMessage,
+  type HistoryStore,
+  MemoryHistory,
+} from "./history.ts";
 
 /** "CHAT": marks the file as this server's, so that another program's database is refused. */
 const APPLICATION_ID = 0x43484154;
@@ -123,7 +128,7 @@ export class SqliteHistory implements HistoryStore {
     Deno.unrefTimer(this.#pruneTimer as unknown as number);
   }
 
-  add(room: string, entry: Omit<HistoryEntry, "id">): void {
+  add(room: string, entry: HistoryMessage): void {
     this.#load(room);
     this.#pending.push([room, this.#memory.add(room, entry)]);
     this.#writeTimer ??= setTimeout(() => this.#write(), WRITE_DELAY);
