@@ -106,6 +106,14 @@ class Screen {
   }
 }
 
+/** Runs the client on a fake keyboard and screen, as in a terminal, with `options` on top. */
+function interactiveClient(options: Partial<Parameters<typeof runClient>[0]>) {
+  const keyboard = new Keyboard();
+  const screen = new Screen();
+  const done = runClient({ input: keyboard, output: screen.print, interactive: true, ...options });
+  return { keyboard, screen, done };
+}
+
 // ---------------------------------------------------------------------------
 // Formatting
 // ---------------------------------------------------------------------------
@@ -414,14 +422,9 @@ test("runClient shows a refused name and asks again when interactive", async () 
   await using server = await quietServer();
   const { port } = server.addr;
   using _ann = await LineClient.join(server, "ann");
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port,
     name: "ANN",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => line === say.nameTaken("ANN"));
   await screen.waitFor((line) => line === NAME_PROMPT);
@@ -564,13 +567,8 @@ test("runClient treats a failed write as a lost connection and reconnects", asyn
   await using second = await quietServer();
   let connects = 0;
   let broken = false;
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     connect: async () =>
       connects++ === 0
         ? breakableWrites(await Deno.connect({ port: first.addr.port }), () => broken)
@@ -668,14 +666,9 @@ test("runClient without reconnect exits 1 when the server goes away", async () =
 
 test("runClient /quit leaves cleanly with exit 0", async () => {
   await using server = await quietServer();
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => helloName(line) === "ann");
   keyboard.type("/quit gone fishing");
@@ -686,16 +679,11 @@ test("runClient /quit leaves cleanly with exit 0", async () => {
 
 test("runClient speaks TLS to a server with a certificate from a private CA", async () => {
   await using server = await quietServer({ cert: pem("cert.pem"), key: pem("key.pem") });
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
     tls: true,
     caCerts: [pem("ca.pem")],
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => helloName(line) === "ann");
   keyboard.end();
@@ -808,14 +796,9 @@ test("runClient runs a command given as the name as if typed at the prompt: /qui
 test("runClient checks a line against the limit the server states, and sends no longer one", async () => {
   await using server = await quietServer({ maxLine: 100 });
   using bob = await LineClient.join(server, "bob");
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => helloName(line) === "ann");
   assert(screen.lines.includes(limitsLine(100)), "the greeting states the limit");
@@ -847,14 +830,9 @@ test("runClient checks a line against the limit the server states, and sends no 
 test("runClient shows a private message as sent only once the server confirms it", async () => {
   await using server = await quietServer();
   using bob = await LineClient.join(server, "bob");
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => helloName(line) === "ann");
   keyboard.type("/msg nobody hi");
@@ -949,14 +927,9 @@ test("runClient shows a replay dim with its time, then live lines as usual", asy
   const before = new Date(Math.floor(Date.now() / 1000) * 1000);
   await sayAll(bob, "hi", "/me waves");
   const after = new Date();
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     color: true,
   });
   await screen.waitFor((line) => line.includes(say.historyEnd));
@@ -1012,14 +985,9 @@ test("runClient shows /history pages by the server's answers only", async () => 
   await using server = await quietServer({ replay: 2 });
   using bob = await LineClient.join(server, "bob");
   await sayAll(bob, "m1", "m2", "m3", "m4", "m5");
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
   });
   await screen.waitFor((line) => line === say.historyEnd);
   keyboard.type("/history 2");
@@ -1081,13 +1049,8 @@ test("runClient after a reconnect shows only the replayed lines it had not shown
   using bob = await LineClient.join(server, "bob");
   await sayAll(bob, "one", "two");
   const link = droppable(server);
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     connect: link.connect,
     reconnectDelay: () => 1,
   });
@@ -1139,13 +1102,8 @@ test("runClient back in a room after a reconnect: no lobby replay, no room line 
   await carl.until((line) => roomChange(line) === "dev");
   await sayAll(carl, "dev one");
   const link = droppable(server);
-  const keyboard = new Keyboard();
-  const screen = new Screen();
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     connect: link.connect,
     reconnectDelay: () => 1,
   });
