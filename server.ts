@@ -28,6 +28,7 @@
 
 import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./chat/admission.ts";
+import { Cluster } from "./chat/cluster.ts";
 import { Hub } from "./chat/hub.ts";
 import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
@@ -83,6 +84,11 @@ export interface ServerOptions {
   db?: string;
   /** Lines kept per room in the `db` file; older ones are pruned. Default 100000. */
   keep?: number;
+  /**
+   * A Redis URL (`redis://[user:pass@]host:port[/db]`, `rediss://` for TLS): every
+   * server with the same one is one chat, sharing rooms, names and history. Default none.
+   */
+  redis?: string;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key for `cert`. */
@@ -196,6 +202,18 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     )
     : undefined;
   const hub = new Hub(settings, log, history);
+  // The Redis client is loaded only for a cluster: a lone server downloads nothing.
+  let bus: import("./chat/redis_bus.ts").RedisBus | null = null;
+  if (settings.redis) {
+    hub.cluster = new Cluster(hub);
+    const { RedisBus } = await import("./chat/redis_bus.ts");
+    bus = await RedisBus.join(
+      { url: settings.redis, history: settings.history, rooms: settings.maxRooms * 10 },
+      hub.cluster,
+      hub.history,
+      log,
+    );
+  }
   // One output budget for every transport; past it, shed down to three quarters.
   const scheduler: FlushScheduler = new FlushScheduler(
     settings.maxBuffered,
@@ -210,6 +228,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
     });
   } catch (error) {
+    await bus?.close(0);
     await hub.history.close();
     throw error;
   }
@@ -235,12 +254,20 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
           tcpConnections: tcp.connections,
           queuedBytes: scheduler.queuedBytes,
           peakBufferedBytes: scheduler.peakBufferedBytes,
+          cluster: bus && {
+            connected: bus.connected,
+            backlog: bus.backlog,
+            dropped: bus.dropped,
+            outages: bus.outages,
+            remoteMembers: hub.cluster!.remote.size,
+          },
         }),
       });
     } catch (error) {
       tcp.stopAccepting();
       hub.shutdown();
       await tcp.closed(0);
+      await bus?.close(0);
       await hub.history.close();
       log.close();
       throw error;
@@ -259,7 +286,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       web?.stopAccepting(); // /healthz says so at once; the page is told like everyone
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
-      await Promise.all([tcp.closed(settings.drainTimeout), web?.closed(settings.drainTimeout)]);
+      await Promise.all([
+        tcp.closed(settings.drainTimeout),
+        web?.closed(settings.drainTimeout),
+        bus?.close(settings.drainTimeout), // the other instances hear who left
+      ]);
       await hub.history.close();
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
@@ -341,6 +372,9 @@ OPTIONS:
   --db FILE             keep history and topics in this SQLite file, across restarts
                         (needs -R and -W for it)
   --keep N              lines kept per room in the --db file (default ${DEFAULTS.keep})
+  --redis URL           join a cluster: every server with this Redis is one chat, sharing
+                        rooms, names and history (redis://[user:pass@]host:port[/db],
+                        rediss:// for TLS; needs --allow-env; not with --db)
   --log-format FORMAT   text (default) or json: one object per line for log shippers
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
@@ -437,12 +471,21 @@ async function main(): Promise<void> {
         history: { type: "string" },
         db: { type: "string" },
         keep: { type: "string" },
+        redis: { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
     });
     if (values.help) return printUsage();
     if (!values.cert !== !values.key) throw new Error("--cert and --key go together");
+    if (values.redis !== undefined) {
+      if (values.db !== undefined) {
+        throw new Error("--redis keeps history in Redis; it does not go with --db");
+      }
+      if (!/^rediss?:\/\/[^/]/.test(values.redis)) {
+        throw new Error(`--redis is a URL such as redis://127.0.0.1:6379, not "${values.redis}"`);
+      }
+    }
     const logFormat = values["log-format"];
     if (logFormat !== undefined && logFormat !== "text" && logFormat !== "json") {
       throw new Error(`--log-format is text or json, not "${logFormat}"`);
@@ -481,6 +524,7 @@ async function main(): Promise<void> {
       history: intFlag("history", values.history, 1),
       db: values.db,
       keep: intFlag("keep", values.keep, 1),
+      redis: values.redis,
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);
@@ -503,7 +547,9 @@ async function main(): Promise<void> {
   try {
     server = await startServer(options);
   } catch (error) {
-    if (error instanceof Error && /^(HistoryFileError|WebListenError)$/.test(error.name)) {
+    if (
+      error instanceof Error && /^(HistoryFileError|WebListenError|ClusterError)$/.test(error.name)
+    ) {
       console.error(`server: ${error.message}`);
       Deno.exit(1);
     }

@@ -6,7 +6,7 @@
  */
 
 import type { Hub } from "./hub.ts";
-import { NAME_PROMPT, nameKey, reasons, roomKey, say } from "./protocol.ts";
+import { NAME_PROMPT, reasons, say } from "./protocol.ts";
 import type { Session } from "./session.ts";
 
 /** One slash command. */
@@ -27,8 +27,6 @@ export interface Command {
 
 /** Rooms listed by `/rooms` before the rest are only counted. */
 export const ROOMS_LISTED = 50;
-/** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
-const WHO_LISTED = 100;
 /** The most lines one `/history` sends. */
 const HISTORY_MAX = 500;
 /** The longest topic, in characters. */
@@ -41,14 +39,9 @@ export const COMMANDS: readonly Command[] = [
     usage: "/who [ROOM]",
     summary: "who is in your room, or in ROOM",
     run(hub, session, rest) {
-      const room = rest ? hub.rooms.get(roomKey(rest)) : session.room;
-      if (!room) return session.send(say.noSuchRoom(rest));
-      // The first WHO_LISTED to have joined, sorted: a big room costs no more than that.
-      const names: string[] = [];
-      for (const member of room.members) {
-        if (names.push(member.name!) === WHO_LISTED) break;
-      }
-      session.send(say.online(room.name, names.sort(), room.members.size));
+      const who = hub.who(session, rest || undefined);
+      if (!who) return session.send(say.noSuchRoom(rest));
+      session.send(say.online(who.room, who.names, who.count));
     },
   },
   {
@@ -56,12 +49,12 @@ export const COMMANDS: readonly Command[] = [
     usage: "/rooms",
     summary: "the rooms, with member counts and topics",
     run(hub, session) {
-      const rooms = [...hub.rooms.values()].sort((a, b) =>
-        b.members.size - a.members.size || (a.key < b.key ? -1 : 1)
+      const rooms = hub.roomList().sort((a, b) =>
+        b.members - a.members || (a.name < b.name ? -1 : 1)
       );
       session.send(say.roomsHeader(rooms.length));
       for (const room of rooms.slice(0, ROOMS_LISTED)) {
-        session.send(say.roomEntry(room.name, room.members.size, room.topic));
+        session.send(say.roomEntry(room.name, room.members, room.topic));
       }
       if (rooms.length > ROOMS_LISTED) session.send(say.moreRooms(rooms.length - ROOMS_LISTED));
     },
@@ -126,18 +119,18 @@ export const COMMANDS: readonly Command[] = [
       const text = gap === -1 ? "" : rest.slice(gap + 1).trim();
       if (text === "") return session.send(say.usage(this.usage));
       const to = rest.slice(0, gap);
-      const target = hub.members.get(nameKey(to));
-      if (!target) return session.send(say.noSuchMember(to));
-      if (target === session) return session.send(say.thatIsYou);
+      const target = hub.memberName(to);
+      if (target === undefined) return session.send(say.noSuchMember(to));
+      if (target === session.name) return session.send(say.thatIsYou);
       hub.post({
         kind: "private",
         from: session.name!,
         room: session.room!.name,
-        to: target.name!,
+        to: target,
         text,
         time: Date.now(),
       }, session);
-      session.send(say.privateSent(target.name!, text));
+      session.send(say.privateSent(target, text));
     },
   },
   {

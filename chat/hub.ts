@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Cluster, ClusterHub, RemoteMember } from "./cluster.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
   type ChatMessage,
@@ -33,7 +34,7 @@ import {
   MemoryHistory,
 } from "./history.ts";
 import type { ServerLog } from "./log.ts";
-import { Room } from "./room.ts";
+import { Room, type RoomMember } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
 
 /** The hub's limits and timings. */
@@ -66,7 +67,7 @@ export type PostHook = (message: ChatMessage) => void;
 const encoder = new TextEncoder();
 
 /** Members, names and rooms, and the rules for moving between them. */
-export class Hub {
+export class Hub implements ClusterHub {
   /** Every session, named or not. */
   readonly sessions = new Set<Session>();
   /** Named sessions by {@linkcode nameKey}. */
@@ -82,6 +83,8 @@ export class Hub {
   relayedBytes = 0;
   /** Set by shutdown: no one new is let in, and leaving members are not announced. */
   closing = false;
+  /** The other instances this one shares rooms and names with (`--redis`), or `null`. */
+  cluster: Cluster | null = null;
   readonly commands: ReadonlyMap<string, Command>;
   /** What a new connection is sent first: the welcome, the limits, the name question. */
   readonly #greeting: Uint8Array;
@@ -140,27 +143,9 @@ export class Hub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
-    const bytes = encoder.encode(renderMessage(message) + "\n");
-    if (message.kind === "private") {
-      const target = this.members.get(nameKey(message.to!));
-      // A private line must not arrive before the sender's join notice.
-      if (target) {
-        if (sender?.room === target.room) target.room!.introduce(sender!, true);
-        target.deliver(bytes);
-        this.deliveries++;
-        this.relayedBytes += bytes.length;
-      }
-    } else {
-      const key = sender?.room?.key ?? roomKey(message.room);
-      const room = this.rooms.get(key);
-      if (room) {
-        room.broadcast(bytes, sender);
-        const recipients = room.members.size - (sender !== null && sender.room === room ? 1 : 0);
-        this.deliveries += recipients;
-        this.relayedBytes += bytes.length * recipients;
-      }
-      this.history.add(key, message as HistoryMessage);
-    }
+    const key = sender?.room?.key ?? roomKey(message.room);
+    this.#deliver(message, key, sender);
+    this.cluster?.publish({ t: "msg", k: key, m: message });
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {
       const { kind, from, room, text } = message;
@@ -169,27 +154,102 @@ export class Hub {
     for (const hook of this.postHooks) hook(message);
   }
 
+  /** Delivers a message another instance's member sent (see `chat/cluster.ts`). */
+  remoteMessage(message: ChatMessage, sender: RemoteMember | null): void {
+    this.#deliver(message, roomKey(message.room), sender);
+  }
+
+  /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */
+  #deliver(message: ChatMessage, key: string, sender: RoomMember | null): void {
+    const bytes = encoder.encode(renderMessage(message) + "\n");
+    if (message.kind === "private") {
+      const target = this.members.get(nameKey(message.to!));
+      // A private line must not arrive before the sender's join notice.
+      if (target?.name) {
+        if (sender !== null && target.room!.key === key) target.room!.introduce(sender, true);
+        target.deliver(bytes);
+        this.deliveries++;
+        this.relayedBytes += bytes.length;
+      }
+      return;
+    }
+    const room = this.rooms.get(key);
+    if (room) {
+      room.broadcast(bytes, sender);
+      const recipients = room.members.size - (room.members.has(sender as Session) ? 1 : 0);
+      this.deliveries += recipients;
+      this.relayedBytes += bytes.length * recipients;
+    }
+    this.history.add(key, message as HistoryMessage);
+  }
+
+  /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
+  memberName(name: string): string | undefined {
+    const key = nameKey(name);
+    return this.members.get(key)?.name ?? this.cluster?.remoteName(key);
+  }
+
   /** Why `name` cannot be `session`'s name (bad or taken), or `null`. */
   nameError(name: string, session: Session): string | null {
     const bad = checkName(name);
     if (bad) return say.badName(bad);
-    const holder = this.members.get(nameKey(name));
+    const key = nameKey(name);
+    const holder = this.members.get(key);
     if (holder && holder !== session) return say.nameTaken(name);
+    if (this.cluster?.remoteName(key) !== undefined) return say.nameTaken(name);
     return null;
   }
 
   #chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
     const error = this.nameError(name, session);
-    if (error) {
-      const address = session.conn.remote;
-      this.log.repeated({ event: "name-refused", address, reason: error.slice(3) });
-      session.send(error);
-      session.send(NAME_PROMPT);
-      return;
+    if (error) return this.#refuseName(session, error);
+    if (this.cluster) {
+      return this.#claim(session, name, LOBBY, (taken) => {
+        if (taken) return this.#refuseName(session, say.nameTaken(name));
+        this.#admit(session, name);
+      });
     }
-    session.name = name;
     this.members.set(nameKey(name), session);
+    this.#admit(session, name);
+  }
+
+  #refuseName(session: Session, error: string): void {
+    const address = session.conn.remote;
+    this.log.repeated({ event: "name-refused", address, reason: error.slice(3) });
+    session.send(error);
+    session.send(NAME_PROMPT);
+  }
+
+  /**
+   * Claims `name` across the cluster for `session` (in `room`), which waits
+   * meanwhile, reserved here under the name; `then(taken)` runs if the session
+   * is still there, and a claim it no longer needs is given back.
+   */
+  #claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
+    const key = nameKey(name);
+    this.members.set(key, session);
+    session.claiming = name;
+    session.hold();
+    this.cluster!.claim(name, room).then((granted) => {
+      session.claiming = null;
+      if (session.closed) {
+        if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
+        return;
+      }
+      if (!granted) this.members.delete(key);
+      try {
+        then(!granted);
+      } catch (error) {
+        this.internalError(session, error);
+      }
+      session.proceed();
+    });
+  }
+
+  /** Lets a session with a name (reserved in `members` already) into the lobby. */
+  #admit(session: Session, name: string): void {
+    session.name = name;
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     const room = this.#enter(session, LOBBY)!;
@@ -198,6 +258,7 @@ export class Hub {
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
+    this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
   }
 
   /**
@@ -229,13 +290,27 @@ export class Hub {
     if (error) return session.send(error);
     const old = session.name!;
     if (name === old) return session.send(say.alreadyNamed(name));
-    session.room!.introduce(session); // announced under the name the room will know
-    this.members.delete(nameKey(old));
-    this.members.set(nameKey(name), session);
+    // A change of case or form keeps the key, which is held already.
+    if (!this.cluster || nameKey(name) === nameKey(old)) return this.#renamed(session, name);
+    this.#claim(session, name, session.room!.name, (taken) => {
+      if (taken) return session.send(say.nameTaken(name));
+      this.#renamed(session, name);
+    });
+  }
+
+  #renamed(session: Session, name: string): void {
+    const old = session.name!;
+    const room = session.room!;
+    room.introduce(session); // announced under the name the room will know
+    const oldKey = nameKey(old);
+    const key = nameKey(name);
+    this.members.delete(oldKey);
+    this.members.set(key, session);
     session.name = name;
     this.log.event({ event: "rename", old, name });
     session.send(say.renamed(name));
-    session.room!.broadcastLine(say.othersRenamed(old, name), session);
+    room.broadcastLine(say.othersRenamed(old, name), session);
+    this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room.name });
   }
 
   /** Moves a member to the room called `name`, creating it if needed. */
@@ -254,8 +329,16 @@ export class Hub {
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
     this.#arrive(session, room);
-    this.log.event({ event: "move", name: session.name!, room: room.name });
+    const member = session.name!;
+    this.log.event({ event: "move", name: member, room: room.name });
     room.announce(session, "joined");
+    this.cluster?.publish({
+      t: "move",
+      k: nameKey(member),
+      name: member,
+      from: from.name,
+      room: room.name,
+    });
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
@@ -265,6 +348,7 @@ export class Hub {
     this.history.setTopic(room.key, topic);
     room.introduce(session);
     room.broadcastLine(say.topicSet(session.name!, topic), null);
+    this.cluster?.publish({ t: "topic", k: room.key, room: room.name, topic, by: session.name! });
   }
 
   /** Ends a session: tells its room if it was named, then closes its connection. */
@@ -272,10 +356,21 @@ export class Hub {
     if (session.closed) return;
     session.dispose();
     this.sessions.delete(session);
-    const { name, room } = session;
+    const { name, room, claiming } = session;
+    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
+      this.members.delete(nameKey(claiming));
+    }
     if (name !== null && room !== null) {
       this.members.delete(nameKey(name));
       this.#exit(session, room);
+      // Other instances announce it even while this one shuts down: their rooms go on.
+      this.cluster?.publish({
+        t: "leave",
+        k: nameKey(name),
+        name,
+        room: room.name,
+        reason: this.closing ? reasons.serverStopped : reason,
+      });
       if (!this.closing) {
         this.log.event({
           event: "leave",
@@ -322,6 +417,82 @@ export class Hub {
       session.deliver(bytes);
       this.leave(session, undefined, true);
     }
+  }
+
+  /** Who is in the room called `name` (default: `session`'s), here and elsewhere, or `null`. */
+  who(session: Session, name?: string): { room: string; names: string[]; count: number } | null {
+    const key = name ? roomKey(name) : session.room!.key;
+    const room = this.rooms.get(key);
+    // The first WHO_LISTED to have joined, sorted: a big room costs no more than that.
+    const names: string[] = [];
+    for (const member of room?.members ?? []) {
+      if (names.push(member.name!) === WHO_LISTED) break;
+    }
+    const remote = this.cluster?.membersIn(key, WHO_LISTED - names.length);
+    const count = (room?.members.size ?? 0) + (remote?.count ?? 0);
+    if (count === 0) return null;
+    names.push(...remote?.names ?? []);
+    return { room: room?.name ?? remote!.room!, names: names.sort(), count };
+  }
+
+  /** Every room, here and elsewhere in the cluster, with its member count and topic. */
+  roomList(): { name: string; members: number; topic: string }[] {
+    const rooms = new Map<string, { name: string; members: number; topic: string }>();
+    for (const room of this.rooms.values()) {
+      rooms.set(room.key, { name: room.name, members: room.members.size, topic: room.topic });
+    }
+    for (const [key, { name, members }] of this.cluster?.rooms() ?? []) {
+      const room = rooms.get(key);
+      if (room) room.members += members;
+      else rooms.set(key, { name, members, topic: this.history.topic(key) });
+    }
+    return [...rooms.values()];
+  }
+
+  // What other instances of the cluster tell (see `chat/cluster.ts`): their members come,
+  // go, move, rename and set topics; rooms here announce it as for their own members.
+
+  remoteEntered(member: RemoteMember): void {
+    this.rooms.get(roomKey(member.room))?.announce(member, "joined");
+  }
+
+  remoteLeft(member: RemoteMember, room: string, reason?: string): void {
+    this.rooms.get(roomKey(room))?.announce(member, "left", reason);
+  }
+
+  remoteMoved(member: RemoteMember, from: string): void {
+    this.rooms.get(roomKey(from))?.announce(member, "moved", member.room);
+    this.rooms.get(roomKey(member.room))?.announce(member, "joined");
+  }
+
+  remoteRenamed(member: RemoteMember, old: string): void {
+    const room = this.rooms.get(roomKey(member.room));
+    room?.introduce(member);
+    room?.broadcastLine(say.othersRenamed(old, member.name), null);
+  }
+
+  remoteTopic(key: string, topic: string, by: string): void {
+    this.history.setTopic(key, topic);
+    const room = this.rooms.get(key);
+    if (!room) return;
+    room.topic = topic;
+    room.broadcastLine(say.topicSet(by, topic), null);
+  }
+
+  nameLost(key: string): void {
+    const session = this.members.get(key);
+    if (!session?.name) return;
+    this.log.event({ event: "name-lost", name: session.name, address: session.conn.remote });
+    session.send(say.nameLost(session.name));
+    this.leave(session, reasons.nameLost, true);
+  }
+
+  localMembers(): { k: string; name: string; room: string }[] {
+    const members = [];
+    for (const [k, session] of this.members) {
+      if (session.name !== null) members.push({ k, name: session.name, room: session.room!.name });
+    }
+    return members;
   }
 
   /** Logs an internal error with its stack; the user sees only that something failed. */
@@ -401,6 +572,8 @@ function nameTimedOut(session: Session): void {
   session.hub.leave(session, undefined, true);
 }
 
+/** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
+const WHO_LISTED = 100;
 const SLASH = 47;
 const LOBBY_KEY = roomKey(LOBBY);
 const BLANK = /^\s*$/;

@@ -76,6 +76,8 @@ export interface LogEvent {
     | "shed"
     | "accept-failed"
     | "internal-error"
+    | "name-lost"
+    | "cluster"
     | "shutdown"
     | "summary";
   name?: string;
@@ -133,6 +135,10 @@ export function formatText(e: LogEvent): string {
       return `accept failed${why}`;
     case "internal-error":
       return `internal error: ${e.text}`;
+    case "name-lost":
+      return `- ${e.name}${from} lost its name: taken elsewhere in the cluster during an outage`;
+    case "cluster":
+      return `cluster: ${e.text}${why}`;
     case "shutdown":
       return `shutting down with ${e.count} connected`;
     case "summary":

@@ -338,6 +338,9 @@ export const say = {
   tooManyFromAddress: error("too many connections from your address; try again later"),
   connectingTooFast: error("too many new connections from your address; try again in a minute"),
   internalError: error("internal error; it was logged"),
+  /** To a member whose name another server gave away while this one was cut off from it. */
+  nameLost: (name: string) =>
+    error(`the name ${name} was taken on another server while this one was cut off; goodbye`),
   /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
   tooFast: error("too much input too fast; goodbye"),
 } as const;
@@ -351,6 +354,12 @@ export const reasons = {
   timedOut: "connection timed out",
   failed: "connection failed",
   internal: "internal error",
+  /** A member of another instance whose instance stopped answering (see `chat/cluster.ts`). */
+  serverLost: "its server went away",
+  /** Members of an instance that shuts down, as other instances announce them. */
+  serverStopped: "server shutting down",
+  /** A member whose name was given away elsewhere while its instance was cut off. */
+  nameLost: "name taken elsewhere",
 } as const;
 
 /** The most bytes a line may have, from the greeting's limits line, or `null`. */

@@ -42,6 +42,8 @@ export class Session {
   historyCursor: number | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
+  /** A name this session is claiming across the cluster (its input waits meanwhile). */
+  claiming: string | null = null;
 
   #framer: LineFramer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
@@ -53,6 +55,8 @@ export class Session {
   #wakeTimer: Timer | undefined;
   /** Set when the peer's EOF came while lines were held back: leave once they are handled. */
   #eof = false;
+  /** Set while the hub waits on something for this session (a name claim): input waits too. */
+  #waiting = false;
 
   constructor(readonly hub: Hub, readonly conn: Connection) {
     this.#framer = new LineFramer(hub.options.maxLine);
@@ -72,7 +76,7 @@ export class Session {
   /** The transport hands over bytes it read; the chunk must not change afterwards. */
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
-    if (this.#held !== undefined) {
+    if (this.#held !== undefined || this.#waiting) {
       // Paused, but the transport had this chunk in hand already.
       (this.#backlog ??= []).push(chunk);
       return;
@@ -87,11 +91,22 @@ export class Session {
    * control are handled first: a client that half-closes loses nothing it sent.
    */
   ended(reason?: string): void {
-    if (reason === undefined && this.#held !== undefined) {
+    if (reason === undefined && (this.#held !== undefined || this.#waiting)) {
       this.#eof = true;
       return;
     }
     this.hub.leave(this, reason, true);
+  }
+
+  /** Makes the next lines wait until {@linkcode proceed}: the hub is busy for this session. */
+  hold(): void {
+    this.#waiting = true;
+  }
+
+  /** Handles the lines that waited since {@linkcode hold}, and reads again. */
+  proceed(): void {
+    this.#waiting = false;
+    if (!this.closed && this.#wakeTimer === undefined) this.wake();
   }
 
   /** Stops timers and drops held input; the hub calls it once, when the session leaves. */
@@ -142,6 +157,7 @@ export class Session {
         hub.internalError(this, error); // a bug: logged with its stack, the user told little
       }
       if (this.closed) return;
+      if (this.#waiting) return this.conn.pause();
     }
   }
 
@@ -149,7 +165,7 @@ export class Session {
   wake(): void {
     this.#wakeTimer = undefined;
     this.#handleLines();
-    if (this.closed || this.#held !== undefined) return;
+    if (this.closed || this.#held !== undefined || this.#waiting) return;
     if (this.#eof) this.hub.leave(this, undefined, true);
     else this.conn.resume();
   }

@@ -44,6 +44,14 @@ export interface Gauges {
   tcpConnections: number;
   queuedBytes: number;
   peakBufferedBytes: number;
+  /** The cluster link (`--redis`), or `null` for a lone server. */
+  cluster?: {
+    connected: boolean;
+    backlog: number;
+    dropped: number;
+    outages: number;
+    remoteMembers: number;
+  } | null;
 }
 
 /** Thrown when the web side cannot listen; the message says where and why. */
@@ -299,6 +307,39 @@ export class WebServer {
         history.lines,
       );
       out.metric("chat_history_rooms", "gauge", "Rooms with history in memory.", history.rooms);
+    }
+    const { cluster } = gauges;
+    if (cluster) {
+      out.metric(
+        "chat_cluster_connected",
+        "gauge",
+        "1 while Redis is reachable, 0 during an outage.",
+        cluster.connected ? 1 : 0,
+      );
+      out.metric(
+        "chat_cluster_outages_total",
+        "counter",
+        "Times Redis became unreachable.",
+        cluster.outages,
+      );
+      out.metric(
+        "chat_cluster_backlog_events",
+        "gauge",
+        "Events waiting to be sent to Redis.",
+        cluster.backlog,
+      );
+      out.metric(
+        "chat_cluster_dropped_events_total",
+        "counter",
+        "Events dropped because Redis stayed unreachable past the backlog bound.",
+        cluster.dropped,
+      );
+      out.metric(
+        "chat_cluster_remote_members",
+        "gauge",
+        "Members held by the other instances of the cluster.",
+        cluster.remoteMembers,
+      );
     }
     out.metric(
       "process_resident_memory_bytes",
