@@ -354,9 +354,12 @@ export class LineClient {
 }
 
 /** Polls `condition` every few milliseconds until it holds or `ms` pass. */
-export async function eventually(condition: () => boolean, ms = 5000): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  ms = 5000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -372,8 +375,8 @@ const SERVER_FILE = new URL("./server.ts", import.meta.url).pathname;
 
 /**
  * Starts server.ts in its own process on a free port with `flags`, and settles
- * once it listens. Only its first log line is read: the rest of its stdout is
- * left in the pipe (a test of a stalled reader needs exactly that).
+ * once it listens. Only its log lines up to "listening" are read: the rest of
+ * its stdout is left in the pipe (a test of a stalled reader needs exactly that).
  */
 export async function spawnServer(...flags: string[]): Promise<SpawnedServer> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -384,8 +387,13 @@ export async function spawnServer(...flags: string[]): Promise<SpawnedServer> {
   }).spawn();
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let output = "";
-  while (!output.includes("\n")) output += (await stdout.read()).value ?? "";
-  const port = Number(/listening on [\d.]+:(\d+)/.exec(output)![1]);
+  const listening = /listening on [\d.]+:(\d+)/;
+  while (!listening.test(output)) {
+    const { value, done } = await stdout.read();
+    if (done) throw new Error(`server.ts ended before listening: ${output}`);
+    output += value;
+  }
+  const port = Number(listening.exec(output)![1]);
   let stopping: Promise<number> | null = null;
   const stop = (signal: Deno.Signal = "SIGTERM"): Promise<number> =>
     stopping ??= (async () => {
@@ -399,6 +407,75 @@ export async function spawnServer(...flags: string[]): Promise<SpawnedServer> {
     stop,
     async [Symbol.asyncDispose]() {
       await stop("SIGKILL");
+    },
+  };
+}
+
+/** A `redis-server` of the tests' own, on a free port. */
+export interface TestRedis extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  /** Stops it (SIGTERM: it saves first when `persist`) and settles once it has ended. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (empty, unless it persists). */
+  start(): Promise<void>;
+  /** Runs a command with `redis-cli` and gives its output. */
+  cli(...args: string[]): Promise<string>;
+}
+
+/** Whether Debian's `redis-server` is installed (`.ci/run` installs it). */
+export const HAVE_REDIS = (() => {
+  try {
+    return new Deno.Command("redis-server", { args: ["--version"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Starts `redis-server` on a free port, saving nothing to disk unless
+ * `persist` (then it keeps an append-only file in a temporary directory, so
+ * that a restart finds what it had).
+ */
+export async function startRedis(persist = false): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = await Deno.makeTempDir({ prefix: "chat-redis-" });
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
+  args.push("--appendonly", persist ? "yes" : "no", "--appendfsync", "always");
+  let child: Deno.ChildProcess | null = null;
+  const cli = async (...command: string[]) => {
+    const { stdout } = await new Deno.Command("redis-cli", {
+      args: ["-p", String(port), ...command],
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(stdout).trim();
+  };
+  const start = async () => {
+    child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null" }).spawn();
+    // Ready once it answers: a PING refused or unanswered is tried again.
+    const deadline = Date.now() + 10_000;
+    while ((await cli("PING")) !== "PONG") {
+      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  const stop = async () => {
+    if (!child) return;
+    const running = child;
+    child = null;
+    running.kill("SIGTERM");
+    await running.status;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
+    cli,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }

@@ -30,6 +30,8 @@ export type ClusterEvent =
   | { t: "topic"; k: string; room: string; topic: string; by: string }
   /** A name claimed but never used (its session left while the claim was on its way). */
   | { t: "drop"; k: string }
+  /** A room's topic, kept again after Redis lost it (nobody is told). */
+  | { t: "room"; k: string; topic: string }
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
   | { t: "hello"; keys: string[] };
 
@@ -38,7 +40,11 @@ export type Envelope = ClusterEvent & { o: string; s: number };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
-  constructor(public name: string, public room: string, readonly instance: string) {}
+  /** The room's key ({@linkcode roomKey}). */
+  roomKey: string;
+  constructor(public name: string, public room: string, readonly instance: string) {
+    this.roomKey = roomKey(room);
+  }
   /** Remote members are told nothing here: their own instance delivers to them. */
   deliver(): void {}
 }
@@ -71,6 +77,8 @@ export interface ClusterHub {
   nameLost(key: string): void;
   /** Every local member, as events that (re)announce them. */
   localMembers(): { k: string; name: string; room: string }[];
+  /** The topics of rooms with members here, by room key. */
+  localTopics(): [string, string][];
 }
 
 /** The longest a claim waits for the bus before the name is let in and claimed later. */
@@ -80,6 +88,8 @@ const CLAIM_WAIT = 2_000;
 export class Cluster {
   /** Members of other instances by name key. */
   readonly remote = new Map<string, RemoteMember>();
+  /** The same members by room key. */
+  readonly #rooms = new Map<string, Set<RemoteMember>>();
   /** This instance's id: different on every start. */
   readonly id = crypto.randomUUID().slice(0, 8);
   #seq = 0;
@@ -127,26 +137,22 @@ export class Cluster {
 
   /** Remote members in the room `key`: up to `limit` names, and how many there are. */
   membersIn(key: string, limit: number): { names: string[]; count: number; room?: string } {
+    const members = this.#rooms.get(key);
     const names: string[] = [];
-    let count = 0;
     let room: string | undefined;
-    for (const member of this.remote.values()) {
-      if (roomKey(member.room) !== key) continue;
+    for (const member of members ?? []) {
       room ??= member.room;
-      count++;
-      if (names.length < limit) names.push(member.name);
+      if (names.push(member.name) >= limit) break;
     }
-    return { names, count, room };
+    return { names, count: members?.size ?? 0, room };
   }
 
   /** Rooms with remote members: key → shown name and member count. */
   rooms(): Map<string, { name: string; members: number }> {
     const rooms = new Map<string, { name: string; members: number }>();
-    for (const member of this.remote.values()) {
-      const key = roomKey(member.room);
-      const room = rooms.get(key);
-      if (room) room.members++;
-      else rooms.set(key, { name: member.room, members: 1 });
+    for (const [key, members] of this.#rooms) {
+      const [first] = members;
+      rooms.set(key, { name: first.room, members: members.size });
     }
     return rooms;
   }
@@ -156,7 +162,7 @@ export class Cluster {
     const now = Date.now();
     for (const [key, { name, room, instance }] of snapshot.members) {
       if (instance === this.id) continue;
-      this.remote.set(key, new RemoteMember(name, room, instance));
+      this.#add(key, new RemoteMember(name, room, instance));
       this.#heard.set(instance, now);
     }
   }
@@ -178,19 +184,19 @@ export class Cluster {
       case "move": {
         const member = this.remote.get(envelope.k);
         if (member && member.instance === instance) {
-          if (roomKey(member.room) === roomKey(envelope.room)) return; // known already
           const from = member.room;
-          member.room = envelope.room;
+          if (!this.#move(member, envelope.room)) return; // known already
           return hub.remoteMoved(member, from);
         }
+        if (member) this.#remove(envelope.k, member); // a stale claim, given away since
         const added = new RemoteMember(envelope.name, envelope.room, instance);
-        this.remote.set(envelope.k, added);
+        this.#add(envelope.k, added);
         return hub.remoteEntered(added);
       }
       case "leave": {
         const member = this.remote.get(envelope.k);
         if (!member || member.instance !== instance) return;
-        this.remote.delete(envelope.k);
+        this.#remove(envelope.k, member);
         return hub.remoteLeft(member, member.room, envelope.reason);
       }
       case "rename": {
@@ -211,6 +217,7 @@ export class Cluster {
         return;
       }
       case "drop":
+      case "room":
         return;
     }
   }
@@ -239,11 +246,15 @@ export class Cluster {
     if (fresh) this.reannounce();
   }
 
-  /** Claims and announces every local member again, then says that is all of them. */
+  /**
+   * Claims and announces every local member again, says that is all of them,
+   * and keeps the topics of local rooms again where Redis has none.
+   */
   reannounce(): void {
     const members = this.hub.localMembers();
     for (const member of members) this.publish({ t: "join", ...member });
     this.publish({ t: "hello", keys: members.map((member) => member.k) });
+    for (const [k, topic] of this.hub.localTopics()) this.publish({ t: "room", k, topic });
   }
 
   /** The bus could not claim these names for local members: another instance has them. */
@@ -252,7 +263,33 @@ export class Cluster {
   }
 
   #forget(key: string, member: RemoteMember, reason?: string): void {
-    this.remote.delete(key);
+    this.#remove(key, member);
     this.hub.remoteLeft(member, member.room, reason);
+  }
+
+  #add(key: string, member: RemoteMember): void {
+    this.remote.set(key, member);
+    let members = this.#rooms.get(member.roomKey);
+    if (!members) this.#rooms.set(member.roomKey, members = new Set());
+    members.add(member);
+  }
+
+  #remove(key: string, member: RemoteMember): void {
+    this.remote.delete(key);
+    const members = this.#rooms.get(member.roomKey);
+    members?.delete(member);
+    if (members?.size === 0) this.#rooms.delete(member.roomKey);
+  }
+
+  /** Moves `member` to `room`; `false` if it is there already. */
+  #move(member: RemoteMember, room: string): boolean {
+    const key = roomKey(room);
+    if (key === member.roomKey) return false;
+    const name = nameKey(member.name);
+    this.#remove(name, member);
+    member.room = room;
+    member.roomKey = key;
+    this.#add(name, member);
+    return true;
   }
 }

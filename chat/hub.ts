@@ -453,7 +453,7 @@ export class Hub implements ClusterHub {
   // go, move, rename and set topics; rooms here announce it as for their own members.
 
   remoteEntered(member: RemoteMember): void {
-    this.rooms.get(roomKey(member.room))?.announce(member, "joined");
+    this.rooms.get(member.roomKey)?.announce(member, "joined");
   }
 
   remoteLeft(member: RemoteMember, room: string, reason?: string): void {
@@ -462,11 +462,11 @@ export class Hub implements ClusterHub {
 
   remoteMoved(member: RemoteMember, from: string): void {
     this.rooms.get(roomKey(from))?.announce(member, "moved", member.room);
-    this.rooms.get(roomKey(member.room))?.announce(member, "joined");
+    this.rooms.get(member.roomKey)?.announce(member, "joined");
   }
 
   remoteRenamed(member: RemoteMember, old: string): void {
-    const room = this.rooms.get(roomKey(member.room));
+    const room = this.rooms.get(member.roomKey);
     room?.introduce(member);
     room?.broadcastLine(say.othersRenamed(old, member.name), null);
   }
@@ -493,6 +493,12 @@ export class Hub implements ClusterHub {
       if (session.name !== null) members.push({ k, name: session.name, room: session.room!.name });
     }
     return members;
+  }
+
+  localTopics(): [string, string][] {
+    return [...this.rooms.values()].filter((room) => room.topic).map((
+      room,
+    ) => [room.key, room.topic]);
   }
 
   /** Logs an internal error with its stack; the user sees only that something failed. */
@@ -538,7 +544,9 @@ export class Hub implements ClusterHub {
       if (others.length === NAMES_IN_NOTICE) break;
       if (member !== self) others.push(member.name!);
     }
-    return [others, room.members.size - 1];
+    const remote = this.cluster?.membersIn(room.key, NAMES_IN_NOTICE - others.length);
+    if (remote) others.push(...remote.names);
+    return [others, room.members.size - 1 + (remote?.count ?? 0)];
   }
 }
 

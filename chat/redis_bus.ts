@@ -95,7 +95,7 @@ const PUBLISH = NAMES_LUA + `
 local id, lines, events, rooms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local refused = {}
 local function used(room)
-  redis.call('ZADD', 'chat:rooms', now(), room)
+  if redis.call('ZADD', 'chat:rooms', now(), room) == 0 then return end -- known: no trimming
   local extra = redis.call('ZCARD', 'chat:rooms') - rooms
   if extra <= 0 then return end
   for _, old in ipairs(redis.call('ZRANGE', 'chat:rooms', 0, extra - 1)) do
@@ -121,8 +121,12 @@ for i = 5, #ARGV do
   elseif e.t == 'topic' then
     redis.call('HSET', 'chat:topics', e.k, e.topic)
     used(e.k)
+  elseif e.t == 'room' then
+    redis.call('HSETNX', 'chat:topics', e.k, e.topic)
+    used(e.k)
+    publish = false
   end
-  if not publish and e.t ~= 'drop' then refused[#refused + 1] = e.k end
+  if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then
     local xid = redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', raw)
     if e.t == 'msg' and e.m.kind ~= 'private' then
@@ -220,7 +224,9 @@ export class RedisBus implements ClusterBus {
   #beatTimer: ReturnType<typeof setInterval> | undefined;
   #reading: Promise<void> | null = null;
   #closed = false;
-  /** Whether the last attempt to reach Redis failed (logged once per outage). */
+  /** Set once the instance has joined: failures before that end the start instead. */
+  #joined = false;
+  /** Whether Redis is known to be unreachable (logged once per outage). */
   #down = false;
   /** Events dropped because Redis stayed unreachable past the backlog (for `/metrics`). */
   dropped = 0;
@@ -265,29 +271,27 @@ export class RedisBus implements ClusterBus {
     const bus = new RedisBus(options, cluster, log);
     await Promise.all(Object.values(bus.#scripts).map((script) => script.load()));
     const wait = options.connectTimeout ?? 5_000;
+    const where = redacted(options.url);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(resolve, wait, "timeout");
+    // At start, the first failure is final: a server that cannot join its cluster says so.
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClusterError(`no answer in ${wait} ms`)), wait);
+      bus.#client.once("error", reject);
+      bus.#reader.once("error", reject);
     });
     try {
-      const first = await Promise.race([
-        Promise.all([bus.#client.connect(), bus.#reader.connect()]),
-        timedOut,
-      ]);
-      if (first === "timeout" || !bus.#client.isReady) {
-        throw new ClusterError(`cannot reach Redis at ${redacted(options.url)} in ${wait} ms`);
-      }
+      await Promise.race([Promise.all([bus.#client.connect(), bus.#reader.connect()]), failed]);
+      if (!bus.#client.isReady) throw new ClusterError("not connected");
       await bus.#load(history);
     } catch (error) {
       bus.#closed = true;
       bus.#client.destroy();
       bus.#reader.destroy();
-      if (error instanceof ClusterError) throw error;
-      throw new ClusterError(`Redis at ${redacted(options.url)}: ${(error as Error).message}`);
+      throw new ClusterError(`cannot join the cluster at ${where}: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
-    bus.#down = false;
+    bus.#joined = true;
     await bus.#beat();
     bus.#beatTimer = setInterval(() => bus.#beat(), BEAT);
     bus.#reading = bus.#read();
@@ -452,7 +456,7 @@ export class RedisBus implements ClusterBus {
   }
 
   #ready(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#joined) return;
     if (this.#down) {
       this.#down = false;
       this.log.event({
@@ -464,7 +468,7 @@ export class RedisBus implements ClusterBus {
   }
 
   #failed(error: Error): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#joined) return;
     if (!this.#down) {
       this.#down = true;
       this.outages++;

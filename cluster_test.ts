@@ -1,0 +1,305 @@
+/**
+ * Several servers sharing one Redis (`--redis`): messages, names, rooms,
+ * topics and history across instances, and the faults: an instance killed,
+ * Redis unreachable for a while, Redis restarted empty. Each test starts its
+ * own `redis-server` on a free port; without one installed they are skipped.
+ */
+
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { say } from "./chat/protocol.ts";
+import type { ChatServer, ServerOptions } from "./server.ts";
+import {
+  eventually,
+  HAVE_REDIS,
+  LineClient,
+  quietServer,
+  sanitized,
+  spawnServer,
+  startRedis,
+  type TestRedis,
+  within,
+} from "./test_util.ts";
+
+if (!HAVE_REDIS) console.log("redis-server not found: the cluster tests are skipped");
+
+function clusterTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, fn, ignore: !HAVE_REDIS, ...sanitized });
+}
+
+/** A server of the cluster on `redis`, quiet and on free ports. */
+function instance(redis: TestRedis, options: ServerOptions = {}): Promise<ChatServer> {
+  return quietServer({ redis: redis.url, replay: 20, ...options });
+}
+
+/** Waits until `server` knows `count` members held by other instances. */
+async function knows(server: ChatServer, count: number, ms = 5_000): Promise<void> {
+  await eventually(() => server.hub.cluster!.remote.size === count, ms);
+}
+
+const isChat = (line: string) => !line.startsWith("-- ");
+
+clusterTest(
+  "messages, actions and private messages cross instances both ways, in order, once",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis);
+    await using b = await instance(redis);
+    using ann = await LineClient.join(a, "ann");
+    await knows(b, 1);
+    using bob = await LineClient.join(b, "bob");
+    await ann.until((line) => line === say.joined("bob"));
+
+    // 300 lines one way while 300 go the other: each side gets the other's, all, in order.
+    const count = 300;
+    const annSays = Array.from({ length: count }, (_, i) => `from ann ${i} 你好`);
+    const bobSays = Array.from({ length: count }, (_, i) => `from bob ${i} 🙂`);
+    await Promise.all([
+      ann.write(annSays.map((line) => line + "\n").join("")),
+      bob.write(bobSays.map((line) => line + "\n").join("")),
+    ]);
+    const gotByBob = (await bob.through((line) => line === `ann: ${annSays.at(-1)}`)).filter(
+      isChat,
+    );
+    const gotByAnn = (await ann.through((line) => line === `bob: ${bobSays.at(-1)}`)).filter(
+      isChat,
+    );
+    assertEquals(gotByBob, annSays.map((line) => `ann: ${line}`));
+    assertEquals(gotByAnn, bobSays.map((line) => `bob: ${line}`));
+
+    await bob.write("/me waves\n/msg ann just you\n");
+    assertEquals(await ann.until(isChat), "* bob waves");
+    assertEquals(await ann.until(isChat), "bob (private): just you");
+    await ann.write("/msg bob and back\nlast\n");
+    assertEquals(await bob.until(isChat), "ann (private): and back");
+    // Nothing came twice: the very next line is the one sent after.
+    assertEquals(await bob.until(isChat), "ann: last");
+  },
+);
+
+clusterTest(
+  "a name is unique across the cluster, also when two instances are asked at once",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis);
+    await using b = await instance(redis);
+    using ann = await LineClient.join(a, "ann");
+    await knows(b, 1);
+    using other = await LineClient.connect(b);
+    await other.until((line) => line === say.nameFirst || line.endsWith("call you?"));
+    await other.write("ANN\n");
+    assertEquals(await other.line(), say.nameTaken("ANN"));
+
+    // The same new name asked of both instances at once, ten times: one wins each time.
+    for (let round = 0; round < 10; round++) {
+      const name = `dup${round}`;
+      const clients = await Promise.all([LineClient.connect(a), LineClient.connect(b)]);
+      try {
+        await Promise.all(
+          clients.map((client) => client.until((line) => line.endsWith("call you?"))),
+        );
+        await Promise.all(clients.map((client) => client.write(`${name}\n`)));
+        const answers = await Promise.all(clients.map((client) => client.line()));
+        const welcomed = answers.filter((line) => line.startsWith(`-- Hello, ${name}!`));
+        assertEquals(welcomed.length, 1, JSON.stringify(answers));
+        assert(answers.includes(say.nameTaken(name)), JSON.stringify(answers));
+      } finally {
+        for (const client of clients) client.close();
+      }
+    }
+    ann.close();
+    // A name given back on one instance is free on the other.
+    await knows(b, 0);
+    using again = await LineClient.join(b, "ann");
+    assert(again);
+  },
+);
+
+clusterTest(
+  "/who, /rooms and topics are cluster-wide; joins, moves, renames and leaves cross",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis);
+    await using b = await instance(redis);
+    using ann = await LineClient.join(a, "ann");
+    await knows(b, 1);
+    using bob = await LineClient.join(b, "bob");
+    assertEquals(await ann.line(), say.joined("bob"));
+
+    await ann.write("/join dev\n");
+    await ann.until((line) => line.startsWith("-- You are now in dev."));
+    assertEquals(await bob.line(), say.moved("ann", "dev"));
+    await bob.write("/who dev\n");
+    assertEquals(await bob.line(), say.online("dev", ["ann"]));
+    await bob.write("/join dev\n");
+    await bob.until((line) => line.startsWith("-- You are now in dev. Also here (1): ann."));
+    assertEquals(await ann.line(), say.joined("bob"));
+
+    await ann.write("/topic Deno things\n");
+    assertEquals(
+      await bob.until((line) => line.includes("topic")),
+      say.topicSet("ann", "Deno things"),
+    );
+    await bob.write("/rooms\n");
+    assertEquals(await bob.line(), say.roomsHeader(1));
+    assertEquals(await bob.line(), say.roomEntry("dev", 2, "Deno things"));
+    await bob.write("/who\n");
+    assertEquals(await bob.line(), say.online("dev", ["ann", "bob"]));
+
+    await ann.write("/nick anna\n");
+    assertEquals(await bob.line(), say.othersRenamed("ann", "anna"));
+    await bob.write("/msg anna still there?\n");
+    assertEquals(await ann.until(isChat), "bob (private): still there?");
+    await ann.write("/quit bye all\n");
+    assertEquals(
+      await bob.until((line) => line.includes(" left")),
+      say.left("anna", "quit: bye all"),
+    );
+    await knows(b, 0);
+    await bob.write("/who\n");
+    assertEquals(await bob.line(), say.online("dev", ["bob"]));
+  },
+);
+
+clusterTest(
+  "history and topics replay the same from any instance, also one started later",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis);
+    using ann = await LineClient.join(a, "ann");
+    await ann.write("/join dev\n/topic plans\none\ntwo\n/me three\n");
+    await eventually(() => a.hub.messages === 3);
+    await using b = await instance(redis); // started after: loads it all from Redis
+    using bob = await LineClient.join(b, "bob");
+    await bob.write("/join dev\n");
+    const lines = await bob.through((line) => line === say.historyEnd);
+    assert(lines.includes(say.topicIs("dev", "plans")), JSON.stringify(lines));
+    assertEquals(
+      lines.filter((line) => line.startsWith("[")).map((line) => line.slice(23)),
+      ["ann: one", "ann: two", "* ann three"],
+    );
+    // A line said now reaches both the live room and the history of every instance.
+    await ann.write("four\n");
+    assertEquals(await bob.until(isChat), "ann: four");
+    await using c = await instance(redis);
+    using carol = await LineClient.join(c, "carol");
+    await carol.write("/join dev\n");
+    const replay = (await carol.through((line) => line === say.historyEnd)).filter((line) =>
+      line.startsWith("[")
+    );
+    assertEquals(replay.map((line) => line.slice(23)), [
+      "ann: one",
+      "ann: two",
+      "* ann three",
+      "ann: four",
+    ]);
+  },
+);
+
+clusterTest(
+  "an instance killed with kill -9: its members are announced gone within 15 s, names freed",
+  async () => {
+    await using redis = await startRedis();
+    await using b = await instance(redis);
+    const a = await spawnServer("--no-web", "--redis", redis.url);
+    try {
+      using _ann = await LineClient.join(a, "ann");
+      await knows(b, 1);
+      using bob = await LineClient.join(b, "bob");
+      bob.limit = 15_000;
+      const killedAt = Date.now();
+      await a.stop("SIGKILL");
+      const gone = await within(
+        bob.until((line) => line.startsWith("-- ann left")),
+        "ann announced gone",
+        15_000,
+      );
+      const took = Date.now() - killedAt;
+      assertEquals(gone, say.left("ann", "its server went away"));
+      assert(took < 15_000, `took ${took} ms`);
+      using again = await LineClient.join(b, "ann");
+      assert(again);
+    } finally {
+      await a.stop("SIGKILL");
+    }
+  },
+);
+
+clusterTest(
+  "Redis unreachable for a while: everyone keeps chatting locally, then the gap arrives once",
+  async () => {
+    await using redis = await startRedis(true);
+    await using a = await instance(redis, { web: 0 });
+    await using b = await instance(redis);
+    using ann = await LineClient.join(a, "ann");
+    using amy = await LineClient.join(a, "amy");
+    await knows(b, 2);
+    using bob = await LineClient.join(b, "bob");
+    await ann.until((line) => line === say.joined("bob"));
+
+    await redis.stop();
+    await eventually(() => !a.hub.cluster!.connected && !b.hub.cluster!.connected);
+    const metrics = await (await fetch(`http://127.0.0.1:${a.webAddr!.port}/metrics`)).text();
+    assertMatch(metrics, /^chat_cluster_connected 0$/m);
+    const gap = Array.from({ length: 50 }, (_, i) => `during the outage ${i}`);
+    await ann.write(gap.map((line) => line + "\n").join(""));
+    // The same instance is served as ever.
+    assertEquals(
+      (await amy.through((line) => line === `ann: ${gap.at(-1)}`)).filter(isChat).length,
+      50,
+    );
+    await bob.write("bob in the gap\n");
+    await redis.start();
+    assertEquals(await ann.until((line) => line.startsWith("bob:")), "bob: bob in the gap");
+    const got = (await bob.through((line) => line === `ann: ${gap.at(-1)}`)).filter(isChat);
+    assertEquals(got, gap.map((line) => `ann: ${line}`));
+
+    // Connections killed under it: the next line still arrives, once.
+    await redis.cli("CLIENT", "KILL", "TYPE", "normal");
+    await ann.write("after the kill\nand one more\n");
+    assertEquals(await bob.until(isChat), "ann: after the kill");
+    assertEquals(await bob.until(isChat), "ann: and one more");
+  },
+);
+
+clusterTest("Redis restarted empty: the instances claim their names again", async () => {
+  await using redis = await startRedis();
+  await using a = await instance(redis);
+  await using b = await instance(redis);
+  using ann = await LineClient.join(a, "ann");
+  await knows(b, 1);
+  using bob = await LineClient.join(b, "bob");
+  await ann.until((line) => line === say.joined("bob"));
+  await ann.write("/topic before the restart\n");
+  await bob.until((line) => line === say.topicSet("ann", "before the restart"));
+
+  await redis.stop();
+  await redis.start(); // nothing saved: an empty Redis
+  await eventually(async () => (await redis.cli("HLEN", "chat:names")) === "2", 10_000);
+  // ann is still ann everywhere: the name cannot be taken on the other instance.
+  using other = await LineClient.connect(b);
+  await other.until((line) => line.endsWith("call you?"));
+  await other.write("ann\n");
+  assertEquals(await other.line(), say.nameTaken("ann"));
+  await ann.write("still here\n");
+  assertEquals(await bob.until(isChat), "ann: still here");
+  // And the topic of a room with members is kept again.
+  assertEquals(await redis.cli("HGET", "chat:topics", "lobby"), "before the restart");
+});
+
+clusterTest("a server that cannot reach its Redis at start says so and exits 1", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", new URL("./server.ts", import.meta.url).pathname, "--port", "0"]
+      .concat(["--no-web", "--redis", "redis://127.0.0.1:1"]),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 1);
+  assertMatch(
+    new TextDecoder().decode(stderr),
+    /^server: cannot join the cluster at redis:\/\/127\.0\.0\.1:1: /,
+  );
+});
