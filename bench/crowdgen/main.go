@@ -224,7 +224,9 @@ func (h *histogram) quantile(q float64) float64 {
 type stats struct {
 	// latency: send to read by this process; arrival: send to arrival in the socket (kernel
 	// timestamp); readDelay: arrival to read, what this process added.
-	latency, arrival, readDelay                                    histogram
+	latency, arrival, readDelay histogram
+	// With -addr2: latency of deliveries between clients of the same server, and of two.
+	same, cross                                                    histogram
 	delivered, corrupted, reordered, errors, reads, bytes, stamped int64
 	// notices: "-- " lines to clients in the room (joins, leaves), not the handshake.
 	notices int64
@@ -312,8 +314,10 @@ type gen struct {
 	senders int
 	port    int
 	// wsIP, wsPort: where WebSocket clients connect (-ws-addr).
-	wsIP    net.IP
-	wsPort  int
+	wsIP   net.IP
+	wsPort int
+	// port2: where the odd-numbered clients connect (-addr2), or 0.
+	port2   int
 	clients []*client
 	// cur[kind]: what the clients of each kind (kindTCP, kindWS) count now.
 	cur    [2]atomic.Pointer[stats]
@@ -359,6 +363,10 @@ func (g *gen) dial(idx int, addr, wsAddr *syscall.SockaddrInet4, deadline time.T
 			return nil, err
 		}
 		addr = wsAddr
+	} else if g.port2 != 0 && idx%2 == 1 {
+		other := *addr
+		other.Port = g.port2
+		addr = &other
 	}
 	fd, err := syscall.Socket(syscall.AF_INET,
 		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
@@ -597,6 +605,13 @@ func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
 	atomic.AddInt64(&s.delivered, 1)
 	if ts >= s.timedFromUs {
 		s.latency.record(nowUs - ts)
+		if g.port2 != 0 {
+			if int(sender)%2 == c.idx%2 {
+				s.same.record(nowUs - ts)
+			} else {
+				s.cross.record(nowUs - ts)
+			}
+		}
 		if delayUs >= 0 {
 			atomic.AddInt64(&s.stamped, 1)
 			s.readDelay.record(delayUs)
@@ -1096,19 +1111,24 @@ type trafficResult struct {
 	Stamped        int64  `json:"stamped"`
 	Notices        int64  `json:"notices"`
 	LagP99Ms       num    `json:"lagP99Ms"`
-	LagMaxMs       num    `json:"lagMaxMs"`
-	Reads          int64  `json:"reads"`
-	Bytes          int64  `json:"bytes"`
-	DeliveryS      num    `json:"deliveryS"`
-	DeliveriesPerS num    `json:"deliveriesPerSec"`
-	UserS          num    `json:"trafficCpuUserS"`
-	SysS           num    `json:"trafficCpuSysS"`
-	WallS          num    `json:"trafficWallS"`
-	CPUPct         num    `json:"trafficCpuPct"`
-	CPUPerReadUs   num    `json:"cpuPerReadUs"`
-	RoundMs        num    `json:"roundMs"`
-	IdleHeldS      num    `json:"idleHeldS,omitempty"`
-	HistoryLines   int64  `json:"historyLines"`
+	// With -addr2: p50/p99 between clients of the same server, and across the two.
+	SameP50Ms      num   `json:"sameP50Ms,omitempty"`
+	SameP99Ms      num   `json:"sameP99Ms,omitempty"`
+	CrossP50Ms     num   `json:"crossP50Ms,omitempty"`
+	CrossP99Ms     num   `json:"crossP99Ms,omitempty"`
+	LagMaxMs       num   `json:"lagMaxMs"`
+	Reads          int64 `json:"reads"`
+	Bytes          int64 `json:"bytes"`
+	DeliveryS      num   `json:"deliveryS"`
+	DeliveriesPerS num   `json:"deliveriesPerSec"`
+	UserS          num   `json:"trafficCpuUserS"`
+	SysS           num   `json:"trafficCpuSysS"`
+	WallS          num   `json:"trafficWallS"`
+	CPUPct         num   `json:"trafficCpuPct"`
+	CPUPerReadUs   num   `json:"cpuPerReadUs"`
+	RoundMs        num   `json:"roundMs"`
+	IdleHeldS      num   `json:"idleHeldS,omitempty"`
+	HistoryLines   int64 `json:"historyLines"`
 	// Receivers: with -ws, the message phase as each kind of receiver saw it.
 	Receivers []*receiverResult `json:"receivers,omitempty"`
 	// Replay is the replay mode's account of replays and of the messages sent during the join.
@@ -1304,6 +1324,8 @@ func mergeStats(a, b *stats) *stats {
 		m.latency.add(&s.latency)
 		m.arrival.add(&s.arrival)
 		m.readDelay.add(&s.readDelay)
+		m.same.add(&s.same)
+		m.cross.add(&s.cross)
 		for _, f := range [][2]*int64{
 			{&m.delivered, &s.delivered}, {&m.corrupted, &s.corrupted},
 			{&m.reordered, &s.reordered}, {&m.errors, &s.errors}, {&m.reads, &s.reads},
@@ -1346,6 +1368,10 @@ func summarize(r *trafficResult, s *stats) {
 		r.ReadDelayP50Ms, r.ReadDelayP99Ms, r.ReadDelayMaxMs = nan, nan, nan
 	}
 	r.Reads, r.Bytes = atomic.LoadInt64(&s.reads), atomic.LoadInt64(&s.bytes)
+	if atomic.LoadInt64(&s.cross.total) > 0 {
+		r.SameP50Ms, r.SameP99Ms = ms(s.same.quantile(0.5)), ms(s.same.quantile(0.99))
+		r.CrossP50Ms, r.CrossP99Ms = ms(s.cross.quantile(0.5)), ms(s.cross.quantile(0.99))
+	}
 }
 
 // hold keeps the clients connected for d, measuring the CPU that costs.
@@ -1592,6 +1618,8 @@ type config struct {
 	// ws of the clients connect over a WebSocket to wsAddr (see ws.go).
 	ws     int
 	wsAddr string
+	// addr2: a second server of the same cluster, for the odd-numbered clients.
+	addr2 string
 }
 
 type output struct {
@@ -1647,6 +1675,9 @@ func parseFlags() (config, error) {
 		"even if it ends sooner")
 	flag.IntVar(&c.ws, "ws", 0, "clients (of -clients) that connect over a WebSocket to -ws-addr "+
 		"instead, spread evenly among them (the senders too); needs -mode ours")
+	flag.StringVar(&c.addr2, "addr2", "", "a second server of the same cluster (`host:port`, same "+
+		"host as -addr): the odd-numbered clients connect there, and latency is reported for "+
+		"deliveries within one server and across the two")
 	flag.StringVar(&c.wsAddr, "ws-addr", "", "the server's WebSocket `host:port` (GET "+wsPath+")")
 	flag.Parse()
 	c.connectTimeout = time.Duration(timeout * float64(time.Second))
@@ -1726,7 +1757,16 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	port2 := 0
+	if cfg.addr2 != "" {
+		_, portText, _ := net.SplitHostPort(cfg.addr2)
+		if port2, err = strconv.Atoi(portText); err != nil || cfg.ws > 0 {
+			fmt.Fprintln(os.Stderr, "crowdgen: -addr2 must be host:port, and does not go with -ws")
+			os.Exit(2)
+		}
+	}
 	g := &gen{
+		port2:   port2,
 		cfg:     cfg,
 		wsIP:    wsIP,
 		wsPort:  wsPort,
