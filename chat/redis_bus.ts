@@ -88,8 +88,11 @@ if hold(ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 1 end
 return 0`;
 
 /**
- * ARGV: instance, history lines per room, events kept, rooms kept, then one
- * JSON envelope each → the name keys refused (held by another instance).
+ * ARGV: instance, history lines per room, events kept, rooms kept, then two
+ * for each event: a head and the JSON envelope → the name keys refused (held
+ * by another instance). The head spares decoding JSON for messages, the bulk:
+ * `hROOMKEY` a message or action kept in that room's history, `p` a private
+ * message, `e` any other event (decoded).
  */
 const PUBLISH = NAMES_LUA + `
 local id, lines, events, rooms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -104,9 +107,9 @@ local function used(room)
   end
   redis.call('ZREMRANGEBYRANK', 'chat:rooms', 0, extra - 1)
 end
-for i = 5, #ARGV do
-  local raw = ARGV[i]
-  local e = cjson.decode(raw)
+for i = 5, #ARGV, 2 do
+  local head, raw = ARGV[i], ARGV[i + 1]
+  local e = head == 'e' and cjson.decode(raw) or {}
   local publish = true
   if e.t == 'join' or e.t == 'move' then
     publish = hold(id, e.k, e.name, e.room)
@@ -129,10 +132,11 @@ for i = 5, #ARGV do
   if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then
     local xid = redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', raw)
-    if e.t == 'msg' and e.m.kind ~= 'private' then
+    if string.sub(head, 1, 1) == 'h' then
       -- The entry keeps its event's id, so a starting instance knows where history ends.
-      redis.pcall('XADD', 'chat:history:' .. e.k, 'MAXLEN', '~', lines, xid, 'e', raw)
-      used(e.k)
+      local room = string.sub(head, 2)
+      redis.pcall('XADD', 'chat:history:' .. room, 'MAXLEN', '~', lines, xid, 'e', raw)
+      used(room)
     end
   end
 end
@@ -216,7 +220,7 @@ export class RedisBus implements ClusterBus {
     snapshot: new Script(SNAPSHOT),
     leave: new Script(LEAVE_LUA),
   };
-  /** Events not yet in Redis, oldest first, as JSON. */
+  /** Events not yet in Redis, oldest first: a head and the JSON for each (see `PUBLISH`). */
   #queue: string[] = [];
   #sending = false;
   /** The id of the last event read from the stream. */
@@ -305,17 +309,29 @@ export class RedisBus implements ClusterBus {
 
   /** Events waiting to be sent (for `/metrics`). */
   get backlog(): number {
-    return this.#queue.length;
+    return this.#queue.length / 2;
   }
 
   send(envelope: Envelope): void {
-    if (this.#queue.length >= this.#backlog) {
-      this.#queue.shift();
+    if (this.#queue.length >= this.#backlog * 2) {
+      this.#queue.splice(0, 2);
       this.dropped++;
     }
-    this.#queue.push(JSON.stringify(envelope));
-    if (!this.#sending) queueMicrotask(() => this.#send());
+    const head = envelope.t !== "msg"
+      ? "e"
+      : envelope.m.kind === "private"
+      ? "p"
+      : `h${envelope.k}`;
+    this.#queue.push(head, JSON.stringify(envelope));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#send();
+      });
+    }
   }
+  #scheduled = false;
 
   async claim(key: string, name: string, room: string): Promise<boolean> {
     const reply = await this.#scripts.claim.run(this.#client, [this.cluster.id, key, name, room]);
@@ -328,7 +344,7 @@ export class RedisBus implements ClusterBus {
     this.#sending = true;
     try {
       while (this.#queue.length > 0 && this.#client.isReady) {
-        const batch = this.#queue.slice(0, BATCH);
+        const batch = this.#queue.slice(0, BATCH * 2);
         const args = [
           this.cluster.id,
           String(this.options.history),
@@ -461,7 +477,7 @@ export class RedisBus implements ClusterBus {
       this.#down = false;
       this.log.event({
         event: "cluster",
-        text: `Redis reachable again; sending ${this.#queue.length} waiting events`,
+        text: `Redis reachable again; sending ${this.backlog} waiting events`,
       });
     }
     this.#beat().then(() => this.#send());
