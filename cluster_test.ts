@@ -303,3 +303,24 @@ clusterTest("a server that cannot reach its Redis at start says so and exits 1",
     /^server: cannot join the cluster at redis:\/\/127\.0\.0\.1:1: /,
   );
 });
+
+clusterTest(
+  "a server that shuts down tells the others its members left, and gives their names back",
+  async () => {
+    await using redis = await startRedis();
+    await using b = await instance(redis);
+    const a = await instance(redis);
+    try {
+      using ann = await LineClient.join(a, "ann");
+      await knows(b, 1);
+      using bob = await LineClient.join(b, "bob");
+      await ann.until((line) => line === say.joined("bob"));
+      await a.close();
+      assertEquals(await bob.line(), say.left("ann", "server shutting down"));
+      assertEquals(await redis.cli("HKEYS", "chat:names"), "bob");
+      assertEquals(await redis.cli("ZCARD", "chat:instances"), "1");
+    } finally {
+      await a.close();
+    }
+  },
+);
