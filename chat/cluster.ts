@@ -202,9 +202,11 @@ export class Cluster {
       case "rename": {
         const member = this.remote.get(envelope.ok);
         if (!member || member.instance !== instance) return;
-        this.remote.delete(envelope.ok);
+        const stale = this.remote.get(envelope.k);
+        if (stale && stale !== member) this.#remove(envelope.k, stale);
+        this.#remove(envelope.ok, member);
         member.name = envelope.name;
-        this.remote.set(envelope.k, member);
+        this.#add(envelope.k, member);
         return hub.remoteRenamed(member, envelope.old);
       }
       case "topic":
