@@ -9,6 +9,7 @@ import {
   deepStrictEqual as assertEquals,
   match as assertMatch,
   ok as assert,
+  rejects as assertRejects,
 } from "node:assert/strict";
 import { say } from "./chat/protocol.ts";
 import type { ChatServer, ServerOptions } from "./server.ts";
@@ -231,7 +232,7 @@ clusterTest(
 clusterTest(
   "Redis unreachable for a while: everyone keeps chatting locally, then the gap arrives once",
   async () => {
-    await using redis = await startRedis(true);
+    await using redis = await startRedis({ persist: true });
     await using a = await instance(redis, { web: 0 });
     await using b = await instance(redis);
     using ann = await LineClient.join(a, "ann");
@@ -324,3 +325,17 @@ clusterTest(
     }
   },
 );
+
+clusterTest("over TLS: rediss:// with the Redis server's CA given by --redis-ca", async () => {
+  await using redis = await startRedis({ tls: true });
+  const redisCa = Deno.readTextFileSync(new URL("./testdata/ca.pem", import.meta.url));
+  await using a = await instance(redis, { redisCa });
+  await using b = await instance(redis, { redisCa });
+  using ann = await LineClient.join(a, "ann");
+  await knows(b, 1);
+  using bob = await LineClient.join(b, "bob");
+  await bob.write("hello over TLS\n");
+  assertEquals(await ann.until(isChat), "bob: hello over TLS");
+  // Without the CA the certificate is not trusted, and the server does not start.
+  await assertRejects(() => instance(redis), /cannot join the cluster at rediss:.*certificate/);
+});

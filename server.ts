@@ -89,6 +89,8 @@ export interface ServerOptions {
    * server with the same one is one chat, sharing rooms, names and history. Default none.
    */
   redis?: string;
+  /** PEM certificates to trust for a `rediss://` URL, besides the system's. */
+  redisCa?: string;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key for `cert`. */
@@ -208,7 +210,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     hub.cluster = new Cluster(hub);
     const { RedisBus } = await import("./chat/redis_bus.ts");
     bus = await RedisBus.join(
-      { url: settings.redis, history: settings.history, rooms: settings.maxRooms * 10 },
+      {
+        url: settings.redis,
+        ca: settings.redisCa,
+        history: settings.history,
+        rooms: settings.maxRooms,
+      },
       hub.cluster,
       hub.history,
       log,
@@ -374,7 +381,8 @@ OPTIONS:
   --keep N              lines kept per room in the --db file (default ${DEFAULTS.keep})
   --redis URL           join a cluster: every server with this Redis is one chat, sharing
                         rooms, names and history (redis://[user:pass@]host:port[/db],
-                        rediss:// for TLS; needs --allow-env; not with --db)
+                        rediss:// for TLS; not with --db)
+  --redis-ca FILE       PEM certificate(s) to trust for a rediss:// Redis (a private CA)
   --log-format FORMAT   text (default) or json: one object per line for log shippers
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
@@ -472,6 +480,7 @@ async function main(): Promise<void> {
         db: { type: "string" },
         keep: { type: "string" },
         redis: { type: "string" },
+        "redis-ca": { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -485,6 +494,9 @@ async function main(): Promise<void> {
       if (!/^rediss?:\/\/[^/]/.test(values.redis)) {
         throw new Error(`--redis is a URL such as redis://127.0.0.1:6379, not "${values.redis}"`);
       }
+    }
+    if (values["redis-ca"] !== undefined && !values.redis?.startsWith("rediss:")) {
+      throw new Error("--redis-ca goes with a rediss:// --redis URL");
     }
     const logFormat = values["log-format"];
     if (logFormat !== undefined && logFormat !== "text" && logFormat !== "json") {
@@ -525,6 +537,7 @@ async function main(): Promise<void> {
       db: values.db,
       keep: intFlag("keep", values.keep, 1),
       redis: values.redis,
+      redisCa: values["redis-ca"],
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);
@@ -532,11 +545,13 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   // Reading the files is not a usage error: a missing one is exit 1, with no usage hint.
-  for (const flag of ["cert", "key"] as const) {
-    const file = options[flag];
+  for (
+    const [flag, field] of [["cert", "cert"], ["key", "key"], ["redis-ca", "redisCa"]] as const
+  ) {
+    const file = options[field];
     if (file === undefined) continue;
     try {
-      options[flag] = Deno.readTextFileSync(file);
+      options[field] = Deno.readTextFileSync(file);
     } catch (error) {
       console.error(`server: cannot read --${flag} ${file}: ${(error as Error).message}`);
       Deno.exit(1);

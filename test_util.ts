@@ -435,17 +435,28 @@ export const HAVE_REDIS = (() => {
 /**
  * Starts `redis-server` on a free port, saving nothing to disk unless
  * `persist` (then it keeps an append-only file in a temporary directory, so
- * that a restart finds what it had).
+ * that a restart finds what it had). With `tls`, it speaks TLS only, with the
+ * certificate in `testdata/` (`url` is then `rediss://`).
  */
-export async function startRedis(persist = false): Promise<TestRedis> {
+export async function startRedis(
+  { persist = false, tls = false } = {},
+): Promise<TestRedis> {
   const port = await freePort();
   const dir = await Deno.makeTempDir({ prefix: "chat-redis-" });
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
+  const args = ["--bind", "127.0.0.1", "--dir", dir, "--save", ""];
   args.push("--appendonly", persist ? "yes" : "no", "--appendfsync", "always");
+  if (tls) {
+    const file = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
+    args.push("--port", "0", "--tls-port", String(port), "--tls-auth-clients", "no");
+    args.push("--tls-cert-file", file("cert.pem"), "--tls-key-file", file("key.pem"));
+  } else {
+    args.push("--port", String(port));
+  }
   let child: Deno.ChildProcess | null = null;
   const cli = async (...command: string[]) => {
+    const cert = new URL("./testdata/ca.pem", import.meta.url).pathname;
     const { stdout } = await new Deno.Command("redis-cli", {
-      args: ["-p", String(port), ...command],
+      args: ["-p", String(port), ...(tls ? ["--tls", "--cacert", cert] : []), ...command],
       stderr: "null",
     }).output();
     return new TextDecoder().decode(stdout).trim();
@@ -468,7 +479,7 @@ export async function startRedis(persist = false): Promise<TestRedis> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     port,
     stop,
     start,

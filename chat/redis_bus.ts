@@ -35,6 +35,8 @@ import type { ServerLog } from "./log.ts";
 export interface RedisBusOptions {
   /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
   url: string;
+  /** PEM certificates to trust for `rediss://`, besides the system's (a private CA). */
+  ca?: string;
   /** Lines of history kept per room (`--history`). */
   history: number;
   /** Rooms whose history and topic are kept (and loaded at start). */
@@ -248,6 +250,7 @@ export class RedisBus implements ClusterBus {
       url: options.url,
       disableOfflineQueue: true, // fail at once while down: the queue here keeps the events
       socket: {
+        ...(options.ca && { tls: true as const, ca: [options.ca] }),
         connectTimeout: 2_000,
         // Backoff with jitter, so that instances do not all knock at once.
         reconnectStrategy: (retries: number) =>
