@@ -224,7 +224,11 @@ export class RedisBus implements ClusterBus {
   };
   /** Events not yet in Redis, oldest first: a head and the JSON for each (see `PUBLISH`). */
   #queue: string[] = [];
+  /** Whether a send is due in this turn of the event loop, or in flight. */
+  #scheduled = false;
   #sending = false;
+  /** Set by the first heartbeat: after it, finding this instance unregistered means it was lost. */
+  #registered = false;
   /** The id of the last event read from the stream. */
   #cursor = "0-0";
   #beatTimer: ReturnType<typeof setInterval> | undefined;
@@ -334,7 +338,6 @@ export class RedisBus implements ClusterBus {
       });
     }
   }
-  #scheduled = false;
 
   async claim(key: string, name: string, room: string): Promise<boolean> {
     const reply = await this.#scripts.claim.run(this.#client, [this.cluster.id, key, name, room]);
@@ -436,7 +439,6 @@ export class RedisBus implements ClusterBus {
       this.#failed(error as Error);
     }
   }
-  #registered = false;
 
   /** Loads the members, topics and recent history of the cluster, then reads from there on. */
   async #load(history: HistoryStore): Promise<void> {
