@@ -90,9 +90,11 @@ if hold(ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 1 end
 return 0`;
 
 /**
- * ARGV: instance, history lines per room, events kept, rooms kept, then two
- * for each event: a head and the JSON envelope → the name keys refused (held
- * by another instance). The head spares decoding JSON for messages, the bulk:
+ * ARGV: instance, history lines per room, events kept, rooms kept, and the
+ * events, two lines each: a head and the JSON envelope (JSON has no raw
+ * newline) → the name keys refused (held by another instance). One argument
+ * for all the events keeps a batch one small write (the client writes each
+ * argument apart). The head spares decoding JSON for messages, the bulk:
  * `hROOMKEY` a message or action kept in that room's history, `p` a private
  * message, `e` any other event (decoded).
  */
@@ -109,8 +111,9 @@ local function used(room)
   end
   redis.call('ZREMRANGEBYRANK', 'chat:rooms', 0, extra - 1)
 end
-for i = 5, #ARGV, 2 do
-  local head, raw = ARGV[i], ARGV[i + 1]
+local event_lines = string.gmatch(ARGV[5], '[^\\n]+')
+for head in event_lines do
+  local raw = event_lines()
   local e = head == 'e' and cjson.decode(raw) or {}
   local publish = true
   if e.t == 'join' or e.t == 'move' then
@@ -256,9 +259,10 @@ export class RedisBus implements ClusterBus {
       socket: {
         ...(options.ca && { tls: true as const, ca: [options.ca] }),
         connectTimeout: 2_000,
-        // Backoff with jitter, so that instances do not all knock at once.
-        reconnectStrategy: (retries: number) =>
-          Math.min(50 * 2 ** retries, 2_000) * (0.5 + Math.random() / 2),
+        // Backoff with jitter, so that instances do not all knock at once; before it has
+        // joined, the instance does not retry: a failure to join ends the start.
+        reconnectStrategy: (retries: number, error: Error) =>
+          this.#joined ? Math.min(50 * 2 ** retries, 2_000) * (0.5 + Math.random() / 2) : error,
       },
     });
     this.#reader = this.#client.duplicate();
@@ -356,7 +360,7 @@ export class RedisBus implements ClusterBus {
           String(this.options.history),
           String(EVENTS_KEPT),
           String(this.options.rooms),
-          ...batch,
+          batch.join("\n"),
         ];
         let refused: Reply;
         try {
