@@ -67,7 +67,7 @@ export interface ClusterBus {
 
 /** What the hub does with what other instances publish (see `Hub`). */
 export interface ClusterHub {
-  remoteMessage(message: ChatMessage, sender: RemoteMember | null): void;
+  remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
   remoteEntered(member: RemoteMember): void;
   remoteLeft(member: RemoteMember, room: string, reason?: string): void;
   remoteMoved(member: RemoteMember, from: string): void;
@@ -90,6 +90,8 @@ export class Cluster {
   readonly remote = new Map<string, RemoteMember>();
   /** The same members by room key. */
   readonly #rooms = new Map<string, Set<RemoteMember>>();
+  /** The same members by name as shown (a message names its sender so). */
+  readonly #byName = new Map<string, RemoteMember>();
   /** This instance's id: different on every start. */
   readonly id = crypto.randomUUID().slice(0, 8);
   #seq = 0;
@@ -177,8 +179,8 @@ export class Cluster {
     const hub = this.hub;
     switch (envelope.t) {
       case "msg": {
-        const from = this.remote.get(nameKey(envelope.m.from));
-        return hub.remoteMessage(envelope.m, from?.instance === instance ? from : null);
+        const from = this.#byName.get(envelope.m.from);
+        return hub.remoteMessage(envelope.m, envelope.k, from?.instance === instance ? from : null);
       }
       case "join":
       case "move": {
@@ -271,6 +273,7 @@ export class Cluster {
 
   #add(key: string, member: RemoteMember): void {
     this.remote.set(key, member);
+    this.#byName.set(member.name, member);
     let members = this.#rooms.get(member.roomKey);
     if (!members) this.#rooms.set(member.roomKey, members = new Set());
     members.add(member);
@@ -278,6 +281,7 @@ export class Cluster {
 
   #remove(key: string, member: RemoteMember): void {
     this.remote.delete(key);
+    if (this.#byName.get(member.name) === member) this.#byName.delete(member.name);
     const members = this.#rooms.get(member.roomKey);
     members?.delete(member);
     if (members?.size === 0) this.#rooms.delete(member.roomKey);

@@ -144,8 +144,9 @@ export class Hub implements ClusterHub {
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
     const key = sender?.room?.key ?? roomKey(message.room);
-    this.#deliver(message, key, sender);
+    // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
+    this.#deliver(message, key, sender);
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {
       const { kind, from, room, text } = message;
@@ -154,9 +155,9 @@ export class Hub implements ClusterHub {
     for (const hook of this.postHooks) hook(message);
   }
 
-  /** Delivers a message another instance's member sent (see `chat/cluster.ts`). */
-  remoteMessage(message: ChatMessage, sender: RemoteMember | null): void {
-    this.#deliver(message, roomKey(message.room), sender);
+  /** Delivers a message another instance's member sent in the room `key` (see `chat/cluster.ts`). */
+  remoteMessage(message: ChatMessage, key: string, sender: RemoteMember | null): void {
+    this.#deliver(message, key, sender);
   }
 
   /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */

@@ -300,8 +300,7 @@ export class RedisBus implements ClusterBus {
       await bus.#load(history);
     } catch (error) {
       bus.#closed = true;
-      bus.#client.destroy();
-      bus.#reader.destroy();
+      bus.#disconnect();
       throw new ClusterError(`cannot join the cluster at ${where}: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
@@ -505,6 +504,13 @@ export class RedisBus implements ClusterBus {
     }
   }
 
+  /** Drops both connections at once (a client that never connected throws when destroyed). */
+  #disconnect(): void {
+    for (const client of [this.#reader, this.#client]) {
+      if (client.isOpen) client.destroy();
+    }
+  }
+
   /** Sends what waits (for at most `timeout` ms), gives back this instance's names, disconnects. */
   async close(timeout: number): Promise<void> {
     if (this.#closed) return;
@@ -518,8 +524,7 @@ export class RedisBus implements ClusterBus {
     if (this.#client.isReady) {
       await this.#scripts.leave.run(this.#client, [this.cluster.id]).catch(() => {});
     }
-    this.#reader.destroy();
-    this.#client.destroy();
+    this.#disconnect();
     await this.#reading;
   }
 }
