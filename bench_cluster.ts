@@ -52,6 +52,8 @@ interface Run {
   serverPct: number[];
   redisPct: number;
   machinePct: number;
+  /** What processes other than the servers, Redis and the generator took, in % of the machine. */
+  othersPct: number;
   valid: boolean;
 }
 
@@ -168,6 +170,8 @@ async function run(
     const lines = new TextDecoder().decode(stdout).trim().split("\n");
     const traffic = JSON.parse(lines.at(-1)!).traffic as Traffic;
     const machinePct = 100 * (machine1[0] - machine0[0]) / (machine1[1] - machine0[1]);
+    const ours = pct.reduce((a, b) => a + b, 0) + traffic.trafficCpuPct;
+    const othersPct = Math.max(0, machinePct - ours / navigator.hardwareConcurrency);
     return {
       setup,
       rate,
@@ -175,6 +179,7 @@ async function run(
       serverPct: pct.slice(0, servers.length),
       redisPct: redis ? pct.at(-1)! : 0,
       machinePct,
+      othersPct,
       valid: traffic.trafficCpuPct < GENERATOR_MAX_PCT && machinePct < MACHINE_MAX_PCT,
     };
   } finally {
@@ -189,7 +194,7 @@ function row(r: Run): string {
   const t = r.traffic;
   return [
     r.setup,
-    String(r.rate * 10),
+    `${r.rate * 10} (${(t.sent / t.trafficWallS).toFixed(0)} sent/s)`,
     `${t.lost}`,
     `${t.reordered}`,
     `${ms(t.p50Ms)} / ${ms(t.p99Ms)}`,
@@ -198,7 +203,7 @@ function row(r: Run): string {
     r.serverPct.map((pct) => pct.toFixed(0)).join(" + "),
     r.redisPct ? r.redisPct.toFixed(0) : "–",
     t.trafficCpuPct.toFixed(0),
-    r.machinePct.toFixed(0),
+    `${r.machinePct.toFixed(0)} (others ${r.othersPct.toFixed(0)})`,
     r.valid ? "valid" : "invalid",
   ].join(" | ");
 }
