@@ -22,6 +22,7 @@ import {
   notice,
   reasons,
   renderMessage,
+  ROOM_NOTICE,
   roomKey,
   say,
   WELCOME,
@@ -63,6 +64,22 @@ export interface HubOptions {
 /** Called with every message the hub posts (history and a cluster bus hook in here). */
 export type PostHook = (message: ChatMessage) => void;
 
+/**
+ * A session got its first name (`named`), came into a room, left it (`parted`:
+ * still connected; `quit`: gone), was renamed or set its room's topic; told at
+ * once, one change at a time.
+ */
+export type MemberChange =
+  | { kind: "named"; session: Session }
+  | { kind: "joined"; session: Session; room: Room<Session> }
+  | { kind: "parted"; session: Session; room: Room<Session>; reason?: string }
+  | { kind: "quit"; session: Session; room: Room<Session> | null; reason?: string }
+  | { kind: "renamed"; session: Session; old: string }
+  | { kind: "topic"; session: Session; room: Room<Session> };
+
+/** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
+export type ChangeHook = (change: MemberChange) => void;
+
 const encoder = new TextEncoder();
 
 /** Members, names and rooms, and the rules for moving between them. */
@@ -75,6 +92,8 @@ export class Hub {
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
   readonly postHooks: PostHook[] = [];
+  /** Called with every change of a member's room, name or topic, after it is made. */
+  readonly changeHooks: ChangeHook[] = [];
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -105,14 +124,15 @@ export class Hub {
    * Lets a new connection in (the transport has admitted it: see `admission.ts`):
    * greets it and starts its name timer; `null` once the hub is shutting down.
    */
-  connect(conn: Connection): Session | null {
+  connect(conn: Connection, made?: Session): Session | null {
     if (this.closing) {
       conn.close(false);
       return null;
     }
-    const session = new Session(this, conn);
+    // A front-end with a protocol of its own (IRC) makes its session and greets it itself.
+    const session = made ?? new Session(this, conn);
     this.sessions.add(session);
-    conn.deliver(this.#greeting);
+    if (!made) conn.deliver(this.#greeting);
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }
@@ -145,8 +165,10 @@ export class Hub {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target) {
-        if (sender?.room === target.room) target.room!.introduce(sender!, true);
-        target.deliver(bytes);
+        if (sender?.room != null && sender.room === target.room) {
+          target.room.introduce(sender, true);
+        }
+        target.deliver(bytes, message);
         this.deliveries++;
         this.relayedBytes += bytes.length;
       }
@@ -154,7 +176,7 @@ export class Hub {
       const key = sender?.room?.key ?? roomKey(message.room);
       const room = this.rooms.get(key);
       if (room) {
-        room.broadcast(bytes, sender);
+        room.broadcast(bytes, sender, message);
         const recipients = room.members.size - (sender !== null && sender.room === room ? 1 : 0);
         this.deliveries += recipients;
         this.relayedBytes += bytes.length * recipients;
@@ -192,12 +214,46 @@ export class Hub {
     this.members.set(nameKey(name), session);
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
+    this.#changed({ kind: "named", session });
     const room = this.#enter(session, LOBBY)!;
     const [others, count] = this.#others(room, session);
     session.send(say.hello(name, others, count));
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
+  }
+
+  /**
+   * Gives `session` the name `name` without putting it in a room (an IRC user
+   * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
+   */
+  register(session: Session, name: string): string | null {
+    const error = this.nameError(name, session);
+    if (error) return error;
+    session.name = name;
+    this.members.set(nameKey(name), session);
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    this.log.event({ event: "join", name, address: session.conn.remote });
+    this.#changed({ kind: "named", session });
+    return null;
+  }
+
+  /** Takes a member out of its room without putting it in another; the room is told. */
+  part(session: Session, reason?: string): void {
+    const room = session.room;
+    if (room === null) return;
+    this.#exit(session, room);
+    session.room = null;
+    this.log.event({ event: "part", name: session.name!, room: room.name });
+    if (room.members.size > 0) room.announce(session, "left", reason);
+    this.#changed({ kind: "parted", session, room, reason });
+  }
+
+  /** Tells the change hooks. */
+  #changed(change: MemberChange): void {
+    for (const hook of this.changeHooks) hook(change);
   }
 
   /**
@@ -229,13 +285,14 @@ export class Hub {
     if (error) return session.send(error);
     const old = session.name!;
     if (name === old) return session.send(say.alreadyNamed(name));
-    session.room!.introduce(session); // announced under the name the room will know
+    session.room?.introduce(session); // announced under the name the room will know
     this.members.delete(nameKey(old));
     this.members.set(nameKey(name), session);
     session.name = name;
     this.log.event({ event: "rename", old, name });
     session.send(say.renamed(name));
-    session.room!.broadcastLine(say.othersRenamed(old, name), session);
+    session.room?.broadcastLine(say.othersRenamed(old, name), session, ROOM_NOTICE);
+    this.#changed({ kind: "renamed", session, old });
   }
 
   /** Moves a member to the room called `name`, creating it if needed. */
@@ -243,19 +300,23 @@ export class Hub {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
     if (bad) return session.send(say.badName(bad));
-    const from = session.room!;
-    if (roomKey(name) === from.key) return session.send(say.alreadyIn(from.name));
+    const from = session.room; // none for an IRC user that has not joined any
+    if (roomKey(name) === from?.key) return session.send(say.alreadyIn(from.name));
     // Leaving a room one is alone in frees its place under --max-rooms.
-    const frees = from.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
+    const frees = from?.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
     const room = this.#enter(session, name, frees);
     if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
-    this.#exit(session, from);
-    if (from.members.size > 0) from.announce(session, "moved", room.name);
+    if (from) {
+      this.#exit(session, from);
+      if (from.members.size > 0) from.announce(session, "moved", room.name);
+      this.#changed({ kind: "parted", session, room: from });
+    }
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
     this.#arrive(session, room);
     this.log.event({ event: "move", name: session.name!, room: room.name });
     room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
@@ -264,7 +325,8 @@ export class Hub {
     room.topic = topic;
     this.history.setTopic(room.key, topic);
     room.introduce(session);
-    room.broadcastLine(say.topicSet(session.name!, topic), null);
+    room.broadcastLine(say.topicSet(session.name!, topic), null, ROOM_NOTICE);
+    this.#changed({ kind: "topic", session, room });
   }
 
   /** Ends a session: tells its room if it was named, then closes its connection. */
@@ -273,19 +335,20 @@ export class Hub {
     session.dispose();
     this.sessions.delete(session);
     const { name, room } = session;
-    if (name !== null && room !== null) {
+    if (name !== null) {
       this.members.delete(nameKey(name));
-      this.#exit(session, room);
+      if (room !== null) this.#exit(session, room);
       if (!this.closing) {
         this.log.event({
           event: "leave",
           name,
-          room: room.name,
+          room: room?.name,
           address: session.conn.remote,
           reason,
         });
-        if (room.members.size > 0) room.announce(session, "left", reason);
+        if (room !== null && room.members.size > 0) room.announce(session, "left", reason);
       }
+      this.#changed({ kind: "quit", session, room, reason });
     }
     session.conn.close(drain);
   }

@@ -37,6 +37,8 @@ export interface TcpOptions {
   scheduler: FlushScheduler;
   /** Counts connections in all and by address (shared by transports). */
   admission: Admission;
+  /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
+  session?: (conn: Connection) => Session;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -170,7 +172,7 @@ export class TcpTransport {
     const conn = new TcpConnection(this, socket as TaggedSocket);
     socket.on("error", onError);
     socket.on("close", onClose);
-    const session = this.hub.connect(conn);
+    const session = this.hub.connect(conn, this.options.session?.(conn));
     if (!session) return;
     conn.session = session;
     socket.on("data", onData);
