@@ -288,7 +288,7 @@ export class IrcSession extends Session {
   /** Registration waits for `CAP END` once a client has sent `CAP LS` or `CAP REQ`. */
   negotiating = false;
   readonly caps = new Set<string>();
-  /** User mode +i: WHO by nick or mask shows this member only to those in its room. */
+  /** User mode +i: a WHO mask shows this member only to those in its room. */
   invisible = false;
   /** The away message, or `null` when here. */
   away: string | null = null;
@@ -822,7 +822,7 @@ const COMMANDS: Record<string, Handler> = {
       }
     } else {
       const member = session.hub.members.get(nameKey(mask));
-      if (member && !hidden(session, member)) entry("*", member);
+      if (member) entry("*", member); // +i hides from masks, not from a nick asked for
     }
     session.reply("315", mask, "End of /WHO list");
   },
