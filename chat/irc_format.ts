@@ -57,19 +57,25 @@ function skipSpaces(line: string, pos: number): number {
 
 /**
  * One line, CRLF included: `source` (without its colon, or empty for none), the
- * command, and parameters, the last one written as trailing (` :…`) when it must be.
+ * command, and parameters, the last one written as trailing (` :…`) when it must
+ * be or follows others.
  */
 export function ircLine(source: string, command: string, ...params: string[]): string {
   let line = source ? `:${source} ${command}` : command;
   for (let i = 0; i < params.length; i++) {
     const param = params[i];
     const last = i === params.length - 1;
-    line += last && (param === "" || param.includes(" ") || param.startsWith(":"))
-      ? ` :${param}`
-      : ` ${param}`;
+    // The text of numerics and of text commands is trailing even when one word, as most
+    // servers write it (some clients read a one-word topic or reason better so).
+    const trailing = last &&
+      ((i > 0 && TEXTUAL.test(command)) || param === "" || param.includes(" ") || param[0] === ":");
+    line += trailing ? ` :${param}` : ` ${param}`;
   }
   return line + "\r\n";
 }
+
+/** Commands whose last parameter is text. */
+const TEXTUAL = /^(?:\d{3}|TOPIC|PART|QUIT|PRIVMSG|NOTICE|CAP|PONG)$/;
 
 /** The `@time=…` tag of a moment, for `server-time` (and a space to follow it). */
 export function timeTag(ms: number): string {
