@@ -98,7 +98,7 @@ export interface ServerOptions {
   webOrigins?: string[];
   /** Port for IRC clients (on the same `hostname`, TLS with `cert`; 0 picks a free one). Default none. */
   irc?: number | false;
-  /** The IRC server name in replies. Default the host name. */
+  /** The IRC server name in replies. Default the host name (`localhost` without `--allow-sys`). */
   ircName?: string;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
@@ -265,7 +265,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   let irc: { front: IrcFront; tcp: TcpTransport } | null = null;
   if (typeof settings.irc === "number") {
     const front = new IrcFront(hub, {
-      serverName: settings.ircName ?? Deno.hostname(),
+      serverName: settings.ircName ?? hostName(),
       pingInterval: settings.ircPing ?? 60_000,
     });
     try {
@@ -336,6 +336,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   };
 }
 
+/** This machine's name, for the IRC server name; `localhost` without the permission to ask. */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
 /** `object` without its undefined fields, so that they do not override the defaults. */
 function withoutUndefined<T extends object>(object: T): Partial<T> {
   const entries = Object.entries(object).filter(([, value]) => value !== undefined);
@@ -385,7 +394,8 @@ OPTIONS:
                         https://chat.example.org (default: the page's own origin only)
   --irc PORT            port for IRC clients (irssi, WeeChat…) on the same --host, TLS with
                         --cert; 0 picks a free one (default: no IRC)
-  --irc-name NAME       the IRC server name (default the host name)
+  --irc-name NAME       the IRC server name (default the host name; localhost without
+                        --allow-sys)
   --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
   --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
   --db FILE             keep history and topics in this SQLite file, across restarts
