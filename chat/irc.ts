@@ -36,7 +36,7 @@ import {
 import { TOPIC_MAX } from "./commands.ts";
 import type { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
-import { ircLine, LINE_MAX, parseCommand, textLines, timeTag } from "./irc_format.ts";
+import { byteLength, ircLine, LINE_MAX, parseCommand, textLines, timeTag } from "./irc_format.ts";
 
 /** How the IRC front-end presents itself. */
 export interface IrcOptions {
@@ -199,9 +199,11 @@ export class IrcFront {
       }
       case "quit": {
         const { room, reason } = change;
+        if (room !== null) this.#forget(room, irc);
+        // A shutdown tells no one of each leave: that would be a line per pair of members.
+        if (this.hub.closing) break;
         this.#monitored(session.name!, "731", session.name!);
         if (room === null) break;
-        this.#forget(room, irc);
         this.#tell(room, ircLine(this.mask(session.name!), "QUIT", quitReason(reason)));
         break;
       }
@@ -426,6 +428,7 @@ export class IrcSession extends Session {
       `NETWORK=${NETWORK}`,
       `NICKLEN=${NAME_MAX}`,
       "PREFIX=(ov)@+",
+      `TARGMAX=JOIN:${TARGETS_MAX},PART:${TARGETS_MAX},PRIVMSG:${TARGETS_MAX},NOTICE:${TARGETS_MAX}`,
       `TOPICLEN=${TOPIC_MAX}`,
       "UTF8MAPPING=rfc8265",
       "UTF8ONLY",
@@ -508,18 +511,18 @@ function names(session: IrcSession, room: Room<Session>): void {
   const full = session.caps.has("userhost-in-names");
   const channel = `#${room.name}`;
   const head = `:${front.options.serverName} 353 ${session.target} = ${channel} :`;
-  const budget = LINE_MAX - 2 - head.length - 4 * 3; // slack for wide characters in the head
+  const budget = LINE_MAX - 2 - byteLength(head);
   let line = "";
+  let bytes = 0;
   let out = "";
   for (const member of room.members) {
     const entry = full ? front.mask(member.name!) : member.name!;
-    if (
-      line && line.length * 3 + entry.length * 3 + 1 > budget * 3 &&
-      encoder.encode(`${line} ${entry}`).length > budget
-    ) {
+    const size = byteLength(entry);
+    if (line && bytes + 1 + size > budget) {
       out += `${head}${line}\r\n`;
       line = "";
     }
+    bytes = line ? bytes + 1 + size : size;
     line = line ? `${line} ${entry}` : entry;
   }
   if (line) out += `${head}${line}\r\n`;
@@ -560,6 +563,17 @@ function whoEntry(session: IrcSession, channel: string, member: Session): void {
 function hidden(asker: IrcSession, member: Session): boolean {
   if (!(member instanceof IrcSession) || !member.invisible || member === asker) return false;
   return member.room === null || member.room !== asker.room;
+}
+
+/** Targets of one JOIN, PART, PRIVMSG or NOTICE (each costs what a line does). */
+const TARGETS_MAX = 4;
+
+/** `list` split at commas, or `null` (after a 407) when it names more than TARGETS_MAX. */
+function targets(session: IrcSession, list: string, quiet = false): string[] | null {
+  const names = list.split(",");
+  if (names.length <= TARGETS_MAX) return names;
+  if (!quiet) session.reply("407", list, `Too many targets (at most ${TARGETS_MAX})`);
+  return null;
 }
 
 /** Members a WHO with a wildcard lists at most. */
@@ -618,7 +632,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     if (!notice) session.reply("412", "No text to send");
     return;
   }
-  for (const target of params[0].split(",")) {
+  for (const target of targets(session, params[0], notice) ?? []) {
     if (target.startsWith("#")) {
       const room = roomOf(session, target);
       if (!room) {
@@ -677,7 +691,7 @@ function join(session: IrcSession, params: string[]): void {
     if (session.room) hub.part(session);
     return;
   }
-  for (const channel of list.split(",")) {
+  for (const channel of targets(session, list) ?? []) {
     if (!channel.startsWith("#")) {
       session.reply("403", channel, "No such channel");
       continue;
@@ -775,7 +789,7 @@ const COMMANDS: Record<string, Handler> = {
   PART(session, params) {
     if (!params[0]) return session.reply("461", "PART", "Not enough parameters");
     const reason = params[1] ? cleanText(params[1]) : undefined;
-    for (const channel of params[0].split(",")) {
+    for (const channel of targets(session, params[0]) ?? []) {
       const room = roomOf(session, channel);
       if (!room) session.reply("403", channel, "No such channel");
       else if (session.room !== room) session.reply("442", channel, "You're not on that channel");

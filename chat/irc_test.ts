@@ -339,3 +339,36 @@ test("irc: end to end over TCP, an IRC user and an nc user talk in Chinese", asy
     nc.close();
   }
 });
+
+test("irc: NAMES of a big room comes in lines of at most 512 bytes, every name once", () => {
+  using hub = new IrcHub();
+  const names: string[] = [];
+  for (let i = 0; i < 80; i++) {
+    const name = `成员${i}号`;
+    names.push(name);
+    hub.member(name).say("/join 大厅");
+  }
+  const a = hub.ircMember("ann", "userhost-in-names");
+  a.say("JOIN #大厅");
+  const lines = ircLines(a).filter((line) => / 353 /.test(line));
+  assert(lines.length > 1);
+  const listed: string[] = [];
+  for (const line of lines) {
+    assert(byteLength(line) + 2 <= 512, `${byteLength(line)} bytes`);
+    listed.push(...parseCommand(line)!.params[3].split(" ").map((mask) => mask.split("!")[0]));
+  }
+  assertEquals(listed.sort(), [...names, "ann"].sort());
+});
+
+test("irc: more than four targets is 407; a shutdown sends no QUIT per member", () => {
+  const hub = new IrcHub();
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #x");
+  b.say("JOIN #x");
+  ircLines(a);
+  a.say("PRIVMSG a,b,c,d,e :hi", "JOIN #a,#b,#c,#d,#e");
+  assertEquals(commands(a), ["407", "407"]);
+  hub[Symbol.dispose]();
+  assert(!a.lines.some((line) => line.includes(" QUIT ")), a.lines.join(" | "));
+});
