@@ -372,3 +372,21 @@ test("irc: more than four targets is 407; a shutdown sends no QUIT per member", 
   hub[Symbol.dispose]();
   assert(!a.lines.some((line) => line.includes(" QUIT ")), a.lines.join(" | "));
 });
+
+test("irc: TLS on the IRC port with --cert and --key", async () => {
+  const file = (name: string) =>
+    Deno.readTextFileSync(new URL(`../testdata/${name}`, import.meta.url));
+  await using server = await quietServer({
+    irc: 0,
+    ircName: "irc.test",
+    cert: file("cert.pem"),
+    key: file("key.pem"),
+  });
+  const irc = await LineClient.connect({ addr: server.ircAddr! }, [file("ca.pem")]);
+  try {
+    await irc.write("NICK secure\r\nUSER s 0 * :S\r\n");
+    assertMatch(await irc.until((line) => / 001 /.test(line)), /^:irc\.test 001 secure /);
+  } finally {
+    irc.close();
+  }
+});
