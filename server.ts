@@ -30,7 +30,7 @@ import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./chat/admission.ts";
 import { Hub } from "./chat/hub.ts";
 import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
-import { IrcFront } from "./chat/irc.ts";
+import { IrcFront, ircRefusal } from "./chat/irc.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 import { withTimeout } from "./chat/timeout.ts";
@@ -276,6 +276,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         admission,
         handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         session: (conn) => front.session(conn),
+        refusal: ircRefusal,
       });
       irc = { front, tcp: listener };
     } catch (error) {

@@ -251,9 +251,15 @@ export class Hub {
     this.#changed({ kind: "parted", session, room, reason });
   }
 
-  /** Tells the change hooks. */
+  /** Tells the change hooks; one that fails is logged, and the change stands. */
   #changed(change: MemberChange): void {
-    for (const hook of this.changeHooks) hook(change);
+    for (const hook of this.changeHooks) {
+      try {
+        hook(change);
+      } catch (error) {
+        this.internalError(null, error);
+      }
+    }
   }
 
   /**

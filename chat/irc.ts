@@ -48,6 +48,7 @@ export interface IrcOptions {
 
 /** The IRCv3 capabilities implemented, as `CAP LS` lists them. */
 export const CAPABILITIES: readonly string[] = [
+  "away-notify",
   "batch",
   "cap-notify",
   "echo-message",
@@ -160,12 +161,25 @@ export class IrcFront {
     return fromIrc ? lines[0] : lines.join("");
   }
 
-  /** Sends `line` to every IRC session in `room` but `except`. */
-  #tell(room: Room<Session>, line: string, except: IrcSession | null = null): void {
+  /** Sends `line` to every IRC session in `room` but `except` (with capability `cap`, if given). */
+  #tell(room: Room<Session>, line: string, except: IrcSession | null = null, cap?: string): void {
     const members = this.#inRoom.get(room);
     if (!members) return;
     const bytes = encoder.encode(line);
-    for (const member of members) if (member !== except) member.conn.deliver(bytes);
+    for (const member of members) {
+      if (member !== except && (cap === undefined || member.caps.has(cap))) {
+        member.conn.deliver(bytes);
+      }
+    }
+  }
+
+  /** Tells `away-notify` clients in `session`'s room that it went away or came back. */
+  awayChanged(session: IrcSession): void {
+    if (session.room === null) return;
+    const line = session.away === null
+      ? ircLine(session.mask, "AWAY")
+      : ircLine(session.mask, "AWAY", session.away);
+    this.#tell(session.room, line, session, "away-notify");
   }
 
   /** A member's room, name or topic changed: IRC says so one line per person, at once. */
@@ -185,6 +199,7 @@ export class IrcFront {
           members.add(irc);
         }
         this.#tell(room, ircLine(this.mask(session.name!), "JOIN", `#${room.name}`));
+        if (irc?.away != null) this.awayChanged(irc); // away-notify: said after the JOIN
         break;
       }
       case "parted": {
@@ -267,6 +282,11 @@ export class IrcFront {
 const NOBODY: ReadonlySet<IrcSession> = new Set();
 
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
+
+/** A refusal at the door (`!! server full; …`) as IRC says it: an `ERROR` line. */
+export function ircRefusal(line: string): string {
+  return ircLine("", "ERROR", `Closing Link: ${line.replace(/^!! /, "")}`);
+}
 
 /** A chat leave reason as an IRC QUIT message (`quit: bye` → `Quit: bye`). */
 function quitReason(reason: string | undefined): string {
@@ -918,6 +938,7 @@ const COMMANDS: Record<string, Handler> = {
       session.away = null;
       session.reply("305", "You are no longer marked as being away");
     }
+    session.front.awayChanged(session);
   },
   USERHOST(session, params) {
     const found: string[] = [];

@@ -390,3 +390,28 @@ test("irc: TLS on the IRC port with --cert and --key", async () => {
     irc.close();
   }
 });
+
+test("irc: a refusal at the door is an IRC ERROR line", async () => {
+  await using server = await quietServer({ irc: 0, maxClients: 1 });
+  const nc = await LineClient.join(server, "bob");
+  const irc = await LineClient.connect({ addr: server.ircAddr! });
+  try {
+    assertEquals(await irc.rest(), ["ERROR :Closing Link: server full; try again later\r"]);
+  } finally {
+    irc.close();
+    nc.close();
+  }
+});
+
+test("irc: away-notify tells the room who went away and came back, and on JOIN", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann", "away-notify");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #x");
+  b.say("JOIN #x");
+  ircLines(a);
+  b.say("AWAY :lunch", "AWAY");
+  assertEquals(ircLines(a), [":ben!ben@memory AWAY lunch", ":ben!ben@memory AWAY"]);
+  b.say("AWAY :gone", "PART #x", "JOIN #x");
+  assertEquals(ircLines(a).slice(-2), [":ben!ben@memory JOIN #x", ":ben!ben@memory AWAY gone"]);
+});

@@ -39,6 +39,8 @@ export interface TcpOptions {
   admission: Admission;
   /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
   session?: (conn: Connection) => Session;
+  /** How a refusal at the door is written, for such a front-end (default: the line as it is). */
+  refusal?: (line: string) => string;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -159,7 +161,7 @@ export class TcpTransport {
       socket.destroy(); // it expects a handshake, not a line of text
     } else {
       socket.on("finish", destroySocket);
-      socket.end(encoder.encode(refusal + "\n"));
+      socket.end(encoder.encode(this.options.refusal?.(refusal) ?? refusal + "\n"));
     }
   }
 
