@@ -116,11 +116,6 @@ export class IrcFront {
     if (at !== -1) hooks.splice(at, 1);
   }
 
-  /** IRC sessions in `room`. */
-  membersOf(room: Room<Session>): ReadonlySet<IrcSession> {
-    return this.#inRoom.get(room) ?? NOBODY;
-  }
-
   /** `nick!user@host` of the member called `name` (a chat member's user is its name). */
   mask(name: string): string {
     const member = this.hub.members.get(nameKey(name));
@@ -279,8 +274,6 @@ export class IrcFront {
   }
 }
 
-const NOBODY: ReadonlySet<IrcSession> = new Set();
-
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
 
 /** A refusal at the door (`!! server full; …`) as IRC says it: an `ERROR` line. */
@@ -411,9 +404,8 @@ export class IrcSession extends Session {
     if (!BEFORE_REGISTRATION.has(command) && !this.registered) {
       return this.reply("451", "You have not registered");
     }
-    const handler = COMMANDS[command];
-    if (!handler) return this.reply("421", command, "Unknown command");
-    handler(this, params);
+    if (!Object.hasOwn(COMMANDS, command)) return this.reply("421", command, "Unknown command");
+    COMMANDS[command](this, params);
   }
 
   /** Registers once NICK and USER are in and capability negotiation is over. */
