@@ -415,3 +415,91 @@ test("irc: away-notify tells the room who went away and came back, and on JOIN",
   b.say("AWAY :gone", "PART #x", "JOIN #x");
   assertEquals(ircLines(a).slice(-2), [":ben!ben@memory JOIN #x", ":ben!ben@memory AWAY gone"]);
 });
+
+test("irc: random commands and bytes get numerics, never an internal error", () => {
+  using hub = new IrcHub({ maxLine: 2048 });
+  const nc = hub.member("bob");
+  const clients = [hub.irc(), hub.ircMember("ann", "echo-message", "server-time", "batch")];
+  const words = [
+    "NICK",
+    "USER",
+    "JOIN",
+    "PART",
+    "PRIVMSG",
+    "NOTICE",
+    "TOPIC",
+    "NAMES",
+    "WHO",
+    "WHOIS",
+    "MODE",
+    "LIST",
+    "AWAY",
+    "MONITOR",
+    "CAP",
+    "PING",
+    "PONG",
+    "ISON",
+    "USERHOST",
+    "HELP",
+    "LUSERS",
+    "FOO",
+    "#lobby",
+    "#x",
+    "#",
+    "##",
+    "0",
+    "*",
+    ":",
+    "::",
+    "bob",
+    "ann",
+    "张三",
+    "\x01ACTION x\x01",
+    "+",
+    "-",
+    "C",
+    "L",
+    "S",
+    "%tcuihsnfdlaor,1",
+    "+i",
+    "-i",
+    "+o",
+    "b",
+    "LS",
+    "302",
+    "REQ",
+    "END",
+    "a,b,c",
+    "#a,#b",
+    "",
+    " ",
+    "@a=b",
+    ":src",
+    "\u202e",
+    "x".repeat(300),
+  ];
+  let seed = 14;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let i = 0; i < 5000; i++) {
+    const conn = clients[random(clients.length)];
+    const parts: string[] = [];
+    for (let k = random(6); k >= 0; k--) parts.push(words[random(words.length)]);
+    if (random(10) === 0) {
+      parts.push(`:${words[random(words.length)]} ${words[random(words.length)]}`);
+    }
+    if (conn.session.closed) continue;
+    if (random(50) === 0) {
+      const bytes = new Uint8Array(random(40)).map(() => random(256));
+      conn.session.receive(Uint8Array.from([...bytes, 10]));
+    } else {
+      conn.say(parts.join(" "));
+    }
+    conn.take();
+    nc.take();
+  }
+  assert(!hub.logged.some((line) => line.includes("internal error")), hub.logged.join("\n"));
+  // The hub's books still balance: every member is in the room it thinks it is in.
+  for (const session of hub.members.values()) {
+    if (session.room) assert(session.room.members.has(session));
+  }
+});
