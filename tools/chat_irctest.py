@@ -7,14 +7,36 @@ Run from the project root with irctest and this directory on PYTHONPATH:
 (see README, "IRC"). Each test starts a fresh server on the port irctest gives.
 """
 
+import atexit
 import os
+import signal
+import subprocess
 from pathlib import Path
-from typing import Optional, Type
+from typing import List, Optional, Type
 
 from irctest.basecontrollers import BaseServerController, NotImplementedByController
 from irctest.specifications import Capabilities
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Every server this (pytest worker) process started. A test whose setUp fails after the
+# server is up gets no tearDown, so irctest never stops that server: each new server,
+# and the end of the run, stops those that outlived their test.
+_servers: List[subprocess.Popen] = []
+
+
+def _stop_leftovers() -> None:
+    for proc in _servers:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: see execute()
+            except OSError:
+                proc.kill()
+            proc.wait(10)
+    _servers.clear()
+
+
+atexit.register(_stop_leftovers)
 
 
 class ChatController(BaseServerController):
@@ -51,6 +73,7 @@ class ChatController(BaseServerController):
         if run_services:
             raise NotImplementedByController("Services")
         assert self.proc is None
+        _stop_leftovers()
         self.port = port
         self.hostname = hostname
         deno = os.environ.get("DENO", "deno")
@@ -79,6 +102,7 @@ class ChatController(BaseServerController):
                 "0",
             ]
         )
+        _servers.append(self.proc)
 
 
 def get_irctest_controller_class() -> Type[ChatController]:
