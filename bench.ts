@@ -293,6 +293,8 @@ interface RunningServer {
    * the WebSocket scenarios use; null for the others (and for a server.ts without `--web`).
    */
   webPort: number | null;
+  /** Ours: the port of its IRC listener (`--irc`, a free one) when a scenario asks for it. */
+  ircPort: number | null;
   child: Deno.ChildProcess;
   /** Ends the server; waits for it (bounded). */
   stop(): Promise<void>;
@@ -442,6 +444,7 @@ async function startServer(
   let command: Deno.Command;
   let port: number;
   let webPort: number | null = null;
+  let ircPort: number | null = null;
   let dbDir: string | undefined;
   if (target === "ours" || target === "ours-db") {
     port = freePort();
@@ -451,6 +454,12 @@ async function startServer(
     if ((await serverHelp(settings.server)).includes("--web PORT")) {
       do webPort = freePort(); while (webPort === port);
       web.push("--web", String(webPort));
+    }
+    // `--irc` among the extra options asks for an IRC listener: it gets a free port here.
+    const irc = extra.indexOf("--irc");
+    if (irc !== -1) {
+      do ircPort = freePort(); while (ircPort === port || ircPort === webPort);
+      extra = extra.toSpliced(irc + 1, 0, String(ircPort));
     }
     const profile = settings.profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${settings.profileDir}`]
@@ -520,7 +529,10 @@ async function startServer(
     return s;
   });
   const deadline = performance.now() + 10_000;
-  while (!isListening(port) || (webPort !== null && !isListening(webPort))) {
+  while (
+    !isListening(port) || (webPort !== null && !isListening(webPort)) ||
+    (ircPort !== null && !isListening(ircPort))
+  ) {
     if (exited) {
       removeDb();
       throw new Error(`${target} server exited before listening`);
@@ -549,7 +561,7 @@ async function startServer(
     }
     removeDb();
   };
-  return { pid: child.pid, port, webPort, child, stop };
+  return { pid: child.pid, port, webPort, ircPort, child, stop };
 }
 
 /** Whether something listens on 127.0.0.1:`port` (read from /proc, so no connection is made). */
@@ -1362,6 +1374,11 @@ interface Scenario {
    * Played by crowdgen only; run on targets with `web` only.
    */
   ws?: number;
+  /**
+   * Clients (of `clients`) that are IRC clients of ours' IRC listener (`--irc`), spread as the
+   * WebSocket ones are. Played by crowdgen only; run on ours only.
+   */
+  irc?: number;
   /** Runs again with every client on TCP, as a second row of the same table (idle-ws). */
   tcpRow?: boolean;
 }
@@ -1382,6 +1399,7 @@ const SCENARIOS: Scenario[] = [
   { name: "idle", title: "idle", clients: 10000, senders: 0, rate: 0, idle: true },
   { name: "replay", title: "replay", clients: 1000, senders: 1, rate: 20, fill: 1000 },
   { name: "mixed", title: "mixed", clients: 200, senders: 10, rate: 100, ws: 100 },
+  { name: "mixed-irc", title: "mixed IRC", clients: 200, senders: 10, rate: 100, irc: 100 },
   {
     name: "idle-ws",
     title: "idle WebSocket",
@@ -1505,7 +1523,7 @@ interface Result {
 
 /** What the receivers on one transport got in a message phase (crowdgen counts them apart). */
 interface ReceiverStats {
-  transport: "tcp" | "ws";
+  transport: "tcp" | "ws" | "irc";
   receivers: number;
   expected: number;
   delivered: number;
@@ -1602,8 +1620,8 @@ async function runScenario(
     return result;
   }
   if (scenario.fill) return await runReplay(scenario, target, settings, generator, result);
-  if (result.ws > 0 && generator !== "go") {
-    result.skipped = "skipped: its WebSocket clients are crowdgen's (Go), not node:net's";
+  if ((result.ws > 0 || scenario.irc) && generator !== "go") {
+    result.skipped = "skipped: its WebSocket and IRC clients are crowdgen's (Go), not node:net's";
     return result;
   }
   if (generator === "go") return await runWithCrowdgen(scenario, target, settings, result);
@@ -1880,7 +1898,7 @@ type GeneratorKind = "go" | "deno";
  * node:net in this process costs about 65 µs of CPU per connect and takes a fan-out's worth
  * of reads (its "read round") about as long as the latency it measures.
  */
-const GO_SCENARIOS = new Set(["crowd", "idle", "replay", "mixed", "idle-ws"]);
+const GO_SCENARIOS = new Set(["crowd", "idle", "replay", "mixed", "mixed-irc", "idle-ws"]);
 
 /** Where crowdgen is built. */
 const CROWDGEN_BIN = "/tmp/chat-crowdgen";
@@ -2085,7 +2103,7 @@ async function runWithCrowdgen(
 ): Promise<Result> {
   result.generator = "go";
   const spec = TARGETS[target];
-  const server = await startServer(target, settings);
+  const server = await startServer(target, settings, scenario.irc ? ["--irc"] : []);
   const rss = new RssMonitor(server.pid);
   let gen: Crowdgen | undefined;
   let slow: net.Socket | null = null;
@@ -2112,6 +2130,10 @@ async function runWithCrowdgen(
     if (result.ws > 0) {
       if (server.webPort === null) throw new Error(`${settings.server} has no --web option`);
       args.push("-ws", String(result.ws), "-ws-addr", `127.0.0.1:${server.webPort}`);
+    }
+    if (scenario.irc) {
+      if (server.ircPort === null) throw new Error(`${settings.server} has no --irc option`);
+      args.push("-irc", String(scenario.irc), "-irc-addr", `127.0.0.1:${server.ircPort}`);
     }
     if (scenario.idle) args.push("-idle", String(settings.duration));
     else {
@@ -2821,6 +2843,8 @@ function scenarioHeading(s: Scenario, settings: Settings): string {
     ? " + 1 client that never reads"
     : s.ws
     ? ` (${fmtInt(s.clients - s.ws)} on TCP, ${fmtInt(s.ws)} on our WebSocket)`
+    : s.irc
+    ? ` (${fmtInt(s.clients - s.irc)} on TCP, ${fmtInt(s.irc)} on IRC)`
     : "";
   const wsSenders = s.ws ? wsAmong(s.senders, s.ws, s.clients) : 0;
   const split = s.ws ? ` (${s.senders - wsSenders} on TCP, ${wsSenders} on WebSocket)` : "";
@@ -2916,7 +2940,7 @@ function rowLabel(r: Result, transports: boolean): string {
 /** A sub-row of a run with both transports: what the receivers on one of them got. */
 function receiverRow(rs: ReceiverStats, columns: number): string[] {
   const cells = [
-    `↳ ${rs.transport === "ws" ? "WebSocket" : "TCP"} receivers`,
+    `↳ ${rs.transport === "ws" ? "WebSocket" : rs.transport === "irc" ? "IRC" : "TCP"} receivers`,
     fmtInt(rs.receivers),
     "–",
     "–",
@@ -3271,6 +3295,48 @@ function evaluateGoals(results: Result[]): Goal[] {
     }
   }
 
+  // IRC and TCP clients in one room (issue 14): each transport's receivers counted apart, the
+  // IRC ones' p99 against the TCP ones' of the same run.
+  const mixedIrc = find("mixed-irc", "ours");
+  if (mixedIrc) {
+    const tcp = mixedIrc.receivers?.find((r) => r.transport === "tcp");
+    const irc = mixedIrc.receivers?.find((r) => r.transport === "irc");
+    const each = (f: (r: ReceiverStats) => string) =>
+      tcp && irc ? ` (TCP receivers ${f(tcp)}, IRC ${f(irc)})` : "";
+    judge(
+      "mixed-irc: zero loss",
+      `${fmtLoss(mixedIrc)}${each(fmtLoss)}`,
+      "traffic",
+      mixedIrc,
+      [],
+      () => mixedIrc.lost === 0,
+    );
+    const label = "mixed-irc: IRC p99 ≤ 1.5× TCP p99 in the same run";
+    if (!mixedIrc.skipped && (!tcp || !irc)) {
+      goals.push({
+        goal: label,
+        measured: "–",
+        verdict: "invalid",
+        why: "no receivers of one transport, or not counted apart",
+      });
+    } else {
+      const arrival = Number.isFinite(tcp?.arrivalP99Ms) && Number.isFinite(irc?.arrivalP99Ms);
+      const p99 = (r: ReceiverStats | undefined) => r ? arrival ? r.arrivalP99Ms : r.p99Ms : NaN;
+      const limit = 1.5 * p99(tcp);
+      judge(
+        label,
+        `${arrival ? "to arrival: " : ""}IRC ${fmtMs(p99(irc))}, TCP ${fmtMs(p99(tcp))} ` +
+          `(limit ${fmtMs(limit)})${
+            arrival ? `; to read: IRC ${fmtMs(irc!.p99Ms)}, TCP ${fmtMs(tcp!.p99Ms)}` : ""
+          }`,
+        "traffic",
+        mixedIrc,
+        [],
+        () => p99(irc) <= limit,
+      );
+    }
+  }
+
   // Idle WebSocket clients: a report of their memory next to as many TCP ones, not a limit.
   const idleWs = results.find((r) => r.scenario === "idle-ws" && r.target === "ours" && r.ws > 0);
   if (idleWs) {
@@ -3408,7 +3474,7 @@ USAGE:
 
 OPTIONS:
   --scenario LIST        comma-separated: room, saturation (= saturation-1600,saturation-3200),
-                         saturation-1600, saturation-3200, crowd, idle, slow, replay, mixed,
+                         saturation-1600, saturation-3200, crowd, idle, slow, replay, mixed, mixed-irc,
                          idle-ws, quick, all (default quick = room,saturation-1600)
   --targets LIST         comma-separated: ours, ours-db, go, ncat, relay (default
                          ours,go,ncat,relay; ours-db is ours with --db on a new temporary
@@ -3452,7 +3518,8 @@ of them, while it sends 20/s until all are in (a replayed line, "[TIME] NAME: TE
 the welcome, is never a delivery: each joiner must get every message once, live or replayed);
 mixed = 200 clients, every second one on our WebSocket (ws://…/ws on the --web port this
 bench gives ours), 10 senders (5 on each transport) × 100/s, each transport's receivers
-counted apart; idle-ws = 1,000 clients on our WebSocket, no traffic, then 1,000 on TCP as a
+counted apart; mixed-irc = the same with every second one an IRC client of ours' --irc
+listener (ours only); idle-ws = 1,000 clients on our WebSocket, no traffic, then 1,000 on TCP as a
 second row.
 
 Goal verdicts are met, missed or invalid. Invalid: the generator used more than
@@ -3562,8 +3629,9 @@ async function main(): Promise<void> {
         return {
           ...s,
           clients: n,
-          // --clients keeps the scenario's share of WebSocket clients.
+          // --clients keeps the scenario's share of WebSocket and IRC clients.
           ws: s.ws === undefined ? undefined : Math.round(s.ws * n / s.clients),
+          irc: s.irc === undefined ? undefined : Math.round(s.irc * n / s.clients),
           senders: s.fill ? s.senders : Math.min(s.senders, n - 1),
           rate: s.idle ? 0 : rate ?? s.rate,
         };
@@ -3601,7 +3669,7 @@ async function main(): Promise<void> {
     // history, not where history is replayed; one without a WebSocket, not where one is used.
     const here = targets.filter((t) =>
       (scenario.idle || !TARGETS[t].idleOnly) && (!scenario.fill || TARGETS[t].history) &&
-      (!scenario.ws || TARGETS[t].web)
+      (!scenario.ws || TARGETS[t].web) && (!scenario.irc || t === "ours")
     );
     // A scenario with a TCP row runs again on TCP only: each target, both ways, in turn.
     const variants = scenario.tcpRow ? [scenario, { ...scenario, ws: 0 }] : [scenario];
@@ -3616,10 +3684,10 @@ async function main(): Promise<void> {
           if (run > 1) continue;
           result = emptyResult(variant, target, settings.duration);
           result.skipped = `skipped: ${skip.get(target)}`;
-        } else if (variant.ws && generator !== "go") {
+        } else if ((variant.ws || variant.irc) && generator !== "go") {
           if (run > 1) continue;
           result = emptyResult(variant, target, settings.duration);
-          result.skipped = `skipped: its WebSocket clients are crowdgen's (Go): ${
+          result.skipped = `skipped: its WebSocket and IRC clients are crowdgen's (Go): ${
             fallback ?? "not with --generator deno"
           }`;
         } else {

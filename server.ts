@@ -31,6 +31,7 @@ import { Admission, parseCidr } from "./chat/admission.ts";
 import { Cluster } from "./chat/cluster.ts";
 import { Hub } from "./chat/hub.ts";
 import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
+import { IrcFront, ircRefusal } from "./chat/irc.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 import { withTimeout } from "./chat/timeout.ts";
@@ -103,6 +104,12 @@ export interface ServerOptions {
   web?: number | false;
   /** Origins whose pages may open the WebSocket. Default: the page's own only. */
   webOrigins?: string[];
+  /** Port for IRC clients (on the same `hostname`, TLS with `cert`; 0 picks a free one). Default none. */
+  irc?: number | false;
+  /** The IRC server name in replies. Default the host name (`localhost` without `--allow-sys`). */
+  ircName?: string;
+  /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
+  ircPing?: number;
   /** Log every message as well as joins and leaves. Default false. */
   verbose?: boolean;
   /** Log lines as text or as JSON objects (one per line). Default text. */
@@ -117,6 +124,8 @@ export interface ChatServer {
   readonly addr: Deno.NetAddr;
   /** The web side's address (the real port when 0 was asked for), or `null` without one. */
   readonly webAddr: Deno.NetAddr | null;
+  /** The IRC listener's address, or `null` without one. */
+  readonly ircAddr: Deno.NetAddr | null;
   /** The hub: members, rooms, and the post hook that history and clusters use. */
   readonly hub: Hub;
   /** Counters for tests and monitoring. */
@@ -286,10 +295,44 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   }
 
+  // IRC clients come by a second TCP listener whose sessions speak IRC (see chat/irc.ts).
+  let irc: { front: IrcFront; tcp: TcpTransport } | null = null;
+  if (typeof settings.irc === "number") {
+    const front = new IrcFront(hub, {
+      serverName: settings.ircName ?? hostName(),
+      pingInterval: settings.ircPing ?? 60_000,
+    });
+    try {
+      const listener = await TcpTransport.listen(hub, {
+        ...settings,
+        port: settings.irc,
+        scheduler,
+        admission,
+        handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
+        session: (conn) => front.session(conn),
+        refusal: ircRefusal,
+      });
+      irc = { front, tcp: listener };
+    } catch (error) {
+      front.close();
+      tcp.stopAccepting();
+      web?.stopAccepting();
+      hub.shutdown();
+      await Promise.all([tcp.closed(0), web?.closed(0)]);
+      await hub.history.close();
+      log.close();
+      throw error;
+    }
+    const { hostname, port } = irc.tcp.addr;
+    log.event({ event: "listening", address: hostPort(hostname, port), text: "IRC" });
+  }
+
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
     closing ??= (async () => {
       tcp.stopAccepting();
+      irc?.tcp.stopAccepting();
+      irc?.front.close();
       web?.stopAccepting(); // /healthz says so at once; the page is told like everyone
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
@@ -297,6 +340,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         tcp.closed(settings.drainTimeout),
         web?.closed(settings.drainTimeout),
         bus?.close(settings.drainTimeout), // the other instances hear who left
+        irc?.tcp.closed(settings.drainTimeout),
       ]);
       await hub.history.close();
       log.close();
@@ -310,9 +354,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   return {
     addr: tcp.addr,
     webAddr: web?.addr ?? null,
+    ircAddr: irc?.tcp.addr ?? null,
     hub,
     stats: () => ({
-      connections: tcp.connections + (web?.connections ?? 0),
+      connections: tcp.connections + (web?.connections ?? 0) + (irc?.tcp.connections ?? 0),
       webConnections: web?.connections ?? 0,
       members: hub.members.size,
       rooms: hub.rooms.size,
@@ -325,6 +370,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     finished,
     [Symbol.asyncDispose]: () => close().then(finish),
   };
+}
+
+/** This machine's name, for the IRC server name; `localhost` without the permission to ask. */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
 }
 
 /** `object` without its undefined fields, so that they do not override the defaults. */
@@ -374,6 +428,10 @@ OPTIONS:
   --no-web              no web page (and no WebSocket, /healthz or /metrics)
   --web-origin LIST     origins whose pages may open the WebSocket, comma-separated, e.g.
                         https://chat.example.org (default: the page's own origin only)
+  --irc PORT            port for IRC clients (irssi, WeeChat…) on the same --host, TLS with
+                        --cert; 0 picks a free one (default: no IRC)
+  --irc-name NAME       the IRC server name (default the host name; localhost without
+                        --allow-sys)
   --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
   --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
   --db FILE             keep history and topics in this SQLite file, across restarts
@@ -434,6 +492,12 @@ function joinDashValues(args: string[]): string[] {
   return out;
 }
 
+/** Checks `--irc-name`: one word of letters, digits, `.` and `-` (it is the source of every reply). */
+function ircName(value: string | undefined): string | undefined {
+  if (value === undefined || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(value)) return value;
+  throw new Error(`--irc-name is letters, digits, . and -, not "${value}"`);
+}
+
 /** Parses a flag that must be a whole number from `min` to `max`. */
 function intFlag(
   name: string,
@@ -474,6 +538,8 @@ async function main(): Promise<void> {
         web: { type: "string" },
         "no-web": { type: "boolean" },
         "web-origin": { type: "string" },
+        irc: { type: "string" },
+        "irc-name": { type: "string" },
         "log-format": { type: "string" },
         replay: { type: "string" },
         history: { type: "string" },
@@ -517,6 +583,8 @@ async function main(): Promise<void> {
       port,
       web,
       webOrigins: values["web-origin"]?.split(",").map(parseOrigin),
+      irc: intFlag("irc", values.irc, 0, 65535),
+      ircName: ircName(values["irc-name"]),
       maxLine: intFlag("max-line", values["max-line"], 1),
       maxQueue: sizeFlag("max-queue", values["max-queue"]),
       maxBuffered: sizeFlag("max-buffered", values["max-buffered"]),

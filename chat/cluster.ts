@@ -72,7 +72,7 @@ export interface ClusterHub {
   remoteLeft(member: RemoteMember, room: string, reason?: string): void;
   remoteMoved(member: RemoteMember, from: string): void;
   remoteRenamed(member: RemoteMember, old: string): void;
-  remoteTopic(roomKey: string, topic: string, by: string): void;
+  remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** Every local member, as events that (re)announce them. */
@@ -212,7 +212,11 @@ export class Cluster {
         return hub.remoteRenamed(member, envelope.old);
       }
       case "topic":
-        return hub.remoteTopic(envelope.k, envelope.topic, envelope.by);
+        return hub.remoteTopic(
+          envelope.k,
+          envelope.topic,
+          this.#byName.get(envelope.by) ?? new RemoteMember(envelope.by, envelope.room, instance),
+        );
       case "hello": {
         const keep = new Set(envelope.keys);
         for (const [key, member] of this.remote) {
@@ -274,6 +278,7 @@ export class Cluster {
   #add(key: string, member: RemoteMember): void {
     this.remote.set(key, member);
     this.#byName.set(member.name, member);
+    if (member.room === "") return; // in no room (an IRC user before a JOIN)
     let members = this.#rooms.get(member.roomKey);
     if (!members) this.#rooms.set(member.roomKey, members = new Set());
     members.add(member);

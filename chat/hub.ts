@@ -23,6 +23,7 @@ import {
   notice,
   reasons,
   renderMessage,
+  ROOM_NOTICE,
   roomKey,
   say,
   WELCOME,
@@ -64,6 +65,25 @@ export interface HubOptions {
 /** Called with every message the hub posts (history and a cluster bus hook in here). */
 export type PostHook = (message: ChatMessage) => void;
 
+/**
+ * A session got its first name (`named`), came into a room, left it (`parted`:
+ * still connected; `quit`: gone), was renamed or set its room's topic; told at
+ * once, one change at a time.
+ */
+export type MemberChange =
+  | { kind: "named"; session: Member }
+  | { kind: "joined"; session: Member; room: Room<Session> }
+  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string }
+  | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
+  | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
+  | { kind: "topic"; session: Member; room: Room<Session> };
+
+/** A member here (a session) or on another server of the cluster. */
+export type Member = Session | RemoteMember;
+
+/** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
+export type ChangeHook = (change: MemberChange) => void;
+
 const encoder = new TextEncoder();
 
 /** Members, names and rooms, and the rules for moving between them. */
@@ -76,6 +96,8 @@ export class Hub implements ClusterHub {
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
   readonly postHooks: PostHook[] = [];
+  /** Called with every change of a member's room, name or topic, after it is made. */
+  readonly changeHooks: ChangeHook[] = [];
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -108,14 +130,15 @@ export class Hub implements ClusterHub {
    * Lets a new connection in (the transport has admitted it: see `admission.ts`):
    * greets it and starts its name timer; `null` once the hub is shutting down.
    */
-  connect(conn: Connection): Session | null {
+  connect(conn: Connection, made?: Session): Session | null {
     if (this.closing) {
       conn.close(false);
       return null;
     }
-    const session = new Session(this, conn);
+    // A front-end with a protocol of its own (IRC) makes its session and greets it itself.
+    const session = made ?? new Session(this, conn);
     this.sessions.add(session);
-    conn.deliver(this.#greeting);
+    if (!made) conn.deliver(this.#greeting);
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }
@@ -167,8 +190,8 @@ export class Hub implements ClusterHub {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target?.name) {
-        if (sender !== null && target.room!.key === key) target.room!.introduce(sender, true);
-        target.deliver(bytes);
+        if (sender !== null && target.room?.key === key) target.room.introduce(sender, true);
+        target.deliver(bytes, message);
         this.deliveries++;
         this.relayedBytes += bytes.length;
       }
@@ -176,7 +199,7 @@ export class Hub implements ClusterHub {
     }
     const room = this.rooms.get(key);
     if (room) {
-      room.broadcast(bytes, sender);
+      room.broadcast(bytes, sender, message);
       const recipients = room.members.size - (room.members.has(sender as Session) ? 1 : 0);
       this.deliveries += recipients;
       this.relayedBytes += bytes.length * recipients;
@@ -253,13 +276,57 @@ export class Hub implements ClusterHub {
     session.name = name;
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
+    this.#changed({ kind: "named", session });
     const room = this.#enter(session, LOBBY)!;
     const [others, count] = this.#others(room, session);
     session.send(say.hello(name, others, count));
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
+  }
+
+  /**
+   * Gives `session` the name `name` without putting it in a room (an IRC user
+   * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
+   */
+  register(session: Session, name: string): string | null {
+    const error = this.nameError(name, session);
+    if (error) return error;
+    session.name = name;
+    this.members.set(nameKey(name), session);
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    this.log.event({ event: "join", name, address: session.conn.remote });
+    this.#changed({ kind: "named", session });
+    // Claimed as the join goes out: an IRC client wants its answer now (see chat/cluster.ts).
+    this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
+    return null;
+  }
+
+  /** Takes a member out of its room without putting it in another; the room is told. */
+  part(session: Session, reason?: string): void {
+    const room = session.room;
+    if (room === null) return;
+    this.#exit(session, room);
+    session.room = null;
+    this.log.event({ event: "part", name: session.name!, room: room.name });
+    if (room.members.size > 0) room.announce(session, "left", reason);
+    this.#changed({ kind: "parted", session, room, reason });
+    const name = session.name!;
+    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "" });
+  }
+
+  /** Tells the change hooks; one that fails is logged, and the change stands. */
+  #changed(change: MemberChange): void {
+    for (const hook of this.changeHooks) {
+      try {
+        hook(change);
+      } catch (error) {
+        this.internalError(null, error);
+      }
+    }
   }
 
   /**
@@ -293,7 +360,7 @@ export class Hub implements ClusterHub {
     if (name === old) return session.send(say.alreadyNamed(name));
     // A change of case or form keeps the key, which is held already.
     if (!this.cluster || nameKey(name) === nameKey(old)) return this.#renamed(session, name);
-    this.#claim(session, name, session.room!.name, (taken) => {
+    this.#claim(session, name, session.room?.name ?? "", (taken) => {
       if (taken) return session.send(say.nameTaken(name));
       this.#renamed(session, name);
     });
@@ -301,8 +368,8 @@ export class Hub implements ClusterHub {
 
   #renamed(session: Session, name: string): void {
     const old = session.name!;
-    const room = session.room!;
-    room.introduce(session); // announced under the name the room will know
+    const room = session.room; // none for an IRC user in no channel
+    room?.introduce(session); // announced under the name the room will know
     const oldKey = nameKey(old);
     const key = nameKey(name);
     this.members.delete(oldKey);
@@ -310,8 +377,9 @@ export class Hub implements ClusterHub {
     session.name = name;
     this.log.event({ event: "rename", old, name });
     session.send(say.renamed(name));
-    room.broadcastLine(say.othersRenamed(old, name), session);
-    this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room.name });
+    room?.broadcastLine(say.othersRenamed(old, name), session, ROOM_NOTICE);
+    this.#changed({ kind: "renamed", session, old, room });
+    this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room?.name ?? "" });
   }
 
   /** Moves a member to the room called `name`, creating it if needed. */
@@ -319,25 +387,29 @@ export class Hub implements ClusterHub {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
     if (bad) return session.send(say.badName(bad));
-    const from = session.room!;
-    if (roomKey(name) === from.key) return session.send(say.alreadyIn(from.name));
+    const from = session.room; // none for an IRC user that has not joined any
+    if (roomKey(name) === from?.key) return session.send(say.alreadyIn(from.name));
     // Leaving a room one is alone in frees its place under --max-rooms.
-    const frees = from.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
+    const frees = from?.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
     const room = this.#enter(session, name, frees);
     if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
-    this.#exit(session, from);
-    if (from.members.size > 0) from.announce(session, "moved", room.name);
+    if (from) {
+      this.#exit(session, from);
+      if (from.members.size > 0) from.announce(session, "moved", room.name);
+      this.#changed({ kind: "parted", session, room: from });
+    }
     const [others, count] = this.#others(room, session);
     session.send(say.nowIn(room.name, others, count));
     this.#arrive(session, room);
     const member = session.name!;
     this.log.event({ event: "move", name: member, room: room.name });
     room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
     this.cluster?.publish({
       t: "move",
       k: nameKey(member),
       name: member,
-      from: from.name,
+      from: from?.name ?? "",
       room: room.name,
     });
   }
@@ -348,7 +420,8 @@ export class Hub implements ClusterHub {
     room.topic = topic;
     this.history.setTopic(room.key, topic);
     room.introduce(session);
-    room.broadcastLine(say.topicSet(session.name!, topic), null);
+    room.broadcastLine(say.topicSet(session.name!, topic), null, ROOM_NOTICE);
+    this.#changed({ kind: "topic", session, room });
     this.cluster?.publish({ t: "topic", k: room.key, room: room.name, topic, by: session.name! });
   }
 
@@ -361,27 +434,28 @@ export class Hub implements ClusterHub {
     if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
       this.members.delete(nameKey(claiming));
     }
-    if (name !== null && room !== null) {
+    if (name !== null) {
       this.members.delete(nameKey(name));
-      this.#exit(session, room);
+      if (room !== null) this.#exit(session, room);
       // Other instances announce it even while this one shuts down: their rooms go on.
       this.cluster?.publish({
         t: "leave",
         k: nameKey(name),
         name,
-        room: room.name,
+        room: room?.name ?? "",
         reason: this.closing ? reasons.serverStopped : reason,
       });
       if (!this.closing) {
         this.log.event({
           event: "leave",
           name,
-          room: room.name,
+          room: room?.name,
           address: session.conn.remote,
           reason,
         });
-        if (room.members.size > 0) room.announce(session, "left", reason);
+        if (room !== null && room.members.size > 0) room.announce(session, "left", reason);
       }
+      this.#changed({ kind: "quit", session, room, reason });
     }
     session.conn.close(drain);
   }
@@ -454,30 +528,48 @@ export class Hub implements ClusterHub {
   // go, move, rename and set topics; rooms here announce it as for their own members.
 
   remoteEntered(member: RemoteMember): void {
-    this.rooms.get(member.roomKey)?.announce(member, "joined");
+    this.#changed({ kind: "named", session: member });
+    this.#remoteJoined(member);
   }
 
   remoteLeft(member: RemoteMember, room: string, reason?: string): void {
-    this.rooms.get(roomKey(room))?.announce(member, "left", reason);
+    const left = this.rooms.get(roomKey(room)) ?? null;
+    left?.announce(member, "left", reason);
+    this.#changed({ kind: "quit", session: member, room: left, reason });
   }
 
   remoteMoved(member: RemoteMember, from: string): void {
-    this.rooms.get(roomKey(from))?.announce(member, "moved", member.room);
-    this.rooms.get(member.roomKey)?.announce(member, "joined");
+    const left = this.rooms.get(roomKey(from));
+    if (left) {
+      // Into no room (an IRC user's PART) is a leave, as the room sees it.
+      if (member.room) left.announce(member, "moved", member.room);
+      else left.announce(member, "left");
+      this.#changed({ kind: "parted", session: member, room: left });
+    }
+    this.#remoteJoined(member);
+  }
+
+  #remoteJoined(member: RemoteMember): void {
+    const room = member.room ? this.rooms.get(member.roomKey) : undefined;
+    if (!room) return;
+    room.announce(member, "joined");
+    this.#changed({ kind: "joined", session: member, room });
   }
 
   remoteRenamed(member: RemoteMember, old: string): void {
-    const room = this.rooms.get(member.roomKey);
+    const room = (member.room && this.rooms.get(member.roomKey)) || null;
     room?.introduce(member);
-    room?.broadcastLine(say.othersRenamed(old, member.name), null);
+    room?.broadcastLine(say.othersRenamed(old, member.name), null, ROOM_NOTICE);
+    this.#changed({ kind: "renamed", session: member, old, room });
   }
 
-  remoteTopic(key: string, topic: string, by: string): void {
+  remoteTopic(key: string, topic: string, by: RemoteMember): void {
     this.history.setTopic(key, topic);
     const room = this.rooms.get(key);
     if (!room) return;
     room.topic = topic;
-    room.broadcastLine(say.topicSet(by, topic), null);
+    room.broadcastLine(say.topicSet(by.name, topic), null, ROOM_NOTICE);
+    this.#changed({ kind: "topic", session: by, room });
   }
 
   nameLost(key: string): void {
@@ -491,7 +583,9 @@ export class Hub implements ClusterHub {
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
-      if (session.name !== null) members.push({ k, name: session.name, room: session.room!.name });
+      if (session.name !== null) {
+        members.push({ k, name: session.name, room: session.room?.name ?? "" });
+      }
     }
     return members;
   }

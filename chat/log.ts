@@ -66,6 +66,7 @@ export interface LogEvent {
     | "leave"
     | "rename"
     | "move"
+    | "part"
     | "message"
     | "action"
     | "refused"
@@ -115,6 +116,8 @@ export function formatText(e: LogEvent): string {
       return `~ ${e.old} is now ${e.name}`;
     case "move":
       return `> ${e.name} went to ${e.room}`;
+    case "part":
+      return `< ${e.name} left ${e.room}`;
     case "message":
       return `${e.room}: ${e.name}: ${e.text}`;
     case "action":

@@ -39,6 +39,15 @@ export interface ChatMessage {
   readonly time: number;
 }
 
+/**
+ * A room's notice of joins, leaves, renames or topics, as delivered to its members:
+ * a transport that tells these from structured changes of its own skips the line.
+ */
+export const ROOM_NOTICE = { kind: "notice" } as const;
+
+/** What bytes delivered to a member show: a chat message, or a room notice. */
+export type Delivery = ChatMessage | typeof ROOM_NOTICE;
+
 /** The wire line (without its newline) that shows `message` to its recipients. */
 export function renderMessage(message: ChatMessage): string {
   switch (message.kind) {
@@ -169,7 +178,11 @@ export function sanitize(text: string): string {
  * part of a message to where a line of its own would start.
  */
 export function cleanLine(bytes: Uint8Array): string {
-  const text = decoder.decode(bytes);
+  return cleanText(decoder.decode(bytes));
+}
+
+/** {@linkcode cleanLine} for text already decoded. */
+export function cleanText(text: string): string {
   if (!NEEDS_CLEANING.test(text)) return text;
   return text.replace(CONTROLS, "").replace(INVISIBLE, keepCaptured).replace(SPACE_RUNS, " ")
     .trim();

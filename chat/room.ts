@@ -6,12 +6,12 @@
  * @module
  */
 
-import { happened, listNames, roomKey, say } from "./protocol.ts";
+import { type Delivery, happened, listNames, ROOM_NOTICE, roomKey, say } from "./protocol.ts";
 
 /** What a room needs of a member: a name and a way to queue bytes for it. */
 export interface RoomMember {
   readonly name: string | null;
-  deliver(bytes: Uint8Array): void;
+  deliver(bytes: Uint8Array, what?: Delivery): void;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -67,17 +67,20 @@ export class Room<M extends RoomMember = RoomMember> {
     this.key = roomKey(name);
   }
 
-  /** Sends `bytes` to every member except `sender`, who is announced first if not yet. */
-  broadcast(bytes: Uint8Array, sender: RoomMember | null): void {
+  /**
+   * Sends `bytes` to every member except `sender`, who is announced first if not
+   * yet; `what` says what the bytes show, for members that render it their own way.
+   */
+  broadcast(bytes: Uint8Array, sender: RoomMember | null, what?: Delivery): void {
     if (sender !== null && this.#unannounced.size > 0) this.introduce(sender);
     for (const member of this.members) {
-      if (member !== sender) member.deliver(bytes);
+      if (member !== sender) member.deliver(bytes, what);
     }
   }
 
   /** Sends one line to every member except `sender`. */
-  broadcastLine(line: string, sender: RoomMember | null): void {
-    this.broadcast(encoder.encode(line + "\n"), sender);
+  broadcastLine(line: string, sender: RoomMember | null, what?: Delivery): void {
+    this.broadcast(encoder.encode(line + "\n"), sender, what);
   }
 
   /**
@@ -136,7 +139,7 @@ export class Room<M extends RoomMember = RoomMember> {
       for (const event of due) if (event.kind === "joined") this.#unannounced.delete(event.member);
       this.#lastNotice = now;
       // A single event is told to everyone but its subject; a merged line to everyone.
-      this.broadcastLine(noticeFor(due), due.length === 1 ? due[0].member : null);
+      this.broadcastLine(noticeFor(due), due.length === 1 ? due[0].member : null, ROOM_NOTICE);
     }
     this.#schedule(now);
   }

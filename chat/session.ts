@@ -8,7 +8,7 @@
 
 import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
 import type { Hub } from "./hub.ts";
-import { say } from "./protocol.ts";
+import { type Delivery, say } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
 /** What the hub needs of a transport's connection; the hub never sees a socket. */
@@ -18,7 +18,7 @@ export interface Connection {
   /** Bytes queued for the peer and not yet written (the output budget sheds the largest). */
   readonly queuedBytes: number;
   /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
-  deliver(bytes: Uint8Array): void;
+  deliver(bytes: Uint8Array, what?: Delivery): void;
   /** Ends the connection; with `drain`, what is queued is written first (bounded in time). */
   close(drain: boolean): void;
   /** Stops reading input (flood control); the transport's flow control pushes back. */
@@ -63,9 +63,9 @@ export class Session {
     this.#tokens = hub.options.burst;
   }
 
-  /** Queues bytes for this client. */
-  deliver(bytes: Uint8Array): void {
-    this.conn.deliver(bytes);
+  /** Queues bytes for this client; `what` says what they show (see {@linkcode Delivery}). */
+  deliver(bytes: Uint8Array, what?: Delivery): void {
+    this.conn.deliver(bytes, what);
   }
 
   /** Queues one line of text for this client. */
@@ -148,17 +148,27 @@ export class Session {
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
-        this.send(say.lineTooLong(hub.options.maxLine));
+        this.refuseLong();
         continue;
       }
       try {
-        hub.handleLine(this, line);
+        this.handle(line);
       } catch (error) {
         hub.internalError(this, error); // a bug: logged with its stack, the user told little
       }
       if (this.closed) return;
       if (this.#waiting) return this.conn.pause();
     }
+  }
+
+  /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */
+  protected handle(line: Uint8Array): void {
+    this.hub.handleLine(this, line);
+  }
+
+  /** Tells the client that a line it sent was too long and was not handled. */
+  protected refuseLong(): void {
+    this.send(say.lineTooLong(this.hub.options.maxLine));
   }
 
   /** The bucket is out of debt: handle what was held, and read again if all of it was. */

@@ -37,6 +37,10 @@ export interface TcpOptions {
   scheduler: FlushScheduler;
   /** Counts connections in all and by address (shared by transports). */
   admission: Admission;
+  /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
+  session?: (conn: Connection) => Session;
+  /** How a refusal at the door is written, for such a front-end (default: the line as it is). */
+  refusal?: (line: string) => string;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -157,7 +161,7 @@ export class TcpTransport {
       socket.destroy(); // it expects a handshake, not a line of text
     } else {
       socket.on("finish", destroySocket);
-      socket.end(encoder.encode(refusal + "\n"));
+      socket.end(encoder.encode(this.options.refusal?.(refusal) ?? refusal + "\n"));
     }
   }
 
@@ -170,7 +174,7 @@ export class TcpTransport {
     const conn = new TcpConnection(this, socket as TaggedSocket);
     socket.on("error", onError);
     socket.on("close", onClose);
-    const session = this.hub.connect(conn);
+    const session = this.hub.connect(conn, this.options.session?.(conn));
     if (!session) return;
     conn.session = session;
     socket.on("data", onData);

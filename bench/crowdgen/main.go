@@ -278,6 +278,8 @@ type client struct {
 	failure string
 	// ws: a WebSocket client's frame layer (see ws.go); nil for a TCP client.
 	ws *wsConn
+	// irc: an IRC client of ours' IRC listener (see irc.go).
+	irc bool
 	// wantReplay: a joiner of the replay mode, in the room at the welcome but ready only at
 	// the end of its replay. histWant: lines its header announced (-1 before one); histGot:
 	// lines replayed; histDone: 1 once it ended; replayHigh: sender 0's newest sequence
@@ -317,10 +319,13 @@ type gen struct {
 	wsIP   net.IP
 	wsPort int
 	// port2: where the odd-numbered clients connect (-addr2), or 0.
-	port2   int
+	port2 int
+	// ircIP, ircPort: where IRC clients connect (-irc-addr).
+	ircIP   net.IP
+	ircPort int
 	clients []*client
-	// cur[kind]: what the clients of each kind (kindTCP, kindWS) count now.
-	cur    [2]atomic.Pointer[stats]
+	// cur[kind]: what the clients of each kind (kindTCP, kindWS, kindIRC) count now.
+	cur    [3]atomic.Pointer[stats]
 	ready  int64
 	closed int64
 	// lastNoticeUs: when a client in the room last read a notice (monoUs).
@@ -354,10 +359,14 @@ func tcpState(fd int) (byte, error) {
 //
 // A client that is to speak WebSocket (see isWS) connects to wsAddr instead, and sends its
 // handshake request once connected; its reader checks the response.
-func (g *gen) dial(idx int, addr, wsAddr *syscall.SockaddrInet4, deadline time.Time) (*client, error) {
+func (g *gen) dial(idx int, addr, wsAddr, ircAddr *syscall.SockaddrInet4, deadline time.Time) (*client, error) {
 	var ws *wsConn
 	var request []byte
-	if isWS(idx, g.cfg.ws, g.cfg.clients) {
+	irc := isIRC(idx, g.cfg.irc, g.cfg.clients)
+	if irc {
+		request = ircRegistration(g.ircName(idx))
+		addr = ircAddr
+	} else if isWS(idx, g.cfg.ws, g.cfg.clients) {
 		var err error
 		if ws, request, err = newWsConn(g.cfg.wsAddr); err != nil {
 			return nil, err
@@ -394,7 +403,7 @@ func (g *gen) dial(idx int, addr, wsAddr *syscall.SockaddrInet4, deadline time.T
 	}
 	f := os.NewFile(uintptr(fd), "")
 	c := &client{idx: idx, conn: f, ready: make(chan struct{}), gone: make(chan struct{}),
-		buf: make([]byte, readBuffer), histWant: -1, replayHigh: -1, ws: ws}
+		buf: make([]byte, readBuffer), histWant: -1, replayHigh: -1, ws: ws, irc: irc}
 	if rc, err := f.SyscallConn(); err != nil {
 		f.Close()
 		return nil, err
@@ -429,14 +438,14 @@ func (g *gen) dial(idx int, addr, wsAddr *syscall.SockaddrInet4, deadline time.T
 		f.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if ws != nil {
+	if ws != nil || irc {
 		if _, err := f.Write(request); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("websocket handshake not sent: %w", err)
+			return nil, fmt.Errorf("websocket handshake or IRC registration not sent: %w", err)
 		}
 	}
 	f.SetWriteDeadline(time.Time{})
-	if !g.named {
+	if !g.named || irc {
 		c.state = waitReady
 	}
 	if g.senders > 0 {
@@ -512,16 +521,20 @@ func (g *gen) readLoop(c *client) {
 	}
 }
 
-// Kinds of clients, whose receivers are counted apart: over TCP, over a WebSocket.
+// Kinds of clients, whose receivers are counted apart: over TCP, over a WebSocket, over IRC.
 const (
 	kindTCP = 0
 	kindWS  = 1
+	kindIRC = 2
 )
 
-// kind is kindTCP or kindWS.
+// kind is kindTCP, kindWS or kindIRC.
 func (c *client) kind() int {
 	if c.ws != nil {
 		return kindWS
+	}
+	if c.irc {
+		return kindIRC
 	}
 	return kindTCP
 }
@@ -530,6 +543,7 @@ func (c *client) kind() int {
 func (g *gen) setStats(s *stats) {
 	g.cur[kindTCP].Store(s)
 	g.cur[kindWS].Store(s)
+	g.cur[kindIRC].Store(s)
 }
 
 // chunk splits what a read (or a WebSocket payload) appended to c.buf into lines.
@@ -573,6 +587,9 @@ func (g *gen) chunk(c *client, s *stats, n int, nowUs, delayUs int64) {
 
 // line parses one line (without its newline): a payload is counted, checked for order, timed.
 func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
+	if c.irc && len(b) > 0 && b[len(b)-1] == '\r' {
+		b = b[:len(b)-1] // IRC lines end in CRLF
+	}
 	if g.isHistory(c, b) {
 		g.historyLine(s, c, b)
 		return
@@ -589,7 +606,7 @@ func (g *gen) line(s *stats, c *client, b []byte, nowUs, delayUs int64) {
 	size := len(b) - p
 	if size < minPayload || b[p+senderAt+senderWidth] != ' ' || b[p+seqAt+seqWidth] != ' ' ||
 		b[p+tsAt+tsWidth] != ' ' || b[len(b)-checkWidth-1] != ' ' ||
-		(p != 0 && !g.prefixOk(b[:p])) {
+		(p != 0 && !g.prefixFits(c, b[:p])) {
 		atomic.AddInt64(&s.corrupted, 1)
 		return
 	}
@@ -690,6 +707,10 @@ func (g *gen) prefixOk(pre []byte) bool {
 // other handles a line without a payload: the handshake, notices, the probe, or garbage.
 func (g *gen) other(s *stats, c *client, b []byte) {
 	if len(b) == 0 {
+		return
+	}
+	if c.irc {
+		g.ircOther(s, c, b)
 		return
 	}
 	if g.isHistory(c, b) {
@@ -869,6 +890,8 @@ func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 	copy(addr.Addr[:], ip)
 	wsAddr := &syscall.SockaddrInet4{Port: g.wsPort}
 	copy(wsAddr.Addr[:], g.wsIP)
+	ircAddr := &syscall.SockaddrInet4{Port: g.ircPort}
+	copy(ircAddr.Addr[:], g.ircIP)
 	var wg sync.WaitGroup
 	workers := cfg.concurrency
 	if workers > count {
@@ -878,13 +901,13 @@ func (g *gen) connect(from, to int, wantReplay bool) connectResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			addr, wsAddr := *addr, *wsAddr // each its own: connect writes into it
+			addr, wsAddr, ircAddr := *addr, *wsAddr, *ircAddr // each its own: connect writes into it
 			for !isExpired() {
 				i := int(atomic.AddInt64(&next, 1))
 				if i >= to {
 					return
 				}
-				c, err := g.dial(i, &addr, &wsAddr, deadline)
+				c, err := g.dial(i, &addr, &wsAddr, &ircAddr, deadline)
 				if err != nil {
 					fail(err)
 					continue
@@ -1070,6 +1093,12 @@ func (p *plan) send(sd *sender) {
 				sd.frames = appendFrame(sd.frames, opText, out[off:off+line-1], &sd.rng)
 			}
 			out = sd.frames
+		} else if sd.c.irc {
+			sd.frames = sd.frames[:0]
+			for off := 0; off < len(out); off += line {
+				sd.frames = appendIRC(sd.frames, out[off:off+line])
+			}
+			out = sd.frames
 		}
 		if _, err := sd.c.conn.Write(out); err != nil {
 			atomic.StoreInt32(&sd.dead, 1)
@@ -1164,7 +1193,7 @@ func (g *gen) traffic(clients []*client) trafficResult {
 		grace:      10 * time.Second,
 	}
 	// Receivers of each kind count apart: each gets every message but its own.
-	var receivers, expected [2]int64
+	var receivers, expected [3]int64
 	for _, c := range clients {
 		receivers[c.kind()]++
 	}
@@ -1177,10 +1206,11 @@ func (g *gen) traffic(clients []*client) trafficResult {
 			expected[k] += n * p.total
 		}
 	}
-	r.Expected = expected[kindTCP] + expected[kindWS]
-	byKind := [2]*stats{{}, {}}
+	r.Expected = expected[kindTCP] + expected[kindWS] + expected[kindIRC]
+	byKind := [3]*stats{{}, {}, {}}
 	delivered := func() int64 {
-		return atomic.LoadInt64(&byKind[kindTCP].delivered) + atomic.LoadInt64(&byKind[kindWS].delivered)
+		return atomic.LoadInt64(&byKind[kindTCP].delivered) + atomic.LoadInt64(&byKind[kindWS].delivered) +
+			atomic.LoadInt64(&byKind[kindIRC].delivered)
 	}
 	closed0 := atomic.LoadInt64(&g.closed)
 	u0, s0 := cpuSeconds()
@@ -1232,9 +1262,9 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	end := monoUs()
 	u1, s1 := cpuSeconds()
 	g.setStats(&stats{}) // what arrives from now on is not this phase's
-	s := mergeStats(byKind[kindTCP], byKind[kindWS])
-	if cfg.ws > 0 {
-		for k, name := range []string{"tcp", "ws"} {
+	s := mergeStats(mergeStats(byKind[kindTCP], byKind[kindWS]), byKind[kindIRC])
+	if cfg.ws > 0 || cfg.irc > 0 {
+		for k, name := range []string{"tcp", "ws", "irc"} {
 			if receivers[k] > 0 {
 				r.Receivers = append(r.Receivers, receiverSummary(name, receivers[k], expected[k], byKind[k]))
 			}
@@ -1620,6 +1650,9 @@ type config struct {
 	wsAddr string
 	// addr2: a second server of the same cluster, for the odd-numbered clients.
 	addr2 string
+	// irc of the clients connect to ours' IRC listener at ircAddr (see irc.go).
+	irc     int
+	ircAddr string
 }
 
 type output struct {
@@ -1633,6 +1666,7 @@ type output struct {
 	Size      int     `json:"size"`
 	Procs     int     `json:"procs"`
 	WS        int     `json:"ws"`
+	IRC       int     `json:"irc"`
 	*connectResult
 	Traffic *trafficResult `json:"traffic,omitempty"`
 }
@@ -1679,6 +1713,9 @@ func parseFlags() (config, error) {
 		"host as -addr): the odd-numbered clients connect there, and latency is reported for "+
 		"deliveries within one server and across the two")
 	flag.StringVar(&c.wsAddr, "ws-addr", "", "the server's WebSocket `host:port` (GET "+wsPath+")")
+	flag.IntVar(&c.irc, "irc", 0, "clients (of -clients) that connect to -irc-addr as IRC clients "+
+		"instead, spread evenly among them (the senders too); needs -mode ours and no -ws")
+	flag.StringVar(&c.ircAddr, "irc-addr", "", "the server's IRC `host:port` (server.ts --irc)")
 	flag.Parse()
 	c.connectTimeout = time.Duration(timeout * float64(time.Second))
 	host, _, err := net.SplitHostPort(c.addr)
@@ -1725,6 +1762,11 @@ func parseFlags() (config, error) {
 		return c, errors.New("-ws must be between 0 and -clients")
 	case c.ws > 0 && (c.mode != "ours" || c.ready != "hello" || c.replayFill > 0 || c.wsAddr == ""):
 		return c, errors.New("-ws needs -mode ours, -ready hello, -ws-addr and no -replay-fill")
+	case c.irc < 0 || c.irc > c.clients:
+		return c, errors.New("-irc must be between 0 and -clients")
+	case c.irc > 0 && (c.mode != "ours" || c.ready != "hello" || c.replayFill > 0 ||
+		c.ircAddr == "" || c.ws > 0):
+		return c, errors.New("-irc needs -mode ours, -ready hello, -irc-addr, no -ws and no -replay-fill")
 	}
 	if c.idle > 0 {
 		c.senders = 0
@@ -1765,11 +1807,25 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	var ircIP net.IP
+	var ircPort int
+	if cfg.irc > 0 {
+		host, portText, err := net.SplitHostPort(cfg.ircAddr)
+		if err == nil {
+			ircPort, err = strconv.Atoi(portText)
+		}
+		if ircIP = net.ParseIP(host).To4(); err != nil || ircIP == nil {
+			fmt.Fprintln(os.Stderr, "crowdgen: -irc-addr must be an IPv4 address and a port")
+			os.Exit(2)
+		}
+	}
 	g := &gen{
 		port2:   port2,
 		cfg:     cfg,
 		wsIP:    wsIP,
 		wsPort:  wsPort,
+		ircIP:   ircIP,
+		ircPort: ircPort,
 		named:   cfg.mode == "ours",
 		prefix:  map[string]prefixKind{"ours": prefixName, "raw": prefixNone, "ncat": prefixNcat}[cfg.mode],
 		senders: cfg.senders,
@@ -1791,6 +1847,7 @@ func main() {
 		Size:      cfg.size,
 		Procs:     cfg.procs,
 		WS:        cfg.ws,
+		IRC:       cfg.irc,
 	}
 	stdin := bufio.NewReader(os.Stdin)
 	// wait reads the parent's next line; false if it is not "go" (or stdin closed).

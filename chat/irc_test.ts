@@ -1,0 +1,505 @@
+/**
+ * Tests of the IRC front-end: driven in memory against a hub, with chat
+ * (`nc`-style) members beside IRC ones, and end to end over TCP.
+ *
+ * @module
+ */
+
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { IrcFront, IrcSession } from "./irc.ts";
+import { byteLength, parseCommand, splitUtf8 } from "./irc_format.ts";
+import {
+  eventually,
+  LineClient,
+  MemoryConnection,
+  MemoryHub,
+  quietServer,
+  test,
+} from "../test_util.ts";
+import type { HubOptions } from "./hub.ts";
+
+const encoder = new TextEncoder();
+
+/** A connection that also keeps every chunk delivered, to compare them by identity. */
+class ChunkConnection extends MemoryConnection {
+  readonly chunks: Uint8Array[] = [];
+  override deliver(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    super.deliver(bytes);
+  }
+}
+
+/** A hub with an IRC front-end, disposed together. */
+class IrcHub extends MemoryHub {
+  readonly front: IrcFront;
+  constructor(options: Partial<HubOptions> = {}, pingInterval = 60_000) {
+    super(options);
+    this.front = new IrcFront(this, { serverName: "irc.test", pingInterval });
+  }
+
+  /** An IRC connection, not registered yet. */
+  irc(conn = new ChunkConnection()): ChunkConnection {
+    const session = this.front.session(conn);
+    this.connect(conn, session);
+    conn.session = session;
+    return conn;
+  }
+
+  /** An IRC client registered as `nick` (with `caps`), its welcome taken. */
+  ircMember(nick: string, ...caps: string[]): ChunkConnection {
+    const conn = this.irc();
+    if (caps.length > 0) conn.say(`CAP REQ :${caps.join(" ")}`);
+    conn.say(`NICK ${nick}`, `USER ${nick} 0 * :${nick} here`);
+    if (caps.length > 0) conn.say("CAP END");
+    const lines = ircLines(conn);
+    if (!lines.some((line) => / 422 /.test(line))) throw new Error(lines.join(" | "));
+    return conn;
+  }
+
+  override [Symbol.dispose](): void {
+    this.front.close();
+    super[Symbol.dispose]();
+  }
+}
+
+/** Lines delivered so far, without their CR. */
+function ircLines(conn: MemoryConnection): string[] {
+  return conn.take().map((line) => line.replace(/\r$/, ""));
+}
+
+/** The commands (or numerics) of the lines delivered so far. */
+function commands(conn: MemoryConnection): string[] {
+  return ircLines(conn).map((line) => parseCommand(line)!.command);
+}
+
+test("irc: registration waits for CAP END and gives 001 to 005 and 422", () => {
+  using hub = new IrcHub();
+  const conn = hub.irc();
+  conn.say("CAP LS 302", "NICK 张三", "USER zs 0 * :Zhang San");
+  const before = ircLines(conn);
+  assertEquals(before.length, 1);
+  assertMatch(before[0], /^:irc\.test CAP \* LS :.*server-time/);
+  conn.say("CAP REQ :server-time echo-message", "CAP END");
+  const lines = ircLines(conn);
+  assertEquals(lines[0], ":irc.test CAP 张三 ACK :server-time echo-message");
+  assertEquals(
+    lines.slice(1).map((line) => line.split(" ")[1]),
+    ["001", "002", "003", "004", "005", "005", "251", "254", "255", "265", "266", "422"],
+  );
+  assert(lines.some((line) => / UTF8ONLY /.test(line)));
+  assert(hub.members.has("张三") || hub.members.size === 1);
+  assertEquals((conn.session as IrcSession).name, "张三");
+  assertEquals(conn.session.room, null); // in no room until it joins one
+});
+
+test("irc: commands before registration get 451, PING a PONG", () => {
+  using hub = new IrcHub();
+  const conn = hub.irc();
+  conn.say("JOIN :", "PRIVMSG x :hi", "PING abc");
+  assertEquals(ircLines(conn), [
+    ":irc.test 451 * :You have not registered",
+    ":irc.test 451 * :You have not registered",
+    ":irc.test PONG irc.test :abc",
+  ]);
+});
+
+test("irc: a bad nick is 432, a taken one 433, whoever took it", () => {
+  using hub = new IrcHub();
+  hub.member("alice"); // a chat (nc) member
+  const conn = hub.irc();
+  conn.say("NICK a*b", "NICK ALICE", "NICK #x", "NICK");
+  assertEquals(commands(conn), ["432", "433", "432", "431"]);
+});
+
+test("irc: JOIN echoes, lists names and the topic; a chat member sees the join", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  nc.say("/join dev", "/topic 发布 on Friday");
+  nc.take();
+  const irc = hub.ircMember("alice");
+  irc.say("JOIN #dev");
+  const lines = ircLines(irc);
+  assertEquals(lines[0], ":alice!alice@memory JOIN #dev");
+  assertEquals(lines[1], ":irc.test 332 alice #dev :发布 on Friday");
+  assertMatch(lines[2], /^:irc\.test 333 alice #dev bob :\d+$/);
+  assertMatch(lines[3], /^:irc\.test 353 alice = #dev :(bob alice|alice bob)$/);
+  assertEquals(lines[4], ":irc.test 366 alice #dev :End of /NAMES list");
+  assertEquals(nc.take(), ["-- alice joined"]);
+});
+
+test("irc: messages go both ways, Chinese, actions and private ones included", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const irc = hub.ircMember("alice");
+  irc.say("JOIN #lobby");
+  ircLines(irc);
+  nc.take();
+  irc.say("PRIVMSG #lobby :你好，世界", "PRIVMSG #lobby :\x01ACTION 挥手\x01", "PRIVMSG bob :私聊");
+  assertEquals(nc.take(), ["alice: 你好，世界", "* alice 挥手", "alice (private): 私聊"]);
+  nc.say("大家好", "/me 笑了", "/msg alice 悄悄话");
+  assertEquals(ircLines(irc), [
+    ":bob!bob@chat PRIVMSG #lobby :大家好",
+    ":bob!bob@chat PRIVMSG #lobby :\x01ACTION 笑了\x01",
+    ":bob!bob@chat PRIVMSG alice :悄悄话",
+  ]);
+});
+
+test("irc: a message is made into IRC once for all IRC recipients", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("a1");
+  const b = hub.ircMember("b2");
+  const timed = hub.ircMember("c3", "server-time");
+  for (const conn of [a, b, timed]) conn.say("JOIN #lobby");
+  for (const conn of [a, b, timed]) conn.chunks.length = 0;
+  nc.say("one line for everyone");
+  assertEquals(a.chunks.length, 1);
+  assert(a.chunks[0] === b.chunks[0], "the same bytes, not a copy per recipient");
+  assertMatch(
+    new TextDecoder().decode(timed.chunks[0]),
+    /^@time=\d{4}-\d\d-\d\dT[\d:.]+Z :bob!bob@chat PRIVMSG #lobby :one line for everyone\r\n$/,
+  );
+});
+
+test("irc: echo-message echoes; NOTICE stays a NOTICE and is never answered", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann", "echo-message");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #x");
+  b.say("JOIN #x");
+  ircLines(a);
+  ircLines(b);
+  a.say("PRIVMSG #x :hello", "NOTICE #x :heads up", "NOTICE nobody :lost");
+  const echoed = ircLines(a);
+  assertEquals(echoed, [
+    ":ann!ann@memory PRIVMSG #x :hello",
+    ":ann!ann@memory NOTICE #x :heads up",
+  ]);
+  assertEquals(ircLines(b), echoed);
+});
+
+test("irc: a second JOIN parts the first channel; PART and QUIT are told one per person", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #lobby");
+  b.say("JOIN #lobby");
+  ircLines(a);
+  ircLines(b);
+  nc.take();
+  a.say("JOIN #dev");
+  assertEquals(ircLines(a).slice(0, 2), [
+    ":ann!ann@memory PART #lobby",
+    ":ann!ann@memory JOIN #dev",
+  ]);
+  assertEquals(ircLines(b), [":ann!ann@memory PART #lobby"]);
+  assertEquals(nc.take(), ["-- ann went to dev"]);
+  nc.say("/quit see you");
+  assertEquals(ircLines(b), [":bob!bob@chat QUIT :Quit: see you"]);
+  b.say("PART #lobby :bye now");
+  assertEquals(ircLines(b), [":ben!ben@memory PART #lobby :bye now"]);
+  b.say("PART #lobby");
+  assertEquals(commands(b), ["403"]); // the room is gone with its last member
+});
+
+test("irc: NICK and TOPIC reach IRC and chat members alike", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  a.say("JOIN #lobby");
+  ircLines(a);
+  nc.take();
+  a.say("NICK 安娜");
+  assertEquals(ircLines(a), [":ann!ann@memory NICK 安娜"]);
+  assertEquals(nc.take(), ["-- ann is now known as 安娜"]);
+  nc.say("/nick 鲍勃");
+  assertEquals(ircLines(a), [":bob!bob@chat NICK 鲍勃"]);
+  nc.take();
+  a.say("TOPIC #lobby :new topic");
+  assertEquals(ircLines(a), [":安娜!ann@memory TOPIC #lobby :new topic"]);
+  assertEquals(nc.take(), ["-- 安娜 set the topic: new topic"]);
+  nc.say("/topic 另一个");
+  assertEquals(ircLines(a), [":鲍勃!鲍勃@chat TOPIC #lobby :另一个"]);
+});
+
+test("irc: history is replayed on JOIN with server-time, in a batch", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  nc.say("first", "second");
+  const a = hub.ircMember("ann", "server-time", "batch");
+  a.say("JOIN #lobby");
+  const lines = ircLines(a).filter((line) => /BATCH|PRIVMSG/.test(line));
+  assertMatch(lines[0], /^:irc\.test BATCH \+(\S+) chathistory #lobby$/);
+  const id = /\+(\S+)/.exec(lines[0])![1];
+  assertMatch(lines[1], new RegExp(`^@batch=${id};time=\\S+ :bob!bob@chat PRIVMSG #lobby :first$`));
+  assertMatch(lines[2], /PRIVMSG #lobby :second$/);
+  assertEquals(lines[3], `:irc.test BATCH -${id}`);
+});
+
+test("irc: WHO, WHOIS, LIST, MODE, NAMES and LUSERS answer with numerics", () => {
+  using hub = new IrcHub();
+  hub.member("bob");
+  const a = hub.ircMember("ann");
+  a.say("JOIN #lobby");
+  ircLines(a);
+  a.say("WHO #lobby");
+  assertEquals(commands(a).sort(), ["315", "352", "352"]);
+  a.say("WHOIS bob", "WHOIS nobody");
+  assertEquals(commands(a), ["311", "319", "312", "318", "401", "318"]);
+  a.say("LIST");
+  assertEquals(ircLines(a)[1], ":irc.test 322 ann #lobby 2 :");
+  a.say("MODE #lobby", "MODE #lobby b", "MODE #lobby +o bob", "MODE ann", "MODE bob");
+  assertEquals(commands(a), ["324", "368", "482", "221", "502"]);
+  a.say("FROB", "PRIVMSG", "PRIVMSG #nowhere :x", "PRIVMSG nobody :x", "PART #dev", "TOPIC");
+  assertEquals(commands(a), ["421", "411", "403", "401", "403", "461"]);
+});
+
+test("irc: over-long and invalid lines get 417 and FAIL, the client stays", () => {
+  using hub = new IrcHub({ maxLine: 600 });
+  const a = hub.ircMember("ann");
+  a.say(`PRIVMSG #x :${"x".repeat(700)}`);
+  assertEquals(commands(a), ["417"]);
+  a.session.receive(new Uint8Array([...encoder.encode("PRIVMSG ann :"), 0xff, 0x0a]));
+  assertEquals(ircLines(a), [":irc.test FAIL PRIVMSG INVALID_UTF8 :Lines must be UTF-8"]);
+  a.say("PING x");
+  assertEquals(commands(a), ["PONG"]);
+});
+
+test("irc: a long chat line reaches IRC whole, in lines of at most 512 bytes", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  a.say("JOIN #lobby");
+  ircLines(a);
+  const text = "汉字".repeat(600) + "!";
+  nc.say(text);
+  const lines = ircLines(a);
+  assert(lines.length > 1);
+  let joined = "";
+  for (const line of lines) {
+    assert(byteLength(line) + 2 <= 512, `${byteLength(line)} bytes`);
+    joined += parseCommand(line)!.params[1];
+  }
+  assertEquals(joined, text);
+});
+
+test("irc: splitUtf8 cuts at character boundaries", () => {
+  assertEquals(splitUtf8("aé中😀", 3), ["aé", "中", "😀"]);
+  assertEquals(splitUtf8("abc", 3), ["abc"]);
+});
+
+test("irc: a silent client is pinged, then dropped", async () => {
+  using hub = new IrcHub({}, 20);
+  const a = hub.ircMember("ann");
+  await eventually(() => a.lines.some((line) => line.startsWith("PING ")));
+  await a.whenClosed;
+  assert(a.lines.some((line) => line.startsWith("ERROR ")));
+  assertEquals(hub.members.size, 0);
+});
+
+test("irc: MONITOR tells when a nick comes and goes", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann");
+  a.say("MONITOR + bob");
+  assertEquals(ircLines(a), [":irc.test 731 ann :bob"]);
+  const nc = hub.member("bob");
+  assertEquals(ircLines(a), [":irc.test 730 ann :bob!bob@chat"]);
+  nc.say("/quit");
+  assertEquals(ircLines(a), [":irc.test 731 ann :bob"]);
+});
+
+test("irc: end to end over TCP, an IRC user and an nc user talk in Chinese", async () => {
+  await using server = await quietServer({ irc: 0, ircName: "irc.test" });
+  const nc = await LineClient.join(server, "bob");
+  const irc = await LineClient.connect({ addr: server.ircAddr! });
+  try {
+    await irc.write("NICK 李雷\r\nUSER li 0 * :Li Lei\r\nJOIN #lobby\r\n");
+    await irc.until((line) => / 366 /.test(line));
+    await nc.until((line) => line === "-- 李雷 joined");
+    await irc.write("PRIVMSG #lobby :你好，鲍勃\r\n");
+    assertEquals(await nc.message(), "李雷: 你好，鲍勃");
+    await nc.write("你好，李雷\n");
+    assertEquals(
+      (await irc.until((line) => line.includes("PRIVMSG"))).trimEnd(),
+      ":bob!bob@chat PRIVMSG #lobby :你好，李雷",
+    );
+    await irc.write("QUIT :再见\r\n");
+    assertMatch(await irc.until((line) => line.startsWith("ERROR")), /再见/);
+    assertEquals(
+      await nc.until((line) => line.startsWith("-- 李雷 left")),
+      "-- 李雷 left (quit: 再见)",
+    );
+  } finally {
+    irc.close();
+    nc.close();
+  }
+});
+
+test("irc: NAMES of a big room comes in lines of at most 512 bytes, every name once", () => {
+  using hub = new IrcHub();
+  const names: string[] = [];
+  for (let i = 0; i < 80; i++) {
+    const name = `成员${i}号`;
+    names.push(name);
+    hub.member(name).say("/join 大厅");
+  }
+  const a = hub.ircMember("ann", "userhost-in-names");
+  a.say("JOIN #大厅");
+  const lines = ircLines(a).filter((line) => / 353 /.test(line));
+  assert(lines.length > 1);
+  const listed: string[] = [];
+  for (const line of lines) {
+    assert(byteLength(line) + 2 <= 512, `${byteLength(line)} bytes`);
+    listed.push(...parseCommand(line)!.params[3].split(" ").map((mask) => mask.split("!")[0]));
+  }
+  assertEquals(listed.sort(), [...names, "ann"].sort());
+});
+
+test("irc: more than four targets is 407; a shutdown sends no QUIT per member", () => {
+  const hub = new IrcHub();
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #x");
+  b.say("JOIN #x");
+  ircLines(a);
+  a.say("PRIVMSG a,b,c,d,e :hi", "JOIN #a,#b,#c,#d,#e");
+  assertEquals(commands(a), ["407", "407"]);
+  hub[Symbol.dispose]();
+  assert(!a.lines.some((line) => line.includes(" QUIT ")), a.lines.join(" | "));
+});
+
+test("irc: TLS on the IRC port with --cert and --key", async () => {
+  const file = (name: string) =>
+    Deno.readTextFileSync(new URL(`../testdata/${name}`, import.meta.url));
+  await using server = await quietServer({
+    irc: 0,
+    ircName: "irc.test",
+    cert: file("cert.pem"),
+    key: file("key.pem"),
+  });
+  const irc = await LineClient.connect({ addr: server.ircAddr! }, [file("ca.pem")]);
+  try {
+    await irc.write("NICK secure\r\nUSER s 0 * :S\r\n");
+    assertMatch(await irc.until((line) => / 001 /.test(line)), /^:irc\.test 001 secure /);
+  } finally {
+    irc.close();
+  }
+});
+
+test("irc: a refusal at the door is an IRC ERROR line", async () => {
+  await using server = await quietServer({ irc: 0, maxClients: 1 });
+  const nc = await LineClient.join(server, "bob");
+  const irc = await LineClient.connect({ addr: server.ircAddr! });
+  try {
+    assertEquals(await irc.rest(), ["ERROR :Closing Link: server full; try again later\r"]);
+  } finally {
+    irc.close();
+    nc.close();
+  }
+});
+
+test("irc: away-notify tells the room who went away and came back, and on JOIN", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann", "away-notify");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #x");
+  b.say("JOIN #x");
+  ircLines(a);
+  b.say("AWAY :lunch", "AWAY");
+  assertEquals(ircLines(a), [":ben!ben@memory AWAY lunch", ":ben!ben@memory AWAY"]);
+  b.say("AWAY :gone", "PART #x", "JOIN #x");
+  assertEquals(ircLines(a).slice(-2), [":ben!ben@memory JOIN #x", ":ben!ben@memory AWAY gone"]);
+});
+
+test("irc: random commands and bytes get numerics, never an internal error", () => {
+  using hub = new IrcHub({ maxLine: 2048 });
+  const nc = hub.member("bob");
+  const clients = [hub.irc(), hub.ircMember("ann", "echo-message", "server-time", "batch")];
+  const words = [
+    "NICK",
+    "USER",
+    "JOIN",
+    "PART",
+    "PRIVMSG",
+    "NOTICE",
+    "TOPIC",
+    "NAMES",
+    "WHO",
+    "WHOIS",
+    "MODE",
+    "LIST",
+    "AWAY",
+    "MONITOR",
+    "CAP",
+    "PING",
+    "PONG",
+    "ISON",
+    "USERHOST",
+    "HELP",
+    "LUSERS",
+    "FOO",
+    "#lobby",
+    "#x",
+    "#",
+    "##",
+    "0",
+    "*",
+    ":",
+    "::",
+    "bob",
+    "ann",
+    "张三",
+    "\x01ACTION x\x01",
+    "+",
+    "-",
+    "C",
+    "L",
+    "S",
+    "%tcuihsnfdlaor,1",
+    "+i",
+    "-i",
+    "+o",
+    "b",
+    "LS",
+    "302",
+    "REQ",
+    "END",
+    "a,b,c",
+    "#a,#b",
+    "",
+    " ",
+    "@a=b",
+    ":src",
+    "\u202e",
+    "x".repeat(300),
+  ];
+  let seed = 14;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let i = 0; i < 5000; i++) {
+    const conn = clients[random(clients.length)];
+    const parts: string[] = [];
+    for (let k = random(6); k >= 0; k--) parts.push(words[random(words.length)]);
+    if (random(10) === 0) {
+      parts.push(`:${words[random(words.length)]} ${words[random(words.length)]}`);
+    }
+    if (conn.session.closed) continue;
+    if (random(50) === 0) {
+      const bytes = new Uint8Array(random(40)).map(() => random(256));
+      conn.session.receive(Uint8Array.from([...bytes, 10]));
+    } else {
+      conn.say(parts.join(" "));
+    }
+    conn.take();
+    nc.take();
+  }
+  assert(!hub.logged.some((line) => line.includes("internal error")), hub.logged.join("\n"));
+  // The hub's books still balance: every member is in the room it thinks it is in.
+  for (const session of hub.members.values()) {
+    if (session.room) assert(session.room.members.has(session));
+  }
+});
