@@ -594,8 +594,11 @@ function targets(session: IrcSession, list: string, quiet = false): string[] | n
   return null;
 }
 
-/** Members a WHO with a wildcard lists at most. */
-const WHO_MAX = 200;
+/**
+ * Members one WHO lists at most (clients send `WHO #room` on joining): a big room's
+ * full list would fill the client's output queue (`--max-queue`) and have it dropped.
+ */
+const WHO_MAX = 500;
 
 /** A nick mask (`*` any run, `?` one character) as a case-blind pattern. */
 function wildcard(mask: string): RegExp {
@@ -845,7 +848,11 @@ const COMMANDS: Record<string, Handler> = {
         : whoxEntry(session, channel, member, whox);
     const room = roomOf(session, mask);
     if (room) {
-      for (const member of room.members) entry(`#${room.name}`, member);
+      let listed = 0;
+      for (const member of room.members) {
+        entry(`#${room.name}`, member);
+        if (++listed === WHO_MAX) break;
+      }
     } else if (/[*?]/.test(mask)) {
       const pattern = wildcard(mask);
       let listed = 0;

@@ -503,3 +503,15 @@ test("irc: random commands and bytes get numerics, never an internal error", () 
     if (session.room) assert(session.room.members.has(session));
   }
 });
+
+test("irc: WHO of a big room lists at most 500 members", () => {
+  using hub = new IrcHub({ maxRooms: 10 });
+  for (let i = 0; i < 520; i++) hub.member(`m${i}`);
+  const a = hub.ircMember("ann");
+  a.say("JOIN #lobby");
+  ircLines(a);
+  a.say("WHO #lobby");
+  const lines = commands(a);
+  assertEquals(lines.length, 501);
+  assertEquals(lines.at(-1), "315");
+});
