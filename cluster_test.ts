@@ -339,3 +339,38 @@ clusterTest("over TLS: rediss:// with the Redis server's CA given by --redis-ca"
   // Without the CA the certificate is not trusted, and the server does not start.
   await assertRejects(() => instance(redis), /cannot join the cluster at rediss:.*certificate/);
 });
+
+clusterTest(
+  "IRC in a cluster: an IRC user and an nc user on two servers see each other",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis, { irc: 0, ircName: "a.test" });
+    await using b = await instance(redis);
+    using irene = await LineClient.connect({ addr: a.ircAddr! });
+    const irc = async (match: (line: string) => boolean) =>
+      (await irene.until((line) => match(line.replace(/\r$/, "")))).replace(/\r$/, "");
+    await irene.write("NICK irene\r\nUSER irene 0 * :Irene\r\n");
+    await irc((line) => / 422 /.test(line));
+    using bob = await LineClient.join(b, "bob"); // in the lobby on b
+    await knows(a, 1);
+    await irene.write("JOIN #lobby\r\n");
+    assertEquals(await irc((line) => / 353 /.test(line)), ":a.test 353 irene = #lobby :irene bob");
+    assertEquals(await bob.line(), say.joined("irene"));
+
+    await bob.write("hi from nc\n");
+    assertEquals(
+      await irc((line) => line.includes("PRIVMSG")),
+      ":bob!bob@chat PRIVMSG #lobby :hi from nc",
+    );
+    await irene.write("PRIVMSG #lobby :hi from IRC 你好\r\nPRIVMSG bob :just you\r\n");
+    assertEquals(await bob.until(isChat), "irene: hi from IRC 你好");
+    assertEquals(await bob.until(isChat), "irene (private): just you");
+    await bob.write("/nick robert\n");
+    assertEquals(await irc((line) => line.includes(" NICK ")), ":bob!bob@chat NICK robert");
+    await bob.write("/quit later\n");
+    assertEquals(
+      await irc((line) => line.includes(" QUIT ")),
+      ":robert!robert@chat QUIT :Quit: later",
+    );
+  },
+);
