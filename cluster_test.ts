@@ -372,5 +372,16 @@ clusterTest(
       await irc((line) => line.includes(" QUIT ")),
       ":robert!robert@chat QUIT :Quit: later",
     );
+    // LIST shows the rooms of the whole cluster.
+    using carol = await LineClient.join(b, "carol");
+    await carol.write("/join dev\n");
+    await irc((line) => line === ":carol!carol@chat PART #lobby");
+    await irene.write("LIST\r\n");
+    const listed = [];
+    for (let line = ""; !/ 323 /.test(line);) {
+      line = await irc(() => true);
+      if (/ 322 /.test(line)) listed.push(line);
+    }
+    assertEquals(listed.sort(), [":a.test 322 irene #dev 1 :", ":a.test 322 irene #lobby 1 :"]);
   },
 );

@@ -893,9 +893,11 @@ const COMMANDS: Record<string, Handler> = {
   LIST(session, params) {
     const wanted = params[0]?.split(",").filter((channel) => channel.startsWith("#"));
     session.reply("321", "Channel", "Users  Name");
-    for (const room of session.hub.rooms.values()) {
-      if (wanted && !wanted.some((channel) => roomKey(channel) === room.key)) continue;
-      session.reply("322", `#${room.name}`, String(room.members.size), room.topic);
+    // Every room of the cluster, with those here and elsewhere counted.
+    const keys = wanted && new Set(wanted.map(roomKey));
+    for (const room of session.hub.roomList()) {
+      if (keys && !keys.has(roomKey(room.name))) continue;
+      session.reply("322", `#${room.name}`, String(room.members), room.topic);
     }
     session.reply("323", "End of /LIST");
   },
