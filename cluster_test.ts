@@ -43,16 +43,51 @@ async function knows(server: ChatServer, count: number, ms = 5_000): Promise<voi
 
 const isChat = (line: string) => !line.startsWith("-- ");
 
+/** A Redis of its own and two servers of a cluster on it, disposed of together (servers first). */
+async function twoServers(
+  redisOptions: Parameters<typeof startRedis>[0] = {},
+  options: [ServerOptions, ServerOptions] = [{}, {}],
+) {
+  const stack = new AsyncDisposableStack();
+  try {
+    const redis = stack.use(await startRedis(redisOptions));
+    const a = stack.use(await instance(redis, options[0]));
+    const b = stack.use(await instance(redis, options[1]));
+    return { redis, a, b, [Symbol.asyncDispose]: () => stack.disposeAsync() };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
+/** ann on `a`, then bob on `b` once `b` knows of ann, and ann told that bob joined. */
+async function annAndBob(a: ChatServer, b: ChatServer) {
+  const ann = await LineClient.join(a, "ann");
+  try {
+    await knows(b, 1);
+    const bob = await LineClient.join(b, "bob");
+    await ann.until((line) => line === say.joined("bob"));
+    return {
+      ann,
+      bob,
+      [Symbol.dispose]() {
+        ann.close();
+        bob.close();
+      },
+    };
+  } catch (error) {
+    ann.close();
+    throw error;
+  }
+}
+
 clusterTest(
   "messages, actions and private messages cross instances both ways, in order, once",
   async () => {
-    await using redis = await startRedis();
-    await using a = await instance(redis);
-    await using b = await instance(redis);
-    using ann = await LineClient.join(a, "ann");
-    await knows(b, 1);
-    using bob = await LineClient.join(b, "bob");
-    await ann.until((line) => line === say.joined("bob"));
+    await using cluster = await twoServers();
+    const { a, b } = cluster;
+    using people = await annAndBob(a, b);
+    const { ann, bob } = people;
 
     // 300 lines one way while 300 go the other: each side gets the other's, all, in order.
     const count = 300;
@@ -84,9 +119,8 @@ clusterTest(
 clusterTest(
   "a name is unique across the cluster, also when two instances are asked at once",
   async () => {
-    await using redis = await startRedis();
-    await using a = await instance(redis);
-    await using b = await instance(redis);
+    await using cluster = await twoServers();
+    const { a, b } = cluster;
     using ann = await LineClient.join(a, "ann");
     await knows(b, 1);
     using other = await LineClient.connect(b);
@@ -122,13 +156,10 @@ clusterTest(
 clusterTest(
   "/who, /rooms and topics are cluster-wide; joins, moves, renames and leaves cross",
   async () => {
-    await using redis = await startRedis();
-    await using a = await instance(redis);
-    await using b = await instance(redis);
-    using ann = await LineClient.join(a, "ann");
-    await knows(b, 1);
-    using bob = await LineClient.join(b, "bob");
-    assertEquals(await ann.line(), say.joined("bob"));
+    await using cluster = await twoServers();
+    const { a, b } = cluster;
+    using people = await annAndBob(a, b);
+    const { ann, bob } = people;
 
     await ann.write("/join dev\n");
     await ann.until((line) => line.startsWith("-- You are now in dev."));
@@ -267,13 +298,10 @@ clusterTest(
 );
 
 clusterTest("Redis restarted empty: the instances claim their names again", async () => {
-  await using redis = await startRedis();
-  await using a = await instance(redis);
-  await using b = await instance(redis);
-  using ann = await LineClient.join(a, "ann");
-  await knows(b, 1);
-  using bob = await LineClient.join(b, "bob");
-  await ann.until((line) => line === say.joined("bob"));
+  await using cluster = await twoServers();
+  const { redis, a, b } = cluster;
+  using people = await annAndBob(a, b);
+  const { ann, bob } = people;
   await ann.write("/topic before the restart\n");
   await bob.until((line) => line === say.topicSet("ann", "before the restart"));
 
@@ -312,10 +340,8 @@ clusterTest(
     await using b = await instance(redis);
     const a = await instance(redis);
     try {
-      using ann = await LineClient.join(a, "ann");
-      await knows(b, 1);
-      using bob = await LineClient.join(b, "bob");
-      await ann.until((line) => line === say.joined("bob"));
+      using people = await annAndBob(a, b);
+      const { bob } = people;
       await a.close();
       assertEquals(await bob.line(), say.left("ann", "server shutting down"));
       assertEquals(await redis.cli("HKEYS", "chat:names"), "bob");
