@@ -382,6 +382,13 @@ clusterTest(
     await irene.write("JOIN #lobby\r\n");
     assertEquals(await irc((line) => / 353 /.test(line)), ":a.test 353 irene = #lobby :irene bob");
     assertEquals(await bob.line(), say.joined("irene"));
+    await irene.write("WHO #lobby\r\n");
+    const who = [];
+    for (let line = ""; !/ 315 /.test(line);) {
+      line = await irc(() => true);
+      if (/ 352 /.test(line)) who.push(line.split(" ").slice(3, 8).join(" "));
+    }
+    assertEquals(who, ["#lobby irene 127.0.0.1 a.test irene", "#lobby bob chat a.test bob"]);
 
     await bob.write("hi from nc\n");
     assertEquals(

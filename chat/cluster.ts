@@ -149,6 +149,11 @@ export class Cluster {
     return { names, count: members?.size ?? 0, room };
   }
 
+  /** The remote members in the room `key`. */
+  membersOf(key: string): Iterable<RemoteMember> {
+    return this.#rooms.get(key) ?? [];
+  }
+
   /** Rooms with remote members: key → shown name and member count. */
   rooms(): Map<string, { name: string; members: number }> {
     const rooms = new Map<string, { name: string; members: number }>();

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { Hub, MemberChange } from "./hub.ts";
+import type { Hub, Member, MemberChange } from "./hub.ts";
 import {
   type ChatMessage,
   checkName,
@@ -561,7 +561,7 @@ function topic(session: IrcSession, room: Room<Session>, always: boolean): void 
 }
 
 /** One 352 for `member` (in `channel`, or `*`). */
-function whoEntry(session: IrcSession, channel: string, member: Session): void {
+function whoEntry(session: IrcSession, channel: string, member: Member): void {
   const { name } = member;
   const irc = member instanceof IrcSession ? member : null;
   const flags = irc?.away != null ? "G" : "H";
@@ -608,7 +608,7 @@ function wildcard(mask: string): RegExp {
 }
 
 /** One 354 (WHOX) for `member` with the fields asked for, in their fixed order. */
-function whoxEntry(session: IrcSession, channel: string, member: Session, spec: string): void {
+function whoxEntry(session: IrcSession, channel: string, member: Member, spec: string): void {
   const [fields, token = ""] = spec.split(",", 2);
   const irc = member instanceof IrcSession ? member : null;
   const name = member.name!;
@@ -842,14 +842,19 @@ const COMMANDS: Record<string, Handler> = {
   WHO(session, params) {
     const mask = params[0] || "*";
     const whox = params[1]?.startsWith("%") ? params[1].slice(1) : null;
-    const entry = (channel: string, member: Session) =>
+    const entry = (channel: string, member: Member) =>
       whox === null
         ? whoEntry(session, channel, member)
         : whoxEntry(session, channel, member, whox);
     const room = roomOf(session, mask);
     if (room) {
+      // Those here, then those on the other servers of a cluster.
+      const lists: Iterable<Member>[] = [
+        room.members,
+        session.hub.cluster?.membersOf(room.key) ?? [],
+      ];
       let listed = 0;
-      for (const member of room.members) {
+      for (const member of lists.values().flatMap((members) => members)) {
         entry(`#${room.name}`, member);
         if (++listed === WHO_MAX) break;
       }
