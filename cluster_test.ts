@@ -379,6 +379,10 @@ clusterTest(
     await irc((line) => / 422 /.test(line));
     using bob = await LineClient.join(b, "bob"); // in the lobby on b
     await knows(a, 1);
+    // A nick held on the other server is refused at registration.
+    using other = await LineClient.connect({ addr: a.ircAddr! });
+    await other.write("NICK BOB\r\nUSER x 0 * :x\r\n");
+    assertMatch(await other.line(), /^:a\.test 433 \* BOB :Nickname is already in use\r$/);
     await irene.write("JOIN #lobby\r\n");
     assertEquals(await irc((line) => / 353 /.test(line)), ":a.test 353 irene = #lobby :irene bob");
     assertEquals(await bob.line(), say.joined("irene"));

@@ -229,7 +229,7 @@ export class Hub implements ClusterHub {
     const error = this.nameError(name, session);
     if (error) return this.#refuseName(session, error);
     if (this.cluster) {
-      return this.#claim(session, name, LOBBY, (taken) => {
+      return this.claim(session, name, LOBBY, (taken) => {
         if (taken) return this.#refuseName(session, say.nameTaken(name));
         this.#admit(session, name);
       });
@@ -250,7 +250,7 @@ export class Hub implements ClusterHub {
    * meanwhile, reserved here under the name; `then(taken)` runs if the session
    * is still there, and a claim it no longer needs is given back.
    */
-  #claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
+  claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
     this.members.set(key, session);
     session.claiming = name;
@@ -300,7 +300,6 @@ export class Hub implements ClusterHub {
     session.nameTimer = undefined;
     this.log.event({ event: "join", name, address: session.conn.remote });
     this.#changed({ kind: "named", session });
-    // Claimed as the join goes out: an IRC client wants its answer now (see chat/cluster.ts).
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
     return null;
   }
@@ -360,7 +359,7 @@ export class Hub implements ClusterHub {
     if (name === old) return session.send(say.alreadyNamed(name));
     // A change of case or form keeps the key, which is held already.
     if (!this.cluster || nameKey(name) === nameKey(old)) return this.#renamed(session, name);
-    this.#claim(session, name, session.room?.name ?? "", (taken) => {
+    this.claim(session, name, session.room?.name ?? "", (taken) => {
       if (taken) return session.send(say.nameTaken(name));
       this.#renamed(session, name);
     });

@@ -411,9 +411,19 @@ export class IrcSession extends Session {
   /** Registers once NICK and USER are in and capability negotiation is over. */
   tryRegister(): void {
     if (this.registered || this.negotiating || this.nick === null || !this.user) return;
-    const error = this.hub.register(this, this.nick);
+    const { hub } = this;
+    const nick = this.nick;
+    // In a cluster the nick is claimed in Redis first; what the client sends meanwhile waits.
+    if (hub.cluster && !hub.nameError(nick, this)) {
+      return hub.claim(this, nick, "", (taken) => this.#register(taken ? "taken" : null));
+    }
+    this.#register(hub.nameError(nick, this));
+  }
+
+  #register(error: string | null): void {
+    if (error === null) error = this.hub.register(this, this.nick!);
     if (error) {
-      this.reply("433", this.nick, "Nickname is already in use");
+      this.reply("433", this.nick!, "Nickname is already in use");
       this.nick = null;
       return;
     }
