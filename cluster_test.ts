@@ -402,6 +402,13 @@ clusterTest(
     await irene.write("PRIVMSG #lobby :hi from IRC 你好\r\nPRIVMSG bob :just you\r\n");
     assertEquals(await bob.until(isChat), "irene: hi from IRC 你好");
     assertEquals(await bob.until(isChat), "irene (private): just you");
+    await irene.write("NICK Bob\r\nNICK irena\r\n");
+    assertEquals(
+      await irc((line) => / 433 /.test(line)),
+      ":a.test 433 irene Bob :Nickname is already in use",
+    );
+    assertEquals(await irc((line) => line.includes(" NICK ")), ":irene!irene@127.0.0.1 NICK irena");
+    assertEquals(await bob.line(), say.othersRenamed("irene", "irena"));
     await bob.write("/nick robert\n");
     assertEquals(await irc((line) => line.includes(" NICK ")), ":bob!bob@chat NICK robert");
     await bob.write("/quit later\n");
@@ -419,6 +426,6 @@ clusterTest(
       line = await irc(() => true);
       if (/ 322 /.test(line)) listed.push(line);
     }
-    assertEquals(listed.sort(), [":a.test 322 irene #dev 1 :", ":a.test 322 irene #lobby 1 :"]);
+    assertEquals(listed.sort(), [":a.test 322 irena #dev 1 :", ":a.test 322 irena #lobby 1 :"]);
   },
 );

@@ -357,8 +357,12 @@ export class Hub implements ClusterHub {
     if (error) return session.send(error);
     const old = session.name!;
     if (name === old) return session.send(say.alreadyNamed(name));
-    // A change of case or form keeps the key, which is held already.
-    if (!this.cluster || nameKey(name) === nameKey(old)) return this.#renamed(session, name);
+    // A change of case or form keeps the key, which is held already; so does a name this
+    // session has claimed already (an IRC NICK claims first, to answer 433 itself).
+    const key = nameKey(name);
+    if (!this.cluster || key === nameKey(old) || this.members.get(key) === session) {
+      return this.#renamed(session, name);
+    }
     this.claim(session, name, session.room?.name ?? "", (taken) => {
       if (taken) return session.send(say.nameTaken(name));
       this.#renamed(session, name);

@@ -796,7 +796,15 @@ const COMMANDS: Record<string, Handler> = {
       return session.tryRegister();
     }
     if (nick === session.name) return;
-    session.muted(() => session.hub.rename(session, nick));
+    const { hub } = session;
+    if (hub.cluster && nameKey(nick) !== nameKey(session.name!)) {
+      // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
+      return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
+        if (taken) return session.reply("433", nick, "Nickname is already in use");
+        session.muted(() => hub.rename(session, nick));
+      });
+    }
+    session.muted(() => hub.rename(session, nick));
   },
   USER(session, params) {
     if (session.registered) return session.reply("462", "You may not reregister");
