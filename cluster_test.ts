@@ -429,3 +429,32 @@ clusterTest(
     assertEquals(listed.sort(), [":a.test 322 irena #dev 1 :", ":a.test 322 irena #lobby 1 :"]);
   },
 );
+
+clusterTest(
+  "a change of case keeps the name held; a rename refused after an outage frees the old name",
+  async () => {
+    await using cluster = await twoServers({ persist: true });
+    const { redis, a, b } = cluster;
+    using people = await annAndBob(a, b);
+    const { ann, bob } = people;
+    await ann.write("/nick ANN\n");
+    await bob.until((line) => line === say.othersRenamed("ann", "ANN"));
+    assertMatch(await redis.cli("HGET", "chat:names", "ann"), /"n":"ANN"/);
+
+    // Both servers give the name cat away while Redis is down: one keeps it, and the
+    // other's member goes, taking its old name with it (ANN's rename, or carol's join).
+    await redis.stop();
+    await eventually(() => !a.hub.cluster!.connected && !b.hub.cluster!.connected);
+    await ann.write("/nick cat\n");
+    await ann.until((line) => line === say.renamed("cat"));
+    using carol = await LineClient.join(b, "cat");
+    await redis.start();
+    await eventually(async () => (await redis.cli("HLEN", "chat:names")) === "2", 10_000);
+    assertEquals((await redis.cli("HKEYS", "chat:names")).split("\n").sort(), ["bob", "cat"]);
+    // The holder is one of the two servers; the other's member was told, and went.
+    const holder = JSON.parse(await redis.cli("HGET", "chat:names", "cat")).i;
+    const [server, gone] = holder === a.hub.cluster!.id ? [a, carol] : [b, ann];
+    assert(server.hub.members.has("cat"));
+    assert((await gone.rest()).includes(say.nameLost("cat")));
+  },
+);

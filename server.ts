@@ -318,7 +318,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       tcp.stopAccepting();
       web?.stopAccepting();
       hub.shutdown();
-      await Promise.all([tcp.closed(0), web?.closed(0)]);
+      await Promise.all([tcp.closed(0), web?.closed(0), bus?.close(0)]);
       await hub.history.close();
       log.close();
       throw error;

@@ -81,6 +81,8 @@ export interface ClusterHub {
   localTopics(): [string, string][];
 }
 
+/** Milliseconds after which what was applied of a gone instance is forgotten. */
+const FORGET_AFTER = 3_600_000;
 /** The longest a claim waits for the bus before the name is let in and claimed later. */
 const CLAIM_WAIT = 2_000;
 
@@ -95,8 +97,8 @@ export class Cluster {
   /** This instance's id: different on every start. */
   readonly id = crypto.randomUUID().slice(0, 8);
   #seq = 0;
-  /** The last sequence number applied, per instance. */
-  readonly #applied = new Map<string, number>();
+  /** The last sequence number applied, per instance, and when. */
+  readonly #applied = new Map<string, { seq: number; at: number }>();
   /** When each instance was last heard of (an event, or a heartbeat listing it). */
   readonly #heard = new Map<string, number>();
   /** The bus the events travel on; it sets itself here when it is made. */
@@ -178,8 +180,9 @@ export class Cluster {
   receive(envelope: Envelope): void {
     const { o: instance, s: seq } = envelope;
     if (instance === this.id) return;
-    if (seq <= (this.#applied.get(instance) ?? 0)) return; // a repeat after a reconnection
-    this.#applied.set(instance, seq);
+    const applied = this.#applied.get(instance);
+    if (applied && seq <= applied.seq) return; // a repeat after a reconnection
+    this.#applied.set(instance, { seq, at: Date.now() });
     this.#heard.set(instance, Date.now());
     const hub = this.hub;
     switch (envelope.t) {
@@ -251,9 +254,15 @@ export class Cluster {
       }
       if (heardAt >= askedAt) continue; // heard of after the heartbeat was asked
       this.#heard.delete(instance);
-      this.#applied.delete(instance);
       for (const [key, member] of this.remote) {
         if (member.instance === instance) this.#forget(key, member, reasons.serverLost);
+      }
+    }
+    // An instance reaped while alive comes back with the same sequence numbers (and may
+    // repeat a batch): what was applied is kept for an hour after it was last heard of.
+    for (const [instance, applied] of this.#applied) {
+      if (!live.has(instance) && askedAt - applied.at > FORGET_AFTER) {
+        this.#applied.delete(instance);
       }
     }
     if (fresh) this.reannounce();

@@ -142,3 +142,19 @@ test("a name taken elsewhere is refused; one lost during an outage ends its sess
   assertEquals(ann.closed, true);
   assertEquals(hub.members.has(nameKey("ann")), false);
 });
+
+test("members claimed again after Redis lost them: not a name whose claim is still on its way", async () => {
+  const { hub, bus, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann");
+  let answer: (granted: boolean) => void = () => {};
+  bus.claim = () => new Promise((resolve) => answer = resolve);
+  ann.say("/nick bob"); // its claim waits
+  bus.sent.length = 0;
+  cluster.alive([cluster.id], Date.now(), true);
+  const joins = bus.sent.filter((envelope) => envelope.t === "join");
+  assertEquals(joins.map((envelope) => envelope.t === "join" && envelope.k), [nameKey("ann")]);
+  answer(true);
+  await settled();
+  assertEquals(ann.take(), [say.renamed("bob")]);
+});

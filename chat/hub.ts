@@ -586,9 +586,9 @@ export class Hub implements ClusterHub {
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
-      if (session.name !== null) {
-        members.push({ k, name: session.name, room: session.room?.name ?? "" });
-      }
+      // Not a name reserved while its claim is on the way (a session holds one name).
+      if (session.name === null || nameKey(session.name) !== k) continue;
+      members.push({ k, name: session.name, room: session.room?.name ?? "" });
     }
     return members;
   }

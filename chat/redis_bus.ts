@@ -30,6 +30,7 @@ import { createClient } from "redis";
 import type { Cluster, ClusterBus, ClusterSnapshot, Envelope } from "./cluster.ts";
 import type { HistoryStore } from "./history.ts";
 import type { ServerLog } from "./log.ts";
+import { withTimeout } from "./timeout.ts";
 
 /** What the bus needs to know. */
 export interface RedisBusOptions {
@@ -51,6 +52,10 @@ export interface RedisBusOptions {
 const BEAT = 2_000;
 /** Milliseconds an instance's lease lasts: missing this long, it is reaped (within a beat more). */
 const LEASE = 10_000;
+/** Milliseconds a heartbeat may wait for Redis before Redis counts as unreachable (a stalled one). */
+const BEAT_WAIT = 3_000;
+/** Milliseconds before a batch that Redis refused while connected (say, out of memory) is retried. */
+const RETRY = 1_000;
 /** Events the shared stream keeps (approximately): an instance cut off longer misses the rest. */
 const EVENTS_KEPT = 100_000;
 /** Events sent in one script call. */
@@ -120,7 +125,14 @@ for head in event_lines do
     publish = hold(id, e.k, e.name, e.room)
   elseif e.t == 'rename' then
     publish = hold(id, e.k, e.name, e.room)
-    if publish then free(id, e.ok) end
+    if publish and e.ok ~= e.k then
+      free(id, e.ok)
+    elseif not publish then
+      -- Its member is told to go: the old name goes too, and the others hear it left.
+      free(id, e.ok)
+      local left = {t = 'leave', k = e.ok, name = e.old, room = e.room, o = e.o, s = e.s}
+      redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', cjson.encode(left))
+    end
   elseif e.t == 'leave' then
     free(id, e.k)
   elseif e.t == 'drop' then
@@ -230,6 +242,8 @@ export class RedisBus implements ClusterBus {
   /** Whether a send is due in this turn of the event loop, or in flight. */
   #scheduled = false;
   #sending = false;
+  /** Retries a batch Redis refused while connected. */
+  #retry: ReturnType<typeof setTimeout> | undefined;
   /** Set by the first heartbeat: after it, finding this instance unregistered means it was lost. */
   #registered = false;
   /** The id of the last event read from the stream. */
@@ -313,8 +327,9 @@ export class RedisBus implements ClusterBus {
     return bus;
   }
 
+  /** Whether Redis answers (connected, and not found stalled or failing since). */
   get connected(): boolean {
-    return this.#client.isReady;
+    return this.#client.isReady && !this.#down;
   }
 
   /** Events waiting to be sent (for `/metrics`). */
@@ -323,10 +338,7 @@ export class RedisBus implements ClusterBus {
   }
 
   send(envelope: Envelope): void {
-    if (this.#queue.length >= this.#backlog * 2) {
-      this.#queue.splice(0, 2);
-      this.dropped++;
-    }
+    if (this.#queue.length >= this.#backlog * 2) this.#dropOne();
     const head = envelope.t !== "msg"
       ? "e"
       : envelope.m.kind === "private"
@@ -340,6 +352,18 @@ export class RedisBus implements ClusterBus {
         this.#send();
       });
     }
+  }
+
+  /**
+   * Drops the oldest waiting message (the backlog is full): joins, leaves and
+   * renames are kept, or the others would hold ghosts and names nobody can take.
+   */
+  #dropOne(): void {
+    let at = 0;
+    while (at < this.#queue.length && this.#queue[at] === "e") at += 2;
+    if (at === this.#queue.length) at = 0; // nothing but membership: the oldest goes
+    this.#queue.splice(at, 2);
+    this.dropped++;
   }
 
   async claim(key: string, name: string, room: string): Promise<boolean> {
@@ -367,7 +391,12 @@ export class RedisBus implements ClusterBus {
         } catch (error) {
           // Sent again once Redis is back; a batch that half went out is repeated,
           // and the other instances skip what they have applied (sequence numbers).
+          // Refused on a live connection (out of memory, a read-only replica): tried again soon.
           this.#failed(error as Error);
+          if (this.#client.isReady && !this.#closed) {
+            clearTimeout(this.#retry);
+            this.#retry = setTimeout(() => this.#send(), RETRY);
+          }
           return;
         }
         // The queue may have lost its head to the backlog bound meanwhile: drop what was sent.
@@ -401,6 +430,7 @@ export class RedisBus implements ClusterBus {
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
       }
+      this.#recovered();
       if (!Array.isArray(reply)) continue; // timed out: nothing new
       for (const [, entries] of reply as [string, [string, string[]][]][]) {
         for (const [id, fields] of entries) {
@@ -422,11 +452,16 @@ export class RedisBus implements ClusterBus {
   async #beat(): Promise<void> {
     if (!this.#client.isReady) return;
     const askedAt = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const [fresh, live] = await this.#scripts.beat.run(
-        this.#client,
-        [this.cluster.id, String(LEASE)],
-      ) as [number, string[]];
+      // A Redis that holds the connection but answers nothing (stopped, swapping) is an outage too.
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(reject, BEAT_WAIT, new Error(`no answer in ${BEAT_WAIT} ms`));
+      });
+      const beat = this.#scripts.beat.run(this.#client, [this.cluster.id, String(LEASE)]);
+      beat.catch(() => {}); // a late failure, after the stall was noticed, is no news
+      const [fresh, live] = await Promise.race([beat, stalled]) as [number, string[]];
+      this.#recovered();
       // The first beat registers this instance: nothing was lost, nothing to re-make.
       const lost = fresh === 1 && this.#registered;
       this.#registered = true;
@@ -440,6 +475,8 @@ export class RedisBus implements ClusterBus {
       this.cluster.alive(live, askedAt, lost);
     } catch (error) {
       this.#failed(error as Error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -468,6 +505,9 @@ export class RedisBus implements ClusterBus {
         String(this.options.history),
       ]) as Promise<[string, string[]][]>
     ));
+    // Least recently used first: the memory keeps the most recently used when it must choose.
+    rooms.reverse();
+    pages.reverse();
     rooms.forEach((room, index) => {
       const seen = new Set<string>(); // a batch sent twice after an outage is kept once
       for (const [, fields] of pages[index].reverse()) {
@@ -479,16 +519,21 @@ export class RedisBus implements ClusterBus {
     });
   }
 
+  /** The command connection is (again) up: renew the lease, then send what waits. */
   #ready(): void {
     if (this.#closed || !this.#joined) return;
-    if (this.#down) {
-      this.#down = false;
-      this.log.event({
-        event: "cluster",
-        text: `Redis reachable again; sending ${this.backlog} waiting events`,
-      });
-    }
     this.#beat().then(() => this.#send());
+  }
+
+  /** Redis answered: an outage, if there was one, is over (logged once). */
+  #recovered(): void {
+    if (!this.#down || this.#closed || !this.#client.isReady) return;
+    this.#down = false;
+    this.log.event({
+      event: "cluster",
+      text: `Redis reachable again; sending ${this.backlog} waiting events`,
+    });
+    this.#send();
   }
 
   #failed(error: Error): void {
@@ -515,17 +560,24 @@ export class RedisBus implements ClusterBus {
   async close(timeout: number): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#beatTimer);
-    const deadline = Date.now() + timeout;
-    while (this.#queue.length > 0 && this.#client.isReady && Date.now() < deadline) {
+    clearTimeout(this.#retry);
+    // Bounded even when Redis holds the connection and answers nothing.
+    await withTimeout(this.#flush(), timeout);
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#disconnect();
+    await this.#reading;
+  }
+
+  /** Sends what waits, then gives back this instance's lease and names. */
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0 && this.#client.isReady && !this.#closed) {
       await this.#send();
       if (this.#queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    this.#closed = true;
-    if (this.#client.isReady) {
+    if (this.#client.isReady && !this.#closed) {
       await this.#scripts.leave.run(this.#client, [this.cluster.id]).catch(() => {});
     }
-    this.#disconnect();
-    await this.#reading;
   }
 }
 
