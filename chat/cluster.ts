@@ -97,8 +97,10 @@ export class Cluster {
   /** This instance's id: different on every start. */
   readonly id = crypto.randomUUID().slice(0, 8);
   #seq = 0;
-  /** The last sequence number applied, per instance, and when. */
-  readonly #applied = new Map<string, { seq: number; at: number }>();
+  /** The last sequence number applied, per instance. */
+  readonly #applied = new Map<string, number>();
+  /** When instances were found gone: what was applied of them is forgotten an hour later. */
+  readonly #gone = new Map<string, number>();
   /** When each instance was last heard of (an event, or a heartbeat listing it). */
   readonly #heard = new Map<string, number>();
   /** The bus the events travel on; it sets itself here when it is made. */
@@ -180,9 +182,8 @@ export class Cluster {
   receive(envelope: Envelope): void {
     const { o: instance, s: seq } = envelope;
     if (instance === this.id) return;
-    const applied = this.#applied.get(instance);
-    if (applied && seq <= applied.seq) return; // a repeat after a reconnection
-    this.#applied.set(instance, { seq, at: Date.now() });
+    if (seq <= (this.#applied.get(instance) ?? 0)) return; // a repeat after a reconnection
+    this.#applied.set(instance, seq);
     this.#heard.set(instance, Date.now());
     const hub = this.hub;
     switch (envelope.t) {
@@ -254,14 +255,18 @@ export class Cluster {
       }
       if (heardAt >= askedAt) continue; // heard of after the heartbeat was asked
       this.#heard.delete(instance);
+      this.#gone.set(instance, askedAt);
       for (const [key, member] of this.remote) {
         if (member.instance === instance) this.#forget(key, member, reasons.serverLost);
       }
     }
     // An instance reaped while alive comes back with the same sequence numbers (and may
-    // repeat a batch): what was applied is kept for an hour after it was last heard of.
-    for (const [instance, applied] of this.#applied) {
-      if (!live.has(instance) && askedAt - applied.at > FORGET_AFTER) {
+    // repeat a batch): what was applied of it is kept for an hour after it was found gone.
+    for (const [instance, goneAt] of this.#gone) {
+      if (live.has(instance)) {
+        this.#gone.delete(instance);
+      } else if (askedAt - goneAt > FORGET_AFTER) {
+        this.#gone.delete(instance);
         this.#applied.delete(instance);
       }
     }
