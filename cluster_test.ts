@@ -409,6 +409,12 @@ clusterTest(
     );
     assertEquals(await irc((line) => line.includes(" NICK ")), ":irene!irene@127.0.0.1 NICK irena");
     assertEquals(await bob.line(), say.othersRenamed("irene", "irena"));
+    // A PART leaves the room and the IRC user in none; a JOIN brings it back.
+    await irene.write("PART #lobby :brb\r\nJOIN #lobby\r\n");
+    assertEquals(await bob.line(), say.left("irena", "brb"));
+    assertEquals(await bob.line(), say.joined("irena"));
+    await bob.write("/who\n");
+    assertEquals(await bob.line(), say.online("lobby", ["bob", "irena"]));
     await bob.write("/nick robert\n");
     assertEquals(await irc((line) => line.includes(" NICK ")), ":bob!bob@chat NICK robert");
     await bob.write("/quit later\n");

@@ -24,7 +24,8 @@ export type ClusterEvent =
   /** A member entered the chat (`k`: its name's key); also re-sent when claims are re-made. */
   | { t: "join"; k: string; name: string; room: string }
   | { t: "leave"; k: string; name: string; room: string; reason?: string }
-  | { t: "move"; k: string; name: string; from: string; room: string }
+  /** To `room` "" is out of every room (an IRC PART), for `reason`. */
+  | { t: "move"; k: string; name: string; from: string; room: string; reason?: string }
   /** `ok`: the old name's key. */
   | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
   | { t: "topic"; k: string; room: string; topic: string; by: string }
@@ -70,7 +71,7 @@ export interface ClusterHub {
   remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
   remoteEntered(member: RemoteMember): void;
   remoteLeft(member: RemoteMember, room: string, reason?: string): void;
-  remoteMoved(member: RemoteMember, from: string): void;
+  remoteMoved(member: RemoteMember, from: string, reason?: string): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
@@ -197,7 +198,7 @@ export class Cluster {
         if (member && member.instance === instance) {
           const from = member.room;
           if (!this.#move(member, envelope.room)) return; // known already
-          return hub.remoteMoved(member, from);
+          return hub.remoteMoved(member, from, envelope.t === "move" ? envelope.reason : undefined);
         }
         if (member) this.#remove(envelope.k, member); // a stale claim, given away since
         const added = new RemoteMember(envelope.name, envelope.room, instance);

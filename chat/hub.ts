@@ -314,7 +314,7 @@ export class Hub implements ClusterHub {
     if (room.members.size > 0) room.announce(session, "left", reason);
     this.#changed({ kind: "parted", session, room, reason });
     const name = session.name!;
-    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "" });
+    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
   }
 
   /** Tells the change hooks; one that fails is logged, and the change stands. */
@@ -541,13 +541,13 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "quit", session: member, room: left, reason });
   }
 
-  remoteMoved(member: RemoteMember, from: string): void {
+  remoteMoved(member: RemoteMember, from: string, reason?: string): void {
     const left = this.rooms.get(roomKey(from));
     if (left) {
       // Into no room (an IRC user's PART) is a leave, as the room sees it.
       if (member.room) left.announce(member, "moved", member.room);
-      else left.announce(member, "left");
-      this.#changed({ kind: "parted", session: member, room: left });
+      else left.announce(member, "left", reason);
+      this.#changed({ kind: "parted", session: member, room: left, reason });
     }
     this.#remoteJoined(member);
   }
