@@ -291,7 +291,6 @@ clusterTest(
 
     // Connections killed under it: the next line still arrives, once.
     await redis.cli("CLIENT", "KILL", "TYPE", "normal");
-    await redis.cli("CLIENT", "KILL", "TYPE", "pubsub");
     await ann.write("after the kill\nand one more\n");
     assertEquals(await bob.until(isChat), "ann: after the kill");
     assertEquals(await bob.until(isChat), "ann: and one more");

@@ -7,7 +7,6 @@
  *
  * ```text
  * chat:events          stream: every event of every instance, in the order Redis took them
- * chat:live            channel: each batch of events as appended, after the id before it
  * chat:history:ROOM    stream: a room's messages and actions, with their event's id
  * chat:rooms           sorted set: rooms with history or a topic, by last use
  * chat:topics          hash: room key → topic
@@ -17,11 +16,8 @@
  * ```
  *
  * Each instance appends its events to `chat:events` with a script that also
- * claims names, keeps history and topics, all in one step, and pushes the
- * batch on the channel `chat:live`. Every instance applies the pushes that
- * follow what it applied last, and reads the stream from its cursor when one
- * does not (a push missed during an outage), at start and at every heartbeat:
- * an outage loses nothing that Redis kept. While
+ * claims names, keeps history and topics, all in one step; it reads the stream
+ * from where it left off, so an outage loses nothing that Redis kept. While
  * Redis is unreachable the events wait here (bounded) and go out, in order,
  * once it is back. A heartbeat renews the instance's lease every 2 s and reaps
  * instances whose lease ran out, freeing their names; every instance then
@@ -120,10 +116,6 @@ local function used(room)
   end
   redis.call('ZREMRANGEBYRANK', 'chat:rooms', 0, extra - 1)
 end
--- What subscribers are pushed: the id of the event before this batch's first (so that a
--- gap shows), then each event as "ID JSON".
-local last = redis.call('XREVRANGE', 'chat:events', '+', '-', 'COUNT', 1)
-local live = {last[1] and last[1][1] or '0-0'}
 local event_lines = string.gmatch(ARGV[5], '[^\\n]+')
 for head in event_lines do
   local raw = event_lines()
@@ -138,8 +130,8 @@ for head in event_lines do
     elseif not publish then
       -- Its member is told to go: the old name goes too, and the others hear it left.
       free(id, e.ok)
-      local left = cjson.encode({t = 'leave', k = e.ok, name = e.old, room = e.room, o = e.o, s = e.s})
-      live[#live + 1] = redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', left) .. ' ' .. left
+      local left = {t = 'leave', k = e.ok, name = e.old, room = e.room, o = e.o, s = e.s}
+      redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', cjson.encode(left))
     end
   elseif e.t == 'leave' then
     free(id, e.k)
@@ -157,7 +149,6 @@ for head in event_lines do
   if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then
     local xid = redis.call('XADD', 'chat:events', 'MAXLEN', '~', events, '*', 'e', raw)
-    live[#live + 1] = xid .. ' ' .. raw
     if string.sub(head, 1, 1) == 'h' then
       -- The entry keeps its event's id, so a starting instance knows where history ends.
       local room = string.sub(head, 2)
@@ -166,7 +157,6 @@ for head in event_lines do
     end
   end
 end
-if #live > 1 then redis.call('PUBLISH', 'chat:live', table.concat(live, '\\n')) end
 return refused`;
 
 /**
@@ -238,8 +228,7 @@ class Script {
 /** The Redis link of one instance: a command connection and a reading one. */
 export class RedisBus implements ClusterBus {
   readonly #client: Client;
-  /** Subscribed to `chat:live`, where each batch of events is pushed (a subscribed connection
-   * can do nothing else). */
+  /** Blocks on the stream; a blocked connection can do nothing else. */
   readonly #reader: Client;
   readonly #scripts = {
     claim: new Script(CLAIM),
@@ -260,9 +249,7 @@ export class RedisBus implements ClusterBus {
   /** The id of the last event read from the stream. */
   #cursor = "0-0";
   #beatTimer: ReturnType<typeof setInterval> | undefined;
-  /** Set while the stream is read from the cursor; pushes wait in `#pending` meanwhile. */
-  #catching = false;
-  #pending: string[] = [];
+  #reading: Promise<void> | null = null;
   #closed = false;
   /** Set once the instance has joined: failures before that end the start instead. */
   #joined = false;
@@ -297,10 +284,6 @@ export class RedisBus implements ClusterBus {
     this.#client.on("error", (error: Error) => this.#failed(error));
     this.#reader.on("error", (error: Error) => this.#failed(error));
     this.#client.on("ready", () => this.#ready());
-    // Back after an outage, the subscription missed what was pushed meanwhile.
-    this.#reader.on("ready", () => {
-      if (this.#joined) this.#catchUp();
-    });
   }
 
   /**
@@ -339,8 +322,7 @@ export class RedisBus implements ClusterBus {
     bus.#joined = true;
     await bus.#beat();
     bus.#beatTimer = setInterval(() => bus.#beat(), BEAT);
-    await bus.#reader.subscribe("chat:live", (message: string) => bus.#pushed(message));
-    await bus.#catchUp();
+    bus.#reading = bus.#read();
     log.event({ event: "cluster", text: `joined as ${cluster.id} at ${redacted(options.url)}` });
     return bus;
   }
@@ -427,70 +409,42 @@ export class RedisBus implements ClusterBus {
     }
   }
 
-  /**
-   * A batch pushed by Redis (see `PUBLISH`): applied if it follows what was
-   * applied last; after a gap (a push missed while the subscription was down),
-   * the stream is read from the cursor first.
-   */
-  #pushed(message: string): void {
-    this.#recovered();
-    if (this.#catching) {
-      this.#pending.push(message);
-      return;
-    }
-    const lines = message.split("\n");
-    if (after(lines[0], this.#cursor)) {
-      this.#pending.push(message);
-      this.#catchUp();
-      return;
-    }
-    for (let i = 1; i < lines.length; i++) {
-      const space = lines[i].indexOf(" ");
-      this.#apply(lines[i].slice(0, space), lines[i].slice(space + 1));
-    }
-  }
-
-  /** Applies the event `id` (JSON `json`) unless it was applied already. */
-  #apply(id: string, json: string): void {
-    if (!after(id, this.#cursor)) return;
-    this.#cursor = id;
-    try {
-      this.cluster.receive(JSON.parse(json) as Envelope);
-    } catch (error) {
-      this.log.event({ event: "internal-error", text: (error as Error).stack ?? String(error) });
-    }
-  }
-
-  /**
-   * Reads the stream from the cursor to its end, then what was pushed
-   * meanwhile: at start, after the subscription comes back, after a gap, and at
-   * every heartbeat (so that nothing stays missed for longer).
-   */
-  async #catchUp(): Promise<void> {
-    // Without the command connection there is nothing to read with: its return catches up.
-    if (this.#catching || this.#closed || !this.#client.isReady) return;
-    this.#catching = true;
-    try {
-      for (;;) {
-        const entries = await this.#client.sendCommand([
-          "XRANGE",
-          "chat:events",
-          `(${this.#cursor}`,
-          "+",
+  /** Follows the stream, applying each event; waits out outages. */
+  async #read(): Promise<void> {
+    while (!this.#closed) {
+      let reply: Reply;
+      try {
+        reply = await this.#reader.sendCommand([
+          "XREAD",
           "COUNT",
           "1000",
-        ]) as [string, string[]][];
-        for (const [id, fields] of entries) this.#apply(id, fields[1]);
-        if (entries.length === 1000) continue;
-        const pending = this.#pending;
-        this.#pending = [];
-        this.#catching = false;
-        for (const message of pending) this.#pushed(message);
-        return;
+          "BLOCK",
+          "1000",
+          "STREAMS",
+          "chat:events",
+          this.#cursor,
+        ]);
+      } catch (error) {
+        if (this.#closed) return;
+        this.#failed(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
       }
-    } catch (error) {
-      this.#catching = false;
-      this.#failed(error as Error); // the next heartbeat or reconnection catches up
+      this.#recovered();
+      if (!Array.isArray(reply)) continue; // timed out: nothing new
+      for (const [, entries] of reply as [string, [string, string[]][]][]) {
+        for (const [id, fields] of entries) {
+          this.#cursor = id;
+          try {
+            this.cluster.receive(JSON.parse(fields[1]) as Envelope);
+          } catch (error) {
+            this.log.event({
+              event: "internal-error",
+              text: (error as Error).stack ?? String(error),
+            });
+          }
+        }
+      }
     }
   }
 
@@ -519,7 +473,6 @@ export class RedisBus implements ClusterBus {
         });
       }
       this.cluster.alive(live, askedAt, lost);
-      this.#catchUp();
     } catch (error) {
       this.#failed(error as Error);
     } finally {
@@ -613,6 +566,7 @@ export class RedisBus implements ClusterBus {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#disconnect();
+    await this.#reading;
   }
 
   /** Sends what waits, then gives back this instance's lease and names. */
@@ -625,15 +579,6 @@ export class RedisBus implements ClusterBus {
       await this.#scripts.leave.run(this.#client, [this.cluster.id]).catch(() => {});
     }
   }
-}
-
-/** Whether the stream id `a` comes after `b` (ids are `MILLISECONDS-SEQUENCE`). */
-function after(a: string, b: string): boolean {
-  const dashA = a.indexOf("-");
-  const dashB = b.indexOf("-");
-  const msA = Number(a.slice(0, dashA));
-  const msB = Number(b.slice(0, dashB));
-  return msA !== msB ? msA > msB : Number(a.slice(dashA + 1)) > Number(b.slice(dashB + 1));
 }
 
 /** The URL without its password, for the log. */
