@@ -426,7 +426,9 @@ export class RedisBus implements ClusterBus {
         ]);
       } catch (error) {
         if (this.#closed) return;
-        this.#failed(error as Error);
+        // While the connection itself is down its own error events say so; this read failing
+        // then (the connection still on its way back after Redis is) is no news.
+        if (this.#reader.isReady) this.#failed(error as Error);
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
       }
