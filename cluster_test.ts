@@ -422,17 +422,24 @@ clusterTest(
       await irc((line) => line.includes(" QUIT ")),
       ":robert!robert@chat QUIT :Quit: later",
     );
-    // LIST shows the rooms of the whole cluster.
+    // LIST shows the rooms of the whole cluster; a channel with members only elsewhere answers.
     using carol = await LineClient.join(b, "carol");
-    await carol.write("/join dev\n");
+    await carol.write("/join dev\n/topic plans\n");
     await irc((line) => line === ":carol!carol@chat PART #lobby");
+    await irene.write("TOPIC #dev\r\nNAMES #dev\r\nPRIVMSG #dev :hi\r\n");
+    assertEquals(await irc((line) => / 33[12] /.test(line)), ":a.test 332 irena #dev :plans");
+    assertEquals(await irc((line) => / 353 /.test(line)), ":a.test 353 irena = #dev :carol");
+    assertMatch(await irc((line) => / 404 /.test(line)), /^:a\.test 404 irena #dev /);
     await irene.write("LIST\r\n");
     const listed = [];
     for (let line = ""; !/ 323 /.test(line);) {
       line = await irc(() => true);
       if (/ 322 /.test(line)) listed.push(line);
     }
-    assertEquals(listed.sort(), [":a.test 322 irena #dev 1 :", ":a.test 322 irena #lobby 1 :"]);
+    assertEquals(listed.sort(), [
+      ":a.test 322 irena #dev 1 :plans",
+      ":a.test 322 irena #lobby 1 :",
+    ]);
   },
 );
 

@@ -149,7 +149,8 @@ export class Cluster {
     let room: string | undefined;
     for (const member of members ?? []) {
       room ??= member.room;
-      if (names.push(member.name) >= limit) break;
+      if (names.length >= limit) break;
+      names.push(member.name);
     }
     return { names, count: members?.size ?? 0, room };
   }

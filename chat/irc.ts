@@ -34,7 +34,7 @@ import {
   roomKey,
 } from "./protocol.ts";
 import { TOPIC_MAX } from "./commands.ts";
-import type { Room } from "./room.ts";
+import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
 import { byteLength, ircLine, LINE_MAX, parseCommand, textLines, timeTag } from "./irc_format.ts";
 
@@ -528,7 +528,17 @@ function nickProblem(session: IrcSession, nick: string): ["432" | "433", string]
 /** The room a `#channel` parameter names, if it exists. */
 function roomOf(session: IrcSession, channel: string): Room<Session> | undefined {
   if (!channel.startsWith("#")) return undefined;
-  return session.hub.rooms.get(roomKey(channel.slice(1)));
+  const { hub } = session;
+  const key = roomKey(channel.slice(1));
+  const room = hub.rooms.get(key);
+  if (room || !hub.cluster) return room;
+  // A channel whose members are all on other servers of the cluster: a view of it, with
+  // no one here in it (so it answers NAMES, WHO and TOPIC, and refuses what needs a member).
+  const remote = hub.cluster.membersIn(key, 0);
+  if (remote.count === 0) return undefined;
+  const view = new Room<Session>(remote.room!, hub.options);
+  view.topic = hub.history.topic(key);
+  return view;
 }
 
 /** Sends 353s (split to fit the line) and 366 for `room`. */
