@@ -430,6 +430,8 @@ clusterTest(
     assertEquals(await irc((line) => / 33[12] /.test(line)), ":a.test 332 irena #dev :plans");
     assertEquals(await irc((line) => / 353 /.test(line)), ":a.test 353 irena = #dev :carol");
     assertMatch(await irc((line) => / 404 /.test(line)), /^:a\.test 404 irena #dev /);
+    await irene.write("WHOIS carol\r\n");
+    assertEquals(await irc((line) => / 319 /.test(line)), ":a.test 319 irena carol :#dev");
     await irene.write("LIST\r\n");
     const listed = [];
     for (let line = ""; !/ 323 /.test(line);) {

@@ -903,13 +903,17 @@ const COMMANDS: Record<string, Handler> = {
   WHOIS(session, params) {
     const nick = params[params.length - 1] ?? "";
     if (!nick) return session.reply("431", "No nickname given");
-    const member = session.hub.members.get(nameKey(nick));
-    if (!member) {
+    const key = nameKey(nick);
+    // Here, or on another server of the cluster (shown as a chat member: its details stay there).
+    const member: Member | undefined = session.hub.members.get(key) ??
+      session.hub.cluster?.remote.get(key);
+    if (!member?.name) {
       session.reply("401", nick, "No such nick/channel");
       return session.reply("318", nick, "End of /WHOIS list");
     }
     const irc = member instanceof IrcSession ? member : null;
-    const name = member.name!;
+    const name = member.name;
+    const room = typeof member.room === "string" ? member.room : member.room?.name;
     session.reply(
       "311",
       name,
@@ -918,7 +922,7 @@ const COMMANDS: Record<string, Handler> = {
       "*",
       irc?.realname || name,
     );
-    if (member.room) session.reply("319", name, `#${member.room.name}`);
+    if (room) session.reply("319", name, `#${room}`);
     session.reply("312", name, session.front.options.serverName, irc ? "IRC" : "chat");
     if (irc?.away != null) session.reply("301", name, irc.away);
     session.reply("318", name, "End of /WHOIS list");
