@@ -3235,16 +3235,17 @@ function evaluateGoals(results: Result[]): Goal[] {
     );
   }
 
-  // WebSocket and TCP clients in one room (issue 11): each transport's receivers counted apart,
-  // the WebSocket ones' p99 against the TCP ones' of the same run.
-  const mixed = find("mixed", "ours");
-  if (mixed) {
+  // TCP clients in one room with WebSocket ones (issue 11) or IRC ones (issue 14): each
+  // transport's receivers counted apart, the other's p99 against the TCP ones' of the same run.
+  const judgeMixed = (scenario: string, transport: string, shown: string, factor: number) => {
+    const mixed = find(scenario, "ours");
+    if (!mixed) return;
     const tcp = mixed.receivers?.find((r) => r.transport === "tcp");
-    const ws = mixed.receivers?.find((r) => r.transport === "ws");
+    const other = mixed.receivers?.find((r) => r.transport === transport);
     const each = (f: (r: ReceiverStats) => string) =>
-      tcp && ws ? ` (TCP receivers ${f(tcp)}, WebSocket ${f(ws)})` : "";
+      tcp && other ? ` (TCP receivers ${f(tcp)}, ${shown} ${f(other)})` : "";
     judge(
-      "mixed: zero loss",
+      `${scenario}: zero loss`,
       `${fmtLoss(mixed)}${each(fmtLoss)}`,
       "traffic",
       mixed,
@@ -3252,90 +3253,50 @@ function evaluateGoals(results: Result[]): Goal[] {
       () => mixed.lost === 0,
     );
     judge(
-      "mixed: zero reordering",
+      `${scenario}: zero reordering`,
       `${fmtInt(mixed.reordered)}${each((r) => fmtInt(r.reordered))}`,
       "traffic",
       mixed,
       [],
       () => mixed.reordered === 0,
     );
-    const label = "mixed: WebSocket p99 ≤ 2× TCP p99 in the same run";
-    if (!mixed.skipped && (!tcp || !ws)) {
+    const label = `${scenario}: ${shown} p99 ≤ ${factor}× TCP p99 in the same run`;
+    if (!mixed.skipped && (!tcp || !other)) {
       goals.push({
         goal: label,
         measured: "–",
         verdict: "invalid",
         why: "no receivers of one transport, or not counted apart",
       });
-    } else {
-      // To arrival (crowdgen's kernel timestamps) where both have it: no read round between.
-      const arrival = Number.isFinite(tcp?.arrivalP99Ms) && Number.isFinite(ws?.arrivalP99Ms);
-      const p99 = (r: ReceiverStats | undefined) => r ? arrival ? r.arrivalP99Ms : r.p99Ms : NaN;
-      const limit = 2 * p99(tcp);
-      judge(
-        label,
-        `${arrival ? "to arrival: " : ""}WebSocket ${fmtMs(p99(ws))}, TCP ${fmtMs(p99(tcp))} ` +
-          `(limit ${fmtMs(limit)})${
-            arrival ? `; to read: WebSocket ${fmtMs(ws!.p99Ms)}, TCP ${fmtMs(tcp!.p99Ms)}` : ""
-          }`,
-        "traffic",
-        mixed,
-        [],
-        () => p99(ws) <= limit,
-        () => {
-          if (arrival) return undefined;
-          const gap = Math.abs(p99(ws) - limit);
-          return gap <= mixed.generatorRoundMs
-            ? `p99 ${fmtMs(gap)} from the limit, within the generator's own read round of ${
-              fmtMs(mixed.generatorRoundMs)
-            }`
-            : undefined;
-        },
-      );
+      return;
     }
-  }
-
-  // IRC and TCP clients in one room (issue 14): each transport's receivers counted apart, the
-  // IRC ones' p99 against the TCP ones' of the same run.
-  const mixedIrc = find("mixed-irc", "ours");
-  if (mixedIrc) {
-    const tcp = mixedIrc.receivers?.find((r) => r.transport === "tcp");
-    const irc = mixedIrc.receivers?.find((r) => r.transport === "irc");
-    const each = (f: (r: ReceiverStats) => string) =>
-      tcp && irc ? ` (TCP receivers ${f(tcp)}, IRC ${f(irc)})` : "";
+    // To arrival (crowdgen's kernel timestamps) where both have it: no read round between.
+    const arrival = Number.isFinite(tcp?.arrivalP99Ms) && Number.isFinite(other?.arrivalP99Ms);
+    const p99 = (r: ReceiverStats | undefined) => r ? arrival ? r.arrivalP99Ms : r.p99Ms : NaN;
+    const limit = factor * p99(tcp);
     judge(
-      "mixed-irc: zero loss",
-      `${fmtLoss(mixedIrc)}${each(fmtLoss)}`,
+      label,
+      `${arrival ? "to arrival: " : ""}${shown} ${fmtMs(p99(other))}, TCP ${fmtMs(p99(tcp))} ` +
+        `(limit ${fmtMs(limit)})${
+          arrival ? `; to read: ${shown} ${fmtMs(other!.p99Ms)}, TCP ${fmtMs(tcp!.p99Ms)}` : ""
+        }`,
       "traffic",
-      mixedIrc,
+      mixed,
       [],
-      () => mixedIrc.lost === 0,
+      () => p99(other) <= limit,
+      () => {
+        if (arrival) return undefined;
+        const gap = Math.abs(p99(other) - limit);
+        return gap <= mixed.generatorRoundMs
+          ? `p99 ${fmtMs(gap)} from the limit, within the generator's own read round of ${
+            fmtMs(mixed.generatorRoundMs)
+          }`
+          : undefined;
+      },
     );
-    const label = "mixed-irc: IRC p99 ≤ 1.5× TCP p99 in the same run";
-    if (!mixedIrc.skipped && (!tcp || !irc)) {
-      goals.push({
-        goal: label,
-        measured: "–",
-        verdict: "invalid",
-        why: "no receivers of one transport, or not counted apart",
-      });
-    } else {
-      const arrival = Number.isFinite(tcp?.arrivalP99Ms) && Number.isFinite(irc?.arrivalP99Ms);
-      const p99 = (r: ReceiverStats | undefined) => r ? arrival ? r.arrivalP99Ms : r.p99Ms : NaN;
-      const limit = 1.5 * p99(tcp);
-      judge(
-        label,
-        `${arrival ? "to arrival: " : ""}IRC ${fmtMs(p99(irc))}, TCP ${fmtMs(p99(tcp))} ` +
-          `(limit ${fmtMs(limit)})${
-            arrival ? `; to read: IRC ${fmtMs(irc!.p99Ms)}, TCP ${fmtMs(tcp!.p99Ms)}` : ""
-          }`,
-        "traffic",
-        mixedIrc,
-        [],
-        () => p99(irc) <= limit,
-      );
-    }
-  }
+  };
+  judgeMixed("mixed", "ws", "WebSocket", 2);
+  judgeMixed("mixed-irc", "irc", "IRC", 1.5);
 
   // Idle WebSocket clients: a report of their memory next to as many TCP ones, not a limit.
   const idleWs = results.find((r) => r.scenario === "idle-ws" && r.target === "ours" && r.ws > 0);
