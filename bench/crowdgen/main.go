@@ -1774,6 +1774,21 @@ func parseFlags() (config, error) {
 	return c, nil
 }
 
+// ipv4Addr parses flag's value as IPv4:PORT, or exits with a usage error.
+func ipv4Addr(flag, value string) (net.IP, int) {
+	host, portText, err := net.SplitHostPort(value)
+	port := 0
+	if err == nil {
+		port, err = strconv.Atoi(portText)
+	}
+	ip := net.ParseIP(host).To4()
+	if err != nil || ip == nil {
+		fmt.Fprintf(os.Stderr, "crowdgen: %s must be an IPv4 address and a port\n", flag)
+		os.Exit(2)
+	}
+	return ip, port
+}
+
 func main() {
 	cfg, err := parseFlags()
 	if err != nil {
@@ -1787,37 +1802,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "crowdgen: bad port in -addr:", err)
 		os.Exit(2)
 	}
-	var wsIP net.IP
-	var wsPort int
+	var wsIP, ircIP net.IP
+	var wsPort, ircPort, port2 int
 	if cfg.ws > 0 {
-		host, portText, err := net.SplitHostPort(cfg.wsAddr)
-		if err == nil {
-			wsPort, err = strconv.Atoi(portText)
-		}
-		if wsIP = net.ParseIP(host).To4(); err != nil || wsIP == nil {
-			fmt.Fprintln(os.Stderr, "crowdgen: -ws-addr must be an IPv4 address and a port")
-			os.Exit(2)
-		}
+		wsIP, wsPort = ipv4Addr("-ws-addr", cfg.wsAddr)
 	}
-	port2 := 0
-	if cfg.addr2 != "" {
-		_, portText, _ := net.SplitHostPort(cfg.addr2)
-		if port2, err = strconv.Atoi(portText); err != nil || cfg.ws > 0 {
-			fmt.Fprintln(os.Stderr, "crowdgen: -addr2 must be host:port, and does not go with -ws")
-			os.Exit(2)
-		}
-	}
-	var ircIP net.IP
-	var ircPort int
 	if cfg.irc > 0 {
-		host, portText, err := net.SplitHostPort(cfg.ircAddr)
-		if err == nil {
-			ircPort, err = strconv.Atoi(portText)
-		}
-		if ircIP = net.ParseIP(host).To4(); err != nil || ircIP == nil {
-			fmt.Fprintln(os.Stderr, "crowdgen: -irc-addr must be an IPv4 address and a port")
+		ircIP, ircPort = ipv4Addr("-irc-addr", cfg.ircAddr)
+	}
+	if cfg.addr2 != "" {
+		if cfg.ws > 0 {
+			fmt.Fprintln(os.Stderr, "crowdgen: -addr2 does not go with -ws")
 			os.Exit(2)
 		}
+		_, port2 = ipv4Addr("-addr2", cfg.addr2)
 	}
 	g := &gen{
 		port2:   port2,
