@@ -10,14 +10,7 @@ import (
 // a pipe.
 func ircClient(t *testing.T) (*gen, *client, *stats, *os.File) {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close(); w.Close() })
-	g := &gen{cfg: config{size: 64, name: "c"}, named: true, prefix: prefixName, senders: 1}
-	s := &stats{}
-	g.setStats(s)
+	g, s, r, w := testGen(t)
 	c := &client{conn: w, ready: make(chan struct{}), buf: make([]byte, readBuffer), irc: true,
 		lastSeq: []int32{-1}, state: waitReady, histWant: -1, replayHigh: -1}
 	return g, c, s, r

@@ -25,8 +25,8 @@ func serverFrame(fin bool, op byte, payload []byte) []byte {
 	return append(out, payload...)
 }
 
-// wsClient is a WebSocket client in the room of a gen with one sender, writing to a pipe.
-func wsClient(t *testing.T) (*gen, *client, *stats, *os.File) {
+// testGen is a gen with one sender, and the two ends of a pipe for a client's connection.
+func testGen(t *testing.T) (*gen, *stats, *os.File, *os.File) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -36,6 +36,13 @@ func wsClient(t *testing.T) (*gen, *client, *stats, *os.File) {
 	g := &gen{cfg: config{size: 64, name: "c"}, named: true, prefix: prefixName, senders: 1}
 	s := &stats{}
 	g.setStats(s)
+	return g, s, r, w
+}
+
+// wsClient is a WebSocket client in the room of a gen with one sender, writing to a pipe.
+func wsClient(t *testing.T) (*gen, *client, *stats, *os.File) {
+	t.Helper()
+	g, s, r, w := testGen(t)
 	ws, _, err := newWsConn("127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
