@@ -207,10 +207,16 @@ export class Hub implements ClusterHub {
     this.history.add(key, message as HistoryMessage);
   }
 
+  /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
+  findMember(name: string): Member | undefined {
+    const key = nameKey(name);
+    const here = this.members.get(key);
+    return here?.name ? here : this.cluster?.remote.get(key);
+  }
+
   /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
   memberName(name: string): string | undefined {
-    const key = nameKey(name);
-    return this.members.get(key)?.name ?? this.cluster?.remoteName(key);
+    return this.findMember(name)?.name ?? undefined;
   }
 
   /** Why `name` cannot be `session`'s name (bad or taken), or `null`. */

@@ -903,10 +903,8 @@ const COMMANDS: Record<string, Handler> = {
   WHOIS(session, params) {
     const nick = params[params.length - 1] ?? "";
     if (!nick) return session.reply("431", "No nickname given");
-    const key = nameKey(nick);
     // Here, or on another server of the cluster (shown as a chat member: its details stay there).
-    const member: Member | undefined = session.hub.members.get(key) ??
-      session.hub.cluster?.remote.get(key);
+    const member = session.hub.findMember(nick);
     if (!member?.name) {
       session.reply("401", nick, "No such nick/channel");
       return session.reply("318", nick, "End of /WHOIS list");
