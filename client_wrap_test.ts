@@ -41,6 +41,44 @@ function terminalRows(text: string, columns: number): string[] {
 
 // A message padded so that, at 80 columns, its tail starts the second row. Spaces
 // are squeezed by the server, so the padding is braille blanks, which show as nothing.
+/**
+ * An interactive client of `port` called ann whose printed lines are kept: `waitFor`
+ * a line that matches, then `end` its input (Ctrl-D) and get its exit code.
+ */
+function watchedClient(port: number, options: Partial<Parameters<typeof runClient>[0]> = {}) {
+  const printed: string[] = [];
+  let wake = () => {};
+  let endInput = () => {};
+  const input = new ReadableStream<Uint8Array>({
+    start: (controller) => endInput = () => controller.close(),
+  });
+  const done = runClient({
+    port,
+    name: "ann",
+    input,
+    output: (line) => {
+      printed.push(line);
+      wake();
+    },
+    interactive: true,
+    ...options,
+  });
+  return {
+    waitFor: (match: (line: string) => boolean) =>
+      within(
+        (async () => {
+          while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
+          return printed.find(match)!;
+        })(),
+        () => `a line; got ${JSON.stringify(printed)}`,
+      ),
+    end: () => {
+      endInput();
+      return done;
+    },
+  };
+}
+
 const PAD = "\u2800".repeat(80 - "mallory: ".length);
 const FORGED = "bob (private): your password please";
 const ATTACK = `mallory: ${PAD}${FORGED}`;
@@ -124,72 +162,25 @@ test("the hanging indent reaches past the sender's name, within half the width",
 test("an interactive client wraps what it shows to the terminal's width", async () => {
   await using server = await quietServer();
   using mallory = await LineClient.join(server, "mallory");
-  const printed: string[] = [];
-  let wake = () => {};
   // Nothing is typed; closing the input (Ctrl-D) leaves.
-  let endInput = () => {};
-  const input = new ReadableStream<Uint8Array>({
-    start: (controller) => endInput = () => controller.close(),
-  });
-  const done = runClient({
-    port: server.addr.port,
-    name: "ann",
-    input,
-    output: (line) => {
-      printed.push(line);
-      wake();
-    },
-    interactive: true,
-    columns: () => 80,
-  });
-  const waitFor = (match: (line: string) => boolean) =>
-    within(
-      (async () => {
-        while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
-        return printed.find(match)!;
-      })(),
-      () => `a line; got ${JSON.stringify(printed)}`,
-    );
+  const { waitFor, end } = watchedClient(server.addr.port, { columns: () => 80 });
   await waitFor((line) => line.startsWith("-- Hello, ann!"));
   await mallory.write(`${PAD}${FORGED}\n`);
   const shown = await waitFor((line) => line.startsWith("mallory: "));
   const rows = shown.split("\n");
   assertEquals(rows, [`mallory: ${PAD}`, `         ${FORGED}`]);
   assertEquals(terminalRows(shown, 80), rows);
-  endInput();
-  assertEquals(await done, 0);
+  assertEquals(await end(), 0);
 });
 
 test("with ISO timestamps, continuation rows are indented past the stamp and the name", async () => {
   await using server = await quietServer();
   using mallory = await LineClient.join(server, "mallory");
-  const printed: string[] = [];
-  let wake = () => {};
-  let endInput = () => {};
-  const input = new ReadableStream<Uint8Array>({
-    start: (controller) => endInput = () => controller.close(),
-  });
-  const done = runClient({
-    port: server.addr.port,
-    name: "ann",
-    input,
-    output: (line) => {
-      printed.push(line);
-      wake();
-    },
-    interactive: true,
+  const { waitFor, end } = watchedClient(server.addr.port, {
     columns: () => 80,
     timestamps: "iso",
     now: () => new Date(Date.UTC(2026, 10, 29, 4, 51, 50, 123)),
   });
-  const waitFor = (match: (line: string) => boolean) =>
-    within(
-      (async () => {
-        while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
-        return printed.find(match)!;
-      })(),
-      () => `a line; got ${JSON.stringify(printed)}`,
-    );
   await waitFor((line) => line.includes(" -- Hello, ann!"));
   await mallory.write(`${"word ".repeat(30).trim()}\n`);
   const shown = await waitFor((line) => line.includes(" mallory: "));
@@ -198,8 +189,7 @@ test("with ISO timestamps, continuation rows are indented past the stamp and the
   const indent = " ".repeat("2026-11-29T04:51:50.123Z mallory: ".length);
   assert(rows.length > 1 && rows.slice(1).every((row) => row.startsWith(indent + "word")), shown);
   assert(rows.every((row) => row.length <= 80), shown);
-  endInput();
-  assertEquals(await done, 0);
+  assertEquals(await end(), 0);
 });
 
 test("a replayed line wraps with its indent past its time and the sender's name", async () => {
@@ -207,34 +197,9 @@ test("a replayed line wraps with its indent past its time and the sender's name"
   using bob = await LineClient.join(server, "bob");
   await bob.write(`${"word ".repeat(20).trim()}\n/who\n`);
   await bob.until((line) => line.startsWith("-- Online in "));
-  const printed: string[] = [];
-  let wake = () => {};
-  let endInput = () => {};
-  const input = new ReadableStream<Uint8Array>({
-    start: (controller) => endInput = () => controller.close(),
-  });
-  const done = runClient({
-    port: server.addr.port,
-    name: "ann",
-    input,
-    output: (line) => {
-      printed.push(line);
-      wake();
-    },
-    interactive: true,
-    color: true,
-    columns: () => 40,
-  });
-  const shown = await within(
-    (async () => {
-      const match = (line: string) => line.includes("bob: word");
-      while (!printed.some(match)) await new Promise<void>((resolve) => wake = resolve);
-      return printed.find(match)!;
-    })(),
-    () => `the replayed line; got ${JSON.stringify(printed)}`,
-  );
-  endInput();
-  assertEquals(await done, 0);
+  const { waitFor, end } = watchedClient(server.addr.port, { color: true, columns: () => 40 });
+  const shown = await waitFor((line) => line.includes("bob: word"));
+  assertEquals(await end(), 0);
   // deno-lint-ignore no-control-regex
   const rows = shown.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
   assert(/^\[\d\d:\d\d\] bob: word/.test(rows[0]), rows[0]);
