@@ -473,14 +473,9 @@ test("runClient reconnects with backoff and rejoins with the same name", async (
   const servers = [first, second];
   let connects = 0;
   const delays: number[] = [];
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const prompts: string[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     setPrompt: (prompt) => prompts.push(prompt),
     // The first connection goes to one server, every later one to the other.
     connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
@@ -516,14 +511,9 @@ test("runClient goes back to its room after a reconnect", async () => {
   await dan.until((line) => roomChange(line) === "Dev");
   const servers = [first, second];
   let connects = 0;
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const prompts: string[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     setPrompt: (prompt) => prompts.push(prompt),
     connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
     reconnectDelay: () => 1,
