@@ -254,14 +254,9 @@ test("runClient asks for a name, chats both ways and leaves cleanly on end of in
   await using server = await quietServer();
   const { port } = server.addr;
   using bob = await LineClient.join(server, "bob");
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const prompts: string[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port,
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     color: false,
     setPrompt: (prompt) => prompts.push(prompt),
   });
@@ -296,15 +291,10 @@ test("runClient shows the room in the prompt and follows /join and /nick", async
   await carl.until((line) => roomChange(line) === "#Ops");
   await carl.write("/topic lunch at 12\n");
   await carl.until((line) => line === say.topicSet("carl", "lunch at 12"));
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const prompts: string[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     setPrompt: (prompt) => prompts.push(prompt),
   });
   await screen.waitFor((line) => helloName(line) === "ann");
@@ -336,15 +326,10 @@ test("runClient shows the room in the prompt and follows /join and /nick", async
 
 test("runClient at the name prompt: /help lists the commands and asks again, /quit leaves", async () => {
   await using server = await quietServer();
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const prompts: string[] = [];
   const delays: number[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port: server.addr.port,
-    input: keyboard,
-    output: screen.print,
-    interactive: true,
     setPrompt: (prompt) => prompts.push(prompt),
     reconnectDelay: (attempt) => {
       delays.push(attempt);
@@ -583,16 +568,11 @@ test("runClient without reconnect exits 1 when a write fails", async () => {
   await using server = await quietServer();
   const { port } = server.addr;
   let broken = false;
-  const keyboard = new Keyboard();
-  const screen = new Screen();
   const errors: string[] = [];
-  const done = runClient({
+  const { keyboard, screen, done } = interactiveClient({
     port,
     name: "ann",
-    input: keyboard,
-    output: screen.print,
     errors: (line) => errors.push(line),
-    interactive: true,
     reconnect: false,
     connect: async () => breakableWrites(await Deno.connect({ port }), () => broken),
   });
