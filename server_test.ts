@@ -528,3 +528,32 @@ test("the log has a time on every line and brackets IPv6 addresses", async () =>
     await reader.cancel();
   }
 });
+
+test("the default run fetches nothing: server.ts starts from an empty cache with npm unreachable", async () => {
+  // An empty DENO_DIR and a registry nobody answers at: one npm package in what the default
+  // run resolves would be a "Download" line on stderr, or a server that never listens.
+  const denoDir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", "-R", SERVER, "--port", "0"],
+    env: { DENO_DIR: denoDir, NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let output = "";
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      output += read.value;
+      if (output.includes("\n")) break;
+    }
+    assertMatch(output, /listening on 127\.0\.0\.1:\d+/);
+  } finally {
+    child.kill();
+    await child.status;
+    await reader.cancel();
+    await Deno.remove(denoDir, { recursive: true });
+  }
+  assertEquals(await stderr, "");
+});

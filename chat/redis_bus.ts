@@ -26,7 +26,9 @@
  * @module
  */
 
-import { createClient } from "redis";
+// Not in deno.json: every package named there is installed whenever the project runs.
+// deno-lint-ignore no-import-prefix
+import type { createClient } from "npm:redis@5.10.0";
 import type { Cluster, ClusterBus, ClusterSnapshot, Envelope } from "./cluster.ts";
 import type { HistoryStore } from "./history.ts";
 import type { ServerLog } from "./log.ts";
@@ -203,6 +205,13 @@ for _, key in ipairs(redis.call('SMEMBERS', 'chat:owned:' .. ARGV[1])) do free(A
 return 1`;
 
 type Client = ReturnType<typeof createClient>;
+
+/**
+ * The official Redis client, imported by a specifier Deno cannot read ahead: an npm
+ * package anywhere in the module graph is downloaded before a lone server starts, even
+ * when only `--redis` would load it. `deno compile` takes it with `--include`.
+ */
+const REDIS_PACKAGE = "npm:redis@5.10.0";
 type Reply = unknown;
 
 /** A Lua script, run by its SHA-1 (sent whole when Redis does not have it: after a restart). */
@@ -265,9 +274,10 @@ export class RedisBus implements ClusterBus {
     readonly options: RedisBusOptions,
     readonly cluster: Cluster,
     readonly log: ServerLog,
+    connect: typeof createClient,
   ) {
     this.#backlog = options.backlog ?? 100_000;
-    this.#client = createClient({
+    this.#client = connect({
       url: options.url,
       disableOfflineQueue: true, // fail at once while down: the queue here keeps the events
       socket: {
@@ -297,7 +307,8 @@ export class RedisBus implements ClusterBus {
     history: HistoryStore,
     log: ServerLog,
   ): Promise<RedisBus> {
-    const bus = new RedisBus(options, cluster, log);
+    const redis = await import(REDIS_PACKAGE) as typeof import("npm:redis@5.10.0");
+    const bus = new RedisBus(options, cluster, log, redis.createClient);
     await Promise.all(Object.values(bus.#scripts).map((script) => script.load()));
     const wait = options.connectTimeout ?? 5_000;
     const where = redacted(options.url);
