@@ -30,7 +30,7 @@ import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./chat/admission.ts";
 import { Cluster } from "./chat/cluster.ts";
 import { Hub } from "./chat/hub.ts";
-import { AsyncLog, hostPort, type LogFormat } from "./chat/log.ts";
+import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./chat/log.ts";
 import { IrcFront, ircRefusal } from "./chat/irc.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
@@ -249,12 +249,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     throw error;
   }
 
-  const { hostname, port } = tcp.addr;
-  log.event({
+  // "listening on" is said once every listener is up: a busy port is the only line then.
+  const listening: LogEvent[] = [{
     event: "listening",
-    address: hostPort(hostname, port),
+    address: hostPort(tcp.addr.hostname, tcp.addr.port),
     text: tcp.secure ? "TLS" : "",
-  });
+  }];
 
   let web: WebServer | null = null;
   if (typeof settings.web === "number") {
@@ -288,7 +288,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       log.close();
       throw error;
     }
-    log.event({
+    listening.push({
       event: "listening",
       address: hostPort(web.addr.hostname, web.addr.port),
       text: `page at ${web.url}`,
@@ -313,7 +313,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         refusal: ircRefusal,
       });
       irc = { front, tcp: listener };
-    } catch (error) {
+    } catch (cause) {
+      const where = hostPort(settings.hostname, settings.irc);
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const error = new ListenError(`cannot listen on ${where} (IRC): ${message}`);
       front.close();
       tcp.stopAccepting();
       web?.stopAccepting();
@@ -324,8 +327,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       throw error;
     }
     const { hostname, port } = irc.tcp.addr;
-    log.event({ event: "listening", address: hostPort(hostname, port), text: "IRC" });
+    listening.push({
+      event: "listening",
+      address: hostPort(hostname, port),
+      text: irc.tcp.secure ? "IRC, TLS" : "IRC",
+    });
   }
+  for (const event of listening) log.event(event);
 
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
@@ -369,6 +377,40 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     close: (reason) => close(reason).then(finish),
     finished,
     [Symbol.asyncDispose]: () => close().then(finish),
+  };
+}
+
+/** Thrown when a listener other than the chat port cannot listen; the message says which. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/** The exit code of a server ended by a bug (EX_SOFTWARE): a supervisor restarts it. */
+export const CRASH_EXIT = 70;
+
+/**
+ * Ends the process when an error escapes every handler. Errors of one session are
+ * contained where they happen; one that reaches the top leaves state nobody can vouch
+ * for, so it is logged with its stack, clients are told the server is going down (within
+ * the drain timeout), and the process exits {@linkcode CRASH_EXIT}. Returns a function
+ * that removes the handlers.
+ */
+export function exitOnUncaught(server: ChatServer, exit: (code: number) => void): () => void {
+  let crashing = false;
+  const crash = (event: Event, error: unknown) => {
+    event.preventDefault();
+    server.hub.internalError(null, error);
+    if (crashing) return;
+    crashing = true;
+    server.close().catch(() => {}).finally(() => exit(CRASH_EXIT));
+  };
+  const onError = (event: ErrorEvent) => crash(event, event.error ?? event.message);
+  const onRejection = (event: PromiseRejectionEvent) => crash(event, event.reason);
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  return () => {
+    globalThis.removeEventListener("error", onError);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
   };
 }
 
@@ -498,6 +540,18 @@ function ircName(value: string | undefined): string | undefined {
   throw new Error(`--irc-name is letters, digits, . and -, not "${value}"`);
 }
 
+/** Checks `--exempt`: networks, comma-separated, each one a CIDR or a single address. */
+function exemptFlag(value: string | undefined): string[] | undefined {
+  return value?.split(",").map((cidr) => {
+    try {
+      parseCidr(cidr);
+    } catch {
+      throw new Error(`--exempt must be networks such as 10.0.0.0/8,fd00::/8, not "${cidr}"`);
+    }
+    return cidr.trim();
+  });
+}
+
 /** Parses a flag that must be a whole number from `min` to `max`. */
 function intFlag(
   name: string,
@@ -591,7 +645,7 @@ async function main(): Promise<void> {
       maxClients: intFlag("max-clients", values["max-clients"], 1),
       maxPerAddress: intFlag("max-per-address", values["max-per-address"], 0),
       connectRate: intFlag("connect-rate", values["connect-rate"], 0),
-      exempt: values.exempt?.split(",").filter((cidr) => parseCidr(cidr)),
+      exempt: exemptFlag(values.exempt),
       maxRooms: intFlag("max-rooms", values["max-rooms"], 1),
       rate: intFlag("rate", values.rate, 0),
       burst: intFlag("burst", values.burst, 1),
@@ -631,7 +685,8 @@ async function main(): Promise<void> {
     server = await startServer(options);
   } catch (error) {
     if (
-      error instanceof Error && /^(HistoryFileError|WebListenError|ClusterError)$/.test(error.name)
+      error instanceof Error &&
+      /^(HistoryFileError|WebListenError|ListenError|ClusterError)$/.test(error.name)
     ) {
       console.error(`server: ${error.message}`);
       Deno.exit(1);
@@ -652,15 +707,7 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  // A bug that escapes every handler is logged with its stack; the others keep chatting.
-  globalThis.addEventListener("error", (event) => {
-    event.preventDefault();
-    server.hub.internalError(null, event.error ?? event.message);
-  });
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    server.hub.internalError(null, event.reason);
-  });
+  exitOnUncaught(server, (code) => Deno.exit(code));
   await server.finished;
 }
 

@@ -20,6 +20,7 @@ import {
   privateReceipt,
   say,
 } from "./chat/protocol.ts";
+import { CRASH_EXIT, exitOnUncaught } from "./server.ts";
 import { eventually, LineClient, quietServer, test, within } from "./test_util.ts";
 
 const encoder = new TextEncoder();
@@ -483,13 +484,62 @@ async function runServer(...args: string[]) {
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
 
+test("an error that escapes every handler is logged with its stack and ends the server", async () => {
+  const escaped = [
+    new ErrorEvent("error", { error: new Error("escaped"), cancelable: true }),
+    new PromiseRejectionEvent("unhandledrejection", {
+      promise: new Promise(() => {}),
+      reason: new Error("escaped"),
+      cancelable: true,
+    }),
+  ];
+  for (const event of escaped) {
+    const lines: string[] = [];
+    await using server = await quietServer({ log: (line) => lines.push(line) });
+    using ann = await LineClient.join(server, "ann");
+    const exited = Promise.withResolvers<number>();
+    const remove = exitOnUncaught(server, exited.resolve);
+    try {
+      globalThis.dispatchEvent(event);
+      assertEquals(await exited.promise, CRASH_EXIT, event.type);
+    } finally {
+      remove();
+    }
+    assertEquals(event.defaultPrevented, true);
+    const logged = lines.find((line) => line.startsWith("internal error: Error: escaped"));
+    assertMatch(logged ?? "", /\n {4}at /, "the stack is logged");
+    assertEquals((await ann.rest()).at(-1), `-- ${say.shuttingDown}`);
+  }
+});
+
 test("a bad flag value is one line and exit 2, a negative number included", async () => {
-  for (const args of [["--port", "-1"], ["--rate", "-5"], ["--max-buffered", "12XB"]]) {
+  for (
+    const args of [
+      ["--port", "-1"],
+      ["--rate", "-5"],
+      ["--max-buffered", "12XB"],
+      ["--exempt", "10.0.0.0/"], // once read as /0: every address exempt
+      ["--exempt", "10.0.0.0/8,"],
+    ]
+  ) {
     const { code, stderr } = await runServer(...args);
     assertEquals(code, 2, args.join(" "));
     const [first, ...rest] = stderr.trimEnd().split("\n");
     assertMatch(first, new RegExp(`^server: ${args[0]} must be `));
     assertEquals(rest, ["Run with --help for usage."]);
+  }
+});
+
+test("a busy port is named in the one line printed, and nothing claims to be listening", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = busy.addr;
+  for (const [flag, what] of [["--irc", " (IRC)"], ["--web", " (web)"]]) {
+    const { code, stdout, stderr } = await runServer("--port", "0", flag, String(port));
+    assertEquals(code, 1, flag);
+    const expected = `server: cannot listen on 127.0.0.1:${port}${what}: `;
+    assert(stderr.startsWith(expected), stderr);
+    assertEquals(stderr.trimEnd().split("\n").length, 1, stderr);
+    assertEquals(stdout, "", "no listening line before every listener is up");
   }
 });
 

@@ -146,13 +146,14 @@ interface Network {
   contains(bytes: number[]): boolean;
 }
 
-/** Parses a CIDR (an address alone is a network of one). */
+/** Parses a CIDR (an address alone is a network of one); throws on anything else. */
 export function parseCidr(cidr: string): Network {
-  const [address, bits] = cidr.trim().split("/");
-  const base = parseIp(address);
-  const width = base === null ? 0 : base.length * 8;
-  const prefix = bits === undefined ? width : Number(bits);
-  if (base === null || !/^\d*$/.test(bits ?? "") || !(prefix >= 0 && prefix <= width)) {
+  const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(cidr.trim());
+  const base = match && parseIp(match[1]);
+  const width = base ? base.length * 8 : 0;
+  const prefix = match?.[2] === undefined ? width : Number(match[2]);
+  // A "/" takes a prefix: "10.0.0.0/" is refused, never read as /0 (which is everyone).
+  if (!base || prefix > width) {
     throw new Error(`not a network: "${cidr}" (expected e.g. 10.0.0.0/8 or fd00::/8)`);
   }
   return {

@@ -79,7 +79,9 @@ test("addresses and networks parse, and malformed ones are refused", () => {
   assertEquals(parseCidr("192.168.1.128/25").contains([192, 168, 1, 200]), true);
   assertEquals(parseCidr("192.168.1.128/25").contains([192, 168, 1, 100]), false);
   assertEquals(parseCidr("::1").contains(parseIp("::1")!), true);
-  for (const bad of ["10.0.0.0/33", "fd00::/129", "x/8", "10.0.0.0/a"]) {
-    assertThrows(() => parseCidr(bad), /not a network/, bad);
+  assertEquals(parseCidr(" 10.0.0.0/8 ").contains([10, 0, 0, 1]), true);
+  const bad = ["10.0.0.0/33", "fd00::/129", "x/8", "10.0.0.0/a", "10.0.0.0/", "/8", ""];
+  for (const cidr of [...bad, "10.0.0.0/8/9", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8"]) {
+    assertThrows(() => parseCidr(cidr), /not a network/, cidr);
   }
 });
