@@ -16,6 +16,7 @@ import { MemoryHistory } from "./history.ts";
 import {
   type ChatMessage,
   helloName,
+  listNames,
   LOBBY,
   NAME_PROMPT,
   parseHistoryLine,
@@ -157,6 +158,28 @@ test("joins, leaves and moves in one interval are merged into one line, in any o
   assertEquals(watcher.take(), ["-- d joined; a left; b and c went to dev"]);
 });
 
+test("a merged notice reaches its subjects without themselves", () => {
+  using hub = new MemoryHub({ noticeInterval: 60_000 });
+  const watcher = hub.member("watcher");
+  const [fran, gus] = ["fran", "gus"].map((name) => hub.member(name));
+  const crowd = Array.from({ length: 23 }, (_, i) => hub.member(`m${i}`));
+  const lobby = hub.rooms.get(LOBBY)!;
+  for (const member of [watcher, fran, gus, ...crowd]) member.take();
+  lobby.flushNotices(true);
+  const names = ["fran", "gus", ...crowd.map((_, i) => `m${i}`)];
+  assertEquals(watcher.take(), [say.joined(listNames(names))]);
+  assertEquals(fran.take(), [say.joined(listNames(names.slice(1)))]);
+  assertEquals(crowd[0].take(), [say.joined(listNames(names.filter((n) => n !== "m0")))]);
+  assertEquals(crowd[22].take(), [say.joined(listNames(names.slice(0, -1)))]);
+  // Two in one line: each is told of the other alone.
+  const [hal, ida] = ["hal", "ida"].map((name) => hub.member(name));
+  hal.take();
+  ida.take();
+  lobby.flushNotices(true);
+  assertEquals(hal.take(), [say.joined("ida")]);
+  assertEquals(ida.take(), [say.joined("hal")]);
+});
+
 test("a join not yet announced is cancelled by a leave or a move: no notice at all", () => {
   using hub = new MemoryHub({ noticeInterval: 60_000 });
   const watcher = hub.member("watcher");
@@ -171,7 +194,9 @@ test("speaking announces a pending join first, at most once an interval", () => 
   const watcher = hub.member("watcher");
   const ann = hub.member("ann");
   ann.say("hi");
-  assertEquals(watcher.take(), [say.joined("watcher and ann"), "ann: hi"]);
+  // The merged line reaches its own subjects without them (issue: "fran and gus joined" to fran).
+  assertEquals(watcher.take(), [say.joined("ann"), "ann: hi"]);
+  assertEquals(ann.take().slice(-1), [say.joined("watcher")]);
   // A notice line went out just now: the next newcomer is introduced by its own words.
   const bob = hub.member("bob");
   bob.say("hello");

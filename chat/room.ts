@@ -6,7 +6,15 @@
  * @module
  */
 
-import { type Delivery, happened, listNames, ROOM_NOTICE, roomKey, say } from "./protocol.ts";
+import {
+  type Delivery,
+  happened,
+  listNames,
+  NAMES_IN_NOTICE,
+  ROOM_NOTICE,
+  roomKey,
+  say,
+} from "./protocol.ts";
 
 /** What a room needs of a member: a name and a way to queue bytes for it. */
 export interface RoomMember {
@@ -138,10 +146,26 @@ export class Room<M extends RoomMember = RoomMember> {
     if (due.length > 0) {
       for (const event of due) if (event.kind === "joined") this.#unannounced.delete(event.member);
       this.#lastNotice = now;
-      // A single event is told to everyone but its subject; a merged line to everyone.
-      this.broadcastLine(noticeFor(due), due.length === 1 ? due[0].member : null, ROOM_NOTICE);
+      this.#tellNotices(due);
     }
     this.#schedule(now);
+  }
+
+  /**
+   * Sends one line for `events` to every member but their subjects; a subject still
+   * here (one who joined) gets the line without itself.
+   */
+  #tellNotices(events: readonly RoomEvent[]): void {
+    if (events.length === 1) {
+      return this.broadcastLine(noticeFor(events), events[0].member, ROOM_NOTICE);
+    }
+    const notice = new MergedNotice(events);
+    const bytes = encoder.encode(notice.line() + "\n");
+    for (const member of this.members) {
+      const line = notice.without(member);
+      if (line === null) member.deliver(bytes, ROOM_NOTICE);
+      else if (line !== "") member.deliver(encoder.encode(line + "\n"), ROOM_NOTICE);
+    }
   }
 
   /** Forgets pending notices and stops the timer (the room is empty, or the server stops). */
@@ -177,29 +201,70 @@ export class Room<M extends RoomMember = RoomMember> {
   };
 }
 
+/** One line for a single event; a lone leave keeps its reason. */
+function noticeFor([{ name, kind, detail }]: readonly RoomEvent[]): string {
+  if (kind === "joined") return say.joined(name);
+  return kind === "left" ? say.left(name, detail) : say.moved(name, detail!);
+}
+
 /**
  * One line for a run of events: each kind once, in the order first seen
- * (`-- a and b joined; c left; d went to dev`). A lone leave keeps its reason.
+ * (`-- a and b joined; c left; d went to dev`), and the same line without one of
+ * its subjects, for that subject, in time independent of the number of events.
  */
-function noticeFor(events: readonly RoomEvent[]): string {
-  if (events.length === 1) {
-    const [{ name, kind, detail }] = events;
-    if (kind === "joined") return say.joined(name);
-    return kind === "left" ? say.left(name, detail) : say.moved(name, detail!);
+class MergedNotice {
+  /** Names by kind (a move by its destination), in the order first seen. */
+  readonly #groups = new Map<string, string[]>();
+  /** Each subject's group and place in it. */
+  readonly #places = new Map<RoomMember, { key: string; index: number }>();
+  /** Each group's phrase (`a and b joined`). */
+  readonly #phrases = new Map<string, string>();
+
+  constructor(readonly events: readonly RoomEvent[]) {
+    for (const { member, name, kind, detail } of events) {
+      const key = kind === "moved" ? `moved ${detail}` : kind;
+      let names = this.#groups.get(key);
+      if (!names) this.#groups.set(key, names = []);
+      this.#places.set(member, { key, index: names.length });
+      names.push(name);
+    }
+    for (const [key, names] of this.#groups) this.#phrases.set(key, phrase(key, listNames(names)));
   }
-  const groups = new Map<string, string[]>();
-  for (const { name, kind, detail } of events) {
-    const key = kind === "moved" ? `moved ${detail}` : kind;
-    const names = groups.get(key) ?? [];
-    names.push(name);
-    groups.set(key, names);
+
+  /** The line for everyone but its subjects. */
+  line(): string {
+    return say.happenings([...this.#phrases.values()]);
   }
-  const phrases: string[] = [];
-  for (const [key, names] of groups) {
-    const list = listNames(names);
-    if (key === "joined") phrases.push(happened.joined(list));
-    else if (key === "left") phrases.push(happened.left(list));
-    else phrases.push(happened.moved(list, key.slice("moved ".length)));
+
+  /**
+   * The line as `member` is told it, without itself: `null` if it is no subject
+   * (it gets {@linkcode line}), `""` if nothing else happened.
+   */
+  without(member: RoomMember): string | null {
+    const place = this.#places.get(member);
+    if (place === undefined) return null;
+    if (this.events.length <= 3) {
+      const others = this.events.filter((event) => event.member !== member);
+      if (others.length < 2) return others.length === 0 ? "" : noticeFor(others);
+    }
+    const phrases: string[] = [];
+    for (const [key, names] of this.#groups) {
+      if (key !== place.key) {
+        phrases.push(this.#phrases.get(key)!);
+      } else if (names.length > 1) {
+        // listNames shows only the first NAMES_IN_NOTICE names: one more is enough.
+        const shown = names.slice(0, NAMES_IN_NOTICE + 1);
+        if (place.index < shown.length) shown.splice(place.index, 1);
+        phrases.push(phrase(key, listNames(shown, names.length - 1)));
+      }
+    }
+    return say.happenings(phrases);
   }
-  return say.happenings(phrases);
+}
+
+/** The phrase for one group of names: `a and b joined`, `c went to dev`. */
+function phrase(key: string, list: string): string {
+  if (key === "joined") return happened.joined(list);
+  if (key === "left") return happened.left(list);
+  return happened.moved(list, key.slice("moved ".length));
 }
