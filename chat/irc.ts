@@ -388,6 +388,10 @@ export class IrcSession extends Session {
     this.reply("417", "Input line was too long");
   }
 
+  protected override farewell(line: string): void {
+    this.raw(ircRefusal(line));
+  }
+
   protected override handle(bytes: Uint8Array): void {
     this.heardAt = performance.now();
     this.pinged = false;

@@ -73,6 +73,7 @@ export interface LogEvent {
     | "name-refused"
     | "name-timeout"
     | "line-too-long"
+    | "long-lines"
     | "tls-failed"
     | "shed"
     | "accept-failed"
@@ -130,6 +131,8 @@ export function formatText(e: LogEvent): string {
       return `no name given in time${from}`;
     case "line-too-long":
       return `refused a line over the limit${from}${e.name ? ` (${e.name})` : ""}`;
+    case "long-lines":
+      return `dropped a client for too many over-long lines${from}${e.name ? ` (${e.name})` : ""}`;
     case "tls-failed":
       return `TLS handshake failed${from}${why}`;
     case "shed":

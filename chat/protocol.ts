@@ -332,6 +332,8 @@ export const say = {
   nameFirst: error("choose a name first; /help lists what works before that"),
   noNameInTime: error("no name given in time; goodbye"),
   lineTooLong: (max: number) => error(`line too long (max ${max} bytes); it was not sent`),
+  /** To a client dropped for sending over-long lines again and again (or one endless line). */
+  tooManyLongLines: error("too many over-long lines; goodbye"),
   usage: (usage: string) => error(`usage: ${usage}`),
   unknownCommand: (command: string) => error(`unknown command ${command}; /help lists them`),
   noSuchMember: (name: string) => error(`no one called ${name} is here`),
@@ -363,6 +365,7 @@ export const reasons = {
   quit: (words: string) => `quit: ${words}`,
   tooSlow: "too slow: output queue full",
   tooFast: "too fast: input queue full",
+  longLines: "too many over-long lines",
   reset: "connection reset",
   timedOut: "connection timed out",
   failed: "connection failed",
