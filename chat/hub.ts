@@ -36,7 +36,7 @@ import {
 } from "./history.ts";
 import type { ServerLog } from "./log.ts";
 import { Room, type RoomMember } from "./room.ts";
-import { type Connection, Session } from "./session.ts";
+import { type Connection, HISTORY_BURST, Session } from "./session.ts";
 
 /** The hub's limits and timings. */
 export interface HubOptions {
@@ -342,19 +342,24 @@ export class Hub implements ClusterHub {
     if (room.topic) session.send(say.topicIs(room.name, room.topic));
     // What was said before now is "earlier": /history starts there, not at live lines.
     session.historyCursor = this.history.nextId();
+    if (this.options.replay <= 0) return;
+    const wait = session.historyWait();
+    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
     const entries = fit(this.history.before(room.key, this.options.replay));
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
-    session.send(historyBlock(say.historyHeader(room.name, entries.length), entries));
+    session.sendHistory(historyBlock(say.historyHeader(room.name, entries.length), entries));
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
   earlier(session: Session, count: number): void {
     const room = session.room!;
+    const wait = session.historyWait();
+    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
     const entries = fit(this.history.before(room.key, count, session.historyCursor));
     if (entries.length === 0) return session.send(say.noEarlier(room.name));
     session.historyCursor = entries[0].id;
-    session.send(historyBlock(say.earlierHeader(room.name, entries.length), entries));
+    session.sendHistory(historyBlock(say.earlierHeader(room.name, entries.length), entries));
   }
 
   /** Renames a member; the room sees the rename. */
@@ -655,7 +660,7 @@ export class Hub implements ClusterHub {
 }
 
 /** The most bytes of history sent at once: well inside a client's `--max-queue`. */
-const HISTORY_BYTES = 256 * 1024;
+const HISTORY_BYTES = HISTORY_BURST;
 
 /** The newest of `entries` that fit in {@linkcode HISTORY_BYTES} (at least one). */
 function fit(entries: HistoryEntry[]): HistoryEntry[] {

@@ -20,8 +20,10 @@ import {
   NAME_PROMPT,
   parseHistoryLine,
   parseLine,
+  roomKey,
   say,
 } from "./protocol.ts";
+import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../test_util.ts";
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
@@ -466,4 +468,36 @@ test("a /history answer is capped in bytes, so a long page cannot overflow the a
   const bytes = lines.reduce((sum, line) => sum + line.length, 0);
   assert(bytes <= 300 * 1024, `${bytes} bytes in one answer`);
   assert(lines.length > 10, "some history was sent");
+});
+
+test("history is rated by the bytes sent: paging on and on is refused, a replay goes out", () => {
+  using hub = new MemoryHub({ replay: 20 });
+  const line = "h".repeat(3900);
+  for (let i = 0; i < 300; i++) {
+    hub.history.add(roomKey("amp"), { kind: "message", from: "x", text: `${i} ${line}`, time: 0 });
+  }
+  const ann = hub.member("ann");
+  ann.say("/join amp"); // a replay of 20 lines: 78 KB
+  const replay = ann.take();
+  assertEquals(replay.filter((text) => parseHistoryLine(text)).length, 20);
+  // Paging back as fast as it can: answers while its share lasts, then a refusal.
+  let sent = replay.reduce((sum, text) => sum + text.length + 1, 0);
+  let answers = 0;
+  let refusal: string | undefined;
+  while (refusal === undefined && answers < 10) {
+    ann.say("/history 500");
+    const lines = ann.take();
+    if (lines[0].startsWith("!! ")) refusal = lines[0];
+    else answers++;
+    sent += lines.reduce((sum, text) => sum + text.length + 1, 0);
+  }
+  assertMatch(refusal!, /^!! too much history sent to you lately; \/history works again in \d+ s$/);
+  assert(answers >= 1, "a page was answered");
+  assert(sent <= HISTORY_BURST + 256 * 1024, `${sent} bytes of history at once`);
+  // Others are not held back by ann's share, and neither is ann's chat.
+  const bob = hub.member("bob");
+  bob.say("/join amp");
+  assertEquals(bob.take().filter((text) => parseHistoryLine(text)).length, 20);
+  ann.say("still here");
+  assertEquals(bob.take(), ["ann: still here"]);
 });

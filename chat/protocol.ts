@@ -346,6 +346,9 @@ export const say = {
     notice(`earlier in ${room}: ${lines(count)}, oldest first`),
   historyEnd: notice("end of history"),
   noEarlier: (room: string) => notice(`no earlier history in ${room}`),
+  /** History not sent: this session was sent its share of late (see `HISTORY_RATE`). */
+  historyTooFast: (seconds: number) =>
+    error(`too much history sent to you lately; /history works again in ${seconds} s`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),

@@ -41,6 +41,13 @@ const TOKEN_BYTES = 512;
 const LONG_WINDOW = 60_000;
 const LONG_LINES_MAX = 8;
 const LONG_BYTES_MAX = 16;
+/**
+ * History a session may be sent at once, in bytes (one `/history` answer's most), and then
+ * per second: replays and `/history` answers are rated by the bytes they send, not the
+ * lines asked for, so that short commands cannot make a session a firehose.
+ */
+export const HISTORY_BURST = 256 * 1024;
+export const HISTORY_RATE = 16 * 1024;
 /** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
 const NO_LINE = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -70,6 +77,9 @@ export class Session {
   #eof = false;
   /** Set while the hub waits on something for this session (a name claim): input waits too. */
   #waiting = false;
+  /** History this session may still be sent now, in bytes (below zero: in debt), and when. */
+  #historyBytes = HISTORY_BURST;
+  #historyAt = performance.now();
   /** Over-long input in the current window: when it began, its lines and bytes. */
   #longSince = -Infinity;
   #longLines = 0;
@@ -88,6 +98,27 @@ export class Session {
   /** Queues one line of text for this client. */
   send(line: string): void {
     this.conn.deliver(encoder.encode(line + "\n"));
+  }
+
+  /** Milliseconds until this session may be sent history again: 0 if it may now. */
+  historyWait(): number {
+    const now = performance.now();
+    const refill = (now - this.#historyAt) * HISTORY_RATE / 1000;
+    this.#historyBytes = Math.min(HISTORY_BURST, this.#historyBytes + refill);
+    this.#historyAt = now;
+    return this.#historyBytes >= 0 ? 0 : Math.ceil(-this.#historyBytes * 1000 / HISTORY_RATE);
+  }
+
+  /** Counts `bytes` of history sent to this session against its budget. */
+  historySent(bytes: number): void {
+    this.#historyBytes -= bytes;
+  }
+
+  /** Sends a block of history lines (see {@linkcode historyWait}), counted against the budget. */
+  sendHistory(text: string): void {
+    const bytes = encoder.encode(text + "\n");
+    this.conn.deliver(bytes);
+    this.historySent(bytes.length);
   }
 
   /** The transport hands over bytes it read; the chunk must not change afterwards. */
