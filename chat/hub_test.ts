@@ -11,6 +11,7 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
+import { Admission } from "./admission.ts";
 import { COMMANDS } from "./commands.ts";
 import { MemoryHistory } from "./history.ts";
 import {
@@ -500,4 +501,60 @@ test("history is rated by the bytes sent: paging on and on is refused, a replay 
   assertEquals(bob.take().filter((text) => parseHistoryLine(text)).length, 20);
   ann.say("still here");
   assertEquals(bob.take(), ["ann: still here"]);
+});
+
+/** A connection from `remote` (`host:port`). */
+class ConnectionFrom extends MemoryConnection {
+  constructor(override readonly remote: string) {
+    super();
+  }
+}
+
+/** A member named `name` connected from `remote`, with what it was sent so far taken. */
+function memberFrom(hub: MemoryHub, name: string, remote: string): MemoryConnection {
+  const conn = new ConnectionFrom(remote);
+  conn.session = hub.connect(conn)!;
+  conn.say(name);
+  conn.take();
+  return conn;
+}
+
+test("rooms made per address are bounded (an IPv6 /64 is one), exempt networks are not", () => {
+  using hub = new MemoryHub({ maxRooms: 16 }); // an eighth: 2, so at least 4
+  hub.admission = new Admission({
+    maxClients: 100,
+    maxPerAddress: 0,
+    connectRate: 0,
+    connectBurst: 10,
+    exempt: ["10.9.0.0/16"],
+  });
+  assertEquals(hub.roomsPerAddress, 4);
+  const hogs = ["a", "b", "c", "d"].map((room, i) => {
+    const hog = memberFrom(hub, `hog${i}`, `[2001:db8::${i}]:${1000 + i}`);
+    hog.say(`/join ${room}`);
+    assertMatch(hog.take()[0], /^-- You are now in /);
+    return hog;
+  });
+  const fifth = memberFrom(hub, "hog4", "[2001:db8::ff]:2000");
+  fifth.say("/join e");
+  assertEquals(fifth.take(), [say.tooManyRoomsFromAddress(4)]);
+  // Joining a room that exists is no making; and a room made counts only while it exists.
+  fifth.say("/join a");
+  assertMatch(fifth.take()[0], /^-- You are now in a\./);
+  hogs[3].say("/join lobby");
+  hogs[3].take();
+  fifth.say("/join e");
+  assertMatch(fifth.take()[0], /^-- You are now in e\./);
+  // Moving out of a room one made and is alone in makes room for the next.
+  fifth.say("/join f");
+  assertMatch(fifth.take()[0], /^-- You are now in f\./);
+  // Another address, and an exempt network, are not held back by it.
+  const other = memberFrom(hub, "other", "[2001:db8:0:1::1]:3000");
+  other.say("/join g");
+  assertMatch(other.take()[0], /^-- You are now in g\./);
+  for (let i = 0; i < 6; i++) {
+    const trusted = memberFrom(hub, `trusted${i}`, `10.9.1.${i}:4000`);
+    trusted.say(`/join t${i}`);
+    assertMatch(trusted.take()[0], /^-- You are now in t\d\./);
+  }
 });

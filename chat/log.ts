@@ -102,6 +102,14 @@ export function hostPort(host: string | undefined, port: number | undefined): st
   return host?.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The host of a `host:port` made by {@linkcode hostPort} (brackets taken off). */
+export function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(":");
+  if (colon === -1) return remote;
+  const host = remote.slice(0, colon);
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
 /** An event as a line of text, without the time. */
 export function formatText(e: LogEvent): string {
   const from = e.address ? ` from ${e.address}` : "";

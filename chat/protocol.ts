@@ -352,6 +352,8 @@ export const say = {
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
+  tooManyRoomsFromAddress: (max: number) =>
+    error(`too many rooms made from your address (max ${max}); join one of /rooms`),
   serverFull: error("server full; try again later"),
   tooManyFromAddress: error("too many connections from your address; try again later"),
   connectingTooFast: error("too many new connections from your address; try again in a minute"),
