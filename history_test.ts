@@ -141,6 +141,28 @@ test("a server that has shut down frees its --db file for the next one", async (
   await next.close();
 });
 
+test("--db keeps history for at most --max-rooms rooms, the least recently active forgotten", async () => {
+  await using db = await tempDb();
+  const speak = (history: SqliteHistory, room: string) =>
+    history.add(room, { kind: "message", from: "ann", text: room, time: 0 });
+  const history = new SqliteHistory(db.path, 10, 3, 100, new ServerLog(() => {}));
+  for (const room of ["a", "b", "c", "a", "d"]) speak(history, room); // b is the least recent
+  const rooms = ["a", "b", "c", "d"].map((room) => history.before(room, 10).length);
+  await history.close();
+  assertEquals(rooms, [2, 0, 1, 1]);
+  const roomsInFile = () => {
+    const file = new DatabaseSync(db.path);
+    const rows = file.prepare("SELECT DISTINCT room FROM messages ORDER BY room").all();
+    file.close();
+    return rows.map((row) => row.room);
+  };
+  assertEquals(roomsInFile(), ["a", "c", "d"]);
+  // A file kept under a larger --max-rooms is brought under a smaller one when opened.
+  const fewer = new SqliteHistory(db.path, 10, 2, 100, new ServerLog(() => {}));
+  await fewer.close();
+  assertEquals(roomsInFile(), ["a", "d"]);
+});
+
 test("topics are kept for ten times --max-rooms rooms, the least recently set forgotten first", async () => {
   await using db = await tempDb();
   const log = new ServerLog(() => {});

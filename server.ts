@@ -213,6 +213,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     )
     : undefined;
   const hub = new Hub(settings, log, history);
+  hub.admission = admission; // rooms made per address count under its keys and exemptions
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./chat/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {

@@ -69,7 +69,7 @@ export function freePort(): Promise<number> {
 
 /** A connection that keeps what the hub delivers as lines, for tests of the hub. */
 export class MemoryConnection implements Connection {
-  readonly remote = "memory";
+  readonly remote: string = "memory";
   queuedBytes = 0;
   /** Lines delivered and not yet taken. */
   readonly lines: string[] = [];

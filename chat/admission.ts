@@ -82,13 +82,25 @@ export class Admission {
     if (state) state.open--;
   }
 
+  /**
+   * The key `address` is counted under for what is bounded per address (connections,
+   * rooms made: see {@linkcode addressKey}), or `null` if it is in an exempt network.
+   */
+  keyOf(address: string): string | null {
+    return this.#exempted(address) ? null : addressKey(address);
+  }
+
   /** Whether the per-address limits apply to `address`. */
   #limited(address: string): boolean {
     const { maxPerAddress, connectRate } = this.options;
     if (maxPerAddress <= 0 && connectRate <= 0) return false;
-    if (this.#exempt.length === 0) return true;
+    return !this.#exempted(address);
+  }
+
+  #exempted(address: string): boolean {
+    if (this.#exempt.length === 0) return false;
     const bytes = parseIp(address);
-    return bytes === null || !this.#exempt.some((network) => network.contains(bytes));
+    return bytes !== null && this.#exempt.some((network) => network.contains(bytes));
   }
 
   /** Drops, at most once a minute, addresses with nothing open and a full bucket. */

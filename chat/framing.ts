@@ -17,7 +17,9 @@ export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
  * `undefined`. Lines may be split across chunks anywhere; the unfinished tail
  * is kept (copied) until its newline arrives, and dropped if it never does. A
  * line longer than `maxLine` bytes is reported once as {@linkcode LINE_TOO_LONG}
- * and skipped up to its newline, so memory per connection stays bounded.
+ * and skipped up to its newline, so memory per connection stays bounded; the
+ * bytes it had are counted (see {@linkcode LineFramer.takeDiscarded}), so that
+ * flood control can charge for them as for the bytes of lines.
  */
 export class LineFramer {
   #chunk: Uint8Array = EMPTY;
@@ -27,6 +29,8 @@ export class LineFramer {
   #tail: Uint8Array | null = null;
   #tailLength = 0;
   #skipping = false;
+  /** Bytes of over-long lines thrown away since `takeDiscarded()` was last called. */
+  #discarded = 0;
 
   /** Makes a framer that refuses lines longer than `maxLine` bytes. */
   constructor(readonly maxLine: number) {}
@@ -35,6 +39,16 @@ export class LineFramer {
   feed(chunk: Uint8Array): void {
     this.#chunk = chunk;
     this.#pos = 0;
+  }
+
+  /**
+   * Bytes of over-long lines (their newlines too) thrown away since the last call:
+   * those of a {@linkcode LINE_TOO_LONG} and those skipped after it, even without a newline.
+   */
+  takeDiscarded(): number {
+    const discarded = this.#discarded;
+    this.#discarded = 0;
+    return discarded;
   }
 
   /** The next complete line (a view, valid until the next `feed`), or `undefined`. */
@@ -49,6 +63,7 @@ export class LineFramer {
       }
       this.#pos = newline + 1;
       if (this.#skipping) {
+        this.#discarded += newline + 1 - start;
         this.#skipping = false;
         continue;
       }
@@ -59,7 +74,10 @@ export class LineFramer {
         this.#tailLength = 0;
       }
       if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, -1);
-      if (line.length > this.maxLine) return LINE_TOO_LONG;
+      if (line.length > this.maxLine) {
+        this.#discarded += line.length + 1;
+        return LINE_TOO_LONG;
+      }
       return line;
     }
     this.#release();
@@ -73,10 +91,15 @@ export class LineFramer {
   }
 
   #keepTail(rest: Uint8Array): Uint8Array | undefined {
-    if (this.#skipping || rest.length === 0) return undefined;
+    if (this.#skipping) {
+      this.#discarded += rest.length;
+      return undefined;
+    }
+    if (rest.length === 0) return undefined;
     const length = this.#tailLength + rest.length;
     // One extra byte allows for the `\r` of a `\r\n` split across reads.
     if (length > this.maxLine + 1) {
+      this.#discarded += length;
       this.#tail = null;
       this.#tailLength = 0;
       this.#skipping = true;

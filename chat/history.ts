@@ -113,6 +113,12 @@ export class MemoryHistory implements HistoryStore {
     this.#lines += entries.length;
   }
 
+  /** Forgets the entries of `room` (a store with a file forgot the room there too). */
+  forget(room: string): void {
+    this.#lines -= this.#rooms.get(room)?.length ?? 0;
+    this.#rooms.delete(room);
+  }
+
   size(): { rooms: number; lines: number } {
     return { rooms: this.#rooms.size, lines: this.#lines };
   }

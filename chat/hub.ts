@@ -34,9 +34,10 @@ import {
   type HistoryStore,
   MemoryHistory,
 } from "./history.ts";
-import type { ServerLog } from "./log.ts";
+import type { Admission } from "./admission.ts";
+import { hostOf, type ServerLog } from "./log.ts";
 import { Room, type RoomMember } from "./room.ts";
-import { type Connection, Session } from "./session.ts";
+import { type Connection, HISTORY_BURST, Session } from "./session.ts";
 
 /** The hub's limits and timings. */
 export interface HubOptions {
@@ -107,6 +108,16 @@ export class Hub implements ClusterHub {
   closing = false;
   /** The other instances this one shares rooms and names with (`--redis`), or `null`. */
   cluster: Cluster | null = null;
+  /** Says which address a session counts under (and which are exempt); `null`: no bound. */
+  admission: Admission | null = null;
+  /**
+   * Rooms that one address (see {@linkcode Admission.keyOf}) may have made and that exist
+   * now: an eighth of `maxRooms`, at least 4. Filling every room takes eight addresses,
+   * not one host's connections; a network behind one address is exempted with `--exempt`.
+   */
+  readonly roomsPerAddress: number;
+  /** Rooms that exist now by the address that made them. */
+  readonly #roomsMade = new Map<string, number>();
   readonly commands: ReadonlyMap<string, Command>;
   /** What a new connection is sent first: the welcome, the limits, the name question. */
   readonly #greeting: Uint8Array;
@@ -122,6 +133,7 @@ export class Hub implements ClusterHub {
     commands: readonly Command[] = COMMANDS,
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
+    this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
     const greeting = [WELCOME, limitsLine(options.maxLine), NAME_PROMPT];
     this.#greeting = encoder.encode(greeting.join("\n") + "\n");
   }
@@ -283,7 +295,7 @@ export class Hub implements ClusterHub {
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     this.#changed({ kind: "named", session });
-    const room = this.#enter(session, LOBBY)!;
+    const room = this.#enter(session, LOBBY) as Room<Session>;
     const [others, count] = this.#others(room, session);
     session.send(say.hello(name, others, count));
     this.#arrive(session, room);
@@ -342,19 +354,24 @@ export class Hub implements ClusterHub {
     if (room.topic) session.send(say.topicIs(room.name, room.topic));
     // What was said before now is "earlier": /history starts there, not at live lines.
     session.historyCursor = this.history.nextId();
+    if (this.options.replay <= 0) return;
+    const wait = session.historyWait();
+    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
     const entries = fit(this.history.before(room.key, this.options.replay));
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
-    session.send(historyBlock(say.historyHeader(room.name, entries.length), entries));
+    session.sendHistory(historyBlock(say.historyHeader(room.name, entries.length), entries));
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
   earlier(session: Session, count: number): void {
     const room = session.room!;
+    const wait = session.historyWait();
+    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
     const entries = fit(this.history.before(room.key, count, session.historyCursor));
     if (entries.length === 0) return session.send(say.noEarlier(room.name));
     session.historyCursor = entries[0].id;
-    session.send(historyBlock(say.earlierHeader(room.name, entries.length), entries));
+    session.sendHistory(historyBlock(say.earlierHeader(room.name, entries.length), entries));
   }
 
   /** Renames a member; the room sees the rename. */
@@ -398,10 +415,8 @@ export class Hub implements ClusterHub {
     if (bad) return session.send(say.badName(bad));
     const from = session.room; // none for an IRC user that has not joined any
     if (roomKey(name) === from?.key) return session.send(say.alreadyIn(from.name));
-    // Leaving a room one is alone in frees its place under --max-rooms.
-    const frees = from?.members.size === 1 && from.key !== LOBBY_KEY ? 1 : 0;
-    const room = this.#enter(session, name, frees);
-    if (!room) return session.send(say.tooManyRooms(this.options.maxRooms));
+    const room = this.#enter(session, name, from);
+    if (typeof room === "string") return session.send(room);
     if (from) {
       this.#exit(session, from);
       if (from.members.size > 0) from.announce(session, "moved", room.name);
@@ -613,17 +628,35 @@ export class Hub implements ClusterHub {
   }
 
   /**
-   * The room called `name`, made if needed; `undefined` if that would pass
-   * `maxRooms` rooms besides the lobby (counting `leaving` rooms about to
-   * disappear as gone). The lobby is always there for a newcomer.
+   * The room called `name`, made if needed; if that would pass `maxRooms` rooms
+   * besides the lobby, or `roomsPerAddress` made by the session's address, why not
+   * (a line to send). The room `from`, about to be left, counts as gone if the
+   * session is alone in it. The lobby is always there for a newcomer.
    */
-  #enter(session: Session, name: string, leaving = 0): Room<Session> | undefined {
+  #enter(
+    session: Session,
+    name: string,
+    from: Room<Session> | null = null,
+  ): Room<Session> | string {
     const key = roomKey(name);
     let room = this.rooms.get(key);
     if (!room) {
-      const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - leaving;
-      if (made >= this.options.maxRooms && key !== LOBBY_KEY) return undefined;
+      const owner = key === LOBBY_KEY ? null : this.#ownerOf(session);
+      // Leaving a room one is alone in frees its place.
+      const freed = from?.members.size === 1 && from.key !== LOBBY_KEY ? from : null;
+      const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - (freed ? 1 : 0);
+      if (made >= this.options.maxRooms && key !== LOBBY_KEY) {
+        return say.tooManyRooms(this.options.maxRooms);
+      }
+      if (owner !== null) {
+        const byOwner = (this.#roomsMade.get(owner) ?? 0) - (freed?.owner === owner ? 1 : 0);
+        if (byOwner >= this.roomsPerAddress) {
+          return say.tooManyRoomsFromAddress(this.roomsPerAddress);
+        }
+        this.#roomsMade.set(owner, (this.#roomsMade.get(owner) ?? 0) + 1);
+      }
       room = new Room<Session>(name, this.options);
+      room.owner = owner;
       room.topic = this.history.topic(key);
       this.rooms.set(key, room);
     }
@@ -632,12 +665,23 @@ export class Hub implements ClusterHub {
     return room;
   }
 
+  /** The address `session`'s rooms count against, or `null` if none (exempt, or no bound). */
+  #ownerOf(session: Session): string | null {
+    return this.admission?.keyOf(hostOf(session.conn.remote)) ?? null;
+  }
+
   /** Takes a session out of `room`; an empty room disappears. */
   #exit(session: Session, room: Room<Session>): void {
     room.members.delete(session);
     if (room.members.size === 0) {
       room.quiet();
       this.rooms.delete(room.key);
+      const owner = room.owner;
+      if (owner !== null) {
+        const made = this.#roomsMade.get(owner)! - 1;
+        if (made > 0) this.#roomsMade.set(owner, made);
+        else this.#roomsMade.delete(owner);
+      }
     }
   }
 
@@ -655,7 +699,7 @@ export class Hub implements ClusterHub {
 }
 
 /** The most bytes of history sent at once: well inside a client's `--max-queue`. */
-const HISTORY_BYTES = 256 * 1024;
+const HISTORY_BYTES = HISTORY_BURST;
 
 /** The newest of `entries` that fit in {@linkcode HISTORY_BYTES} (at least one). */
 function fit(entries: HistoryEntry[]): HistoryEntry[] {

@@ -11,6 +11,7 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
+import { Admission } from "./admission.ts";
 import { COMMANDS } from "./commands.ts";
 import { MemoryHistory } from "./history.ts";
 import {
@@ -21,8 +22,10 @@ import {
   NAME_PROMPT,
   parseHistoryLine,
   parseLine,
+  roomKey,
   say,
 } from "./protocol.ts";
+import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../test_util.ts";
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
@@ -491,4 +494,92 @@ test("a /history answer is capped in bytes, so a long page cannot overflow the a
   const bytes = lines.reduce((sum, line) => sum + line.length, 0);
   assert(bytes <= 300 * 1024, `${bytes} bytes in one answer`);
   assert(lines.length > 10, "some history was sent");
+});
+
+test("history is rated by the bytes sent: paging on and on is refused, a replay goes out", () => {
+  using hub = new MemoryHub({ replay: 20 });
+  const line = "h".repeat(3900);
+  for (let i = 0; i < 300; i++) {
+    hub.history.add(roomKey("amp"), { kind: "message", from: "x", text: `${i} ${line}`, time: 0 });
+  }
+  const ann = hub.member("ann");
+  ann.say("/join amp"); // a replay of 20 lines: 78 KB
+  const replay = ann.take();
+  assertEquals(replay.filter((text) => parseHistoryLine(text)).length, 20);
+  // Paging back as fast as it can: answers while its share lasts, then a refusal.
+  let sent = replay.reduce((sum, text) => sum + text.length + 1, 0);
+  let answers = 0;
+  let refusal: string | undefined;
+  while (refusal === undefined && answers < 10) {
+    ann.say("/history 500");
+    const lines = ann.take();
+    if (lines[0].startsWith("!! ")) refusal = lines[0];
+    else answers++;
+    sent += lines.reduce((sum, text) => sum + text.length + 1, 0);
+  }
+  assertMatch(refusal!, /^!! too much history sent to you lately; \/history works again in \d+ s$/);
+  assert(answers >= 1, "a page was answered");
+  assert(sent <= HISTORY_BURST + 256 * 1024, `${sent} bytes of history at once`);
+  // Others are not held back by ann's share, and neither is ann's chat.
+  const bob = hub.member("bob");
+  bob.say("/join amp");
+  assertEquals(bob.take().filter((text) => parseHistoryLine(text)).length, 20);
+  ann.say("still here");
+  assertEquals(bob.take(), ["ann: still here"]);
+});
+
+/** A connection from `remote` (`host:port`). */
+class ConnectionFrom extends MemoryConnection {
+  constructor(override readonly remote: string) {
+    super();
+  }
+}
+
+/** A member named `name` connected from `remote`, with what it was sent so far taken. */
+function memberFrom(hub: MemoryHub, name: string, remote: string): MemoryConnection {
+  const conn = new ConnectionFrom(remote);
+  conn.session = hub.connect(conn)!;
+  conn.say(name);
+  conn.take();
+  return conn;
+}
+
+test("rooms made per address are bounded (an IPv6 /64 is one), exempt networks are not", () => {
+  using hub = new MemoryHub({ maxRooms: 16 }); // an eighth: 2, so at least 4
+  hub.admission = new Admission({
+    maxClients: 100,
+    maxPerAddress: 0,
+    connectRate: 0,
+    connectBurst: 10,
+    exempt: ["10.9.0.0/16"],
+  });
+  assertEquals(hub.roomsPerAddress, 4);
+  const hogs = ["a", "b", "c", "d"].map((room, i) => {
+    const hog = memberFrom(hub, `hog${i}`, `[2001:db8::${i}]:${1000 + i}`);
+    hog.say(`/join ${room}`);
+    assertMatch(hog.take()[0], /^-- You are now in /);
+    return hog;
+  });
+  const fifth = memberFrom(hub, "hog4", "[2001:db8::ff]:2000");
+  fifth.say("/join e");
+  assertEquals(fifth.take(), [say.tooManyRoomsFromAddress(4)]);
+  // Joining a room that exists is no making; and a room made counts only while it exists.
+  fifth.say("/join a");
+  assertMatch(fifth.take()[0], /^-- You are now in a\./);
+  hogs[3].say("/join lobby");
+  hogs[3].take();
+  fifth.say("/join e");
+  assertMatch(fifth.take()[0], /^-- You are now in e\./);
+  // Moving out of a room one made and is alone in makes room for the next.
+  fifth.say("/join f");
+  assertMatch(fifth.take()[0], /^-- You are now in f\./);
+  // Another address, and an exempt network, are not held back by it.
+  const other = memberFrom(hub, "other", "[2001:db8:0:1::1]:3000");
+  other.say("/join g");
+  assertMatch(other.take()[0], /^-- You are now in g\./);
+  for (let i = 0; i < 6; i++) {
+    const trusted = memberFrom(hub, `trusted${i}`, `10.9.1.${i}:4000`);
+    trusted.say(`/join t${i}`);
+    assertMatch(trusted.take()[0], /^-- You are now in t\d\./);
+  }
 });

@@ -32,6 +32,7 @@ import {
   nameKey,
   reasons,
   roomKey,
+  say,
 } from "./protocol.ts";
 import { TOPIC_MAX } from "./commands.ts";
 import { Room } from "./room.ts";
@@ -388,6 +389,10 @@ export class IrcSession extends Session {
     this.reply("417", "Input line was too long");
   }
 
+  protected override farewell(line: string): void {
+    this.raw(ircRefusal(line));
+  }
+
   protected override handle(bytes: Uint8Array): void {
     this.heardAt = performance.now();
     this.pinged = false;
@@ -466,6 +471,9 @@ export class IrcSession extends Session {
   /** Replays `room`'s recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
   replay(room: Room<Session>): void {
     const { hub } = this;
+    if (hub.options.replay <= 0) return;
+    const wait = this.historyWait();
+    if (wait > 0) return this.send(say.historyTooFast(Math.ceil(wait / 1000)));
     const entries = hub.history.before(room.key, hub.options.replay);
     if (entries.length === 0) return;
     const time = this.caps.has("server-time");
@@ -484,8 +492,13 @@ export class IrcSession extends Session {
       lines.push(this.front.render({ ...entry, room: room.name }, tags));
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
-    this.raw(lines.join(""));
+    const text = lines.join("");
+    this.raw(text);
+    this.historySent(text.length);
   }
+
+  /** The hub's replay (chat lines) is not for IRC: {@linkcode replay} sends it as IRC. */
+  override sendHistory(): void {}
 }
 
 /** The host part of `host:port` or `[v6]:port`. */

@@ -73,6 +73,7 @@ export interface LogEvent {
     | "name-refused"
     | "name-timeout"
     | "line-too-long"
+    | "long-lines"
     | "tls-failed"
     | "shed"
     | "accept-failed"
@@ -99,6 +100,14 @@ export type LogFormat = "text" | "json";
 /** `host:port`, with an IPv6 host in brackets. */
 export function hostPort(host: string | undefined, port: number | undefined): string {
   return host?.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The host of a `host:port` made by {@linkcode hostPort} (brackets taken off). */
+export function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(":");
+  if (colon === -1) return remote;
+  const host = remote.slice(0, colon);
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
 /** An event as a line of text, without the time. */
@@ -130,6 +139,8 @@ export function formatText(e: LogEvent): string {
       return `no name given in time${from}`;
     case "line-too-long":
       return `refused a line over the limit${from}${e.name ? ` (${e.name})` : ""}`;
+    case "long-lines":
+      return `dropped a client for too many over-long lines${from}${e.name ? ` (${e.name})` : ""}`;
     case "tls-failed":
       return `TLS handshake failed${from}${why}`;
     case "shed":

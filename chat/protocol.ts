@@ -332,6 +332,8 @@ export const say = {
   nameFirst: error("choose a name first; /help lists what works before that"),
   noNameInTime: error("no name given in time; goodbye"),
   lineTooLong: (max: number) => error(`line too long (max ${max} bytes); it was not sent`),
+  /** To a client dropped for sending over-long lines again and again (or one endless line). */
+  tooManyLongLines: error("too many over-long lines; goodbye"),
   usage: (usage: string) => error(`usage: ${usage}`),
   unknownCommand: (command: string) => error(`unknown command ${command}; /help lists them`),
   noSuchMember: (name: string) => error(`no one called ${name} is here`),
@@ -344,9 +346,14 @@ export const say = {
     notice(`earlier in ${room}: ${lines(count)}, oldest first`),
   historyEnd: notice("end of history"),
   noEarlier: (room: string) => notice(`no earlier history in ${room}`),
+  /** History not sent: this session was sent its share of late (see `HISTORY_RATE`). */
+  historyTooFast: (seconds: number) =>
+    error(`too much history sent to you lately; /history works again in ${seconds} s`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
+  tooManyRoomsFromAddress: (max: number) =>
+    error(`too many rooms made from your address (max ${max}); join one of /rooms`),
   serverFull: error("server full; try again later"),
   tooManyFromAddress: error("too many connections from your address; try again later"),
   connectingTooFast: error("too many new connections from your address; try again in a minute"),
@@ -363,6 +370,7 @@ export const reasons = {
   quit: (words: string) => `quit: ${words}`,
   tooSlow: "too slow: output queue full",
   tooFast: "too fast: input queue full",
+  longLines: "too many over-long lines",
   reset: "connection reset",
   timedOut: "connection timed out",
   failed: "connection failed",

@@ -58,6 +58,8 @@ export class Room<M extends RoomMember = RoomMember> {
   readonly members = new Set<M>();
   readonly key: string;
   topic = "";
+  /** The address (see `Admission.keyOf`) that made this room, counted against it while it exists. */
+  owner: string | null = null;
 
   // Notices wait here until they are due and the interval since the last notice line has
   // passed; then all that are due go out as one line. Joins not yet announced are also

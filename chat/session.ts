@@ -8,7 +8,7 @@
 
 import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
 import type { Hub } from "./hub.ts";
-import { type Delivery, say } from "./protocol.ts";
+import { type Delivery, reasons, say } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
 /** What the hub needs of a transport's connection; the hub never sees a socket. */
@@ -30,6 +30,26 @@ export interface Connection {
 type Timer = ReturnType<typeof setTimeout>;
 /** Bytes of a line that one flood-control token pays for. */
 const TOKEN_BYTES = 512;
+/**
+ * Over-long input a client may send within {@linkcode LONG_WINDOW} ms before it is
+ * dropped: more than {@linkcode LONG_LINES_MAX} over-long lines, or more than
+ * {@linkcode LONG_BYTES_MAX} times `maxLine` bytes of them (64 KiB by default, however
+ * many lines: an endless line is one). A person is told the limit at the first
+ * over-long line, and clients refuse such lines before sending them; what keeps
+ * sending them is a program gone wrong or a flood.
+ */
+const LONG_WINDOW = 60_000;
+const LONG_LINES_MAX = 8;
+const LONG_BYTES_MAX = 16;
+/**
+ * History a session may be sent at once, in bytes (one `/history` answer's most), and then
+ * per second: replays and `/history` answers are rated by the bytes they send, not the
+ * lines asked for, so that short commands cannot make a session a firehose.
+ */
+export const HISTORY_BURST = 256 * 1024;
+export const HISTORY_RATE = 16 * 1024;
+/** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
+const NO_LINE = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 /** One connected client: unnamed until it picks a name, then a member of one room. */
@@ -57,6 +77,13 @@ export class Session {
   #eof = false;
   /** Set while the hub waits on something for this session (a name claim): input waits too. */
   #waiting = false;
+  /** History this session may still be sent now, in bytes (below zero: in debt), and when. */
+  #historyBytes = HISTORY_BURST;
+  #historyAt = performance.now();
+  /** Over-long input in the current window: when it began, its lines and bytes. */
+  #longSince = -Infinity;
+  #longLines = 0;
+  #longBytes = 0;
 
   constructor(readonly hub: Hub, readonly conn: Connection) {
     this.#framer = new LineFramer(hub.options.maxLine);
@@ -71,6 +98,27 @@ export class Session {
   /** Queues one line of text for this client. */
   send(line: string): void {
     this.conn.deliver(encoder.encode(line + "\n"));
+  }
+
+  /** Milliseconds until this session may be sent history again: 0 if it may now. */
+  historyWait(): number {
+    const now = performance.now();
+    const refill = (now - this.#historyAt) * HISTORY_RATE / 1000;
+    this.#historyBytes = Math.min(HISTORY_BURST, this.#historyBytes + refill);
+    this.#historyAt = now;
+    return this.#historyBytes >= 0 ? 0 : Math.ceil(-this.#historyBytes * 1000 / HISTORY_RATE);
+  }
+
+  /** Counts `bytes` of history sent to this session against its budget. */
+  historySent(bytes: number): void {
+    this.#historyBytes -= bytes;
+  }
+
+  /** Sends a block of history lines (see {@linkcode historyWait}), counted against the budget. */
+  sendHistory(text: string): void {
+    const bytes = encoder.encode(text + "\n");
+    this.conn.deliver(bytes);
+    this.historySent(bytes.length);
   }
 
   /** The transport hands over bytes it read; the chunk must not change afterwards. */
@@ -120,31 +168,31 @@ export class Session {
 
   #handleLines(): void {
     const { hub } = this;
+    const framer = this.#framer;
     while (!this.closed) {
       let line = this.#held;
       if (line !== undefined) {
         this.#held = undefined; // its token is paid already
       } else {
-        line = this.#framer.next();
+        line = framer.next();
+        // Bytes thrown away cost what lines of them would: an endless line is no way
+        // around flood control, and too many of them end the connection.
+        const discarded = framer.takeDiscarded();
+        if (discarded > 0 && this.#overLong(line === LINE_TOO_LONG ? 1 : 0, discarded)) return;
         if (line === undefined) {
+          if (discarded > 0 && this.#pay(discarded / TOKEN_BYTES, NO_LINE)) return;
           const chunk = this.#backlog?.shift();
           if (chunk === undefined) return;
-          this.#framer.feed(chunk);
+          framer.feed(chunk);
           continue;
         }
-        // A line costs a token per started 512 bytes, so `rate` bounds bytes as well as
-        // lines; a refused over-long line costs what the longest allowed one would, and more.
-        const cost = line === LINE_TOO_LONG
-          ? Math.ceil(hub.options.maxLine / TOKEN_BYTES) + 1
-          : Math.max(1, Math.ceil(line.length / TOKEN_BYTES));
-        const wait = this.#takeTokens(cost);
-        if (wait > 0) {
-          this.#held = line;
-          this.conn.pause();
-          this.#wakeTimer = setTimeout(wake, wait, this);
-          return;
-        }
+        // A line costs a token per started 512 bytes, so `rate` bounds bytes as well as lines.
+        const cost =
+          (line === LINE_TOO_LONG ? 1 : Math.max(1, Math.ceil(line.length / TOKEN_BYTES))) +
+          discarded / TOKEN_BYTES;
+        if (this.#pay(cost, line)) return;
       }
+      if (line === NO_LINE) continue;
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
@@ -161,6 +209,43 @@ export class Session {
     }
   }
 
+  /**
+   * Takes `cost` tokens for `line`; if that puts the session in debt, holds the line,
+   * stops reading until the debt is paid, and returns `true`.
+   */
+  #pay(cost: number, line: Uint8Array): boolean {
+    const wait = this.#takeTokens(cost);
+    if (wait <= 0) return false;
+    this.#held = line;
+    this.conn.pause();
+    this.#wakeTimer = setTimeout(wake, wait, this);
+    return true;
+  }
+
+  /**
+   * Counts `lines` over-long lines and `bytes` thrown away; past the window's limits the
+   * client is told, and dropped (and `true` returned).
+   */
+  #overLong(lines: number, bytes: number): boolean {
+    const now = performance.now();
+    if (now - this.#longSince > LONG_WINDOW) {
+      this.#longSince = now;
+      this.#longLines = this.#longBytes = 0;
+    }
+    this.#longLines += lines;
+    this.#longBytes += bytes;
+    const { hub, name, conn } = this;
+    if (
+      this.#longLines <= LONG_LINES_MAX && this.#longBytes <= LONG_BYTES_MAX * hub.options.maxLine
+    ) {
+      return false;
+    }
+    hub.log.repeated({ event: "long-lines", name: name ?? undefined, address: conn.remote });
+    this.farewell(say.tooManyLongLines);
+    hub.leave(this, reasons.longLines, true);
+    return true;
+  }
+
   /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */
   protected handle(line: Uint8Array): void {
     this.hub.handleLine(this, line);
@@ -169,6 +254,11 @@ export class Session {
   /** Tells the client that a line it sent was too long and was not handled. */
   protected refuseLong(): void {
     this.send(say.lineTooLong(this.hub.options.maxLine));
+  }
+
+  /** Tells the client, in its protocol, the last line it gets before it is dropped. */
+  protected farewell(line: string): void {
+    this.send(line);
   }
 
   /** The bucket is out of debt: handle what was held, and read again if all of it was. */

@@ -3,7 +3,10 @@
  * `node:sqlite`: rooms' messages and topics survive a restart. Recent entries
  * stay in memory, so a replay never reads the disk; new ones are written in
  * batches, one transaction every few milliseconds, off the fan-out path; old
- * ones are pruned in the background to `keep` per room.
+ * ones are pruned in the background to `keep` per room. At most `rooms` rooms
+ * keep history, in the file as in memory: when one more room is spoken in, the
+ * least recently active one is forgotten (its rows deleted), so that making
+ * rooms cannot fill the disk.
  *
  * The file is opened in WAL mode with an exclusive lock, so a second server on
  * the same file is refused at start instead of corrupting it later.
@@ -41,12 +44,17 @@ export class SqliteHistory implements HistoryStore {
   readonly #setTopic: StatementSync;
   readonly #forgetTopics: StatementSync;
   readonly #trim: StatementSync;
+  readonly #forgetRoom: StatementSync;
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
   /** Lines written to each room since it was last trimmed. */
   #unpruned = new Map<string, number>();
+  /** Rooms with lines in the file and the id of their newest, least recently active first. */
+  readonly #active = new Map<string, number>();
+  /** Rooms forgotten, with the newest id to delete: deleted after the lines pending. */
+  #forgotten: [string, number][] = [];
 
   /**
    * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
@@ -121,6 +129,13 @@ export class SqliteHistory implements HistoryStore {
       "DELETE FROM messages WHERE room = ? AND id <= " +
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
+    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND id <= ?");
+    const active = db.prepare(
+      "SELECT room, max(id) AS last FROM messages GROUP BY room ORDER BY last",
+    ).all();
+    for (const row of active) this.#active.set(row.room as string, row.last as number);
+    // A file from before the bound (or kept under a larger --max-rooms) is brought under it.
+    this.#bound();
     const kept = this.#topicsKept();
     const rows = db.prepare("SELECT key, topic FROM rooms ORDER BY rowid DESC LIMIT ?").all(kept);
     for (const row of rows.reverse()) this.#topics.set(row.key as string, row.topic as string);
@@ -130,8 +145,27 @@ export class SqliteHistory implements HistoryStore {
 
   add(room: string, entry: HistoryMessage): void {
     this.#load(room);
-    this.#pending.push([room, this.#memory.add(room, entry)]);
+    const kept = this.#memory.add(room, entry);
+    this.#pending.push([room, kept]);
+    const known = this.#active.delete(room);
+    this.#active.set(room, kept.id);
+    if (!known) this.#bound();
     this.#writeTimer ??= setTimeout(() => this.#write(), WRITE_DELAY);
+  }
+
+  /**
+   * Forgets the least recently active rooms past `rooms`, in memory and in the file, at
+   * once: a room spoken in again must not load the lines it had from the file.
+   */
+  #bound(): void {
+    for (const [room, last] of this.#active) {
+      if (this.#active.size <= this.rooms) break;
+      this.#active.delete(room);
+      this.#unpruned.delete(room);
+      this.#memory.forget(room);
+      this.#forgotten.push([room, last]);
+    }
+    if (this.#forgotten.length > 0) this.#write();
   }
 
   before(room: string, limit: number, before = Infinity): HistoryEntry[] {
@@ -209,14 +243,18 @@ export class SqliteHistory implements HistoryStore {
     clearTimeout(this.#writeTimer);
     this.#writeTimer = undefined;
     const pending = this.#pending;
-    if (pending.length === 0) return;
+    const forgotten = this.#forgotten;
+    if (pending.length === 0 && forgotten.length === 0) return;
     this.#pending = [];
+    this.#forgotten = [];
     try {
       this.#db.exec("BEGIN");
       for (const [room, { id, kind, from, text, time }] of pending) {
         this.#insert.run(id, room, kind, from, text, time);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
+      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
+      for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
       this.#db.exec("COMMIT");
     } catch (error) {
       try {

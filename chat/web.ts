@@ -448,7 +448,16 @@ export class Metrics {
   joins = 0;
   tooLong = 0;
   readonly dropped = new Map<string, number>(
-    ["too_slow", "too_fast", "name_timeout", "reset", "timed_out", "failed", "internal_error"]
+    [
+      "too_slow",
+      "too_fast",
+      "long_lines",
+      "name_timeout",
+      "reset",
+      "timed_out",
+      "failed",
+      "internal_error",
+    ]
       .map((label) => [label, 0]),
   );
   readonly refused = new Map<string, number>(
@@ -481,6 +490,9 @@ export class Metrics {
         break;
       case "name-timeout":
         this.drop("name_timeout");
+        break;
+      case "long-lines": // its leave (if named) is not counted: the reason has no label
+        this.drop("long_lines");
         break;
       case "refused":
         if (e.reason !== undefined) this.refuse(e.reason);

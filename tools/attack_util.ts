@@ -104,7 +104,12 @@ export async function canary(port: number) {
       clearInterval(timer);
       ping.destroy();
       pong.destroy();
-      return { sent, received: latencies.length, p90: percentile(latencies, 0.9) };
+      return {
+        sent,
+        received: latencies.length,
+        p90: percentile(latencies, 0.9),
+        p99: percentile(latencies, 0.99),
+      };
     },
   };
 }
