@@ -140,15 +140,25 @@ export class IrcFront {
    * IRC recipients, with and without `@time` tags (cut in the same places).
    */
   lines(message: ChatMessage, tagged: boolean): Uint8Array {
+    const last = this.#rendered(message);
+    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
+    return last.tagged ??= encoder.encode(
+      pieceLines(timeTag(message.time), last.head, last.pieces),
+    );
+  }
+
+  /** How many IRC lines `message` takes (they are kept for its delivery, which comes next). */
+  lineCount(message: ChatMessage): number {
+    return this.#rendered(message).pieces.length;
+  }
+
+  #rendered(message: ChatMessage): Rendered {
     let last = this.#last;
     if (last === null || last.message !== message) {
       const [head, pieces] = this.#pieces(message);
       last = this.#last = { message, head, pieces, plain: null, tagged: null };
     }
-    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
-    return last.tagged ??= encoder.encode(
-      pieceLines(timeTag(message.time), last.head, last.pieces),
-    );
+    return last;
   }
 
   /** The IRC lines of a message (several if its text is long), each starting with `tags`. */
@@ -334,6 +344,11 @@ export class IrcSession extends Session {
   pinged = false;
   /** Nicks this client MONITORs, by {@linkcode nameKey}. */
   readonly monitoring = new Set<string>();
+  /**
+   * Bytes of the line being handled as IRC counts them: CRLF included, tags left out.
+   * Within {@linkcode LINE_MAX} it is a standard IRC line (see `message`).
+   */
+  lineBytes = 0;
   /** Set while the hub's own answers (in the chat protocol) are not for this client. */
   #muted = false;
   #batches = 0;
@@ -412,6 +427,7 @@ export class IrcSession extends Session {
   protected override handle(bytes: Uint8Array): void {
     this.heardAt = performance.now();
     this.pinged = false;
+    this.lineBytes = bytes.length + 2 - (bytes[0] === 0x40 ? bytes.indexOf(0x20) + 1 : 0);
     let line: string;
     try {
       line = strictDecoder.decode(bytes);
@@ -714,6 +730,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
         time: Date.now(),
       };
       if (notice) front.notices.add(said);
+      if (tooLongToRelay(session, said)) continue;
       hub.post(said, session);
       if (session.caps.has("echo-message")) {
         session.conn.deliver(front.lines(said, session.caps.has("server-time")));
@@ -737,6 +754,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       time: Date.now(),
     };
     if (notice) front.notices.add(said);
+    if (tooLongToRelay(session, said)) continue;
     hub.post(said, session);
     if (session.caps.has("echo-message")) {
       session.conn.deliver(front.lines(said, session.caps.has("server-time")));
@@ -745,6 +763,19 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       session.reply("301", to, member.away);
     }
   }
+}
+
+/**
+ * Whether `said`, sent in a standard IRC line (512 bytes at most), would take more
+ * than one line once relayed with its sender's source in front: it is then refused
+ * with 417, not cut. IRC servers relay a line as one line (irctest pins that), and
+ * the sender's client can split it where it likes; a longer line than IRC allows
+ * was meant to be long, and is split for IRC recipients (see `IrcFront.lines`).
+ */
+function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
+  if (session.lineBytes > LINE_MAX || session.front.lineCount(said) === 1) return false;
+  session.reply("417", "Input line was too long to relay in one line");
+  return true;
 }
 
 /** JOIN: each channel in turn; a member is in one at a time, so the last one wins. */

@@ -621,3 +621,24 @@ test("irc: a long line from IRC reaches IRC whole, in lines of at most 512 bytes
   a.say(`PRIVMSG #lobby :${words}`);
   assert(b.chunks.at(-1) === c.chunks.at(-1), "the same bytes, not a copy per recipient");
 });
+
+test("irc: a standard-sized IRC line that would not relay in one line is refused with 417, not cut", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  for (const conn of [a, b]) conn.say("JOIN #lobby");
+  ircLines(a);
+  ircLines(b);
+  nc.take();
+  const relayed = ":ann!ann@memory PRIVMSG #lobby :";
+  const fits = "f".repeat(512 - 2 - byteLength(relayed)); // relayed: exactly 512 bytes
+  a.say(`PRIVMSG #lobby :${fits}`);
+  assertEquals(ircLines(b), [`${relayed}${fits}`]);
+  assertEquals(nc.take(), [`ann: ${fits}`]);
+  const longest = "y".repeat(512 - 2 - byteLength("PRIVMSG ben :")); // the most IRC sends
+  a.say(`PRIVMSG #lobby :${fits}x`, `PRIVMSG ben :${longest}`);
+  assertEquals(commands(a), ["417", "417"]);
+  assertEquals(ircLines(b), []); // nothing delivered cut, to anyone
+  assertEquals(nc.take(), []);
+});
