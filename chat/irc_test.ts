@@ -288,9 +288,14 @@ test("irc: a long chat line reaches IRC whole, in lines of at most 512 bytes", (
   assertEquals(joined, text);
 });
 
-test("irc: splitUtf8 cuts at character boundaries", () => {
+test("irc: splitUtf8 cuts at character boundaries, or after a space near the end if asked", () => {
   assertEquals(splitUtf8("aé中😀", 3), ["aé", "中", "😀"]);
   assertEquals(splitUtf8("abc", 3), ["abc"]);
+  assertEquals(splitUtf8("one two three four", 10), ["one two th", "ree four"]);
+  assertEquals(splitUtf8("one two three four", 10, true), ["one two ", "three four"]);
+  // A space early in the piece would waste most of the line: cut between characters then.
+  assertEquals(splitUtf8("hello wonderful world", 14, true), ["hello wonderfu", "l world"]);
+  assertEquals(splitUtf8("中文 中文中文", 12, true), ["中文 中", "文中文"]);
 });
 
 test("irc: a silent client is pinged, then dropped", async () => {
