@@ -940,12 +940,12 @@ const COMMANDS: Record<string, Handler> = {
         if (++listed === WHO_MAX) break;
       }
     } else if (isGlob(mask)) {
-      // A mask over GLOB_MAX matches no one; a shorter one is folded as names are, so
-      // that the members' keys are what it is matched against.
-      const folded = mask.length <= GLOB_MAX ? nameKey(mask) : null;
+      // Folded as names are, so that the members' keys are what it is matched against;
+      // a mask over GLOB_MAX matches no one, so it is not even folded.
+      const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
       let listed = 0;
-      for (const [key, member] of folded === null ? [] : session.hub.members) {
-        if (!member.name || !matchGlob(folded!, key) || hidden(session, member)) continue;
+      for (const [key, member] of folded ? session.hub.members : []) {
+        if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
         entry("*", member);
         if (++listed === WHO_MAX) break;
       }
