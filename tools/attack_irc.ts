@@ -12,7 +12,8 @@
  *   backtracks on; how long the 315 and a `/healthz` sent meanwhile wait.
  * - `privmsg-dup`: copies delivered for `PRIVMSG x,x,x,x` (to a nick and a channel).
  * - `service-nick`: whether NickServ, ChanServ or the server's name can be taken.
- * - `long-line`: what an IRC recipient gets of a 3,050-byte line from an IRC user.
+ * - `long-line`: what an IRC recipient gets of a 3,050-byte line from an IRC user, and of
+ *   a 512-byte one that the server's longer source pushes past 512 bytes.
  *
  * @module
  */
@@ -213,10 +214,21 @@ async function longLine(): Promise<string> {
     `${byteLengthOf(pieces.join(""))} bytes in ${got.length} line(s) (longest ${longest} bytes ` +
     `with CRLF; whole: ${pieces.join("") === text}), the chat member ` +
     `${byteLengthOf(chatLine.slice("sender: ".length))} bytes`;
+  // A standard IRC line of 512 bytes, which the server's longer source pushes past 512.
+  const full = "z".repeat(512 - 2 - byteLengthOf("PRIVMSG #lobby :"));
+  const before = receiver.lines.length;
+  const asked = sender.lines.length;
+  sender.send(`PRIVMSG #lobby :${full}`, "PRIVMSG rcv :end2");
+  await receiver.until((line) => line.endsWith(" :end2"), 5000, before);
+  const relayed = receiver.lines.slice(before).filter((line) => line.includes(" :zzz"));
+  const refused = await sender.until((line) => / 417 /.test(line), 500, asked);
+  const zs = relayed.map((line) => line.slice(line.indexOf(" :", 1) + 2)).join("").length;
+  const standard = `; a 512-byte IRC line: the IRC member got ${zs} of its ${full.length} ` +
+    `bytes of text in ${relayed.length} line(s), the sender ${refused ? "a 417" : "no error"}`;
   for (const client of [sender, receiver]) client.socket.destroy();
   chat.destroy();
   await server.stop();
-  return result;
+  return result + standard;
 }
 
 function byteLengthOf(text: string): number {
