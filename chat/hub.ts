@@ -23,6 +23,7 @@ import {
   notice,
   reasons,
   renderMessage,
+  RESERVED_NAMES,
   ROOM_NOTICE,
   roomKey,
   say,
@@ -119,6 +120,8 @@ export class Hub implements ClusterHub {
   /** Rooms that exist now by the address that made them. */
   readonly #roomsMade = new Map<string, number>();
   readonly commands: ReadonlyMap<string, Command>;
+  /** The {@linkcode nameKey}s of names no member may take. */
+  readonly #reserved = new Set(RESERVED_NAMES.map(nameKey));
   /** What a new connection is sent first: the welcome, the limits, the name question. */
   readonly #greeting: Uint8Array;
 
@@ -219,6 +222,19 @@ export class Hub implements ClusterHub {
     this.history.add(key, message as HistoryMessage);
   }
 
+  /**
+   * Keeps `name` (and every spelling that {@linkcode nameKey} folds into it) from
+   * members, as {@linkcode RESERVED_NAMES} are: for the IRC server's own name.
+   */
+  reserve(name: string): void {
+    this.#reserved.add(nameKey(name));
+  }
+
+  /** Whether `name` is reserved: no member may take it. */
+  isReserved(name: string): boolean {
+    return this.#reserved.has(nameKey(name));
+  }
+
   /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
   findMember(name: string): Member | undefined {
     const key = nameKey(name);
@@ -231,11 +247,12 @@ export class Hub implements ClusterHub {
     return this.findMember(name)?.name ?? undefined;
   }
 
-  /** Why `name` cannot be `session`'s name (bad or taken), or `null`. */
+  /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
   nameError(name: string, session: Session): string | null {
     const bad = checkName(name);
     if (bad) return say.badName(bad);
     const key = nameKey(name);
+    if (this.#reserved.has(key)) return say.nameReserved(name);
     const holder = this.members.get(key);
     if (holder && holder !== session) return say.nameTaken(name);
     if (this.cluster?.remoteName(key) !== undefined) return say.nameTaken(name);

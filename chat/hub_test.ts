@@ -126,6 +126,34 @@ test("names are unique across rooms, and /msg reaches a name in any room", () =>
   assertEquals(ann.take(), []); // the rename is told to bob's room, not ann's
 });
 
+test("service names are reserved in any case or look-alike, at the prompt and for /nick", () => {
+  using hub = new MemoryHub();
+  hub.reserve("irc.example");
+  const other = hub.open();
+  // Case, fullwidth forms and the server's name, then look-alikes: a digit 1 for l,
+  // 0 for O, and Cyrillic С and Ѕ (all Cyrillic: a mix of scripts is refused anyway).
+  const names = [
+    "NickServ",
+    "chanserv",
+    "ＨｉｓｔＳｅｒｖ",
+    "OperServ",
+    "Global",
+    "nS",
+    "Irc.Example",
+  ];
+  for (const name of [...names, "G1obal", "0S", "\u0421\u0405"]) {
+    other.say(name);
+    assertEquals(other.take(), [say.nameReserved(name), NAME_PROMPT]);
+  }
+  const ann = hub.member("ann");
+  ann.say("/nick NICKSERV", "/nick cs", "/nick Nickserve");
+  assertEquals(ann.take(), [
+    say.nameReserved("NICKSERV"),
+    say.nameReserved("cs"),
+    say.renamed("Nickserve"), // only the names themselves: a longer name is anyone's
+  ]);
+});
+
 test("--max-rooms: no room is made past the limit, but the lobby is always there", () => {
   using hub = new MemoryHub({ maxRooms: 2 });
   const ann = hub.member("ann");

@@ -37,7 +37,16 @@ import {
 import { TOPIC_MAX } from "./commands.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
-import { byteLength, ircLine, LINE_MAX, parseCommand, textLines, timeTag } from "./irc_format.ts";
+import { GLOB_MAX, isGlob, matchGlob } from "./glob.ts";
+import {
+  byteLength,
+  ircLine,
+  LINE_MAX,
+  parseCommand,
+  pieceLines,
+  textPieces,
+  timeTag,
+} from "./irc_format.ts";
 
 /** How the IRC front-end presents itself. */
 export interface IrcOptions {
@@ -72,8 +81,11 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 /** A chat message's IRC lines, made once for every IRC recipient. */
 interface Rendered {
   message: ChatMessage;
-  plain: Uint8Array;
-  /** With `@time` tags, for clients that asked for `server-time` (made when first needed). */
+  /** `:source PRIVMSG target :`, and the pieces of the text that fit a line after it. */
+  head: string;
+  pieces: string[];
+  /** Without tags, and with `@time` tags for clients that asked for `server-time` (as needed). */
+  plain: Uint8Array | null;
   tagged: Uint8Array | null;
 }
 
@@ -99,6 +111,7 @@ export class IrcFront {
   /** Hooks into `hub`; {@linkcode close} unhooks and stops the pings. */
   constructor(readonly hub: Hub, readonly options: IrcOptions) {
     hub.changeHooks.push(this.#hook);
+    hub.reserve(options.serverName); // replies come from it: no member may pass for the server
     this.#pinger = setInterval(() => this.#ping(), options.pingInterval);
   }
 
@@ -125,19 +138,28 @@ export class IrcFront {
 
   /**
    * The IRC lines of `message`: made once per message, whatever the number of
-   * IRC recipients, with and without `@time` tags.
+   * IRC recipients, with and without `@time` tags (cut in the same places).
    */
   lines(message: ChatMessage, tagged: boolean): Uint8Array {
+    const last = this.#rendered(message);
+    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
+    return last.tagged ??= encoder.encode(
+      pieceLines(timeTag(message.time), last.head, last.pieces),
+    );
+  }
+
+  /** How many IRC lines `message` takes (they are kept for its delivery, which comes next). */
+  lineCount(message: ChatMessage): number {
+    return this.#rendered(message).pieces.length;
+  }
+
+  #rendered(message: ChatMessage): Rendered {
     let last = this.#last;
     if (last === null || last.message !== message) {
-      last = this.#last = {
-        message,
-        plain: encoder.encode(this.render(message, "")),
-        tagged: null,
-      };
+      const [head, pieces] = this.#pieces(message);
+      last = this.#last = { message, head, pieces, plain: null, tagged: null };
     }
-    if (!tagged) return last.plain;
-    return last.tagged ??= encoder.encode(this.render(message, timeTag(message.time)));
+    return last;
   }
 
   /** The IRC lines of a message (several if its text is long), each starting with `tags`. */
@@ -145,16 +167,25 @@ export class IrcFront {
     message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
     tags: string,
   ): string {
+    const [head, pieces] = this.#pieces(message);
+    return pieceLines(tags, head, pieces);
+  }
+
+  /**
+   * A message's line head and the pieces of its text that fit after it: a long text
+   * goes out whole in several lines, wherever it came from (IRC clients among others
+   * may send more than fits once the server's longer source is in front).
+   */
+  #pieces(
+    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
+  ): [string, string[]] {
     const target = message.kind === "private" ? message.to! : `#${message.room}`;
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
-    const head = `${tags}:${this.mask(message.from)} ${command} ${target} :`;
-    // An IRC client sized its line for 512 bytes with its own source: the few bytes
-    // the server's source adds are cut. A longer line from the chat goes out whole, split.
-    const fromIrc = this.hub.members.get(nameKey(message.from)) instanceof IrcSession;
-    const lines = message.kind === "action"
-      ? textLines(head, message.text, ctcpAction)
-      : textLines(head, message.text);
-    return fromIrc ? lines[0] : lines.join("");
+    const head = `:${this.mask(message.from)} ${command} ${target} :`;
+    const pieces = message.kind === "action"
+      ? textPieces(head, message.text, ctcpAction)
+      : textPieces(head, message.text);
+    return [head, pieces];
   }
 
   /** Sends `line` to every IRC session in `room` but `except` (with capability `cap`, if given). */
@@ -314,6 +345,11 @@ export class IrcSession extends Session {
   pinged = false;
   /** Nicks this client MONITORs, by {@linkcode nameKey}. */
   readonly monitoring = new Set<string>();
+  /**
+   * Bytes of the line being handled as IRC counts them: CRLF included, tags left out.
+   * Within {@linkcode LINE_MAX} it is a standard IRC line (see `message`).
+   */
+  lineBytes = 0;
   /** Set while the hub's own answers (in the chat protocol) are not for this client. */
   #muted = false;
   #batches = 0;
@@ -396,6 +432,7 @@ export class IrcSession extends Session {
   protected override handle(bytes: Uint8Array): void {
     this.heardAt = performance.now();
     this.pinged = false;
+    this.lineBytes = bytes.length + 2 - (bytes[0] === 0x40 ? bytes.indexOf(0x20) + 1 : 0);
     let line: string;
     try {
       line = strictDecoder.decode(bytes);
@@ -529,6 +566,7 @@ function lusers(session: IrcSession): void {
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(session: IrcSession, nick: string): ["432" | "433", string] | null {
   if (checkName(nick)) return ["432", "Erroneous nickname"];
+  if (session.hub.isReserved(nick)) return ["432", "Nickname is reserved"];
   const key = nameKey(nick);
   const holder = session.hub.members.get(key);
   if (holder && holder !== session) return ["433", "Nickname is already in use"];
@@ -619,12 +657,19 @@ function hidden(asker: IrcSession, member: Session): boolean {
 /** Targets of one JOIN, PART, PRIVMSG or NOTICE (each costs what a line does). */
 const TARGETS_MAX = 4;
 
-/** `list` split at commas, or `null` (after a 407) when it names more than TARGETS_MAX. */
+/**
+ * `list` split at commas, each target once (`x,X,#a,#A` is `x,#a`: targets compare as
+ * names and rooms do), or `null` (after a 407) when it names more than TARGETS_MAX.
+ */
 function targets(session: IrcSession, list: string, quiet = false): string[] | null {
   const names = list.split(",");
-  if (names.length <= TARGETS_MAX) return names;
-  if (!quiet) session.reply("407", list, `Too many targets (at most ${TARGETS_MAX})`);
-  return null;
+  if (names.length > TARGETS_MAX) {
+    if (!quiet) session.reply("407", list, `Too many targets (at most ${TARGETS_MAX})`);
+    return null;
+  }
+  if (names.length === 1) return names;
+  const keys = names.map((name) => name.startsWith("#") ? `#${roomKey(name)}` : nameKey(name));
+  return names.filter((_, i) => keys.indexOf(keys[i]) === i);
 }
 
 /**
@@ -632,13 +677,6 @@ function targets(session: IrcSession, list: string, quiet = false): string[] | n
  * full list would fill the client's output queue (`--max-queue`) and have it dropped.
  */
 const WHO_MAX = 500;
-
-/** A nick mask (`*` any run, `?` one character) as a case-blind pattern. */
-function wildcard(mask: string): RegExp {
-  const source = mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")
-    .replaceAll("?", ".");
-  return new RegExp(`^${source}$`, "iu");
-}
 
 /** One 354 (WHOX) for `member` with the fields asked for, in their fixed order. */
 function whoxEntry(session: IrcSession, channel: string, member: Member, spec: string): void {
@@ -705,6 +743,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
         time: Date.now(),
       };
       if (notice) front.notices.add(said);
+      if (tooLongToRelay(session, said)) continue;
       hub.post(said, session);
       if (session.caps.has("echo-message")) {
         session.conn.deliver(front.lines(said, session.caps.has("server-time")));
@@ -728,6 +767,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       time: Date.now(),
     };
     if (notice) front.notices.add(said);
+    if (tooLongToRelay(session, said)) continue;
     hub.post(said, session);
     if (session.caps.has("echo-message")) {
       session.conn.deliver(front.lines(said, session.caps.has("server-time")));
@@ -736,6 +776,19 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       session.reply("301", to, member.away);
     }
   }
+}
+
+/**
+ * Whether `said`, sent in a standard IRC line (512 bytes at most), would take more
+ * than one line once relayed with its sender's source in front: it is then refused
+ * with 417, not cut. IRC servers relay a line as one line (irctest pins that), and
+ * the sender's client can split it where it likes; a longer line than IRC allows
+ * was meant to be long, and is split for IRC recipients (see `IrcFront.lines`).
+ */
+function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
+  if (session.lineBytes > LINE_MAX || session.front.lineCount(said) === 1) return false;
+  session.reply("417", "Input line was too long to relay in one line");
+  return true;
 }
 
 /** JOIN: each channel in turn; a member is in one at a time, so the last one wins. */
@@ -899,11 +952,13 @@ const COMMANDS: Record<string, Handler> = {
         entry(`#${room.name}`, member);
         if (++listed === WHO_MAX) break;
       }
-    } else if (/[*?]/.test(mask)) {
-      const pattern = wildcard(mask);
+    } else if (isGlob(mask)) {
+      // Folded as names are, so that the members' keys are what it is matched against;
+      // a mask over GLOB_MAX matches no one, so it is not even folded.
+      const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
       let listed = 0;
-      for (const member of session.hub.members.values()) {
-        if (!pattern.test(member.name!) || hidden(session, member)) continue;
+      for (const [key, member] of folded ? session.hub.members : []) {
+        if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
         entry("*", member);
         if (++listed === WHO_MAX) break;
       }

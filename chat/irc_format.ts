@@ -17,8 +17,6 @@ export interface IrcCommand {
 /** The most bytes of a line, its CRLF included and its tags left out (RFC 1459, 2.3). */
 export const LINE_MAX = 512;
 
-const encoder = new TextEncoder();
-
 /**
  * Reads one line (without its CRLF) into its command and parameters; tags and a
  * source prefix, which a client may send, are skipped. `null` for a line with no command.
@@ -85,24 +83,36 @@ export function timeTag(ms: number): string {
 /**
  * Splits `text` into pieces of at most `max` bytes of UTF-8 each, at character
  * boundaries (a piece is never empty; `max` under 4 still fits any one character).
+ * With `atSpace`, a piece ends after its last space instead when that space is in
+ * the piece's last quarter, so that words are rarely cut. The pieces put together
+ * are always `text`.
  */
-export function splitUtf8(text: string, max: number): string[] {
-  if (text.length * 3 <= max || encoder.encode(text).length <= max) return [text];
+export function splitUtf8(text: string, max: number, atSpace = false): string[] {
+  if (text.length * 3 <= max || byteLength(text) <= max) return [text];
   const pieces: string[] = [];
+  const near = max - Math.floor(max / 4); // a space at or past this many bytes is near the end
   let start = 0;
   let bytes = 0;
+  let afterSpace = -1; // the index after the piece's last space, or -1
+  let bytesToSpace = 0; // the piece's bytes up to and with that space
   let i = 0;
   while (i < text.length) {
     const code = text.codePointAt(i)!;
     const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
     const units = code >= 0x10000 ? 2 : 1;
     if (bytes + width > max && i > start) {
-      pieces.push(text.slice(start, i));
-      start = i;
-      bytes = 0;
+      const end = atSpace && afterSpace > start && bytesToSpace >= near ? afterSpace : i;
+      pieces.push(text.slice(start, end));
+      bytes -= end === i ? bytes : bytesToSpace;
+      start = end;
+      afterSpace = -1;
     }
     bytes += width;
     i += units;
+    if (code === 0x20) {
+      afterSpace = i;
+      bytesToSpace = bytes;
+    }
   }
   pieces.push(text.slice(start));
   return pieces;
@@ -124,15 +134,23 @@ export function byteLength(text: string): number {
 }
 
 /**
- * Lines that carry `text` whole with `head` before it (`:src PRIVMSG #room :`):
- * as many as it takes for each to stay within {@linkcode LINE_MAX}; `wrap` dresses
- * each piece (CTCP ACTION puts its marks around it).
+ * The pieces that carry `text` whole after `head` (`:src PRIVMSG #room :`), each
+ * dressed by `wrap` (CTCP ACTION puts its marks around it): as many as it takes for
+ * each line, `head`, piece and CRLF, to stay within {@linkcode LINE_MAX}. Tags before
+ * the line are not counted: IRCv3 gives them a budget of their own.
  */
-export function textLines(
+export function textPieces(
   head: string,
   text: string,
   wrap: (piece: string) => string = (piece) => piece,
 ): string[] {
   const room = LINE_MAX - 2 - byteLength(head) - byteLength(wrap(""));
-  return splitUtf8(text, Math.max(room, 16)).map((piece) => `${head}${wrap(piece)}\r\n`);
+  return splitUtf8(text, Math.max(room, 16), true).map(wrap);
+}
+
+/** The lines of `pieces` (from {@linkcode textPieces}), each as `tags`, `head`, piece and CRLF. */
+export function pieceLines(tags: string, head: string, pieces: readonly string[]): string {
+  let lines = "";
+  for (const piece of pieces) lines += `${tags}${head}${piece}\r\n`;
+  return lines;
 }

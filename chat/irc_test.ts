@@ -288,9 +288,14 @@ test("irc: a long chat line reaches IRC whole, in lines of at most 512 bytes", (
   assertEquals(joined, text);
 });
 
-test("irc: splitUtf8 cuts at character boundaries", () => {
+test("irc: splitUtf8 cuts at character boundaries, or after a space near the end if asked", () => {
   assertEquals(splitUtf8("aé中😀", 3), ["aé", "中", "😀"]);
   assertEquals(splitUtf8("abc", 3), ["abc"]);
+  assertEquals(splitUtf8("one two three four", 10), ["one two th", "ree four"]);
+  assertEquals(splitUtf8("one two three four", 10, true), ["one two ", "three four"]);
+  // A space early in the piece would waste most of the line: cut between characters then.
+  assertEquals(splitUtf8("hello wonderful world", 14, true), ["hello wonderfu", "l world"]);
+  assertEquals(splitUtf8("中文 中文中文", 12, true), ["中文 中", "文中文"]);
 });
 
 test("irc: a silent client is pinged, then dropped", async () => {
@@ -514,4 +519,131 @@ test("irc: WHO of a big room lists at most 500 members", () => {
   const lines = commands(a);
   assertEquals(lines.length, 501);
   assertEquals(lines.at(-1), "315");
+});
+
+test("irc: WHO with a hostile mask answers at once; masks fold as names do", () => {
+  using hub = new IrcHub();
+  const long = "x".repeat(24); // the longest nick: the most for a backtracking pattern to try
+  hub.member(long);
+  hub.member("Alice");
+  const a = hub.ircMember("ann");
+  const started = performance.now();
+  // Twelve stars took the old regular expression 18 s; the matcher takes steps, not seconds.
+  a.say(`WHO ${"*".repeat(12)}#`);
+  const took = performance.now() - started;
+  assert(took < 1000, `${took} ms`);
+  a.say(`WHO ${"*".repeat(200)}#`);
+  assertEquals(commands(a), ["315", "315"]);
+  a.say("WHO *LI*", "WHO a?ic?", "WHO ａｌ*", `WHO ${"?".repeat(24)}`);
+  const listed = ircLines(a).filter((line) => / 352 /.test(line)).map((line) => line.split(" ")[7]);
+  assertEquals(listed, ["Alice", "Alice", "Alice", long]);
+  // Over GLOB_MAX characters a mask matches no one, even one that would.
+  a.say(`WHO ${"*".repeat(257)}`);
+  assertEquals(commands(a), ["315"]);
+});
+
+test("irc: a target named twice gets one copy (PRIVMSG, NOTICE, JOIN, PART)", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  for (const conn of [a, b]) conn.say("JOIN #lobby");
+  ircLines(a);
+  ircLines(b);
+  nc.take();
+  a.say("PRIVMSG ben,BEN,Ben,ben :once", "NOTICE ben,bEn :heads up");
+  assertEquals(ircLines(b), [
+    ":ann!ann@memory PRIVMSG ben :once",
+    ":ann!ann@memory NOTICE ben :heads up",
+  ]);
+  a.say("PRIVMSG #lobby,#LOBBY,lobby,#Lobby :room once", "PRIVMSG bob,bob :psst");
+  assertEquals(ircLines(b), [":ann!ann@memory PRIVMSG #lobby :room once"]);
+  assertEquals(nc.take(), ["ann: room once", "ann (private): psst"]);
+  assertEquals(commands(a), ["401"]); // `lobby` is a nick no one has, said once
+  a.say("JOIN #dev,#DEV,#dev");
+  assertEquals(commands(a).filter((command) => command === "JOIN"), ["JOIN"]);
+  a.say("PART #dev,#dev");
+  assertEquals(commands(a), ["PART"]); // not a 442 for the second
+  a.say("PRIVMSG a,b,c,d,a :hi");
+  assertEquals(commands(a), ["407"]); // TARGMAX counts the targets as given
+});
+
+test("irc: service names and the server's are refused on IRC (432) and by the chat", () => {
+  using hub = new IrcHub();
+  const conn = hub.irc();
+  conn.say("NICK NickServ", "NICK irc.TEST", "NICK ns");
+  assertEquals(ircLines(conn), [
+    ":irc.test 432 * NickServ :Nickname is reserved",
+    ":irc.test 432 * irc.TEST :Nickname is reserved",
+    ":irc.test 432 * ns :Nickname is reserved",
+  ]);
+  const a = hub.ircMember("ann");
+  a.say("NICK ChanServ", "NICK ann2");
+  assertEquals(ircLines(a), [
+    ":irc.test 432 ann ChanServ :Nickname is reserved",
+    ":ann!ann@memory NICK ann2",
+  ]);
+  const nc = hub.open();
+  nc.say("Irc.Test");
+  assertEquals(nc.take()[0], "!! the name Irc.Test is reserved");
+});
+
+test("irc: a long line from IRC reaches IRC whole, in lines of at most 512 bytes, cut at spaces", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  const timed = hub.ircMember("tim", "server-time");
+  for (const conn of [a, b, timed]) conn.say("JOIN #lobby");
+  for (const conn of [a, b, timed]) ircLines(conn);
+  nc.take();
+  const words = Array.from({ length: 400 }, (_, i) => `word${i}`).join(" "); // 3,089 bytes
+  const chinese = "汉字".repeat(500); // no space to cut at: cut between characters
+  for (const [text, to] of [[words, "#lobby"], [chinese, "#lobby"], [words, "ben"]]) {
+    b.chunks.length = 0;
+    a.say(`PRIVMSG ${to} :${text}`);
+    for (const conn of to === "ben" ? [b] : [b, timed]) {
+      const lines = ircLines(conn);
+      assert(lines.length > 1);
+      let joined = "";
+      for (const line of lines) {
+        const untagged = line.replace(/^@\S+ /, "");
+        assert(byteLength(untagged) + 2 <= 512, `${byteLength(untagged)} bytes`);
+        assert(untagged.startsWith(`:ann!ann@memory PRIVMSG ${to} :`), untagged.slice(0, 40));
+        const piece = parseCommand(line)!.params[1];
+        if (text === words && line !== lines.at(-1)) assert(piece.endsWith(" "), piece);
+        joined += piece;
+      }
+      assertEquals(joined, text);
+    }
+    if (to === "#lobby") assertEquals(nc.take(), [`ann: ${text}`]);
+    assertEquals(b.chunks.length, 1); // all the lines of a message in one chunk
+  }
+  // The lines are made once for all IRC recipients of a message, not once each.
+  const c = hub.ircMember("cy");
+  c.say("JOIN #lobby");
+  ircLines(c);
+  a.say(`PRIVMSG #lobby :${words}`);
+  assert(b.chunks.at(-1) === c.chunks.at(-1), "the same bytes, not a copy per recipient");
+});
+
+test("irc: a standard-sized IRC line that would not relay in one line is refused with 417, not cut", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  for (const conn of [a, b]) conn.say("JOIN #lobby");
+  ircLines(a);
+  ircLines(b);
+  nc.take();
+  const relayed = ":ann!ann@memory PRIVMSG #lobby :";
+  const fits = "f".repeat(512 - 2 - byteLength(relayed)); // relayed: exactly 512 bytes
+  a.say(`PRIVMSG #lobby :${fits}`);
+  assertEquals(ircLines(b), [`${relayed}${fits}`]);
+  assertEquals(nc.take(), [`ann: ${fits}`]);
+  const longest = "y".repeat(512 - 2 - byteLength("PRIVMSG ben :")); // the most IRC sends
+  a.say(`PRIVMSG #lobby :${fits}x`, `PRIVMSG ben :${longest}`);
+  assertEquals(commands(a), ["417", "417"]);
+  assertEquals(ircLines(b), []); // nothing delivered cut, to anyone
+  assertEquals(nc.take(), []);
 });

@@ -226,6 +226,23 @@ function nameProblem(name: string, what: string): string | null {
   return null;
 }
 
+/**
+ * Names no member may take, in any case or look-alike spelling: the services' (so that
+ * `/msg NickServ IDENTIFY …` can never reach an impostor) and their short aliases. The
+ * hub adds the IRC server's own name (see `Hub.reserve`).
+ */
+export const RESERVED_NAMES: readonly string[] = [
+  "NickServ",
+  "ChanServ",
+  "HistServ",
+  "OperServ",
+  "Global",
+  "NS",
+  "CS",
+  "HS",
+  "OS",
+];
+
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
 
@@ -329,6 +346,7 @@ export const say = {
 
   badName: (reason: string) => error(reason),
   nameTaken: (name: string) => error(`the name ${name} is taken`),
+  nameReserved: (name: string) => error(`the name ${name} is reserved`),
   nameFirst: error("choose a name first; /help lists what works before that"),
   noNameInTime: error("no name given in time; goodbye"),
   lineTooLong: (max: number) => error(`line too long (max ${max} bytes); it was not sent`),
