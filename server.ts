@@ -104,6 +104,12 @@ export interface ServerOptions {
   web?: number | false;
   /** Origins whose pages may open the WebSocket. Default: the page's own only. */
   webOrigins?: string[];
+  /** If set, `/metrics` asks for `Authorization: Bearer` this token. Default: open. */
+  metricsToken?: string;
+  /** Milliseconds a web client has to send a request's head. Default 10000. */
+  webHeaderTimeout?: number;
+  /** Milliseconds an idle keep-alive web connection is kept. Default 10000. */
+  webIdleTimeout?: number;
   /** Port for IRC clients (on the same `hostname`, TLS with `cert`; 0 picks a free one). Default none. */
   irc?: number | false;
   /** The IRC server name in replies. Default the host name (`localhost` without `--allow-sys`). */
@@ -263,6 +269,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         ...settings,
         port: settings.web,
         origins: settings.webOrigins,
+        headerTimeout: settings.webHeaderTimeout,
+        idleTimeout: settings.webIdleTimeout,
+        handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         scheduler,
         admission,
         metrics,
@@ -428,6 +437,7 @@ OPTIONS:
   --no-web              no web page (and no WebSocket, /healthz or /metrics)
   --web-origin LIST     origins whose pages may open the WebSocket, comma-separated, e.g.
                         https://chat.example.org (default: the page's own origin only)
+  --metrics-token TOKEN /metrics asks for "Authorization: Bearer TOKEN" (default: open)
   --irc PORT            port for IRC clients (irssi, WeeChat…) on the same --host, TLS with
                         --cert; 0 picks a free one (default: no IRC)
   --irc-name NAME       the IRC server name (default the host name; localhost without
@@ -492,6 +502,14 @@ function joinDashValues(args: string[]): string[] {
   return out;
 }
 
+/** Checks `--metrics-token`: what a header can carry, and long enough not to be guessed. */
+function metricsToken(value: string | undefined): string | undefined {
+  if (value === undefined || /^[A-Za-z0-9._~+/=-]{16,}$/.test(value)) return value;
+  throw new Error(
+    "--metrics-token is at least 16 letters, digits or ._~+/=- (e.g. openssl rand -hex 16)",
+  );
+}
+
 /** Checks `--irc-name`: one word of letters, digits, `.` and `-` (it is the source of every reply). */
 function ircName(value: string | undefined): string | undefined {
   if (value === undefined || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(value)) return value;
@@ -538,6 +556,7 @@ async function main(): Promise<void> {
         web: { type: "string" },
         "no-web": { type: "boolean" },
         "web-origin": { type: "string" },
+        "metrics-token": { type: "string" },
         irc: { type: "string" },
         "irc-name": { type: "string" },
         "log-format": { type: "string" },
@@ -574,6 +593,9 @@ async function main(): Promise<void> {
     if (values["no-web"] && (values.web !== undefined || values["web-origin"] !== undefined)) {
       throw new Error("--no-web goes with neither --web nor --web-origin");
     }
+    if (values["no-web"] && values["metrics-token"] !== undefined) {
+      throw new Error("--metrics-token is for the web side's /metrics: not with --no-web");
+    }
     // `--port 0` asks for free ports: the web side then takes a free one too, so that
     // servers started for tests never contend for the same web port.
     const web = values["no-web"] ? false : intFlag("web", values.web, 0, 65535) ??
@@ -583,6 +605,7 @@ async function main(): Promise<void> {
       port,
       web,
       webOrigins: values["web-origin"]?.split(",").map(parseOrigin),
+      metricsToken: metricsToken(values["metrics-token"]),
       irc: intFlag("irc", values.irc, 0, 65535),
       ircName: ircName(values["irc-name"]),
       maxLine: intFlag("max-line", values["max-line"], 1),
