@@ -150,6 +150,8 @@ export interface ServerStats {
   connections: number;
   /** Of them, WebSocket connections. */
   webConnections: number;
+  /** Connections counted at the door now, every transport's (plain HTTP ones included). */
+  admitted: number;
   /** Clients that have chosen a name. */
   members: number;
   /** Rooms with someone in them. */
@@ -368,6 +370,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     stats: () => ({
       connections: tcp.connections + (web?.connections ?? 0) + (irc?.tcp.connections ?? 0),
       webConnections: web?.connections ?? 0,
+      admitted: admission.open,
       members: hub.members.size,
       rooms: hub.rooms.size,
       peakQueuedBytes: scheduler.peakQueuedBytes,

@@ -319,20 +319,22 @@ class Exchange implements HttpExchange {
   }
 
   data(chunk: Uint8Array): void {
-    if (this.#closing || this.takenOver) return;
     let offset = 0;
-    if (this.#skip > 0) {
-      offset = Math.min(this.#skip, chunk.length);
-      this.#skip -= offset;
-      if (offset === chunk.length) return;
-    }
-    if (this.idle) {
-      // The next request starts: it has the header timeout, from now.
-      this.idle = false;
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(onTimeout, this.server.headerTimeout, this);
-    }
     while (offset < chunk.length && !this.#closing && !this.takenOver) {
+      if (this.#skip > 0) {
+        // The body of the request answered last: read and dropped.
+        const skipped = Math.min(this.#skip, chunk.length - offset);
+        this.#skip -= skipped;
+        offset += skipped;
+        if (this.#skip === 0 && !this.#closing) this.#waitForNext();
+        continue;
+      }
+      if (this.idle) {
+        // The next request starts: it has the header timeout, from now.
+        this.idle = false;
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(onTimeout, this.server.headerTimeout, this);
+      }
       const start = this.#head.length;
       const take = Math.min(chunk.length - offset, MAX_HEAD + 4 - start);
       this.#head += latin1(chunk, offset, offset + take);
@@ -347,19 +349,20 @@ class Exchange implements HttpExchange {
         return;
       }
       if (end > MAX_HEAD) return this.#refuse(431, "request head too large\n");
-      const used = end + separator - start;
-      offset += used;
+      offset += end + separator - start;
       const head = this.#head.slice(0, end);
       this.#head = "";
       this.#rest = chunk.subarray(offset);
       this.#request(head);
       this.#rest = EMPTY;
-      if (this.#skip > 0) {
-        const skipped = Math.min(this.#skip, chunk.length - offset);
-        this.#skip -= skipped;
-        offset += skipped;
-      }
     }
+  }
+
+  /** A request is answered and its body (if any) read: the connection waits for the next. */
+  #waitForNext(): void {
+    this.idle = true;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(onTimeout, this.server.idleTimeout, this);
   }
 
   /** The socket has closed. */
@@ -405,7 +408,7 @@ class Exchange implements HttpExchange {
     if (requestLine === null) {
       const version = /HTTP\/(\d+(\.\d+)?)$/.exec(lines[0]);
       if (version && version[1] !== "1.0" && version[1] !== "1.1") {
-        return this.#refuse(505, "HTTP/1.1 only\n");
+        return this.#refuse(505, "only HTTP/1.1 is spoken here\n");
       }
       return this.#refuse(400, "not an HTTP/1.1 request\n");
     }
@@ -464,12 +467,8 @@ class Exchange implements HttpExchange {
       return;
     }
     this.socket.write(bytes);
-    this.idle = this.#skip === 0;
-    this.#timer = setTimeout(
-      onTimeout,
-      this.idle ? this.server.idleTimeout : this.server.headerTimeout,
-      this,
-    );
+    if (this.#skip === 0) this.#waitForNext();
+    else this.#timer = setTimeout(onTimeout, this.server.headerTimeout, this);
   }
 
   /** Answers a request that cannot be served here, and closes the connection. */
