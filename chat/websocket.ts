@@ -59,8 +59,12 @@ export const INPUT_MAX_FRAMES = 100;
 const ANNOUNCED_FACTOR = 16;
 /** Bytes of pongs the socket may have waiting: past them a ping is not answered. */
 const MAX_PONG_BACKLOG = 64 * 1024;
-/** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
-const KEEPALIVE_DELAY = 60_000;
+/**
+ * Milliseconds between two looks at who has been silent: a client silent since the
+ * last look is pinged, and one that has not answered by the next is dropped (as
+ * TCP keepalive finds vanished peers, sooner).
+ */
+const IDLE_INTERVAL = 60_000;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /** Close codes (RFC 6455, section 7.4.1). */
@@ -111,6 +115,7 @@ export class WsTransport {
   readonly tooLong: Uint8Array;
   readonly #connections = new Set<WsConnection>();
   #allClosed: (() => void) | null = null;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
   // A broadcast hands the very same bytes to every recipient's write: frame them once.
   #lastBytes: Uint8Array | null = null;
   #lastFrame: Uint8Array = EMPTY;
@@ -137,7 +142,6 @@ export class WsTransport {
     const offered = request.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim());
     const protocol = offered && this.options.protocols?.find((p) => offered.includes(p));
     const { socket, rest } = exchange.takeOver();
-    socket.setKeepAlive(true, KEEPALIVE_DELAY);
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
         `sec-websocket-accept: ${accept}\r\n` +
@@ -145,6 +149,7 @@ export class WsTransport {
     );
     const conn = new WsConnection(this, socket as TaggedSocket, request.remote);
     this.#connections.add(conn);
+    this.#idleTimer ??= setInterval(this.#lookForSilence, IDLE_INTERVAL);
     conn.session = this.hub.connect(conn);
     if (rest.length > 0) conn.data(rest);
   }
@@ -163,8 +168,15 @@ export class WsTransport {
   /** A connection's socket has closed. */
   untrack(conn: WsConnection): void {
     this.#connections.delete(conn);
-    if (this.#connections.size === 0) this.#allClosed?.();
+    if (this.#connections.size > 0) return;
+    clearInterval(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#allClosed?.();
   }
+
+  #lookForSilence = (): void => {
+    for (const conn of this.#connections) conn.lookForSilence();
+  };
 
   /** `bytes` (whole UTF-8 lines) as one text frame, made once however many recipients share it. */
   frame(bytes: Uint8Array): Uint8Array {
@@ -206,6 +218,8 @@ function closeFrame(code: number, reason: string): Uint8Array {
   payload.set(text, 2);
   return frame(CLOSE, payload);
 }
+
+const PING_FRAME = frame(PING, EMPTY);
 
 const CONNECTION = Symbol("connection");
 /** A socket that knows its {@linkcode WsConnection}. */
@@ -267,6 +281,9 @@ export class WsConnection extends Outbox implements Connection {
   /** Why the socket failed (the first reason wins). */
   #failure: string | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether anything came since the last look for silence, and whether it was pinged then. */
+  #heard = true;
+  #pinged = false;
   readonly #onWritten: (error?: Error | null) => void;
 
   constructor(readonly transport: WsTransport, readonly socket: TaggedSocket, remote: {
@@ -288,6 +305,7 @@ export class WsConnection extends Outbox implements Connection {
 
   /** Bytes read: frames parsed as far as they go; a partial one waits for the rest. */
   data(chunk: Uint8Array): void {
+    this.#heard = true;
     if (this.#closeReceived || this.#errorCode !== 0) return; // read and dropped
     if (this.#skip > 0) {
       const skipped = Math.min(this.#skip, chunk.length);
@@ -377,6 +395,20 @@ export class WsConnection extends Outbox implements Connection {
       if (fin) this.#messageDone();
     }
     return offset;
+  }
+
+  /** A periodic look: a client silent since the last one is pinged; still silent, it is dropped. */
+  lookForSilence(): void {
+    if (this.#heard) {
+      this.#heard = false;
+      this.#pinged = false;
+    } else if (!this.#pinged) {
+      this.#pinged = true;
+      if (!this.#closeSent) this.socket.write(PING_FRAME);
+    } else {
+      this.#failure ??= reasons.timedOut;
+      this.socket.destroy();
+    }
   }
 
   /** A ping, a pong or a close came. */
@@ -476,6 +508,8 @@ export class WsConnection extends Outbox implements Connection {
     this.#closing = true;
     this.#inbox = null;
     this.forget();
+    // Nothing more is read: what it sends meanwhile waits in the kernel, not here.
+    this.socket.pause();
     this.#sendClose(code, why);
   }
 
