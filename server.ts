@@ -197,6 +197,26 @@ const MAX_HANDSHAKE = 10_000;
 /** New connections one address may open at once before `connectRate` applies. */
 const CONNECT_BURST = 10;
 
+/** File descriptors kept for what is no client's: listeners, files, the log, Redis. */
+const FD_RESERVE = 128;
+
+/**
+ * `maxClients`, or fewer if the process may not open that many files: a listener
+ * that meets EMFILE in Deno stops accepting for good, without an error, so the
+ * door must refuse before the limit is met.
+ */
+function withinOpenFileLimit(maxClients: number): number {
+  let limits: string;
+  try {
+    limits = Deno.readTextFileSync("/proc/self/limits");
+  } catch {
+    return maxClients; // not Linux, or not allowed to read it: nothing known
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(limits);
+  if (soft === null) return maxClients;
+  return Math.max(1, Math.min(maxClients, Number(soft[1]) - FD_RESERVE));
+}
+
 /** Starts a chat server; it resolves once the server listens. */
 export async function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   const settings = { ...DEFAULTS, ...withoutUndefined(options) };
@@ -209,7 +229,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   const metrics = new Metrics();
   const log = new CountingLog(metrics, sink, settings.logFormat);
-  const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
+  const admission = new Admission({
+    ...settings,
+    maxClients: withinOpenFileLimit(settings.maxClients),
+    connectBurst: CONNECT_BURST,
+  });
   // The SQLite module is loaded only when a file is asked for: nothing else needs it.
   const history = settings.db
     ? new (await import("./chat/sqlite_history.ts")).SqliteHistory(
@@ -420,7 +444,8 @@ OPTIONS:
   --max-queue SIZE      output queued for one client before it is dropped (default 1MiB)
   --max-buffered SIZE   output queued for all clients together; past it the largest
                         backlogs are dropped (default 256MiB)
-  --max-clients N       connections served at once (default ${DEFAULTS.maxClients})
+  --max-clients N       connections served at once (default ${DEFAULTS.maxClients}; at most the
+                        open-file limit less ${FD_RESERVE}, ulimit -n)
   --max-per-address N   connections at once from one address, IPv6 by /64; 0 = no limit
                         (default ${DEFAULTS.maxPerAddress})
   --connect-rate N      new connections per minute from one address, after a burst of

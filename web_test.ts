@@ -15,7 +15,15 @@ import {
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./chat/page.ts";
 import { helloName, NAME_PROMPT, reasons, say } from "./chat/protocol.ts";
 import type { ChatServer, ServerOptions } from "./server.ts";
-import { eventually, LineClient, quietServer, test, WAIT_LIMIT, within } from "./test_util.ts";
+import {
+  eventually,
+  freePort,
+  LineClient,
+  quietServer,
+  test,
+  WAIT_LIMIT,
+  within,
+} from "./test_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -797,4 +805,54 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
   assertEquals(response.status, 200);
   assertEquals(sample(body, 'chat_connections{transport="http"}'), 1);
   assertEquals((await get(server, "/healthz")).response.status, 200);
+});
+
+test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
+  const [port, web] = [await freePort(), await freePort()];
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER}" --port ${port} --web ${web} ` +
+      "--exempt 127.0.0.0/8",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const conns: Deno.Conn[] = [];
+  try {
+    let output = "";
+    while (!output.includes("page at")) output += (await within(reader.read(), "the log")).value;
+    // More half-sent requests than the process may open files.
+    for (let i = 0; i < 250; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: web });
+      conns.push(conn);
+      await conn.write(encoder.encode("GET / HTTP/1.1\r\n"));
+    }
+    for (const conn of conns.splice(0)) conn.close();
+    // The listener met EMFILE and accepted nothing more: before, this never came.
+    const healthz = async () => {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 1_000);
+      try {
+        const response = await fetch(`http://127.0.0.1:${web}/healthz`, { signal: abort.signal });
+        return response.status === 200 && await response.text() === "ok\n";
+      } catch {
+        return false; // not accepted in time, or reset as the listener is reopened
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await eventually(healthz, WAIT_LIMIT);
+    using _chat = await LineClient.join(
+      { addr: { transport: "tcp", hostname: "127.0.0.1", port } },
+      "after",
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+  }
 });

@@ -81,9 +81,12 @@ const IDLE_TIMEOUT = 10_000;
 const HANDSHAKE_TIMEOUT = 10_000;
 /** Milliseconds a refused connection is kept to read its request, so that it reads the refusal. */
 const LINGER = 1_000;
-/** Delays before accepting again after a failed accept (out of file descriptors): doubled, capped. */
-const ACCEPT_RETRY_FIRST = 50;
-const ACCEPT_RETRY_MAX = 2_000;
+/** Milliseconds between two looks at whether the listener still accepts (when nothing came). */
+const WATCH_INTERVAL = 2_000;
+/** Milliseconds the listener has to accept a connection of our own before it is reopened. */
+const PROBE_TIMEOUT = 1_000;
+/** Refused connections that may linger at once; the others are closed once answered. */
+const MAX_LINGERING = 16;
 
 const REASON_PHRASES: Record<number, string> = {
   101: "Switching Protocols",
@@ -118,7 +121,13 @@ export class HttpServer {
   #allClosed: (() => void) | null = null;
   readonly headerTimeout: number;
   readonly idleTimeout: number;
-  #acceptRetry = ACCEPT_RETRY_FIRST;
+  #lingering = 0;
+  /** Whether a connection came since the last look at the listener. */
+  #accepted = false;
+  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** A connection of our own, made to see whether the listener still accepts, and its port. */
+  #probe: net.Socket | null = null;
+  #probePort = 0;
   #listening = false;
   #closed = false;
 
@@ -148,6 +157,7 @@ export class HttpServer {
     if (secure) {
       server.on("secureConnection", (socket: net.Socket) => http.#serve(socket));
       server.on("tlsClientError", (error: Error, socket: net.Socket) => {
+        if (http.#isProbe(socket)) return;
         const address = hostPort(socket.remoteAddress, socket.remotePort);
         options.log.repeated({
           event: "tls-failed",
@@ -162,6 +172,7 @@ export class HttpServer {
       server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
         server.off("error", reject);
         http.#listening = true;
+        http.#watchTimer = setInterval(() => http.#watch(), WATCH_INTERVAL);
         server.on("error", (error: Error) => http.#acceptFailed(error));
         resolve(http);
       });
@@ -182,6 +193,8 @@ export class HttpServer {
   /** Stops listening, then settles once every connection has closed (those left after `ms` are cut). */
   async close(ms: number): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#watchTimer);
+    this.#probe?.destroy();
     if (this.#listening) this.server.close();
     this.#listening = false;
     const allClosed = new Promise<void>((resolve) => {
@@ -198,27 +211,73 @@ export class HttpServer {
   }
 
   /**
-   * A failed accept (out of file descriptors, say): logged as a repeated event, and
-   * the listener is reopened after a growing pause if it stopped, so that it never
-   * dies silently while the connections already in are served.
+   * A failed accept (out of file descriptors, say), if the runtime reports it: logged
+   * as a repeated event. (Deno 2.9's listener reports none and stops accepting: the
+   * door keeps below the open-file limit instead, see `server.ts`.)
    */
   #acceptFailed(error: Error & { code?: string }): void {
     this.options.log.repeated({
       event: "accept-failed",
       reason: `web: ${error.code ?? error.message.split("\n")[0]}`,
     });
-    if (this.server.listening || this.#closed) return;
-    const delay = this.#acceptRetry;
-    this.#acceptRetry = Math.min(ACCEPT_RETRY_MAX, delay * 2);
-    setTimeout(() => {
-      if (this.#closed || this.server.listening) return;
-      this.server.listen({ host: this.options.hostname, port: this.addr.port, backlog: 4096 });
-    }, delay);
+  }
+
+  /**
+   * Looks at whether the listener still accepts, if nothing came since the last look:
+   * in Deno 2.9 a listener that met EMFILE (a burst of connections near the open-file
+   * limit) stops accepting for good, without an error. A connection of its own that
+   * it does not accept within {@linkcode PROBE_TIMEOUT} says so; it is then reopened.
+   */
+  #watch(): void {
+    if (this.#accepted || this.#probe !== null || this.#closed) {
+      this.#accepted = false;
+      return;
+    }
+    const { hostname, port } = this.addr;
+    const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "::" ? "::1" : hostname;
+    const probe = net.connect({ host, port });
+    this.#probe = probe;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    probe.on("error", ignore); // out of descriptors itself: the next look tries again
+    probe.on("close", () => {
+      clearTimeout(timer);
+      if (this.#probe === probe) this.#probe = null;
+    });
+    probe.once("connect", () => {
+      this.#probePort = probe.localPort ?? 0;
+      timer = setTimeout(() => {
+        if (this.#probePort !== 0 && !this.#closed) this.#reopen();
+        probe.destroy();
+      }, PROBE_TIMEOUT);
+    });
+  }
+
+  #isProbe(socket: net.Socket): boolean {
+    return this.#probePort !== 0 && socket.remotePort === this.#probePort &&
+      /^(127\.|::1$|::ffff:127\.)/.test(socket.remoteAddress ?? "");
+  }
+
+  /** The listener stopped accepting: it is closed and opened again on the same port. */
+  #reopen(): void {
+    this.#probePort = 0;
+    this.options.log.repeated({
+      event: "accept-failed",
+      reason: "web: the listener stopped accepting (out of file descriptors?); reopened",
+    });
+    const { hostname, port } = this.addr;
+    this.server.close();
+    this.server.listen({ host: hostname, port, backlog: 4096 });
   }
 
   /** Counts a new socket at the door, before any handshake, and refuses it past the limits. */
   #admit(socket: net.Socket): void {
-    this.#acceptRetry = ACCEPT_RETRY_FIRST;
+    if (this.#isProbe(socket)) {
+      this.#probePort = 0;
+      this.#probe?.destroy();
+      socket.destroy();
+      return;
+    }
+    this.#accepted = true;
     const address = socket.remoteAddress ?? "";
     const refusal = this.options.admission.admit(address);
     this.#sockets.set(socket, refusal === null ? address : null);
@@ -235,17 +294,26 @@ export class HttpServer {
       return;
     }
     // Answered at once, without its request; its request is read and dropped for a moment,
-    // so that the answer is not lost to a reset.
+    // so that the answer is not lost to a reset. Only a few linger: refused connections are
+    // not counted at the door, and must not use up the file descriptors.
     const status = refusal === say.serverFull ? 503 : 429;
     socket.end(responseBytes(
       { status, headers: { "retry-after": "60" }, body: refusal.slice(3) + "\n" },
       false,
       true,
     ));
+    if (this.#lingering >= MAX_LINGERING) {
+      socket.destroy(); // the answer goes if the kernel takes it at once; the fd is freed now
+      return;
+    }
+    this.#lingering++;
     socket.on("data", ignore);
     socket.on("end", destroySocket);
     const linger = setTimeout(destroySocket.bind(socket), LINGER);
-    socket.on("close", () => clearTimeout(linger));
+    socket.on("close", () => {
+      this.#lingering--;
+      clearTimeout(linger);
+    });
   }
 
   #untrack(socket: net.Socket): void {
