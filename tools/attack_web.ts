@@ -342,8 +342,8 @@ async function bigFrames(): Promise<string> {
     socket.write(header);
     for (let i = 0; i < size / chunk.length && !socket.gone; i++) {
       // Each MiB once the last is taken by the kernel: the server sets the pace.
-      await new Promise((resolve) => socket.write(chunk, resolve));
-      if (socket.gone || performance.now() - started > 30_000) break;
+      const error = await new Promise((resolve) => socket.write(chunk, resolve));
+      if (error || socket.gone || performance.now() - started > 30_000) break;
       sent += chunk.length;
     }
   }));
@@ -363,7 +363,7 @@ async function bigFrames(): Promise<string> {
   for (const socket of sockets) socket.destroy();
   await server.stop();
   return `big-frames: 32 WebSockets × one 60 MiB frame: ${(sent / 1024 / 1024).toFixed(0)} MiB ` +
-    `written in ${seconds.toFixed(1)} s, ${closed} closed by the server ` +
+    `taken by the kernel in ${seconds.toFixed(1)} s, ${closed} closed by the server ` +
     `(close codes ${[...closeCodes].map(([code, n]) => `${n}× ${code}`)}); server RSS idle ` +
     `${idle.toFixed(0)} MiB, sampled peak ${peak.toFixed(0)} MiB (+${(peak - idle).toFixed(0)}), ` +
     `VmHWM ${hwm.toFixed(0)} MiB`;
