@@ -83,7 +83,7 @@ const HANDSHAKE_TIMEOUT = 10_000;
 const LINGER = 1_000;
 /** Milliseconds between two looks at whether the listener still accepts (when nothing came). */
 const WATCH_INTERVAL = 2_000;
-/** Milliseconds the listener has to accept a connection of our own before it is reopened. */
+/** Milliseconds the listener has to answer a request of our own before it is reopened. */
 const PROBE_TIMEOUT = 1_000;
 /** Refused connections that may linger at once; the others are closed once answered. */
 const MAX_LINGERING = 16;
@@ -125,9 +125,8 @@ export class HttpServer {
   /** Whether a connection came since the last look at the listener. */
   #accepted = false;
   #watchTimer: ReturnType<typeof setInterval> | undefined;
-  /** A connection of our own, made to see whether the listener still accepts, and its port. */
+  /** A request of our own, made to see whether the listener still answers. */
   #probe: net.Socket | null = null;
-  #probePort = 0;
   #listening = false;
   #closed = false;
 
@@ -157,7 +156,6 @@ export class HttpServer {
     if (secure) {
       server.on("secureConnection", (socket: net.Socket) => http.#serve(socket));
       server.on("tlsClientError", (error: Error, socket: net.Socket) => {
-        if (http.#isProbe(socket)) return;
         const address = hostPort(socket.remoteAddress, socket.remotePort);
         options.log.repeated({
           event: "tls-failed",
@@ -223,10 +221,10 @@ export class HttpServer {
   }
 
   /**
-   * Looks at whether the listener still accepts, if nothing came since the last look:
+   * Looks at whether the listener still answers, if nothing came since the last look:
    * in Deno 2.9 a listener that met EMFILE (a burst of connections near the open-file
-   * limit) stops accepting for good, without an error. A connection of its own that
-   * it does not accept within {@linkcode PROBE_TIMEOUT} says so; it is then reopened.
+   * limit) stops accepting for good, without an error. A request of its own that is
+   * not answered within {@linkcode PROBE_TIMEOUT} says so; the listener is then reopened.
    */
   #watch(): void {
     if (this.#accepted || this.#probe !== null || this.#closed) {
@@ -235,31 +233,33 @@ export class HttpServer {
     }
     const { hostname, port } = this.addr;
     const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "::" ? "::1" : hostname;
-    const probe = net.connect({ host, port });
+    const probe = this.secure
+      ? tls.connect({ host, port, rejectUnauthorized: false })
+      : net.connect({ host, port });
     this.#probe = probe;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    probe.on("error", ignore); // out of descriptors itself: the next look tries again
+    let answered = false;
+    const timer = setTimeout(() => {
+      if (!answered && !this.#closed) this.#reopen();
+      probe.destroy();
+    }, PROBE_TIMEOUT);
+    probe.on("error", ignore); // out of descriptors itself, say: the next look tries again
+    probe.on("data", () => {
+      answered = true;
+      probe.destroy();
+    });
     probe.on("close", () => {
       clearTimeout(timer);
       if (this.#probe === probe) this.#probe = null;
     });
-    probe.once("connect", () => {
-      this.#probePort = probe.localPort ?? 0;
-      timer = setTimeout(() => {
-        if (this.#probePort !== 0 && !this.#closed) this.#reopen();
-        probe.destroy();
-      }, PROBE_TIMEOUT);
+    probe.once(this.secure ? "secureConnect" : "connect", () => {
+      probe.write(
+        `GET /healthz HTTP/1.1\r\nHost: ${hostPort(host, port)}\r\nConnection: close\r\n\r\n`,
+      );
     });
-  }
-
-  #isProbe(socket: net.Socket): boolean {
-    return this.#probePort !== 0 && socket.remotePort === this.#probePort &&
-      /^(127\.|::1$|::ffff:127\.)/.test(socket.remoteAddress ?? "");
   }
 
   /** The listener stopped accepting: it is closed and opened again on the same port. */
   #reopen(): void {
-    this.#probePort = 0;
     this.options.log.repeated({
       event: "accept-failed",
       reason: "web: the listener stopped accepting (out of file descriptors?); reopened",
@@ -271,12 +271,6 @@ export class HttpServer {
 
   /** Counts a new socket at the door, before any handshake, and refuses it past the limits. */
   #admit(socket: net.Socket): void {
-    if (this.#isProbe(socket)) {
-      this.#probePort = 0;
-      this.#probe?.destroy();
-      socket.destroy();
-      return;
-    }
     this.#accepted = true;
     const address = socket.remoteAddress ?? "";
     const refusal = this.options.admission.admit(address);
