@@ -114,6 +114,8 @@ export interface ServerOptions {
   irc?: number | false;
   /** The IRC server name in replies. Default the host name (`localhost` without `--allow-sys`). */
   ircName?: string;
+  /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). Default 60000. */
+  wsPing?: number;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
   /** Log every message as well as joins and leaves. Default false. */

@@ -856,3 +856,16 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     await reader.cancel();
   }
 });
+
+test("web: a silent socket is pinged, and dropped if it does not answer; one that answers stays", async () => {
+  await using server = await webServer({ wsPing: 150 });
+  using bob = await LineClient.join(server, "bob");
+  await using page = await WsClient.join(server, "page"); // Deno's client answers pings
+  assertEquals(await bob.line(), "-- page joined");
+  using raw = await RawSocket.open(server); // reads nothing, answers nothing
+  await raw.send("mute");
+  assertEquals(await bob.line(), "-- mute joined");
+  assertEquals(await bob.line(), `-- mute left (${reasons.timedOut})`);
+  page.send("still here");
+  assertEquals(await bob.line(), "page: still here");
+});

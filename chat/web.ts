@@ -45,6 +45,8 @@ export interface WebOptions {
   idleTimeout?: number;
   /** Milliseconds a TLS client has to finish its handshake. */
   handshakeTimeout?: number;
+  /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). */
+  wsPing?: number;
   /** What `/metrics` reports besides the counters: the TCP side, the output budget. */
   gauges: () => Gauges;
 }

@@ -47,6 +47,11 @@ export interface WsOptions {
   scheduler: FlushScheduler;
   /** Told of a client dropped for a reason the hub's log does not show (one without a name). */
   dropped?: (reason: string) => void;
+  /**
+   * Milliseconds between two looks for silent clients: one silent since the last
+   * look is pinged, and dropped if still silent at the next (default 60 s).
+   */
+  wsPing?: number;
   /** Subprotocols this server speaks, best first: the first a client offers is echoed. */
   protocols?: readonly string[];
 }
@@ -59,12 +64,8 @@ export const INPUT_MAX_FRAMES = 100;
 const ANNOUNCED_FACTOR = 16;
 /** Bytes of pongs the socket may have waiting: past them a ping is not answered. */
 const MAX_PONG_BACKLOG = 64 * 1024;
-/**
- * Milliseconds between two looks at who has been silent: a client silent since the
- * last look is pinged, and one that has not answered by the next is dropped (as
- * TCP keepalive finds vanished peers, sooner).
- */
-const IDLE_INTERVAL = 60_000;
+/** Milliseconds between two looks for silent clients, by default (see `WsOptions.wsPing`). */
+const PING_INTERVAL = 60_000;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /** Close codes (RFC 6455, section 7.4.1). */
@@ -149,7 +150,10 @@ export class WsTransport {
     );
     const conn = new WsConnection(this, socket as TaggedSocket, request.remote);
     this.#connections.add(conn);
-    this.#idleTimer ??= setInterval(this.#lookForSilence, IDLE_INTERVAL);
+    this.#idleTimer ??= setInterval(
+      this.#lookForSilence,
+      this.options.wsPing ?? PING_INTERVAL,
+    );
     conn.session = this.hub.connect(conn);
     if (rest.length > 0) conn.data(rest);
   }
