@@ -81,8 +81,11 @@ const IDLE_TIMEOUT = 10_000;
 const HANDSHAKE_TIMEOUT = 10_000;
 /** Milliseconds a refused connection is kept to read its request, so that it reads the refusal. */
 const LINGER = 1_000;
-/** Milliseconds between two looks at whether the listener still accepts (when nothing came). */
-const WATCH_INTERVAL = 2_000;
+/**
+ * Milliseconds between two looks at whether the listener still accepts (when nothing
+ * came): each costs a connection from loopback, counted at the door like any other.
+ */
+const WATCH_INTERVAL = 5_000;
 /** Milliseconds the listener has to answer a request of our own before it is reopened. */
 const PROBE_TIMEOUT = 1_000;
 /** Refused connections that may linger at once; the others are closed once answered. */
@@ -129,6 +132,7 @@ export class HttpServer {
   #probe: net.Socket | null = null;
   #listening = false;
   #closed = false;
+  #addr: Deno.NetAddr | null = null;
 
   private constructor(
     readonly options: HttpOptions,
@@ -177,13 +181,16 @@ export class HttpServer {
     });
   }
 
-  /** The address it listens on (the real port when 0 was asked for). */
+  /** The address it listens on (the real port when 0 was asked for), kept across a reopen. */
   get addr(): Deno.NetAddr {
-    const { address, port } = this.server.address() as net.AddressInfo;
-    return { transport: "tcp", hostname: address, port };
+    if (this.#addr === null) {
+      const { address, port } = this.server.address() as net.AddressInfo;
+      this.#addr = { transport: "tcp", hostname: address, port };
+    }
+    return this.#addr;
   }
 
-  /** Connections open now that are HTTP (not taken over), refused ones still closing included. */
+  /** Connections open now that speak HTTP (admitted, not taken over by a WebSocket). */
   get connections(): number {
     return this.#exchanges.size;
   }
