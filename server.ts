@@ -104,10 +104,18 @@ export interface ServerOptions {
   web?: number | false;
   /** Origins whose pages may open the WebSocket. Default: the page's own only. */
   webOrigins?: string[];
+  /** If set, `/metrics` asks for `Authorization: Bearer` this token. Default: open. */
+  metricsToken?: string;
+  /** Milliseconds a web client has to send a request's head. Default 10000. */
+  webHeaderTimeout?: number;
+  /** Milliseconds an idle keep-alive web connection is kept. Default 10000. */
+  webIdleTimeout?: number;
   /** Port for IRC clients (on the same `hostname`, TLS with `cert`; 0 picks a free one). Default none. */
   irc?: number | false;
   /** The IRC server name in replies. Default the host name (`localhost` without `--allow-sys`). */
   ircName?: string;
+  /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). Default 60000. */
+  wsPing?: number;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
   /** Log every message as well as joins and leaves. Default false. */
@@ -144,6 +152,8 @@ export interface ServerStats {
   connections: number;
   /** Of them, WebSocket connections. */
   webConnections: number;
+  /** Connections counted at the door now, every transport's (plain HTTP ones included). */
+  admitted: number;
   /** Clients that have chosen a name. */
   members: number;
   /** Rooms with someone in them. */
@@ -189,6 +199,26 @@ const MAX_HANDSHAKE = 10_000;
 /** New connections one address may open at once before `connectRate` applies. */
 const CONNECT_BURST = 10;
 
+/** File descriptors kept for what is no client's: listeners, files, the log, Redis. */
+const FD_RESERVE = 128;
+
+/**
+ * `maxClients`, or fewer if the process may not open that many files: a listener
+ * that meets EMFILE in Deno stops accepting for good, without an error, so the
+ * door must refuse before the limit is met.
+ */
+function withinOpenFileLimit(maxClients: number): number {
+  let limits: string;
+  try {
+    limits = Deno.readTextFileSync("/proc/self/limits");
+  } catch {
+    return maxClients; // not Linux, or not allowed to read it: nothing known
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(limits);
+  if (soft === null) return maxClients;
+  return Math.max(1, Math.min(maxClients, Number(soft[1]) - FD_RESERVE));
+}
+
 /** Starts a chat server; it resolves once the server listens. */
 export async function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   const settings = { ...DEFAULTS, ...withoutUndefined(options) };
@@ -201,7 +231,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   const metrics = new Metrics();
   const log = new CountingLog(metrics, sink, settings.logFormat);
-  const admission = new Admission({ ...settings, connectBurst: CONNECT_BURST });
+  const admission = new Admission({
+    ...settings,
+    maxClients: withinOpenFileLimit(settings.maxClients),
+    connectBurst: CONNECT_BURST,
+  });
   // The SQLite module is loaded only when a file is asked for: nothing else needs it.
   const history = settings.db
     ? new (await import("./chat/sqlite_history.ts")).SqliteHistory(
@@ -264,6 +298,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         ...settings,
         port: settings.web,
         origins: settings.webOrigins,
+        headerTimeout: settings.webHeaderTimeout,
+        idleTimeout: settings.webIdleTimeout,
+        handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         scheduler,
         admission,
         metrics,
@@ -368,6 +405,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     stats: () => ({
       connections: tcp.connections + (web?.connections ?? 0) + (irc?.tcp.connections ?? 0),
       webConnections: web?.connections ?? 0,
+      admitted: admission.open,
       members: hub.members.size,
       rooms: hub.rooms.size,
       peakQueuedBytes: scheduler.peakQueuedBytes,
@@ -451,7 +489,8 @@ OPTIONS:
   --max-queue SIZE      output queued for one client before it is dropped (default 1MiB)
   --max-buffered SIZE   output queued for all clients together; past it the largest
                         backlogs are dropped (default 256MiB)
-  --max-clients N       connections served at once (default ${DEFAULTS.maxClients})
+  --max-clients N       connections served at once (default ${DEFAULTS.maxClients}; at most the
+                        open-file limit less ${FD_RESERVE}, ulimit -n)
   --max-per-address N   connections at once from one address, IPv6 by /64; 0 = no limit
                         (default ${DEFAULTS.maxPerAddress})
   --connect-rate N      new connections per minute from one address, after a burst of
@@ -471,6 +510,7 @@ OPTIONS:
   --no-web              no web page (and no WebSocket, /healthz or /metrics)
   --web-origin LIST     origins whose pages may open the WebSocket, comma-separated, e.g.
                         https://chat.example.org (default: the page's own origin only)
+  --metrics-token TOKEN /metrics asks for "Authorization: Bearer TOKEN" (default: open)
   --irc PORT            port for IRC clients (irssi, WeeChat…) on the same --host, TLS with
                         --cert; 0 picks a free one (default: no IRC)
   --irc-name NAME       the IRC server name (default the host name; localhost without
@@ -535,6 +575,14 @@ function joinDashValues(args: string[]): string[] {
   return out;
 }
 
+/** Checks `--metrics-token`: what a header can carry, and long enough not to be guessed. */
+function metricsToken(value: string | undefined): string | undefined {
+  if (value === undefined || /^[A-Za-z0-9._~+/=-]{16,}$/.test(value)) return value;
+  throw new Error(
+    "--metrics-token is at least 16 letters, digits or ._~+/=- (e.g. openssl rand -hex 16)",
+  );
+}
+
 /** Checks `--irc-name`: one word of letters, digits, `.` and `-` (it is the source of every reply). */
 function ircName(value: string | undefined): string | undefined {
   if (value === undefined || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(value)) return value;
@@ -593,6 +641,7 @@ async function main(): Promise<void> {
         web: { type: "string" },
         "no-web": { type: "boolean" },
         "web-origin": { type: "string" },
+        "metrics-token": { type: "string" },
         irc: { type: "string" },
         "irc-name": { type: "string" },
         "log-format": { type: "string" },
@@ -629,6 +678,9 @@ async function main(): Promise<void> {
     if (values["no-web"] && (values.web !== undefined || values["web-origin"] !== undefined)) {
       throw new Error("--no-web goes with neither --web nor --web-origin");
     }
+    if (values["no-web"] && values["metrics-token"] !== undefined) {
+      throw new Error("--metrics-token is for the web side's /metrics: not with --no-web");
+    }
     // `--port 0` asks for free ports: the web side then takes a free one too, so that
     // servers started for tests never contend for the same web port.
     const web = values["no-web"] ? false : intFlag("web", values.web, 0, 65535) ??
@@ -638,6 +690,7 @@ async function main(): Promise<void> {
       port,
       web,
       webOrigins: values["web-origin"]?.split(",").map(parseOrigin),
+      metricsToken: metricsToken(values["metrics-token"]),
       irc: intFlag("irc", values.irc, 0, 65535),
       ircName: ircName(values["irc-name"]),
       maxLine: intFlag("max-line", values["max-line"], 1),

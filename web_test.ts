@@ -15,7 +15,15 @@ import {
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./chat/page.ts";
 import { helloName, NAME_PROMPT, reasons, say } from "./chat/protocol.ts";
 import type { ChatServer, ServerOptions } from "./server.ts";
-import { eventually, LineClient, quietServer, test, WAIT_LIMIT, within } from "./test_util.ts";
+import {
+  eventually,
+  freePort,
+  LineClient,
+  quietServer,
+  test,
+  WAIT_LIMIT,
+  within,
+} from "./test_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -609,4 +617,255 @@ test("web: a server on loopback answers only loopback names (no DNS rebinding)",
   assertEquals(await status(`evil.example:${port}`), "HTTP/1.1 421 Misdirected Request");
   assertEquals(await status(`localhost:${port}`), "HTTP/1.1 200 OK");
   assertEquals(await status(`127.0.0.1:${port}`), "HTTP/1.1 200 OK");
+});
+
+// ---------------------------------------------------------------------------
+// The door: every connection counted once, nothing held past its limits
+// ---------------------------------------------------------------------------
+
+/** Sends `request` on a fresh connection and reads one answer's head (and body), then closes. */
+async function answer(
+  server: WebServer,
+  request: string,
+): Promise<{ status: string; text: string }> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.webAddr.port });
+  await conn.write(encoder.encode(request));
+  let text = "";
+  const buffer = new Uint8Array(4096);
+  const complete = () => {
+    const end = text.indexOf("\r\n\r\n");
+    if (end === -1) return false;
+    const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
+    return length === null || text.length >= end + 4 + Number(length[1]);
+  };
+  while (!complete()) {
+    const n = await within(conn.read(buffer), `an answer to ${JSON.stringify(request)}`);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+  return { status: text.split("\r\n")[0], text };
+}
+
+/** A WebSocket handshake's head, with `headers` replacing (or, `null`, removing) the usual ones. */
+function handshake(server: WebServer, headers: Record<string, string | null> = {}): string {
+  const all: Record<string, string | null> = {
+    Host: `127.0.0.1:${server.webAddr.port}`,
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    ...headers,
+  };
+  const lines = Object.entries(all).filter(([, value]) => value !== null);
+  return `GET /ws HTTP/1.1\r\n${lines.map(([key, value]) => `${key}: ${value}\r\n`).join("")}\r\n`;
+}
+
+test("web: every refused or failed request, upgrade or not, gives its place at the door back once", async () => {
+  await using server = await webServer({ maxPerAddress: 1 });
+  const port = server.webAddr.port;
+  const cases: [string, string][] = [
+    [handshake(server, { Connection: null }), "HTTP/1.1 400 Bad Request"],
+    [handshake(server, { "Sec-WebSocket-Key": "short" }), "HTTP/1.1 400 Bad Request"],
+    [handshake(server, { "Sec-WebSocket-Version": "8" }), "HTTP/1.1 400 Bad Request"],
+    [handshake(server, { Upgrade: null }), "HTTP/1.1 426 Upgrade Required"],
+    [handshake(server, { Origin: "https://evil.example" }), "HTTP/1.1 403 Forbidden"],
+    [handshake(server, { Host: "evil.example" }), "HTTP/1.1 421 Misdirected Request"],
+    [handshake(server, { Host: "x:1:2" }), "HTTP/1.1 400 Bad Request"],
+    [`GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, "HTTP/1.1 404 Not Found"],
+    [`DELETE / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, "HTTP/1.1 405 Method Not Allowed"],
+    ["nonsense\r\n\r\n", "HTTP/1.1 400 Bad Request"],
+  ];
+  // Each is answered on a connection kept alive, then closed by the client: with one place
+  // per address, the next could not even connect if a place were kept.
+  for (const [request, status] of cases) {
+    assertEquals((await answer(server, request)).status, status, request);
+    await eventually(() => server.stats().admitted === 0);
+  }
+  await using page = await WsClient.join(server, "page");
+  assertEquals(server.stats().admitted, 1);
+  // The one place is the page's: a plain request is turned away at the door.
+  const refused = await answer(server, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  assertEquals(refused.status, "HTTP/1.1 429 Too Many Requests");
+  assertEquals(server.stats().admitted, 1);
+  page.send("/quit");
+  await page.rest();
+  await eventually(() => server.stats().admitted === 0);
+  const { body } = await get(server, "/healthz");
+  assertEquals(body, "ok\n");
+});
+
+test("web: a half-sent request is closed at the header timeout, an idle keep-alive at the idle one", async () => {
+  await using server = await webServer({ webHeaderTimeout: 200, webIdleTimeout: 200 });
+  const port = server.webAddr.port;
+  const half = `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
+  for (const [request, status] of [[half, "408 Request Timeout"], [`${half}\r\n`, "200 OK"]]) {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(encoder.encode(request));
+    const text = decoder.decode(await readAll(conn));
+    assertEquals(text.split("\r\n")[0], `HTTP/1.1 ${status}`);
+  }
+  await eventually(() => server.stats().admitted === 0);
+});
+
+test("web: a WebSocket that gives no name is closed at --name-timeout, even if it never answers", async () => {
+  await using server = await webServer({ nameTimeout: 200, drainTimeout: 200 });
+  using raw = await RawSocket.open(server); // never reads, never answers the close
+  assertEquals(raw.status, "HTTP/1.1 101 Switching Protocols");
+  assertEquals(server.stats().admitted, 1);
+  await eventually(() => server.stats().admitted === 0 && server.stats().webConnections === 0);
+});
+
+test("web: a frame announcing more than the limit is refused from its header: 1009, nothing buffered", async () => {
+  await using server = await webServer({ drainTimeout: 200 });
+  using raw = await RawSocket.open(server);
+  // The header of a 60 MiB text frame, and no payload at all.
+  const header = new Uint8Array([0x81, 0xff, 0, 0, 0, 0, 0x03, 0xc0, 0, 0, 1, 2, 3, 4]);
+  await raw.conn.write(header);
+  const frames = await readAll(raw.conn);
+  // The greeting's frame, then the close frame: 1009 "message too big".
+  const close = frames.subarray(frames.lastIndexOf(0x88));
+  assertEquals([close[0], close[1] & 0x7f, (close[2] << 8) | close[3]], [0x88, 17, 1009]);
+  assertEquals(decoder.decode(close.subarray(4)), "message too big");
+  await eventually(() => server.stats().admitted === 0);
+});
+
+test("web: fragments make one message, a ping between them is answered, bad UTF-8 closes with 1007", async () => {
+  await using server = await webServer({ drainTimeout: 200 });
+  using bob = await LineClient.join(server, "bob");
+  using raw = await RawSocket.open(server);
+  await raw.send("ann");
+  await eventually(() => server.hub.members.has("ann"));
+  assertEquals(await bob.line(), "-- ann joined");
+  const masked = (first: number, payload: number[]) => {
+    const mask = [9, 8, 7, 6];
+    return [first, 0x80 | payload.length, ...mask, ...payload.map((b, i) => b ^ mask[i % 4])];
+  };
+  const bytes = (text: string) => [...encoder.encode(text)];
+  await raw.conn.write(
+    new Uint8Array([
+      ...masked(0x01, bytes("he")), // text, not the last fragment
+      ...masked(0x89, bytes("hi")), // ping
+      ...masked(0x80, bytes("llo 👋")), // the last fragment
+    ]),
+  );
+  assertEquals(await bob.line(), "ann: hello 👋");
+  await raw.conn.write(new Uint8Array(masked(0x81, [0x68, 0xff, 0x69]))); // not UTF-8
+  assertEquals(await bob.line(), `-- ann left (${reasons.failed}: invalid UTF-8)`);
+  const frames = await readAll(raw.conn);
+  const pong = frames.indexOf(0x8a);
+  assertEquals([...frames.subarray(pong, pong + 4)], [0x8a, 2, 0x68, 0x69]);
+  const close = frames.subarray(frames.lastIndexOf(0x88));
+  assertEquals((close[2] << 8) | close[3], 1007);
+});
+
+/** Everything read from `conn` until the server closes it. */
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(65536);
+  for (let n = await within(conn.read(buffer), "a read"); n !== null;) {
+    chunks.push(buffer.slice(0, n));
+    n = await within(conn.read(buffer), "a read");
+  }
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return all;
+}
+
+test("web: a bad Host is a 400, logged as nothing; a loopback server wants a Host", async () => {
+  const logged: string[] = [];
+  await using server = await webServer({ log: (line) => logged.push(line) });
+  const port = server.webAddr.port;
+  for (const host of ["x:1:2", "a b", "[::1", "evil.example:99999999"]) {
+    const { status } = await answer(server, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assertEquals(status, "HTTP/1.1 400 Bad Request", host);
+  }
+  assertEquals((await answer(server, "GET / HTTP/1.1\r\n\r\n")).status, "HTTP/1.1 400 Bad Request");
+  assertEquals((await answer(server, "GET / HTTP/1.0\r\n\r\n")).status, "HTTP/1.1 400 Bad Request");
+  const fine = await answer(server, `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+  assertEquals(fine.status, "HTTP/1.1 200 OK");
+  assert(!logged.some((line) => /internal error|^\s+at /.test(line)), logged.join("\n"));
+});
+
+test("web: --metrics-token guards /metrics, and only it", async () => {
+  await using server = await webServer({ metricsToken: "0123456789abcdef" });
+  for (const authorization of [undefined, "Bearer wrong", "Bearer 0123456789abcdeg"]) {
+    const headers: Record<string, string> = authorization ? { authorization } : {};
+    const { response, body } = await get(server, "/metrics", { headers });
+    assertEquals(response.status, 401, authorization);
+    assertEquals(response.headers.get("www-authenticate"), 'Bearer realm="metrics"');
+    assertEquals(body, "a metrics token is expected\n");
+  }
+  const { response, body } = await get(server, "/metrics", {
+    headers: { authorization: "Bearer 0123456789abcdef" },
+  });
+  assertEquals(response.status, 200);
+  assertEquals(sample(body, 'chat_connections{transport="http"}'), 1);
+  assertEquals((await get(server, "/healthz")).response.status, 200);
+});
+
+test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
+  const [port, web] = [await freePort(), await freePort()];
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER}" --port ${port} --web ${web} ` +
+      "--exempt 127.0.0.0/8",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const conns: Deno.Conn[] = [];
+  try {
+    let output = "";
+    while (!output.includes("page at")) output += (await within(reader.read(), "the log")).value;
+    // More half-sent requests than the process may open files.
+    for (let i = 0; i < 250; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: web });
+      conns.push(conn);
+      await conn.write(encoder.encode("GET / HTTP/1.1\r\n"));
+    }
+    for (const conn of conns.splice(0)) conn.close();
+    // The listener met EMFILE and accepted nothing more: before, this never came.
+    const healthz = async () => {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 1_000);
+      try {
+        const response = await fetch(`http://127.0.0.1:${web}/healthz`, { signal: abort.signal });
+        return response.status === 200 && await response.text() === "ok\n";
+      } catch {
+        return false; // not accepted in time, or reset as the listener is reopened
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await eventually(healthz, 2 * WAIT_LIMIT); // the listener looks at itself every 5 s
+    using _chat = await LineClient.join(
+      { addr: { transport: "tcp", hostname: "127.0.0.1", port } },
+      "after",
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+  }
+});
+
+test("web: a silent socket is pinged, and dropped if it does not answer; one that answers stays", async () => {
+  await using server = await webServer({ wsPing: 150 });
+  using bob = await LineClient.join(server, "bob");
+  await using page = await WsClient.join(server, "page"); // Deno's client answers pings
+  assertEquals(await bob.line(), "-- page joined");
+  using raw = await RawSocket.open(server); // reads nothing, answers nothing
+  await raw.send("mute");
+  assertEquals(await bob.line(), "-- mute joined");
+  assertEquals(await bob.line(), `-- mute left (${reasons.timedOut})`);
+  page.send("still here");
+  assertEquals(await bob.line(), "page: still here");
 });

@@ -1,5 +1,5 @@
 /**
- * The web side of the server, on `Deno.serve`: the page (`/`, `/app.js`,
+ * The web side of the server, on its own HTTP/1.1 server (`chat/http.ts`): the page (`/`, `/app.js`,
  * `/app.css`, embedded in `chat/page.ts`), the WebSocket at `/ws` (see
  * `chat/websocket.ts`), `/healthz` and `/metrics`. Every response carries a
  * strict Content-Security-Policy and the other security headers; a WebSocket
@@ -8,13 +8,15 @@
  * @module
  */
 
+import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
+import { type HttpExchange, type HttpRequest, type HttpResponse, HttpServer } from "./http.ts";
 import type { Hub } from "./hub.ts";
 import { hostPort, type LogEvent, ServerLog } from "./log.ts";
 import type { FlushScheduler } from "./outbox.ts";
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
 import { reasons, say } from "./protocol.ts";
-import { WsTransport } from "./websocket.ts";
+import { handshakeError, WsTransport } from "./websocket.ts";
 
 /** Where and how the web side listens. */
 export interface WebOptions {
@@ -35,6 +37,16 @@ export interface WebOptions {
   admission: Admission;
   /** Counters for `/metrics`. */
   metrics: Metrics;
+  /** If set, `/metrics` asks for `Authorization: Bearer` this token. */
+  metricsToken?: string;
+  /** Milliseconds a client has to send a request head (default 10 s). */
+  headerTimeout?: number;
+  /** Milliseconds a keep-alive connection may wait for its next request (default 10 s). */
+  idleTimeout?: number;
+  /** Milliseconds a TLS client has to finish its handshake. */
+  handshakeTimeout?: number;
+  /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). */
+  wsPing?: number;
   /** What `/metrics` reports besides the counters: the TCP side, the output budget. */
   gauges: () => Gauges;
 }
@@ -64,8 +76,10 @@ export class WebServer {
   readonly ws: WsTransport;
   /** The origins allowed to open the socket, or `null` for the page's own only. */
   readonly #origins: ReadonlySet<string> | null;
-  #server!: Deno.HttpServer<Deno.NetAddr>;
+  #http!: HttpServer;
   #stopping = false;
+  /** Whether it listens on a loopback address: then it answers loopback names only. */
+  #loopback = false;
 
   private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
     this.ws = new WsTransport(hub, {
@@ -79,31 +93,24 @@ export class WebServer {
   static async listen(hub: Hub, options: WebOptions): Promise<WebServer> {
     const secure = options.cert !== undefined && options.key !== undefined;
     const web = new WebServer(hub, options, secure);
-    const { hostname, port, cert, key } = options;
+    const { hostname, port } = options;
     try {
-      let listening!: () => void;
-      const ready = new Promise<void>((resolve) => listening = resolve);
-      web.#server = Deno.serve({
-        hostname,
-        port,
-        ...(secure ? { cert, key } : {}),
-        onListen: () => listening(),
-        onError: (error) => {
-          hub.internalError(null, error);
-          return web.#respond(500, "internal error\n", TEXT, null);
-        },
-      }, (request, info) => web.#handle(request, info));
-      await ready;
+      web.#http = await HttpServer.listen({
+        ...options,
+        log: hub.log,
+        internalError: (error) => web.#internalError(error),
+      }, (request, exchange) => web.#handle(request, exchange));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new WebListenError(`cannot listen on ${hostPort(hostname, port)} (web): ${message}`);
     }
+    web.#loopback = /^(127\.|::1$|localhost$)/.test(web.addr.hostname);
     return web;
   }
 
   /** The address it listens on (the real port when 0 was asked for). */
   get addr(): Deno.NetAddr {
-    return this.#server.addr;
+    return this.#http.addr;
   }
 
   /** The page's address, as a browser opens it. */
@@ -118,6 +125,11 @@ export class WebServer {
     return this.ws.connections;
   }
 
+  /** Plain HTTP connections open now (not WebSockets). */
+  get httpConnections(): number {
+    return this.#http.connections;
+  }
+
   /** From now on `/healthz` answers 503 and no socket is opened; the rest is still served. */
   stopAccepting(): void {
     this.#stopping = true;
@@ -130,26 +142,40 @@ export class WebServer {
   async closed(ms: number): Promise<void> {
     this.#stopping = true;
     await this.ws.closed(ms);
-    await this.#server.shutdown();
-    this.ws.forgetAll();
+    await this.#http.close(0);
   }
 
-  #handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
-    const host = validHost(request.headers.get("host"));
+  /**
+   * A bug met while answering: logged with its stack the first time in a while,
+   * then counted in the log's summary (a request repeated in a loop must not
+   * flood the log).
+   */
+  #internalError(error: unknown): void {
+    const text = error instanceof Error ? error.stack ?? error.message : String(error);
+    this.hub.log.repeated({ event: "internal-error", reason: "web", text });
+  }
+
+  #handle(request: HttpRequest, exchange: HttpExchange): HttpResponse | null {
+    const hostHeader = request.headers.get("host");
+    const host = validHost(hostHeader);
+    if (host === null && (hostHeader !== undefined || this.#loopback)) {
+      // Without a valid name the rebinding check below cannot be made, nor the policy written.
+      return this.#respond(400, "a valid Host header is expected\n", TEXT, null);
+    }
     if (!this.#hostAllowed(host)) {
       // DNS rebinding: a foreign name pointed at this server would make its page "same
       // origin" with the chat. A server on loopback answers loopback names only.
       return this.#respond(421, "this server is not known by that name\n", TEXT, null);
     }
-    const path = new URL(request.url).pathname;
-    if (path === "/ws") return this.#upgrade(request, info.remoteAddr, host);
+    const { path } = request;
+    if (path === "/ws") return this.#upgrade(request, exchange, host);
     const asset = ASSETS.get(path);
     if (asset === undefined && path !== "/healthz" && path !== "/metrics") {
       return this.#respond(404, "not found\n", TEXT, host);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       const response = this.#respond(405, "method not allowed\n", TEXT, host);
-      response.headers.set("allow", "GET, HEAD");
+      response.headers["allow"] = "GET, HEAD";
       return response;
     }
     if (asset !== undefined) return this.#respond(200, asset.body, asset.type, host);
@@ -158,29 +184,46 @@ export class WebServer {
         ? this.#respond(503, "shutting down\n", TEXT, host)
         : this.#respond(200, "ok\n", TEXT, host);
     }
+    if (!this.#authorized(request.headers.get("authorization"))) {
+      const response = this.#respond(401, "a metrics token is expected\n", TEXT, host);
+      response.headers["www-authenticate"] = 'Bearer realm="metrics"';
+      return response;
+    }
     return this.#respond(200, this.#metrics(), METRICS_TYPE, host);
   }
 
-  #upgrade(request: Request, remote: Deno.NetAddr, host: string | null): Response {
+  /** Whether `/metrics` may be read with `authorization`: always, without `--metrics-token`. */
+  #authorized(authorization: string | undefined): boolean {
+    const token = this.options.metricsToken;
+    if (token === undefined) return true;
+    const expected = encoder.encode(`Bearer ${token}`);
+    const given = encoder.encode(authorization ?? "");
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  #upgrade(
+    request: HttpRequest,
+    exchange: HttpExchange,
+    host: string | null,
+  ): HttpResponse | null {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       const response = this.#respond(426, "a WebSocket handshake is expected here\n", TEXT, host);
-      response.headers.set("upgrade", "websocket");
+      response.headers["upgrade"] = "websocket";
       return response;
     }
     const origin = request.headers.get("origin");
     if (!this.#originAllowed(origin, host)) {
-      const address = hostPort(remote.hostname, remote.port);
+      const address = hostPort(request.remote.hostname, request.remote.port);
       this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN });
       return this.#respond(403, "this origin may not open the chat socket\n", TEXT, host);
     }
     if (this.#stopping || this.hub.closing) {
       return this.#respond(503, "shutting down\n", TEXT, host);
     }
-    try {
-      return this.ws.upgrade(request, remote);
-    } catch {
-      return this.#respond(400, "not a valid WebSocket handshake\n", TEXT, host);
-    }
+    const invalid = handshakeError(request);
+    if (invalid !== null) return this.#respond(400, `${invalid}\n`, TEXT, host);
+    this.ws.open(request, exchange);
+    return null;
   }
 
   /**
@@ -189,9 +232,8 @@ export class WebServer {
    * server cannot know the names it is reached by.
    */
   #hostAllowed(host: string | null): boolean {
-    if (host === null) return true; // no browser sends a request without a valid Host
-    const listen = this.addr.hostname;
-    if (!/^(127\.|::1$|localhost$)/.test(listen)) return true;
+    if (!this.#loopback) return true;
+    if (host === null) return false;
     const name = host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
     if (name === "localhost" || name === "::1" || /^127\./.test(name)) return true;
     if (this.#origins === null) return false;
@@ -206,19 +248,29 @@ export class WebServer {
    * be an allowed one (by default, the page's own). Without an `Origin` the
    * client is no browser page (a program), and no visitor's browser is misused.
    */
-  #originAllowed(origin: string | null, host: string | null): boolean {
-    if (origin === null) return true;
+  #originAllowed(origin: string | undefined, host: string | null): boolean {
+    if (origin === undefined) return true;
     const normalized = origin.toLowerCase();
     if (this.#origins !== null) return this.#origins.has(normalized);
     return host !== null && normalized === `${this.secure ? "https" : "http"}://${host}`;
   }
 
-  #respond(status: number, body: string, type: string, host: string | null): Response {
-    const headers = new Headers(SECURITY_HEADERS);
-    headers.set("content-type", type);
-    headers.set("cache-control", "no-cache");
-    headers.set("content-security-policy", this.#policy(host));
-    return new Response(body, { status, headers });
+  #respond(
+    status: number,
+    body: string | Uint8Array,
+    type: string,
+    host: string | null,
+  ): HttpResponse {
+    return {
+      status,
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-type": type,
+        "cache-control": "no-cache",
+        "content-security-policy": this.#policy(host),
+      },
+      body,
+    };
   }
 
   /** The Content-Security-Policy: this server's script and style, and its socket, nothing else. */
@@ -246,6 +298,7 @@ export class WebServer {
       [
         [{ transport: "tcp" }, gauges.tcpConnections],
         [{ transport: "websocket" }, this.ws.connections],
+        [{ transport: "http" }, this.#http.connections],
       ],
     );
     out.metric("chat_members", "gauge", "Clients that have chosen a name.", hub.members.size);
@@ -354,11 +407,13 @@ export class WebServer {
 const TEXT = "text/plain; charset=utf-8";
 const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** The page and its script and style, by path. */
-const ASSETS = new Map<string, { body: string; type: string }>([
-  ["/", { body: PAGE_HTML, type: "text/html; charset=utf-8" }],
-  ["/app.js", { body: PAGE_JS, type: "text/javascript; charset=utf-8" }],
-  ["/app.css", { body: PAGE_CSS, type: "text/css; charset=utf-8" }],
+const encoder = new TextEncoder();
+
+/** The page and its script and style, by path, encoded once. */
+const ASSETS = new Map<string, { body: Uint8Array; type: string }>([
+  ["/", { body: encoder.encode(PAGE_HTML), type: "text/html; charset=utf-8" }],
+  ["/app.js", { body: encoder.encode(PAGE_JS), type: "text/javascript; charset=utf-8" }],
+  ["/app.css", { body: encoder.encode(PAGE_CSS), type: "text/css; charset=utf-8" }],
 ]);
 
 /** Why an upgrade from another site's page is refused, as the log says it. */
@@ -374,8 +429,8 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 /** A `Host` header fit to be written into a header of ours, or `null`. */
-function validHost(host: string | null): string | null {
-  if (host === null) return null;
+function validHost(host: string | undefined): string | null {
+  if (host === undefined) return null;
   const valid = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host);
   return valid ? host.toLowerCase() : null;
 }
