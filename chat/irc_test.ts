@@ -434,7 +434,12 @@ test("irc: end to end over TCP, an IRC user and an nc user talk in Chinese", asy
   const irc = await LineClient.connect({ addr: server.ircAddr! });
   try {
     await irc.write("NICK 李雷\r\nUSER li 0 * :Li Lei\r\nJOIN #lobby\r\n");
-    await irc.until((line) => / 366 /.test(line));
+    const joined = await irc.through((line) => / 366 /.test(line));
+    // The real address (127.0.0.1) shows nowhere: not in the JOIN's source, WHO * or WHOIS.
+    await irc.write("WHO *\r\nWHO * %uhin\r\nWHOIS 李雷\r\nUSERHOST 李雷\r\n");
+    const asked = await irc.through((line) => / 302 /.test(line));
+    assert(asked.some((line) => / 352 .* li [a-z2-7]{13}\.cloak /.test(line)), asked.join("|"));
+    assert(!/127\.0\.0\.1/.test([...joined, ...asked].join("\n")), [...joined, ...asked].join("|"));
     await nc.until((line) => line === "-- 李雷 joined");
     await irc.write("PRIVMSG #lobby :你好，鲍勃\r\n");
     assertEquals(await nc.message(), "李雷: 你好，鲍勃");
