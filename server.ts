@@ -503,7 +503,8 @@ OPTIONS:
   --cloak-secret SECRET the key IRC cloaks addresses with (at least ${CLOAK_SECRET_MIN} characters;
                         default: made at the first start and kept in the --db file or in
                         Redis, or one per process without either)
-  --cloak-secret-file FILE  the same, read from FILE (out of sight of ps)
+  --cloak-secret-file FILE
+                        the same, read from FILE (trimmed; out of sight of ps)
   --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
   --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
   --db FILE             keep history and topics in this SQLite file, across restarts
