@@ -288,7 +288,7 @@ test("runClient shows the room in the prompt and follows /join and /nick", async
   using _bob = await LineClient.join(server, "bob");
   using carl = await LineClient.join(server, "carl");
   await carl.write("/join #Ops\n");
-  await carl.until((line) => roomChange(line) === "#Ops");
+  await carl.until((line) => roomChange(line) === "Ops"); // #Ops is the room Ops
   await carl.write("/topic lunch at 12\n");
   await carl.until((line) => line === say.topicSet("carl", "lunch at 12"));
   const prompts: string[] = [];
@@ -302,20 +302,20 @@ test("runClient shows the room in the prompt and follows /join and /nick", async
 
   // The room is named as the server spells it, whatever was typed.
   keyboard.type("/join #ops");
-  await screen.waitFor((line) => line === say.nowIn("#Ops", ["carl"], 1));
-  await screen.waitFor((line) => line === say.topicIs("#Ops", "lunch at 12"));
+  await screen.waitFor((line) => line === say.nowIn("Ops", ["carl"], 1));
+  await screen.waitFor((line) => line === say.topicIs("Ops", "lunch at 12"));
   await carl.until((line) => line === say.joined("ann"));
-  assertEquals(prompts.at(-1), "ann@#Ops> ");
+  assertEquals(prompts.at(-1), "ann@Ops> ");
 
   // A refused move changes nothing; a rename keeps the room.
   keyboard.type("/join no room");
   await screen.waitFor((line) => line === say.badName(checkRoomName("no room")!));
   keyboard.type("/nick Ann.B");
   await screen.waitFor((line) => line === say.renamed("Ann.B"));
-  assertEquals(prompts.at(-1), "Ann.B@#Ops> ");
+  assertEquals(prompts.at(-1), "Ann.B@Ops> ");
   keyboard.type(`/join ${LOBBY}`);
   await screen.waitFor((line) => roomChange(line) === LOBBY);
-  assertEquals(prompts, ["ann@lobby> ", "ann@#Ops> ", "Ann.B@#Ops> ", "Ann.B@lobby> "]);
+  assertEquals(prompts, ["ann@lobby> ", "ann@Ops> ", "Ann.B@Ops> ", "Ann.B@lobby> "]);
 
   keyboard.end();
   assertEquals(await within(done, "runClient to finish"), 0);

@@ -16,6 +16,7 @@ import type { ChatServer, ServerOptions } from "./server.ts";
 import {
   eventually,
   HAVE_REDIS,
+  ircHost,
   LineClient,
   quietServer,
   sanitized,
@@ -392,7 +393,8 @@ clusterTest(
       line = await irc(() => true);
       if (/ 352 /.test(line)) who.push(line.split(" ").slice(3, 8).join(" "));
     }
-    assertEquals(who, ["#lobby irene 127.0.0.1 a.test irene", "#lobby bob chat a.test bob"]);
+    const host = await ircHost(a, "ivy"); // the cloak of 127.0.0.1
+    assertEquals(who, [`#lobby irene ${host} a.test irene`, "#lobby bob chat a.test bob"]);
 
     await bob.write("hi from nc\n");
     assertEquals(
@@ -407,7 +409,7 @@ clusterTest(
       await irc((line) => / 433 /.test(line)),
       ":a.test 433 irene Bob :Nickname is already in use",
     );
-    assertEquals(await irc((line) => line.includes(" NICK ")), ":irene!irene@127.0.0.1 NICK irena");
+    assertEquals(await irc((line) => line.includes(" NICK ")), `:irene!irene@${host} NICK irena`);
     assertEquals(await bob.line(), say.othersRenamed("irene", "irena"));
     // A PART leaves the room and the IRC user in none; a JOIN brings it back.
     await irene.write("PART #lobby :brb\r\nJOIN #lobby\r\n");
@@ -442,6 +444,22 @@ clusterTest(
       ":a.test 322 irena #dev 1 :plans",
       ":a.test 322 irena #lobby 1 :",
     ]);
+  },
+);
+
+clusterTest(
+  "IRC cloaks: every server of a cluster cloaks an address alike, under a key kept in Redis",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis, { irc: 0 });
+    await using b = await instance(redis, { irc: 0 });
+    const host = await ircHost(a, "ann");
+    assertMatch(host, /^[a-z2-7]{13}\.cloak$/); // never 127.0.0.1
+    assertEquals(await ircHost(b, "bob"), host);
+    assertMatch(await redis.cli("GET", "chat:cloak-key"), /^[0-9a-f]{64}$/);
+    // A server that joins later takes the key already there.
+    await using c = await instance(redis, { irc: 0 });
+    assertEquals(await ircHost(c, "carl"), host);
   },
 );
 

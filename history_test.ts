@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ServerLog } from "./chat/log.ts";
 import { parseHistoryLine, say } from "./chat/protocol.ts";
 import { SqliteHistory } from "./chat/sqlite_history.ts";
-import { LineClient, quietServer, spawnServer, test } from "./test_util.ts";
+import { ircHost, LineClient, quietServer, spawnServer, test } from "./test_util.ts";
 
 const SERVER = new URL("./server.ts", import.meta.url).pathname;
 
@@ -52,6 +52,37 @@ test("history and topics survive a restart on the same --db file", async () => {
   await bob.line(); // hello
   assertEquals(await bob.line(), say.topicIs("lobby", "release friday"));
   assertEquals(await historyOf(bob), ["ann: first", "* ann waves", "ann: last"]);
+});
+
+test("IRC cloaks are kept in the --db file: the same cloak after a restart, another file's differ", async () => {
+  await using db = await tempDb();
+  await using other = await tempDb();
+  const hostOn = async (path: string, nick: string) => {
+    await using server = await quietServer({ db: path, irc: 0 });
+    return await ircHost(server, nick);
+  };
+  const first = await hostOn(db.path, "ann");
+  assertMatch(first, /^[a-z2-7]{13}\.cloak$/); // never 127.0.0.1
+  assertEquals(await hostOn(db.path, "bob"), first);
+  const elsewhere = await hostOn(other.path, "ann");
+  assertMatch(elsewhere, /^[a-z2-7]{13}\.cloak$/);
+  assert(elsewhere !== first, "each file has its own key");
+  // The key is a row of the file's meta table, made once.
+  const file = new DatabaseSync(db.path);
+  try {
+    const rows = file.prepare("SELECT key, value FROM meta").all();
+    assertEquals(rows.map((row) => row.key), ["chat:cloak-key"]);
+    assertMatch(rows[0].value as string, /^[0-9a-f]{64}$/);
+  } finally {
+    file.close();
+  }
+  // --cloak-secret wins over the kept key, and cloaks alike wherever it is given.
+  const given = "a secret of sixteen or more characters";
+  await using a = await quietServer({ db: db.path, irc: 0, cloakSecret: given });
+  await using b = await quietServer({ irc: 0, cloakSecret: given });
+  const withSecret = await ircHost(a, "carl");
+  assert(withSecret !== first);
+  assertEquals(await ircHost(b, "dora"), withSecret);
 });
 
 test("a file that is not a chat database, or is held by another server, is refused", async () => {

@@ -32,6 +32,7 @@ import { Cluster } from "./chat/cluster.ts";
 import { Hub } from "./chat/hub.ts";
 import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./chat/log.ts";
 import { IrcFront, ircRefusal } from "./chat/irc.ts";
+import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./chat/cloak.ts";
 import { FlushScheduler } from "./chat/outbox.ts";
 import { TcpTransport } from "./chat/tcp.ts";
 import { withTimeout } from "./chat/timeout.ts";
@@ -116,6 +117,12 @@ export interface ServerOptions {
   ircName?: string;
   /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). Default 60000. */
   wsPing?: number;
+  /**
+   * The key of IRC cloaks (what IRC shows for addresses), at least 16 characters.
+   * Default: one made at the first start and kept with the data (in the `db` file, or
+   * in Redis for the whole cluster), or one per process without either.
+   */
+  cloakSecret?: string;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
   /** Log every message as well as joins and leaves. Default false. */
@@ -196,6 +203,8 @@ const DEFAULTS = {
 const WEB_PORT = 1802;
 /** The longest a TLS client may take over its handshake, in milliseconds. */
 const MAX_HANDSHAKE = 10_000;
+/** Where the IRC cloak key is kept: a `meta` row of the `--db` file, or a Redis key. */
+const CLOAK_KEY = "chat:cloak-key";
 /** New connections one address may open at once before `connectRate` applies. */
 const CONNECT_BURST = 10;
 
@@ -264,6 +273,21 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       hub.history,
       log,
     );
+  }
+  // The key of IRC cloaks: given, or kept with the data so that a restart (or another server
+  // of the cluster) cloaks every address alike.
+  let cloakSecret = settings.cloakSecret;
+  if (typeof settings.irc === "number" && cloakSecret === undefined) {
+    const fresh = newCloakSecret();
+    try {
+      cloakSecret = bus
+        ? await bus.kept(CLOAK_KEY, fresh)
+        : history?.kept(CLOAK_KEY, fresh) ?? fresh;
+    } catch (error) {
+      await bus?.close(0);
+      await hub.history.close();
+      throw error; // a HistoryFileError or a ClusterError: one line for the operator
+    }
   }
   // One output budget for every transport; past it, shed down to three quarters.
   const scheduler: FlushScheduler = new FlushScheduler(
@@ -339,6 +363,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     const front = new IrcFront(hub, {
       serverName: settings.ircName ?? hostName(),
       pingInterval: settings.ircPing ?? 60_000,
+      cloaks: new Cloaks(cloakSecret),
     });
     try {
       const listener = await TcpTransport.listen(hub, {
@@ -515,6 +540,11 @@ OPTIONS:
                         --cert; 0 picks a free one (default: no IRC)
   --irc-name NAME       the IRC server name (default the host name; localhost without
                         --allow-sys)
+  --cloak-secret SECRET the key IRC cloaks addresses with (at least ${CLOAK_SECRET_MIN} characters;
+                        default: made at the first start and kept in the --db file or in
+                        Redis, or one per process without either)
+  --cloak-secret-file FILE
+                        the same, read from FILE (trimmed; out of sight of ps)
   --replay N            lines of a room's history shown to whoever enters it (default ${DEFAULTS.replay})
   --history N           lines of history kept in memory per room (default ${DEFAULTS.history})
   --db FILE             keep history and topics in this SQLite file, across restarts
@@ -583,6 +613,14 @@ function metricsToken(value: string | undefined): string | undefined {
   );
 }
 
+/** Checks a cloak key: at least CLOAK_SECRET_MIN characters, or it could be guessed. */
+function cloakSecret(where: string, value: string | undefined): string | undefined {
+  if (value === undefined || [...value].length >= CLOAK_SECRET_MIN) return value;
+  throw new Error(
+    `${where} is at least ${CLOAK_SECRET_MIN} characters (a short key can be guessed)`,
+  );
+}
+
 /** Checks `--irc-name`: one word of letters, digits, `.` and `-` (it is the source of every reply). */
 function ircName(value: string | undefined): string | undefined {
   if (value === undefined || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(value)) return value;
@@ -619,6 +657,7 @@ function intFlag(
 
 async function main(): Promise<void> {
   let options: ServerOptions;
+  let secretFile: string | undefined;
   try {
     const { values } = parseArgs({
       args: joinDashValues(Deno.args),
@@ -644,6 +683,8 @@ async function main(): Promise<void> {
         "metrics-token": { type: "string" },
         irc: { type: "string" },
         "irc-name": { type: "string" },
+        "cloak-secret": { type: "string" },
+        "cloak-secret-file": { type: "string" },
         "log-format": { type: "string" },
         replay: { type: "string" },
         history: { type: "string" },
@@ -667,6 +708,10 @@ async function main(): Promise<void> {
     }
     if (values["redis-ca"] !== undefined && !values.redis?.startsWith("rediss:")) {
       throw new Error("--redis-ca goes with a rediss:// --redis URL");
+    }
+    secretFile = values["cloak-secret-file"];
+    if (values["cloak-secret"] !== undefined && secretFile !== undefined) {
+      throw new Error("--cloak-secret and --cloak-secret-file: one or the other");
     }
     const logFormat = values["log-format"];
     if (logFormat !== undefined && logFormat !== "text" && logFormat !== "json") {
@@ -693,6 +738,7 @@ async function main(): Promise<void> {
       metricsToken: metricsToken(values["metrics-token"]),
       irc: intFlag("irc", values.irc, 0, 65535),
       ircName: ircName(values["irc-name"]),
+      cloakSecret: cloakSecret("--cloak-secret", values["cloak-secret"]),
       maxLine: intFlag("max-line", values["max-line"], 1),
       maxQueue: sizeFlag("max-queue", values["max-queue"]),
       maxBuffered: sizeFlag("max-buffered", values["max-buffered"]),
@@ -721,6 +767,23 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   // Reading the files is not a usage error: a missing one is exit 1, with no usage hint.
+  if (secretFile !== undefined) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(secretFile);
+    } catch (error) {
+      console.error(
+        `server: cannot read --cloak-secret-file ${secretFile}: ${(error as Error).message}`,
+      );
+      Deno.exit(1);
+    }
+    try {
+      options.cloakSecret = cloakSecret(`--cloak-secret-file ${secretFile}`, text.trim());
+    } catch (error) {
+      console.error(`server: ${(error as Error).message}`);
+      Deno.exit(2);
+    }
+  }
   for (
     const [flag, field] of [["cert", "cert"], ["key", "key"], ["redis-ca", "redisCa"]] as const
   ) {

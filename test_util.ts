@@ -353,6 +353,17 @@ export class LineClient {
   }
 }
 
+/**
+ * The host the IRC listener of `server` shows for a user from here (the cloak of
+ * 127.0.0.1), read from the 311 of a WHOIS on a connection registered as `nick`.
+ */
+export async function ircHost(server: { ircAddr: Deno.NetAddr | null }, nick: string) {
+  using client = await LineClient.connect({ addr: server.ircAddr! });
+  await client.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\nWHOIS ${nick}\r\n`);
+  const whois = await client.until((line) => / 311 /.test(line));
+  return whois.split(" ")[5];
+}
+
 /** Polls `condition` every few milliseconds until it holds or `ms` pass. */
 export async function eventually(
   condition: () => boolean | Promise<boolean>,

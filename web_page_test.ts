@@ -426,19 +426,19 @@ browserTest(
     const ann = await joinPage(browser, server, "ann");
     await untilText(ann.page, "#room", "lobby");
 
-    await type(ann, "/join #dev");
-    await untilText(ann.page, "#room", "#dev");
+    await type(ann, "/join #dev"); // the room dev, which IRC shows as #dev
+    await untilText(ann.page, "#room", "dev");
     await untilText(ann.page, "#topic", "release on Friday 🚀");
     await expectLine(carol, "-- ann joined");
     await until(
       ann.page,
       `document.querySelector("#members").textContent === "ann (you)carol"`,
-      "the people in #dev",
+      "the people in dev",
     );
     await until(
       ann.page,
-      `document.querySelector('#rooms button[aria-current="true"]')?.dataset.room === "#dev"`,
-      "#dev marked in the room list",
+      `document.querySelector('#rooms button[aria-current="true"]')?.dataset.room === "dev"`,
+      "dev marked in the room list",
     );
     await carol.write("welcome to #dev 🎉\n");
     await seeLine(ann.page, "carol: welcome to #dev 🎉");
@@ -462,7 +462,7 @@ browserTest(
     try {
       const ann = await joinPage(browser, first, "ann");
       await type(ann, "/join #dev");
-      await untilText(ann.page, "#room", "#dev");
+      await untilText(ann.page, "#room", "dev");
 
       await first.close();
       await until(
@@ -474,8 +474,8 @@ browserTest(
       await untilText(ann.page, "#status", "Connected as ann");
       using carol = await LineClient.join(second, "carol");
       await carol.write("/join #dev\n");
-      await expectLine(carol, "-- You are now in #dev. Also here (1): ann.");
-      await untilText(ann.page, "#room", "#dev");
+      await expectLine(carol, "-- You are now in dev. Also here (1): ann.");
+      await untilText(ann.page, "#room", "dev");
       await carol.write("welcome back 🎉\n");
       await seeLine(ann.page, "carol: welcome back 🎉");
       await type(ann, "thanks 🙏");

@@ -26,6 +26,7 @@ import {
   RESERVED_NAMES,
   ROOM_NOTICE,
   roomKey,
+  roomName,
   say,
   WELCOME,
 } from "./protocol.ts";
@@ -430,6 +431,7 @@ export class Hub implements ClusterHub {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
     if (bad) return session.send(say.badName(bad));
+    name = roomName(name); // `#dev` is the room `dev`: one name space with IRC
     const from = session.room; // none for an IRC user that has not joined any
     if (roomKey(name) === from?.key) return session.send(say.alreadyIn(from.name));
     const room = this.#enter(session, name, from);

@@ -51,19 +51,28 @@ test("/join tells you who is there and the topic; the room you join sees you arr
   using hub = new MemoryHub();
   const ann = hub.member("ann");
   ann.say("/join #Dev", "/topic ship it");
-  assertEquals(ann.take(), [say.nowIn("#Dev", [], 0), say.topicSet("ann", "ship it")]);
+  // The room is Dev: a leading # is only a way to write it (IRC shows it as #Dev).
+  assertEquals(ann.take(), [say.nowIn("Dev", [], 0), say.topicSet("ann", "ship it")]);
+  assertEquals(hub.rooms.get("dev")?.name, "Dev");
   const bob = hub.member("bob");
   bob.say("/join dev"); // the same room: a leading # and case are ignored
-  assertEquals(bob.take(), [say.nowIn("#Dev", ["ann"], 1), say.topicIs("#Dev", "ship it")]);
+  assertEquals(bob.take(), [say.nowIn("Dev", ["ann"], 1), say.topicIs("Dev", "ship it")]);
   assertEquals(ann.take(), [say.joined("bob")]);
-  bob.say("/join DEV", "/join", "/join no way", "/join lobby");
+  bob.say("/join DEV", "/join #dev", "/join", "/join no way", "/join ##dev", "/join #");
+  const badName =
+    "!! a room name is letters and digits, with _ - . allowed after the first, and may start with #";
   assertEquals(bob.take(), [
-    say.alreadyIn("#Dev"),
+    say.alreadyIn("Dev"),
+    say.alreadyIn("Dev"),
     say.usage("/join ROOM"),
-    "!! a room name is letters and digits, with _ - . allowed after the first, and may start with #",
-    say.nowIn(LOBBY, [], 0),
+    badName,
+    badName, // one # at most: a room name has none of its own
+    "!! a room name cannot be empty",
   ]);
+  bob.say("/join lobby");
+  assertEquals(bob.take(), [say.nowIn(LOBBY, [], 0)]);
   assertEquals(ann.take(), [say.moved("bob", LOBBY)]);
+  assertEquals([...hub.rooms.keys()].sort(), ["dev", LOBBY]);
 });
 
 test("an empty room disappears; its topic is kept for the next one to make it", () => {
@@ -100,10 +109,13 @@ test("/who lists your room or another one", () => {
   const bob = hub.member("bob");
   hub.member("cat").say("/join dev");
   ann.take();
-  ann.say("/who", "/who #dev", "/who nowhere");
+  hub.member("dan").say("/join #dev"); // the same room as cat's
+  ann.take();
+  ann.say("/who", "/who #dev", "/who dev", "/who nowhere");
   assertEquals(ann.take(), [
     say.online(LOBBY, ["ann", "bob"]),
-    say.online("dev", ["cat"]),
+    say.online("dev", ["cat", "dan"]),
+    say.online("dev", ["cat", "dan"]),
     say.noSuchRoom("nowhere"),
   ]);
   assertEquals(bob.take().includes(say.online(LOBBY, ["ann", "bob"])), false);

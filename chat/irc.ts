@@ -38,6 +38,7 @@ import { TOPIC_MAX } from "./commands.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
 import { GLOB_MAX, isGlob, matchGlob } from "./glob.ts";
+import { Cloaks } from "./cloak.ts";
 import {
   byteLength,
   ircLine,
@@ -54,6 +55,8 @@ export interface IrcOptions {
   serverName: string;
   /** Milliseconds of silence after which a client is pinged; as long again unanswered drops it. */
   pingInterval: number;
+  /** The cloaks shown for IRC users' addresses (default: under a key of this front's own). */
+  cloaks?: Cloaks;
 }
 
 /** The IRCv3 capabilities implemented, as `CAP LS` lists them. */
@@ -104,12 +107,15 @@ export class IrcFront {
   readonly watchers = new Map<string, Set<IrcSession>>();
   /** The most members there have been at once (for 265 and 266). */
   peakMembers = 0;
+  /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
+  readonly cloaks: Cloaks;
   #last: Rendered | null = null;
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
   /** Hooks into `hub`; {@linkcode close} unhooks and stops the pings. */
   constructor(readonly hub: Hub, readonly options: IrcOptions) {
+    this.cloaks = options.cloaks ?? new Cloaks();
     hub.changeHooks.push(this.#hook);
     hub.reserve(options.serverName); // replies come from it: no member may pass for the server
     this.#pinger = setInterval(() => this.#ping(), options.pingInterval);
@@ -128,6 +134,15 @@ export class IrcFront {
     const hooks = this.hub.changeHooks;
     const at = hooks.indexOf(this.#hook);
     if (at !== -1) hooks.splice(at, 1);
+  }
+
+  /**
+   * The real address of `member` if `viewer` may see it, else `null`: the one place
+   * where that is decided. Nobody may yet; operators will (the moderation issue),
+   * in WHOIS (378) and WHOX `%i`. Masks always carry the cloak, as on Ergo.
+   */
+  realAddress(_viewer: IrcSession, _member: IrcSession): string | null {
+    return null;
   }
 
   /** `nick!user@host` of the member called `name` (a chat member's user is its name). */
@@ -179,7 +194,7 @@ export class IrcFront {
   #pieces(
     message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
   ): [string, string[]] {
-    const target = message.kind === "private" ? message.to! : `#${message.room}`;
+    const target = message.kind === "private" ? message.to! : channelOf(message.room);
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
     const head = `:${this.mask(message.from)} ${command} ${target} :`;
     const pieces = message.kind === "action"
@@ -216,7 +231,7 @@ export class IrcFront {
     switch (change.kind) {
       case "named":
         this.peakMembers = Math.max(this.peakMembers, this.hub.members.size);
-        this.#monitored(session.name!, "730", this.mask(session.name!));
+        this.#monitored(session.name!, "730", irc?.mask ?? this.mask(session.name!));
         break;
       case "joined": {
         const { room } = change;
@@ -225,7 +240,10 @@ export class IrcFront {
           if (!members) this.#inRoom.set(room, members = new Set());
           members.add(irc);
         }
-        this.#tell(room, ircLine(this.mask(session.name!), "JOIN", `#${room.name}`));
+        this.#tell(
+          room,
+          ircLine(irc?.mask ?? this.mask(session.name!), "JOIN", channelOf(room.name)),
+        );
         if (irc?.away != null) this.awayChanged(irc); // away-notify: said after the JOIN
         break;
       }
@@ -233,8 +251,8 @@ export class IrcFront {
         const { room, reason } = change;
         this.#forget(room, irc);
         const line = reason === undefined
-          ? ircLine(this.mask(session.name!), "PART", `#${room.name}`)
-          : ircLine(this.mask(session.name!), "PART", `#${room.name}`, reason);
+          ? ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name))
+          : ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name), reason);
         this.#tell(room, line);
         irc?.raw(line);
         break;
@@ -246,7 +264,10 @@ export class IrcFront {
         if (this.hub.closing) break;
         this.#monitored(session.name!, "731", session.name!);
         if (room === null) break;
-        this.#tell(room, ircLine(this.mask(session.name!), "QUIT", quitReason(reason)));
+        this.#tell(
+          room,
+          ircLine(irc?.mask ?? this.mask(session.name!), "QUIT", quitReason(reason)),
+        );
         break;
       }
       case "renamed": {
@@ -261,14 +282,17 @@ export class IrcFront {
         irc?.raw(line);
         if (nameKey(change.old) !== nameKey(session.name!)) { // a change of case is no news
           this.#monitored(change.old, "731", change.old);
-          this.#monitored(session.name!, "730", this.mask(session.name!));
+          this.#monitored(session.name!, "730", irc?.mask ?? this.mask(session.name!));
         }
         break;
       }
       case "topic": {
         const { room } = change;
         this.topics.set(room.key, { by: session.name!, at: Date.now() });
-        this.#tell(room, ircLine(this.mask(session.name!), "TOPIC", `#${room.name}`, room.topic));
+        this.#tell(
+          room,
+          ircLine(irc?.mask ?? this.mask(session.name!), "TOPIC", channelOf(room.name), room.topic),
+        );
         break;
       }
     }
@@ -329,8 +353,10 @@ export class IrcSession extends Session {
   nick: string | null = null;
   user = "";
   realname = "";
-  /** The address shown in this member's `nick!user@host`. */
+  /** The host shown in this member's `nick!user@host`: the cloak of its address. */
   readonly host: string;
+  /** The real address: shown to no one but through {@linkcode IrcFront.realAddress}. */
+  readonly address: string;
   registered = false;
   /** Registration waits for `CAP END` once a client has sent `CAP LS` or `CAP REQ`. */
   negotiating = false;
@@ -357,7 +383,8 @@ export class IrcSession extends Session {
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
     super(front.hub, conn);
-    this.host = hostOf(conn.remote);
+    this.address = addressOf(conn.remote);
+    this.host = front.cloaks.of(this.address);
   }
 
   /** `nick!user@host`. */
@@ -518,7 +545,7 @@ export class IrcSession extends Session {
     const lines: string[] = [];
     const { serverName } = this.front.options;
     if (batch) {
-      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", `#${room.name}`));
+      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room.name)));
     }
     for (const entry of entries) {
       const tags = batch
@@ -538,12 +565,12 @@ export class IrcSession extends Session {
   override sendHistory(): void {}
 }
 
-/** The host part of `host:port` or `[v6]:port`. */
-function hostOf(remote: string): string {
+/** The address part of `host:port` or `[v6]:port` (as it is, if it has no port). */
+function addressOf(remote: string): string {
   const v6 = /^\[(.*)\]:\d+$/.exec(remote);
-  if (v6) return v6[1].replaceAll(":", "-") || "irc"; // a `:` would end the source
+  if (v6) return v6[1];
   const colon = remote.lastIndexOf(":");
-  return (colon === -1 ? remote : remote.slice(0, colon)) || "irc";
+  return /^[^:]*:\d+$/.test(remote) ? remote.slice(0, colon) : remote;
 }
 
 /** Commands a client may send before it is registered. */
@@ -576,9 +603,19 @@ function nickProblem(session: IrcSession, nick: string): ["432" | "433", string]
   return null;
 }
 
-/** The room a `#channel` parameter names, if it exists. */
+/**
+ * The IRC channel of the room called `room`: its name with a `#` in front. Room
+ * names have none of their own (see `roomName`), but one from an older server of a
+ * cluster might: it is not doubled.
+ */
+export function channelOf(room: string): string {
+  return room.startsWith("#") ? room : `#${room}`;
+}
+
+/** The room a `#channel` parameter names, if it exists (`##dev` names none: see `join`). */
 function roomOf(session: IrcSession, channel: string): Room<Session> | undefined {
-  if (!channel.startsWith("#")) return undefined;
+  // `#dev` is the room `dev`; `##dev` would be a room `#dev`, and room names have no `#`.
+  if (!channel.startsWith("#") || channel.startsWith("##")) return undefined;
   const { hub } = session;
   const key = roomKey(channel.slice(1));
   const room = hub.rooms.get(key);
@@ -596,7 +633,7 @@ function roomOf(session: IrcSession, channel: string): Room<Session> | undefined
 function names(session: IrcSession, room: Room<Session>): void {
   const { front } = session;
   const full = session.caps.has("userhost-in-names");
-  const channel = `#${room.name}`;
+  const channel = channelOf(room.name);
   const head = `:${front.options.serverName} 353 ${session.target} = ${channel} :`;
   const budget = LINE_MAX - 2 - byteLength(head);
   let line = "";
@@ -621,7 +658,7 @@ function names(session: IrcSession, room: Room<Session>): void {
 
 /** Sends the topic of `room` (332 and 333), or 331 when `always` and there is none. */
 function topic(session: IrcSession, room: Room<Session>, always: boolean): void {
-  const channel = `#${room.name}`;
+  const channel = channelOf(room.name);
   if (!room.topic) {
     if (always) session.reply("331", channel, "No topic is set");
     return;
@@ -687,7 +724,7 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
     t: token,
     c: channel,
     u: irc?.user ?? name,
-    i: "255.255.255.255",
+    i: (irc && session.front.realAddress(session, irc)) ?? "255.255.255.255",
     h: irc?.host ?? CHAT_HOST,
     s: session.front.options.serverName,
     n: name,
@@ -949,7 +986,7 @@ const COMMANDS: Record<string, Handler> = {
       ];
       let listed = 0;
       for (const member of lists.values().flatMap((members) => members)) {
-        entry(`#${room.name}`, member);
+        entry(channelOf(room.name), member);
         if (++listed === WHO_MAX) break;
       }
     } else if (isGlob(mask)) {
@@ -988,7 +1025,9 @@ const COMMANDS: Record<string, Handler> = {
       "*",
       irc?.realname || name,
     );
-    if (room) session.reply("319", name, `#${room}`);
+    const address = irc && session.front.realAddress(session, irc);
+    if (address) session.reply("378", name, `is connecting from *@${address} ${address}`);
+    if (room) session.reply("319", name, channelOf(room));
     session.reply("312", name, session.front.options.serverName, irc ? "IRC" : "chat");
     if (irc?.away != null) session.reply("301", name, irc.away);
     session.reply("318", name, "End of /WHOIS list");
@@ -1000,7 +1039,7 @@ const COMMANDS: Record<string, Handler> = {
     const keys = wanted && new Set(wanted.map(roomKey));
     for (const room of session.hub.roomList()) {
       if (keys && !keys.has(roomKey(room.name))) continue;
-      session.reply("322", `#${room.name}`, String(room.members), room.topic);
+      session.reply("322", channelOf(room.name), String(room.members), room.topic);
     }
     session.reply("323", "End of /LIST");
   },
@@ -1011,11 +1050,11 @@ const COMMANDS: Record<string, Handler> = {
       const room = roomOf(session, target);
       if (!room) return session.reply("403", target, "No such channel");
       const change = params[1];
-      if (change === undefined) return session.reply("324", `#${room.name}`, "+n");
+      if (change === undefined) return session.reply("324", channelOf(room.name), "+n");
       if (/^[+]?b$/.test(change) && params.length === 2) {
-        return session.reply("368", `#${room.name}`, "End of channel ban list");
+        return session.reply("368", channelOf(room.name), "End of channel ban list");
       }
-      return session.reply("482", `#${room.name}`, "You're not channel operator");
+      return session.reply("482", channelOf(room.name), "You're not channel operator");
     }
     if (nameKey(target) !== nameKey(session.name!)) {
       return session.reply("502", "Can't change mode for other users");

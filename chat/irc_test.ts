@@ -11,6 +11,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { IrcFront, IrcSession } from "./irc.ts";
+import { Cloaks } from "./cloak.ts";
 import { byteLength, parseCommand, splitUtf8 } from "./irc_format.ts";
 import {
   eventually,
@@ -21,6 +22,12 @@ import {
   test,
 } from "../test_util.ts";
 import type { HubOptions } from "./hub.ts";
+import { say } from "./protocol.ts";
+
+/** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
+const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
+/** The host IRC shows for a member whose connection is a test's `MemoryConnection`. */
+const MEMORY_HOST = TEST_CLOAKS.of("memory");
 
 const encoder = new TextEncoder();
 
@@ -38,7 +45,11 @@ class IrcHub extends MemoryHub {
   readonly front: IrcFront;
   constructor(options: Partial<HubOptions> = {}, pingInterval = 60_000) {
     super(options);
-    this.front = new IrcFront(this, { serverName: "irc.test", pingInterval });
+    this.front = new IrcFront(this, {
+      serverName: "irc.test",
+      pingInterval,
+      cloaks: TEST_CLOAKS,
+    });
   }
 
   /** An IRC connection, not registered yet. */
@@ -123,7 +134,7 @@ test("irc: JOIN echoes, lists names and the topic; a chat member sees the join",
   const irc = hub.ircMember("alice");
   irc.say("JOIN #dev");
   const lines = ircLines(irc);
-  assertEquals(lines[0], ":alice!alice@memory JOIN #dev");
+  assertEquals(lines[0], `:alice!alice@${MEMORY_HOST} JOIN #dev`);
   assertEquals(lines[1], ":irc.test 332 alice #dev :发布 on Friday");
   assertMatch(lines[2], /^:irc\.test 333 alice #dev bob :\d+$/);
   assertMatch(lines[3], /^:irc\.test 353 alice = #dev :(bob alice|alice bob)$/);
@@ -146,6 +157,44 @@ test("irc: messages go both ways, Chinese, actions and private ones included", (
     ":bob!bob@chat PRIVMSG #lobby :\x01ACTION 笑了\x01",
     ":bob!bob@chat PRIVMSG alice :悄悄话",
   ]);
+});
+
+test("irc: nc's /join #dev and IRC's JOIN #dev are one room, #dev on IRC (never ##dev)", () => {
+  using hub = new IrcHub();
+  const nc = hub.member("bob");
+  nc.say("/join #dev");
+  assertEquals(nc.take(), [say.nowIn("dev", [], 0)]);
+  const irc = hub.ircMember("alice");
+  irc.say("JOIN #dev");
+  const joined = ircLines(irc);
+  assertEquals(joined[0], `:alice!alice@${MEMORY_HOST} JOIN #dev`);
+  assertEquals(joined[1], ":irc.test 353 alice = #dev :bob alice");
+  assertEquals(nc.take(), [say.joined("alice")]);
+  nc.say("hi from nc");
+  assertEquals(ircLines(irc), [":bob!bob@chat PRIVMSG #dev :hi from nc"]);
+  irc.say("PRIVMSG #dev :hi from irc");
+  assertEquals(nc.take(), ["alice: hi from irc"]);
+  hub.member("carl").say("/join dev", "/topic 周五发布");
+  assertEquals(ircLines(irc), [
+    `:carl!carl@chat JOIN #dev`,
+    `:carl!carl@chat TOPIC #dev :周五发布`,
+  ]);
+  nc.take();
+  irc.say("LIST", "WHOIS bob");
+  const listed = ircLines(irc).filter((line) => / (322|319) /.test(line));
+  assertEquals(listed.filter((line) => / 322 /.test(line)), [
+    ":irc.test 322 alice #dev 3 :周五发布",
+  ]);
+  assertEquals(listed.filter((line) => / 319 /.test(line)), [":irc.test 319 alice bob :#dev"]);
+  // A room name has no # of its own: ##dev is no channel, not another way to say #dev.
+  irc.say("JOIN ##dev", "PRIVMSG ##dev :lost?", "JOIN #");
+  assertEquals(ircLines(irc), [
+    ":irc.test 479 alice ##dev :Illegal channel name",
+    ":irc.test 403 alice ##dev :No such channel",
+    ":irc.test 479 alice # :Illegal channel name",
+  ]);
+  assertEquals(nc.take(), []);
+  assertEquals([...hub.rooms.keys()], ["dev"]);
 });
 
 test("irc: a message is made into IRC once for all IRC recipients", () => {
@@ -176,8 +225,8 @@ test("irc: echo-message echoes; NOTICE stays a NOTICE and is never answered", ()
   a.say("PRIVMSG #x :hello", "NOTICE #x :heads up", "NOTICE nobody :lost");
   const echoed = ircLines(a);
   assertEquals(echoed, [
-    ":ann!ann@memory PRIVMSG #x :hello",
-    ":ann!ann@memory NOTICE #x :heads up",
+    `:ann!ann@${MEMORY_HOST} PRIVMSG #x :hello`,
+    `:ann!ann@${MEMORY_HOST} NOTICE #x :heads up`,
   ]);
   assertEquals(ircLines(b), echoed);
 });
@@ -194,15 +243,15 @@ test("irc: a second JOIN parts the first channel; PART and QUIT are told one per
   nc.take();
   a.say("JOIN #dev");
   assertEquals(ircLines(a).slice(0, 2), [
-    ":ann!ann@memory PART #lobby",
-    ":ann!ann@memory JOIN #dev",
+    `:ann!ann@${MEMORY_HOST} PART #lobby`,
+    `:ann!ann@${MEMORY_HOST} JOIN #dev`,
   ]);
-  assertEquals(ircLines(b), [":ann!ann@memory PART #lobby"]);
+  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} PART #lobby`]);
   assertEquals(nc.take(), ["-- ann went to dev"]);
   nc.say("/quit see you");
   assertEquals(ircLines(b), [":bob!bob@chat QUIT :Quit: see you"]);
   b.say("PART #lobby :bye now");
-  assertEquals(ircLines(b), [":ben!ben@memory PART #lobby :bye now"]);
+  assertEquals(ircLines(b), [`:ben!ben@${MEMORY_HOST} PART #lobby :bye now`]);
   b.say("PART #lobby");
   assertEquals(commands(b), ["403"]); // the room is gone with its last member
 });
@@ -215,13 +264,13 @@ test("irc: NICK and TOPIC reach IRC and chat members alike", () => {
   ircLines(a);
   nc.take();
   a.say("NICK 安娜");
-  assertEquals(ircLines(a), [":ann!ann@memory NICK 安娜"]);
+  assertEquals(ircLines(a), [`:ann!ann@${MEMORY_HOST} NICK 安娜`]);
   assertEquals(nc.take(), ["-- ann is now known as 安娜"]);
   nc.say("/nick 鲍勃");
   assertEquals(ircLines(a), [":bob!bob@chat NICK 鲍勃"]);
   nc.take();
   a.say("TOPIC #lobby :new topic");
-  assertEquals(ircLines(a), [":安娜!ann@memory TOPIC #lobby :new topic"]);
+  assertEquals(ircLines(a), [`:安娜!ann@${MEMORY_HOST} TOPIC #lobby :new topic`]);
   assertEquals(nc.take(), ["-- 安娜 set the topic: new topic"]);
   nc.say("/topic 另一个");
   assertEquals(ircLines(a), [":鲍勃!鲍勃@chat TOPIC #lobby :另一个"]);
@@ -318,13 +367,79 @@ test("irc: MONITOR tells when a nick comes and goes", () => {
   assertEquals(ircLines(a), [":irc.test 731 ann :bob"]);
 });
 
+/** A connection from `remote` (`host:port`), as a transport would name its peer. */
+class PeerConnection extends ChunkConnection {
+  constructor(override readonly remote: string) {
+    super();
+  }
+}
+
+test("irc: addresses are cloaked in every mask and reply; one address (an IPv6 /64) is one cloak", () => {
+  using hub = new IrcHub();
+  const register = (nick: string, remote: string, ...caps: string[]) => {
+    const conn = hub.irc(new PeerConnection(remote));
+    if (caps.length > 0) conn.say(`CAP REQ :${caps.join(" ")}`, "CAP END");
+    conn.say(`NICK ${nick}`, `USER ${nick} 0 * :${nick}`, "JOIN #lobby");
+    ircLines(conn);
+    return conn;
+  };
+  const watcher = register("watcher", "198.51.100.7:4000", "userhost-in-names");
+  register("ann", "203.0.113.5:5000");
+  const ann2 = register("ann2", "203.0.113.5:5001"); // the same address, another port
+  register("ben", "203.0.113.6:5000");
+  register("v6a", "[2001:db8:1:2::10]:6000");
+  register("v6b", "[2001:db8:1:2:aaaa::99]:6001"); // the same /64: a privacy address
+  register("v6c", "[2001:db8:1:3::10]:6000");
+  const hostOf = (nick: string) => (hub.members.get(nick) as IrcSession).host;
+  assertEquals(hostOf("ann"), hostOf("ann2"));
+  assertEquals(hostOf("v6a"), hostOf("v6b"));
+  assertEquals(new Set(["ann", "ben", "v6a", "v6c", "watcher"].map(hostOf)).size, 5);
+  for (const nick of ["ann", "ben", "v6a", "v6c"]) {
+    assertMatch(hostOf(nick), /^[a-z2-7]{13}\.cloak$/);
+  }
+  assertEquals(hostOf("ann"), TEST_CLOAKS.of("203.0.113.5"));
+
+  ann2.say("NICK ann3", "PART #lobby", "JOIN #lobby", "QUIT :bye");
+  watcher.say(
+    "WHO *",
+    "WHO #lobby",
+    "WHO * %tcuihsnfdlaor,7",
+    "WHOIS ann",
+    "WHOIS v6a",
+    "USERHOST ann ben v6a v6c",
+    "MONITOR + ann,ben,v6a",
+    "NAMES #lobby",
+  );
+  const seen = ircLines(watcher);
+  const text = seen.join("\n");
+  for (const address of ["203.0.113", "2001:db8", "2001-db8", "198.51.100", "memory"]) {
+    assert(!text.includes(address), `${address} shown: ${text}`);
+  }
+  // What carries a host carries the cloak (or 255.255.255.255 for WHOX %i).
+  assert(seen.includes(`:ann2!ann2@${hostOf("ann")} NICK ann3`), text);
+  assert(seen.includes(`:ann3!ann2@${hostOf("ann")} QUIT :Quit: bye`), text);
+  assert(seen.some((line) => / 352 .* ann .*\.cloak irc\.test ann H /.test(line)), text);
+  assert(
+    seen.some((line) => line.includes(` 354 watcher 7 * ann 255.255.255.255 ${hostOf("ann")} `)),
+    text,
+  );
+  assert(seen.includes(`:irc.test 311 watcher ann ann ${hostOf("ann")} * :ann`), text);
+  assert(seen.some((line) => line.includes(`ann=+ann@${hostOf("ann")}`)), text);
+  assert(seen.some((line) => / 730 watcher :.*ann!ann@[a-z2-7]{13}\.cloak/.test(line)), text);
+});
+
 test("irc: end to end over TCP, an IRC user and an nc user talk in Chinese", async () => {
   await using server = await quietServer({ irc: 0, ircName: "irc.test" });
   const nc = await LineClient.join(server, "bob");
   const irc = await LineClient.connect({ addr: server.ircAddr! });
   try {
     await irc.write("NICK 李雷\r\nUSER li 0 * :Li Lei\r\nJOIN #lobby\r\n");
-    await irc.until((line) => / 366 /.test(line));
+    const joined = await irc.through((line) => / 366 /.test(line));
+    // The real address (127.0.0.1) shows nowhere: not in the JOIN's source, WHO * or WHOIS.
+    await irc.write("WHO *\r\nWHO * %uhin\r\nWHOIS 李雷\r\nUSERHOST 李雷\r\n");
+    const asked = await irc.through((line) => / 302 /.test(line));
+    assert(asked.some((line) => / 352 .* li [a-z2-7]{13}\.cloak /.test(line)), asked.join("|"));
+    assert(!/127\.0\.0\.1/.test([...joined, ...asked].join("\n")), [...joined, ...asked].join("|"));
     await nc.until((line) => line === "-- 李雷 joined");
     await irc.write("PRIVMSG #lobby :你好，鲍勃\r\n");
     assertEquals(await nc.message(), "李雷: 你好，鲍勃");
@@ -416,9 +531,12 @@ test("irc: away-notify tells the room who went away and came back, and on JOIN",
   b.say("JOIN #x");
   ircLines(a);
   b.say("AWAY :lunch", "AWAY");
-  assertEquals(ircLines(a), [":ben!ben@memory AWAY lunch", ":ben!ben@memory AWAY"]);
+  assertEquals(ircLines(a), [`:ben!ben@${MEMORY_HOST} AWAY lunch`, `:ben!ben@${MEMORY_HOST} AWAY`]);
   b.say("AWAY :gone", "PART #x", "JOIN #x");
-  assertEquals(ircLines(a).slice(-2), [":ben!ben@memory JOIN #x", ":ben!ben@memory AWAY gone"]);
+  assertEquals(ircLines(a).slice(-2), [
+    `:ben!ben@${MEMORY_HOST} JOIN #x`,
+    `:ben!ben@${MEMORY_HOST} AWAY gone`,
+  ]);
 });
 
 test("irc: random commands and bytes get numerics, never an internal error", () => {
@@ -553,11 +671,11 @@ test("irc: a target named twice gets one copy (PRIVMSG, NOTICE, JOIN, PART)", ()
   nc.take();
   a.say("PRIVMSG ben,BEN,Ben,ben :once", "NOTICE ben,bEn :heads up");
   assertEquals(ircLines(b), [
-    ":ann!ann@memory PRIVMSG ben :once",
-    ":ann!ann@memory NOTICE ben :heads up",
+    `:ann!ann@${MEMORY_HOST} PRIVMSG ben :once`,
+    `:ann!ann@${MEMORY_HOST} NOTICE ben :heads up`,
   ]);
   a.say("PRIVMSG #lobby,#LOBBY,lobby,#Lobby :room once", "PRIVMSG bob,bob :psst");
-  assertEquals(ircLines(b), [":ann!ann@memory PRIVMSG #lobby :room once"]);
+  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} PRIVMSG #lobby :room once`]);
   assertEquals(nc.take(), ["ann: room once", "ann (private): psst"]);
   assertEquals(commands(a), ["401"]); // `lobby` is a nick no one has, said once
   a.say("JOIN #dev,#DEV,#dev");
@@ -581,7 +699,7 @@ test("irc: service names and the server's are refused on IRC (432) and by the ch
   a.say("NICK ChanServ", "NICK ann2");
   assertEquals(ircLines(a), [
     ":irc.test 432 ann ChanServ :Nickname is reserved",
-    ":ann!ann@memory NICK ann2",
+    `:ann!ann@${MEMORY_HOST} NICK ann2`,
   ]);
   const nc = hub.open();
   nc.say("Irc.Test");
@@ -609,7 +727,10 @@ test("irc: a long line from IRC reaches IRC whole, in lines of at most 512 bytes
       for (const line of lines) {
         const untagged = line.replace(/^@\S+ /, "");
         assert(byteLength(untagged) + 2 <= 512, `${byteLength(untagged)} bytes`);
-        assert(untagged.startsWith(`:ann!ann@memory PRIVMSG ${to} :`), untagged.slice(0, 40));
+        assert(
+          untagged.startsWith(`:ann!ann@${MEMORY_HOST} PRIVMSG ${to} :`),
+          untagged.slice(0, 40),
+        );
         const piece = parseCommand(line)!.params[1];
         if (text === words && line !== lines.at(-1)) assert(piece.endsWith(" "), piece);
         joined += piece;
@@ -636,7 +757,7 @@ test("irc: a standard-sized IRC line that would not relay in one line is refused
   ircLines(a);
   ircLines(b);
   nc.take();
-  const relayed = ":ann!ann@memory PRIVMSG #lobby :";
+  const relayed = `:ann!ann@${MEMORY_HOST} PRIVMSG #lobby :`;
   const fits = "f".repeat(512 - 2 - byteLength(relayed)); // relayed: exactly 512 bytes
   a.say(`PRIVMSG #lobby :${fits}`);
   assertEquals(ircLines(b), [`${relayed}${fits}`]);

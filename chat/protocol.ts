@@ -246,9 +246,18 @@ export const RESERVED_NAMES: readonly string[] = [
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
 
+/**
+ * A room's name as every front-end shows it: without the optional leading `#`
+ * (`/join #dev` is the room `dev`, which IRC shows as `#dev`), so that the chat
+ * and IRC share one name space.
+ */
+export function roomName(room: string): string {
+  return room.startsWith("#") ? room.slice(1) : room;
+}
+
 /** The key that makes room names unique: a leading `#`, case, compatibility forms and look-alikes ignored. */
 export function roomKey(room: string): string {
-  return nameKey(room.startsWith("#") ? room.slice(1) : room);
+  return nameKey(roomName(room));
 }
 
 /** Why `room` cannot be a room name, or `null` if it can (the name rules, after an optional `#`). */

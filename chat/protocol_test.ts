@@ -88,7 +88,7 @@ test("a look-alike of a member's name is taken, and so is a look-alike room", ()
   alice.take();
   mallory.take();
   mallory.say("/join #ОРЅ"); // Cyrillic: the same room
-  assertEquals(mallory.take()[0], say.nowIn("#ops", ["alice"], 1));
+  assertEquals(mallory.take()[0], say.nowIn("ops", ["alice"], 1)); // #ops is the room ops
 });
 
 // ---------------------------------------------------------------------------

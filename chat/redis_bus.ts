@@ -13,6 +13,7 @@
  * chat:names           hash: name key → {n: name, r: room, i: instance}
  * chat:owned:INSTANCE  set: the name keys an instance holds
  * chat:instances       sorted set: live instances, scored by when their lease ends
+ * chat:cloak-key       string: the key of IRC cloaks, the same on every instance
  * ```
  *
  * Each instance appends its events to `chat:events` with a script that also
@@ -375,6 +376,22 @@ export class RedisBus implements ClusterBus {
     if (at === this.#queue.length) at = 0; // nothing but membership: the oldest goes
     this.#queue.splice(at, 2);
     this.dropped++;
+  }
+
+  /**
+   * The value kept in Redis under `key` (such as `chat:cloak-key`), or `fresh`, kept
+   * there now, if there is none: the first instance decides it for the whole cluster.
+   */
+  async kept(key: string, fresh: string): Promise<string> {
+    let value: Reply;
+    try {
+      await this.#client.sendCommand(["SET", key, fresh, "NX"]);
+      value = await this.#client.sendCommand(["GET", key]);
+    } catch (error) {
+      throw new ClusterError(`cannot keep ${key} in Redis: ${(error as Error).message}`);
+    }
+    if (typeof value !== "string") throw new ClusterError(`${key} is not kept in Redis`);
+    return value;
   }
 
   async claim(key: string, name: string, room: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   NAMES_IN_NOTICE,
   ROOM_NOTICE,
   roomKey,
+  roomName,
   say,
 } from "./protocol.ts";
 
@@ -56,6 +57,8 @@ const BIG_ROOM = 1000;
 /** One room. The hub owns rooms; a room only holds its members and speaks to them. */
 export class Room<M extends RoomMember = RoomMember> {
   readonly members = new Set<M>();
+  /** The room's name as shown: as its maker wrote it, without a leading `#` ({@linkcode roomName}). */
+  readonly name: string;
   readonly key: string;
   topic = "";
   /** The address (see `Admission.keyOf`) that made this room, counted against it while it exists. */
@@ -72,8 +75,9 @@ export class Room<M extends RoomMember = RoomMember> {
   #timer: Timer | undefined;
   #timerAt = Infinity;
 
-  /** Makes an empty room called `name` (shown as given, compared by {@linkcode roomKey}). */
-  constructor(readonly name: string, readonly timing: NoticeTiming) {
+  /** Makes an empty room called `name` (compared by {@linkcode roomKey}). */
+  constructor(name: string, readonly timing: NoticeTiming) {
+    this.name = roomName(name);
     this.key = roomKey(name);
   }
 

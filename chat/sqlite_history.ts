@@ -95,7 +95,8 @@ export class SqliteHistory implements HistoryStore {
           id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
           sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
-        CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);`);
+        CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
       db.exec("BEGIN IMMEDIATE; COMMIT"); // takes the lock now, or fails now
     } catch (error) {
       db.close();
@@ -141,6 +142,20 @@ export class SqliteHistory implements HistoryStore {
     for (const row of rows.reverse()) this.#topics.set(row.key as string, row.topic as string);
     this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
     Deno.unrefTimer(this.#pruneTimer as unknown as number);
+  }
+
+  /**
+   * The value kept in the file under `key` (in the `meta` table, such as the IRC cloak
+   * key), or `fresh`, kept there now, if there is none: the first start decides it.
+   */
+  kept(key: string, fresh: string): string {
+    try {
+      this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, fresh);
+      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key);
+      return row!.value as string;
+    } catch (error) {
+      throw new HistoryFileError(`cannot keep ${key} in ${this.path}: ${(error as Error).message}`);
+    }
   }
 
   add(room: string, entry: HistoryMessage): void {

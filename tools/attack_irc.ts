@@ -14,6 +14,11 @@
  * - `service-nick`: whether NickServ, ChanServ or the server's name can be taken.
  * - `long-line`: what an IRC recipient gets of a 3,050-byte line from an IRC user, and of
  *   a 512-byte one that the server's longer source pushes past 512 bytes.
+ * - `ip-leak`: four IRC users from 127.0.0.1 to 127.0.0.4 (two from .1) in #lobby; how
+ *   many times their real addresses appear in what an observer gets from their JOINs,
+ *   `WHO *`, `WHO * %uhin`, `WHOIS`, `USERHOST` and `MONITOR`, and how many hosts it sees.
+ * - `hash-room`: an nc user does `/join #dev` (the docs' example), an IRC user `JOIN #dev`:
+ *   the channel IRC is shown, whether each gets the other's message, and `LIST`.
  *
  * @module
  */
@@ -47,8 +52,9 @@ interface IrcClient {
   until(test: (line: string) => boolean, ms?: number, from?: number): Promise<string | null>;
 }
 
-function ircClient(port: number): IrcClient {
-  const socket = net.connect({ host: "127.0.0.1", port });
+/** An IRC connection to `port`, from `localAddress` (any of 127.0.0.0/8) if given. */
+function ircClient(port: number, localAddress?: string): IrcClient {
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
   const lines: string[] = [];
   let buffer = "";
   let wake = () => {};
@@ -86,8 +92,8 @@ function ircClient(port: number): IrcClient {
 }
 
 /** An IRC client registered as `nick` (welcome received), or the line that refused it. */
-async function ircMember(port: number, nick: string): Promise<IrcClient> {
-  const client = ircClient(port);
+async function ircMember(port: number, nick: string, from?: string): Promise<IrcClient> {
+  const client = ircClient(port, from);
   client.send(`NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
   const answer = await client.until((line) => / (001|43\d) /.test(line), 5000);
   if (!answer?.includes(" 001 ")) throw new Error(`${nick} not registered: ${answer}`);
@@ -235,11 +241,82 @@ function byteLengthOf(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** The real addresses of IRC users, counted in what an observer is told of them. */
+async function ipLeak(): Promise<string> {
+  const { server, irc } = await ircServer();
+  const observer = await ircMember(irc, "observer");
+  observer.send("JOIN #lobby");
+  await observer.until((line) => / 366 /.test(line), 5000);
+  const users = [["u1", "127.0.0.1"], ["u1b", "127.0.0.1"], ["u2", "127.0.0.2"], [
+    "u3",
+    "127.0.0.3",
+  ], ["u4", "127.0.0.4"]];
+  const clients: IrcClient[] = [];
+  for (const [nick, from] of users) {
+    const client = await ircMember(irc, nick, from);
+    client.send("JOIN #lobby");
+    await client.until((line) => / 366 /.test(line), 5000);
+    clients.push(client);
+  }
+  const nicks = users.map(([nick]) => nick);
+  observer.send(
+    "WHO *",
+    "WHO * %uhin",
+    ...nicks.map((nick) => `WHOIS ${nick}`),
+    `USERHOST ${nicks.join(" ")}`,
+    `MONITOR + ${nicks.join(",")}`,
+    "PING :done",
+  );
+  await observer.until((line) => line.endsWith(" :done"), 5000);
+  const text = observer.lines.join("\n");
+  const leaks = (text.match(/127\.0\.0\.[1-4]\b/g) ?? []).length;
+  // The hosts in WHO's 352s: one per address is the aim (u1 and u1b share theirs).
+  const hosts = new Map<string, string>();
+  for (const line of observer.lines) {
+    const who = / 352 \S+ \S+ \S+ (\S+) \S+ (\S+) /.exec(line);
+    if (who && who[2] !== "observer") hosts.set(who[2], who[1]);
+  }
+  for (const client of [observer, ...clients]) client.socket.destroy();
+  await server.stop();
+  return `ip-leak: ${leaks} occurrences of the users' real addresses in ${observer.lines.length} ` +
+    `lines; hosts: ${[...hosts].map(([nick, host]) => `${nick}=${host}`).join(" ")} ` +
+    `(${new Set(hosts.values()).size} distinct for 4 addresses)`;
+}
+
+/** nc's `/join #dev` and IRC's `JOIN #dev`: one room, and what IRC calls it. */
+async function hashRoom(): Promise<string> {
+  const { server, irc } = await ircServer();
+  const chat = await join(server.port, "ncuser");
+  chat.write("/join #dev\n");
+  await chatUntil(chat, (line) => line.startsWith("-- You are now in"));
+  const client = await ircMember(irc, "ircuser");
+  client.send("JOIN #dev");
+  const joined = await client.until((line) => line.includes(" JOIN "), 5000);
+  await client.until((line) => / 366 /.test(line), 5000);
+  chat.write("hello from nc\n");
+  const fromNc = await client.until((line) => line.endsWith(":hello from nc"), 3000);
+  client.send("PRIVMSG #dev :hello from irc", "LIST", "PING :done");
+  await client.until((line) => line.endsWith(" :done"), 5000);
+  const fromIrc = await chatUntil(chat, (line) => line === "ircuser: hello from irc");
+  const listed = client.lines.filter((line) => / 322 /.test(line)).map((line) =>
+    line.split(" ").slice(3, 5).join(" ")
+  );
+  client.socket.destroy();
+  chat.destroy();
+  await server.stop();
+  return `hash-room: nc said "${chat.lines.find((l) => l.startsWith("-- You are now in"))}"; ` +
+    `IRC JOIN #dev echoed as ${joined?.split(" ").slice(1).join(" ")}; nc->IRC ${
+      fromNc ? `arrived as "${fromNc.split(" ").slice(1, 3).join(" ")}"` : "LOST"
+    }; IRC->nc ${fromIrc ? "arrived" : "LOST"}; LIST: ${listed.join(", ")}`;
+}
+
 const attacks: Record<string, () => Promise<string>> = {
   "who-stars": whoStars,
   "privmsg-dup": privmsgDup,
   "service-nick": serviceNick,
   "long-line": longLine,
+  "ip-leak": ipLeak,
+  "hash-room": hashRoom,
 };
 
 if (import.meta.main) {
