@@ -8,6 +8,7 @@
 
 import type { Event, PresenceGroup, Problem } from "./events.ts";
 import {
+  error,
   happened,
   historyLine,
   limitsLine,
@@ -123,6 +124,13 @@ export function problemText(problem: Problem): string {
       return say.internalError;
   }
 }
+
+/** The words of a refusal, without the `!! ` that marks its line. */
+export function problemWords(problem: Problem): string {
+  return problemText(problem).slice(ERROR_MARK.length);
+}
+
+const ERROR_MARK = error("");
 
 /** A greeting or move answer, and the topic of the room entered (if it has one). */
 function withTopic(line: string, room: string, topic: string): string {
