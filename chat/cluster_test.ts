@@ -85,7 +85,7 @@ test("another instance's events are applied once, in order, and an instance's ow
   cluster.receive(from(remote, 3, { t: "msg", k: "lobby", m: { ...message, text: "two" } }));
   cluster.receive(from(cluster.id, 99, { t: "msg", k: "lobby", m: { ...message, text: "own" } }));
   assertEquals(ann.take(), [say.joined("bob"), "bob: one", "bob: two"]);
-  assertEquals(hub.nameError("BOB", ann.session), say.nameTaken("BOB"));
+  assertEquals(hub.nameError("BOB", ann.session), { code: "nameTaken", name: "BOB" });
   ann.say("/who");
   assertEquals(ann.take(), [say.online("lobby", ["ann", "bob"])]);
 });
@@ -103,7 +103,7 @@ test("an instance missing from the heartbeat loses its members, announced, their
   cluster.alive(["live"], Date.now() + 1, false);
   assertEquals(ann.take(), [say.left("bob", reasons.serverLost)]);
   assertEquals(hub.nameError("bob", ann.session), null);
-  assertEquals(hub.nameError("cat", ann.session), say.nameTaken("cat"));
+  assertEquals(hub.nameError("cat", ann.session), { code: "nameTaken", name: "cat" });
 });
 
 test("a hello lists all of an instance's members: the others it had are gone", async () => {

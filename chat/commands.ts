@@ -6,7 +6,8 @@
  */
 
 import type { Hub } from "./hub.ts";
-import { NAME_PROMPT, reasons, say } from "./protocol.ts";
+import { failed, type Problem } from "./events.ts";
+import { reasons } from "./protocol.ts";
 import type { Session } from "./session.ts";
 
 /** One slash command. */
@@ -40,8 +41,8 @@ export const COMMANDS: readonly Command[] = [
     summary: "who is in your room, or in ROOM",
     run(hub, session, rest) {
       const who = hub.who(session, rest || undefined);
-      if (!who) return session.send(say.noSuchRoom(rest));
-      session.send(say.online(who.room, who.names, who.count));
+      if (!who) return refuse(session, { code: "noSuchRoom", room: rest });
+      session.tell({ type: "who", time: Date.now(), ...who });
     },
   },
   {
@@ -52,11 +53,8 @@ export const COMMANDS: readonly Command[] = [
       const rooms = hub.roomList().sort((a, b) =>
         b.members - a.members || (a.name < b.name ? -1 : 1)
       );
-      session.send(say.roomsHeader(rooms.length));
-      for (const room of rooms.slice(0, ROOMS_LISTED)) {
-        session.send(say.roomEntry(room.name, room.members, room.topic));
-      }
-      if (rooms.length > ROOMS_LISTED) session.send(say.moreRooms(rooms.length - ROOMS_LISTED));
+      const listed = rooms.slice(0, ROOMS_LISTED);
+      session.tell({ type: "rooms", time: Date.now(), rooms: listed, count: rooms.length });
     },
   },
   {
@@ -64,7 +62,9 @@ export const COMMANDS: readonly Command[] = [
     usage: "/join ROOM",
     summary: "go to ROOM (made if it does not exist)",
     needsArgument: true,
-    run: (hub, session, rest) => hub.move(session, rest),
+    run(hub, session, rest) {
+      hub.move(session, rest);
+    },
   },
   {
     name: "/topic",
@@ -72,9 +72,11 @@ export const COMMANDS: readonly Command[] = [
     summary: "show or set your room's topic",
     run(hub, session, rest) {
       const room = session.room!;
-      if ([...rest].length > TOPIC_MAX) return session.send(say.topicTooLong(TOPIC_MAX));
+      if ([...rest].length > TOPIC_MAX) {
+        return refuse(session, { code: "topicTooLong", max: TOPIC_MAX });
+      }
       if (rest) return hub.setTopic(session, rest);
-      session.send(room.topic ? say.topicIs(room.name, room.topic) : say.noTopic(room.name));
+      session.tell({ type: "topicIs", time: Date.now(), room: room.name, topic: room.topic });
     },
   },
   {
@@ -83,7 +85,9 @@ export const COMMANDS: readonly Command[] = [
     summary: `earlier lines of your room, N at a time (default 20, at most ${HISTORY_MAX})`,
     run(hub, session, rest) {
       const count = rest === "" ? 20 : Number(rest);
-      if (!/^\d*$/.test(rest) || !(count >= 1)) return session.send(say.usage(this.usage));
+      if (!/^\d*$/.test(rest) || !(count >= 1)) {
+        return refuse(session, { code: "usage", usage: this.usage });
+      }
       hub.earlier(session, Math.min(count, HISTORY_MAX));
     },
   },
@@ -117,11 +121,11 @@ export const COMMANDS: readonly Command[] = [
     run(hub, session, rest) {
       const gap = rest.indexOf(" ");
       const text = gap === -1 ? "" : rest.slice(gap + 1).trim();
-      if (text === "") return session.send(say.usage(this.usage));
+      if (text === "") return refuse(session, { code: "usage", usage: this.usage });
       const to = rest.slice(0, gap);
       const target = hub.memberName(to);
-      if (target === undefined) return session.send(say.noSuchMember(to));
-      if (target === session.name) return session.send(say.thatIsYou);
+      if (target === undefined) return refuse(session, { code: "noSuchMember", name: to });
+      if (target === session.name) return refuse(session, { code: "thatIsYou" });
       hub.post({
         kind: "private",
         from: session.name!,
@@ -130,7 +134,7 @@ export const COMMANDS: readonly Command[] = [
         text,
         time: Date.now(),
       }, session);
-      session.send(say.privateSent(target, text));
+      session.tell({ type: "privateSent", time: Date.now(), to: target, text });
     },
   },
   {
@@ -139,7 +143,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "leave",
     beforeName: true,
     run(hub, session, rest) {
-      session.send(say.bye);
+      session.tell({ type: "bye", time: Date.now() });
       hub.leave(session, rest ? reasons.quit(rest) : undefined, true);
     },
   },
@@ -148,16 +152,22 @@ export const COMMANDS: readonly Command[] = [
     usage: "/help",
     summary: "this list",
     beforeName: true,
-    run: (hub, session) => session.send(helpText(hub.commands.values())),
+    run(hub, session) {
+      const commands = [...hub.commands.values(), DOUBLE_SLASH].map(({ usage, summary }) => ({
+        usage,
+        summary,
+      }));
+      session.tell({ type: "help", time: Date.now(), commands });
+    },
   },
 ];
 
-/** The `/help` answer for a command table, as lines joined by newlines. */
-export function helpText(commands: Iterable<Command>): string {
-  const lines = [say.helpHeader];
-  for (const command of commands) lines.push(say.helpEntry(command.usage, command.summary));
-  lines.push(say.helpEntry("//TEXT", "send a message that starts with /"));
-  return lines.join("\n");
+/** Not a command: how to say what starts with a slash; `/help` lists it last. */
+const DOUBLE_SLASH = { usage: "//TEXT", summary: "send a message that starts with /" };
+
+/** Tells `session` that what it asked for is refused. */
+function refuse(session: Session, problem: Problem): void {
+  session.tell(failed(problem));
 }
 
 /** Runs the command in `text` (a line starting with one `/`) for `session`. */
@@ -167,13 +177,13 @@ export function dispatch(hub: Hub, session: Session, text: string): void {
   const rest = space === -1 ? "" : text.slice(space + 1).trim();
   const command = hub.commands.get(name);
   if (!command) {
-    session.send(say.unknownCommand(name));
+    refuse(session, { code: "unknownCommand", command: name });
   } else if (session.name === null && !command.beforeName) {
-    session.send(say.nameFirst);
+    refuse(session, { code: "nameFirst" });
   } else if (command.needsArgument && rest === "") {
-    session.send(say.usage(command.usage));
+    refuse(session, { code: "usage", usage: command.usage });
   } else {
     command.run(hub, session, rest);
   }
-  if (session.name === null && !session.closed) session.send(NAME_PROMPT);
+  if (session.name === null && !session.closed) session.tell({ type: "prompt", time: Date.now() });
 }

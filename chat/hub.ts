@@ -14,22 +14,18 @@ import {
   checkName,
   checkRoomName,
   cleanLine,
-  historyLine,
-  limitsLine,
   LOBBY,
-  NAME_PROMPT,
   nameKey,
   NAMES_IN_NOTICE,
-  notice,
   reasons,
   renderMessage,
   RESERVED_NAMES,
-  ROOM_NOTICE,
   roomKey,
   roomName,
   say,
-  WELCOME,
 } from "./protocol.ts";
+import { type Event, failed, type Problem } from "./events.ts";
+import { problemText, renderText } from "./text.ts";
 import {
   type HistoryEntry,
   type HistoryMessage,
@@ -83,6 +79,14 @@ export type MemberChange =
 
 /** A member here (a session) or on another server of the cluster. */
 export type Member = Session | RemoteMember;
+
+/**
+ * What {@linkcode Hub.move} did: `room` entered, or not (`problem`: why, as the
+ * session was told; `null`: it was there already).
+ */
+export type MoveResult =
+  | { readonly ok: true; readonly room: Room<Session> }
+  | { readonly ok: false; readonly problem: Problem | null };
 
 /** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
 export type ChangeHook = (change: MemberChange) => void;
@@ -138,8 +142,8 @@ export class Hub implements ClusterHub {
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
-    const greeting = [WELCOME, limitsLine(options.maxLine), NAME_PROMPT];
-    this.#greeting = encoder.encode(greeting.join("\n") + "\n");
+    const greeting: Event = { type: "greeting", time: 0, maxLine: options.maxLine };
+    this.#greeting = encoder.encode(renderText(greeting) + "\n");
   }
 
   /**
@@ -249,14 +253,14 @@ export class Hub implements ClusterHub {
   }
 
   /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
-  nameError(name: string, session: Session): string | null {
+  nameError(name: string, session: Session): Problem | null {
     const bad = checkName(name);
-    if (bad) return say.badName(bad);
+    if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
-    if (this.#reserved.has(key)) return say.nameReserved(name);
+    if (this.#reserved.has(key)) return { code: "nameReserved", name };
     const holder = this.members.get(key);
-    if (holder && holder !== session) return say.nameTaken(name);
-    if (this.cluster?.remoteName(key) !== undefined) return say.nameTaken(name);
+    if (holder && holder !== session) return { code: "nameTaken", name };
+    if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
     return null;
   }
 
@@ -266,7 +270,7 @@ export class Hub implements ClusterHub {
     if (error) return this.#refuseName(session, error);
     if (this.cluster) {
       return this.claim(session, name, LOBBY, (taken) => {
-        if (taken) return this.#refuseName(session, say.nameTaken(name));
+        if (taken) return this.#refuseName(session, { code: "nameTaken", name });
         this.#admit(session, name);
       });
     }
@@ -274,11 +278,11 @@ export class Hub implements ClusterHub {
     this.#admit(session, name);
   }
 
-  #refuseName(session: Session, error: string): void {
+  #refuseName(session: Session, problem: Problem): void {
     const address = session.conn.remote;
-    this.log.repeated({ event: "name-refused", address, reason: error.slice(3) });
-    session.send(error);
-    session.send(NAME_PROMPT);
+    this.log.repeated({ event: "name-refused", address, reason: problemText(problem).slice(3) });
+    session.tell(failed(problem));
+    session.tell({ type: "prompt", time: Date.now() });
   }
 
   /**
@@ -315,7 +319,16 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "named", session });
     const room = this.#enter(session, LOBBY) as Room<Session>;
     const [others, count] = this.#others(room, session);
-    session.send(say.hello(name, others, count));
+    const { topic } = room;
+    session.tell({
+      type: "welcome",
+      time: Date.now(),
+      name,
+      room: room.name,
+      others,
+      count,
+      topic,
+    });
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     room.announce(session, "joined");
@@ -327,7 +340,7 @@ export class Hub implements ClusterHub {
    * Gives `session` the name `name` without putting it in a room (an IRC user
    * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
    */
-  register(session: Session, name: string): string | null {
+  register(session: Session, name: string): Problem | null {
     const error = this.nameError(name, session);
     if (error) return error;
     session.name = name;
@@ -365,39 +378,39 @@ export class Hub implements ClusterHub {
   }
 
   /**
-   * What someone entering `room` is told after the welcome: its topic, and its
-   * last `--replay` lines, all in one write, before any live line can come.
+   * What someone entering `room` is told after the welcome (which shows its topic):
+   * its last `--replay` lines, before any live line can come.
    */
   #arrive(session: Session, room: Room<Session>): void {
-    if (room.topic) session.send(say.topicIs(room.name, room.topic));
     // What was said before now is "earlier": /history starts there, not at live lines.
     session.historyCursor = this.history.nextId();
     if (this.options.replay <= 0) return;
     const wait = session.historyWait();
-    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
+    if (wait > 0) return session.tell(historyTooFast(wait));
     const entries = fit(this.history.before(room.key, this.options.replay));
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
-    session.sendHistory(historyBlock(say.historyHeader(room.name, entries.length), entries));
+    session.tell({ type: "history", time: Date.now(), room: room.name, earlier: false, entries });
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
   earlier(session: Session, count: number): void {
     const room = session.room!;
     const wait = session.historyWait();
-    if (wait > 0) return session.send(say.historyTooFast(Math.ceil(wait / 1000)));
+    if (wait > 0) return session.tell(historyTooFast(wait));
     const entries = fit(this.history.before(room.key, count, session.historyCursor));
-    if (entries.length === 0) return session.send(say.noEarlier(room.name));
+    const time = Date.now();
+    if (entries.length === 0) return session.tell({ type: "noEarlier", time, room: room.name });
     session.historyCursor = entries[0].id;
-    session.sendHistory(historyBlock(say.earlierHeader(room.name, entries.length), entries));
+    session.tell({ type: "history", time, room: room.name, earlier: true, entries });
   }
 
   /** Renames a member; the room sees the rename. */
   rename(session: Session, name: string): void {
-    const error = this.nameError(name, session);
-    if (error) return session.send(error);
+    const problem = this.nameError(name, session);
+    if (problem) return session.tell(failed(problem));
     const old = session.name!;
-    if (name === old) return session.send(say.alreadyNamed(name));
+    if (name === old) return session.tell({ type: "alreadyNamed", time: Date.now(), name });
     // A change of case or form keeps the key, which is held already; so does a name this
     // session has claimed already (an IRC NICK claims first, to answer 433 itself).
     const key = nameKey(name);
@@ -405,7 +418,7 @@ export class Hub implements ClusterHub {
       return this.#renamed(session, name);
     }
     this.claim(session, name, session.room?.name ?? "", (taken) => {
-      if (taken) return session.send(say.nameTaken(name));
+      if (taken) return session.tell(failed({ code: "nameTaken", name }));
       this.#renamed(session, name);
     });
   }
@@ -420,34 +433,43 @@ export class Hub implements ClusterHub {
     this.members.set(key, session);
     session.name = name;
     this.log.event({ event: "rename", old, name });
-    session.send(say.renamed(name));
-    room?.broadcastLine(say.othersRenamed(old, name), session, ROOM_NOTICE);
+    const time = Date.now();
+    session.tell({ type: "rename", time, old, name, self: true });
+    room?.tell({ type: "rename", time, old, name, self: false }, session);
     this.#changed({ kind: "renamed", session, old, room });
     this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room?.name ?? "" });
   }
 
-  /** Moves a member to the room called `name`, creating it if needed. */
-  move(session: Session, name: string): void {
+  /**
+   * Moves a member to the room called `name`, creating it if needed; the member is
+   * told where it is now (or why not), and the result says so to the caller.
+   */
+  move(session: Session, name: string): MoveResult {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
-    if (bad) return session.send(say.badName(bad));
+    if (bad) return this.#refused(session, { code: "badName", name, reason: bad });
     name = roomName(name); // `#dev` is the room `dev`: one name space with IRC
     const from = session.room; // none for an IRC user that has not joined any
-    if (roomKey(name) === from?.key) return session.send(say.alreadyIn(from.name));
+    if (roomKey(name) === from?.key) {
+      session.tell({ type: "alreadyIn", time: Date.now(), room: from.name });
+      return { ok: false, problem: null };
+    }
     const room = this.#enter(session, name, from);
-    if (typeof room === "string") return session.send(room);
+    if (!(room instanceof Room)) return this.#refused(session, room);
     if (from) {
       this.#exit(session, from);
       if (from.members.size > 0) from.announce(session, "moved", room.name);
       this.#changed({ kind: "parted", session, room: from });
     }
-    const [others, count] = this.#others(room, session);
-    session.send(say.nowIn(room.name, others, count));
-    this.#arrive(session, room);
     const member = session.name!;
     this.log.event({ event: "move", name: member, room: room.name });
+    // The room (and an IRC member's JOIN line) first, then the member's answer and replay.
     room.announce(session, "joined");
     this.#changed({ kind: "joined", session, room });
+    const [others, count] = this.#others(room, session);
+    const { topic } = room;
+    session.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
+    this.#arrive(session, room);
     this.cluster?.publish({
       t: "move",
       k: nameKey(member),
@@ -455,6 +477,12 @@ export class Hub implements ClusterHub {
       from: from?.name ?? "",
       room: room.name,
     });
+    return { ok: true, room };
+  }
+
+  #refused(session: Session, problem: Problem): MoveResult {
+    session.tell(failed(problem));
+    return { ok: false, problem };
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
@@ -463,7 +491,7 @@ export class Hub implements ClusterHub {
     room.topic = topic;
     this.history.setTopic(room.key, topic);
     room.introduce(session);
-    room.broadcastLine(say.topicSet(session.name!, topic), null, ROOM_NOTICE);
+    room.tell({ type: "topic", time: Date.now(), room: room.name, topic, by: session.name! }, null);
     this.#changed({ kind: "topic", session, room });
     this.cluster?.publish({ t: "topic", k: room.key, room: room.name, topic, by: session.name! });
   }
@@ -530,9 +558,9 @@ export class Hub implements ClusterHub {
   shutdown(reason: string = say.shuttingDown): void {
     this.closing = true;
     for (const room of this.rooms.values()) room.quiet();
-    const bytes = encoder.encode(notice(reason) + "\n");
+    const event: Event = { type: "shutdown", time: Date.now(), reason };
     for (const session of [...this.sessions]) {
-      session.deliver(bytes);
+      session.tell(event);
       this.leave(session, undefined, true);
     }
   }
@@ -602,7 +630,7 @@ export class Hub implements ClusterHub {
   remoteRenamed(member: RemoteMember, old: string): void {
     const room = (member.room && this.rooms.get(member.roomKey)) || null;
     room?.introduce(member);
-    room?.broadcastLine(say.othersRenamed(old, member.name), null, ROOM_NOTICE);
+    room?.tell({ type: "rename", time: Date.now(), old, name: member.name, self: false }, null);
     this.#changed({ kind: "renamed", session: member, old, room });
   }
 
@@ -611,7 +639,7 @@ export class Hub implements ClusterHub {
     const room = this.rooms.get(key);
     if (!room) return;
     room.topic = topic;
-    room.broadcastLine(say.topicSet(by.name, topic), null, ROOM_NOTICE);
+    room.tell({ type: "topic", time: Date.now(), room: room.name, topic, by: by.name }, null);
     this.#changed({ kind: "topic", session: by, room });
   }
 
@@ -619,7 +647,7 @@ export class Hub implements ClusterHub {
     const session = this.members.get(key);
     if (!session?.name) return;
     this.log.event({ event: "name-lost", name: session.name, address: session.conn.remote });
-    session.send(say.nameLost(session.name));
+    session.tell(failed({ code: "nameLost", name: session.name }));
     this.leave(session, reasons.nameLost, true);
   }
 
@@ -643,20 +671,20 @@ export class Hub implements ClusterHub {
   internalError(session: Session | null, error: unknown): void {
     const text = error instanceof Error ? error.stack ?? error.message : String(error);
     this.log.event({ event: "internal-error", name: session?.name ?? undefined, text });
-    if (session && !session.closed) session.send(say.internalError);
+    if (session && !session.closed) session.tell(failed({ code: "internal" }));
   }
 
   /**
    * The room called `name`, made if needed; if that would pass `maxRooms` rooms
    * besides the lobby, or `roomsPerAddress` made by the session's address, why not
-   * (a line to send). The room `from`, about to be left, counts as gone if the
+   * (a problem to tell). The room `from`, about to be left, counts as gone if the
    * session is alone in it. The lobby is always there for a newcomer.
    */
   #enter(
     session: Session,
     name: string,
     from: Room<Session> | null = null,
-  ): Room<Session> | string {
+  ): Room<Session> | Problem {
     const key = roomKey(name);
     let room = this.rooms.get(key);
     if (!room) {
@@ -665,12 +693,12 @@ export class Hub implements ClusterHub {
       const freed = from?.members.size === 1 && from.key !== LOBBY_KEY ? from : null;
       const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - (freed ? 1 : 0);
       if (made >= this.options.maxRooms && key !== LOBBY_KEY) {
-        return say.tooManyRooms(this.options.maxRooms);
+        return { code: "tooManyRooms", max: this.options.maxRooms, room: name };
       }
       if (owner !== null) {
         const byOwner = (this.#roomsMade.get(owner) ?? 0) - (freed?.owner === owner ? 1 : 0);
         if (byOwner >= this.roomsPerAddress) {
-          return say.tooManyRoomsFromAddress(this.roomsPerAddress);
+          return { code: "tooManyRoomsFromAddress", max: this.roomsPerAddress, room: name };
         }
         this.#roomsMade.set(owner, (this.#roomsMade.get(owner) ?? 0) + 1);
       }
@@ -730,12 +758,9 @@ function fit(entries: HistoryEntry[]): HistoryEntry[] {
   return entries;
 }
 
-/** A header, history lines and the end line, as one text of lines. */
-function historyBlock(header: string, entries: readonly HistoryEntry[]): string {
-  const lines = [header];
-  for (const entry of entries) lines.push(historyLine(entry));
-  lines.push(say.historyEnd);
-  return lines.join("\n");
+/** The refusal of history to a session that must wait `wait` ms more. */
+function historyTooFast(wait: number): Event {
+  return failed({ code: "historyTooFast", seconds: Math.ceil(wait / 1000) });
 }
 
 /** Closes a session that has not chosen a name in time (a shared function, not a closure each). */
@@ -743,7 +768,7 @@ function nameTimedOut(session: Session): void {
   session.nameTimer = undefined;
   if (session.name !== null) return;
   session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
-  session.send(say.noNameInTime);
+  session.tell(failed({ code: "noNameInTime" }));
   session.hub.leave(session, undefined, true);
 }
 

@@ -32,8 +32,10 @@ import {
   nameKey,
   reasons,
   roomKey,
-  say,
 } from "./protocol.ts";
+import { type ErrorEvent, type Event, failed, type Problem } from "./events.ts";
+import type { HistoryEntry } from "./history.ts";
+import { problemWords } from "./text.ts";
 import { TOPIC_MAX } from "./commands.ts";
 import { Room } from "./room.ts";
 import { type Connection, Session } from "./session.ts";
@@ -376,8 +378,6 @@ export class IrcSession extends Session {
    * Within {@linkcode LINE_MAX} it is a standard IRC line (see `message`).
    */
   lineBytes = 0;
-  /** Set while the hub's own answers (in the chat protocol) are not for this client. */
-  #muted = false;
   #batches = 0;
 
   /** Makes the session of `conn` for `front`. */
@@ -412,33 +412,70 @@ export class IrcSession extends Session {
     this.raw(ircLine(this.front.options.serverName, command, ...params));
   }
 
-  /** A chat message comes as IRC lines; the room's merged notices are skipped (see the hook). */
-  override deliver(bytes: Uint8Array, what?: Delivery): void {
-    if (what === undefined) return this.#asNotice(decoder.decode(bytes));
-    if (what.kind === "notice") return;
+  /**
+   * A chat message comes as IRC lines; the room's merged notices are skipped (the hook
+   * tells each change), and so is any other text the chat protocol's clients get.
+   */
+  override deliver(_bytes: Uint8Array, what?: Delivery): void {
+    if (what === undefined || what.kind === "notice") return;
     this.conn.deliver(this.front.lines(what, this.caps.has("server-time")));
   }
 
-  /** A sentence of the hub's (a shutdown, an internal error) as a server NOTICE. */
-  override send(line: string): void {
-    this.#asNotice(line);
-  }
-
-  #asNotice(text: string): void {
-    if (this.#muted || this.closed) return;
-    for (const line of text.split("\n")) {
-      const words = line.replace(/^(--|!!) /, "").trim();
-      if (words) this.fromServer("NOTICE", this.target, words);
+  /**
+   * What the hub tells this member, as IRC says it. Entering a room brings its topic
+   * (332, 333), names (353, 366) and replay; refusals are numerics. Joins, parts,
+   * renames and topics are told by the change hook (one line per person, this member
+   * included); the answers to the chat's own commands (`/who`, `/help` …) never come,
+   * as IRC has commands of its own.
+   */
+  override tell(event: Event): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case "entered":
+        if (this.room) {
+          topic(this, this.room, false);
+          names(this, this.room);
+        }
+        return;
+      case "history":
+        return this.#replay(event.room, event.entries);
+      case "shutdown":
+        return this.fromServer("NOTICE", this.target, event.reason);
+      case "error":
+        return this.#refused(event);
     }
   }
 
-  /** Runs `work` with the hub's chat-protocol answers to this session muted. */
-  muted(work: () => void): void {
-    this.#muted = true;
-    try {
-      work();
-    } finally {
-      this.#muted = false;
+  /** A refusal as a numeric, an `ERROR` for one that ends the connection, or a NOTICE. */
+  #refused(problem: ErrorEvent): void {
+    switch (problem.code) {
+      case "nameTaken":
+        return this.reply("433", problem.name, "Nickname is already in use");
+      case "nameReserved":
+        return this.reply("432", problem.name, "Nickname is reserved");
+      case "badName":
+        return this.reply("432", problem.name, "Erroneous nickname");
+      case "tooManyRooms":
+      case "tooManyRoomsFromAddress":
+        return this.reply("405", channelOf(problem.room), "You have joined too many channels");
+      case "lineTooLong":
+        return this.reply("417", "Input line was too long");
+      case "tooManyLongLines":
+      case "noNameInTime":
+      case "nameLost":
+        // The last line before the connection ends: the chat's words, as IRC's ERROR.
+        return this.raw(ircLine("", "ERROR", `Closing Link: ${problemWords(problem)}`));
+      case "historyTooFast":
+        return this.fromServer(
+          "NOTICE",
+          this.target,
+          `History is not replayed: too much sent lately (again in ${problem.seconds} s)`,
+        );
+      case "internal":
+        return this.fromServer("NOTICE", this.target, "Internal error (it was logged)");
+      default:
+        // Refusals of the chat's own commands, which IRC clients cannot send.
+        return this.fromServer("NOTICE", this.target, `Refused: ${problem.code}`);
     }
   }
 
@@ -446,14 +483,6 @@ export class IrcSession extends Session {
     super.dispose();
     this.front.sessions.delete(this);
     for (const key of this.monitoring) unmonitor(this, key);
-  }
-
-  protected override refuseLong(): void {
-    this.reply("417", "Input line was too long");
-  }
-
-  protected override farewell(line: string): void {
-    this.raw(ircRefusal(line));
   }
 
   protected override handle(bytes: Uint8Array): void {
@@ -484,15 +513,17 @@ export class IrcSession extends Session {
     const nick = this.nick;
     // In a cluster the nick is claimed in Redis first; what the client sends meanwhile waits.
     if (hub.cluster && !hub.nameError(nick, this)) {
-      return hub.claim(this, nick, "", (taken) => this.#register(taken ? "taken" : null));
+      return hub.claim(this, nick, "", (taken) => {
+        this.#register(taken ? { code: "nameTaken", name: nick } : null);
+      });
     }
     this.#register(hub.nameError(nick, this));
   }
 
-  #register(error: string | null): void {
-    if (error === null) error = this.hub.register(this, this.nick!);
-    if (error) {
-      this.reply("433", this.nick!, "Nickname is already in use");
+  #register(problem: Problem | null): void {
+    problem ??= this.hub.register(this, this.nick!);
+    if (problem) {
+      this.tell(failed(problem));
       this.nick = null;
       return;
     }
@@ -532,20 +563,14 @@ export class IrcSession extends Session {
     this.reply("422", "MOTD File is missing");
   }
 
-  /** Replays `room`'s recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
-  replay(room: Room<Session>): void {
-    const { hub } = this;
-    if (hub.options.replay <= 0) return;
-    const wait = this.historyWait();
-    if (wait > 0) return this.send(say.historyTooFast(Math.ceil(wait / 1000)));
-    const entries = hub.history.before(room.key, hub.options.replay);
-    if (entries.length === 0) return;
+  /** Replays a room's recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
+  #replay(room: string, entries: readonly HistoryEntry[]): void {
     const time = this.caps.has("server-time");
     const batch = this.caps.has("batch") ? `h${++this.#batches}` : null;
     const lines: string[] = [];
     const { serverName } = this.front.options;
     if (batch) {
-      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room.name)));
+      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
     }
     for (const entry of entries) {
       const tags = batch
@@ -553,16 +578,13 @@ export class IrcSession extends Session {
         : time
         ? timeTag(entry.time)
         : "";
-      lines.push(this.front.render({ ...entry, room: room.name }, tags));
+      lines.push(this.front.render({ ...entry, room }, tags));
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
     this.raw(text);
     this.historySent(text.length);
   }
-
-  /** The hub's replay (chat lines) is not for IRC: {@linkcode replay} sends it as IRC. */
-  override sendHistory(): void {}
 }
 
 /** The address part of `host:port` or `[v6]:port` (as it is, if it has no port). */
@@ -848,15 +870,8 @@ function join(session: IrcSession, params: string[]): void {
       continue;
     }
     if (session.room?.key === roomKey(name)) continue;
-    session.muted(() => hub.move(session, name));
-    const room = session.room;
-    if (room?.key !== roomKey(name)) {
-      session.reply("405", channel, "You have joined too many channels");
-      continue;
-    }
-    topic(session, room, false);
-    names(session, room);
-    session.replay(room);
+    // Told as it happens: the JOIN (change hook), then topic, names and replay, or a 405.
+    hub.move(session, name);
   }
 }
 
@@ -914,10 +929,10 @@ const COMMANDS: Record<string, Handler> = {
       // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
       return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
         if (taken) return session.reply("433", nick, "Nickname is already in use");
-        session.muted(() => hub.rename(session, nick));
+        hub.rename(session, nick);
       });
     }
-    session.muted(() => hub.rename(session, nick));
+    hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
   },
   USER(session, params) {
     if (session.registered) return session.reply("462", "You may not reregister");
@@ -962,7 +977,7 @@ const COMMANDS: Record<string, Handler> = {
     if ([...text].length > TOPIC_MAX) {
       return session.reply("417", `Topic too long (at most ${TOPIC_MAX} characters)`);
     }
-    session.muted(() => session.hub.setTopic(session, text));
+    session.hub.setTopic(session, text); // the change hook tells the TOPIC line
   },
   NAMES(session, params) {
     const channel = params[0]?.split(",")[0];

@@ -6,16 +6,9 @@
  * @module
  */
 
-import {
-  type Delivery,
-  happened,
-  listNames,
-  NAMES_IN_NOTICE,
-  ROOM_NOTICE,
-  roomKey,
-  roomName,
-  say,
-} from "./protocol.ts";
+import { type Delivery, NAMES_IN_NOTICE, ROOM_NOTICE, roomKey, roomName } from "./protocol.ts";
+import type { Event, PresenceGroup } from "./events.ts";
+import { renderText } from "./text.ts";
 
 /** What a room needs of a member: a name and a way to queue bytes for it. */
 export interface RoomMember {
@@ -98,6 +91,14 @@ export class Room<M extends RoomMember = RoomMember> {
   }
 
   /**
+   * Tells every member but `except` of a change in the room (a rename, a topic), rendered
+   * as text once for all; a front-end that shows such changes its own way skips the line.
+   */
+  tell(event: Event, except: RoomMember | null): void {
+    this.broadcastLine(renderText(event), except, ROOM_NOTICE);
+  }
+
+  /**
    * Before `member` is heard in the room, announces its join if that is still
    * pending, with every other pending notice; if a notice line went out less than
    * an interval ago, what `member` says introduces it instead. Before a private
@@ -162,10 +163,8 @@ export class Room<M extends RoomMember = RoomMember> {
    * here (one who joined) gets the line without itself.
    */
   #tellNotices(events: readonly RoomEvent[]): void {
-    if (events.length === 1) {
-      return this.broadcastLine(noticeFor(events), events[0].member, ROOM_NOTICE);
-    }
-    const notice = new MergedNotice(events);
+    if (events.length === 1) return this.tell(noticeFor(this.name, events), events[0].member);
+    const notice = new MergedNotice(this.name, events);
     const bytes = encoder.encode(notice.line() + "\n");
     for (const member of this.members) {
       const line = notice.without(member);
@@ -207,10 +206,15 @@ export class Room<M extends RoomMember = RoomMember> {
   };
 }
 
-/** One line for a single event; a lone leave keeps its reason. */
-function noticeFor([{ name, kind, detail }]: readonly RoomEvent[]): string {
-  if (kind === "joined") return say.joined(name);
-  return kind === "left" ? say.left(name, detail) : say.moved(name, detail!);
+/** The notice of a single event; a lone leave keeps its reason. */
+function noticeFor(room: string, [{ name, kind, detail }]: readonly RoomEvent[]): Event {
+  const names = [name];
+  const group: PresenceGroup = kind === "joined"
+    ? { change: kind, names, count: 1 }
+    : kind === "left"
+    ? { change: kind, names, count: 1, reason: detail }
+    : { change: kind, names, count: 1, to: detail! };
+  return { type: "presence", time: Date.now(), room, groups: [group] };
 }
 
 /**
@@ -223,10 +227,11 @@ class MergedNotice {
   readonly #groups = new Map<string, string[]>();
   /** Each subject's group and place in it. */
   readonly #places = new Map<RoomMember, { key: string; index: number }>();
-  /** Each group's phrase (`a and b joined`). */
-  readonly #phrases = new Map<string, string>();
+  /** Each group as the notice shows it (`a and b joined`). */
+  readonly #shown = new Map<string, PresenceGroup>();
+  readonly #time = Date.now();
 
-  constructor(readonly events: readonly RoomEvent[]) {
+  constructor(readonly room: string, readonly events: readonly RoomEvent[]) {
     for (const { member, name, kind, detail } of events) {
       const key = kind === "moved" ? `moved ${detail}` : kind;
       let names = this.#groups.get(key);
@@ -234,12 +239,16 @@ class MergedNotice {
       this.#places.set(member, { key, index: names.length });
       names.push(name);
     }
-    for (const [key, names] of this.#groups) this.#phrases.set(key, phrase(key, listNames(names)));
+    for (const [key, names] of this.#groups) this.#shown.set(key, group(key, names, names.length));
   }
 
   /** The line for everyone but its subjects. */
   line(): string {
-    return say.happenings([...this.#phrases.values()]);
+    return this.#render([...this.#shown.values()]);
+  }
+
+  #render(groups: PresenceGroup[]): string {
+    return renderText({ type: "presence", time: this.#time, room: this.room, groups });
   }
 
   /**
@@ -251,26 +260,27 @@ class MergedNotice {
     if (place === undefined) return null;
     if (this.events.length <= 3) {
       const others = this.events.filter((event) => event.member !== member);
-      if (others.length < 2) return others.length === 0 ? "" : noticeFor(others);
-    }
-    const phrases: string[] = [];
-    for (const [key, names] of this.#groups) {
-      if (key !== place.key) {
-        phrases.push(this.#phrases.get(key)!);
-      } else if (names.length > 1) {
-        // listNames shows only the first NAMES_IN_NOTICE names: one more is enough.
-        const shown = names.slice(0, NAMES_IN_NOTICE + 1);
-        if (place.index < shown.length) shown.splice(place.index, 1);
-        phrases.push(phrase(key, listNames(shown, names.length - 1)));
+      if (others.length < 2) {
+        return others.length === 0 ? "" : renderText(noticeFor(this.room, others));
       }
     }
-    return say.happenings(phrases);
+    const groups: PresenceGroup[] = [];
+    for (const [key, names] of this.#groups) {
+      if (key !== place.key) {
+        groups.push(this.#shown.get(key)!);
+      } else if (names.length > 1) {
+        // A notice lists only the first NAMES_IN_NOTICE names: one more is enough.
+        const shown = names.slice(0, NAMES_IN_NOTICE + 1);
+        if (place.index < shown.length) shown.splice(place.index, 1);
+        groups.push(group(key, shown, names.length - 1));
+      }
+    }
+    return this.#render(groups);
   }
 }
 
-/** The phrase for one group of names: `a and b joined`, `c went to dev`. */
-function phrase(key: string, list: string): string {
-  if (key === "joined") return happened.joined(list);
-  if (key === "left") return happened.left(list);
-  return happened.moved(list, key.slice("moved ".length));
+/** One group of names (`count` in all, `names` the first of them) by its key: `joined`, `moved dev`. */
+function group(key: string, names: readonly string[], count: number): PresenceGroup {
+  if (key === "joined" || key === "left") return { change: key, names, count };
+  return { change: "moved", names, count, to: key.slice("moved ".length) };
 }

@@ -8,8 +8,10 @@
 
 import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
 import type { Hub } from "./hub.ts";
-import { type Delivery, reasons, say } from "./protocol.ts";
+import { type Delivery, reasons } from "./protocol.ts";
+import { type Event, failed } from "./events.ts";
 import type { Room } from "./room.ts";
+import { renderText } from "./text.ts";
 
 /** What the hub needs of a transport's connection; the hub never sees a socket. */
 export interface Connection {
@@ -98,6 +100,15 @@ export class Session {
   /** Queues one line of text for this client. */
   send(line: string): void {
     this.conn.deliver(encoder.encode(line + "\n"));
+  }
+
+  /**
+   * Tells this client what happened (see `chat/events.ts`), in the text protocol; a
+   * front-end with another protocol (IRC) overrides it. History counts against its budget.
+   */
+  tell(event: Event): void {
+    if (event.type === "history") return this.sendHistory(renderText(event));
+    this.send(renderText(event));
   }
 
   /** Milliseconds until this session may be sent history again: 0 if it may now. */
@@ -196,7 +207,7 @@ export class Session {
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
-        this.refuseLong();
+        this.tell(failed({ code: "lineTooLong", max: hub.options.maxLine }));
         continue;
       }
       try {
@@ -241,7 +252,7 @@ export class Session {
       return false;
     }
     hub.log.repeated({ event: "long-lines", name: name ?? undefined, address: conn.remote });
-    this.farewell(say.tooManyLongLines);
+    this.tell(failed({ code: "tooManyLongLines" }));
     hub.leave(this, reasons.longLines, true);
     return true;
   }
@@ -249,16 +260,6 @@ export class Session {
   /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */
   protected handle(line: Uint8Array): void {
     this.hub.handleLine(this, line);
-  }
-
-  /** Tells the client that a line it sent was too long and was not handled. */
-  protected refuseLong(): void {
-    this.send(say.lineTooLong(this.hub.options.maxLine));
-  }
-
-  /** Tells the client, in its protocol, the last line it gets before it is dropped. */
-  protected farewell(line: string): void {
-    this.send(line);
   }
 
   /** The bucket is out of debt: handle what was held, and read again if all of it was. */
