@@ -1,7 +1,7 @@
 /**
  * The TCP and TLS transport, on `node:net` and `node:tls`: inside Deno their
  * socket writes cost about half of `Deno.Conn.write` per delivery, which is
- * what a big room's fan-out is made of (see README, "Architecture").
+ * what a big room's fan-out is made of (see docs/architecture.md).
  *
  * Each socket becomes a {@linkcode TcpConnection}: bytes read go to its
  * session, bytes the hub delivers wait in its outbox for one write per batch.

@@ -4,7 +4,7 @@ Run from the project root with irctest and this directory on PYTHONPATH:
 
     PYTHONPATH=../shared/irctest:tools python3 -m pytest --controller chat_irctest ...
 
-(see README, "IRC"). Each test starts a fresh server on the port irctest gives.
+(see docs/irc.md). Each test starts a fresh server on the port irctest gives.
 """
 
 import atexit

@@ -2,7 +2,7 @@
  * Hostile load against server.ts, as an attacker would try it, with a canary
  * pair of clients measuring what everyone else would feel. Each attack starts
  * its own server (a subprocess on a free port), runs for a bounded time
- * against 127.0.0.1, and prints what it measured; README's limits section
+ * against 127.0.0.1, and prints what it measured; docs/operations.md's limits section
  * quotes these figures.
  *
  * ```sh

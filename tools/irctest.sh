@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs irctest (the IRC server conformance suite) against server.ts --irc, with the
 # basic selection of upstream's Makefile, minus the areas the IRC listener leaves out
-# on purpose (README, "IRC"). Needs python3 with pytest (not 9.0.0), filelock and
+# on purpose (docs/irc.md). Needs python3 with pytest (not 9.0.0), filelock and
 # pytest-xdist; IRCTEST_DIR is where irctest is (default ../shared/irctest).
 # Extra arguments go to pytest. Exits non-zero if any selected test fails.
 set -euo pipefail
