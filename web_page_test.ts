@@ -125,9 +125,16 @@ interface ChatPage {
 async function openPage(
   browser: Browser,
   server: WebServer,
-  options: { width?: number; height?: number; dark?: boolean; scale?: number } = {},
+  options: {
+    width?: number;
+    height?: number;
+    dark?: boolean;
+    scale?: number;
+    keepSockets?: boolean;
+  } = {},
 ): Promise<ChatPage> {
   const page = await browser.newPage();
+  if (options.keepSockets) await keepSockets(page);
   const dialogs: string[] = [];
   const errors: string[] = [];
   page.on("dialog", (dialog) => {
@@ -135,10 +142,9 @@ async function openPage(
     dialog.dismiss().catch(() => {});
   });
   page.on("pageerror", (error) => errors.push(String(error)));
-  // Console errors too (a CSP violation is one), but the favicon the page does not have.
+  // Console errors too (a CSP violation is one).
   page.on("console", (message) => {
     if (message.type() !== "error") return;
-    if (message.location().url?.endsWith("/favicon.ico")) return;
     // What a reconnect attempt meets while the server is away.
     if (/^WebSocket connection to .* failed/.test(message.text())) return;
     errors.push(`console: ${message.text()} (${message.location().url})`);
@@ -488,6 +494,70 @@ browserTest(
       await first.close();
       await second?.close();
     }
+  },
+);
+
+/** Keeps the page's WebSockets in `window.sockets`, so that a test can drop one. */
+async function keepSockets(page: Page): Promise<void> {
+  await page.evaluateOnNewDocument(`window.sockets = [];
+  const Native = WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.sockets.push(this); }
+  };`);
+}
+
+/** The text of the page's history marks (header, end) in its log. */
+async function historyMarks(page: Page): Promise<string[]> {
+  return await page.evaluate(
+    `[...document.querySelectorAll("#log .history-mark .body")].map((e) => e.textContent)`,
+  ) as string[];
+}
+
+browserTest(
+  "web page: a replay of lines all seen live shows no history header or end",
+  async (browser) => {
+    await using server = await startChat();
+    using carol = await LineClient.join(server, "carol");
+    await carol.write("before ann\n");
+    const ann = await openPage(browser, server, { keepSockets: true });
+    await giveName(ann, "ann");
+    await untilText(ann.page, "#status", "Connected as ann");
+    // A replay with a line not seen live shows its header and end.
+    await seeLine(ann.page, "carol: before ann");
+    await seeLine(ann.page, "-- end of history");
+    const fresh = await historyMarks(ann.page);
+    assertEquals(fresh, ["-- history of lobby: 1 line, oldest first", "-- end of history"]);
+
+    await carol.write("one\ntwo\n");
+    await seeLine(ann.page, "carol: two");
+    await ann.page.evaluate(`window.sockets[window.sockets.length - 1].close()`);
+    await until(
+      ann.page,
+      `document.querySelector("#status").textContent.startsWith("Disconnected; reconnecting in")`,
+      "the page to notice",
+    );
+    await untilText(ann.page, "#status", "Connected as ann");
+    // Said after the replay on the same socket, so the replay has been read when it shows.
+    await carol.write("after\n");
+    await seeLine(ann.page, "carol: after");
+    assertEquals(await historyMarks(ann.page), fresh);
+    assertEquals(ann.errors, []);
+  },
+);
+
+browserTest(
+  "web page: after /quit no one is listed, not even you, and no rooms",
+  async (browser) => {
+    await using server = await startChat();
+    const ann = await joinPage(browser, server, "ann");
+    await until(ann.page, `!!document.querySelector("#members .you")`, "ann listed as you");
+    await until(ann.page, `document.querySelectorAll("#rooms li").length > 0`, "the rooms listed");
+    await type(ann, "/quit");
+    await untilText(ann.page, "#status", "You left the chat.");
+    assertEquals(await ann.page.evaluate(`document.querySelectorAll("#members li").length`), 0);
+    assertEquals(await ann.page.evaluate(`document.querySelectorAll("#rooms li").length`), 0);
+    assertEquals(await textOf(ann.page, "#members-title"), "People");
+    assertEquals(ann.errors, []);
   },
 );
 

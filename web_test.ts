@@ -12,7 +12,7 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./chat/page.ts";
+import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./chat/page.ts";
 import { helloName, NAME_PROMPT, reasons, say } from "./chat/protocol.ts";
 import type { ChatServer, ServerOptions } from "./server.ts";
 import {
@@ -280,6 +280,22 @@ test("web: the page, its script and style, with strict security headers on every
   // HEAD answers like GET, without a body.
   const head = await fetch(httpUrl(server, "/app.css"), { method: "HEAD" });
   assertEquals([head.status, await head.text()], [200, ""]);
+});
+
+test("web: an icon at /favicon.svg and /favicon.ico (no 404 in the console), with the headers", async () => {
+  await using server = await webServer();
+  for (const path of ["/favicon.svg", "/favicon.ico"]) {
+    const { response, body } = await get(server, path);
+    assertEquals(response.status, 200, path);
+    assertEquals(response.headers.get("content-type"), "image/svg+xml", path);
+    assertEquals(body, FAVICON_SVG, path);
+    assertMatch(response.headers.get("content-security-policy") ?? "", /img-src 'self'/, path);
+    assertEquals(response.headers.get("x-content-type-options"), "nosniff", path);
+    assertEquals(response.headers.get("referrer-policy"), "no-referrer", path);
+    assertEquals(response.headers.get("x-frame-options"), "DENY", path);
+  }
+  const { body: html } = await get(server, "/");
+  assertMatch(html, /<link rel="icon" href="\/favicon\.svg">/);
 });
 
 test("web: /healthz is 200 while serving and 503 once shutting down", async () => {

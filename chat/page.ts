@@ -40,6 +40,13 @@ import {
   WELCOME,
 } from "./protocol.ts";
 
+/** The page's icon, a speech bubble (served at `/favicon.svg` and `/favicon.ico`). */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<path fill="#2f6fde" d="M6 4h20a4 4 0 0 1 4 4v12a4 4 0 0 1-4 4H14l-7 6v-6H6a4 4 0 0 1-4-4V8a4 4 0 0 1 4-4z"/>
+<path stroke="#fff" stroke-width="2.5" stroke-linecap="round" d="M9 11h14M9 17h9"/>
+</svg>
+`;
+
 /** The page: a name form, then the room (messages, people, rooms, topic, input). */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -48,6 +55,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>chat</title>
+<link rel="icon" href="/favicon.svg">
 <link rel="stylesheet" href="/app.css">
 <script src="/app.js" defer></script>
 </head>
@@ -140,6 +148,8 @@ const state = {
   whoTimer: 0,
   seen: [], // live room lines: { line, time }, to skip their replay after a reconnect
   replayed: new Set(), // history lines shown: "time line"
+  historyHeader: "", // a replay's header, held until one of its lines is shown
+  historyShown: false, // a line of the current replay was shown, so its end is too
   sent: [], // input history
   recall: -1,
   draft: "",
@@ -487,7 +497,15 @@ function onNotice(line, text) {
       showNotice(text, "topic");
       return;
     case "historyHeader":
+      // Held: after a reconnect every replayed line may have been seen live.
+      state.historyHeader = text;
+      state.historyShown = false;
+      return;
     case "historyEnd":
+      state.historyHeader = "";
+      if (state.historyShown) showNotice(text, "history-mark");
+      state.historyShown = false;
+      return;
     case "noEarlier":
       showNotice(text, "history-mark");
       return;
@@ -526,6 +544,9 @@ function onHistory(replay) {
     return;
   }
   state.replayed.add(key);
+  if (state.historyHeader) showNotice(state.historyHeader, "history-mark");
+  state.historyHeader = "";
+  state.historyShown = true;
   append("history", [replay.line], { time: replay.time, history: true });
 }
 
@@ -556,6 +577,8 @@ function connect() {
   state.nameSent = false;
   state.roomsLeft = 0;
   state.quiet = { who: 0, rooms: 0 };
+  state.historyHeader = "";
+  state.historyShown = false;
   ws.addEventListener("open", () => {
     if (ws === state.ws) setStatus(state.name ? "Connected; joining as " + state.name + "…" : "Connected");
   });
@@ -575,6 +598,12 @@ function connect() {
       showNotice("disconnected", "local");
     }
     if (state.quit) {
+      // Out of the chat: no one listed, not even "(you)", and no rooms.
+      ui.members.replaceChildren();
+      ui.membersTitle.textContent = "People";
+      state.roomList = [];
+      state.roomsMore = 0;
+      ui.rooms.replaceChildren();
       setStatus("You left the chat.");
       ui.reconnect.textContent = "Join again";
       ui.reconnect.hidden = false;

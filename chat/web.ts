@@ -14,7 +14,7 @@ import { type HttpExchange, type HttpRequest, type HttpResponse, HttpServer } fr
 import type { Hub } from "./hub.ts";
 import { hostPort, type LogEvent, ServerLog } from "./log.ts";
 import type { FlushScheduler } from "./outbox.ts";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
+import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
 import { reasons, say } from "./protocol.ts";
 import { handshakeError, WsTransport } from "./websocket.ts";
 
@@ -414,6 +414,9 @@ const ASSETS = new Map<string, { body: Uint8Array; type: string }>([
   ["/", { body: encoder.encode(PAGE_HTML), type: "text/html; charset=utf-8" }],
   ["/app.js", { body: encoder.encode(PAGE_JS), type: "text/javascript; charset=utf-8" }],
   ["/app.css", { body: encoder.encode(PAGE_CSS), type: "text/css; charset=utf-8" }],
+  // One icon at both paths: browsers take SVG from `/favicon.ico` too.
+  ["/favicon.svg", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
+  ["/favicon.ico", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
 ]);
 
 /** Why an upgrade from another site's page is refused, as the log says it. */
