@@ -166,14 +166,21 @@ test("shutdown does not wait for a throttled client's backlog", async () => {
   assertEquals((await flooder.rest()).at(-1), "-- server shutting down");
 });
 
-test("a 1 MiB line with no newline is refused, nothing of it relayed, and the next line is", async () => {
+test("a 50 KB line is refused and the next line relayed; a 1 MiB one drops its sender", async () => {
   await using server = await quietServer();
   using alice = await LineClient.join(server, "alice");
   using bob = await LineClient.join(server, "bob");
-  await alice.write("y".repeat(1 << 20));
+  await alice.write("y".repeat(50_000));
   await alice.write("\nnormal line\n");
   assertEquals(await alice.message(), "!! line too long (max 4096 bytes); it was not sent");
   assertEquals(await bob.message(), "alice: normal line");
+  // Past 16 x --max-line bytes of over-long input in a minute, the sender is dropped.
+  await alice.write("y".repeat(1 << 20)).catch(() => {});
+  assertEquals((await alice.rest()).at(-1), `!! too many over-long lines; goodbye`);
+  assertEquals(
+    await bob.until((line) => line.startsWith("-- alice")),
+    "-- alice left (too many over-long lines)",
+  );
 });
 
 /** A small seeded random number generator (mulberry32), so a failing run can be repeated. */
