@@ -14,7 +14,7 @@
 
 import net from "node:net";
 import { DatabaseSync } from "node:sqlite";
-import { canary, encoder, join, sleep, startServer } from "./attack_util.ts";
+import { canary, encoder, join, runAttacks, sleep, startServer } from "./attack_util.ts";
 
 /** Seconds of CPU (user + system) that process `pid` has used. */
 function cpuSeconds(pid: number): number {
@@ -231,13 +231,4 @@ const attacks: Record<string, () => Promise<string>> = {
   "room-hog": roomHog,
 };
 
-if (import.meta.main) {
-  const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(attacks);
-  for (const name of chosen) {
-    if (!attacks[name]) {
-      throw new Error(`no attack ${name}; try ${Object.keys(attacks).join(", ")}`);
-    }
-    console.log(await attacks[name]());
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runAttacks(attacks, Deno.args);

@@ -24,7 +24,7 @@
  */
 
 import net from "node:net";
-import { join, sleep, startServer } from "./attack_util.ts";
+import { join, runAttacks, sleep, startServer } from "./attack_util.ts";
 
 /** Longest an attack waits for an answer before it calls the server frozen. */
 const BOUND_MS = 20_000;
@@ -319,13 +319,4 @@ const attacks: Record<string, () => Promise<string>> = {
   "hash-room": hashRoom,
 };
 
-if (import.meta.main) {
-  const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(attacks);
-  for (const name of chosen) {
-    if (!attacks[name]) {
-      throw new Error(`no attack ${name}; try ${Object.keys(attacks).join(", ")}`);
-    }
-    console.log(await attacks[name]());
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runAttacks(attacks, Deno.args);

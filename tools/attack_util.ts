@@ -115,3 +115,21 @@ export async function canary(port: number) {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the attacks named in `args` (every one without), printing each one's figures,
+ * and exits: the command line of every attack script.
+ */
+export async function runAttacks(
+  attacks: Record<string, () => Promise<string>>,
+  args: readonly string[],
+): Promise<never> {
+  const chosen = args.length > 0 ? args : Object.keys(attacks);
+  for (const name of chosen) {
+    if (!attacks[name]) {
+      throw new Error(`no attack ${name}; try ${Object.keys(attacks).join(", ")}`);
+    }
+    console.log(await attacks[name]());
+  }
+  Deno.exit(0);
+}

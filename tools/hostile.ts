@@ -14,7 +14,16 @@
  */
 
 import net from "node:net";
-import { canary, encoder, join, percentile, sleep, startServer, TESTDATA } from "./attack_util.ts";
+import {
+  canary,
+  encoder,
+  join,
+  percentile,
+  runAttacks,
+  sleep,
+  startServer,
+  TESTDATA,
+} from "./attack_util.ts";
 
 /** 1,500 clients that stop reading while 25 posters stay inside --rate with 4 KB lines. */
 async function slowReaders(): Promise<string> {
@@ -153,13 +162,4 @@ const attacks: Record<string, () => Promise<string>> = {
   big: bigLines,
 };
 
-if (import.meta.main) {
-  const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(attacks);
-  for (const name of chosen) {
-    if (!attacks[name]) {
-      throw new Error(`no attack ${name}; try ${Object.keys(attacks).join(", ")}`);
-    }
-    console.log(await attacks[name]());
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runAttacks(attacks, Deno.args);
