@@ -13,7 +13,7 @@
  */
 
 import net from "node:net";
-import { encoder, join, sleep, startServer } from "./attack_util.ts";
+import { encoder, join, runAttacks, sleep, startServer } from "./attack_util.ts";
 
 /** A port that was free a moment ago, for the web side (`--web`). */
 function freePort(): Promise<number> {
@@ -376,15 +376,4 @@ const ATTACKS: Record<string, () => Promise<string>> = {
   "big-frames": bigFrames,
 };
 
-if (import.meta.main) {
-  const names = Deno.args.length > 0 ? Deno.args : Object.keys(ATTACKS);
-  for (const name of names) {
-    const attack = ATTACKS[name];
-    if (!attack) {
-      console.error(`unknown attack ${name}; known: ${Object.keys(ATTACKS).join(", ")}`);
-      Deno.exit(2);
-    }
-    console.log(await attack());
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runAttacks(ATTACKS, Deno.args);
