@@ -20,6 +20,7 @@ import tls from "node:tls";
 import type { Admission } from "./admission.ts";
 import { hostPort, type ServerLog } from "./log.ts";
 import { say } from "./protocol.ts";
+import { createListener } from "./tcp.ts";
 import { withTimeout } from "./timeout.ts";
 
 /** Where and how the server listens, and how long it waits for a client. */
@@ -147,14 +148,11 @@ export class HttpServer {
   /** Listens; resolves once the port is open, rejects if it cannot be. */
   static listen(options: HttpOptions, handler: HttpHandler): Promise<HttpServer> {
     const secure = options.cert !== undefined && options.key !== undefined;
-    const server = secure
-      ? tls.createServer({
-        cert: options.cert,
-        key: options.key,
-        allowHalfOpen: true,
-        handshakeTimeout: options.handshakeTimeout ?? HANDSHAKE_TIMEOUT,
-      })
-      : net.createServer({ allowHalfOpen: true });
+    const server = createListener(
+      options.cert,
+      options.key,
+      options.handshakeTimeout ?? HANDSHAKE_TIMEOUT,
+    );
     const http = new HttpServer(options, handler, server, secure);
     server.on("connection", (socket: net.Socket) => http.#admit(socket));
     if (secure) {

@@ -80,14 +80,7 @@ export class TcpTransport {
   /** Listens; resolves once the port is open, rejects if it cannot be. */
   static listen(hub: Hub, options: TcpOptions): Promise<TcpTransport> {
     const secure = options.cert !== undefined && options.key !== undefined;
-    const server = secure
-      ? tls.createServer({
-        cert: options.cert,
-        key: options.key,
-        allowHalfOpen: true,
-        handshakeTimeout: options.handshakeTimeout,
-      })
-      : net.createServer({ allowHalfOpen: true });
+    const server = createListener(options.cert, options.key, options.handshakeTimeout);
     const transport = new TcpTransport(hub, options, server, secure);
     server.on("connection", (socket: net.Socket) => transport.#admit(socket));
     server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
@@ -304,8 +297,22 @@ class TcpConnection extends Outbox implements Connection {
   }
 }
 
-/** A socket error as the room is told it, without internals. */
-function reasonFor(error: Error & { code?: string }): string {
+/**
+ * A listening socket's server: TLS with `cert` and `key`, plain TCP without; half-open
+ * connections are kept, so that a peer's last lines are handled after its EOF.
+ */
+export function createListener(
+  cert: string | undefined,
+  key: string | undefined,
+  handshakeTimeout?: number,
+): net.Server {
+  return cert !== undefined && key !== undefined
+    ? tls.createServer({ cert, key, allowHalfOpen: true, handshakeTimeout })
+    : net.createServer({ allowHalfOpen: true });
+}
+
+/** A socket error as the room is told it, without internals (TCP and WebSocket alike). */
+export function reasonFor(error: Error & { code?: string }): string {
   switch (error.code) {
     case "ECONNRESET":
     case "EPIPE":

@@ -30,9 +30,10 @@ import type net from "node:net";
 import type { HttpExchange, HttpRequest } from "./http.ts";
 import type { Hub } from "./hub.ts";
 import { hostPort } from "./log.ts";
-import { type FlushScheduler, Outbox } from "./outbox.ts";
+import { concat, type FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons, say } from "./protocol.ts";
 import type { Connection, Session } from "./session.ts";
+import { reasonFor } from "./tcp.ts";
 import { withTimeout } from "./timeout.ts";
 
 /** What the transport needs to know and share with the others. */
@@ -657,27 +658,4 @@ export class WsConnection extends Outbox implements Connection {
 function isSendableCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999);
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-/** A socket error as the room is told it, without internals. */
-function reasonFor(error: Error & { code?: string }): string {
-  switch (error.code) {
-    case "ECONNRESET":
-    case "EPIPE":
-      return reasons.reset;
-    case "ETIMEDOUT":
-      return reasons.timedOut;
-    default:
-      return error.code ? `${reasons.failed}: ${error.code}` : reasons.failed;
-  }
 }
