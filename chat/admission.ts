@@ -8,7 +8,8 @@
  * @module
  */
 
-import { say } from "./protocol.ts";
+/** Why a connection is refused at the door: a key of `say`, the wording each front-end renders. */
+export type Refusal = "serverFull" | "tooManyFromAddress" | "connectingTooFast";
 
 /** The limits; `0` turns a per-address limit off. */
 export interface AdmissionOptions {
@@ -48,8 +49,8 @@ export class Admission {
    * Admits a connection from `address` and counts it, or returns why not (a
    * line to send it). Every admitted connection must be {@linkcode release}d.
    */
-  admit(address: string): string | null {
-    if (this.open >= this.options.maxClients) return say.serverFull;
+  admit(address: string): Refusal | null {
+    if (this.open >= this.options.maxClients) return "serverFull";
     const key = this.#limited(address) ? addressKey(address) : null;
     if (key !== null) {
       const { maxPerAddress, connectRate, connectBurst } = this.options;
@@ -60,12 +61,12 @@ export class Admission {
         state = { open: 0, tokens: connectBurst, refilledAt: now };
         this.#addresses.set(key, state);
       }
-      if (maxPerAddress > 0 && state.open >= maxPerAddress) return say.tooManyFromAddress;
+      if (maxPerAddress > 0 && state.open >= maxPerAddress) return "tooManyFromAddress";
       if (connectRate > 0) {
         const refill = (now - state.refilledAt) * connectRate / 60_000;
         state.tokens = Math.min(connectBurst, state.tokens + refill);
         state.refilledAt = now;
-        if (state.tokens < 1) return say.connectingTooFast;
+        if (state.tokens < 1) return "connectingTooFast";
         state.tokens -= 1;
       }
       state.open++;

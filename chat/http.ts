@@ -286,8 +286,9 @@ export class HttpServer {
       if (!this.secure) this.#serve(socket);
       return;
     }
+    const words = say[refusal].slice(3);
     const where = hostPort(address, socket.remotePort);
-    this.options.log.repeated({ event: "refused", address: where, reason: refusal.slice(3) });
+    this.options.log.repeated({ event: "refused", address: where, reason: words, code: refusal });
     if (this.secure) {
       socket.destroy(); // it expects a handshake first
       return;
@@ -295,9 +296,9 @@ export class HttpServer {
     // Answered at once, without its request; its request is read and dropped for a moment,
     // so that the answer is not lost to a reset. Only a few linger: refused connections are
     // not counted at the door, and must not use up the file descriptors.
-    const status = refusal === say.serverFull ? 503 : 429;
+    const status = refusal === "serverFull" ? 503 : 429;
     socket.end(responseBytes(
-      { status, headers: { "retry-after": "60" }, body: refusal.slice(3) + "\n" },
+      { status, headers: { "retry-after": "60" }, body: words + "\n" },
       false,
       true,
     ));

@@ -89,6 +89,8 @@ export interface LogEvent {
   /** The client's address as `host:port` (`[v6]:port`). */
   address?: string;
   reason?: string;
+  /** A refusal's stable code (`Refusal` in admission.ts, or `origin`): what `/metrics` counts by. */
+  code?: string;
   /** A message's text, an error's stack, a summary's counts. */
   text?: string;
   count?: number;

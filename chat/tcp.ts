@@ -15,7 +15,7 @@ import type { Admission } from "./admission.ts";
 import type { Hub } from "./hub.ts";
 import { hostPort } from "./log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
-import { reasons } from "./protocol.ts";
+import { reasons, say } from "./protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
 import { withTimeout } from "./timeout.ts";
 import type { Connection, Session } from "./session.ts";
@@ -147,14 +147,20 @@ export class TcpTransport {
     this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", this.#untrack);
     if (refusal === null) return;
+    const line = say[refusal];
     const where = hostPort(address, socket.remotePort);
-    this.hub.log.repeated({ event: "refused", address: where, reason: refusal.slice(3) });
+    this.hub.log.repeated({
+      event: "refused",
+      address: where,
+      reason: line.slice(3),
+      code: refusal,
+    });
     socket.on("error", ignore);
     if (this.secure) {
       socket.destroy(); // it expects a handshake, not a line of text
     } else {
       socket.on("finish", destroySocket);
-      socket.end(encoder.encode(this.options.refusal?.(refusal) ?? refusal + "\n"));
+      socket.end(encoder.encode(this.options.refusal?.(line) ?? line + "\n"));
     }
   }
 

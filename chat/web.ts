@@ -15,7 +15,7 @@ import type { Hub } from "./hub.ts";
 import { hostPort, type LogEvent, ServerLog } from "./log.ts";
 import type { FlushScheduler } from "./outbox.ts";
 import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
-import { reasons, say } from "./protocol.ts";
+import { reasons } from "./protocol.ts";
 import { handshakeError, WsTransport } from "./websocket.ts";
 
 /** Where and how the web side listens. */
@@ -214,7 +214,7 @@ export class WebServer {
     const origin = request.headers.get("origin");
     if (!this.#originAllowed(origin, host)) {
       const address = hostPort(request.remote.hostname, request.remote.port);
-      this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN });
+      this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN, code: "origin" });
       return this.#respond(403, "this origin may not open the chat socket\n", TEXT, host);
     }
     if (this.#stopping || this.hub.closing) {
@@ -493,12 +493,12 @@ const DROP_LABELS: Record<string, string> = {
   [reasons.internal]: "internal_error",
 };
 
-/** The reasons a connection can be refused for, as metric labels. */
+/** The codes a connection can be refused with, as metric labels. */
 const REFUSAL_LABELS: Record<string, string> = {
-  [say.serverFull.slice(3)]: "server_full",
-  [say.tooManyFromAddress.slice(3)]: "per_address",
-  [say.connectingTooFast.slice(3)]: "connect_rate",
-  [FOREIGN_ORIGIN]: "origin",
+  serverFull: "server_full",
+  tooManyFromAddress: "per_address",
+  connectingTooFast: "connect_rate",
+  origin: "origin",
 };
 
 /** What `/metrics` counts, kept cheap: bumped once per join, leave or refusal, never per line. */
@@ -530,9 +530,9 @@ export class Metrics {
     if (label !== null) this.dropped.set(label, (this.dropped.get(label) ?? 0) + 1);
   }
 
-  /** Counts a connection refused for `reason` (a refusal's text, or a label). */
-  refuse(reason: string): void {
-    const label = REFUSAL_LABELS[reason] ?? (this.refused.has(reason) ? reason : "other");
+  /** Counts a connection refused with `code` (a refusal's code, or a label). */
+  refuse(code: string): void {
+    const label = REFUSAL_LABELS[code] ?? (this.refused.has(code) ? code : "other");
     this.refused.set(label, (this.refused.get(label) ?? 0) + 1);
   }
 
@@ -553,7 +553,7 @@ export class Metrics {
         this.drop("long_lines");
         break;
       case "refused":
-        if (e.reason !== undefined) this.refuse(e.reason);
+        this.refuse(e.code ?? "other");
         break;
       case "tls-failed":
         this.refuse("tls_handshake");
