@@ -853,7 +853,8 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
       const timer = setTimeout(() => abort.abort(), 1_000);
       try {
         const response = await fetch(`http://127.0.0.1:${web}/healthz`, { signal: abort.signal });
-        return response.status === 200 && await response.text() === "ok\n";
+        const body = await response.text(); // always read: an unread body is a leak
+        return response.status === 200 && body === "ok\n";
       } catch {
         return false; // not accepted in time, or reset as the listener is reopened
       } finally {
