@@ -17,7 +17,7 @@
  * each stdin line is sent, each received line is printed (replayed lines as
  * they came, `[TIME] LINE`), and it leaves at the end of stdin.
  *
- * What the server's lines mean comes from `chat/protocol.ts`, which the server
+ * What the server's lines mean comes from `src/core/protocol.ts`, which the server
  * shares, so the two cannot drift.
  *
  * The file is also a library: {@linkcode runClient} runs a session over any
@@ -45,10 +45,10 @@ import {
   roomKey,
   sanitize,
   say,
-} from "./chat/protocol.ts";
+} from "./src/core/protocol.ts";
 
 // Part of this module's interface since before they moved to the protocol module.
-export { NAME_PROMPT, type ParsedLine, parseLine, sanitize } from "./chat/protocol.ts";
+export { NAME_PROMPT, type ParsedLine, parseLine, sanitize } from "./src/core/protocol.ts";
 
 // ---------------------------------------------------------------------------
 // Options

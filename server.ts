@@ -12,13 +12,13 @@
  * The server greets a new connection and asks for a name; the first line the
  * client sends is its name, and it starts in the room `lobby`. After that each
  * line is a message for the others in its room, or a command (`/help` lists
- * them). The line classes and every wording are in `chat/protocol.ts`.
+ * them). The line classes and every wording are in `src/core/protocol.ts`.
  *
- * A line's way through the server: `chat/tcp.ts` reads bytes from a socket and
- * hands them to the client's `Session` (`chat/session.ts`), which frames lines
- * and applies flood control; the `Hub` (`chat/hub.ts`) runs a command
- * (`chat/commands.ts`) or posts a message, which its `Room` (`chat/room.ts`)
- * fans out to each member's outbox (`chat/outbox.ts`), written once per batch.
+ * A line's way through the server: `src/transport/tcp.ts` reads bytes from a socket and
+ * hands them to the client's `Session` (`src/core/session.ts`), which frames lines
+ * and applies flood control; the `Hub` (`src/core/hub.ts`) runs a command
+ * (`src/core/commands.ts`) or posts a message, which its `Room` (`src/core/room.ts`)
+ * fans out to each member's outbox (`src/transport/outbox.ts`), written once per batch.
  *
  * The file is also a library: {@linkcode startServer} runs a server in the
  * calling process and returns its address and a `close()` that shuts it down.
@@ -27,16 +27,16 @@
  */
 
 import { parseArgs } from "node:util";
-import { Admission, parseCidr } from "./chat/admission.ts";
-import { Cluster } from "./chat/cluster.ts";
-import { Hub } from "./chat/hub.ts";
-import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./chat/log.ts";
-import { IrcFront, ircRefusal } from "./chat/irc.ts";
-import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./chat/cloak.ts";
-import { FlushScheduler } from "./chat/outbox.ts";
-import { TcpTransport } from "./chat/tcp.ts";
-import { withTimeout } from "./chat/timeout.ts";
-import { CountingLog, Metrics, parseOrigin, WebServer } from "./chat/web.ts";
+import { Admission, parseCidr } from "./src/core/admission.ts";
+import { Cluster } from "./src/cluster/cluster.ts";
+import { Hub } from "./src/core/hub.ts";
+import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./src/ops/log.ts";
+import { IrcFront, ircRefusal } from "./src/irc/irc.ts";
+import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./src/core/cloak.ts";
+import { FlushScheduler } from "./src/transport/outbox.ts";
+import { TcpTransport } from "./src/transport/tcp.ts";
+import { withTimeout } from "./src/core/timeout.ts";
+import { CountingLog, Metrics, parseOrigin, WebServer } from "./src/web/web.ts";
 
 /** How a server is set up; every field has a default. */
 export interface ServerOptions {
@@ -247,7 +247,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   });
   // The SQLite module is loaded only when a file is asked for: nothing else needs it.
   const history = settings.db
-    ? new (await import("./chat/sqlite_history.ts")).SqliteHistory(
+    ? new (await import("./src/storage/sqlite_history.ts")).SqliteHistory(
       settings.db,
       settings.history,
       settings.maxRooms,
@@ -258,10 +258,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   const hub = new Hub(settings, log, history);
   hub.admission = admission; // rooms made per address count under its keys and exemptions
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
-  let bus: import("./chat/redis_bus.ts").RedisBus | null = null;
+  let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {
     hub.cluster = new Cluster(hub);
-    const { RedisBus } = await import("./chat/redis_bus.ts");
+    const { RedisBus } = await import("./src/cluster/redis_bus.ts");
     bus = await RedisBus.join(
       {
         url: settings.redis,
@@ -357,7 +357,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   }
 
-  // IRC clients come by a second TCP listener whose sessions speak IRC (see chat/irc.ts).
+  // IRC clients come by a second TCP listener whose sessions speak IRC (see src/irc/irc.ts).
   let irc: { front: IrcFront; tcp: TcpTransport } | null = null;
   if (typeof settings.irc === "number") {
     const front = new IrcFront(hub, {

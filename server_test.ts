@@ -10,8 +10,8 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { LINE_TOO_LONG, LineFramer } from "./chat/framing.ts";
-import { CTRL_C } from "./chat/telnet.ts";
+import { LINE_TOO_LONG, LineFramer } from "./src/transport/framing.ts";
+import { CTRL_C } from "./src/transport/telnet.ts";
 import {
   checkName,
   cleanLine,
@@ -19,9 +19,9 @@ import {
   NAME_PROMPT,
   privateReceipt,
   say,
-} from "./chat/protocol.ts";
+} from "./src/core/protocol.ts";
 import { CRASH_EXIT, exitOnUncaught } from "./server.ts";
-import { eventually, LineClient, quietServer, test, within } from "./test_util.ts";
+import { eventually, LineClient, quietServer, test, within } from "./tests/test_util.ts";
 
 const encoder = new TextEncoder();
 

@@ -11,7 +11,7 @@ import net from "node:net";
 /** The server under attack: `CHAT_SERVER` (for "before" figures from an older checkout) or ours. */
 const SERVER = Deno.env.get("CHAT_SERVER") ?? new URL("../server.ts", import.meta.url).pathname;
 /** The test certificates. */
-export const TESTDATA = new URL("../testdata/", import.meta.url).pathname;
+export const TESTDATA = new URL("../tests/testdata/", import.meta.url).pathname;
 export const encoder = new TextEncoder();
 
 /** A server.ts subprocess, its port and pid. */

@@ -1,5 +1,5 @@
 /**
- * Writes `chat/confusables.ts`: the prototypes of Unicode's confusables.txt
+ * Writes `src/core/confusables.ts`: the prototypes of Unicode's confusables.txt
  * (UTS #39) that names and room names can meet, so the server needs no data at
  * run time.
  *
@@ -11,7 +11,7 @@
  * The data comes from the npm package `unhomoglyph`, whose `data.json` is
  * confusables.txt as an object from each source character to its prototype;
  * its changelog names the Unicode version. Only the entries whose source can
- * occur while `chat/names.ts` makes a name's skeleton are kept: the name
+ * occur while `src/core/names.ts` makes a name's skeleton are kept: the name
  * characters (letters, digits, `_ . -`) after NFKC and NFD, as they are and
  * upper-cased, then those and their prototypes lower-cased and in NFD. The
  * mathematical and fullwidth forms that NFKC folds away never get there, and
@@ -23,8 +23,8 @@
 import { parseArgs } from "node:util";
 
 const PACKAGE = "unhomoglyph@1.0.6";
-const OUTPUT = new URL("../chat/confusables.ts", import.meta.url);
-/** The characters a name may hold (chat/protocol.ts: NAME_SOURCE). */
+const OUTPUT = new URL("../src/core/confusables.ts", import.meta.url);
+/** The characters a name may hold (src/core/protocol.ts: NAME_SOURCE). */
 const NAME_CHAR = /^[\p{L}\p{N}_.\-]$/u;
 
 interface Source {
@@ -124,7 +124,7 @@ function render(source: Source, entries: string[]): string {
 
 /**
  * The prototypes of Unicode's confusables.txt (UTS #39) for the characters a
- * name or room name can meet while its skeleton is made (see \`chat/names.ts\`):
+ * name or room name can meet while its skeleton is made (see \`src/core/names.ts\`):
  * ${entries.length} of its ${Object.keys(source.data).length} entries.
  *
  * @module

@@ -1,0 +1,159 @@
+/**
+ * Pins the cluster link in memory, with a bus that only records: what an
+ * instance publishes about its members, and how it applies what others
+ * publish (once, in order, never its own), forgets a dead instance, and gives
+ * names up. `cluster_test.ts` at the top runs real instances on a real Redis.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Cluster, type ClusterBus, type ClusterEvent, type Envelope } from "./cluster.ts";
+import { helloName, NAME_PROMPT, nameKey, reasons, say } from "../core/protocol.ts";
+import { MemoryHub, test } from "../../tests/test_util.ts";
+
+/** A bus that keeps what is sent; its claims answer `claims` (default: granted). */
+class RecordingBus implements ClusterBus {
+  readonly sent: Envelope[] = [];
+  connected = true;
+  claims = new Map<string, boolean>();
+  send(envelope: Envelope): void {
+    this.sent.push(envelope);
+  }
+  claim(key: string): Promise<boolean> {
+    return Promise.resolve(this.claims.get(key) ?? true);
+  }
+}
+
+/** A hub in a cluster whose bus records. */
+function clusteredHub(): { hub: MemoryHub; bus: RecordingBus; cluster: Cluster } {
+  const hub = new MemoryHub();
+  const cluster = new Cluster(hub);
+  const bus = new RecordingBus();
+  cluster.bus = bus;
+  hub.cluster = cluster;
+  return { hub, bus, cluster };
+}
+
+/** What another instance (`o`) publishes as its `s`-th event. */
+const from = (o: string, s: number, event: ClusterEvent): Envelope => ({ ...event, o, s });
+
+/** Waits for the claims in flight to be answered. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** A member called `name` of `hub` (its claim answered), with what it was sent taken. */
+async function member(hub: MemoryHub, name: string) {
+  const conn = hub.open();
+  conn.say(name);
+  await settled();
+  assertEquals(helloName(conn.take()[0] ?? ""), name);
+  return conn;
+}
+
+test("a member's life is published in order: join, message, move, topic, rename, leave", async () => {
+  const { hub, bus } = clusteredHub();
+  using _ = hub;
+  const ann = hub.open();
+  ann.say("ann");
+  await settled();
+  ann.take();
+  ann.say("hi", "/join dev", "/topic plans", "/msg bob x");
+  ann.say("/nick anna");
+  await settled();
+  ann.say("/quit");
+  const events = bus.sent.map(({ o: _o, s, ...event }) => [s, event.t]);
+  assertEquals(events, [
+    [1, "join"],
+    [2, "msg"],
+    [3, "move"],
+    [4, "topic"],
+    [5, "rename"],
+    [6, "leave"],
+  ]);
+});
+
+test("another instance's events are applied once, in order, and an instance's own never", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann");
+  const remote = "other";
+  cluster.receive(from(remote, 1, { t: "join", k: nameKey("bob"), name: "bob", room: "lobby" }));
+  const message = { kind: "message" as const, from: "bob", room: "lobby", time: 0 };
+  cluster.receive(from(remote, 2, { t: "msg", k: "lobby", m: { ...message, text: "one" } }));
+  cluster.receive(from(remote, 2, { t: "msg", k: "lobby", m: { ...message, text: "one" } }));
+  cluster.receive(from(remote, 1, { t: "msg", k: "lobby", m: { ...message, text: "old" } }));
+  cluster.receive(from(remote, 3, { t: "msg", k: "lobby", m: { ...message, text: "two" } }));
+  cluster.receive(from(cluster.id, 99, { t: "msg", k: "lobby", m: { ...message, text: "own" } }));
+  assertEquals(ann.take(), [say.joined("bob"), "bob: one", "bob: two"]);
+  assertEquals(hub.nameError("BOB", ann.session), { code: "nameTaken", name: "BOB" });
+  ann.say("/who");
+  assertEquals(ann.take(), [say.online("lobby", ["ann", "bob"])]);
+});
+
+test("an instance missing from the heartbeat loses its members, announced, their names freed", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann");
+  cluster.receive(from("gone", 1, { t: "join", k: nameKey("bob"), name: "bob", room: "lobby" }));
+  cluster.receive(from("live", 1, { t: "join", k: nameKey("cat"), name: "cat", room: "lobby" }));
+  ann.take();
+  // A heartbeat asked before the instances were heard of proves nothing about them.
+  cluster.alive(["live"], Date.now() - 60_000, false);
+  assertEquals(ann.take(), []);
+  cluster.alive(["live"], Date.now() + 1, false);
+  assertEquals(ann.take(), [say.left("bob", reasons.serverLost)]);
+  assertEquals(hub.nameError("bob", ann.session), null);
+  assertEquals(hub.nameError("cat", ann.session), { code: "nameTaken", name: "cat" });
+});
+
+test("a hello lists all of an instance's members: the others it had are gone", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann");
+  for (const [s, name] of [[1, "bob"], [2, "cat"]] as const) {
+    cluster.receive(from("other", s, { t: "join", k: nameKey(name), name, room: "lobby" }));
+  }
+  ann.take();
+  cluster.receive(from("other", 3, { t: "hello", keys: [nameKey("cat")] }));
+  assertEquals(ann.take(), [say.left("bob")]);
+  assertEquals(cluster.remote.size, 1);
+});
+
+test("a name taken elsewhere is refused; one lost during an outage ends its session", async () => {
+  const { hub, bus, cluster } = clusteredHub();
+  using _ = hub;
+  bus.claims.set(nameKey("bob"), false);
+  const conn = hub.open();
+  conn.say("bob", "bobby"); // the second line waits for the first's claim
+  await settled();
+  await settled();
+  const [taken, prompt, hello] = conn.take();
+  assertEquals([taken, prompt, helloName(hello)], [say.nameTaken("bob"), NAME_PROMPT, "bobby"]);
+  assertEquals([...hub.members.keys()], [nameKey("bobby")]);
+
+  bus.connected = false; // down: granted here, claimed when the join goes out
+  const ann = hub.open();
+  ann.say("ann");
+  await settled();
+  assert(ann.take()[0].startsWith("-- Hello, ann!"));
+  cluster.refused([nameKey("ann")]);
+  assertEquals(ann.take(), [say.nameLost("ann")]);
+  assertEquals(ann.closed, true);
+  assertEquals(hub.members.has(nameKey("ann")), false);
+});
+
+test("members claimed again after Redis lost them: not a name whose claim is still on its way", async () => {
+  const { hub, bus, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann");
+  let answer: (granted: boolean) => void = () => {};
+  bus.claim = () => new Promise((resolve) => answer = resolve);
+  ann.say("/nick bob"); // its claim waits
+  bus.sent.length = 0;
+  cluster.alive([cluster.id], Date.now(), true);
+  const joins = bus.sent.filter((envelope) => envelope.t === "join");
+  assertEquals(joins.map((envelope) => envelope.t === "join" && envelope.k), [nameKey("ann")]);
+  answer(true);
+  await settled();
+  assertEquals(ann.take(), [say.renamed("bob")]);
+});

@@ -1,0 +1,170 @@
+/**
+ * What happens, as data: every greeting, answer, refusal and room change the hub
+ * tells a session is one {@linkcode Event}, never a sentence. Each front-end renders
+ * events itself: the text protocol (nc, telnet, `client.ts`, the page) with
+ * `renderText` (`src/text/render.ts`), IRC with numerics (`src/irc/irc.ts`).
+ *
+ * Chat messages (message, action, private) keep their own path (`Hub.post`: rendered
+ * and encoded once per message, not per recipient); {@linkcode ChatEvent} is their
+ * event form, for a history page and for renderers that take any event.
+ *
+ * This module knows no front-end: it imports types only, and none of a transport's.
+ *
+ * @module
+ */
+
+import type { ChatMessage } from "./protocol.ts";
+import type { HistoryEntry } from "./history.ts";
+
+/** Why something a client asked for was refused, with what its wording needs. */
+export type Problem =
+  | { readonly code: "badName"; readonly name: string; readonly reason: string }
+  | { readonly code: "nameTaken"; readonly name: string }
+  | { readonly code: "nameReserved"; readonly name: string }
+  | { readonly code: "nameFirst" }
+  | { readonly code: "noNameInTime" }
+  | { readonly code: "nameLost"; readonly name: string }
+  | { readonly code: "lineTooLong"; readonly max: number }
+  | { readonly code: "tooManyLongLines" }
+  | { readonly code: "usage"; readonly usage: string }
+  | { readonly code: "unknownCommand"; readonly command: string }
+  | { readonly code: "noSuchMember"; readonly name: string }
+  | { readonly code: "noSuchRoom"; readonly room: string }
+  | { readonly code: "thatIsYou" }
+  | { readonly code: "topicTooLong"; readonly max: number }
+  | { readonly code: "historyTooFast"; readonly seconds: number }
+  | { readonly code: "tooManyRooms"; readonly max: number; readonly room: string }
+  | { readonly code: "tooManyRoomsFromAddress"; readonly max: number; readonly room: string }
+  | { readonly code: "internal" };
+
+/** The stable code of a {@linkcode Problem}. */
+export type ErrorCode = Problem["code"];
+
+/** Every event says when it happened (milliseconds since the epoch). */
+interface Timed {
+  readonly time: number;
+}
+
+/** A refusal or failure, told to the session it concerns. */
+export type ErrorEvent = Problem & Timed & { readonly type: "error" };
+
+/** A chat message (its `kind`: message, action or private); `id` once it is kept in history. */
+export interface ChatEvent extends Timed {
+  readonly type: "chat";
+  readonly message: ChatMessage;
+  readonly id?: number;
+}
+
+/** One group of a room's merged notice: who joined, who left (and why), who went where. */
+export type PresenceGroup =
+  | { readonly change: "joined"; readonly names: readonly string[]; readonly count: number }
+  | {
+    readonly change: "left";
+    readonly names: readonly string[];
+    readonly count: number;
+    /** Why, for a lone leave (a merged group keeps no reasons). */
+    readonly reason?: string;
+  }
+  | {
+    readonly change: "moved";
+    readonly names: readonly string[];
+    readonly count: number;
+    /** The room they went to. */
+    readonly to: string;
+  };
+
+/**
+ * A room's merged notice of joins, leaves and moves, in the order first seen.
+ * `names` may list fewer than `count` (a big group is listed in part).
+ */
+export interface PresenceEvent extends Timed {
+  readonly type: "presence";
+  readonly room: string;
+  readonly groups: readonly PresenceGroup[];
+}
+
+/** A member's new name, as its room sees it (`self`: as the member itself is told). */
+export interface RenameEvent extends Timed {
+  readonly type: "rename";
+  readonly old: string;
+  readonly name: string;
+  readonly self: boolean;
+}
+
+/** A room's topic, set by `by`. */
+export interface TopicEvent extends Timed {
+  readonly type: "topic";
+  readonly room: string;
+  readonly topic: string;
+  readonly by: string;
+}
+
+/** A room as `/rooms` lists it. */
+export interface RoomInfo {
+  readonly name: string;
+  readonly members: number;
+  readonly topic: string;
+}
+
+/** Answers to one session: what it asked for, or where it is now. */
+export type Reply =
+  & Timed
+  & (
+    /** A new connection's greeting: welcome, its line limit, and the question of its name. */
+    | { readonly type: "greeting"; readonly maxLine: number }
+    /** The name is still wanted (after a refusal, or a command before it). */
+    | { readonly type: "prompt" }
+    /** Named, and in `room` with `others` (a few of `count`), whose topic is `topic`. */
+    | {
+      readonly type: "welcome";
+      readonly name: string;
+      readonly room: string;
+      readonly others: readonly string[];
+      readonly count: number;
+      readonly topic: string;
+    }
+    /** Now in `room` (after a move), as for {@linkcode welcome}. */
+    | {
+      readonly type: "entered";
+      readonly room: string;
+      readonly others: readonly string[];
+      readonly count: number;
+      readonly topic: string;
+    }
+    | { readonly type: "alreadyIn"; readonly room: string }
+    | { readonly type: "alreadyNamed"; readonly name: string }
+    /** A room's topic, asked for (`""`: it has none). */
+    | { readonly type: "topicIs"; readonly room: string; readonly topic: string }
+    | {
+      readonly type: "who";
+      readonly room: string;
+      readonly names: readonly string[];
+      readonly count: number;
+    }
+    /** The first of `count` rooms. */
+    | { readonly type: "rooms"; readonly rooms: readonly RoomInfo[]; readonly count: number }
+    /** A page of a room's history, oldest first (`earlier`: asked for, not replayed). */
+    | {
+      readonly type: "history";
+      readonly room: string;
+      readonly earlier: boolean;
+      readonly entries: readonly HistoryEntry[];
+    }
+    | { readonly type: "noEarlier"; readonly room: string }
+    | {
+      readonly type: "help";
+      readonly commands: readonly { readonly usage: string; readonly summary: string }[];
+    }
+    /** A private message was sent (the sender's receipt). */
+    | { readonly type: "privateSent"; readonly to: string; readonly text: string }
+    | { readonly type: "bye" }
+    | { readonly type: "shutdown"; readonly reason: string }
+  );
+
+/** Everything the hub tells a session. */
+export type Event = ChatEvent | PresenceEvent | RenameEvent | TopicEvent | Reply | ErrorEvent;
+
+/** The error event of `problem`, now. */
+export function failed(problem: Problem): ErrorEvent {
+  return { type: "error", time: Date.now(), ...problem };
+}

@@ -1,0 +1,121 @@
+/**
+ * Pins the shape of the event core: it imports no front-end, hub operations give
+ * typed results, and IRC renders refusals and replies from events with words of its
+ * own, never the chat's sentences.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { IrcFront, type IrcSession } from "../irc/irc.ts";
+import { HISTORY_BURST } from "./session.ts";
+import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
+import type { HubOptions } from "./hub.ts";
+
+/** What `src/core` may import besides itself: the log (ops) and nothing of a front-end. */
+const CORE_MAY_IMPORT = ["core/", "ops/log.ts"];
+/**
+ * Imports the core still makes of other layers, each to be removed (the core renders
+ * the text protocol for the sessions it makes): the list may only shrink.
+ */
+const KNOWN_CROSSINGS = [
+  "core/hub.ts -> cluster/cluster.ts",
+  "core/hub.ts -> text/render.ts",
+  "core/room.ts -> text/render.ts",
+  "core/session.ts -> text/render.ts",
+  "core/session.ts -> transport/framing.ts",
+];
+const SRC = new URL("../", import.meta.url);
+const IMPORT = /^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/gm;
+
+/** The direct imports of one module under `src/`, as paths relative to `src/`. */
+async function importsOf(path: string): Promise<string[]> {
+  const url = new URL(path, SRC);
+  const source = await Deno.readTextFile(url);
+  return [...source.matchAll(IMPORT)]
+    .map(([, specifier]) => new URL(specifier, url).pathname)
+    .filter((target) => target.startsWith(SRC.pathname))
+    .map((target) => target.slice(SRC.pathname.length));
+}
+
+test("events: src/core imports nothing of a front-end, a transport, a store or the cluster", async () => {
+  const crossings: string[] = [];
+  for await (const entry of Deno.readDir(new URL("core/", SRC))) {
+    if (!entry.name.endsWith(".ts") || entry.name.endsWith("_test.ts")) continue;
+    const from = `core/${entry.name}`;
+    for (const target of await importsOf(from)) {
+      if (!CORE_MAY_IMPORT.some((allowed) => target.startsWith(allowed))) {
+        crossings.push(`${from} -> ${target}`);
+      }
+    }
+  }
+  assertEquals(crossings.sort(), KNOWN_CROSSINGS);
+  // The reader works: the IRC front-end does import the core.
+  assert((await importsOf("irc/irc.ts")).includes("core/hub.ts"));
+});
+
+/** A hub with an IRC front-end and a way to register IRC members. */
+function ircHub(options: Partial<HubOptions> = {}) {
+  const hub = new MemoryHub(options);
+  const front = new IrcFront(hub, { serverName: "irc.test", pingInterval: 60_000 });
+  const member = (nick: string) => {
+    const conn = new MemoryConnection();
+    const session = front.session(conn);
+    hub.connect(conn, session);
+    conn.session = session;
+    conn.say(`NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
+    conn.take();
+    return conn;
+  };
+  return {
+    hub,
+    member,
+    [Symbol.dispose]() {
+      front.close();
+      hub[Symbol.dispose]();
+    },
+  };
+}
+
+const lines = (conn: MemoryConnection) => conn.take().map((line) => line.replace(/\r$/, ""));
+
+test("events: a move is a typed result; IRC says 405 for the channel from it", () => {
+  using irc = ircHub({ maxRooms: 1 });
+  const nc = irc.hub.member("cat");
+  const ann = irc.member("ann");
+  const ben = irc.member("ben");
+  ann.say("JOIN #first");
+  assert(lines(ann).some((line) => line.endsWith(" JOIN #first")));
+  ben.say("JOIN #second");
+  assertEquals(lines(ben), [":irc.test 405 ben #second :You have joined too many channels"]);
+  const result = irc.hub.move(nc.session, "third");
+  assertEquals(result.ok ? "entered" : result.problem, {
+    code: "tooManyRooms",
+    max: 1,
+    room: "third",
+  });
+  assertEquals(nc.take(), ["!! too many rooms (max 1); join one of /rooms"]);
+  const entered = irc.hub.move(nc.session, "first");
+  assert(entered.ok && entered.room.name === "first");
+  assertEquals(irc.hub.move(nc.session, "FIRST"), { ok: false, problem: null });
+});
+
+test("events: IRC words refusals itself, never with the chat's sentences", () => {
+  using irc = ircHub();
+  const nc = irc.hub.member("cat");
+  nc.say("something to replay");
+  const ann = irc.member("ann");
+  (ann.session as IrcSession).historySent(2 * HISTORY_BURST);
+  ann.say("JOIN #lobby");
+  const joined = lines(ann);
+  assertEquals(
+    joined.filter((line) => / NOTICE /.test(line)),
+    [":irc.test NOTICE ann :History is not replayed: too much sent lately (again in 16 s)"],
+  );
+  assert(!joined.some((line) => line.includes("PRIVMSG")), joined.join(" | "));
+  irc.hub.internalError(ann.session, new Error("a bug"));
+  assertEquals(lines(ann), [":irc.test NOTICE ann :Internal error (it was logged)"]);
+  irc.hub.shutdown();
+  assertEquals(lines(ann), [":irc.test NOTICE ann :server shutting down"]);
+  assertEquals(nc.take().at(-1), "-- server shutting down");
+});

@@ -1,0 +1,156 @@
+/**
+ * Room history: the recent messages and actions of each room, kept so that
+ * whoever joins sees what was said before. {@linkcode MemoryHistory} keeps
+ * them in memory; `src/storage/sqlite_history.ts` adds a SQLite file under the same
+ * interface, so that they survive a restart.
+ *
+ * @module
+ */
+
+import type { MessageKind } from "./protocol.ts";
+
+/** One kept message or action. */
+export interface HistoryEntry {
+  /** Increasing with time, across all rooms; pages of history are asked for by it. */
+  readonly id: number;
+  readonly kind: Exclude<MessageKind, "private">;
+  readonly from: string;
+  readonly text: string;
+  /** When it was first sent, in milliseconds since the epoch. */
+  readonly time: number;
+}
+
+/** What is kept of a message (a `ChatMessage` may be passed as it is: the rest is left out). */
+export type HistoryMessage = Omit<HistoryEntry, "id">;
+
+/** Where rooms keep their recent past. Adding never waits on anything. */
+export interface HistoryStore {
+  /** Keeps a message said in the room whose key is `room`. */
+  add(room: string, entry: HistoryMessage): void;
+  /** Up to `limit` entries of `room` older than id `before` (all, if absent), oldest first. */
+  before(room: string, limit: number, before?: number): HistoryEntry[];
+  /** The id the next entry will get: a cursor for "nothing before now was shown". */
+  nextId(): number;
+  /** The topic kept for `room`, or `""`. */
+  topic(room: string): string;
+  /** Keeps the topic of `room`. */
+  setTopic(room: string, topic: string): void;
+  /** Writes what is pending and lets go of the store. */
+  close(): Promise<void>;
+  /** Rooms with history in memory, and the lines they hold there (for `/metrics`). */
+  size?(): { rooms: number; lines: number };
+}
+
+/**
+ * History in memory: the last `perRoom` entries of each room, for at most
+ * `rooms` rooms (the least recently used are forgotten first), so memory stays
+ * bounded whatever names rooms are given.
+ */
+export class MemoryHistory implements HistoryStore {
+  /** Rooms' entries, least recently used first (a Map keeps insertion order). */
+  readonly #rooms = new Map<string, HistoryEntry[]>();
+  readonly #topics = new Map<string, string>();
+  #nextId: number;
+  /** Entries held in all rooms together. */
+  #lines = 0;
+
+  /** Makes an empty history; ids start after `lastId` (a store that loads a file passes its own). */
+  constructor(readonly perRoom: number, readonly rooms: number, lastId = 0) {
+    this.#nextId = lastId + 1;
+  }
+
+  add(room: string, entry: HistoryMessage): HistoryEntry {
+    const { kind, from, text, time } = entry; // one object kept, and nothing else of `entry`
+    const kept = { id: this.#nextId++, kind, from, text, time };
+    const entries = this.#use(room);
+    entries.push(kept);
+    this.#lines++;
+    // Trimmed a quarter at a time, so that keeping a line costs O(1) on average.
+    if (entries.length > this.perRoom + (this.perRoom >> 2)) {
+      this.#lines -= entries.length - this.perRoom;
+      entries.splice(0, entries.length - this.perRoom);
+    }
+    return kept;
+  }
+
+  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+    const entries = this.#rooms.get(room);
+    if (!entries || limit <= 0) return [];
+    let end = entries.length;
+    if (before !== Infinity) {
+      // Ids increase along the array: find the first one not older than `before`.
+      let low = 0;
+      while (low < end) {
+        const middle = (low + end) >> 1;
+        if (entries[middle].id < before) low = middle + 1;
+        else end = middle;
+      }
+    }
+    const start = Math.max(0, end - limit, entries.length - this.perRoom);
+    return entries.slice(start, end);
+  }
+
+  nextId(): number {
+    return this.#nextId;
+  }
+
+  /** The oldest id kept in memory for `room`, or `undefined` if none. */
+  oldest(room: string): number | undefined {
+    const entries = this.#rooms.get(room);
+    return entries && entries.length > 0
+      ? entries[Math.max(0, entries.length - this.perRoom)].id
+      : undefined;
+  }
+
+  /** Whether `room` has entries in memory (a store with a file loads a room once). */
+  has(room: string): boolean {
+    return this.#rooms.has(room);
+  }
+
+  /** Puts entries loaded from elsewhere (oldest first) in front of what `room` holds. */
+  load(room: string, entries: HistoryEntry[]): void {
+    this.#use(room).unshift(...entries);
+    this.#lines += entries.length;
+  }
+
+  /** Forgets the entries of `room` (a store with a file forgot the room there too). */
+  forget(room: string): void {
+    this.#lines -= this.#rooms.get(room)?.length ?? 0;
+    this.#rooms.delete(room);
+  }
+
+  size(): { rooms: number; lines: number } {
+    return { rooms: this.#rooms.size, lines: this.#lines };
+  }
+
+  topic(room: string): string {
+    return this.#topics.get(room) ?? "";
+  }
+
+  setTopic(room: string, topic: string): void {
+    this.#topics.delete(room);
+    this.#topics.set(room, topic);
+    if (this.#topics.size > this.rooms) this.#topics.delete(this.#topics.keys().next().value!);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The entries of `room`, made the most recently used; the least recently used go past `rooms`. */
+  #use(room: string): HistoryEntry[] {
+    let entries = this.#rooms.get(room);
+    if (entries) {
+      this.#rooms.delete(room);
+    } else {
+      entries = [];
+      if (this.#rooms.size >= this.rooms) {
+        const [oldest, dropped] = this.#rooms.entries().next().value!;
+        this.#rooms.delete(oldest);
+        this.#lines -= dropped.length;
+      }
+    }
+    this.#rooms.set(room, entries);
+    return entries;
+  }
+}

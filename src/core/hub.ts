@@ -1,0 +1,783 @@
+/**
+ * The hub: every session, the names they hold, the rooms they are in, and
+ * {@linkcode Hub.post}, the one place every chat message passes on its way to
+ * its recipients. Transports hand it {@linkcode Connection}s; it never sees a
+ * socket, so tests drive it in memory.
+ *
+ * @module
+ */
+
+import type { Cluster, ClusterHub, RemoteMember } from "../cluster/cluster.ts";
+import { type Command, COMMANDS, dispatch } from "./commands.ts";
+import {
+  type ChatMessage,
+  checkName,
+  checkRoomName,
+  cleanLine,
+  LOBBY,
+  nameKey,
+  NAMES_IN_NOTICE,
+  reasons,
+  renderMessage,
+  RESERVED_NAMES,
+  roomKey,
+  roomName,
+  say,
+} from "./protocol.ts";
+import { type Event, failed, type Problem } from "./events.ts";
+import { problemText, renderText } from "../text/render.ts";
+import {
+  type HistoryEntry,
+  type HistoryMessage,
+  type HistoryStore,
+  MemoryHistory,
+} from "./history.ts";
+import type { Admission } from "./admission.ts";
+import { hostOf, type ServerLog } from "../ops/log.ts";
+import { Room, type RoomMember } from "./room.ts";
+import { type Connection, HISTORY_BURST, Session } from "./session.ts";
+
+/** The hub's limits and timings. */
+export interface HubOptions {
+  /** Longest line a client may send, in bytes, without its newline. */
+  maxLine: number;
+  /** Rooms that may exist at once. */
+  maxRooms: number;
+  /** Tokens per second one client gets (a line costs one per started 512 bytes); 0: off. */
+  rate: number;
+  /** Tokens one client may spend at once before `rate` applies. */
+  burst: number;
+  /** Milliseconds a new connection has to choose a name. */
+  nameTimeout: number;
+  /** Milliseconds between two notice lines in a room; what happens meanwhile is merged. */
+  noticeInterval: number;
+  /** Milliseconds a join waits to be announced; a quicker leave cancels it. */
+  joinGrace: number;
+  /** Lines of a room's history replayed to whoever enters it. */
+  replay: number;
+  /** Lines of history kept in memory per room. */
+  history: number;
+  /** Log every message as well as joins and leaves. */
+  verbose: boolean;
+}
+
+/** Called with every message the hub posts (history and a cluster bus hook in here). */
+export type PostHook = (message: ChatMessage) => void;
+
+/**
+ * A session got its first name (`named`), came into a room, left it (`parted`:
+ * still connected; `quit`: gone), was renamed or set its room's topic; told at
+ * once, one change at a time.
+ */
+export type MemberChange =
+  | { kind: "named"; session: Member }
+  | { kind: "joined"; session: Member; room: Room<Session> }
+  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string }
+  | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
+  | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
+  | { kind: "topic"; session: Member; room: Room<Session> };
+
+/** A member here (a session) or on another server of the cluster. */
+export type Member = Session | RemoteMember;
+
+/**
+ * What {@linkcode Hub.move} did: `room` entered, or not (`problem`: why, as the
+ * session was told; `null`: it was there already).
+ */
+export type MoveResult =
+  | { readonly ok: true; readonly room: Room<Session> }
+  | { readonly ok: false; readonly problem: Problem | null };
+
+/** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
+export type ChangeHook = (change: MemberChange) => void;
+
+const encoder = new TextEncoder();
+
+/** Members, names and rooms, and the rules for moving between them. */
+export class Hub implements ClusterHub {
+  /** Every session, named or not. */
+  readonly sessions = new Set<Session>();
+  /** Named sessions by {@linkcode nameKey}. */
+  readonly members = new Map<string, Session>();
+  /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
+  readonly rooms = new Map<string, Room<Session>>();
+  /** Called with every posted message, after it is delivered. */
+  readonly postHooks: PostHook[] = [];
+  /** Called with every change of a member's room, name or topic, after it is made. */
+  readonly changeHooks: ChangeHook[] = [];
+  /** Messages posted, each counted once. */
+  messages = 0;
+  /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
+  deliveries = 0;
+  relayedBytes = 0;
+  /** Set by shutdown: no one new is let in, and leaving members are not announced. */
+  closing = false;
+  /** The other instances this one shares rooms and names with (`--redis`), or `null`. */
+  cluster: Cluster | null = null;
+  /** Says which address a session counts under (and which are exempt); `null`: no bound. */
+  admission: Admission | null = null;
+  /**
+   * Rooms that one address (see {@linkcode Admission.keyOf}) may have made and that exist
+   * now: an eighth of `maxRooms`, at least 4. Filling every room takes eight addresses,
+   * not one host's connections; a network behind one address is exempted with `--exempt`.
+   */
+  readonly roomsPerAddress: number;
+  /** Rooms that exist now by the address that made them. */
+  readonly #roomsMade = new Map<string, number>();
+  readonly commands: ReadonlyMap<string, Command>;
+  /** The {@linkcode nameKey}s of names no member may take. */
+  readonly #reserved = new Set(RESERVED_NAMES.map(nameKey));
+  /** What a new connection is sent first: the welcome, the limits, the name question. */
+  readonly #greeting: Uint8Array;
+
+  /**
+   * Makes an empty hub; `log` is the operator's log, `history` keeps rooms'
+   * recent past (in memory unless given), `commands` replaces the command table.
+   */
+  constructor(
+    readonly options: HubOptions,
+    readonly log: ServerLog,
+    readonly history: HistoryStore = new MemoryHistory(options.history, options.maxRooms),
+    commands: readonly Command[] = COMMANDS,
+  ) {
+    this.commands = new Map(commands.map((command) => [command.name, command]));
+    this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
+    const greeting: Event = { type: "greeting", time: 0, maxLine: options.maxLine };
+    this.#greeting = encoder.encode(renderText(greeting) + "\n");
+  }
+
+  /**
+   * Lets a new connection in (the transport has admitted it: see `admission.ts`):
+   * greets it and starts its name timer; `null` once the hub is shutting down.
+   */
+  connect(conn: Connection, made?: Session): Session | null {
+    if (this.closing) {
+      conn.close(false);
+      return null;
+    }
+    // A front-end with a protocol of its own (IRC) makes its session and greets it itself.
+    const session = made ?? new Session(this, conn);
+    this.sessions.add(session);
+    if (!made) conn.deliver(this.#greeting);
+    session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
+    return session;
+  }
+
+  /** Handles one line a session sent: its name while it has none, then messages and commands. */
+  handleLine(session: Session, bytes: Uint8Array): void {
+    const text = cleanLine(bytes);
+    if (isBlank(text)) return;
+    if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
+      return dispatch(this, session, text);
+    }
+    if (session.name === null) return this.#chooseName(session, text.trim());
+    this.post({
+      kind: "message",
+      from: session.name,
+      room: session.room!.name,
+      text: text.charCodeAt(0) === SLASH ? text.slice(1) : text,
+      time: Date.now(),
+    }, session);
+  }
+
+  /**
+   * Delivers a chat message: to every member of its room but `sender`, or to its
+   * one recipient. Every message passes here, rendered and encoded once for all.
+   */
+  post(message: ChatMessage, sender: Session | null): void {
+    this.messages++;
+    const key = sender?.room?.key ?? roomKey(message.room);
+    // Queued for the other servers first: their send then goes out before this one's writes.
+    this.cluster?.publish({ t: "msg", k: key, m: message });
+    this.#deliver(message, key, sender);
+    // Public words only, and only when asked: private messages are never logged.
+    if (this.options.verbose && message.kind !== "private") {
+      const { kind, from, room, text } = message;
+      this.log.event({ event: kind, name: from, room, text });
+    }
+    for (const hook of this.postHooks) hook(message);
+  }
+
+  /** Delivers a message another instance's member sent in the room `key` (see `src/cluster/cluster.ts`). */
+  remoteMessage(message: ChatMessage, key: string, sender: RemoteMember | null): void {
+    this.#deliver(message, key, sender);
+  }
+
+  /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */
+  #deliver(message: ChatMessage, key: string, sender: RoomMember | null): void {
+    const bytes = encoder.encode(renderMessage(message) + "\n");
+    if (message.kind === "private") {
+      const target = this.members.get(nameKey(message.to!));
+      // A private line must not arrive before the sender's join notice.
+      if (target?.name) {
+        if (sender !== null && target.room?.key === key) target.room.introduce(sender, true);
+        target.deliver(bytes, message);
+        this.deliveries++;
+        this.relayedBytes += bytes.length;
+      }
+      return;
+    }
+    const room = this.rooms.get(key);
+    if (room) {
+      room.broadcast(bytes, sender, message);
+      const recipients = room.members.size - (room.members.has(sender as Session) ? 1 : 0);
+      this.deliveries += recipients;
+      this.relayedBytes += bytes.length * recipients;
+    }
+    this.history.add(key, message as HistoryMessage);
+  }
+
+  /**
+   * Keeps `name` (and every spelling that {@linkcode nameKey} folds into it) from
+   * members, as {@linkcode RESERVED_NAMES} are: for the IRC server's own name.
+   */
+  reserve(name: string): void {
+    this.#reserved.add(nameKey(name));
+  }
+
+  /** Whether `name` is reserved: no member may take it. */
+  isReserved(name: string): boolean {
+    return this.#reserved.has(nameKey(name));
+  }
+
+  /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
+  findMember(name: string): Member | undefined {
+    const key = nameKey(name);
+    const here = this.members.get(key);
+    return here?.name ? here : this.cluster?.remote.get(key);
+  }
+
+  /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
+  memberName(name: string): string | undefined {
+    return this.findMember(name)?.name ?? undefined;
+  }
+
+  /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
+  nameError(name: string, session: Session): Problem | null {
+    const bad = checkName(name);
+    if (bad) return { code: "badName", name, reason: bad };
+    const key = nameKey(name);
+    if (this.#reserved.has(key)) return { code: "nameReserved", name };
+    const holder = this.members.get(key);
+    if (holder && holder !== session) return { code: "nameTaken", name };
+    if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
+    return null;
+  }
+
+  #chooseName(session: Session, text: string): void {
+    const name = text.normalize("NFC");
+    const error = this.nameError(name, session);
+    if (error) return this.#refuseName(session, error);
+    if (this.cluster) {
+      return this.claim(session, name, LOBBY, (taken) => {
+        if (taken) return this.#refuseName(session, { code: "nameTaken", name });
+        this.#admit(session, name);
+      });
+    }
+    this.members.set(nameKey(name), session);
+    this.#admit(session, name);
+  }
+
+  #refuseName(session: Session, problem: Problem): void {
+    const address = session.conn.remote;
+    this.log.repeated({ event: "name-refused", address, reason: problemText(problem).slice(3) });
+    session.tell(failed(problem));
+    session.tell({ type: "prompt", time: Date.now() });
+  }
+
+  /**
+   * Claims `name` across the cluster for `session` (in `room`), which waits
+   * meanwhile, reserved here under the name; `then(taken)` runs if the session
+   * is still there, and a claim it no longer needs is given back.
+   */
+  claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
+    const key = nameKey(name);
+    this.members.set(key, session);
+    session.claiming = name;
+    session.hold();
+    this.cluster!.claim(name, room).then((granted) => {
+      session.claiming = null;
+      if (session.closed) {
+        if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
+        return;
+      }
+      if (!granted) this.members.delete(key);
+      try {
+        then(!granted);
+      } catch (error) {
+        this.internalError(session, error);
+      }
+      session.proceed();
+    });
+  }
+
+  /** Lets a session with a name (reserved in `members` already) into the lobby. */
+  #admit(session: Session, name: string): void {
+    session.name = name;
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    this.#changed({ kind: "named", session });
+    const room = this.#enter(session, LOBBY) as Room<Session>;
+    const [others, count] = this.#others(room, session);
+    const { topic } = room;
+    session.tell({
+      type: "welcome",
+      time: Date.now(),
+      name,
+      room: room.name,
+      others,
+      count,
+      topic,
+    });
+    this.#arrive(session, room);
+    this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
+    room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
+    this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
+  }
+
+  /**
+   * Gives `session` the name `name` without putting it in a room (an IRC user
+   * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
+   */
+  register(session: Session, name: string): Problem | null {
+    const error = this.nameError(name, session);
+    if (error) return error;
+    session.name = name;
+    this.members.set(nameKey(name), session);
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    this.log.event({ event: "join", name, address: session.conn.remote });
+    this.#changed({ kind: "named", session });
+    this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
+    return null;
+  }
+
+  /** Takes a member out of its room without putting it in another; the room is told. */
+  part(session: Session, reason?: string): void {
+    const room = session.room;
+    if (room === null) return;
+    this.#exit(session, room);
+    session.room = null;
+    this.log.event({ event: "part", name: session.name!, room: room.name });
+    if (room.members.size > 0) room.announce(session, "left", reason);
+    this.#changed({ kind: "parted", session, room, reason });
+    const name = session.name!;
+    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
+  }
+
+  /** Tells the change hooks; one that fails is logged, and the change stands. */
+  #changed(change: MemberChange): void {
+    for (const hook of this.changeHooks) {
+      try {
+        hook(change);
+      } catch (error) {
+        this.internalError(null, error);
+      }
+    }
+  }
+
+  /**
+   * What someone entering `room` is told after the welcome (which shows its topic):
+   * its last `--replay` lines, before any live line can come.
+   */
+  #arrive(session: Session, room: Room<Session>): void {
+    // What was said before now is "earlier": /history starts there, not at live lines.
+    session.historyCursor = this.history.nextId();
+    if (this.options.replay <= 0) return;
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const entries = fit(this.history.before(room.key, this.options.replay));
+    if (entries.length === 0) return;
+    session.historyCursor = entries[0].id;
+    session.tell({ type: "history", time: Date.now(), room: room.name, earlier: false, entries });
+  }
+
+  /** Sends `session` up to `count` lines of its room's history older than it has seen. */
+  earlier(session: Session, count: number): void {
+    const room = session.room!;
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const entries = fit(this.history.before(room.key, count, session.historyCursor));
+    const time = Date.now();
+    if (entries.length === 0) return session.tell({ type: "noEarlier", time, room: room.name });
+    session.historyCursor = entries[0].id;
+    session.tell({ type: "history", time, room: room.name, earlier: true, entries });
+  }
+
+  /** Renames a member; the room sees the rename. */
+  rename(session: Session, name: string): void {
+    const problem = this.nameError(name, session);
+    if (problem) return session.tell(failed(problem));
+    const old = session.name!;
+    if (name === old) return session.tell({ type: "alreadyNamed", time: Date.now(), name });
+    // A change of case or form keeps the key, which is held already; so does a name this
+    // session has claimed already (an IRC NICK claims first, to answer 433 itself).
+    const key = nameKey(name);
+    if (!this.cluster || key === nameKey(old) || this.members.get(key) === session) {
+      return this.#renamed(session, name);
+    }
+    this.claim(session, name, session.room?.name ?? "", (taken) => {
+      if (taken) return session.tell(failed({ code: "nameTaken", name }));
+      this.#renamed(session, name);
+    });
+  }
+
+  #renamed(session: Session, name: string): void {
+    const old = session.name!;
+    const room = session.room; // none for an IRC user in no channel
+    room?.introduce(session); // announced under the name the room will know
+    const oldKey = nameKey(old);
+    const key = nameKey(name);
+    this.members.delete(oldKey);
+    this.members.set(key, session);
+    session.name = name;
+    this.log.event({ event: "rename", old, name });
+    const time = Date.now();
+    session.tell({ type: "rename", time, old, name, self: true });
+    room?.tell({ type: "rename", time, old, name, self: false }, session);
+    this.#changed({ kind: "renamed", session, old, room });
+    this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room?.name ?? "" });
+  }
+
+  /**
+   * Moves a member to the room called `name`, creating it if needed; the member is
+   * told where it is now (or why not), and the result says so to the caller.
+   */
+  move(session: Session, name: string): MoveResult {
+    name = name.normalize("NFC");
+    const bad = checkRoomName(name);
+    if (bad) return this.#refused(session, { code: "badName", name, reason: bad });
+    name = roomName(name); // `#dev` is the room `dev`: one name space with IRC
+    const from = session.room; // none for an IRC user that has not joined any
+    if (roomKey(name) === from?.key) {
+      session.tell({ type: "alreadyIn", time: Date.now(), room: from.name });
+      return { ok: false, problem: null };
+    }
+    const room = this.#enter(session, name, from);
+    if (!(room instanceof Room)) return this.#refused(session, room);
+    if (from) {
+      this.#exit(session, from);
+      if (from.members.size > 0) from.announce(session, "moved", room.name);
+      this.#changed({ kind: "parted", session, room: from });
+    }
+    const member = session.name!;
+    this.log.event({ event: "move", name: member, room: room.name });
+    // The room (and an IRC member's JOIN line) first, then the member's answer and replay.
+    room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
+    const [others, count] = this.#others(room, session);
+    const { topic } = room;
+    session.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
+    this.#arrive(session, room);
+    this.cluster?.publish({
+      t: "move",
+      k: nameKey(member),
+      name: member,
+      from: from?.name ?? "",
+      room: room.name,
+    });
+    return { ok: true, room };
+  }
+
+  #refused(session: Session, problem: Problem): MoveResult {
+    session.tell(failed(problem));
+    return { ok: false, problem };
+  }
+
+  /** Sets the topic of `session`'s room and tells everyone in it. */
+  setTopic(session: Session, topic: string): void {
+    const room = session.room!;
+    room.topic = topic;
+    this.history.setTopic(room.key, topic);
+    room.introduce(session);
+    room.tell({ type: "topic", time: Date.now(), room: room.name, topic, by: session.name! }, null);
+    this.#changed({ kind: "topic", session, room });
+    this.cluster?.publish({ t: "topic", k: room.key, room: room.name, topic, by: session.name! });
+  }
+
+  /** Ends a session: tells its room if it was named, then closes its connection. */
+  leave(session: Session, reason: string | undefined, drain: boolean): void {
+    if (session.closed) return;
+    session.dispose();
+    this.sessions.delete(session);
+    const { name, room, claiming } = session;
+    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
+      this.members.delete(nameKey(claiming));
+    }
+    if (name !== null) {
+      this.members.delete(nameKey(name));
+      if (room !== null) this.#exit(session, room);
+      // Other instances announce it even while this one shuts down: their rooms go on.
+      this.cluster?.publish({
+        t: "leave",
+        k: nameKey(name),
+        name,
+        room: room?.name ?? "",
+        reason: this.closing ? reasons.serverStopped : reason,
+      });
+      if (!this.closing) {
+        this.log.event({
+          event: "leave",
+          name,
+          room: room?.name,
+          address: session.conn.remote,
+          reason,
+        });
+        if (room !== null && room.members.size > 0) room.announce(session, "left", reason);
+      }
+      this.#changed({ kind: "quit", session, room, reason });
+    }
+    session.conn.close(drain);
+  }
+
+  /**
+   * Frees at least `bytes` of queued output by dropping the sessions with the
+   * largest backlogs (those that do not read), never one that keeps up.
+   */
+  shed(bytes: number): void {
+    const backlogged = [...this.sessions].filter((session) => session.conn.queuedBytes > 0);
+    backlogged.sort((a, b) => b.conn.queuedBytes - a.conn.queuedBytes);
+    let freed = 0;
+    let dropped = 0;
+    for (const session of backlogged) {
+      if (freed >= bytes) break;
+      freed += session.conn.queuedBytes;
+      dropped++;
+      // Shedding runs inside a delivery, maybe in the middle of a broadcast or of this
+      // very session's command: cut the connection now (its bytes are freed at once),
+      // and take the member out of its room once the current work is done.
+      session.conn.close(false);
+      queueMicrotask(() => this.leave(session, reasons.tooSlow, false));
+    }
+    const mib = (freed / (1 << 20)).toFixed(1);
+    this.log.event({ event: "shed", count: dropped, text: `${mib} MiB` });
+  }
+
+  /** Tells every session `reason`, closes them all (draining) and stops notices. */
+  shutdown(reason: string = say.shuttingDown): void {
+    this.closing = true;
+    for (const room of this.rooms.values()) room.quiet();
+    const event: Event = { type: "shutdown", time: Date.now(), reason };
+    for (const session of [...this.sessions]) {
+      session.tell(event);
+      this.leave(session, undefined, true);
+    }
+  }
+
+  /** Who is in the room called `name` (default: `session`'s), here and elsewhere, or `null`. */
+  who(session: Session, name?: string): { room: string; names: string[]; count: number } | null {
+    const key = name ? roomKey(name) : session.room!.key;
+    const room = this.rooms.get(key);
+    // The first WHO_LISTED to have joined, sorted: a big room costs no more than that.
+    const names: string[] = [];
+    for (const member of room?.members ?? []) {
+      if (names.push(member.name!) === WHO_LISTED) break;
+    }
+    const remote = this.cluster?.membersIn(key, WHO_LISTED - names.length);
+    const count = (room?.members.size ?? 0) + (remote?.count ?? 0);
+    if (count === 0) return null;
+    names.push(...remote?.names ?? []);
+    return { room: room?.name ?? remote!.room!, names: names.sort(), count };
+  }
+
+  /** Every room, here and elsewhere in the cluster, with its member count and topic. */
+  roomList(): { name: string; members: number; topic: string }[] {
+    const rooms = new Map<string, { name: string; members: number; topic: string }>();
+    for (const room of this.rooms.values()) {
+      rooms.set(room.key, { name: room.name, members: room.members.size, topic: room.topic });
+    }
+    for (const [key, { name, members }] of this.cluster?.rooms() ?? []) {
+      const room = rooms.get(key);
+      if (room) room.members += members;
+      else rooms.set(key, { name, members, topic: this.history.topic(key) });
+    }
+    return [...rooms.values()];
+  }
+
+  // What other instances of the cluster tell (see `src/cluster/cluster.ts`): their members come,
+  // go, move, rename and set topics; rooms here announce it as for their own members.
+
+  remoteEntered(member: RemoteMember): void {
+    this.#changed({ kind: "named", session: member });
+    this.#remoteJoined(member);
+  }
+
+  remoteLeft(member: RemoteMember, room: string, reason?: string): void {
+    const left = this.rooms.get(roomKey(room)) ?? null;
+    left?.announce(member, "left", reason);
+    this.#changed({ kind: "quit", session: member, room: left, reason });
+  }
+
+  remoteMoved(member: RemoteMember, from: string, reason?: string): void {
+    const left = this.rooms.get(roomKey(from));
+    if (left) {
+      // Into no room (an IRC user's PART) is a leave, as the room sees it.
+      if (member.room) left.announce(member, "moved", member.room);
+      else left.announce(member, "left", reason);
+      this.#changed({ kind: "parted", session: member, room: left, reason });
+    }
+    this.#remoteJoined(member);
+  }
+
+  #remoteJoined(member: RemoteMember): void {
+    const room = member.room ? this.rooms.get(member.roomKey) : undefined;
+    if (!room) return;
+    room.announce(member, "joined");
+    this.#changed({ kind: "joined", session: member, room });
+  }
+
+  remoteRenamed(member: RemoteMember, old: string): void {
+    const room = (member.room && this.rooms.get(member.roomKey)) || null;
+    room?.introduce(member);
+    room?.tell({ type: "rename", time: Date.now(), old, name: member.name, self: false }, null);
+    this.#changed({ kind: "renamed", session: member, old, room });
+  }
+
+  remoteTopic(key: string, topic: string, by: RemoteMember): void {
+    this.history.setTopic(key, topic);
+    const room = this.rooms.get(key);
+    if (!room) return;
+    room.topic = topic;
+    room.tell({ type: "topic", time: Date.now(), room: room.name, topic, by: by.name }, null);
+    this.#changed({ kind: "topic", session: by, room });
+  }
+
+  nameLost(key: string): void {
+    const session = this.members.get(key);
+    if (!session?.name) return;
+    this.log.event({ event: "name-lost", name: session.name, address: session.conn.remote });
+    session.tell(failed({ code: "nameLost", name: session.name }));
+    this.leave(session, reasons.nameLost, true);
+  }
+
+  localMembers(): { k: string; name: string; room: string }[] {
+    const members = [];
+    for (const [k, session] of this.members) {
+      // Not a name reserved while its claim is on the way (a session holds one name).
+      if (session.name === null || nameKey(session.name) !== k) continue;
+      members.push({ k, name: session.name, room: session.room?.name ?? "" });
+    }
+    return members;
+  }
+
+  localTopics(): [string, string][] {
+    return [...this.rooms.values()].filter((room) => room.topic).map((
+      room,
+    ) => [room.key, room.topic]);
+  }
+
+  /** Logs an internal error with its stack; the user sees only that something failed. */
+  internalError(session: Session | null, error: unknown): void {
+    const text = error instanceof Error ? error.stack ?? error.message : String(error);
+    this.log.event({ event: "internal-error", name: session?.name ?? undefined, text });
+    if (session && !session.closed) session.tell(failed({ code: "internal" }));
+  }
+
+  /**
+   * The room called `name`, made if needed; if that would pass `maxRooms` rooms
+   * besides the lobby, or `roomsPerAddress` made by the session's address, why not
+   * (a problem to tell). The room `from`, about to be left, counts as gone if the
+   * session is alone in it. The lobby is always there for a newcomer.
+   */
+  #enter(
+    session: Session,
+    name: string,
+    from: Room<Session> | null = null,
+  ): Room<Session> | Problem {
+    const key = roomKey(name);
+    let room = this.rooms.get(key);
+    if (!room) {
+      const owner = key === LOBBY_KEY ? null : this.#ownerOf(session);
+      // Leaving a room one is alone in frees its place.
+      const freed = from?.members.size === 1 && from.key !== LOBBY_KEY ? from : null;
+      const made = this.rooms.size - (this.rooms.has(LOBBY_KEY) ? 1 : 0) - (freed ? 1 : 0);
+      if (made >= this.options.maxRooms && key !== LOBBY_KEY) {
+        return { code: "tooManyRooms", max: this.options.maxRooms, room: name };
+      }
+      if (owner !== null) {
+        const byOwner = (this.#roomsMade.get(owner) ?? 0) - (freed?.owner === owner ? 1 : 0);
+        if (byOwner >= this.roomsPerAddress) {
+          return { code: "tooManyRoomsFromAddress", max: this.roomsPerAddress, room: name };
+        }
+        this.#roomsMade.set(owner, (this.#roomsMade.get(owner) ?? 0) + 1);
+      }
+      room = new Room<Session>(name, this.options);
+      room.owner = owner;
+      room.topic = this.history.topic(key);
+      this.rooms.set(key, room);
+    }
+    room.members.add(session);
+    session.room = room;
+    return room;
+  }
+
+  /** The address `session`'s rooms count against, or `null` if none (exempt, or no bound). */
+  #ownerOf(session: Session): string | null {
+    return this.admission?.keyOf(hostOf(session.conn.remote)) ?? null;
+  }
+
+  /** Takes a session out of `room`; an empty room disappears. */
+  #exit(session: Session, room: Room<Session>): void {
+    room.members.delete(session);
+    if (room.members.size === 0) {
+      room.quiet();
+      this.rooms.delete(room.key);
+      const owner = room.owner;
+      if (owner !== null) {
+        const made = this.#roomsMade.get(owner)! - 1;
+        if (made > 0) this.#roomsMade.set(owner, made);
+        else this.#roomsMade.delete(owner);
+      }
+    }
+  }
+
+  /** A few of the others in `room` (N joins must not cost O(N²) bytes), and how many there are. */
+  #others(room: Room<Session>, self: Session): [string[], number] {
+    const others: string[] = [];
+    for (const member of room.members) {
+      if (others.length === NAMES_IN_NOTICE) break;
+      if (member !== self) others.push(member.name!);
+    }
+    const remote = this.cluster?.membersIn(room.key, NAMES_IN_NOTICE - others.length);
+    if (remote) others.push(...remote.names);
+    return [others, room.members.size - 1 + (remote?.count ?? 0)];
+  }
+}
+
+/** The most bytes of history sent at once: well inside a client's `--max-queue`. */
+const HISTORY_BYTES = HISTORY_BURST;
+
+/** The newest of `entries` that fit in {@linkcode HISTORY_BYTES} (at least one). */
+function fit(entries: HistoryEntry[]): HistoryEntry[] {
+  let bytes = 0;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    bytes += entries[i].from.length + entries[i].text.length * 3 + 32; // UTF-8 at most 3× UTF-16
+    if (bytes > HISTORY_BYTES && i < entries.length - 1) return entries.slice(i + 1);
+  }
+  return entries;
+}
+
+/** The refusal of history to a session that must wait `wait` ms more. */
+function historyTooFast(wait: number): Event {
+  return failed({ code: "historyTooFast", seconds: Math.ceil(wait / 1000) });
+}
+
+/** Closes a session that has not chosen a name in time (a shared function, not a closure each). */
+function nameTimedOut(session: Session): void {
+  session.nameTimer = undefined;
+  if (session.name !== null) return;
+  session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
+  session.tell(failed({ code: "noNameInTime" }));
+  session.hub.leave(session, undefined, true);
+}
+
+/** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
+const WHO_LISTED = 100;
+const SLASH = 47;
+const LOBBY_KEY = roomKey(LOBBY);
+const BLANK = /^\s*$/;
+
+function isBlank(text: string): boolean {
+  return BLANK.test(text);
+}

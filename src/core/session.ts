@@ -1,0 +1,288 @@
+/**
+ * A session: one client as the hub sees it, whatever carries it. It frames
+ * the bytes its transport reads into lines, applies flood control, and hands
+ * each line to the hub.
+ *
+ * @module
+ */
+
+import { LINE_TOO_LONG, LineFramer } from "../transport/framing.ts";
+import type { Hub } from "./hub.ts";
+import { type Delivery, reasons } from "./protocol.ts";
+import { type Event, failed } from "./events.ts";
+import type { Room } from "./room.ts";
+import { renderText } from "../text/render.ts";
+
+/** What the hub needs of a transport's connection; the hub never sees a socket. */
+export interface Connection {
+  /** The peer's address, for the log. */
+  readonly remote: string;
+  /** Bytes queued for the peer and not yet written (the output budget sheds the largest). */
+  readonly queuedBytes: number;
+  /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
+  deliver(bytes: Uint8Array, what?: Delivery): void;
+  /** Ends the connection; with `drain`, what is queued is written first (bounded in time). */
+  close(drain: boolean): void;
+  /** Stops reading input (flood control); the transport's flow control pushes back. */
+  pause(): void;
+  /** Starts reading input again. */
+  resume(): void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+/** Bytes of a line that one flood-control token pays for. */
+const TOKEN_BYTES = 512;
+/**
+ * Over-long input a client may send within {@linkcode LONG_WINDOW} ms before it is
+ * dropped: more than {@linkcode LONG_LINES_MAX} over-long lines, or more than
+ * {@linkcode LONG_BYTES_MAX} times `maxLine` bytes of them (64 KiB by default, however
+ * many lines: an endless line is one). A person is told the limit at the first
+ * over-long line, and clients refuse such lines before sending them; what keeps
+ * sending them is a program gone wrong or a flood.
+ */
+const LONG_WINDOW = 60_000;
+const LONG_LINES_MAX = 8;
+const LONG_BYTES_MAX = 16;
+/**
+ * History a session may be sent at once, in bytes (one `/history` answer's most), and then
+ * per second: replays and `/history` answers are rated by the bytes they send, not the
+ * lines asked for, so that short commands cannot make a session a firehose.
+ */
+export const HISTORY_BURST = 256 * 1024;
+export const HISTORY_RATE = 16 * 1024;
+/** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
+const NO_LINE = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/** One connected client: unnamed until it picks a name, then a member of one room. */
+export class Session {
+  name: string | null = null;
+  room: Room<Session> | null = null;
+  /** Set once the session has ended; nothing more is read or sent. */
+  closed = false;
+  /** The oldest history line this session was shown in its room (`/history` goes on from it). */
+  historyCursor: number | undefined;
+  /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
+  nameTimer: Timer | undefined;
+  /** A name this session is claiming across the cluster (its input waits meanwhile). */
+  claiming: string | null = null;
+
+  #framer: LineFramer;
+  // Flood control: a token bucket refilled `rate` times a second. While in debt the
+  // session holds the line it was about to handle, and the transport stops reading.
+  #tokens: number;
+  #refilledAt = performance.now();
+  #held: Uint8Array | undefined;
+  #backlog: Uint8Array[] | null = null;
+  #wakeTimer: Timer | undefined;
+  /** Set when the peer's EOF came while lines were held back: leave once they are handled. */
+  #eof = false;
+  /** Set while the hub waits on something for this session (a name claim): input waits too. */
+  #waiting = false;
+  /** History this session may still be sent now, in bytes (below zero: in debt), and when. */
+  #historyBytes = HISTORY_BURST;
+  #historyAt = performance.now();
+  /** Over-long input in the current window: when it began, its lines and bytes. */
+  #longSince = -Infinity;
+  #longLines = 0;
+  #longBytes = 0;
+
+  constructor(readonly hub: Hub, readonly conn: Connection) {
+    this.#framer = new LineFramer(hub.options.maxLine);
+    this.#tokens = hub.options.burst;
+  }
+
+  /** Queues bytes for this client; `what` says what they show (see {@linkcode Delivery}). */
+  deliver(bytes: Uint8Array, what?: Delivery): void {
+    this.conn.deliver(bytes, what);
+  }
+
+  /** Queues one line of text for this client. */
+  send(line: string): void {
+    this.conn.deliver(encoder.encode(line + "\n"));
+  }
+
+  /**
+   * Tells this client what happened (see `src/core/events.ts`), in the text protocol; a
+   * front-end with another protocol (IRC) overrides it. History counts against its budget.
+   */
+  tell(event: Event): void {
+    if (event.type === "history") return this.sendHistory(renderText(event));
+    this.send(renderText(event));
+  }
+
+  /** Milliseconds until this session may be sent history again: 0 if it may now. */
+  historyWait(): number {
+    const now = performance.now();
+    const refill = (now - this.#historyAt) * HISTORY_RATE / 1000;
+    this.#historyBytes = Math.min(HISTORY_BURST, this.#historyBytes + refill);
+    this.#historyAt = now;
+    return this.#historyBytes >= 0 ? 0 : Math.ceil(-this.#historyBytes * 1000 / HISTORY_RATE);
+  }
+
+  /** Counts `bytes` of history sent to this session against its budget. */
+  historySent(bytes: number): void {
+    this.#historyBytes -= bytes;
+  }
+
+  /** Sends a block of history lines (see {@linkcode historyWait}), counted against the budget. */
+  sendHistory(text: string): void {
+    const bytes = encoder.encode(text + "\n");
+    this.conn.deliver(bytes);
+    this.historySent(bytes.length);
+  }
+
+  /** The transport hands over bytes it read; the chunk must not change afterwards. */
+  receive(chunk: Uint8Array): void {
+    if (this.closed) return;
+    if (this.#held !== undefined || this.#waiting) {
+      // Paused, but the transport had this chunk in hand already.
+      (this.#backlog ??= []).push(chunk);
+      return;
+    }
+    this.#framer.feed(chunk);
+    this.#handleLines();
+  }
+
+  /**
+   * The transport reports that the connection ended: the peer's EOF (no
+   * `reason`), or a reset or error. After an EOF, lines still held back by flood
+   * control are handled first: a client that half-closes loses nothing it sent.
+   */
+  ended(reason?: string): void {
+    if (reason === undefined && (this.#held !== undefined || this.#waiting)) {
+      this.#eof = true;
+      return;
+    }
+    this.hub.leave(this, reason, true);
+  }
+
+  /** Makes the next lines wait until {@linkcode proceed}: the hub is busy for this session. */
+  hold(): void {
+    this.#waiting = true;
+  }
+
+  /** Handles the lines that waited since {@linkcode hold}, and reads again. */
+  proceed(): void {
+    this.#waiting = false;
+    if (!this.closed && this.#wakeTimer === undefined) this.wake();
+  }
+
+  /** Stops timers and drops held input; the hub calls it once, when the session leaves. */
+  dispose(): void {
+    this.closed = true;
+    clearTimeout(this.nameTimer);
+    clearTimeout(this.#wakeTimer);
+    this.#held = undefined;
+    this.#backlog = null;
+  }
+
+  #handleLines(): void {
+    const { hub } = this;
+    const framer = this.#framer;
+    while (!this.closed) {
+      let line = this.#held;
+      if (line !== undefined) {
+        this.#held = undefined; // its token is paid already
+      } else {
+        line = framer.next();
+        // Bytes thrown away cost what lines of them would: an endless line is no way
+        // around flood control, and too many of them end the connection.
+        const discarded = framer.takeDiscarded();
+        if (discarded > 0 && this.#overLong(line === LINE_TOO_LONG ? 1 : 0, discarded)) return;
+        if (line === undefined) {
+          if (discarded > 0 && this.#pay(discarded / TOKEN_BYTES, NO_LINE)) return;
+          const chunk = this.#backlog?.shift();
+          if (chunk === undefined) return;
+          framer.feed(chunk);
+          continue;
+        }
+        // A line costs a token per started 512 bytes, so `rate` bounds bytes as well as lines.
+        const cost =
+          (line === LINE_TOO_LONG ? 1 : Math.max(1, Math.ceil(line.length / TOKEN_BYTES))) +
+          discarded / TOKEN_BYTES;
+        if (this.#pay(cost, line)) return;
+      }
+      if (line === NO_LINE) continue;
+      if (line === LINE_TOO_LONG) {
+        const { name, conn } = this;
+        hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
+        this.tell(failed({ code: "lineTooLong", max: hub.options.maxLine }));
+        continue;
+      }
+      try {
+        this.handle(line);
+      } catch (error) {
+        hub.internalError(this, error); // a bug: logged with its stack, the user told little
+      }
+      if (this.closed) return;
+      if (this.#waiting) return this.conn.pause();
+    }
+  }
+
+  /**
+   * Takes `cost` tokens for `line`; if that puts the session in debt, holds the line,
+   * stops reading until the debt is paid, and returns `true`.
+   */
+  #pay(cost: number, line: Uint8Array): boolean {
+    const wait = this.#takeTokens(cost);
+    if (wait <= 0) return false;
+    this.#held = line;
+    this.conn.pause();
+    this.#wakeTimer = setTimeout(wake, wait, this);
+    return true;
+  }
+
+  /**
+   * Counts `lines` over-long lines and `bytes` thrown away; past the window's limits the
+   * client is told, and dropped (and `true` returned).
+   */
+  #overLong(lines: number, bytes: number): boolean {
+    const now = performance.now();
+    if (now - this.#longSince > LONG_WINDOW) {
+      this.#longSince = now;
+      this.#longLines = this.#longBytes = 0;
+    }
+    this.#longLines += lines;
+    this.#longBytes += bytes;
+    const { hub, name, conn } = this;
+    if (
+      this.#longLines <= LONG_LINES_MAX && this.#longBytes <= LONG_BYTES_MAX * hub.options.maxLine
+    ) {
+      return false;
+    }
+    hub.log.repeated({ event: "long-lines", name: name ?? undefined, address: conn.remote });
+    this.tell(failed({ code: "tooManyLongLines" }));
+    hub.leave(this, reasons.longLines, true);
+    return true;
+  }
+
+  /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */
+  protected handle(line: Uint8Array): void {
+    this.hub.handleLine(this, line);
+  }
+
+  /** The bucket is out of debt: handle what was held, and read again if all of it was. */
+  wake(): void {
+    this.#wakeTimer = undefined;
+    this.#handleLines();
+    if (this.closed || this.#held !== undefined || this.#waiting) return;
+    if (this.#eof) this.hub.leave(this, undefined, true);
+    else this.conn.resume();
+  }
+
+  /** Takes `cost` tokens; returns how many milliseconds to wait until the bucket is out of debt. */
+  #takeTokens(cost: number): number {
+    const { rate, burst } = this.hub.options;
+    if (rate <= 0) return 0;
+    const now = performance.now();
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#refilledAt) * rate / 1000) - cost;
+    this.#refilledAt = now;
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens * 1000 / rate);
+  }
+}
+
+/** A timer callback shared by every session (no closure per session). */
+function wake(session: Session): void {
+  session.wake();
+}

@@ -1,0 +1,308 @@
+/**
+ * History in a SQLite file (`--db FILE`), through Deno's built-in
+ * `node:sqlite`: rooms' messages and topics survive a restart. Recent entries
+ * stay in memory, so a replay never reads the disk; new ones are written in
+ * batches, one transaction every few milliseconds, off the fan-out path; old
+ * ones are pruned in the background to `keep` per room. At most `rooms` rooms
+ * keep history, in the file as in memory: when one more room is spoken in, the
+ * least recently active one is forgotten (its rows deleted), so that making
+ * rooms cannot fill the disk.
+ *
+ * The file is opened in WAL mode with an exclusive lock, so a second server on
+ * the same file is refused at start instead of corrupting it later.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ServerLog } from "../ops/log.ts";
+import {
+  type HistoryEntry,
+  type HistoryMessage,
+  type HistoryStore,
+  MemoryHistory,
+} from "../core/history.ts";
+
+/** "CHAT": marks the file as this server's, so that another program's database is refused. */
+const APPLICATION_ID = 0x43484154;
+/** Milliseconds new entries may wait before they are written. */
+const WRITE_DELAY = 5;
+/** Milliseconds between two prunings. */
+const PRUNE_EVERY = 10_000;
+
+/** What is wrong with a database file, said in one line. */
+export class HistoryFileError extends Error {
+  override name = "HistoryFileError";
+}
+
+/** History kept in memory and in a SQLite file. */
+export class SqliteHistory implements HistoryStore {
+  readonly #db: DatabaseSync;
+  readonly #memory: MemoryHistory;
+  readonly #insert: StatementSync;
+  readonly #page: StatementSync;
+  readonly #setTopic: StatementSync;
+  readonly #forgetTopics: StatementSync;
+  readonly #trim: StatementSync;
+  readonly #forgetRoom: StatementSync;
+  readonly #topics = new Map<string, string>();
+  #pending: [string, HistoryEntry][] = [];
+  #writeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** Lines written to each room since it was last trimmed. */
+  #unpruned = new Map<string, number>();
+  /** Rooms with lines in the file and the id of their newest, least recently active first. */
+  readonly #active = new Map<string, number>();
+  /** Rooms forgotten, with the newest id to delete: deleted after the lines pending. */
+  #forgotten: [string, number][] = [];
+
+  /**
+   * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
+   * if it cannot be opened, is not a chat database, or another server holds it.
+   */
+  constructor(
+    readonly path: string,
+    readonly perRoom: number,
+    readonly rooms: number,
+    readonly keep: number,
+    readonly log: ServerLog,
+  ) {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (error) {
+      throw new HistoryFileError(`cannot open ${path}: ${(error as Error).message}`);
+    }
+    try {
+      this.#db = db;
+      const { application_id: id } = db.prepare("PRAGMA application_id").get() as {
+        application_id: number;
+      };
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+      if (id !== APPLICATION_ID && (id !== 0 || tables.n > 0)) {
+        throw new HistoryFileError(`${path} is not a chat database`);
+      }
+      // Exclusive locking: the lock taken by the first write is kept until close.
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      // SQLite checkpoints (and syncs) on its own after each 1,000 pages, inside a write:
+      // on this one thread that stalls the relay. The pruning timer checkpoints instead.
+      db.exec("PRAGMA wal_autocheckpoint = 0");
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS messages (
+          id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
+          sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
+        CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+      db.exec("BEGIN IMMEDIATE; COMMIT"); // takes the lock now, or fails now
+    } catch (error) {
+      db.close();
+      if (error instanceof HistoryFileError) throw error;
+      const message = (error as Error).message;
+      throw new HistoryFileError(
+        /locked|busy/i.test(message)
+          ? `${path} is in use by another server`
+          : /not a database/i.test(message)
+          ? `${path} is not a chat database`
+          : `cannot use ${path}: ${message}`,
+      );
+    }
+    const { last } = db.prepare("SELECT coalesce(max(id), 0) AS last FROM messages").get() as {
+      last: number;
+    };
+    this.#memory = new MemoryHistory(perRoom, rooms, last);
+    this.#insert = db.prepare(
+      "INSERT INTO messages (id, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#page = db.prepare(
+      'SELECT id, kind, sender AS "from", text, time FROM messages WHERE room = ? AND id < ? ' +
+        "ORDER BY id DESC LIMIT ?",
+    );
+    // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
+    this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
+    this.#forgetTopics = db.prepare(
+      "DELETE FROM rooms WHERE rowid IN (SELECT rowid FROM rooms ORDER BY rowid LIMIT ?)",
+    );
+    this.#trim = db.prepare(
+      "DELETE FROM messages WHERE room = ? AND id <= " +
+        "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    );
+    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND id <= ?");
+    const active = db.prepare(
+      "SELECT room, max(id) AS last FROM messages GROUP BY room ORDER BY last",
+    ).all();
+    for (const row of active) this.#active.set(row.room as string, row.last as number);
+    // A file from before the bound (or kept under a larger --max-rooms) is brought under it.
+    this.#bound();
+    const kept = this.#topicsKept();
+    const rows = db.prepare("SELECT key, topic FROM rooms ORDER BY rowid DESC LIMIT ?").all(kept);
+    for (const row of rows.reverse()) this.#topics.set(row.key as string, row.topic as string);
+    this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
+    Deno.unrefTimer(this.#pruneTimer as unknown as number);
+  }
+
+  /**
+   * The value kept in the file under `key` (in the `meta` table, such as the IRC cloak
+   * key), or `fresh`, kept there now, if there is none: the first start decides it.
+   */
+  kept(key: string, fresh: string): string {
+    try {
+      this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, fresh);
+      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key);
+      return row!.value as string;
+    } catch (error) {
+      throw new HistoryFileError(`cannot keep ${key} in ${this.path}: ${(error as Error).message}`);
+    }
+  }
+
+  add(room: string, entry: HistoryMessage): void {
+    this.#load(room);
+    const kept = this.#memory.add(room, entry);
+    this.#pending.push([room, kept]);
+    const known = this.#active.delete(room);
+    this.#active.set(room, kept.id);
+    if (!known) this.#bound();
+    this.#writeTimer ??= setTimeout(() => this.#write(), WRITE_DELAY);
+  }
+
+  /**
+   * Forgets the least recently active rooms past `rooms`, in memory and in the file, at
+   * once: a room spoken in again must not load the lines it had from the file.
+   */
+  #bound(): void {
+    for (const [room, last] of this.#active) {
+      if (this.#active.size <= this.rooms) break;
+      this.#active.delete(room);
+      this.#unpruned.delete(room);
+      this.#memory.forget(room);
+      this.#forgotten.push([room, last]);
+    }
+    if (this.#forgotten.length > 0) this.#write();
+  }
+
+  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+    this.#load(room);
+    const kept = this.#memory.before(room, limit, before);
+    if (kept.length >= limit) return kept;
+    // Older than what memory holds: read the file (a command's answer, never the relay's).
+    const from = kept.length > 0 ? kept[0].id : before;
+    const older = this.#rows(
+      room,
+      from === Infinity ? Number.MAX_SAFE_INTEGER : from,
+      limit - kept.length,
+    );
+    return [...older, ...kept];
+  }
+
+  nextId(): number {
+    return this.#memory.nextId();
+  }
+
+  topic(room: string): string {
+    return this.#topics.get(room) ?? "";
+  }
+
+  setTopic(room: string, topic: string): void {
+    // At most ten rooms' worth of topics per room that may exist are kept, in memory and in
+    // the file: the least recently set go first, so making rooms cannot fill either.
+    this.#topics.delete(room);
+    this.#topics.set(room, topic);
+    const excess = this.#topics.size - this.#topicsKept();
+    for (let i = 0; i < excess; i++) this.#topics.delete(this.#topics.keys().next().value!);
+    try {
+      this.#setTopic.run(room, topic);
+      if (excess > 0) this.#forgetTopics.run(excess);
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+    }
+  }
+
+  #topicsKept(): number {
+    return 10 * this.rooms;
+  }
+
+  /** What memory holds (the file keeps more: up to `keep` lines per room). */
+  size(): { rooms: number; lines: number } {
+    return this.#memory.size();
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#pruneTimer);
+    this.#write();
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  /** Fills memory with the last entries of `room` from the file, the first time it is asked. */
+  #load(room: string): void {
+    if (this.#memory.has(room)) return;
+    this.#memory.load(room, this.#rows(room, Number.MAX_SAFE_INTEGER, this.perRoom));
+  }
+
+  /** Up to `limit` entries of `room` older than id `before`, oldest first. */
+  #rows(room: string, before: number, limit: number): HistoryEntry[] {
+    if (limit <= 0) return [];
+    try {
+      return (this.#page.all(room, before, limit) as unknown as HistoryEntry[]).reverse();
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      return [];
+    }
+  }
+
+  /** Writes every pending entry in one transaction; a failure is logged, and chat goes on. */
+  #write(): void {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    const pending = this.#pending;
+    const forgotten = this.#forgotten;
+    if (pending.length === 0 && forgotten.length === 0) return;
+    this.#pending = [];
+    this.#forgotten = [];
+    try {
+      this.#db.exec("BEGIN");
+      for (const [room, { id, kind, from, text, time }] of pending) {
+        this.#insert.run(id, room, kind, from, text, time);
+        this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
+      }
+      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
+      for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // no transaction left to roll back
+      }
+      const text = `history: ${pending.length} lines not written: ${(error as Error).message}`;
+      this.log.event({ event: "internal-error", text });
+    }
+  }
+
+  /**
+   * Deletes what is past `keep` in each room that has had a tenth of `keep` new lines
+   * since its last trim (also on a timer): finding the cut walks `keep` index entries,
+   * so it is done once per many lines, not for every room every time.
+   */
+  prune(): void {
+    this.#write();
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+    }
+    const slack = Math.max(1, Math.floor(this.keep / 10));
+    for (const [room, written] of this.#unpruned) {
+      if (written < slack) continue;
+      this.#unpruned.delete(room);
+      try {
+        this.#trim.run(room, room, this.keep);
+      } catch (error) {
+        this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      }
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The text protocol's rendering of events (nc, telnet, `client.ts`, the page): the
+ * one place that turns an {@linkcode Event} into the server's lines, made of the
+ * wording in `protocol.ts` (`say`).
+ *
+ * @module
+ */
+
+import type { Event, PresenceGroup, Problem } from "../core/events.ts";
+import {
+  error,
+  happened,
+  historyLine,
+  limitsLine,
+  listNames,
+  NAME_PROMPT,
+  notice,
+  renderMessage,
+  say,
+  WELCOME,
+} from "../core/protocol.ts";
+
+/** The lines (joined by newlines, without the last newline) that show `event`. */
+export function renderText(event: Event): string {
+  switch (event.type) {
+    case "chat":
+      return renderMessage(event.message);
+    case "presence":
+      return say.happenings(event.groups.map(phrase));
+    case "rename":
+      return event.self ? say.renamed(event.name) : say.othersRenamed(event.old, event.name);
+    case "topic":
+      return say.topicSet(event.by, event.topic);
+    case "greeting":
+      return `${WELCOME}\n${limitsLine(event.maxLine)}\n${NAME_PROMPT}`;
+    case "prompt":
+      return NAME_PROMPT;
+    case "welcome":
+      return withTopic(say.hello(event.name, event.others, event.count), event.room, event.topic);
+    case "entered":
+      return withTopic(say.nowIn(event.room, event.others, event.count), event.room, event.topic);
+    case "alreadyIn":
+      return say.alreadyIn(event.room);
+    case "alreadyNamed":
+      return say.alreadyNamed(event.name);
+    case "topicIs":
+      return event.topic ? say.topicIs(event.room, event.topic) : say.noTopic(event.room);
+    case "who":
+      return say.online(event.room, event.names, event.count);
+    case "rooms": {
+      const lines = [say.roomsHeader(event.count)];
+      for (const room of event.rooms) {
+        lines.push(say.roomEntry(room.name, room.members, room.topic));
+      }
+      if (event.count > event.rooms.length) {
+        lines.push(say.moreRooms(event.count - event.rooms.length));
+      }
+      return lines.join("\n");
+    }
+    case "history": {
+      const { room, entries } = event;
+      const header = event.earlier ? say.earlierHeader : say.historyHeader;
+      const lines = [header(room, entries.length)];
+      for (const entry of entries) lines.push(historyLine(entry));
+      lines.push(say.historyEnd);
+      return lines.join("\n");
+    }
+    case "noEarlier":
+      return say.noEarlier(event.room);
+    case "help": {
+      const lines = [say.helpHeader];
+      for (const { usage, summary } of event.commands) lines.push(say.helpEntry(usage, summary));
+      return lines.join("\n");
+    }
+    case "privateSent":
+      return say.privateSent(event.to, event.text);
+    case "bye":
+      return say.bye;
+    case "shutdown":
+      return notice(event.reason);
+    case "error":
+      return problemText(event);
+  }
+}
+
+/** The `!!` line of a refusal. */
+export function problemText(problem: Problem): string {
+  switch (problem.code) {
+    case "badName":
+      return say.badName(problem.reason);
+    case "nameTaken":
+      return say.nameTaken(problem.name);
+    case "nameReserved":
+      return say.nameReserved(problem.name);
+    case "nameFirst":
+      return say.nameFirst;
+    case "noNameInTime":
+      return say.noNameInTime;
+    case "nameLost":
+      return say.nameLost(problem.name);
+    case "lineTooLong":
+      return say.lineTooLong(problem.max);
+    case "tooManyLongLines":
+      return say.tooManyLongLines;
+    case "usage":
+      return say.usage(problem.usage);
+    case "unknownCommand":
+      return say.unknownCommand(problem.command);
+    case "noSuchMember":
+      return say.noSuchMember(problem.name);
+    case "noSuchRoom":
+      return say.noSuchRoom(problem.room);
+    case "thatIsYou":
+      return say.thatIsYou;
+    case "topicTooLong":
+      return say.topicTooLong(problem.max);
+    case "historyTooFast":
+      return say.historyTooFast(problem.seconds);
+    case "tooManyRooms":
+      return say.tooManyRooms(problem.max);
+    case "tooManyRoomsFromAddress":
+      return say.tooManyRoomsFromAddress(problem.max);
+    case "internal":
+      return say.internalError;
+  }
+}
+
+/** The words of a refusal, without the `!! ` that marks its line. */
+export function problemWords(problem: Problem): string {
+  return problemText(problem).slice(ERROR_MARK.length);
+}
+
+const ERROR_MARK = error("");
+
+/** A greeting or move answer, and the topic of the room entered (if it has one). */
+function withTopic(line: string, room: string, topic: string): string {
+  return topic ? `${line}\n${say.topicIs(room, topic)}` : line;
+}
+
+/** One group's phrase: `a and b joined`, `c left (quit: bye)`, `d went to dev`. */
+function phrase(group: PresenceGroup): string {
+  const names = listNames(group.names, group.count);
+  switch (group.change) {
+    case "joined":
+      return happened.joined(names);
+    case "left":
+      return happened.left(names, group.reason);
+    case "moved":
+      return happened.moved(names, group.to);
+  }
+}

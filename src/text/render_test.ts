@@ -1,0 +1,289 @@
+/**
+ * Pins the text rendering of every event to the protocol's wording (`say`), byte for
+ * byte, and that what the client and the page read back from those lines
+ * (`readNotice`, `helloName`, …) is the event's data again.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { type ErrorCode, type Event, failed, type Problem } from "../core/events.ts";
+import {
+  helloName,
+  limitsLine,
+  lineLimit,
+  NAME_PROMPT,
+  nameChange,
+  privateReceipt,
+  readNotice,
+  roomChange,
+  say,
+  WELCOME,
+} from "../core/protocol.ts";
+import { renderText } from "./render.ts";
+import { test } from "../../tests/test_util.ts";
+
+const time = Date.UTC(2026, 0, 2, 3, 4, 5);
+const chat = (kind: "message" | "action" | "private") =>
+  ({ kind, from: "ann", room: "lobby", to: "bob", text: "hi there", time }) as const;
+
+/** Every event kind but errors, with the lines today's wording gives it. */
+const EXPECTED: [Event, string][] = [
+  [{ type: "chat", time, message: chat("message") }, "ann: hi there"],
+  [{ type: "chat", time, message: chat("action") }, "* ann hi there"],
+  [{ type: "chat", time, message: chat("private") }, "ann (private): hi there"],
+  [
+    {
+      type: "presence",
+      time,
+      room: "lobby",
+      groups: [{ change: "left", names: ["ann"], count: 1, reason: "quit: bye" }],
+    },
+    say.left("ann", "quit: bye"),
+  ],
+  [
+    {
+      type: "presence",
+      time,
+      room: "lobby",
+      groups: [
+        { change: "joined", names: ["ann", "bob"], count: 2 },
+        { change: "left", names: ["cat"], count: 1 },
+        { change: "moved", names: ["dan"], count: 1, to: "dev" },
+      ],
+    },
+    say.happenings(["ann and bob joined", "cat left", "dan went to dev"]),
+  ],
+  [
+    {
+      type: "presence",
+      time,
+      room: "lobby",
+      groups: [{ change: "joined", names: ["a", "b"], count: 30 }],
+    },
+    say.joined("a, b and 10 more"),
+  ],
+  [{ type: "rename", time, old: "ann", name: "anna", self: true }, say.renamed("anna")],
+  [
+    { type: "rename", time, old: "ann", name: "anna", self: false },
+    say.othersRenamed("ann", "anna"),
+  ],
+  [{ type: "topic", time, room: "dev", topic: "tests", by: "ann" }, say.topicSet("ann", "tests")],
+  [{ type: "greeting", time, maxLine: 4096 }, [WELCOME, limitsLine(4096), NAME_PROMPT].join("\n")],
+  [{ type: "prompt", time }, NAME_PROMPT],
+  [
+    { type: "welcome", time, name: "ann", room: "lobby", others: ["bob"], count: 1, topic: "" },
+    say.hello("ann", ["bob"], 1),
+  ],
+  [
+    { type: "welcome", time, name: "ann", room: "lobby", others: [], count: 0, topic: "hi" },
+    `${say.hello("ann", [], 0)}\n${say.topicIs("lobby", "hi")}`,
+  ],
+  [
+    { type: "entered", time, room: "dev", others: ["bob", "cat"], count: 2, topic: "" },
+    say.nowIn("dev", ["bob", "cat"], 2),
+  ],
+  [
+    { type: "entered", time, room: "dev", others: [], count: 0, topic: "tests" },
+    `${say.nowIn("dev", [], 0)}\n${say.topicIs("dev", "tests")}`,
+  ],
+  [{ type: "alreadyIn", time, room: "dev" }, say.alreadyIn("dev")],
+  [{ type: "alreadyNamed", time, name: "ann" }, say.alreadyNamed("ann")],
+  [{ type: "topicIs", time, room: "dev", topic: "tests" }, say.topicIs("dev", "tests")],
+  [{ type: "topicIs", time, room: "dev", topic: "" }, say.noTopic("dev")],
+  [
+    { type: "who", time, room: "dev", names: ["ann", "bob"], count: 3 },
+    say.online("dev", ["ann", "bob"], 3),
+  ],
+  [
+    {
+      type: "rooms",
+      time,
+      rooms: [{ name: "dev", members: 2, topic: "tests" }, {
+        name: "lobby",
+        members: 1,
+        topic: "",
+      }],
+      count: 3,
+    },
+    [
+      say.roomsHeader(3),
+      say.roomEntry("dev", 2, "tests"),
+      say.roomEntry("lobby", 1, ""),
+      say
+        .moreRooms(1),
+    ].join("\n"),
+  ],
+  [
+    {
+      type: "history",
+      time,
+      room: "dev",
+      earlier: false,
+      entries: [{ id: 7, kind: "message", from: "ann", text: "hi", time }],
+    },
+    [say.historyHeader("dev", 1), "[2026-01-02T03:04:05Z] ann: hi", say.historyEnd].join("\n"),
+  ],
+  [
+    {
+      type: "history",
+      time,
+      room: "dev",
+      earlier: true,
+      entries: [
+        { id: 7, kind: "message", from: "ann", text: "hi", time },
+        { id: 8, kind: "action", from: "bob", text: "waves", time },
+      ],
+    },
+    [
+      say.earlierHeader("dev", 2),
+      "[2026-01-02T03:04:05Z] ann: hi",
+      "[2026-01-02T03:04:05Z] * bob waves",
+      say.historyEnd,
+    ].join("\n"),
+  ],
+  [{ type: "noEarlier", time, room: "dev" }, say.noEarlier("dev")],
+  [
+    { type: "help", time, commands: [{ usage: "/who [ROOM]", summary: "who is here" }] },
+    [say.helpHeader, say.helpEntry("/who [ROOM]", "who is here")].join("\n"),
+  ],
+  [{ type: "privateSent", time, to: "bob", text: "psst" }, say.privateSent("bob", "psst")],
+  [{ type: "bye", time }, say.bye],
+  [{ type: "shutdown", time, reason: say.shuttingDown }, "-- server shutting down"],
+];
+
+/** Every error code, with its line in today's wording. */
+const ERRORS: Record<ErrorCode, [Problem, string]> = {
+  badName: [
+    { code: "badName", name: "", reason: "a name cannot be empty" },
+    say.badName(
+      "a name cannot be empty",
+    ),
+  ],
+  nameTaken: [{ code: "nameTaken", name: "ann" }, say.nameTaken("ann")],
+  nameReserved: [{ code: "nameReserved", name: "NS" }, say.nameReserved("NS")],
+  nameFirst: [{ code: "nameFirst" }, say.nameFirst],
+  noNameInTime: [{ code: "noNameInTime" }, say.noNameInTime],
+  nameLost: [{ code: "nameLost", name: "ann" }, say.nameLost("ann")],
+  lineTooLong: [{ code: "lineTooLong", max: 4096 }, say.lineTooLong(4096)],
+  tooManyLongLines: [{ code: "tooManyLongLines" }, say.tooManyLongLines],
+  usage: [{ code: "usage", usage: "/msg NAME TEXT" }, say.usage("/msg NAME TEXT")],
+  unknownCommand: [{ code: "unknownCommand", command: "/x" }, say.unknownCommand("/x")],
+  noSuchMember: [{ code: "noSuchMember", name: "zed" }, say.noSuchMember("zed")],
+  noSuchRoom: [{ code: "noSuchRoom", room: "nowhere" }, say.noSuchRoom("nowhere")],
+  thatIsYou: [{ code: "thatIsYou" }, say.thatIsYou],
+  topicTooLong: [{ code: "topicTooLong", max: 300 }, say.topicTooLong(300)],
+  historyTooFast: [{ code: "historyTooFast", seconds: 3 }, say.historyTooFast(3)],
+  tooManyRooms: [{ code: "tooManyRooms", max: 9, room: "x" }, say.tooManyRooms(9)],
+  tooManyRoomsFromAddress: [
+    { code: "tooManyRoomsFromAddress", max: 4, room: "x" },
+    say.tooManyRoomsFromAddress(4),
+  ],
+  internal: [{ code: "internal" }, say.internalError],
+};
+
+test("text: every event renders as today's wording, byte for byte", () => {
+  for (const [event, lines] of EXPECTED) assertEquals(renderText(event), lines, event.type);
+  const kinds = new Set(EXPECTED.map(([event]) => event.type));
+  const chatKinds = new Set(
+    EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
+  );
+  assertEquals(kinds.size, 19, "every event type but errors");
+  assertEquals(chatKinds.size, 3, "message, action and private");
+});
+
+test("text: every error code renders as today's wording", () => {
+  for (const [code, [problem, line]] of Object.entries(ERRORS)) {
+    assertEquals(problem.code, code);
+    assertEquals(renderText(failed(problem)), line, code);
+  }
+});
+
+test("text: what the client and the page read back is the event's data", () => {
+  const read = (event: Event) => readNotice(renderText(event).slice(3));
+  assertEquals(read({ type: "who", time, room: "dev", names: ["ann", "bob"], count: 3 }), {
+    kind: "online",
+    room: "dev",
+    total: 3,
+    names: ["ann", "bob"],
+  });
+  assertEquals(read({ type: "topicIs", time, room: "dev", topic: "a: b" }), {
+    kind: "topicIs",
+    room: "dev",
+    topic: "a: b",
+  });
+  assertEquals(read({ type: "topicIs", time, room: "dev", topic: "" }), {
+    kind: "noTopic",
+    room: "dev",
+  });
+  assertEquals(read({ type: "topic", time, room: "dev", topic: "t", by: "ann" }), {
+    kind: "topicSet",
+    name: "ann",
+    topic: "t",
+  });
+  assertEquals(read({ type: "noEarlier", time, room: "dev" }), { kind: "noEarlier", room: "dev" });
+  assertEquals(read({ type: "bye", time }), { kind: "bye" });
+  assertEquals(
+    read({
+      type: "presence",
+      time,
+      room: "x",
+      groups: [{ change: "joined", names: ["a"], count: 1 }, {
+        change: "moved",
+        names: ["b", "c"],
+        count: 2,
+        to: "dev",
+      }],
+    }),
+    { kind: "presence" },
+  );
+  assertEquals(read({ type: "rename", time, old: "a", name: "b", self: false }), {
+    kind: "presence",
+  });
+  const rooms = renderText({
+    type: "rooms",
+    time,
+    rooms: [{ name: "dev", members: 2, topic: "t" }],
+    count: 2,
+  }).split("\n").map((line) => readNotice(line.slice(3)));
+  assertEquals(rooms, [
+    { kind: "rooms", count: 2 },
+    { kind: "roomEntry", room: "dev", members: 2, topic: "t" },
+    { kind: "moreRooms", count: 1 },
+  ]);
+  const history = renderText({
+    type: "history",
+    time,
+    room: "dev",
+    earlier: true,
+    entries: [{ id: 1, kind: "message", from: "a", text: "x", time }],
+  }).split("\n");
+  assertEquals(readNotice(history[0].slice(3)), {
+    kind: "historyHeader",
+    room: "dev",
+    earlier: true,
+    count: 1,
+  });
+  assertEquals(readNotice(history[2].slice(3)), { kind: "historyEnd" });
+  const welcome = {
+    type: "welcome",
+    time,
+    name: "ann",
+    room: "lobby",
+    others: [],
+    count: 0,
+    topic: "",
+  } as const;
+  assertEquals(helloName(renderText(welcome)), "ann");
+  const entered = { type: "entered", time, room: "dev", others: [], count: 0, topic: "" } as const;
+  assertEquals(roomChange(renderText(entered)), "dev");
+  assertEquals(
+    nameChange(renderText({ type: "rename", time, old: "a", name: "b", self: true })),
+    "b",
+  );
+  assertEquals(lineLimit(renderText({ type: "greeting", time, maxLine: 999 }).split("\n")[1]), 999);
+  assertEquals(privateReceipt(renderText({ type: "privateSent", time, to: "bob", text: "x y" })), {
+    to: "bob",
+    text: "x y",
+  });
+});

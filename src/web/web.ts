@@ -1,0 +1,599 @@
+/**
+ * The web side of the server, on its own HTTP/1.1 server (`src/web/http.ts`): the page (`/`, `/app.js`,
+ * `/app.css`, embedded in `src/web/page.ts`), the WebSocket at `/ws` (see
+ * `src/transport/websocket.ts`), `/healthz` and `/metrics`. Every response carries a
+ * strict Content-Security-Policy and the other security headers; a WebSocket
+ * upgrade from a foreign page (its `Origin`) is refused.
+ *
+ * @module
+ */
+
+import { timingSafeEqual } from "node:crypto";
+import type { Admission } from "../core/admission.ts";
+import { type HttpExchange, type HttpRequest, type HttpResponse, HttpServer } from "./http.ts";
+import type { Hub } from "../core/hub.ts";
+import { hostPort, type LogEvent, ServerLog } from "../ops/log.ts";
+import type { FlushScheduler } from "../transport/outbox.ts";
+import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
+import { reasons } from "../core/protocol.ts";
+import { handshakeError, WsTransport } from "../transport/websocket.ts";
+
+/** Where and how the web side listens. */
+export interface WebOptions {
+  hostname: string;
+  port: number;
+  /** PEM certificate chain and key: serve HTTPS (and `wss:`). */
+  cert?: string;
+  key?: string;
+  /**
+   * Origins (`https://chat.example.org`) whose pages may open the WebSocket; by
+   * default only the page's own (the scheme and the request's `Host`).
+   */
+  origins?: readonly string[];
+  maxLine: number;
+  maxQueue: number;
+  drainTimeout: number;
+  scheduler: FlushScheduler;
+  admission: Admission;
+  /** Counters for `/metrics`. */
+  metrics: Metrics;
+  /** If set, `/metrics` asks for `Authorization: Bearer` this token. */
+  metricsToken?: string;
+  /** Milliseconds a client has to send a request head (default 10 s). */
+  headerTimeout?: number;
+  /** Milliseconds a keep-alive connection may wait for its next request (default 10 s). */
+  idleTimeout?: number;
+  /** Milliseconds a TLS client has to finish its handshake. */
+  handshakeTimeout?: number;
+  /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). */
+  wsPing?: number;
+  /** What `/metrics` reports besides the counters: the TCP side, the output budget. */
+  gauges: () => Gauges;
+}
+
+/** What the server tells `/metrics` about the parts the web side does not own. */
+export interface Gauges {
+  tcpConnections: number;
+  queuedBytes: number;
+  peakBufferedBytes: number;
+  /** The cluster link (`--redis`), or `null` for a lone server. */
+  cluster?: {
+    connected: boolean;
+    backlog: number;
+    dropped: number;
+    outages: number;
+    remoteMembers: number;
+  } | null;
+}
+
+/** Thrown when the web side cannot listen; the message says where and why. */
+export class WebListenError extends Error {
+  override name = "WebListenError";
+}
+
+/** The HTTP server: the page, the socket, health and metrics. */
+export class WebServer {
+  readonly ws: WsTransport;
+  /** The origins allowed to open the socket, or `null` for the page's own only. */
+  readonly #origins: ReadonlySet<string> | null;
+  #http!: HttpServer;
+  #stopping = false;
+  /** Whether it listens on a loopback address: then it answers loopback names only. */
+  #loopback = false;
+
+  private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
+    this.ws = new WsTransport(hub, {
+      ...options,
+      dropped: (reason) => options.metrics.drop(reason),
+    });
+    this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
+  }
+
+  /** Listens; resolves once the port is open, rejects with a {@linkcode WebListenError} if not. */
+  static async listen(hub: Hub, options: WebOptions): Promise<WebServer> {
+    const secure = options.cert !== undefined && options.key !== undefined;
+    const web = new WebServer(hub, options, secure);
+    const { hostname, port } = options;
+    try {
+      web.#http = await HttpServer.listen({
+        ...options,
+        log: hub.log,
+        internalError: (error) => web.#internalError(error),
+      }, (request, exchange) => web.#handle(request, exchange));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new WebListenError(`cannot listen on ${hostPort(hostname, port)} (web): ${message}`);
+    }
+    web.#loopback = /^(127\.|::1$|localhost$)/.test(web.addr.hostname);
+    return web;
+  }
+
+  /** The address it listens on (the real port when 0 was asked for). */
+  get addr(): Deno.NetAddr {
+    return this.#http.addr;
+  }
+
+  /** The page's address, as a browser opens it. */
+  get url(): string {
+    const { hostname, port } = this.addr;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    return `${this.secure ? "https" : "http"}://${host}:${port}/`;
+  }
+
+  /** WebSocket clients connected now (named or not). */
+  get connections(): number {
+    return this.ws.connections;
+  }
+
+  /** Plain HTTP connections open now (not WebSockets). */
+  get httpConnections(): number {
+    return this.#http.connections;
+  }
+
+  /** From now on `/healthz` answers 503 and no socket is opened; the rest is still served. */
+  stopAccepting(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Settles once every WebSocket has closed (those still open after `ms` are
+   * cut) and the HTTP server has stopped.
+   */
+  async closed(ms: number): Promise<void> {
+    this.#stopping = true;
+    await this.ws.closed(ms);
+    await this.#http.close(0);
+  }
+
+  /**
+   * A bug met while answering: logged with its stack the first time in a while,
+   * then counted in the log's summary (a request repeated in a loop must not
+   * flood the log).
+   */
+  #internalError(error: unknown): void {
+    const text = error instanceof Error ? error.stack ?? error.message : String(error);
+    this.hub.log.repeated({ event: "internal-error", reason: "web", text });
+  }
+
+  #handle(request: HttpRequest, exchange: HttpExchange): HttpResponse | null {
+    const hostHeader = request.headers.get("host");
+    const host = validHost(hostHeader);
+    if (host === null && (hostHeader !== undefined || this.#loopback)) {
+      // Without a valid name the rebinding check below cannot be made, nor the policy written.
+      return this.#respond(400, "a valid Host header is expected\n", TEXT, null);
+    }
+    if (!this.#hostAllowed(host)) {
+      // DNS rebinding: a foreign name pointed at this server would make its page "same
+      // origin" with the chat. A server on loopback answers loopback names only.
+      return this.#respond(421, "this server is not known by that name\n", TEXT, null);
+    }
+    const { path } = request;
+    if (path === "/ws") return this.#upgrade(request, exchange, host);
+    const asset = ASSETS.get(path);
+    if (asset === undefined && path !== "/healthz" && path !== "/metrics") {
+      return this.#respond(404, "not found\n", TEXT, host);
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      const response = this.#respond(405, "method not allowed\n", TEXT, host);
+      response.headers["allow"] = "GET, HEAD";
+      return response;
+    }
+    if (asset !== undefined) return this.#respond(200, asset.body, asset.type, host);
+    if (path === "/healthz") {
+      return this.#stopping
+        ? this.#respond(503, "shutting down\n", TEXT, host)
+        : this.#respond(200, "ok\n", TEXT, host);
+    }
+    if (!this.#authorized(request.headers.get("authorization"))) {
+      const response = this.#respond(401, "a metrics token is expected\n", TEXT, host);
+      response.headers["www-authenticate"] = 'Bearer realm="metrics"';
+      return response;
+    }
+    return this.#respond(200, this.#metrics(), METRICS_TYPE, host);
+  }
+
+  /** Whether `/metrics` may be read with `authorization`: always, without `--metrics-token`. */
+  #authorized(authorization: string | undefined): boolean {
+    const token = this.options.metricsToken;
+    if (token === undefined) return true;
+    const expected = encoder.encode(`Bearer ${token}`);
+    const given = encoder.encode(authorization ?? "");
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  #upgrade(
+    request: HttpRequest,
+    exchange: HttpExchange,
+    host: string | null,
+  ): HttpResponse | null {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      const response = this.#respond(426, "a WebSocket handshake is expected here\n", TEXT, host);
+      response.headers["upgrade"] = "websocket";
+      return response;
+    }
+    const origin = request.headers.get("origin");
+    if (!this.#originAllowed(origin, host)) {
+      const address = hostPort(request.remote.hostname, request.remote.port);
+      this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN, code: "origin" });
+      return this.#respond(403, "this origin may not open the chat socket\n", TEXT, host);
+    }
+    if (this.#stopping || this.hub.closing) {
+      return this.#respond(503, "shutting down\n", TEXT, host);
+    }
+    const invalid = handshakeError(request);
+    if (invalid !== null) return this.#respond(400, `${invalid}\n`, TEXT, host);
+    this.ws.open(request, exchange);
+    return null;
+  }
+
+  /**
+   * Whether the `Host` a request names may be this server: on a loopback address,
+   * only loopback names (or the hosts of `--web-origin`); elsewhere any name, as the
+   * server cannot know the names it is reached by.
+   */
+  #hostAllowed(host: string | null): boolean {
+    if (!this.#loopback) return true;
+    if (host === null) return false;
+    const name = host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    if (name === "localhost" || name === "::1" || /^127\./.test(name)) return true;
+    if (this.#origins === null) return false;
+    for (const origin of this.#origins) {
+      if (new URL(origin).hostname.replace(/^\[(.*)\]$/, "$1") === name) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A browser always sends the `Origin` of the page that opens a socket: it must
+   * be an allowed one (by default, the page's own). Without an `Origin` the
+   * client is no browser page (a program), and no visitor's browser is misused.
+   */
+  #originAllowed(origin: string | undefined, host: string | null): boolean {
+    if (origin === undefined) return true;
+    const normalized = origin.toLowerCase();
+    if (this.#origins !== null) return this.#origins.has(normalized);
+    return host !== null && normalized === `${this.secure ? "https" : "http"}://${host}`;
+  }
+
+  #respond(
+    status: number,
+    body: string | Uint8Array,
+    type: string,
+    host: string | null,
+  ): HttpResponse {
+    return {
+      status,
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-type": type,
+        "cache-control": "no-cache",
+        "content-security-policy": this.#policy(host),
+      },
+      body,
+    };
+  }
+
+  /** The Content-Security-Policy: this server's script and style, and its socket, nothing else. */
+  #policy(host: string | null): string {
+    const where = host ?? hostPort(this.addr.hostname, this.addr.port);
+    const sockets = [`${this.secure ? "wss" : "ws"}://${where}/ws`];
+    // Behind a proxy that rewrites Host, the page's origin is one of --web-origin.
+    for (const origin of this.#origins ?? []) sockets.push(`${origin.replace(/^http/, "ws")}/ws`);
+    return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; ` +
+      `connect-src ${sockets.join(" ")}; base-uri 'none'; form-action 'none'; ` +
+      `frame-ancestors 'none'`;
+  }
+
+  /** `/metrics`: the Prometheus text format (version 0.0.4). */
+  #metrics(): string {
+    const { hub, options } = this;
+    const { metrics } = options;
+    const gauges = options.gauges();
+    const history = hub.history.size?.();
+    const out = new MetricsText();
+    out.metric(
+      "chat_connections",
+      "gauge",
+      "Open client connections, named or not, by transport.",
+      [
+        [{ transport: "tcp" }, gauges.tcpConnections],
+        [{ transport: "websocket" }, this.ws.connections],
+        [{ transport: "http" }, this.#http.connections],
+      ],
+    );
+    out.metric("chat_members", "gauge", "Clients that have chosen a name.", hub.members.size);
+    out.metric("chat_rooms", "gauge", "Rooms with someone in them.", hub.rooms.size);
+    out.metric("chat_joins_total", "counter", "Names accepted (joins).", metrics.joins);
+    out.metric(
+      "chat_messages_total",
+      "counter",
+      "Messages, actions and private messages posted, each counted once.",
+      hub.messages,
+    );
+    out.metric(
+      "chat_deliveries_total",
+      "counter",
+      "Messages delivered, counted per recipient.",
+      hub.deliveries,
+    );
+    out.metric(
+      "chat_relayed_bytes_total",
+      "counter",
+      "Bytes of messages delivered, counted per recipient.",
+      hub.relayedBytes,
+    );
+    out.metric(
+      "chat_clients_dropped_total",
+      "counter",
+      "Clients that left other than by their own choice, by reason.",
+      [...metrics.dropped].map(([reason, count]) => [{ reason }, count]),
+    );
+    out.metric(
+      "chat_connections_refused_total",
+      "counter",
+      "Connections refused at the door, by reason.",
+      [...metrics.refused].map(([reason, count]) => [{ reason }, count]),
+    );
+    out.metric(
+      "chat_lines_too_long_total",
+      "counter",
+      "Lines refused for being over --max-line.",
+      metrics.tooLong,
+    );
+    out.metric(
+      "chat_output_queued_bytes",
+      "gauge",
+      "Output waiting for all clients together.",
+      gauges.queuedBytes,
+    );
+    out.metric(
+      "chat_output_queued_bytes_peak",
+      "gauge",
+      "The most output that ever waited for all clients together.",
+      gauges.peakBufferedBytes,
+    );
+    if (history) {
+      out.metric(
+        "chat_history_lines",
+        "gauge",
+        "Lines of room history held in memory.",
+        history.lines,
+      );
+      out.metric("chat_history_rooms", "gauge", "Rooms with history in memory.", history.rooms);
+    }
+    const { cluster } = gauges;
+    if (cluster) {
+      out.metric(
+        "chat_cluster_connected",
+        "gauge",
+        "1 while Redis is reachable, 0 during an outage.",
+        cluster.connected ? 1 : 0,
+      );
+      out.metric(
+        "chat_cluster_outages_total",
+        "counter",
+        "Times Redis became unreachable.",
+        cluster.outages,
+      );
+      out.metric(
+        "chat_cluster_backlog_events",
+        "gauge",
+        "Events waiting to be sent to Redis.",
+        cluster.backlog,
+      );
+      out.metric(
+        "chat_cluster_dropped_events_total",
+        "counter",
+        "Events dropped because Redis stayed unreachable past the backlog bound.",
+        cluster.dropped,
+      );
+      out.metric(
+        "chat_cluster_remote_members",
+        "gauge",
+        "Members held by the other instances of the cluster.",
+        cluster.remoteMembers,
+      );
+    }
+    out.metric(
+      "process_resident_memory_bytes",
+      "gauge",
+      "Resident memory of the server process.",
+      Deno.memoryUsage().rss,
+    );
+    return out.text;
+  }
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+const encoder = new TextEncoder();
+
+/** The page and its script and style, by path, encoded once. */
+const ASSETS = new Map<string, { body: Uint8Array; type: string }>([
+  ["/", { body: encoder.encode(PAGE_HTML), type: "text/html; charset=utf-8" }],
+  ["/app.js", { body: encoder.encode(PAGE_JS), type: "text/javascript; charset=utf-8" }],
+  ["/app.css", { body: encoder.encode(PAGE_CSS), type: "text/css; charset=utf-8" }],
+  // One icon at both paths: browsers take SVG from `/favicon.ico` too.
+  ["/favicon.svg", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
+  ["/favicon.ico", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
+]);
+
+/** Why an upgrade from another site's page is refused, as the log says it. */
+const FOREIGN_ORIGIN = "a page from another origin";
+
+/** Headers on every response, besides the Content-Security-Policy. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/** A `Host` header fit to be written into a header of ours, or `null`. */
+function validHost(host: string | undefined): string | null {
+  if (host === undefined) return null;
+  const valid = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host);
+  return valid ? host.toLowerCase() : null;
+}
+
+/** An origin as a browser sends it (`https://host[:port]`); throws on anything else. */
+export function parseOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin.trim());
+  } catch {
+    throw new Error(`not an origin: "${origin}" (expected e.g. https://chat.example.org)`);
+  }
+  if (
+    (url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== url.href.slice(0, -1)
+  ) {
+    throw new Error(`not an origin: "${origin}" (expected e.g. https://chat.example.org)`);
+  }
+  return url.origin.toLowerCase();
+}
+
+/** Lines of the Prometheus text format, one metric at a time. */
+class MetricsText {
+  text = "";
+
+  metric(
+    name: string,
+    type: "gauge" | "counter",
+    help: string,
+    value: number | [Record<string, string>, number][],
+  ): void {
+    this.text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+    if (typeof value === "number") {
+      this.text += `${name} ${value}\n`;
+      return;
+    }
+    for (const [labels, count] of value) {
+      const pairs = Object.entries(labels).map(([key, label]) => `${key}="${escapeLabel(label)}"`);
+      this.text += `${name}{${pairs.join(",")}} ${count}\n`;
+    }
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/[\\"\n]/g, (char) => char === "\n" ? "\\n" : `\\${char}`);
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+// ---------------------------------------------------------------------------
+
+/** The reasons a client can be dropped for, as metric labels. */
+const DROP_LABELS: Record<string, string> = {
+  [reasons.tooSlow]: "too_slow",
+  [reasons.tooFast]: "too_fast",
+  [reasons.reset]: "reset",
+  [reasons.timedOut]: "timed_out",
+  [reasons.internal]: "internal_error",
+};
+
+/** The codes a connection can be refused with, as metric labels. */
+const REFUSAL_LABELS: Record<string, string> = {
+  serverFull: "server_full",
+  tooManyFromAddress: "per_address",
+  connectingTooFast: "connect_rate",
+  origin: "origin",
+};
+
+/** What `/metrics` counts, kept cheap: bumped once per join, leave or refusal, never per line. */
+export class Metrics {
+  joins = 0;
+  tooLong = 0;
+  readonly dropped = new Map<string, number>(
+    [
+      "too_slow",
+      "too_fast",
+      "long_lines",
+      "name_timeout",
+      "reset",
+      "timed_out",
+      "failed",
+      "internal_error",
+    ]
+      .map((label) => [label, 0]),
+  );
+  readonly refused = new Map<string, number>(
+    ["server_full", "per_address", "connect_rate", "origin", "tls_handshake"]
+      .map((label) => [label, 0]),
+  );
+
+  /** Counts a client dropped for `reason` (a {@linkcode reasons} text, or a label). */
+  drop(reason: string): void {
+    const label = DROP_LABELS[reason] ??
+      (reason.startsWith(reasons.failed) ? "failed" : this.dropped.has(reason) ? reason : null);
+    if (label !== null) this.dropped.set(label, (this.dropped.get(label) ?? 0) + 1);
+  }
+
+  /** Counts a connection refused with `code` (a refusal's code, or a label). */
+  refuse(code: string): void {
+    const label = REFUSAL_LABELS[code] ?? (this.refused.has(code) ? code : "other");
+    this.refused.set(label, (this.refused.get(label) ?? 0) + 1);
+  }
+
+  /** Counts what one log event tells. */
+  observe(e: LogEvent): void {
+    switch (e.event) {
+      case "join":
+        this.joins++;
+        break;
+      case "leave":
+        // A member's own `/quit` or a closed connection is no drop.
+        if (e.reason !== undefined && !e.reason.startsWith("quit")) this.drop(e.reason);
+        break;
+      case "name-timeout":
+        this.drop("name_timeout");
+        break;
+      case "long-lines": // its leave (if named) is not counted: the reason has no label
+        this.drop("long_lines");
+        break;
+      case "refused":
+        this.refuse(e.code ?? "other");
+        break;
+      case "tls-failed":
+        this.refuse("tls_handshake");
+        break;
+      case "line-too-long":
+        this.tooLong++;
+        break;
+    }
+  }
+}
+
+/**
+ * The server's log, counting for `/metrics` what it is told: joins, drops and
+ * refusals are logged anyway, so counting them here costs the relay nothing.
+ * Events that repeat (refusals, timeouts) are counted each time, not only when
+ * they are written.
+ */
+export class CountingLog extends ServerLog {
+  #inRepeated = false;
+
+  constructor(
+    readonly metrics: Metrics,
+    sink: (line: string) => void,
+    format?: ConstructorParameters<typeof ServerLog>[1],
+  ) {
+    super(sink, format);
+  }
+
+  override event(e: LogEvent): void {
+    if (!this.#inRepeated) this.metrics.observe(e);
+    super.event(e);
+  }
+
+  override repeated(e: LogEvent): void {
+    this.metrics.observe(e);
+    this.#inRepeated = true;
+    try {
+      super.repeated(e);
+    } finally {
+      this.#inRepeated = false;
+    }
+  }
+}
