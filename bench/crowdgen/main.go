@@ -65,7 +65,7 @@ import (
 )
 
 // ---------------------------------------------------------------------------
-// Message format (as in bench.ts)
+// Message format (as in bench/message.ts)
 // ---------------------------------------------------------------------------
 
 const (
@@ -84,7 +84,7 @@ const (
 	prefixMax = 48
 	// readBuffer is each connection's buffer; a longer line is classified by its start only.
 	readBuffer = 2048
-	// truncatedKeep is how much of an over-long line is looked at (bench.ts's CARRY_MAX).
+	// truncatedKeep is how much of an over-long line is looked at (CARRY_MAX in bench/message.ts).
 	truncatedKeep = 1024
 )
 
@@ -151,7 +151,7 @@ var epoch = time.Now()
 // monoUs is microseconds since epoch, monotonic.
 func monoUs() int64 { return int64(time.Since(epoch) / time.Microsecond) }
 
-// Log-linear buckets of microseconds, about 0.2 % precision (as in bench.ts).
+// Log-linear buckets of microseconds, about 0.2 % precision (as in bench/histogram.ts).
 const (
 	sub       = 512
 	histSize  = 2*sub + 22*sub
