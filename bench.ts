@@ -30,7 +30,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { MIN_PAYLOAD } from "./bench/message.ts";
+import { JSON_SUBPROTOCOL, MIN_PAYLOAD } from "./bench/message.ts";
 import { type GeneratorKind, progress, type Settings } from "./bench/settings.ts";
 import { GENERATOR_MAX_PCT, MACHINE_MAX_PCT, OTHER_MAX_PCT } from "./bench/sample.ts";
 import { type TargetId, TARGETS, unavailable } from "./bench/targets.ts";
@@ -54,16 +54,17 @@ USAGE:
 
 OPTIONS:
   --scenario LIST        comma-separated: room, saturation (= saturation-1600,saturation-3200),
-                         saturation-1600, saturation-3200, crowd, idle, slow, replay, mixed, mixed-irc,
-                         idle-ws, quick, all (default quick = room,saturation-1600)
+                         saturation-1600, saturation-3200, crowd, idle, slow, replay, mixed, json-ws,
+                         mixed-irc, idle-ws, quick, all (default quick = room,saturation-1600)
   --targets LIST         comma-separated: ours, ours-db, go, ncat, relay (default
                          ours,go,ncat,relay; ours-db is ours with --db on a new temporary
                          SQLite file, deleted afterwards; relay, a node:net server that
                          only reads and discards, runs in idle only, as the runtime's
-                         memory floor; replay, mixed and idle-ws run on ours and ours-db only)
+                         memory floor; replay, mixed, json-ws and idle-ws run on ours and
+                         ours-db only)
   --duration SECS        timed sending per run (default 5)
-  --clients N            clients per scenario instead of the scenario's own number (mixed and
-                         idle-ws keep their share of WebSocket clients)
+  --clients N            clients per scenario instead of the scenario's own number (mixed,
+                         json-ws and idle-ws keep their share of WebSocket clients)
   --rate N               messages per second per sender instead of the scenario's own rate
   --warmup SECS          sending before that, not timed but checked for loss (default 1)
   --repeat N             run each scenario N times per target, round robin; the table shows
@@ -78,9 +79,9 @@ OPTIONS:
   --generator go|deno    who plays the clients in every scenario: crowdgen (Go, a subprocess;
                          bench/crowdgen, built into ${CROWDGEN_BIN} with Debian's Go) or
                          node:net in this process (default: crowdgen for crowd, idle, replay,
-                         mixed and idle-ws when it builds, node:net otherwise; --smoke always
-                         uses node:net; WebSocket clients are crowdgen's only: without it,
-                         mixed and idle-ws are skipped)
+                         mixed, json-ws, mixed-irc and idle-ws when it builds, node:net
+                         otherwise; --smoke always uses node:net; WebSocket and IRC clients
+                         are crowdgen's only: without it, those scenarios are skipped)
   --server FILE          the server.ts run as "ours" (default ./server.ts; for trying a change)
   --profile DIR          run our server with --cpu-prof, writing profiles to DIR
   --v8-flags FLAGS       run our server with --v8-flags=FLAGS (e.g. --max-semi-space-size=1)
@@ -98,7 +99,9 @@ of them, while it sends 20/s until all are in (a replayed line, "[TIME] NAME: TE
 the welcome, is never a delivery: each joiner must get every message once, live or replayed);
 mixed = 200 clients, every second one on our WebSocket (ws://…/ws on the --web port this
 bench gives ours), 10 senders (5 on each transport) × 100/s, each transport's receivers
-counted apart; mixed-irc = the same with every second one an IRC client of ours' --irc
+counted apart; json-ws = mixed with WebSocket clients that speak the subprotocol
+${JSON_SUBPROTOCOL} (JSON objects; skipped on a server that does not agree to it); mixed-irc =
+the same as mixed with every second one an IRC client of ours' --irc
 listener (ours only); idle-ws = 1,000 clients on our WebSocket, no traffic, then 1,000 on TCP as a
 second row.
 

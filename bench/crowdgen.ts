@@ -8,13 +8,14 @@
  * same checks; this process still starts and stops the servers, samples them, and judges its
  * load by the CPU it reports. Crowdgen alone plays WebSocket clients (`bench/crowdgen/ws.go`: a
  * small RFC 6455 client with the key check, masked frames and fragments, sending no `Origin`,
- * as a program does) and IRC ones (`bench/crowdgen/irc.go`).
+ * as a program does; `bench/crowdgen/wsjson.go` adds the subprotocol chat.v1.json) and IRC ones
+ * (`bench/crowdgen/irc.go`).
  *
  * @module
  */
 
 import type net from "node:net";
-import { decoder, encoder } from "./message.ts";
+import { decoder, encoder, JSON_SUBPROTOCOL } from "./message.ts";
 import { fmtInt, fmtMs, fmtNum } from "./fmt.ts";
 import { progress, type Settings, sleep } from "./settings.ts";
 import {
@@ -30,7 +31,7 @@ import {
   slowClientState,
   softirqPct,
 } from "./sample.ts";
-import { startServer, type TargetId, TARGETS } from "./targets.ts";
+import { startServer, subprotocolRefusal, type TargetId, TARGETS } from "./targets.ts";
 import type { Scenario } from "./scenarios.ts";
 import type { ReceiverStats, Result } from "./result.ts";
 import { openSlowClient, whenConnected } from "./connect.ts";
@@ -261,6 +262,15 @@ export async function runWithCrowdgen(
     if (result.ws > 0) {
       if (server.webPort === null) throw new Error(`${settings.server} has no --web option`);
       args.push("-ws", String(result.ws), "-ws-addr", `127.0.0.1:${server.webPort}`);
+      if (scenario.wsJson) {
+        // A server that does not agree to the subprotocol would fail every handshake: skipped.
+        const refused = await subprotocolRefusal(server.webPort, JSON_SUBPROTOCOL);
+        if (refused) {
+          result.skipped = `skipped: ${refused}`;
+          return result;
+        }
+        args.push("-ws-json");
+      }
     }
     if (scenario.irc) {
       if (server.ircPort === null) throw new Error(`${settings.server} has no --irc option`);

@@ -287,8 +287,9 @@ export function evaluateGoals(results: Result[]): Goal[] {
     );
   }
 
-  // TCP clients in one room with WebSocket ones (issue 11) or IRC ones (issue 14): each
-  // transport's receivers counted apart, the other's p99 against the TCP ones' of the same run.
+  // TCP clients in one room with WebSocket ones (issue 11; in json-ws, speaking chat.v1.json) or
+  // IRC ones (issue 14): each transport's receivers counted apart, the other's p99 against the
+  // TCP ones' of the same run.
   const judgeMixed = (scenario: string, transport: string, shown: string, factor: number) => {
     const mixed = find(scenario, "ours");
     if (!mixed) return;
@@ -348,6 +349,7 @@ export function evaluateGoals(results: Result[]): Goal[] {
     );
   };
   judgeMixed("mixed", "ws", "WebSocket", 2);
+  judgeMixed("json-ws", "ws-json", "JSON WebSocket", 2);
   judgeMixed("mixed-irc", "irc", "IRC", 1.5);
 
   // Idle WebSocket clients: a report of their memory next to as many TCP ones, not a limit.

@@ -48,6 +48,11 @@ export const DASHES = encoder.encode("-- ");
 export const ANNOUNCE = encoder.encode("<announce>");
 /** Starts our server's error lines. */
 export const ERROR_MARK = encoder.encode("!! ");
+/**
+ * The WebSocket subprotocol of the json-ws scenario's clients (`bench/crowdgen/wsjson.go`):
+ * JSON objects instead of text lines.
+ */
+export const JSON_SUBPROTOCOL = "chat.v1.json";
 /** The readiness probe of servers without names; a line carrying QUESTION. */
 export const PROBE = encoder.encode("?probe\n");
 export const QUESTION = 63;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { decoder } from "./message.ts";
+import { decoder, JSON_SUBPROTOCOL } from "./message.ts";
 import { fmtInt, fmtLoss, fmtMs, fmtNum } from "./fmt.ts";
 import type { Settings } from "./settings.ts";
 import { TARGETS } from "./targets.ts";
@@ -31,7 +31,9 @@ export function scenarioHeading(s: Scenario, settings: Settings): string {
   const extra = s.slowReader
     ? " + 1 client that never reads"
     : s.ws
-    ? ` (${fmtInt(s.clients - s.ws)} on TCP, ${fmtInt(s.ws)} on our WebSocket)`
+    ? ` (${fmtInt(s.clients - s.ws)} on TCP, ${fmtInt(s.ws)} on our WebSocket${
+      s.wsJson ? ` speaking ${JSON_SUBPROTOCOL}` : ""
+    })`
     : s.irc
     ? ` (${fmtInt(s.clients - s.irc)} on TCP, ${fmtInt(s.irc)} on IRC)`
     : "";
@@ -126,10 +128,18 @@ function rowLabel(r: Result, transports: boolean): string {
   return `${label}, ${fmtInt(r.clients - r.ws)} TCP + ${fmtInt(r.ws)} WebSocket`;
 }
 
+/** How the report names each transport. */
+const TRANSPORTS: Record<ReceiverStats["transport"], string> = {
+  tcp: "TCP",
+  ws: "WebSocket",
+  "ws-json": `WebSocket (${JSON_SUBPROTOCOL})`,
+  irc: "IRC",
+};
+
 /** A sub-row of a run with both transports: what the receivers on one of them got. */
 function receiverRow(rs: ReceiverStats, columns: number): string[] {
   const cells = [
-    `↳ ${rs.transport === "ws" ? "WebSocket" : rs.transport === "irc" ? "IRC" : "TCP"} receivers`,
+    `↳ ${TRANSPORTS[rs.transport]} receivers`,
     fmtInt(rs.receivers),
     "–",
     "–",

@@ -103,7 +103,8 @@ export interface Result {
 
 /** What the receivers on one transport got in a message phase (crowdgen counts them apart). */
 export interface ReceiverStats {
-  transport: "tcp" | "ws" | "irc";
+  /** "ws-json": WebSocket clients that speak chat.v1.json. */
+  transport: "tcp" | "ws" | "ws-json" | "irc";
   receivers: number;
   expected: number;
   delivered: number;

@@ -3,7 +3,9 @@
  * speak WebSocket or IRC, and which run on crowdgen by default. The mixed scenario puts 100 TCP
  * and 100 WebSocket clients in one room (every second client, so 5 of the 10 senders on each),
  * and counts each transport's receivers apart; idle-ws holds 1,000 WebSocket clients, then
- * 1,000 TCP ones in a second row, for their peak RSS side by side.
+ * 1,000 TCP ones in a second row, for their peak RSS side by side. json-ws is mixed with WebSocket
+ * clients that speak the subprotocol chat.v1.json (JSON objects) instead of text lines; it is
+ * skipped, with a note, on a server that does not agree to that subprotocol.
  *
  * @module
  */
@@ -32,6 +34,8 @@ export interface Scenario {
    * Played by crowdgen only; run on targets with `web` only.
    */
   ws?: number;
+  /** The WebSocket clients speak the subprotocol chat.v1.json (JSON objects), not lines. */
+  wsJson?: boolean;
   /**
    * Clients (of `clients`) that are IRC clients of ours' IRC listener (`--irc`), spread as the
    * WebSocket ones are. Played by crowdgen only; run on ours only.
@@ -58,6 +62,15 @@ export const SCENARIOS: Scenario[] = [
   { name: "idle", title: "idle", clients: 10000, senders: 0, rate: 0, idle: true },
   { name: "replay", title: "replay", clients: 1000, senders: 1, rate: 20, fill: 1000 },
   { name: "mixed", title: "mixed", clients: 200, senders: 10, rate: 100, ws: 100 },
+  {
+    name: "json-ws",
+    title: "JSON WebSocket",
+    clients: 200,
+    senders: 10,
+    rate: 100,
+    ws: 100,
+    wsJson: true,
+  },
   { name: "mixed-irc", title: "mixed IRC", clients: 200, senders: 10, rate: 100, irc: 100 },
   {
     name: "idle-ws",
@@ -95,4 +108,12 @@ export const GROUPS: Record<string, string[]> = {
  * node:net in this process costs about 65 µs of CPU per connect and takes a fan-out's worth
  * of reads (its "read round") about as long as the latency it measures.
  */
-export const GO_SCENARIOS = new Set(["crowd", "idle", "replay", "mixed", "mixed-irc", "idle-ws"]);
+export const GO_SCENARIOS = new Set([
+  "crowd",
+  "idle",
+  "replay",
+  "mixed",
+  "json-ws",
+  "mixed-irc",
+  "idle-ws",
+]);

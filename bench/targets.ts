@@ -10,7 +10,7 @@
  * @module
  */
 
-import { decoder } from "./message.ts";
+import { decoder, encoder } from "./message.ts";
 import { type Settings, sleep } from "./settings.ts";
 import { isListening } from "./sample.ts";
 
@@ -168,6 +168,58 @@ async function ensureGoBinary(bin: string): Promise<string | null> {
     return "Go is not installed (apt-get install -y golang-go)";
   } finally {
     Deno.removeSync(work, { recursive: true });
+  }
+}
+
+/**
+ * Why our WebSocket (`/ws` on 127.0.0.1:`port`) does not speak the subprotocol `protocol`, or
+ * null if it does: asked for it in a handshake, the server must answer 101 and echo it in
+ * Sec-WebSocket-Protocol. The connection is closed right after the answer.
+ */
+export async function subprotocolRefusal(port: number, protocol: string): Promise<string | null> {
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  let conn: Deno.TcpConn | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn?.close();
+  }, 5000);
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(encoder.encode(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+    ));
+    let head = "";
+    const buf = new Uint8Array(4096);
+    while (!head.includes("\r\n\r\n") && head.length < 16384) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      head += decoder.decode(buf.subarray(0, n));
+    }
+    const [status, ...fields] = head.split("\r\n\r\n")[0].split("\r\n");
+    if (!/^HTTP\/1\.1 101\b/.test(status)) {
+      return `the server refused a WebSocket asking for ${protocol} (${status || "no answer"})`;
+    }
+    const echoed = fields.find((f) => /^sec-websocket-protocol\s*:/i.test(f));
+    if (echoed?.slice(echoed.indexOf(":") + 1).trim() !== protocol) {
+      return `the server does not speak the WebSocket subprotocol ${protocol} ` +
+        `(${
+          echoed
+            ? `its 101 answer chose "${echoed}"`
+            : "no Sec-WebSocket-Protocol in its 101 answer"
+        })`;
+    }
+    return null;
+  } catch (error) {
+    if (timedOut) return `no answer to a WebSocket handshake on port ${port} within 5 s`;
+    return `WebSocket handshake on port ${port} failed: ${
+      error instanceof Error ? error.message : error
+    }`;
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) conn?.close();
   }
 }
 
