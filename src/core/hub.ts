@@ -99,6 +99,12 @@ export class Hub implements ClusterHub {
   readonly sessions = new Set<Session>();
   /** Named sessions by {@linkcode nameKey}. */
   readonly members = new Map<string, Session>();
+  /**
+   * Names being claimed across the cluster, by {@linkcode nameKey}, and the session
+   * waiting for each: held apart from `members` (no one has them yet), so that
+   * nothing that lists or looks up members sees them.
+   */
+  readonly claims = new Map<string, Session>();
   /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
@@ -243,8 +249,7 @@ export class Hub implements ClusterHub {
   /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
   findMember(name: string): Member | undefined {
     const key = nameKey(name);
-    const here = this.members.get(key);
-    return here?.name ? here : this.cluster?.remote.get(key);
+    return this.members.get(key) ?? this.cluster?.remote.get(key);
   }
 
   /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
@@ -258,7 +263,7 @@ export class Hub implements ClusterHub {
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
-    const holder = this.members.get(key);
+    const holder = this.members.get(key) ?? this.claims.get(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
     return null;
@@ -287,21 +292,24 @@ export class Hub implements ClusterHub {
 
   /**
    * Claims `name` across the cluster for `session` (in `room`), which waits
-   * meanwhile, reserved here under the name; `then(taken)` runs if the session
-   * is still there, and a claim it no longer needs is given back.
+   * meanwhile, the name reserved here in `claims`; once granted the name is the
+   * session's in `members`. `then(taken)` runs if the session is still there,
+   * and a claim it no longer needs is given back.
    */
   claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
-    this.members.set(key, session);
+    this.claims.set(key, session);
     session.claiming = name;
     session.hold();
     this.cluster!.claim(name, room).then((granted) => {
       session.claiming = null;
+      if (this.claims.get(key) === session) this.claims.delete(key);
       if (session.closed) {
-        if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
+        const unused = !this.members.has(key) && !this.claims.has(key);
+        if (granted && unused) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (!granted) this.members.delete(key);
+      if (granted) this.members.set(key, session);
       try {
         then(!granted);
       } catch (error) {
@@ -502,8 +510,8 @@ export class Hub implements ClusterHub {
     session.dispose();
     this.sessions.delete(session);
     const { name, room, claiming } = session;
-    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
-      this.members.delete(nameKey(claiming));
+    if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
+      this.claims.delete(nameKey(claiming));
     }
     if (name !== null) {
       this.members.delete(nameKey(name));
@@ -654,7 +662,7 @@ export class Hub implements ClusterHub {
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
-      // Not a name reserved while its claim is on the way (a session holds one name).
+      // A name claimed is in `claims` until granted; a session holds one name.
       if (session.name === null || nameKey(session.name) !== k) continue;
       members.push({ k, name: session.name, room: session.room?.name ?? "" });
     }

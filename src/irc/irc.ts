@@ -614,15 +614,17 @@ function lusers(session: IrcSession): void {
 
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(session: IrcSession, nick: string): ["432" | "433", string] | null {
-  if (checkName(nick)) return ["432", "Erroneous nickname"];
-  if (session.hub.isReserved(nick)) return ["432", "Nickname is reserved"];
-  const key = nameKey(nick);
-  const holder = session.hub.members.get(key);
-  if (holder && holder !== session) return ["433", "Nickname is already in use"];
-  if (!holder && session.hub.cluster?.remoteName(key) !== undefined) {
-    return ["433", "Nickname is already in use"]; // on another server of the cluster
+  // The hub's verdict (held here, claimed here, or held on another server of the cluster).
+  switch (session.hub.nameError(nick, session)?.code) {
+    case undefined:
+      return null;
+    case "nameReserved":
+      return ["432", "Nickname is reserved"];
+    case "nameTaken":
+      return ["433", "Nickname is already in use"];
+    default:
+      return ["432", "Erroneous nickname"];
   }
-  return null;
 }
 
 /**

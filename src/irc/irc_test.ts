@@ -22,7 +22,8 @@ import {
   test,
 } from "../../tests/test_util.ts";
 import type { HubOptions } from "../core/hub.ts";
-import { say } from "../core/protocol.ts";
+import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
+import { helloName, say } from "../core/protocol.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -365,6 +366,76 @@ test("irc: MONITOR tells when a nick comes and goes", () => {
   assertEquals(ircLines(a), [":irc.test 730 ann :bob!bob@chat"]);
   nc.say("/quit");
   assertEquals(ircLines(a), [":irc.test 731 ann :bob"]);
+});
+
+/** A cluster bus whose claims wait until the test answers them (`answer`). */
+class PendingClaims implements ClusterBus {
+  readonly connected = true;
+  readonly #answers: ((granted: boolean) => void)[] = [];
+  send(): void {}
+  claim(): Promise<boolean> {
+    return new Promise((resolve) => this.#answers.push(resolve));
+  }
+  /** Answers every claim on its way with `granted`. */
+  answer(granted: boolean): void {
+    for (const resolve of this.#answers.splice(0)) resolve(granted);
+  }
+}
+
+test("irc: a name still being claimed in the cluster is no one's to MONITOR, WHO, USERHOST or ISON", async () => {
+  using hub = new IrcHub();
+  const ann = hub.ircMember("ann"); // before the cluster: registered at once
+  const bus = new PendingClaims();
+  hub.cluster = new Cluster(hub);
+  hub.cluster.bus = bus;
+  const nc = hub.open();
+  nc.say("bob"); // a first name, its claim on its way
+  ann.say("/nick cat"); // not IRC: a chat line, ignored
+  ircLines(ann);
+  const irc = hub.irc();
+  irc.say("NICK dan", "USER dan 0 * :dan"); // its registration claims "dan"
+  assertEquals(ircLines(irc), []);
+  ann.say("MONITOR + bob,dan", "WHO *", "USERHOST bob dan", "ISON bob dan", "NICK bob");
+  assertEquals(ircLines(ann), [
+    ":irc.test 731 ann :bob,dan",
+    `:irc.test 352 ann * ann ${MEMORY_HOST} irc.test ann H :0 ann here`,
+    ":irc.test 315 ann * :End of /WHO list",
+    ":irc.test 302 ann :",
+    ":irc.test 303 ann :",
+    ":irc.test 433 ann bob :Nickname is already in use", // claimed: not free either
+  ]);
+  bus.answer(true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(helloName(nc.take()[0] ?? ""), "bob");
+  assertEquals(ircLines(ann), [
+    ":irc.test 730 ann :bob!bob@chat",
+    `:irc.test 730 ann :dan!dan@${MEMORY_HOST}`,
+  ]);
+  assertEquals([...hub.claims.keys()], []);
+  assertEquals([...hub.members.keys()].sort(), ["ann", "bob", "dan"]);
+});
+
+test("irc: a nick being claimed (NICK in a cluster) leaves WHO * and USERHOST as they were", async () => {
+  using hub = new IrcHub();
+  const ann = hub.ircMember("ann");
+  const watcher = hub.ircMember("eve");
+  const bus = new PendingClaims();
+  hub.cluster = new Cluster(hub);
+  hub.cluster.bus = bus;
+  ann.say("NICK cat");
+  assertEquals(ircLines(ann), []);
+  watcher.say("MONITOR + cat", "WHO *", "USERHOST cat");
+  assertEquals(ircLines(watcher), [
+    ":irc.test 731 eve :cat",
+    `:irc.test 352 eve * ann ${MEMORY_HOST} irc.test ann H :0 ann here`,
+    `:irc.test 352 eve * eve ${MEMORY_HOST} irc.test eve H :0 eve here`,
+    ":irc.test 315 eve * :End of /WHO list",
+    ":irc.test 302 eve :",
+  ]);
+  bus.answer(true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(ircLines(ann), [`:ann!ann@${MEMORY_HOST} NICK cat`]);
+  assertEquals([...hub.members.keys()].sort(), ["cat", "eve"]);
 });
 
 /** A connection from `remote` (`host:port`), as a transport would name its peer. */
