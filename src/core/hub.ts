@@ -34,6 +34,7 @@ import {
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
+import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { Room, type RoomMember } from "./room.ts";
 import { type Connection, HISTORY_BURST, Session } from "./session.ts";
 
@@ -111,6 +112,8 @@ export class Hub implements ClusterHub {
   readonly postHooks: PostHook[] = [];
   /** Called with every change of a member's room, name or topic, after it is made. */
   readonly changeHooks: ChangeHook[] = [];
+  /** What `/metrics` counts, bumped where it happens (by the hub and the transports). */
+  readonly metrics = new ChatMetrics();
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -192,6 +195,7 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
+    this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
@@ -339,6 +343,7 @@ export class Hub implements ClusterHub {
     });
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     room.announce(session, "joined");
     this.#changed({ kind: "joined", session, room });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
@@ -356,6 +361,7 @@ export class Hub implements ClusterHub {
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     this.log.event({ event: "join", name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     this.#changed({ kind: "named", session });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
     return null;
@@ -509,6 +515,8 @@ export class Hub implements ClusterHub {
     if (session.closed) return;
     session.dispose();
     this.sessions.delete(session);
+    const drop = dropReason(reason);
+    if (drop !== null) this.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, drop).inc();
     const { name, room, claiming } = session;
     if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
       this.claims.delete(nameKey(claiming));
@@ -776,8 +784,31 @@ function nameTimedOut(session: Session): void {
   session.nameTimer = undefined;
   if (session.name !== null) return;
   session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
+  session.hub.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, "name_timeout").inc();
   session.tell(failed({ code: "noNameInTime" }));
   session.hub.leave(session, undefined, true);
+}
+
+/** Why a session ended as `/metrics` counts it, or `null` if it was no drop (`/quit`, EOF). */
+function dropReason(reason: string | undefined): DropReason | null {
+  switch (reason) {
+    case undefined:
+      return null;
+    case reasons.tooSlow:
+      return "too_slow";
+    case reasons.tooFast:
+      return "too_fast";
+    case reasons.longLines:
+      return "long_lines";
+    case reasons.reset:
+      return "reset";
+    case reasons.timedOut:
+      return "timed_out";
+    case reasons.internal:
+      return "internal_error";
+    default:
+      return reason.startsWith(reasons.failed) ? "failed" : null;
+  }
 }
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

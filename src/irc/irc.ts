@@ -35,6 +35,7 @@ import {
 } from "../core/protocol.ts";
 import { type ErrorEvent, type Event, failed, type Problem } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
+import type { Refusal } from "../core/admission.ts";
 import { problemWords } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import { Room } from "../core/room.ts";
@@ -334,10 +335,17 @@ export class IrcFront {
 
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
 
-/** A refusal at the door (`!! server full; …`) as IRC says it: an `ERROR` line. */
-export function ircRefusal(line: string): string {
-  return ircLine("", "ERROR", `Closing Link: ${line.replace(/^!! /, "")}`);
+/** A refusal at the door, by its code, as IRC says it: an `ERROR` line. */
+export function ircRefusal(code: Refusal): string {
+  return ircLine("", "ERROR", `Closing Link: ${REFUSAL_WORDS[code]}`);
 }
+
+/** Why a connection is refused at the door, in IRC's words. */
+const REFUSAL_WORDS: Record<Refusal, string> = {
+  serverFull: "server full; try again later",
+  tooManyFromAddress: "too many connections from your address; try again later",
+  connectingTooFast: "too many new connections from your address; try again in a minute",
+};
 
 /** A chat leave reason as an IRC QUIT message (`quit: bye` → `Quit: bye`). */
 function quitReason(reason: string | undefined): string {

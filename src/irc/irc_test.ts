@@ -588,6 +588,11 @@ test("irc: a refusal at the door is an IRC ERROR line", async () => {
   const irc = await LineClient.connect({ addr: server.ircAddr! });
   try {
     assertEquals(await irc.rest(), ["ERROR :Closing Link: server full; try again later\r"]);
+    // Counted where it happened: by its listener and its code.
+    const { accepted, refused } = server.hub.metrics;
+    assertEquals(refused.with("irc", "server_full").value, 1);
+    assertEquals(refused.total(), 1);
+    assertEquals([accepted.with("tcp").value, accepted.with("irc").value], [1, 0]);
   } finally {
     irc.close();
     nc.close();
