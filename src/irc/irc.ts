@@ -589,13 +589,15 @@ export class IrcSession extends Session {
     const parsed = parseCommand(line);
     if (parsed === null) return;
     const { command, params } = parsed;
-    if (!BEFORE_REGISTRATION.has(command) && !this.registered) {
+    const known = COMMANDS.get(command);
+    if (!known?.preRegistration && !this.registered) {
       return this.reply(ERR_NOTREGISTERED, "You have not registered");
     }
-    if (!Object.hasOwn(COMMANDS, command)) {
-      return this.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command");
+    if (known === undefined) return this.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command");
+    for (let i = 0; i < (known.minParams ?? 0); i++) {
+      if (!params[i]) return this.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters");
     }
-    COMMANDS[command](this, params);
+    known.handler(this, params);
   }
 
   /** Registers once NICK and USER are in and capability negotiation is over. */
@@ -686,9 +688,6 @@ function addressOf(remote: string): string {
   const colon = remote.lastIndexOf(":");
   return /^[^:]*:\d+$/.test(remote) ? remote.slice(0, colon) : remote;
 }
-
-/** Commands a client may send before it is registered. */
-const BEFORE_REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"]);
 
 /** 251–255 and 265–266: how many are here. */
 function lusers(session: IrcSession): void {
@@ -967,7 +966,6 @@ function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
 function join(session: IrcSession, params: string[]): void {
   const { hub } = session;
   const list = params[0];
-  if (!list) return session.reply(ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters");
   if (list === "0") {
     if (session.room) hub.part(session);
     return;
@@ -988,267 +986,409 @@ function join(session: IrcSession, params: string[]): void {
   }
 }
 
-/** The handler of each command. */
-const COMMANDS: Record<string, Handler> = {
-  CAP(session, params) {
-    const sub = (params[0] ?? "").toUpperCase();
-    const target = session.target;
-    switch (sub) {
-      case "LS":
-        if (!session.registered) session.negotiating = true;
-        session.fromServer("CAP", target, "LS", CAPABILITIES.join(" "));
-        return;
-      case "LIST":
-        session.fromServer("CAP", target, "LIST", [...session.caps].join(" "));
-        return;
-      case "REQ": {
-        if (!session.registered) session.negotiating = true;
-        const wanted = (params[1] ?? "").trim().split(/ +/).filter(Boolean);
-        const known = wanted.every((cap) => CAPABILITIES.includes(cap.replace(/^-/, "")));
-        if (!known || wanted.length === 0) {
-          session.fromServer("CAP", target, "NAK", params[1] ?? "");
+/**
+ * The IRC commands: each one's handler, whether it may come before registration
+ * (else 451), the parameters it needs (else 461) and what HELP says of it.
+ */
+interface IrcCommand {
+  readonly name: string;
+  readonly handler: Handler;
+  readonly preRegistration?: boolean;
+  /** Parameters that must be there and not empty, else 461 (`Not enough parameters`). */
+  readonly minParams?: number;
+  /** HELP's line for it; a command without one is not listed. */
+  readonly help?: string;
+}
+
+/** Every command, in one table. */
+const COMMAND_TABLE: readonly IrcCommand[] = [
+  {
+    name: "CAP",
+    preRegistration: true,
+    help: "CAP LS|REQ|LIST|END: negotiate IRCv3 capabilities",
+    handler(session, params) {
+      const sub = (params[0] ?? "").toUpperCase();
+      const target = session.target;
+      switch (sub) {
+        case "LS":
+          if (!session.registered) session.negotiating = true;
+          session.fromServer("CAP", target, "LS", CAPABILITIES.join(" "));
+          return;
+        case "LIST":
+          session.fromServer("CAP", target, "LIST", [...session.caps].join(" "));
+          return;
+        case "REQ": {
+          if (!session.registered) session.negotiating = true;
+          const wanted = (params[1] ?? "").trim().split(/ +/).filter(Boolean);
+          const known = wanted.every((cap) => CAPABILITIES.includes(cap.replace(/^-/, "")));
+          if (!known || wanted.length === 0) {
+            session.fromServer("CAP", target, "NAK", params[1] ?? "");
+            return;
+          }
+          for (const cap of wanted) {
+            if (cap.startsWith("-")) session.caps.delete(cap.slice(1));
+            else session.caps.add(cap);
+          }
+          session.fromServer("CAP", target, "ACK", params[1] ?? "");
           return;
         }
-        for (const cap of wanted) {
-          if (cap.startsWith("-")) session.caps.delete(cap.slice(1));
-          else session.caps.add(cap);
+        case "END":
+          session.negotiating = false;
+          session.tryRegister();
+          return;
+        default:
+          session.reply(ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
+      }
+    },
+  },
+  {
+    name: "PASS",
+    preRegistration: true,
+    handler(session) {
+      if (session.registered) session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
+    },
+  },
+  {
+    name: "NICK",
+    preRegistration: true,
+    help: "NICK name: change your name",
+    handler(session, params) {
+      const nick = (params[0] ?? "").normalize("NFC");
+      if (nick === "") return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      const problem = nickProblem(session, nick);
+      if (problem) return session.reply(problem[0], nick, problem[1]);
+      if (!session.registered) {
+        session.nick = nick;
+        return session.tryRegister();
+      }
+      if (nick === session.name) return;
+      const { hub } = session;
+      if (hub.cluster && nameKey(nick) !== nameKey(session.name!)) {
+        // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
+        return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
+          if (taken) return session.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
+          hub.rename(session, nick);
+        });
+      }
+      hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
+    },
+  },
+  {
+    name: "USER",
+    preRegistration: true,
+    handler(session, params) {
+      if (session.registered) return session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
+      if (params.length < 4 || params[0] === "" || params[3] === "") {
+        return session.reply(ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
+      }
+      session.user = cleanUser(params[0]);
+      session.realname = cleanText(params[3]);
+      session.tryRegister();
+    },
+  },
+  {
+    name: "PING",
+    preRegistration: true,
+    help: "PING token: the server answers PONG",
+    handler(session, params) {
+      if (params.length === 0) return session.reply(ERR_NOORIGIN, "No origin specified");
+      const { serverName } = session.front.options;
+      session.fromServer("PONG", serverName, params[0]);
+    },
+  },
+  {
+    name: "PONG",
+    preRegistration: true,
+    handler() {},
+  },
+  {
+    name: "QUIT",
+    preRegistration: true,
+    help: "QUIT [:reason]: leave",
+    handler(session, params) {
+      const words = params[0] ? cleanText(params[0]) : "";
+      session.raw(ircLine("", "ERROR", `Closing Link: ${session.host} (Quit: ${words})`));
+      session.hub.leave(session, words ? reasons.quit(words) : undefined, true);
+    },
+  },
+  {
+    name: "JOIN",
+    minParams: 1,
+    help: "JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    handler: join,
+  },
+  {
+    name: "PART",
+    minParams: 1,
+    help: "PART #room [:reason]: leave a room",
+    handler(session, params) {
+      const reason = params[1] ? cleanText(params[1]) : undefined;
+      for (const channel of targets(session, params[0]) ?? []) {
+        const room = roomOf(session, channel);
+        if (!room) session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
+        else if (session.room !== room) {
+          session.reply(ERR_NOTONCHANNEL, channel, "You're not on that channel");
+        } else session.hub.part(session, reason || undefined);
+      }
+    },
+  },
+  {
+    name: "PRIVMSG",
+    help: "PRIVMSG #room|nick :text: say something to a room or to one person",
+    handler: (session, params) => message(session, params, false),
+  },
+  {
+    name: "NOTICE",
+    help: "NOTICE target :text: like PRIVMSG, never answered",
+    handler: (session, params) => message(session, params, true),
+  },
+  {
+    name: "TOPIC",
+    minParams: 1,
+    help: "TOPIC #room [:text]: show or set a room's topic",
+    handler(session, params) {
+      const room = roomOf(session, params[0]);
+      if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
+      if (params.length === 1) return topic(session, room, true);
+      if (session.room !== room) {
+        return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
+      }
+      const text = cleanText(params[1]);
+      if ([...text].length > TOPIC_MAX) {
+        return session.reply(ERR_INPUTTOOLONG, `Topic too long (at most ${TOPIC_MAX} characters)`);
+      }
+      session.hub.setTopic(session, text); // the change hook tells the TOPIC line
+    },
+  },
+  {
+    name: "NAMES",
+    help: "NAMES [#room]: who is in a room",
+    handler(session, params) {
+      const channel = params[0]?.split(",")[0];
+      const room = channel ? roomOf(session, channel) : session.room;
+      if (room) names(session, room);
+      else session.reply(RPL_ENDOFNAMES, channel || "*", "End of /NAMES list");
+    },
+  },
+  {
+    name: "WHO",
+    help: "WHO #room|mask [%fields]: who is there (WHOX fields too)",
+    handler(session, params) {
+      const mask = params[0] || "*";
+      const whox = params[1]?.startsWith("%") ? params[1].slice(1) : null;
+      const entry = (channel: string, member: Member) =>
+        whox === null
+          ? whoEntry(session, channel, member)
+          : whoxEntry(session, channel, member, whox);
+      const room = roomOf(session, mask);
+      if (room) {
+        // Those here, then those on the other servers of a cluster.
+        const lists: Iterable<Member>[] = [
+          room.members,
+          session.hub.cluster?.membersOf(room.key) ?? [],
+        ];
+        let listed = 0;
+        for (const member of lists.values().flatMap((members) => members)) {
+          entry(channelOf(room.name), member);
+          if (++listed === WHO_MAX) break;
         }
-        session.fromServer("CAP", target, "ACK", params[1] ?? "");
-        return;
+      } else if (isGlob(mask)) {
+        // Folded as names are, so that the members' keys are what it is matched against;
+        // a mask over GLOB_MAX matches no one, so it is not even folded.
+        const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
+        let listed = 0;
+        for (const [key, member] of folded ? session.hub.members : []) {
+          if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
+          entry("*", member);
+          if (++listed === WHO_MAX) break;
+        }
+      } else {
+        const member = session.hub.members.get(nameKey(mask));
+        if (member) entry("*", member); // +i hides from masks, not from a nick asked for
       }
-      case "END":
-        session.negotiating = false;
-        session.tryRegister();
-        return;
-      default:
-        session.reply(ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
-    }
+      session.reply(RPL_ENDOFWHO, mask, "End of /WHO list");
+    },
   },
-  PASS(session) {
-    if (session.registered) session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
-  },
-  NICK(session, params) {
-    const nick = (params[0] ?? "").normalize("NFC");
-    if (nick === "") return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
-    const problem = nickProblem(session, nick);
-    if (problem) return session.reply(problem[0], nick, problem[1]);
-    if (!session.registered) {
-      session.nick = nick;
-      return session.tryRegister();
-    }
-    if (nick === session.name) return;
-    const { hub } = session;
-    if (hub.cluster && nameKey(nick) !== nameKey(session.name!)) {
-      // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
-      return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
-        if (taken) return session.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
-        hub.rename(session, nick);
-      });
-    }
-    hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
-  },
-  USER(session, params) {
-    if (session.registered) return session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
-    if (params.length < 4 || params[0] === "" || params[3] === "") {
-      return session.reply(ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
-    }
-    session.user = cleanUser(params[0]);
-    session.realname = cleanText(params[3]);
-    session.tryRegister();
-  },
-  PING(session, params) {
-    if (params.length === 0) return session.reply(ERR_NOORIGIN, "No origin specified");
-    const { serverName } = session.front.options;
-    session.fromServer("PONG", serverName, params[0]);
-  },
-  PONG() {},
-  QUIT(session, params) {
-    const words = params[0] ? cleanText(params[0]) : "";
-    session.raw(ircLine("", "ERROR", `Closing Link: ${session.host} (Quit: ${words})`));
-    session.hub.leave(session, words ? reasons.quit(words) : undefined, true);
-  },
-  JOIN: join,
-  PART(session, params) {
-    if (!params[0]) return session.reply(ERR_NEEDMOREPARAMS, "PART", "Not enough parameters");
-    const reason = params[1] ? cleanText(params[1]) : undefined;
-    for (const channel of targets(session, params[0]) ?? []) {
-      const room = roomOf(session, channel);
-      if (!room) session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
-      else if (session.room !== room) {
-        session.reply(ERR_NOTONCHANNEL, channel, "You're not on that channel");
-      } else session.hub.part(session, reason || undefined);
-    }
-  },
-  PRIVMSG: (session, params) => message(session, params, false),
-  NOTICE: (session, params) => message(session, params, true),
-  TOPIC(session, params) {
-    if (!params[0]) return session.reply(ERR_NEEDMOREPARAMS, "TOPIC", "Not enough parameters");
-    const room = roomOf(session, params[0]);
-    if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
-    if (params.length === 1) return topic(session, room, true);
-    if (session.room !== room) {
-      return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
-    }
-    const text = cleanText(params[1]);
-    if ([...text].length > TOPIC_MAX) {
-      return session.reply(ERR_INPUTTOOLONG, `Topic too long (at most ${TOPIC_MAX} characters)`);
-    }
-    session.hub.setTopic(session, text); // the change hook tells the TOPIC line
-  },
-  NAMES(session, params) {
-    const channel = params[0]?.split(",")[0];
-    const room = channel ? roomOf(session, channel) : session.room;
-    if (room) names(session, room);
-    else session.reply(RPL_ENDOFNAMES, channel || "*", "End of /NAMES list");
-  },
-  WHO(session, params) {
-    const mask = params[0] || "*";
-    const whox = params[1]?.startsWith("%") ? params[1].slice(1) : null;
-    const entry = (channel: string, member: Member) =>
-      whox === null
-        ? whoEntry(session, channel, member)
-        : whoxEntry(session, channel, member, whox);
-    const room = roomOf(session, mask);
-    if (room) {
-      // Those here, then those on the other servers of a cluster.
-      const lists: Iterable<Member>[] = [
-        room.members,
-        session.hub.cluster?.membersOf(room.key) ?? [],
-      ];
-      let listed = 0;
-      for (const member of lists.values().flatMap((members) => members)) {
-        entry(channelOf(room.name), member);
-        if (++listed === WHO_MAX) break;
+  {
+    name: "WHOIS",
+    help: "WHOIS nick: about one person",
+    handler(session, params) {
+      const nick = params[params.length - 1] ?? "";
+      if (!nick) return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      // Here, or on another server of the cluster (shown as a chat member: its details stay there).
+      const member = session.hub.findMember(nick);
+      if (!member?.name) {
+        session.reply(ERR_NOSUCHNICK, nick, "No such nick/channel");
+        return session.reply(RPL_ENDOFWHOIS, nick, "End of /WHOIS list");
       }
-    } else if (isGlob(mask)) {
-      // Folded as names are, so that the members' keys are what it is matched against;
-      // a mask over GLOB_MAX matches no one, so it is not even folded.
-      const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
-      let listed = 0;
-      for (const [key, member] of folded ? session.hub.members : []) {
-        if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
-        entry("*", member);
-        if (++listed === WHO_MAX) break;
-      }
-    } else {
-      const member = session.hub.members.get(nameKey(mask));
-      if (member) entry("*", member); // +i hides from masks, not from a nick asked for
-    }
-    session.reply(RPL_ENDOFWHO, mask, "End of /WHO list");
-  },
-  WHOIS(session, params) {
-    const nick = params[params.length - 1] ?? "";
-    if (!nick) return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
-    // Here, or on another server of the cluster (shown as a chat member: its details stay there).
-    const member = session.hub.findMember(nick);
-    if (!member?.name) {
-      session.reply(ERR_NOSUCHNICK, nick, "No such nick/channel");
-      return session.reply(RPL_ENDOFWHOIS, nick, "End of /WHOIS list");
-    }
-    const irc = member instanceof IrcSession ? member : null;
-    const name = member.name;
-    const room = typeof member.room === "string" ? member.room : member.room?.name;
-    session.reply(
-      RPL_WHOISUSER,
-      name,
-      irc?.user ?? name,
-      irc?.host ?? CHAT_HOST,
-      "*",
-      irc?.realname || name,
-    );
-    const address = irc && session.front.realAddress(session, irc);
-    if (address) session.reply(RPL_WHOISHOST, name, `is connecting from *@${address} ${address}`);
-    if (room) session.reply(RPL_WHOISCHANNELS, name, channelOf(room));
-    session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
-    if (irc?.away != null) session.reply(RPL_AWAY, name, irc.away);
-    session.reply(RPL_ENDOFWHOIS, name, "End of /WHOIS list");
-  },
-  LIST(session, params) {
-    const wanted = params[0]?.split(",").filter((channel) => channel.startsWith("#"));
-    session.reply(RPL_LISTSTART, "Channel", "Users  Name");
-    // Every room of the cluster, with those here and elsewhere counted.
-    const keys = wanted && new Set(wanted.map(roomKey));
-    for (const room of session.hub.roomList()) {
-      if (keys && !keys.has(roomKey(room.name))) continue;
-      session.reply(RPL_LIST, channelOf(room.name), String(room.members), room.topic);
-    }
-    session.reply(RPL_LISTEND, "End of /LIST");
-  },
-  MODE(session, params) {
-    const target = params[0];
-    if (!target) return session.reply(ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters");
-    if (target.startsWith("#")) {
-      const room = roomOf(session, target);
-      if (!room) return session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
-      const change = params[1];
-      if (change === undefined) return session.reply(RPL_CHANNELMODEIS, channelOf(room.name), "+n");
-      if (/^[+]?b$/.test(change) && params.length === 2) {
-        return session.reply(RPL_ENDOFBANLIST, channelOf(room.name), "End of channel ban list");
-      }
-      return session.reply(
-        ERR_CHANOPRIVSNEEDED,
-        channelOf(room.name),
-        "You're not channel operator",
-      );
-    }
-    if (nameKey(target) !== nameKey(session.name!)) {
-      return session.reply(ERR_USERSDONTMATCH, "Can't change mode for other users");
-    }
-    const change = params[1];
-    if (change === undefined) return session.reply(RPL_UMODEIS, session.invisible ? "+i" : "+");
-    if (!/^[+-]i+$/.test(change)) return session.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
-    const invisible = change.startsWith("+");
-    if (invisible === session.invisible) return;
-    session.invisible = invisible;
-    session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
-  },
-  MOTD: (session) => session.reply(ERR_NOMOTD, "MOTD File is missing"),
-  MONITOR: monitor,
-  HELP: help,
-  HELPOP: help,
-  TIME: (session) =>
-    session.reply(RPL_TIME, session.front.options.serverName, new Date().toUTCString()),
-  INFO(session) {
-    session.reply(RPL_INFO, `${VERSION}: the IRC front-end of a small chat server`);
-    session.reply(RPL_ENDOFINFO, "End of INFO list");
-  },
-  LUSERS: lusers,
-  VERSION: (session) =>
-    session.reply(
-      RPL_VERSION,
-      VERSION,
-      session.front.options.serverName,
-      "chat server, IRC front-end",
-    ),
-  AWAY(session, params) {
-    const words = params[0] ? cleanText(params[0]) : "";
-    if (words) {
-      session.away = words;
-      session.reply(RPL_NOWAWAY, "You have been marked as being away");
-    } else {
-      session.away = null;
-      session.reply(RPL_UNAWAY, "You are no longer marked as being away");
-    }
-    session.front.awayChanged(session);
-  },
-  USERHOST(session, params) {
-    const found: string[] = [];
-    for (const nick of params.slice(0, 5)) {
-      const member = session.hub.members.get(nameKey(nick));
-      if (!member) continue;
       const irc = member instanceof IrcSession ? member : null;
-      const here = irc?.away != null ? "-" : "+";
-      found.push(`${member.name}=${here}${irc?.user ?? member.name}@${irc?.host ?? CHAT_HOST}`);
-    }
-    session.reply(RPL_USERHOST, found.join(" "));
+      const name = member.name;
+      const room = typeof member.room === "string" ? member.room : member.room?.name;
+      session.reply(
+        RPL_WHOISUSER,
+        name,
+        irc?.user ?? name,
+        irc?.host ?? CHAT_HOST,
+        "*",
+        irc?.realname || name,
+      );
+      const address = irc && session.front.realAddress(session, irc);
+      if (address) session.reply(RPL_WHOISHOST, name, `is connecting from *@${address} ${address}`);
+      if (room) session.reply(RPL_WHOISCHANNELS, name, channelOf(room));
+      session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
+      if (irc?.away != null) session.reply(RPL_AWAY, name, irc.away);
+      session.reply(RPL_ENDOFWHOIS, name, "End of /WHOIS list");
+    },
   },
-  ISON(session, params) {
-    const here = params.flatMap((words) => words.split(" "))
-      .map((nick) => session.hub.members.get(nameKey(nick))?.name)
-      .filter((name) => name !== undefined && name !== null);
-    session.reply(RPL_ISON, here.join(" "));
+  {
+    name: "LIST",
+    help: "LIST [#room,...]: the rooms, with members and topics",
+    handler(session, params) {
+      const wanted = params[0]?.split(",").filter((channel) => channel.startsWith("#"));
+      session.reply(RPL_LISTSTART, "Channel", "Users  Name");
+      // Every room of the cluster, with those here and elsewhere counted.
+      const keys = wanted && new Set(wanted.map(roomKey));
+      for (const room of session.hub.roomList()) {
+        if (keys && !keys.has(roomKey(room.name))) continue;
+        session.reply(RPL_LIST, channelOf(room.name), String(room.members), room.topic);
+      }
+      session.reply(RPL_LISTEND, "End of /LIST");
+    },
   },
-};
+  {
+    name: "MODE",
+    minParams: 1,
+    help: "MODE #room|nick: modes (rooms are +n; there are no operators)",
+    handler(session, params) {
+      const target = params[0];
+      if (target.startsWith("#")) {
+        const room = roomOf(session, target);
+        if (!room) return session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
+        const change = params[1];
+        if (change === undefined) {
+          return session.reply(RPL_CHANNELMODEIS, channelOf(room.name), "+n");
+        }
+        if (/^[+]?b$/.test(change) && params.length === 2) {
+          return session.reply(RPL_ENDOFBANLIST, channelOf(room.name), "End of channel ban list");
+        }
+        return session.reply(
+          ERR_CHANOPRIVSNEEDED,
+          channelOf(room.name),
+          "You're not channel operator",
+        );
+      }
+      if (nameKey(target) !== nameKey(session.name!)) {
+        return session.reply(ERR_USERSDONTMATCH, "Can't change mode for other users");
+      }
+      const change = params[1];
+      if (change === undefined) return session.reply(RPL_UMODEIS, session.invisible ? "+i" : "+");
+      if (!/^[+-]i+$/.test(change)) return session.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+      const invisible = change.startsWith("+");
+      if (invisible === session.invisible) return;
+      session.invisible = invisible;
+      session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
+    },
+  },
+  {
+    name: "MOTD",
+    help: "MOTD: the message of the day",
+    handler: (session) => session.reply(ERR_NOMOTD, "MOTD File is missing"),
+  },
+  {
+    name: "MONITOR",
+    minParams: 1,
+    help: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
+    handler: monitor,
+  },
+  {
+    name: "HELP",
+    help: "HELP [command]: this help",
+    handler: help,
+  },
+  {
+    name: "HELPOP",
+    handler: help,
+  },
+  {
+    name: "TIME",
+    help: "TIME: the server's time",
+    handler: (session) =>
+      session.reply(RPL_TIME, session.front.options.serverName, new Date().toUTCString()),
+  },
+  {
+    name: "INFO",
+    help: "INFO: about this server",
+    handler(session) {
+      session.reply(RPL_INFO, `${VERSION}: the IRC front-end of a small chat server`);
+      session.reply(RPL_ENDOFINFO, "End of INFO list");
+    },
+  },
+  {
+    name: "LUSERS",
+    help: "LUSERS: how many are here",
+    handler: lusers,
+  },
+  {
+    name: "VERSION",
+    help: "VERSION: the server's version",
+    handler: (session) =>
+      session.reply(
+        RPL_VERSION,
+        VERSION,
+        session.front.options.serverName,
+        "chat server, IRC front-end",
+      ),
+  },
+  {
+    name: "AWAY",
+    help: "AWAY [:message]: mark yourself away, or back without a message",
+    handler(session, params) {
+      const words = params[0] ? cleanText(params[0]) : "";
+      if (words) {
+        session.away = words;
+        session.reply(RPL_NOWAWAY, "You have been marked as being away");
+      } else {
+        session.away = null;
+        session.reply(RPL_UNAWAY, "You are no longer marked as being away");
+      }
+      session.front.awayChanged(session);
+    },
+  },
+  {
+    name: "USERHOST",
+    help: "USERHOST nick...: nicks with their user and host",
+    handler(session, params) {
+      const found: string[] = [];
+      for (const nick of params.slice(0, 5)) {
+        const member = session.hub.members.get(nameKey(nick));
+        if (!member) continue;
+        const irc = member instanceof IrcSession ? member : null;
+        const here = irc?.away != null ? "-" : "+";
+        found.push(`${member.name}=${here}${irc?.user ?? member.name}@${irc?.host ?? CHAT_HOST}`);
+      }
+      session.reply(RPL_USERHOST, found.join(" "));
+    },
+  },
+  {
+    name: "ISON",
+    help: "ISON nick...: which of these nicks are here",
+    handler(session, params) {
+      const here = params.flatMap((words) => words.split(" "))
+        .map((nick) => session.hub.members.get(nameKey(nick))?.name)
+        .filter((name) => name !== undefined && name !== null);
+      session.reply(RPL_ISON, here.join(" "));
+    },
+  },
+];
+
+/** The commands by name. */
+const COMMANDS: ReadonlyMap<string, IrcCommand> = new Map(
+  COMMAND_TABLE.map((command) => [command.name, command]),
+);
+
+/** The commands HELP lists, in alphabetical order. */
+const HELPED = COMMAND_TABLE.filter((command) => command.help).map((command) => command.name)
+  .sort();
 
 /** Nicks one client may MONITOR. */
 const MONITOR_MAX = 100;
@@ -1325,43 +1465,15 @@ function monitor(session: IrcSession, params: string[]): void {
   }
 }
 
-/** What HELP says of each command. */
-const HELP: Record<string, string> = {
-  AWAY: "AWAY [:message]: mark yourself away, or back without a message",
-  CAP: "CAP LS|REQ|LIST|END: negotiate IRCv3 capabilities",
-  HELP: "HELP [command]: this help",
-  INFO: "INFO: about this server",
-  ISON: "ISON nick...: which of these nicks are here",
-  JOIN: "JOIN #room: go to a room (you are in one at a time: the other is parted)",
-  LIST: "LIST [#room,...]: the rooms, with members and topics",
-  LUSERS: "LUSERS: how many are here",
-  MODE: "MODE #room|nick: modes (rooms are +n; there are no operators)",
-  MONITOR: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
-  MOTD: "MOTD: the message of the day",
-  NAMES: "NAMES [#room]: who is in a room",
-  NICK: "NICK name: change your name",
-  NOTICE: "NOTICE target :text: like PRIVMSG, never answered",
-  PART: "PART #room [:reason]: leave a room",
-  PING: "PING token: the server answers PONG",
-  PRIVMSG: "PRIVMSG #room|nick :text: say something to a room or to one person",
-  QUIT: "QUIT [:reason]: leave",
-  TIME: "TIME: the server's time",
-  TOPIC: "TOPIC #room [:text]: show or set a room's topic",
-  USERHOST: "USERHOST nick...: nicks with their user and host",
-  VERSION: "VERSION: the server's version",
-  WHO: "WHO #room|mask [%fields]: who is there (WHOX fields too)",
-  WHOIS: "WHOIS nick: about one person",
-};
-
 /** HELP and HELPOP: 704, 705s and 706, or 524 for an unknown subject. */
 function help(session: IrcSession, params: string[]): void {
   const subject = (params[0] ?? "").toUpperCase();
   if (subject === "") {
     session.reply(RPL_HELPSTART, "*", "Commands (HELP <command> for one):");
-    session.reply(RPL_HELPTXT, "*", Object.keys(HELP).join(" "));
+    session.reply(RPL_HELPTXT, "*", HELPED.join(" "));
     return session.reply(RPL_ENDOFHELP, "*", "End of /HELP");
   }
-  const text = HELP[subject];
+  const text = COMMANDS.get(subject)?.help;
   if (!text) return session.reply(ERR_HELPNOTFOUND, subject, "No help available on this topic");
   session.reply(RPL_HELPSTART, subject, text);
   session.reply(RPL_ENDOFHELP, subject, "End of /HELP");

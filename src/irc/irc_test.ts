@@ -615,6 +615,39 @@ test("irc: away-notify tells the room who went away and came back, and on JOIN",
   ]);
 });
 
+test("irc: the command table answers 451 before registration, 421 unknown, 461 short, and HELP", () => {
+  using hub = new IrcHub();
+  const early = hub.irc();
+  early.say("JOIN #x", "FOO", "PING :t");
+  assertEquals(ircLines(early), [
+    ":irc.test 451 * :You have not registered",
+    ":irc.test 451 * :You have not registered",
+    ":irc.test PONG irc.test :t",
+  ]);
+  const ann = hub.ircMember("ann");
+  ann.say("FOO", "JOIN", "PART :", "TOPIC", "MODE", "MONITOR", "MONITOR X", "USER a b c :d");
+  assertEquals(ircLines(ann), [
+    ":irc.test 421 ann FOO :Unknown command",
+    ":irc.test 461 ann JOIN :Not enough parameters",
+    ":irc.test 461 ann PART :Not enough parameters",
+    ":irc.test 461 ann TOPIC :Not enough parameters",
+    ":irc.test 461 ann MODE :Not enough parameters",
+    ":irc.test 461 ann MONITOR :Not enough parameters",
+    ":irc.test 461 ann MONITOR :Not enough parameters",
+    ":irc.test 462 ann :You may not reregister",
+  ]);
+  ann.say("HELP", "HELP join", "HELP HELPOP");
+  assertEquals(ircLines(ann), [
+    ":irc.test 704 ann * :Commands (HELP <command> for one):",
+    ":irc.test 705 ann * :AWAY CAP HELP INFO ISON JOIN LIST LUSERS MODE MONITOR MOTD NAMES NICK " +
+    "NOTICE PART PING PRIVMSG QUIT TIME TOPIC USERHOST VERSION WHO WHOIS",
+    ":irc.test 706 ann * :End of /HELP",
+    ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    ":irc.test 706 ann JOIN :End of /HELP",
+    ":irc.test 524 ann HELPOP :No help available on this topic",
+  ]);
+});
+
 test("irc: random commands and bytes get numerics, never an internal error", () => {
   using hub = new IrcHub({ maxLine: 2048 });
   const nc = hub.member("bob");
