@@ -30,13 +30,13 @@ import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./src/core/admission.ts";
 import { Cluster } from "./src/cluster/cluster.ts";
 import { Hub } from "./src/core/hub.ts";
-import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./src/ops/log.ts";
+import { AsyncLog, hostPort, type LogEvent, type LogFormat, ServerLog } from "./src/ops/log.ts";
 import { IrcFront, ircRefusal } from "./src/irc/irc.ts";
 import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./src/core/cloak.ts";
 import { FlushScheduler } from "./src/transport/outbox.ts";
 import { TcpTransport } from "./src/transport/tcp.ts";
 import { withTimeout } from "./src/core/timeout.ts";
-import { CountingLog, Metrics, parseOrigin, WebServer } from "./src/web/web.ts";
+import { parseOrigin, WebServer } from "./src/web/web.ts";
 
 /** How a server is set up; every field has a default. */
 export interface ServerOptions {
@@ -238,8 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     (json ? (line: string) => stdout!.line(line) : (line: string) => {
       stdout!.line(`${timestamp()} ${line}`);
     });
-  const metrics = new Metrics();
-  const log = new CountingLog(metrics, sink, settings.logFormat);
+  const log = new ServerLog(sink, settings.logFormat);
   const admission = new Admission({
     ...settings,
     maxClients: withinOpenFileLimit(settings.maxClients),
@@ -327,9 +326,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         scheduler,
         admission,
-        metrics,
         gauges: () => ({
-          tcpConnections: tcp.connections,
           queuedBytes: scheduler.queuedBytes,
           peakBufferedBytes: scheduler.peakBufferedBytes,
           cluster: bus && {
@@ -374,6 +371,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         session: (conn) => front.session(conn),
         refusal: ircRefusal,
+        listener: settings.cert !== undefined && settings.key !== undefined ? "ircs" : "irc",
       });
       irc = { front, tcp: listener };
     } catch (cause) {

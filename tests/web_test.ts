@@ -228,11 +228,22 @@ class RawSocket {
   }
 }
 
-/** The value of one sample in a `/metrics` text (`name` or `name{labels}`). */
+/**
+ * The sum of the samples of a `/metrics` text that `series` picks: `name` (all of its
+ * series) or `name{label="value",…}` (those with these labels, whatever their others).
+ */
 function sample(text: string, series: string): number {
-  const line = text.split("\n").find((line) => line.startsWith(series + " "));
-  if (line === undefined) throw new Error(`no ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
+  const [, name, wanted = ""] = /^([a-z_]+)(?:\{(.*)\})?$/.exec(series)!;
+  const labels = wanted.split(",").filter(Boolean);
+  let sum: number | undefined;
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const have = (match[2] ?? "").split(",");
+    if (labels.every((label) => have.includes(label))) sum = (sum ?? 0) + Number(match[3]);
+  }
+  if (sum === undefined) throw new Error(`no ${series} in /metrics`);
+  return sum;
 }
 
 // ---------------------------------------------------------------------------
@@ -354,8 +365,8 @@ test("web: /metrics is Prometheus text, and its counters move", async () => {
   await bob.write("hello\n");
   assertEquals(await ann.message(), "bob: hello");
   const { body: after } = await get(server, "/metrics");
-  assertEquals(sample(after, 'chat_connections{transport="tcp"}'), 1);
-  assertEquals(sample(after, 'chat_connections{transport="websocket"}'), 1);
+  assertEquals(sample(after, 'chat_connections{listener="tcp"}'), 1);
+  assertEquals(sample(after, 'chat_connections{listener="ws"}'), 1);
   assertEquals(sample(after, "chat_members"), 2);
   assertEquals(sample(after, "chat_rooms"), 1);
   assertEquals(sample(after, "chat_joins_total"), 2);
@@ -363,6 +374,48 @@ test("web: /metrics is Prometheus text, and its counters move", async () => {
   assertEquals(sample(after, "chat_deliveries_total"), 1);
   assertEquals(sample(after, "chat_relayed_bytes_total"), encoder.encode("bob: hello\n").length);
   assertEquals(sample(after, "chat_history_lines"), 1);
+});
+
+test("web: /metrics counts connections, joins and messages by listener, IRC's too", async () => {
+  await using server = await webServer({ irc: 0, ircName: "irc.test" });
+  const { body: before } = await get(server, "/metrics");
+  for (const listener of ["tcp", "irc", "ws", "web"]) {
+    assertEquals(
+      sample(before, `chat_connections_accepted_total{listener="${listener}"}`),
+      {
+        web: 1, // this request's
+      }[listener] ?? 0,
+    );
+    assertEquals(sample(before, `chat_clients_dropped_total{listener="${listener}"}`), 0);
+  }
+  await using ann = await WsClient.join(server, "ann");
+  using bob = await LineClient.join(server, "bob");
+  using irc = await LineClient.connect({ addr: server.ircAddr! });
+  await irc.write("NICK cy\r\nUSER cy 0 * :Cy\r\nJOIN #lobby\r\n");
+  await irc.through((line) => / 366 /.test(line));
+  await irc.write("PRIVMSG #lobby :from irc\r\n");
+  assertEquals(await bob.message(), "cy: from irc");
+  ann.send("from ws");
+  assertEquals(await bob.message(), "ann: from ws");
+  await bob.write("from tcp\n/msg cy one\n");
+  await irc.until((line) => line.includes("PRIVMSG cy :one"));
+  const { body } = await get(server, "/metrics");
+  for (const listener of ["tcp", "irc", "ws"]) {
+    const labels = `{listener="${listener}"}`;
+    assertEquals(sample(body, `chat_connections${labels}`), 1, listener);
+    assertEquals(sample(body, `chat_connections_accepted_total${labels}`), 1, listener);
+    assertEquals(sample(body, `chat_joins_total${labels}`), 1, listener);
+  }
+  assertEquals(sample(body, 'chat_messages_total{listener="tcp"}'), 2);
+  assertEquals(sample(body, 'chat_messages_total{listener="irc"}'), 1);
+  assertEquals(sample(body, 'chat_messages_total{listener="ws"}'), 1);
+  assertEquals(sample(body, "chat_messages_total"), 4);
+  assertEquals(sample(body, "chat_connections_refused_total"), 0);
+  irc.close();
+  await bob.until((line) => line.startsWith("-- cy left"));
+  const { body: after } = await get(server, "/metrics");
+  assertEquals(sample(after, 'chat_connections{listener="irc"}'), 0);
+  assertEquals(sample(after, 'chat_clients_dropped_total{listener="irc"}'), 0); // a close is no drop
 });
 
 // ---------------------------------------------------------------------------
@@ -819,7 +872,7 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
     headers: { authorization: "Bearer 0123456789abcdef" },
   });
   assertEquals(response.status, 200);
-  assertEquals(sample(body, 'chat_connections{transport="http"}'), 1);
+  assertEquals(sample(body, 'chat_connections{listener="web"}'), 1);
   assertEquals((await get(server, "/healthz")).response.status, 200);
 });
 

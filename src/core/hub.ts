@@ -34,6 +34,7 @@ import {
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
+import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { Room, type RoomMember } from "./room.ts";
 import { type Connection, HISTORY_BURST, Session } from "./session.ts";
 
@@ -99,12 +100,20 @@ export class Hub implements ClusterHub {
   readonly sessions = new Set<Session>();
   /** Named sessions by {@linkcode nameKey}. */
   readonly members = new Map<string, Session>();
+  /**
+   * Names being claimed across the cluster, by {@linkcode nameKey}, and the session
+   * waiting for each: held apart from `members` (no one has them yet), so that
+   * nothing that lists or looks up members sees them.
+   */
+  readonly claims = new Map<string, Session>();
   /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
   readonly postHooks: PostHook[] = [];
   /** Called with every change of a member's room, name or topic, after it is made. */
   readonly changeHooks: ChangeHook[] = [];
+  /** What `/metrics` counts, bumped where it happens (by the hub and the transports). */
+  readonly metrics = new ChatMetrics();
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -186,6 +195,7 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
+    this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
@@ -243,8 +253,7 @@ export class Hub implements ClusterHub {
   /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
   findMember(name: string): Member | undefined {
     const key = nameKey(name);
-    const here = this.members.get(key);
-    return here?.name ? here : this.cluster?.remote.get(key);
+    return this.members.get(key) ?? this.cluster?.remote.get(key);
   }
 
   /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
@@ -258,7 +267,7 @@ export class Hub implements ClusterHub {
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
-    const holder = this.members.get(key);
+    const holder = this.members.get(key) ?? this.claims.get(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
     return null;
@@ -287,21 +296,24 @@ export class Hub implements ClusterHub {
 
   /**
    * Claims `name` across the cluster for `session` (in `room`), which waits
-   * meanwhile, reserved here under the name; `then(taken)` runs if the session
-   * is still there, and a claim it no longer needs is given back.
+   * meanwhile, the name reserved here in `claims`; once granted the name is the
+   * session's in `members`. `then(taken)` runs if the session is still there,
+   * and a claim it no longer needs is given back.
    */
   claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
-    this.members.set(key, session);
+    this.claims.set(key, session);
     session.claiming = name;
     session.hold();
     this.cluster!.claim(name, room).then((granted) => {
       session.claiming = null;
+      if (this.claims.get(key) === session) this.claims.delete(key);
       if (session.closed) {
-        if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
+        const unused = !this.members.has(key) && !this.claims.has(key);
+        if (granted && unused) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (!granted) this.members.delete(key);
+      if (granted) this.members.set(key, session);
       try {
         then(!granted);
       } catch (error) {
@@ -331,6 +343,7 @@ export class Hub implements ClusterHub {
     });
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     room.announce(session, "joined");
     this.#changed({ kind: "joined", session, room });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
@@ -348,6 +361,7 @@ export class Hub implements ClusterHub {
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     this.log.event({ event: "join", name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     this.#changed({ kind: "named", session });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
     return null;
@@ -501,9 +515,11 @@ export class Hub implements ClusterHub {
     if (session.closed) return;
     session.dispose();
     this.sessions.delete(session);
+    const drop = dropReason(reason);
+    if (drop !== null) this.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, drop).inc();
     const { name, room, claiming } = session;
-    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
-      this.members.delete(nameKey(claiming));
+    if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
+      this.claims.delete(nameKey(claiming));
     }
     if (name !== null) {
       this.members.delete(nameKey(name));
@@ -654,7 +670,7 @@ export class Hub implements ClusterHub {
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
-      // Not a name reserved while its claim is on the way (a session holds one name).
+      // A name claimed is in `claims` until granted; a session holds one name.
       if (session.name === null || nameKey(session.name) !== k) continue;
       members.push({ k, name: session.name, room: session.room?.name ?? "" });
     }
@@ -768,8 +784,31 @@ function nameTimedOut(session: Session): void {
   session.nameTimer = undefined;
   if (session.name !== null) return;
   session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
+  session.hub.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, "name_timeout").inc();
   session.tell(failed({ code: "noNameInTime" }));
   session.hub.leave(session, undefined, true);
+}
+
+/** Why a session ended as `/metrics` counts it, or `null` if it was no drop (`/quit`, EOF). */
+function dropReason(reason: string | undefined): DropReason | null {
+  switch (reason) {
+    case undefined:
+      return null;
+    case reasons.tooSlow:
+      return "too_slow";
+    case reasons.tooFast:
+      return "too_fast";
+    case reasons.longLines:
+      return "long_lines";
+    case reasons.reset:
+      return "reset";
+    case reasons.timedOut:
+      return "timed_out";
+    case reasons.internal:
+      return "internal_error";
+    default:
+      return reason.startsWith(reasons.failed) ? "failed" : null;
+  }
 }
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

@@ -12,11 +12,14 @@ import { type Delivery, reasons } from "./protocol.ts";
 import { type Event, failed } from "./events.ts";
 import type { Room } from "./room.ts";
 import { renderText } from "../text/render.ts";
+import { NO_LISTENER } from "../ops/metrics.ts";
 
 /** What the hub needs of a transport's connection; the hub never sees a socket. */
 export interface Connection {
   /** The peer's address, for the log. */
   readonly remote: string;
+  /** The listener it came by, as `/metrics` labels it (`tcp`, `tls`, `irc`, `ircs`, `ws`). */
+  readonly listener?: string;
   /** Bytes queued for the peer and not yet written (the output budget sheds the largest). */
   readonly queuedBytes: number;
   /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
@@ -207,6 +210,7 @@ export class Session {
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
+        hub.metrics.linesTooLong.with(conn.listener ?? NO_LISTENER).inc();
         this.tell(failed({ code: "lineTooLong", max: hub.options.maxLine }));
         continue;
       }

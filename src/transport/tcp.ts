@@ -11,9 +11,10 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import type { Admission } from "../core/admission.ts";
+import type { Admission, Refusal } from "../core/admission.ts";
 import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
+import { REFUSAL_LABELS, type Series } from "../ops/metrics.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
 import { reasons, say } from "../core/protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
@@ -39,8 +40,10 @@ export interface TcpOptions {
   admission: Admission;
   /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
   session?: (conn: Connection) => Session;
-  /** How a refusal at the door is written, for such a front-end (default: the line as it is). */
-  refusal?: (line: string) => string;
+  /** How a refusal at the door is written, for such a front-end (default: the chat's line). */
+  refusal?: (code: Refusal) => string;
+  /** The listener's name in `/metrics` (default: `tcp`, or `tls` with a certificate). */
+  listener?: string;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -49,6 +52,10 @@ const KEEPALIVE_DELAY = 60_000;
 /** A listening TCP or TLS socket that lets every connection into `hub`. */
 export class TcpTransport {
   readonly scheduler: FlushScheduler;
+  /** Its name in `/metrics`, and its connections'. */
+  readonly listener: string;
+  /** Connections let in at the door (`/metrics`). */
+  readonly #accepted: Series;
   /**
    * Every accepted socket, from the moment it is accepted (before any TLS
    * handshake) until it closes, with the address it was admitted under, or
@@ -66,6 +73,9 @@ export class TcpTransport {
     readonly secure: boolean,
   ) {
     this.scheduler = options.scheduler;
+    this.listener = options.listener ?? (secure ? "tls" : "tcp");
+    hub.metrics.listen(this.listener, () => this.#sockets.size);
+    this.#accepted = hub.metrics.accepted.with(this.listener);
     const sockets = this.#sockets;
     const { admission } = options;
     const lastClosed = () => this.#allClosed?.();
@@ -95,6 +105,7 @@ export class TcpTransport {
     server.on("tlsClientError", (error: Error, socket: net.Socket) => {
       const address = hostPort(socket.remoteAddress, socket.remotePort);
       hub.log.repeated({ event: "tls-failed", address, reason: error.message.split("\n")[0] });
+      hub.metrics.refused.with(transport.listener, "tls_handshake").inc();
       socket.destroy();
     });
     return new Promise((resolve, reject) => {
@@ -146,7 +157,10 @@ export class TcpTransport {
     const refusal = this.options.admission.admit(address);
     this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", this.#untrack);
-    if (refusal === null) return;
+    if (refusal === null) {
+      this.#accepted.inc();
+      return;
+    }
     const line = say[refusal];
     const where = hostPort(address, socket.remotePort);
     this.hub.log.repeated({
@@ -155,12 +169,13 @@ export class TcpTransport {
       reason: line.slice(3),
       code: refusal,
     });
+    this.hub.metrics.refused.with(this.listener, REFUSAL_LABELS[refusal]).inc();
     socket.on("error", ignore);
     if (this.secure) {
       socket.destroy(); // it expects a handshake, not a line of text
     } else {
       socket.on("finish", destroySocket);
-      socket.end(encoder.encode(this.options.refusal?.(line) ?? line + "\n"));
+      socket.end(encoder.encode(this.options.refusal?.(refusal) ?? line + "\n"));
     }
   }
 
@@ -234,6 +249,11 @@ class TcpConnection extends Outbox implements Connection {
   #reason: string | undefined;
   #closing = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** The listener it came by, for `/metrics`. */
+  get listener(): string {
+    return this.transport.listener;
+  }
 
   constructor(readonly transport: TcpTransport, readonly socket: TaggedSocket) {
     super(transport.scheduler, transport.options.maxQueue);

@@ -46,8 +46,6 @@ export interface WsOptions {
   drainTimeout: number;
   /** Writes outboxes once per batch and keeps the server's output budget (shared by transports). */
   scheduler: FlushScheduler;
-  /** Told of a client dropped for a reason the hub's log does not show (one without a name). */
-  dropped?: (reason: string) => void;
   /**
    * Milliseconds between two looks for silent clients: one silent since the last
    * look is pinged, and dropped if still silent at the next (default 60 s).
@@ -68,6 +66,8 @@ const MAX_PONG_BACKLOG = 64 * 1024;
 /** Milliseconds between two looks for silent clients, by default (see `WsOptions.wsPing`). */
 const PING_INTERVAL = 60_000;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** The WebSocket clients' listener, as `/metrics` labels it. */
+export const WS_LISTENER = "ws";
 
 /** Close codes (RFC 6455, section 7.4.1). */
 const NORMAL = 1000;
@@ -123,6 +123,7 @@ export class WsTransport {
   #lastFrame: Uint8Array = EMPTY;
 
   constructor(readonly hub: Hub, readonly options: WsOptions) {
+    hub.metrics.listen(WS_LISTENER, () => this.#connections.size);
     this.maxFrame = Math.max(INPUT_MAX_BYTES, options.maxLine + 1);
     this.maxAnnounced = this.maxFrame * ANNOUNCED_FACTOR;
     this.tooLong = new Uint8Array(options.maxLine + 2).fill(0x78);
@@ -151,6 +152,7 @@ export class WsTransport {
     );
     const conn = new WsConnection(this, socket as TaggedSocket, request.remote);
     this.#connections.add(conn);
+    this.hub.metrics.accepted.with(WS_LISTENER).inc();
     this.#idleTimer ??= setInterval(
       this.#lookForSilence,
       this.options.wsPing ?? PING_INTERVAL,
@@ -290,6 +292,10 @@ export class WsConnection extends Outbox implements Connection {
   #heard = true;
   #pinged = false;
   readonly #onWritten: (error?: Error | null) => void;
+  /** The listener it came by, for `/metrics`. */
+  get listener(): string {
+    return WS_LISTENER;
+  }
 
   constructor(readonly transport: WsTransport, readonly socket: TaggedSocket, remote: {
     hostname: string;
@@ -499,7 +505,6 @@ export class WsConnection extends Outbox implements Connection {
     this.#inbox = null;
     this.#inboxBytes = 0;
     this.#dropped = reasons.tooFast;
-    if (session.name === null) this.transport.options.dropped?.(reasons.tooFast);
     session.send(say.tooFast);
     session.hub.leave(session, reasons.tooFast, true);
   }

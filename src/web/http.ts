@@ -19,6 +19,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { Admission } from "../core/admission.ts";
 import { hostPort, type ServerLog } from "../ops/log.ts";
+import { type ChatMetrics, REFUSAL_LABELS } from "../ops/metrics.ts";
 import { say } from "../core/protocol.ts";
 import { createListener } from "../transport/tcp.ts";
 import { withTimeout } from "../core/timeout.ts";
@@ -41,6 +42,8 @@ export interface HttpOptions {
   idleTimeout?: number;
   /** Milliseconds a TLS client has to finish its handshake (default 10 s). */
   handshakeTimeout?: number;
+  /** Where its connections, accepted and refused, are counted (under the listener `web`). */
+  metrics?: ChatMetrics;
 }
 
 /** A request head, as read. */
@@ -75,6 +78,9 @@ export type HttpHandler = (request: HttpRequest, exchange: HttpExchange) => Http
 
 /** The most bytes of a request line and headers together. */
 export const MAX_HEAD = 16 * 1024;
+/** The HTTP listener (`--web`), as `/metrics` labels it. */
+export const WEB_LISTENER = "web";
+
 /** The longest body that is read and skipped rather than refused. */
 const MAX_SKIPPED_BODY = 64 * 1024;
 const HEADER_TIMEOUT = 10_000;
@@ -154,6 +160,7 @@ export class HttpServer {
       options.handshakeTimeout ?? HANDSHAKE_TIMEOUT,
     );
     const http = new HttpServer(options, handler, server, secure);
+    options.metrics?.listen(WEB_LISTENER, () => http.connections);
     server.on("connection", (socket: net.Socket) => http.#admit(socket));
     if (secure) {
       server.on("secureConnection", (socket: net.Socket) => http.#serve(socket));
@@ -164,6 +171,7 @@ export class HttpServer {
           address,
           reason: error.message.split("\n")[0],
         });
+        options.metrics?.refused.with(WEB_LISTENER, "tls_handshake").inc();
         socket.destroy();
       });
     }
@@ -283,12 +291,14 @@ export class HttpServer {
     socket.on("close", () => this.#untrack(socket));
     socket.on("error", ignore);
     if (refusal === null) {
+      this.options.metrics?.accepted.with(WEB_LISTENER).inc();
       if (!this.secure) this.#serve(socket);
       return;
     }
     const words = say[refusal].slice(3);
     const where = hostPort(address, socket.remotePort);
     this.options.log.repeated({ event: "refused", address: where, reason: words, code: refusal });
+    this.options.metrics?.refused.with(WEB_LISTENER, REFUSAL_LABELS[refusal]).inc();
     if (this.secure) {
       socket.destroy(); // it expects a handshake first
       return;
