@@ -26,6 +26,8 @@ export type Problem =
   | { readonly code: "nameLost"; readonly name: string }
   | { readonly code: "lineTooLong"; readonly max: number }
   | { readonly code: "tooManyLongLines" }
+  /** Input came faster than flood control lets it wait (a WebSocket's inbox overflowed). */
+  | { readonly code: "tooFast" }
   | { readonly code: "usage"; readonly usage: string }
   | { readonly code: "unknownCommand"; readonly command: string }
   | { readonly code: "noSuchMember"; readonly name: string }

@@ -27,6 +27,7 @@ import {
 } from "./protocol.ts";
 import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
+import { TextSession } from "../text/session.ts";
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
   using hub = new MemoryHub();
@@ -411,7 +412,7 @@ test("a topic is at most 300 characters", () => {
 test("a session shed for the output budget mid-line leaves cleanly: no ghost name", async () => {
   using hub = new MemoryHub({ maxLine: 10 });
   const conn = new SheddingConnection(hub);
-  conn.session = hub.connect(conn)!;
+  conn.session = hub.connect(conn, new TextSession(hub, conn))!;
   // The error for the long line is the delivery that passes the budget; the name after it
   // is still handled, and the member is then taken out properly.
   conn.say("x".repeat(20), "ghost");
@@ -578,7 +579,7 @@ class ConnectionFrom extends MemoryConnection {
 /** A member named `name` connected from `remote`, with what it was sent so far taken. */
 function memberFrom(hub: MemoryHub, name: string, remote: string): MemoryConnection {
   const conn = new ConnectionFrom(remote);
-  conn.session = hub.connect(conn)!;
+  conn.session = hub.connect(conn, new TextSession(hub, conn))!;
   conn.say(name);
   conn.take();
   return conn;

@@ -39,15 +39,6 @@ export interface ChatMessage {
   readonly time: number;
 }
 
-/**
- * A room's notice of joins, leaves, renames or topics, as delivered to its members:
- * a transport that tells these from structured changes of its own skips the line.
- */
-export const ROOM_NOTICE = { kind: "notice" } as const;
-
-/** What bytes delivered to a member show: a chat message, or a room notice. */
-export type Delivery = ChatMessage | typeof ROOM_NOTICE;
-
 /** The wire line (without its newline) that shows `message` to its recipients. */
 export function renderMessage(message: ChatMessage): string {
   switch (message.kind) {

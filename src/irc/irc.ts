@@ -27,7 +27,6 @@ import {
   checkName,
   checkRoomName,
   cleanText,
-  type Delivery,
   NAME_MAX,
   nameKey,
   reasons,
@@ -39,6 +38,8 @@ import { problemWords } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
+import type { Delivery, Format } from "../core/delivery.ts";
+import { LineFramer } from "../transport/framing.ts";
 import { GLOB_MAX, isGlob, matchGlob } from "../core/glob.ts";
 import { Cloaks } from "../core/cloak.ts";
 import {
@@ -80,6 +81,7 @@ const NETWORK = "chat";
 const CHAT_HOST = "chat";
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -112,6 +114,14 @@ export class IrcFront {
   /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
+  /** A chat event's IRC lines, without tags: a delivery's format for IRC clients. */
+  readonly plain: Format = {
+    encode: (event) => event.type === "chat" ? this.lines(event.message, false) : EMPTY,
+  };
+  /** A chat event's IRC lines with their `@time` tag (for `server-time` clients). */
+  readonly tagged: Format = {
+    encode: (event) => event.type === "chat" ? this.lines(event.message, true) : EMPTY,
+  };
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
@@ -382,7 +392,7 @@ export class IrcSession extends Session {
 
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
-    super(front.hub, conn);
+    super(front.hub, conn, new LineFramer(front.hub.options.maxLine));
     this.address = addressOf(conn.remote);
     this.host = front.cloaks.of(this.address);
   }
@@ -416,9 +426,12 @@ export class IrcSession extends Session {
    * A chat message comes as IRC lines; the room's merged notices are skipped (the hook
    * tells each change), and so is any other text the chat protocol's clients get.
    */
-  override deliver(_bytes: Uint8Array, what?: Delivery): void {
-    if (what === undefined || what.kind === "notice") return;
-    this.conn.deliver(this.front.lines(what, this.caps.has("server-time")));
+  deliver(delivery: Delivery): void {
+    if (delivery.event.type !== "chat") return;
+    const front = this.front;
+    const bytes = delivery.bytes(this.caps.has("server-time") ? front.tagged : front.plain);
+    this.hub.relayedBytes += bytes.length;
+    this.conn.deliver(bytes);
   }
 
   /**

@@ -102,6 +102,8 @@ export function problemText(problem: Problem): string {
       return say.lineTooLong(problem.max);
     case "tooManyLongLines":
       return say.tooManyLongLines;
+    case "tooFast":
+      return say.tooFast;
     case "usage":
       return say.usage(problem.usage);
     case "unknownCommand":

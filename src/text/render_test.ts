@@ -154,6 +154,7 @@ const EXPECTED: [Event, string][] = [
 
 /** Every error code, with its line in today's wording. */
 const ERRORS: Record<ErrorCode, [Problem, string]> = {
+  tooFast: [{ code: "tooFast" }, "!! too much input too fast; goodbye"],
   badName: [
     { code: "badName", name: "", reason: "a name cannot be empty" },
     say.badName(

@@ -31,7 +31,9 @@ import type { HttpExchange, HttpRequest } from "../web/http.ts";
 import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
 import { concat, type FlushScheduler, Outbox } from "./outbox.ts";
-import { reasons, say } from "../core/protocol.ts";
+import { reasons } from "../core/protocol.ts";
+import { failed } from "../core/events.ts";
+import { TextSession } from "../text/session.ts";
 import type { Connection, Session } from "../core/session.ts";
 import { reasonFor } from "./tcp.ts";
 import { withTimeout } from "../core/timeout.ts";
@@ -155,7 +157,7 @@ export class WsTransport {
       this.#lookForSilence,
       this.options.wsPing ?? PING_INTERVAL,
     );
-    conn.session = this.hub.connect(conn);
+    conn.session = this.hub.connect(conn, new TextSession(this.hub, conn));
     if (rest.length > 0) conn.data(rest);
   }
 
@@ -500,7 +502,7 @@ export class WsConnection extends Outbox implements Connection {
     this.#inboxBytes = 0;
     this.#dropped = reasons.tooFast;
     if (session.name === null) this.transport.options.dropped?.(reasons.tooFast);
-    session.send(say.tooFast);
+    session.tell(failed({ code: "tooFast" }));
     session.hub.leave(session, reasons.tooFast, true);
   }
 
@@ -595,7 +597,7 @@ export class WsConnection extends Outbox implements Connection {
   }
 
   #closeReason(): string {
-    return this.#dropped ?? (this.transport.hub.closing ? say.shuttingDown : "");
+    return this.#dropped ?? (this.transport.hub.closing ? reasons.serverStopped : "");
   }
 
   /**
