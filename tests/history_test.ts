@@ -15,7 +15,7 @@ import {
 } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ServerLog } from "../src/ops/log.ts";
-import { parseHistoryLine, say } from "../src/core/protocol.ts";
+import { parseHistoryLine, say } from "../src/text/protocol.ts";
 import { SqliteHistory } from "../src/storage/sqlite_history.ts";
 import { ircHost, LineClient, quietServer, spawnServer, test } from "./test_util.ts";
 

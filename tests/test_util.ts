@@ -9,7 +9,7 @@
 import net from "node:net";
 import { Hub, type HubOptions } from "../src/core/hub.ts";
 import type { Command } from "../src/core/commands.ts";
-import { helloName, NAME_PROMPT } from "../src/core/protocol.ts";
+import { helloName, NAME_PROMPT } from "../src/text/protocol.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import type { Connection, Session } from "../src/core/session.ts";
 import { TextSession } from "../src/text/session.ts";

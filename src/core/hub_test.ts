@@ -14,17 +14,15 @@ import {
 import { Admission } from "./admission.ts";
 import { COMMANDS } from "./commands.ts";
 import { MemoryHistory } from "./history.ts";
+import { type ChatMessage, LOBBY, roomKey } from "./protocol.ts";
 import {
-  type ChatMessage,
   helloName,
   listNames,
-  LOBBY,
   NAME_PROMPT,
   parseHistoryLine,
   parseLine,
-  roomKey,
   say,
-} from "./protocol.ts";
+} from "../text/protocol.ts";
 import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { TextSession } from "../text/session.ts";

@@ -18,7 +18,7 @@ import {
   renderMessage,
   say,
   WELCOME,
-} from "../core/protocol.ts";
+} from "./protocol.ts";
 
 /** The lines (joined by newlines, without the last newline) that show `event`. */
 export function renderText(event: Event): string {

@@ -19,7 +19,7 @@ import {
   roomChange,
   say,
   WELCOME,
-} from "../core/protocol.ts";
+} from "./protocol.ts";
 import { renderText } from "./render.ts";
 import { test } from "../../tests/test_util.ts";
 
