@@ -24,6 +24,7 @@ import {
 } from "./protocol.ts";
 import { type Event, failed, type Problem } from "./events.ts";
 import { Delivery } from "./delivery.ts";
+import { idBound, IdMaker } from "./ids.ts";
 import {
   type HistoryEntry,
   type HistoryMessage,
@@ -101,6 +102,8 @@ export class Hub implements ClusterHub {
   readonly postHooks: PostHook[] = [];
   /** Called with every change of a member's room, name or topic, after it is made. */
   readonly changeHooks: ChangeHook[] = [];
+  /** Makes the ids of the messages this instance accepts (see `ids.ts`). */
+  readonly ids = new IdMaker();
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -178,6 +181,7 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
+    if (message.kind !== "private") message.id = this.ids.next(message.time);
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
@@ -192,6 +196,8 @@ export class Hub implements ClusterHub {
 
   /** Delivers a message another instance's member sent in the room `key` (see `src/cluster/cluster.ts`). */
   remoteMessage(message: ChatMessage, key: string, sender: RemoteMember | null): void {
+    // A server of an older version sent it without an id: it gets one here.
+    if (message.kind !== "private" && message.id === undefined) message.id = this.ids.next();
     this.#deliver(message, key, sender);
   }
 
@@ -372,7 +378,9 @@ export class Hub implements ClusterHub {
    */
   #arrive(session: Session, room: Room<Session>): void {
     // What was said before now is "earlier": /history starts there, not at live lines.
-    session.historyCursor = this.history.nextId();
+    const latest = this.history.before(room.key, 1)[0]?.id;
+    const now = idBound(Date.now());
+    session.historyCursor = latest === undefined || latest + "~" < now ? now : latest + "~";
     if (this.options.replay <= 0) return;
     const wait = session.historyWait();
     if (wait > 0) return session.tell(historyTooFast(wait));

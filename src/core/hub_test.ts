@@ -26,6 +26,10 @@ import {
 import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { TextSession } from "../text/session.ts";
+import { IdMaker } from "./ids.ts";
+
+/** Ids for entries kept directly in a store. */
+const ids = new IdMaker();
 
 test("everyone starts in the lobby, and a message reaches only the sender's room", () => {
   using hub = new MemoryHub();
@@ -498,11 +502,11 @@ test("/join replays the room entered; a topic outlives its room's emptiness", ()
 test("history in memory is bounded per room and in the number of rooms", () => {
   const history = new MemoryHistory(5, 2);
   for (let i = 0; i < 100; i++) {
-    history.add("a", { kind: "message", from: "x", text: `${i}`, time: 0 });
+    history.add("a", { id: ids.next(), kind: "message", from: "x", text: `${i}`, time: 0 });
   }
   assertEquals(history.before("a", 100).map((entry) => entry.text), ["95", "96", "97", "98", "99"]);
-  history.add("b", { kind: "message", from: "x", text: "b", time: 0 });
-  history.add("c", { kind: "message", from: "x", text: "c", time: 0 }); // "a" is forgotten
+  history.add("b", { id: ids.next(), kind: "message", from: "x", text: "b", time: 0 });
+  history.add("c", { id: ids.next(), kind: "message", from: "x", text: "c", time: 0 }); // "a" is forgotten
   assertEquals(history.before("a", 10), []);
   assertEquals(history.before("c", 10).length, 1);
 });
@@ -539,7 +543,13 @@ test("history is rated by the bytes sent: paging on and on is refused, a replay 
   using hub = new MemoryHub({ replay: 20 });
   const line = "h".repeat(3900);
   for (let i = 0; i < 300; i++) {
-    hub.history.add(roomKey("amp"), { kind: "message", from: "x", text: `${i} ${line}`, time: 0 });
+    hub.history.add(roomKey("amp"), {
+      id: ids.next(),
+      kind: "message",
+      from: "x",
+      text: `${i} ${line}`,
+      time: 0,
+    });
   }
   const ann = hub.member("ann");
   ann.say("/join amp"); // a replay of 20 lines: 78 KB

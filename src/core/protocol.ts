@@ -26,6 +26,11 @@ export interface ChatMessage {
   readonly text: string;
   /** When the server accepted it, in milliseconds since the epoch. */
   readonly time: number;
+  /**
+   * Its event id (see `ids.ts`), given by the hub that accepted it (a private message
+   * is not kept and has none): the same in history, on every front-end and server.
+   */
+  id?: string;
 }
 
 /** A name, as a regular expression source (the `u` flag). */

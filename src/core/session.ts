@@ -64,7 +64,7 @@ export abstract class Session {
   /** Set once the session has ended; nothing more is read or sent. */
   closed = false;
   /** The oldest history line this session was shown in its room (`/history` goes on from it). */
-  historyCursor: number | undefined;
+  historyCursor: string | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
   /** A name this session is claiming across the cluster (its input waits meanwhile). */

@@ -52,6 +52,14 @@ import {
   timeTag,
 } from "./format.ts";
 
+/** The tags (with their `@` and a space to follow) of `message` for a client taking `tags`. */
+function tagsOf(message: ChatMessage, tags: Tags): string {
+  if (tags === 0) return "";
+  const time = tags & TIME_TAG ? timeTag(message.time).slice(1, -1) : "";
+  const id = tags & MSGID_TAG && message.id !== undefined ? `msgid=${message.id}` : "";
+  return time && id ? `@${time};${id} ` : time || id ? `@${time || id} ` : "";
+}
+
 /** How the IRC front-end presents itself. */
 export interface IrcOptions {
   /** The server name in every reply's source (`--irc-name`). */
@@ -68,6 +76,7 @@ export const CAPABILITIES: readonly string[] = [
   "batch",
   "cap-notify",
   "echo-message",
+  "message-tags",
   "multi-prefix",
   "server-time",
   "userhost-in-names",
@@ -91,10 +100,17 @@ interface Rendered {
   /** `:source PRIVMSG target :`, and the pieces of the text that fit a line after it. */
   head: string;
   pieces: string[];
-  /** Without tags, and with `@time` tags for clients that asked for `server-time` (as needed). */
-  plain: Uint8Array | null;
-  tagged: Uint8Array | null;
+  /** The lines by {@linkcode Tags} (as needed): with `@time`, `msgid` tags, both or none. */
+  encoded: (Uint8Array | null)[];
 }
+
+/**
+ * The tags a client gets on a chat message, as bits: `@time` (`server-time`) and
+ * `msgid` (`message-tags`), the message's event id.
+ */
+type Tags = number;
+const TIME_TAG = 1;
+const MSGID_TAG = 2;
 
 /** The IRC side of a hub: its sessions, who of them is in which room, and pings. */
 export class IrcFront {
@@ -114,14 +130,10 @@ export class IrcFront {
   /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
-  /** A chat event's IRC lines, without tags: a delivery's format for IRC clients. */
-  readonly plain: Format = {
-    encode: (event) => event.type === "chat" ? this.lines(event.message, false) : EMPTY,
-  };
-  /** A chat event's IRC lines with their `@time` tag (for `server-time` clients). */
-  readonly tagged: Format = {
-    encode: (event) => event.type === "chat" ? this.lines(event.message, true) : EMPTY,
-  };
+  /** A chat event's IRC lines by the {@linkcode Tags} a client takes: a delivery's formats. */
+  readonly formats: readonly Format[] = [0, 1, 2, 3].map((tags) => ({
+    encode: (event) => event.type === "chat" ? this.lines(event.message, tags) : EMPTY,
+  }));
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
@@ -164,14 +176,13 @@ export class IrcFront {
   }
 
   /**
-   * The IRC lines of `message`: made once per message, whatever the number of
-   * IRC recipients, with and without `@time` tags (cut in the same places).
+   * The IRC lines of `message`: made once per message and set of `tags`, whatever the
+   * number of IRC recipients (cut in the same places whatever the tags).
    */
-  lines(message: ChatMessage, tagged: boolean): Uint8Array {
+  lines(message: ChatMessage, tags: Tags): Uint8Array {
     const last = this.#rendered(message);
-    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
-    return last.tagged ??= encoder.encode(
-      pieceLines(timeTag(message.time), last.head, last.pieces),
+    return last.encoded[tags] ??= encoder.encode(
+      pieceLines(tagsOf(message, tags), last.head, last.pieces),
     );
   }
 
@@ -184,7 +195,7 @@ export class IrcFront {
     let last = this.#last;
     if (last === null || last.message !== message) {
       const [head, pieces] = this.#pieces(message);
-      last = this.#last = { message, head, pieces, plain: null, tagged: null };
+      last = this.#last = { message, head, pieces, encoded: [null, null, null, null] };
     }
     return last;
   }
@@ -397,6 +408,12 @@ export class IrcSession extends Session {
     this.host = front.cloaks.of(this.address);
   }
 
+  /** The tags this client takes on chat messages (see {@linkcode Tags}). */
+  get tags(): Tags {
+    return (this.caps.has("server-time") ? TIME_TAG : 0) |
+      (this.caps.has("message-tags") ? MSGID_TAG : 0);
+  }
+
   /** `nick!user@host`. */
   get mask(): string {
     return `${this.name ?? this.nick ?? "*"}!${this.user || "~u"}@${this.host}`;
@@ -429,7 +446,7 @@ export class IrcSession extends Session {
   deliver(delivery: Delivery): void {
     if (delivery.event.type !== "chat") return;
     const front = this.front;
-    const bytes = delivery.bytes(this.caps.has("server-time") ? front.tagged : front.plain);
+    const bytes = delivery.bytes(front.formats[this.tags]);
     this.hub.relayedBytes += bytes.length;
     this.conn.deliver(bytes);
   }
@@ -585,13 +602,14 @@ export class IrcSession extends Session {
     if (batch) {
       lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
     }
+    const msgid = this.caps.has("message-tags");
     for (const entry of entries) {
-      const tags = batch
-        ? `@batch=${batch}${time ? `;time=${new Date(entry.time).toISOString()}` : ""} `
-        : time
-        ? timeTag(entry.time)
-        : "";
-      lines.push(this.front.render({ ...entry, room }, tags));
+      const tags = [];
+      if (batch) tags.push(`batch=${batch}`);
+      if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
+      if (msgid) tags.push(`msgid=${entry.id}`);
+      const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
+      lines.push(this.front.render({ ...entry, room }, prefix));
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
@@ -818,7 +836,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       if (tooLongToRelay(session, said)) continue;
       hub.post(said, session);
       if (session.caps.has("echo-message")) {
-        session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+        session.conn.deliver(front.lines(said, session.tags));
       }
       continue;
     }
@@ -842,7 +860,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     if (tooLongToRelay(session, said)) continue;
     hub.post(said, session);
     if (session.caps.has("echo-message")) {
-      session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+      session.conn.deliver(front.lines(said, session.tags));
     }
     if (!notice && member instanceof IrcSession && member.away !== null) {
       session.reply("301", to, member.away);
@@ -980,6 +998,8 @@ const COMMANDS: Record<string, Handler> = {
   },
   PRIVMSG: (session, params) => message(session, params, false),
   NOTICE: (session, params) => message(session, params, true),
+  // message-tags: a TAGMSG carries only client-only tags (typing …), which are not relayed.
+  TAGMSG() {},
   TOPIC(session, params) {
     if (!params[0]) return session.reply("461", "TOPIC", "Not enough parameters");
     const room = roomOf(session, params[0]);
@@ -1232,6 +1252,7 @@ const HELP: Record<string, string> = {
   PART: "PART #room [:reason]: leave a room",
   PING: "PING token: the server answers PONG",
   PRIVMSG: "PRIVMSG #room|nick :text: say something to a room or to one person",
+  TAGMSG: "TAGMSG target: client-only tags (accepted, not relayed)",
   QUIT: "QUIT [:reason]: leave",
   TIME: "TIME: the server's time",
   TOPIC: "TOPIC #room [:text]: show or set a room's topic",
