@@ -149,6 +149,8 @@ export type Reply =
       readonly room: string;
       readonly earlier: boolean;
       readonly entries: readonly HistoryEntry[];
+      /** Asked for what followed an id not kept (unknown, or trimmed), or more than fits: not all. */
+      readonly gap?: boolean;
     }
     | { readonly type: "noEarlier"; readonly room: string }
     | {

@@ -165,7 +165,7 @@ export class Hub implements ClusterHub {
     if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
       return dispatch(this, session, text);
     }
-    if (session.name === null) return this.#chooseName(session, text.trim());
+    if (session.name === null) return this.chooseName(session, text.trim());
     this.post({
       kind: "message",
       from: session.name,
@@ -259,7 +259,8 @@ export class Hub implements ClusterHub {
     return null;
   }
 
-  #chooseName(session: Session, text: string): void {
+  /** Gives an unnamed `session` the name `text` if it may have it, or tells it why not. */
+  chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
     const error = this.nameError(name, session);
     if (error) return this.#refuseName(session, error);
@@ -381,6 +382,8 @@ export class Hub implements ClusterHub {
     const latest = this.history.before(room.key, 1)[0]?.id;
     const now = idBound(Date.now());
     session.historyCursor = latest === undefined || latest + "~" < now ? now : latest + "~";
+    const since = session.since;
+    if (since !== undefined) return this.#replayAfter(session, room, since);
     if (this.options.replay <= 0) return;
     const wait = session.historyWait();
     if (wait > 0) return session.tell(historyTooFast(wait));
@@ -388,6 +391,23 @@ export class Hub implements ClusterHub {
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
     session.tell({ type: "history", time: Date.now(), room: room.name, earlier: false, entries });
+  }
+
+  /**
+   * Replays to a client that reconnected exactly what `room` kept after the id `since`
+   * it saw last (once: a later move replays as usual), or all it has and a gap.
+   */
+  #replayAfter(session: Session, room: Room<Session>, since: string): void {
+    session.since = undefined;
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const after = this.history.after(room.key, since);
+    const entries = fit(after.entries);
+    const gap = after.gap || entries.length < after.entries.length;
+    if (entries.length === 0 && !gap) return;
+    if (entries.length > 0) session.historyCursor = entries[0].id;
+    const time = Date.now();
+    session.tell({ type: "history", time, room: room.name, earlier: false, entries, gap });
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */

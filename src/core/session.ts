@@ -69,6 +69,11 @@ export abstract class Session {
   nameTimer: Timer | undefined;
   /** A name this session is claiming across the cluster (its input waits meanwhile). */
   claiming: string | null = null;
+  /**
+   * The id of the last kept event the client saw before it reconnected: its first room
+   * replays exactly what was kept after it (see `Hub`), instead of the last lines.
+   */
+  since: string | undefined;
 
   #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
@@ -197,7 +202,7 @@ export abstract class Session {
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
-        this.tell(failed({ code: "lineTooLong", max: hub.options.maxLine }));
+        this.refuseTooLong();
         continue;
       }
       try {
@@ -245,6 +250,11 @@ export abstract class Session {
     this.tell(failed({ code: "tooManyLongLines" }));
     hub.leave(this, reasons.longLines, true);
     return true;
+  }
+
+  /** Tells the client that a line (or message) it sent was over the limit and dropped. */
+  protected refuseTooLong(): void {
+    this.tell(failed({ code: "lineTooLong", max: this.hub.options.maxLine }));
   }
 
   /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */
