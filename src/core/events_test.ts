@@ -12,6 +12,7 @@ import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import type { HubOptions } from "./hub.ts";
 import { Delivery } from "./delivery.ts";
+import type { ClusterLink } from "./remote.ts";
 
 /** What `src/core` may import besides itself: the log (ops) and nothing of a front-end. */
 const CORE_MAY_IMPORT = ["core/", "ops/log.ts"];
@@ -154,4 +155,51 @@ test("events: a delivery encodes its event once per format, whatever the number 
     }
   }
   assertEquals(counts, [1, 1, 1, 1]);
+});
+
+/** A cluster link whose claims wait until the test settles them; nobody else is in it. */
+function pendingCluster() {
+  const claims: ((granted: boolean) => void)[] = [];
+  const link: ClusterLink = {
+    id: "test",
+    connected: true,
+    remote: new Map(),
+    publish() {},
+    remoteName: () => undefined,
+    claim: () => new Promise<boolean>((resolve) => claims.push(resolve)),
+    membersIn: () => ({ names: [], count: 0 }),
+    membersOf: () => [],
+    rooms: () => new Map(),
+  };
+  return { link, claims };
+}
+
+test("events: a name being claimed is held apart from members: IRC never sees a nameless member", async () => {
+  using irc = ircHub();
+  const ann = irc.member("ann");
+  const { link, claims } = pendingCluster();
+  irc.hub.cluster = link;
+  const zed = irc.hub.open();
+  zed.say("zed"); // claimed across the cluster: waits
+  assertEquals([claims.length, irc.hub.members.has("zed"), irc.hub.claims.has("zed")], [
+    1,
+    false,
+    true,
+  ]);
+  ann.say("WHO *", "USERHOST zed", "MONITOR + zed");
+  const answers = lines(ann);
+  assert(!answers.some((line) => line.includes("null")), answers.join(" | "));
+  assert(answers.some((line) => / 731 ann :zed/.test(line)), answers.join(" | ")); // offline
+  // The name is held meanwhile: nobody else gets it.
+  const other = irc.hub.open();
+  other.say("zed");
+  assertEquals(other.take(), ["!! the name zed is taken", "-- What should we call you?"]);
+  claims[0](true);
+  await Promise.resolve(); // the claim's answer comes in a microtask
+  assertEquals(
+    zed.take()[0],
+    "-- Hello, zed! You are the first one here. Type /help for commands.",
+  );
+  assertEquals([irc.hub.members.get("zed"), irc.hub.claims.size], [zed.session, 0]);
+  assert(lines(ann).some((line) => / 730 ann :zed!zed@chat/.test(line)));
 });

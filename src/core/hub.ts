@@ -96,6 +96,11 @@ export class Hub implements ClusterHub {
   readonly sessions = new Set<Session>();
   /** Named sessions by {@linkcode nameKey}. */
   readonly members = new Map<string, Session>();
+  /**
+   * Names being claimed across the cluster, by {@linkcode nameKey}, for the session
+   * that waits on the claim: held (no one else may take them), but no member's yet.
+   */
+  readonly claims = new Map<string, Session>();
   /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
@@ -247,13 +252,18 @@ export class Hub implements ClusterHub {
     return this.findMember(name)?.name ?? undefined;
   }
 
+  /** The session that holds the name key `key`, as a member's or claimed, if any. */
+  holderOf(key: string): Session | undefined {
+    return this.members.get(key) ?? this.claims.get(key);
+  }
+
   /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
   nameError(name: string, session: Session): Problem | null {
     const bad = checkName(name);
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
-    const holder = this.members.get(key);
+    const holder = this.holderOf(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
     return null;
@@ -283,21 +293,23 @@ export class Hub implements ClusterHub {
 
   /**
    * Claims `name` across the cluster for `session` (in `room`), which waits
-   * meanwhile, reserved here under the name; `then(taken)` runs if the session
-   * is still there, and a claim it no longer needs is given back.
+   * meanwhile, the name held here in {@linkcode claims}; once granted it is the
+   * session's in `members`. `then(taken)` runs if the session is still there, and a
+   * claim it no longer needs is given back.
    */
   claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
-    this.members.set(key, session);
+    this.claims.set(key, session);
     session.claiming = name;
     session.hold();
     this.cluster!.claim(name, room).then((granted) => {
       session.claiming = null;
+      if (this.claims.get(key) === session) this.claims.delete(key);
       if (session.closed) {
         if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (!granted) this.members.delete(key);
+      if (granted) this.members.set(key, session);
       try {
         then(!granted);
       } catch (error) {
@@ -519,8 +531,8 @@ export class Hub implements ClusterHub {
     session.dispose();
     this.sessions.delete(session);
     const { name, room, claiming } = session;
-    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
-      this.members.delete(nameKey(claiming));
+    if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
+      this.claims.delete(nameKey(claiming));
     }
     if (name !== null) {
       this.members.delete(nameKey(name));

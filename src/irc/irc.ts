@@ -650,7 +650,7 @@ function nickProblem(session: IrcSession, nick: string): ["432" | "433", string]
   if (checkName(nick)) return ["432", "Erroneous nickname"];
   if (session.hub.isReserved(nick)) return ["432", "Nickname is reserved"];
   const key = nameKey(nick);
-  const holder = session.hub.members.get(key);
+  const holder = session.hub.holderOf(key);
   if (holder && holder !== session) return ["433", "Nickname is already in use"];
   if (!holder && session.hub.cluster?.remoteName(key) !== undefined) {
     return ["433", "Nickname is already in use"]; // on another server of the cluster
