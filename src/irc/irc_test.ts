@@ -23,7 +23,7 @@ import {
 } from "../../tests/test_util.ts";
 import type { HubOptions } from "../core/hub.ts";
 import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
-import { helloName, say } from "../core/protocol.ts";
+import { helloName, say } from "../text/protocol.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -386,8 +386,9 @@ test("irc: a name still being claimed in the cluster is no one's to MONITOR, WHO
   using hub = new IrcHub();
   const ann = hub.ircMember("ann"); // before the cluster: registered at once
   const bus = new PendingClaims();
-  hub.cluster = new Cluster(hub);
-  hub.cluster.bus = bus;
+  const cluster = new Cluster(hub);
+  cluster.bus = bus;
+  hub.cluster = cluster;
   const nc = hub.open();
   nc.say("bob"); // a first name, its claim on its way
   ann.say("/nick cat"); // not IRC: a chat line, ignored
@@ -420,8 +421,9 @@ test("irc: a nick being claimed (NICK in a cluster) leaves WHO * and USERHOST as
   const ann = hub.ircMember("ann");
   const watcher = hub.ircMember("eve");
   const bus = new PendingClaims();
-  hub.cluster = new Cluster(hub);
-  hub.cluster.bus = bus;
+  const cluster = new Cluster(hub);
+  cluster.bus = bus;
+  hub.cluster = cluster;
   ann.say("NICK cat");
   assertEquals(ircLines(ann), []);
   watcher.say("MONITOR + cat", "WHO *", "USERHOST cat");
@@ -640,7 +642,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
     ":irc.test 705 ann * :AWAY CAP HELP INFO ISON JOIN LIST LUSERS MODE MONITOR MOTD NAMES NICK " +
-    "NOTICE PART PING PRIVMSG QUIT TIME TOPIC USERHOST VERSION WHO WHOIS",
+    "NOTICE PART PING PRIVMSG QUIT TAGMSG TIME TOPIC USERHOST VERSION WHO WHOIS",
     ":irc.test 706 ann * :End of /HELP",
     ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
     ":irc.test 706 ann JOIN :End of /HELP",

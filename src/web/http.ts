@@ -20,7 +20,7 @@ import tls from "node:tls";
 import type { Admission } from "../core/admission.ts";
 import { hostPort, type ServerLog } from "../ops/log.ts";
 import { type ChatMetrics, REFUSAL_LABELS } from "../ops/metrics.ts";
-import { say } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 import { createListener } from "../transport/tcp.ts";
 import { withTimeout } from "../core/timeout.ts";
 

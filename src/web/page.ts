@@ -20,15 +20,14 @@
  */
 
 import { ROOMS_LISTED } from "../core/commands.ts";
+import { LOBBY, NAME_SOURCE } from "../core/protocol.ts";
 import {
   ACTION_LINE,
   helloName,
   lineLimit,
-  LOBBY,
   MESSAGE_LINE,
   NAME_COLORS,
   NAME_PROMPT,
-  NAME_SOURCE,
   nameChange,
   nameColor,
   parseHistoryLine,
@@ -38,7 +37,7 @@ import {
   readNotice,
   roomChange,
   WELCOME,
-} from "../core/protocol.ts";
+} from "../text/protocol.ts";
 
 /** The page's icon, a speech bubble (served at `/favicon.svg` and `/favicon.ico`). */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">

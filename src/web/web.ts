@@ -17,6 +17,8 @@ import { type MetricType, renderReading } from "../ops/metrics.ts";
 import type { FlushScheduler } from "../transport/outbox.ts";
 import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
 import { handshakeError, WS_LISTENER, WsTransport } from "../transport/websocket.ts";
+import { JSON_PROTOCOL } from "../json/render.ts";
+import { jsonSession } from "../json/session.ts";
 
 /** Where and how the web side listens. */
 export interface WebOptions {
@@ -79,7 +81,7 @@ export class WebServer {
   #loopback = false;
 
   private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
-    this.ws = new WsTransport(hub, options);
+    this.ws = new WsTransport(hub, { ...options, sessions: { [JSON_PROTOCOL]: jsonSession } });
     this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
   }
 
