@@ -1,5 +1,5 @@
 /**
- * The web page (`src/web/page.ts`) in a real browser: Debian's `chromium`, driven
+ * The web page (`src/web/page/`) in a real browser: Debian's `chromium`, driven
  * through `npm:puppeteer-core` (which downloads no browser of its own), against
  * a server started in this process with its web port on. The tests skip, saying
  * why, where no `chromium` is on the PATH (`apt-get install -y chromium`; CI's
@@ -16,7 +16,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // installed as soon as the project runs, and a lone server must download nothing.
 // deno-lint-ignore no-import-prefix
 import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
+import { PAGE_CSS, PAGE_FILES, PAGE_HTML } from "../src/web/page.ts";
 import { checkName, NAME_COLORS, nameColor, say } from "../src/core/protocol.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 import { LineClient, sanitized, test } from "./test_util.ts";
@@ -272,12 +272,21 @@ const DOCS = new URL("../docs/", import.meta.url);
 // The tests
 // ---------------------------------------------------------------------------
 
-test("web page: no inline script or style, no HTML from strings, the script parses", () => {
+test("web page: no inline script or style, no HTML from strings, a colour for every name", () => {
   assert(!/<script(?![^>]*\ssrc=)/i.test(PAGE_HTML), "no inline script");
   assert(!/<style|\sstyle=|\son[a-z]+=/i.test(PAGE_HTML), "no inline style or handler");
-  assert(!/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/.test(PAGE_JS));
-  assert(PAGE_JS.includes(nameColor.toString()), "client.ts's colour function, as it is");
-  new Function(PAGE_JS); // parses; runs nothing
+  const scripts = [...PAGE_FILES].filter(([path]) => path.endsWith(".js"));
+  assert(scripts.length > 1, "the script's modules");
+  let imports = 0;
+  for (const [path, { text }] of scripts) {
+    assert(!/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/.test(text), path);
+    // Each module it imports is served, at the path the browser asks for.
+    for (const [, module] of text.matchAll(/^import [^;]*? from "\.(\/[\w.]+)";$/gms)) {
+      assert(PAGE_FILES.has(module), `${path} imports ${module}, which is served`);
+      imports++;
+    }
+  }
+  assert(imports >= scripts.length - 1, "every module is imported");
   for (const code of NAME_COLORS) {
     assert(PAGE_CSS.includes(`.c${code} {`), `a CSS colour for ${code}`);
   }

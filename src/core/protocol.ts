@@ -69,8 +69,8 @@ export const error = (text: string): string => `!! ${text}`;
 // Reading server lines (the client's side)
 // ---------------------------------------------------------------------------
 
-// Exported, with the functions below, for the web page (`src/web/page.ts`), which runs
-// their source: the browser reads lines exactly as the terminal client does.
+// Exported, with the functions below, for the terminal client; the web page has a copy
+// (`src/web/page/text_lines.js`) that `src/web/page_test.ts` checks against them.
 /** A name, as a regular expression source (the `u` flag). */
 export const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*`;
 /** `NAME (private): TEXT`. */
@@ -112,8 +112,9 @@ export const NAME_COLORS: readonly number[] = [32, 33, 34, 35, 36, 92, 93, 94, 9
 
 /**
  * The ANSI colour code (one of {@linkcode NAME_COLORS}) for a name: the same name, in
- * any case, always gets the same colour. The web page runs this very function (its
- * source, with `NAME_COLORS`), so a name has one colour in the terminal and the browser.
+ * any case, always gets the same colour. The web page has a copy
+ * (`src/web/page/color.js`, checked by `src/web/page_test.ts`), so a name has one colour
+ * in the terminal and the browser.
  */
 export function nameColor(name: string): number {
   // FNV-1a: cheap, and stable across runs and machines.
@@ -441,7 +442,7 @@ export type Notice =
  * Reads the text of a notice (the line without its `-- `) back into what it
  * says, or `null` for a notice it does not know. It inverts {@linkcode say}
  * beside it, so a reader (the client, the web page) never spells a wording
- * itself. Self-contained (the page runs its source).
+ * itself.
  */
 export function readNotice(text: string): Notice | null {
   let m = /^Online in (\S+) \((\d+)\): (.*?)(?: and (\d+) more)?$/u.exec(text);
