@@ -69,8 +69,8 @@ export const error = (text: string): string => `!! ${text}`;
 // Reading server lines (the client's side)
 // ---------------------------------------------------------------------------
 
-// Exported, with the functions below, for the terminal client; the web page has a copy
-// (`src/web/page/text_lines.js`) that `src/web/page_test.ts` checks against them.
+// Exported, with the functions below, for the terminal client (the web page speaks the
+// JSON protocol and reads no lines).
 /** A name, as a regular expression source (the `u` flag). */
 export const NAME_SOURCE = String.raw`[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*`;
 /** `NAME (private): TEXT`. */
@@ -441,7 +441,7 @@ export type Notice =
 /**
  * Reads the text of a notice (the line without its `-- `) back into what it
  * says, or `null` for a notice it does not know. It inverts {@linkcode say}
- * beside it, so a reader (the client, the web page) never spells a wording
+ * beside it, so a reader (the terminal client) never spells a wording
  * itself.
  */
 export function readNotice(text: string): Notice | null {

@@ -14,7 +14,7 @@
 import html from "./page/index.html" with { type: "text" };
 import appJs from "./page/app.js" with { type: "text" };
 import colorJs from "./page/color.js" with { type: "text" };
-import textLinesJs from "./page/text_lines.js" with { type: "text" };
+import wordingJs from "./page/wording.js" with { type: "text" };
 import css from "./page/app.css" with { type: "text" };
 import icon from "./page/icon.svg" with { type: "text" };
 
@@ -34,7 +34,7 @@ export const PAGE_FILES: ReadonlyMap<string, { text: string; type: string }> = n
   ["/", { text: PAGE_HTML, type: "text/html; charset=utf-8" }],
   ["/app.js", { text: PAGE_JS, type: JS }],
   ["/color.js", { text: colorJs, type: JS }],
-  ["/text_lines.js", { text: textLinesJs, type: JS }],
+  ["/wording.js", { text: wordingJs, type: JS }],
   ["/app.css", { text: PAGE_CSS, type: "text/css; charset=utf-8" }],
   // One icon at both paths: browsers take SVG from `/favicon.ico` too.
   ["/favicon.svg", { text: FAVICON_SVG, type: "image/svg+xml" }],

@@ -1,8 +1,14 @@
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+/**
+ * The page's modules that need no browser: its name colours agree with the
+ * terminal client's, and its sentences (the JSON protocol's events, rendered).
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import * as core from "../core/protocol.ts";
-import { ROOMS_LISTED } from "../core/commands.ts";
 import * as page from "./page/color.js";
-import * as lines from "./page/text_lines.js";
+import * as wording from "./page/wording.js";
 import { test } from "../../tests/test_util.ts";
 
 test("page: a name has the same colour in the page as in the terminal client", () => {
@@ -12,50 +18,50 @@ test("page: a name has the same colour in the page as in the terminal client", (
   for (const name of names) assertEquals(page.nameColor(name), core.nameColor(name), name);
 });
 
-test("page: its readers of text lines read the server's sentences as the core's do", () => {
+test("page: its sentences list names as the server's do, and say every error code", () => {
+  assertEquals(wording.listNames([]), "");
+  assertEquals(wording.listNames(["ann"]), "ann");
+  assertEquals(wording.listNames(["ann", "bob", "carol"]), "ann, bob and carol");
+  assertEquals(wording.listNames(["ann", "bob"], 5), "ann, bob and 3 more");
   assertEquals(
-    [lines.LOBBY, lines.ROOMS_LISTED, lines.NAME_PROMPT, lines.WELCOME],
-    [core.LOBBY, ROOMS_LISTED, core.NAME_PROMPT, core.WELCOME],
+    wording.presence([
+      { change: "joined", names: ["ann"], count: 1 },
+      { change: "left", names: ["bob", "carol"], count: 2 },
+      { change: "moved", names: ["dan"], count: 1, to: "dev" },
+    ]),
+    "ann joined; bob and carol left; dan went to dev",
   );
-  const { say } = core;
-  const samples = [
-    "ann: hi there",
-    "* ann waves",
-    "bob (private): psst",
-    "!! the name ann is taken",
-    "weird line",
-    core.historyLine({ kind: "message", from: "ann", text: "old", time: 0 }),
-    core.limitsLine(4096),
-    say.privateSent("bob", "hi"),
-    say.hello("ann", ["bob"], 1),
-    say.nowIn("dev", [], 0),
-    say.renamed("annie"),
-    say.online("lobby", ["ann", "bob"], 5),
-    say.roomsHeader(3),
-    say.roomEntry("dev", 2, "a topic"),
-    say.roomEntry("lobby", 1, ""),
-    say.moreRooms(4),
-    say.topicIs("dev", "release"),
-    say.noTopic("dev"),
-    say.topicSet("ann", "new topic"),
-    say.historyHeader("lobby", 2),
-    say.earlierHeader("lobby", 1),
-    say.historyEnd,
-    say.noEarlier("lobby"),
-    say.bye,
-    say.happenings(["ann and bob joined", "carol left (quit: bye)", "dan went to dev"]),
-    say.othersRenamed("ann", "annie"),
-    say.alreadyIn("dev"),
+  const generic = wording.errorText({ code: "somethingNew" });
+  assertEquals(generic, "The server refused that (somethingNew).");
+  // Every code the server's text protocol has a sentence for gets one of the page's own.
+  const codes = [
+    "badName",
+    "nameTaken",
+    "nameReserved",
+    "nameFirst",
+    "noNameInTime",
+    "nameLost",
+    "lineTooLong",
+    "tooManyLongLines",
+    "tooFast",
+    "usage",
+    "unknownCommand",
+    "noSuchMember",
+    "noSuchRoom",
+    "thatIsYou",
+    "topicTooLong",
+    "historyTooFast",
+    "tooManyRooms",
+    "tooManyRoomsFromAddress",
+    "serverFull",
+    "tooManyFromAddress",
+    "connectingTooFast",
+    "internal",
   ];
-  for (const line of samples) {
-    const text = line.slice(3);
-    assertEquals(lines.parseLine(line), core.parseLine(line), line);
-    assertEquals(lines.parseHistoryLine(line), core.parseHistoryLine(line), line);
-    assertEquals(lines.lineLimit(line), core.lineLimit(line), line);
-    assertEquals(lines.privateReceipt(line), core.privateReceipt(line), line);
-    assertEquals(lines.readNotice(text), core.readNotice(text), line);
-    assertEquals(lines.roomChange(line), core.roomChange(line), line);
-    assertEquals(lines.helloName(line), core.helloName(line), line);
-    assertEquals(lines.nameChange(line), core.nameChange(line), line);
+  for (const code of codes) {
+    const fields = { name: "ann", max: 9, room: "dev", command: "/x", seconds: 3, usage: "/x Y" };
+    const text = wording.errorText({ code, ...fields });
+    assert(!text.startsWith("The server refused that"), code);
+    assert(!/undefined|\(\)| {2}/.test(text), `${code}: ${text}`);
   }
 });

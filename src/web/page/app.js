@@ -2,8 +2,11 @@
 /// <reference lib="dom" />
 /**
  * The page's script: a browser client for the same rooms as `nc` and
- * `client.ts`, over the WebSocket at `/ws` (one or more lines per text frame,
- * separated by `\n`; each line the user sends is one frame).
+ * `client.ts`. It speaks the JSON protocol over the WebSocket at `/ws`
+ * (subprotocol `chat.v1.json`, one JSON object per frame; see docs/protocol.md)
+ * and shows each event as what it is: chat lines with their names in colour,
+ * joins and leaves as quiet lines, errors next to the input, the people and
+ * rooms in the side panel.
  *
  * Every piece of text goes into the page as text (`textContent`), never as HTML;
  * the page has no inline script or style (the server's Content-Security-Policy
@@ -13,20 +16,10 @@
  */
 
 import { nameColor } from "./color.js";
-import {
-  helloName,
-  lineLimit,
-  LOBBY,
-  NAME_PROMPT,
-  nameChange,
-  parseHistoryLine,
-  parseLine,
-  privateReceipt,
-  readNotice,
-  roomChange,
-  ROOMS_LISTED,
-  WELCOME,
-} from "./text_lines.js";
+import { errorText, presence, say } from "./wording.js";
+
+/** The WebSocket subprotocol the page speaks. */
+const PROTOCOL = "chat.v1.json";
 
 /**
  * The element with the id `id`, as the type the page's HTML gives it.
@@ -57,6 +50,7 @@ const ui = {
   jump: byId("jump", HTMLButtonElement),
   form: byId("form", HTMLFormElement),
   input: byId("input", HTMLInputElement),
+  inputError: byId("input-error", HTMLElement),
   side: byId("side", HTMLElement),
   members: byId("members", HTMLUListElement),
   membersTitle: byId("members-title", HTMLElement),
@@ -70,46 +64,89 @@ const ui = {
  * @param {number} attempt
  */
 const backoff = (attempt) => Math.min(1000 * Math.pow(2, attempt), 30000);
-/** How far apart a live line and its replay may be for the replay to be skipped. */
-const LIVE_SLACK = 10000;
 /** Lines kept in the page; older ones go. */
 const MAX_LINES = 2000;
+/** Ids of kept events remembered, to show none twice; older ones are forgotten. */
+const MAX_IDS = 5000;
+/** Requests whose replies are still told apart by their `ref`. */
+const MAX_REFS = 200;
+/** Own lines shown before the server confirmed them. */
+const MAX_PENDING = 100;
 
-/** @typedef {{ name: string, members: number, topic: string }} RoomEntry */
-/** @typedef {{ kind: "message" | "action" | "private", name: string, text: string }} Chat */
+// ---------------------------------------------------------------------------
+// The protocol's events (docs/protocol.md), as the page reads them
+// ---------------------------------------------------------------------------
+
+/** @typedef {{ name: string, members: number, topic: string }} RoomInfo */
+/** @typedef {{ id: string, type: "message" | "action", from: string, text: string, time: string }} Entry */
+/** @typedef {import("./wording.js").PresenceGroup} PresenceGroup */
+/**
+ * @typedef {{ type: "greeting", maxLine: number }
+ *   | { type: "prompt" }
+ *   | { type: "welcome", name: string, room: string, others: string[], count: number, topic: string }
+ *   | { type: "entered", room: string, others: string[], count: number, topic: string }
+ *   | { type: "message" | "action", id?: string, room: string, from: string, text: string }
+ *   | { type: "private", from: string, to: string, text: string }
+ *   | { type: "presence", room: string, groups: PresenceGroup[] }
+ *   | { type: "rename", old: string, name: string, self: boolean }
+ *   | { type: "topic", room: string, topic: string, by: string }
+ *   | { type: "who", room: string, names: string[], count: number }
+ *   | { type: "rooms", rooms: RoomInfo[], count: number }
+ *   | { type: "history", room: string, earlier: boolean, entries: Entry[], gap?: boolean }
+ *   | { type: "noEarlier", room: string }
+ *   | { type: "help", commands: { usage: string, summary: string }[] }
+ *   | { type: "privateSent", to: string, text: string }
+ *   | { type: "topicIs", room: string, topic: string }
+ *   | { type: "alreadyIn", room: string }
+ *   | { type: "alreadyNamed", name: string }
+ *   | { type: "bye" }
+ *   | { type: "shutdown", reason: string }
+ *   | { type: "error", code: string, [field: string]: unknown }} Body
+ */
+/** @typedef {Body & { time?: string, ref?: string }} ServerEvent */
+
+/**
+ * Why the page sent a request, so that its reply is shown or not: `quiet` ones
+ * (the page's own /who and /rooms) only update the side panel.
+ * @typedef {"typed" | "quiet" | "hello" | "rejoin"} Purpose
+ */
+
+/** @typedef {{ kind: "message" | "action", room: string, text: string, ref: string, item: HTMLElement }} Pending */
 
 const state = {
   /** @type {WebSocket | null} */
   ws: null,
   /** @type {"offline" | "naming" | "joined"} */
   phase: "offline",
-  name: "", // the name the server greeted us with
-  wantName: "", // the name to send at the server's question
-  prompted: false, // the server has asked for a name on this connection
-  nameSent: false,
+  name: "", // the name the server welcomed us with
+  wantName: "", // the name to say hello with
+  greeted: false, // the server has greeted this connection, and waits for hello
+  helloSent: false,
+  home: "", // the room the server puts a new member in
   room: "", // the room we are in
   returnTo: "", // the room to go back to after a reconnect
   topic: "",
   maxLine: 4096,
-  greeted: false, // the welcome was shown once
   attempt: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} the next reconnect */
   timer: undefined,
   quit: false,
-  quiet: { who: 0, rooms: 0 }, // answers to the page's own requests, not shown in the log
-  roomsLeft: 0,
-  roomsShown: true,
-  /** @type {RoomEntry[]} */
+  /** @type {RoomInfo[]} */
   roomList: [],
   roomsMore: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} a /who soon */
   whoTimer: undefined,
-  /** @type {{ line: string, time: number }[]} live room lines, to skip their replay after a reconnect */
-  seen: [],
-  /** @type {Set<string>} history lines shown: "time line" */
-  replayed: new Set(),
-  historyHeader: "", // a replay's header, held until one of its lines is shown
-  historyShown: false, // a line of the current replay was shown, so its end is too
+  nextRef: 0,
+  /** @type {Map<string, Purpose>} why each recent request was sent, by its ref */
+  requests: new Map(),
+  /** @type {Set<string>} ids of the kept events shown (or seen as one's own) */
+  seenIds: new Set(),
+  /** @type {Map<string, string>} the last id seen in each room (by its key), for `since` */
+  lastId: new Map(),
+  /** @type {Pending[]} own lines shown, not yet seen with their id */
+  pending: [],
+  /** A room whose replay is not shown: the home room's, when a reconnect goes back elsewhere. */
+  skipReplay: "",
   /** @type {string[]} input history */
   sent: [],
   recall: -1,
@@ -149,6 +186,15 @@ const pad = (n) => String(n).padStart(2, "0");
 const hhmm = (d) => pad(d.getHours()) + ":" + pad(d.getMinutes());
 /** @param {Date} d */
 const day = (d) => d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+
+/**
+ * An event's time, or now when it has none (or not one a Date reads).
+ * @param {string | undefined} time
+ */
+function when(time) {
+  const date = time ? new Date(time) : new Date();
+  return isNaN(date.getTime()) ? new Date() : date;
+}
 
 /**
  * @param {Date} time
@@ -222,47 +268,51 @@ function showTitle() {
 }
 
 /**
- * Shows a message, an action or a private message; own: you sent it.
- * @param {Chat} parsed
- * @param {boolean} own
- * @param {Date} [time]
+ * Shows a room message or action.
+ * @param {"message" | "action"} kind
+ * @param {string} from
+ * @param {string} text
+ * @param {{ own?: boolean, time?: Date, history?: boolean }} [options]
  */
-function showChat(parsed, own, time) {
-  const who = nameEl(parsed.name, own);
-  if (parsed.kind === "action") {
-    return append("action" + (own ? " own" : ""), ["* ", who, " ", parsed.text], {
-      own,
-      time,
-      announce: own ? "" : "* " + parsed.name + " " + parsed.text,
+function showChat(kind, from, text, options = {}) {
+  const own = !!options.own;
+  const who = nameEl(from, own);
+  const classes = kind + (own ? " own" : "") + (options.history ? " history" : "");
+  const quiet = own || options.history;
+  if (kind === "action") {
+    return append(classes, ["* ", who, " ", text], {
+      ...options,
+      announce: quiet ? "" : "* " + from + " " + text,
     });
   }
-  if (parsed.kind === "private") {
-    return append("private", [
-      who,
-      " ",
-      el("span", "badge", "(private)"),
-      ": ",
-      el("span", "text", parsed.text),
-    ], { announce: "private from " + parsed.name + ": " + parsed.text });
-  }
-  return append("message" + (own ? " own" : ""), [who, ": ", el("span", "text", parsed.text)], {
-    own,
-    time,
-    announce: own ? "" : parsed.name + ": " + parsed.text,
+  return append(classes, [who, ": ", el("span", "text", text)], {
+    ...options,
+    announce: quiet ? "" : from + ": " + text,
   });
 }
 
 /**
+ * Shows a quiet line: something that happened, or an answer, not a chat line.
  * @param {string} text
  * @param {string} [className]
+ * @param {Date} [time]
  */
-function showNotice(text, className) {
-  return append("notice " + (className || ""), ["-- " + text]);
+function showNotice(text, className, time) {
+  return append("notice " + (className || ""), [text], { time });
 }
 
-/** @param {string} text */
-function showError(text) {
-  return append("error", ["!! " + text], { announce: "error: " + text });
+/**
+ * Shows an error next to the input (and tells screen readers, as an alert).
+ * @param {string} text
+ */
+function showInputError(text) {
+  ui.inputError.textContent = text;
+  ui.input.setAttribute("aria-invalid", "true");
+}
+
+function clearInputError() {
+  ui.inputError.textContent = "";
+  ui.input.removeAttribute("aria-invalid");
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +341,7 @@ const roomKey = (room) =>
 const sameRoom = (a, b) => roomKey(a || "") === roomKey(b || "");
 
 /**
- * @param {string[]} names
+ * @param {readonly string[]} names
  * @param {number} total
  */
 function showMembers(names, total) {
@@ -316,9 +366,9 @@ function showMembers(names, total) {
 }
 
 function showRooms() {
-  // The lobby is always there to go back to, listed or not (an empty room is not).
-  if (!state.roomList.some((room) => sameRoom(room.name, LOBBY))) {
-    state.roomList.push({ name: LOBBY, members: 0, topic: "" });
+  // The home room is always there to go back to, listed or not (an empty room is not).
+  if (state.home && !state.roomList.some((room) => sameRoom(room.name, state.home))) {
+    state.roomList.push({ name: state.home, members: 0, topic: "" });
   }
   const items = state.roomList.map((room) => {
     const item = el("li");
@@ -338,7 +388,7 @@ function showRooms() {
     item.append(button);
     return item;
   });
-  if (state.roomsMore) items.push(el("li", "more", "and " + state.roomsMore + " more"));
+  if (state.roomsMore) items.push(el("li", "more", say.moreRooms(state.roomsMore)));
   ui.rooms.replaceChildren(...items);
   showRoom();
 }
@@ -348,9 +398,8 @@ function showRooms() {
  * @param {"who" | "rooms"} what
  */
 function ask(what) {
-  if (state.phase !== "joined" || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
-  state.quiet[what]++;
-  state.ws.send("/" + what);
+  if (state.phase !== "joined") return;
+  request({ type: "line", text: "/" + what }, "quiet");
 }
 
 /** Refreshes the people list a little after joins and leaves (one request for a burst). */
@@ -375,249 +424,329 @@ function closeSide() {
 }
 
 // ---------------------------------------------------------------------------
-// Lines from the server
+// Events from the server
 // ---------------------------------------------------------------------------
 
-/** @param {string} line */
-function onLine(line) {
-  if (state.phase === "naming") return onNamingLine(line);
-  if (state.roomsLeft > 0 && line.startsWith("-- ")) {
-    const kind = readNotice(line.slice(3))?.kind;
-    if (kind === "roomEntry" || kind === "moreRooms") return onRoomEntry(line);
-  }
-  const replay = parseHistoryLine(line);
-  if (replay) return onHistory(replay);
-  const parsed = parseLine(line);
-  switch (parsed.kind) {
+/**
+ * Whether a reply answers something the user typed (or the server said it unasked),
+ * rather than one of the page's own requests.
+ * @param {ServerEvent} event
+ */
+const asked = (event) => !event.ref || state.requests.get(event.ref) !== "quiet";
+
+/** @param {ServerEvent} event */
+function onEvent(event) {
+  const time = when(event.time);
+  switch (event.type) {
+    case "greeting":
+      state.maxLine = event.maxLine;
+      state.greeted = true;
+      if (state.wantName && !state.helloSent) return sendHello();
+      return askName();
+    case "prompt":
+      state.greeted = true;
+      if (state.wantName && !state.helloSent) return sendHello();
+      return askName();
+    case "welcome":
+      return onWelcome(event);
+    case "entered":
+      return onEntered(event.room, event.others, event.count, event.topic);
     case "message":
     case "action":
+      return onChat(event, time);
     case "private":
-      if (parsed.kind !== "private") remember(line);
-      showChat({ kind: parsed.kind, name: parsed.name || "", text: parsed.text }, false);
-      countUnread();
+      showPrivate(event.from, event.text, time);
+      return countUnread();
+    case "presence":
+      showNotice(presence(event.groups), "presence", time);
+      return whoSoon();
+    case "rename":
+      if (event.self) {
+        state.name = event.name;
+        state.wantName = event.name;
+        setStatus("Connected as " + event.name);
+        showNotice(say.renamedSelf(event.name), "rename", time);
+      } else {
+        showNotice(say.renamed(event.old, event.name), "rename", time);
+      }
+      return whoSoon();
+    case "topic":
+      if (sameRoom(event.room, state.room)) state.topic = event.topic;
+      showRoom();
+      showNotice(say.topicSet(event.by, event.topic), "topic", time);
+      return;
+    case "topicIs":
+      if (sameRoom(event.room, state.room)) state.topic = event.topic;
+      showRoom();
+      showNotice(say.topicIs(event.room, event.topic), "topic", time);
+      return;
+    case "who":
+      if (sameRoom(event.room, state.room)) showMembers(event.names, event.count);
+      if (asked(event)) showNotice(say.who(event.room, event.names, event.count), "who", time);
+      return;
+    case "rooms":
+      state.roomList = event.rooms.slice();
+      state.roomsMore = Math.max(0, event.count - event.rooms.length);
+      showRooms();
+      if (asked(event)) showRoomList(event.rooms, event.count, time);
+      return;
+    case "history":
+      return onHistory(event);
+    case "noEarlier":
+      showNotice(say.noEarlier(event.room), "history-mark", time);
+      return;
+    case "help":
+      showNotice(say.helpHeader, "help", time);
+      for (const command of event.commands) {
+        append("notice help-entry", [el("code", "usage", command.usage), " " + command.summary]);
+      }
+      return;
+    case "privateSent":
+      append("private own", [
+        nameEl(state.name, true),
+        " ",
+        el("span", "badge", "(private)"),
+        " → ",
+        nameEl(event.to, false),
+        ": ",
+        el("span", "text", event.text),
+      ], { own: true, time });
+      return;
+    case "alreadyIn":
+      showNotice(say.alreadyIn(event.room), "", time);
+      return;
+    case "alreadyNamed":
+      showNotice(say.alreadyNamed(event.name), "", time);
+      return;
+    case "bye":
+      state.quit = true;
+      return;
+    case "shutdown":
+      showNotice(say.shutdown(event.reason), "", time);
       return;
     case "error":
-      showError(parsed.text);
-      return;
-    case "notice":
-      return onNotice(line, parsed.text);
-    default:
-      append("other", [line]);
+      return onError(event);
+      // Any other type is from a newer server: nothing to show for it.
   }
 }
 
-/** @param {string} line */
-function onNamingLine(line) {
-  if (line === NAME_PROMPT) {
-    state.prompted = true;
-    if (state.wantName && !state.nameSent) return sendName();
-    if (!state.nameSent) askName();
+/**
+ * @param {string} from
+ * @param {string} text
+ * @param {Date} time
+ */
+function showPrivate(from, text, time) {
+  append("private", [
+    nameEl(from, false),
+    " ",
+    el("span", "badge", "(private)"),
+    ": ",
+    el("span", "text", text),
+  ], { time, announce: "private from " + from + ": " + text });
+}
+
+/**
+ * @param {readonly RoomInfo[]} rooms
+ * @param {number} count
+ * @param {Date} time
+ */
+function showRoomList(rooms, count, time) {
+  showNotice(say.rooms(count), "rooms-entry", time);
+  for (const room of rooms) {
+    showNotice(say.room(room.name, room.members, room.topic), "rooms-entry", time);
+  }
+  if (count > rooms.length) showNotice(say.moreRooms(count - rooms.length), "rooms-entry", time);
+}
+
+/** @param {Extract<ServerEvent, { type: "welcome" }>} event */
+function onWelcome(event) {
+  state.phase = "joined";
+  state.helloSent = false;
+  state.name = event.name;
+  state.wantName = event.name;
+  state.attempt = 0;
+  state.home = event.room;
+  state.room = event.room;
+  state.topic = event.topic;
+  ui.nameView.hidden = true;
+  ui.nameError.textContent = "";
+  ui.nameInput.removeAttribute("aria-invalid");
+  ui.chatView.hidden = false;
+  ui.sideToggle.hidden = false;
+  setStatus("Connected as " + event.name);
+  showRoom();
+  ui.input.focus();
+  const returnTo = state.returnTo;
+  state.returnTo = "";
+  if (returnTo && !sameRoom(returnTo, event.room)) {
+    // Back to where the page was: the home room's replay is not what the reader left.
+    state.skipReplay = event.room;
+    request({ type: "line", text: "/join " + returnTo }, "rejoin");
     return;
   }
-  const limit = lineLimit(line);
-  if (limit !== null) state.maxLine = limit;
-  const name = helloName(line);
-  if (name !== null) return onJoined(name, line);
-  const parsed = parseLine(line);
-  if (parsed.kind === "error") {
-    if (state.nameSent) {
-      // The name was refused: say why, and ask again.
-      state.nameSent = false;
-      state.wantName = "";
-      ui.nameError.textContent = parsed.text;
-      ui.nameInput.setAttribute("aria-invalid", "true");
-      return;
-    }
-    ui.nameError.textContent = parsed.text;
+  showNotice(say.welcome(event.room, event.others, event.count), "hello", when(event.time));
+  ask("who");
+  ask("rooms");
+}
+
+/**
+ * Now in `room` (after a /join, or going back there after a reconnect).
+ * @param {string} room
+ * @param {readonly string[]} others
+ * @param {number} count
+ * @param {string} topic
+ */
+function onEntered(room, others, count, topic) {
+  state.room = room;
+  state.topic = topic;
+  state.skipReplay = "";
+  ui.members.replaceChildren();
+  showRoom();
+  showNotice(say.entered(room, others, count), "room-change");
+  ask("who");
+  ask("rooms");
+}
+
+/**
+ * Remembers the id of a kept event as seen; false if it was seen already.
+ * @param {string} id
+ * @param {string} room
+ * @param {boolean} latest it is the newest seen in its room (not from an earlier page)
+ */
+function see(id, room, latest) {
+  if (latest) state.lastId.set(roomKey(room), id);
+  if (state.seenIds.has(id)) return false;
+  state.seenIds.add(id);
+  if (state.seenIds.size > MAX_IDS) {
+    const oldest = state.seenIds.values().next().value;
+    if (oldest !== undefined) state.seenIds.delete(oldest);
+  }
+  return true;
+}
+
+/**
+ * The own line shown before the server confirmed it that `event` is, taken off the
+ * pending list; found by the request's ref, or by its words (a server that does not
+ * echo a sender's lines shows them only in a replay).
+ * @param {{ ref?: string, type: string, from: string, text: string }} event
+ * @param {string} room
+ * @returns {Pending | undefined}
+ */
+function takePending(event, room) {
+  if (event.from !== state.name) return undefined;
+  let index = event.ref ? state.pending.findIndex((own) => own.ref === event.ref) : -1;
+  if (index === -1) {
+    index = state.pending.findIndex((own) =>
+      own.kind === event.type && own.text === event.text && sameRoom(own.room, room)
+    );
+  }
+  return index === -1 ? undefined : state.pending.splice(index, 1)[0];
+}
+
+/**
+ * A room message or action, live.
+ * @param {Extract<ServerEvent, { type: "message" | "action" }>} event
+ * @param {Date} time
+ */
+function onChat(event, time) {
+  if (event.id !== undefined && !see(event.id, event.room, true)) return;
+  const own = takePending(event, event.room);
+  if (own) {
+    if (event.id !== undefined) own.item.dataset.id = event.id;
     return;
   }
-  // The greeting is shown once, not again on each reconnect.
-  if (state.greeted && (line === WELCOME || limit !== null)) return;
-  if (parsed.kind === "notice" && readNotice(parsed.text)?.kind === "bye") state.quit = true;
-  if (parsed.kind === "notice") showNotice(parsed.text, "greeting");
-  else append("other", [line]);
+  const item = showChat(event.type, event.from, event.text, {
+    own: event.from === state.name,
+    time,
+  });
+  if (event.id !== undefined) item.dataset.id = event.id;
+  if (event.from !== state.name) countUnread();
+}
+
+/** @param {Extract<ServerEvent, { type: "history" }>} event */
+function onHistory(event) {
+  if (!event.earlier && state.skipReplay && sameRoom(event.room, state.skipReplay)) return;
+  /** @type {Entry[]} */
+  const fresh = [];
+  for (const entry of event.entries) {
+    if (!see(entry.id, event.room, !event.earlier)) continue;
+    const own = takePending({ type: entry.type, from: entry.from, text: entry.text }, event.room);
+    if (own) own.item.dataset.id = entry.id;
+    else fresh.push(entry);
+  }
+  if (event.gap) showNotice(say.gap, "history-mark gap", when(event.time));
+  if (fresh.length === 0) return;
+  const mark = event.earlier ? say.earlier(event.room) : say.recent(event.room);
+  showNotice(mark, "history-mark", when(event.time));
+  for (const entry of fresh) {
+    const item = showChat(entry.type, entry.from, entry.text, {
+      own: entry.from === state.name,
+      time: when(entry.time),
+      history: true,
+    });
+    item.dataset.id = entry.id;
+  }
+}
+
+/** @param {Extract<ServerEvent, { type: "error" }>} event */
+function onError(event) {
+  const text = errorText(event);
+  if (state.phase !== "joined") {
+    // About the name (or why the server will not have this connection): asked again.
+    state.helloSent = false;
+    state.wantName = "";
+    ui.nameError.textContent = text;
+    if (state.greeted) ui.nameInput.setAttribute("aria-invalid", "true");
+    enableNameForm();
+    return;
+  }
+  if (event.ref && state.requests.get(event.ref) === "rejoin") {
+    // Not back in the room the page was in: it is where the welcome put it.
+    state.skipReplay = "";
+    ask("who");
+    ask("rooms");
+  }
+  const own = event.ref ? state.pending.findIndex((line) => line.ref === event.ref) : -1;
+  if (own !== -1) {
+    // A line shown as sent that the server refused.
+    const line = state.pending.splice(own, 1)[0];
+    line.item.classList.add("unsent");
+    line.item.title = text;
+  }
+  showInputError(text);
+}
+
+// ---------------------------------------------------------------------------
+// The name
+// ---------------------------------------------------------------------------
+
+function enableNameForm() {
+  ui.nameInput.disabled = false;
+  ui.nameSubmit.disabled = false;
 }
 
 function askName() {
   state.wantName = "";
   ui.chatView.hidden = state.name === "";
   ui.nameView.hidden = false;
-  ui.nameInput.disabled = false;
-  ui.nameSubmit.disabled = false;
+  enableNameForm();
   if (!ui.nameInput.value && state.name) ui.nameInput.value = state.name;
   ui.nameInput.focus();
   ui.nameInput.select();
   setStatus(state.ws ? "Connected" : "");
 }
 
-function sendName() {
-  state.nameSent = true;
+function sendHello() {
+  state.helloSent = true;
   ui.nameInput.disabled = true;
   ui.nameSubmit.disabled = true;
-  state.ws?.send(state.wantName);
-}
-
-/**
- * @param {string} name
- * @param {string} line
- */
-function onJoined(name, line) {
-  state.phase = "joined";
-  state.prompted = false;
-  state.greeted = true;
-  state.name = name;
-  state.wantName = name;
-  state.nameSent = false;
-  state.attempt = 0;
-  state.room = LOBBY;
-  state.topic = "";
-  ui.nameView.hidden = true;
-  ui.nameError.textContent = "";
-  ui.nameInput.removeAttribute("aria-invalid");
-  ui.chatView.hidden = false;
-  ui.sideToggle.hidden = false;
-  setStatus("Connected as " + name);
-  showRoom();
-  showNotice(parseLine(line).text, "hello");
-  ui.input.focus();
-  if (state.returnTo && !sameRoom(state.returnTo, LOBBY)) {
-    state.ws?.send("/join " + state.returnTo);
-  } else {
-    ask("who");
-    ask("rooms");
-  }
-  state.returnTo = "";
-}
-
-/**
- * @param {string} line
- * @param {string} text
- */
-function onNotice(line, text) {
-  const receipt = privateReceipt(line);
-  if (receipt) {
-    append("private own", [
-      nameEl(state.name, true),
-      " ",
-      el("span", "badge", "(private)"),
-      " → ",
-      nameEl(receipt.to, false),
-      ": ",
-      el("span", "text", receipt.text),
-    ], { own: true });
-    return;
-  }
-  const room = roomChange(line);
-  if (room !== null) {
-    state.room = room;
-    state.topic = "";
-    ui.members.replaceChildren();
-    showRoom();
-    showNotice(text, "room-change");
-    ask("who");
-    ask("rooms");
-    return;
-  }
-  const renamed = nameChange(line);
-  if (renamed !== null) {
-    state.name = renamed;
-    state.wantName = renamed;
-    setStatus("Connected as " + renamed);
-    showNotice(text);
-    whoSoon();
-    return;
-  }
-  const notice = readNotice(text);
-  switch (notice?.kind) {
-    case "online":
-      if (sameRoom(notice.room, state.room)) showMembers(notice.names, notice.total);
-      if (state.quiet.who > 0) state.quiet.who--;
-      else showNotice(text);
-      return;
-    case "rooms":
-      state.roomsLeft = Math.min(notice.count, ROOMS_LISTED) +
-        (notice.count > ROOMS_LISTED ? 1 : 0);
-      state.roomList = [];
-      state.roomsMore = 0;
-      state.roomsShown = state.quiet.rooms === 0;
-      if (state.quiet.rooms > 0) state.quiet.rooms--;
-      if (state.roomsShown) showNotice(text);
-      if (state.roomsLeft === 0) showRooms();
-      return;
-    case "topicIs":
-    case "noTopic":
-      if (sameRoom(notice.room, state.room)) {
-        state.topic = notice.kind === "topicIs" ? notice.topic : "";
-      }
-      showRoom();
-      showNotice(text, notice.kind === "topicIs" ? "topic" : undefined);
-      return;
-    case "topicSet":
-      state.topic = notice.topic;
-      showRoom();
-      showNotice(text, "topic");
-      return;
-    case "historyHeader":
-      // Held: after a reconnect every replayed line may have been seen live.
-      state.historyHeader = text;
-      state.historyShown = false;
-      return;
-    case "historyEnd":
-      state.historyHeader = "";
-      if (state.historyShown) showNotice(text, "history-mark");
-      state.historyShown = false;
-      return;
-    case "noEarlier":
-      showNotice(text, "history-mark");
-      return;
-    case "presence":
-      showNotice(text, "presence");
-      whoSoon();
-      return;
-    case "bye":
-      state.quit = true;
-  }
-  showNotice(text);
-}
-
-/** @param {string} line */
-function onRoomEntry(line) {
-  state.roomsLeft--;
-  const entry = readNotice(line.slice(3));
-  if (entry && entry.kind === "moreRooms") state.roomsMore = entry.count;
-  else if (entry && entry.kind === "roomEntry") {
-    state.roomList.push({ name: entry.room, members: entry.members, topic: entry.topic });
-  }
-  if (state.roomsShown) showNotice(line.slice(3), "rooms-entry");
-  if (state.roomsLeft === 0) showRooms();
-}
-
-/**
- * A room line as shown live, kept so that its replay after a reconnect is skipped.
- * @param {string} line
- */
-function remember(line) {
-  state.seen.push({ line, time: Date.now() });
-  if (state.seen.length > 500) state.seen.shift();
-}
-
-/** @param {{ time: Date, line: string }} replay */
-function onHistory(replay) {
-  const time = replay.time.getTime();
-  const key = time + " " + replay.line;
-  if (state.replayed.has(key)) return;
-  const live = state.seen.findIndex((seen) =>
-    seen.line === replay.line && Math.abs(seen.time - time) < LIVE_SLACK
-  );
-  if (live !== -1) {
-    state.seen.splice(live, 1);
-    return;
-  }
-  state.replayed.add(key);
-  if (state.historyHeader) showNotice(state.historyHeader, "history-mark");
-  state.historyHeader = "";
-  state.historyShown = true;
-  append("history", [replay.line], { time: replay.time, history: true });
+  /** @type {{ type: "hello", name: string, since?: string }} */
+  const hello = { type: "hello", name: state.wantName };
+  // Back in the home room: only what was said there since the last line seen.
+  const home = state.home && (!state.returnTo || sameRoom(state.returnTo, state.home));
+  const since = home ? state.lastId.get(roomKey(state.home)) : undefined;
+  if (since !== undefined) hello.since = since;
+  request(hello, "hello");
 }
 
 // ---------------------------------------------------------------------------
@@ -627,6 +756,38 @@ function onHistory(replay) {
 /** @param {string} text */
 function setStatus(text) {
   ui.status.textContent = text;
+}
+
+/**
+ * Sends a request with a fresh ref, remembered with why it was sent.
+ * @param {{ type: "hello", name: string, since?: string } | { type: "line", text: string }} body
+ * @param {Purpose} purpose
+ * @returns {string} the ref
+ */
+function request(body, purpose) {
+  const ref = "r" + ++state.nextRef;
+  state.requests.set(ref, purpose);
+  if (state.requests.size > MAX_REFS) {
+    const oldest = state.requests.keys().next().value;
+    if (oldest !== undefined) state.requests.delete(oldest);
+  }
+  state.ws?.send(JSON.stringify({ ...body, ref }));
+  return ref;
+}
+
+/**
+ * An event from a frame, or null for a frame that is not a JSON object with a type.
+ * @param {unknown} data
+ * @returns {ServerEvent | null}
+ */
+function readEvent(data) {
+  if (typeof data !== "string") return null;
+  try {
+    const event = JSON.parse(data);
+    return event && typeof event === "object" && typeof event.type === "string" ? event : null;
+  } catch {
+    return null;
+  }
 }
 
 function connect() {
@@ -639,28 +800,24 @@ function connect() {
   /** @type {WebSocket} */
   let ws;
   try {
-    ws = new WebSocket(url.href);
+    ws = new WebSocket(url.href, PROTOCOL);
   } catch {
     return scheduleReconnect();
   }
   state.ws = ws;
   state.phase = "naming";
-  state.prompted = false;
-  state.nameSent = false;
-  state.roomsLeft = 0;
-  state.quiet = { who: 0, rooms: 0 };
-  state.historyHeader = "";
-  state.historyShown = false;
+  state.greeted = false;
+  state.helloSent = false;
+  state.skipReplay = "";
   ws.addEventListener("open", () => {
     if (ws === state.ws) {
       setStatus(state.name ? "Connected; joining as " + state.name + "…" : "Connected");
     }
   });
-  ws.addEventListener("message", (event) => {
-    if (ws !== state.ws || typeof event.data !== "string") return;
-    const lines = event.data.split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    for (const line of lines) onLine(line);
+  ws.addEventListener("message", (message) => {
+    if (ws !== state.ws) return;
+    const event = readEvent(message.data);
+    if (event) onEvent(event);
   });
   ws.addEventListener("close", () => {
     if (ws !== state.ws) return;
@@ -669,7 +826,7 @@ function connect() {
     state.phase = "offline";
     if (wasIn) {
       state.returnTo = state.room;
-      showNotice("disconnected", "local");
+      showNotice(say.disconnected, "local");
     }
     if (state.quit) {
       // Out of the chat: no one listed, not even "(you)", and no rooms.
@@ -686,6 +843,7 @@ function connect() {
     if (!state.wantName) {
       // No name to join with (say, the server's name timeout): wait for one.
       setStatus("Disconnected; choosing a name connects again");
+      enableNameForm();
       return;
     }
     scheduleReconnect();
@@ -710,47 +868,43 @@ const encoder = new TextEncoder();
 const squeeze = (text) => text.replace(/\s+/gu, " ").trim();
 
 /**
- * What a line you typed looks like once sent, or null when the server's answer shows it.
+ * What a line you typed shows in the room once sent, or null when the server's answer
+ * shows it (a command).
  * @param {string} input
- * @returns {Chat | null}
+ * @returns {{ kind: "message" | "action", text: string } | null}
  */
 function ownLine(input) {
-  if (input.startsWith("//")) {
-    return { kind: "message", name: state.name, text: squeeze(input.slice(1)) };
-  }
-  if (!input.startsWith("/")) return { kind: "message", name: state.name, text: squeeze(input) };
+  if (input.startsWith("//")) return { kind: "message", text: squeeze(input.slice(1)) };
+  if (!input.startsWith("/")) return { kind: "message", text: squeeze(input) };
   const match = /^\/(\S+)\s*(.*)$/su.exec(input);
   if (match && match[1].toLowerCase() === "me" && match[2].trim()) {
-    return { kind: "action", name: state.name, text: squeeze(match[2]) };
+    return { kind: "action", text: squeeze(match[2]) };
   }
   return null;
 }
 
 /**
- * Sends a line as typed; false when it was not sent (and the log says why).
+ * Sends a line as typed; false when it was not sent (and the input says why).
  * @param {string} text
  */
 function sendLine(text) {
   if (!text.trim()) return false;
   const bytes = encoder.encode(text).length;
   if (bytes > state.maxLine) {
-    showError(
-      "line too long (" + bytes + " bytes, max " + state.maxLine + "); it was not sent",
-    );
+    showInputError(say.tooLongHere(bytes, state.maxLine));
     return false;
   }
   if (state.phase !== "joined" || !state.ws || state.ws.readyState !== WebSocket.OPEN) {
-    showError("not connected; it was not sent");
+    showInputError(say.notConnected);
     return false;
   }
-  state.ws.send(text);
+  clearInputError();
+  const ref = request({ type: "line", text }, "typed");
   const own = ownLine(text);
   if (own) {
-    const line = own.kind === "action"
-      ? "* " + own.name + " " + own.text
-      : own.name + ": " + own.text;
-    remember(line);
-    showChat(own, true);
+    const item = showChat(own.kind, state.name, own.text, { own: true });
+    state.pending.push({ ...own, room: state.room, ref, item });
+    if (state.pending.length > MAX_PENDING) state.pending.shift();
   }
   return true;
 }
@@ -797,9 +951,9 @@ ui.nameForm.addEventListener("submit", (event) => {
   ui.nameError.textContent = "";
   ui.nameInput.removeAttribute("aria-invalid");
   state.wantName = name;
-  state.nameSent = false;
-  if (state.prompted && state.ws && state.ws.readyState === WebSocket.OPEN) sendName();
-  else if (!state.ws) connect(); // at the server's question, the name is sent
+  state.helloSent = false;
+  if (state.greeted && state.ws && state.ws.readyState === WebSocket.OPEN) sendHello();
+  else if (!state.ws) connect(); // once greeted, the page says hello
 });
 
 ui.reconnect.addEventListener("click", () => {
