@@ -1017,6 +1017,27 @@ browserTest(
     await untilText(page, "#status", "Connected as ann");
     assertEquals((await historyMarks(page)).length, 3); // the gap, and no "Recent" for nothing
     assertEquals((await logLines(page)).filter((line) => line === "bob: while away").length, 1);
+
+    // A page asked for with /history is shown whole, seen or not; then there is no more.
+    await type(chat, "/history");
+    const earlier = await third.expectLine("/history");
+    third.send({
+      type: "history",
+      room: "lobby",
+      earlier: true,
+      entries: [entry("0", "bob", "oldest", 0), entry("1", "bob", "old one", 1)],
+      ref: earlier.ref,
+    });
+    await seeLine(page, "bob: oldest");
+    assertEquals((await logLines(page)).slice(-3), [
+      "Earlier messages in lobby",
+      "bob: oldest",
+      "bob: old one",
+    ]);
+    await type(chat, "/history");
+    const none = await third.expectLine("/history");
+    third.send({ type: "noEarlier", room: "lobby", ref: none.ref });
+    assertEquals(await seeLine(page, "No earlier messages in lobby."), "line notice history-mark");
     assertEquals(chat.errors, []);
   },
 );

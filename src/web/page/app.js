@@ -663,13 +663,22 @@ function onChat(event, time) {
   if (event.from !== state.name) countUnread();
 }
 
-/** @param {Extract<ServerEvent, { type: "history" }>} event */
+/**
+ * A page of history: a replay (on hello or /join) shows only what was not seen; a page
+ * asked for with /history (`earlier`) shows all of it, as asked.
+ * @param {Extract<ServerEvent, { type: "history" }>} event
+ */
 function onHistory(event) {
   if (!event.earlier && state.skipReplay && sameRoom(event.room, state.skipReplay)) return;
   /** @type {Entry[]} */
   const fresh = [];
   for (const entry of event.entries) {
-    if (!see(entry.id, event.room, !event.earlier)) continue;
+    const unseen = see(entry.id, event.room, !event.earlier);
+    if (event.earlier) {
+      fresh.push(entry);
+      continue;
+    }
+    if (!unseen) continue;
     const own = takePending({ type: entry.type, from: entry.from, text: entry.text }, event.room);
     if (own) own.item.dataset.id = entry.id;
     else fresh.push(entry);
