@@ -260,7 +260,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {
-    hub.cluster = new Cluster(hub);
+    const cluster = hub.cluster = new Cluster(hub);
     const { RedisBus } = await import("./src/cluster/redis_bus.ts");
     bus = await RedisBus.join(
       {
@@ -269,7 +269,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         history: settings.history,
         rooms: settings.maxRooms,
       },
-      hub.cluster,
+      cluster,
       hub.history,
       log,
     );

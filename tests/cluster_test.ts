@@ -11,7 +11,7 @@ import {
   ok as assert,
   rejects as assertRejects,
 } from "node:assert/strict";
-import { say } from "../src/core/protocol.ts";
+import { say } from "../src/text/protocol.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import {
   eventually,

@@ -8,7 +8,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import net from "node:net";
-import { NAME_PROMPT, say } from "../src/core/protocol.ts";
+import { NAME_PROMPT, say } from "../src/text/protocol.ts";
 import {
   eventually,
   LineClient,

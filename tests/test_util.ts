@@ -9,9 +9,10 @@
 import net from "node:net";
 import { Hub, type HubOptions } from "../src/core/hub.ts";
 import type { Command } from "../src/core/commands.ts";
-import { helloName, NAME_PROMPT } from "../src/core/protocol.ts";
+import { helloName, NAME_PROMPT } from "../src/text/protocol.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import type { Connection, Session } from "../src/core/session.ts";
+import { TextSession } from "../src/text/session.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 
 const encoder = new TextEncoder();
@@ -148,7 +149,7 @@ export class MemoryHub extends Hub {
   /** A new connection, greeted; its greeting is taken. */
   open(): MemoryConnection {
     const conn = new MemoryConnection();
-    const session = this.connect(conn);
+    const session = this.connect(conn, new TextSession(this, conn));
     if (!session) throw new Error(`refused: ${conn.lines.join(" | ")}`);
     conn.session = session;
     conn.take();

@@ -17,7 +17,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // deno-lint-ignore no-import-prefix
 import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
 import { PAGE_CSS, PAGE_FILES, PAGE_HTML } from "../src/web/page.ts";
-import { checkName, NAME_COLORS, nameColor, say } from "../src/core/protocol.ts";
+import { checkName } from "../src/core/protocol.ts";
+import { NAME_COLORS, nameColor, say } from "../src/text/protocol.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 import { LineClient, sanitized, test } from "./test_util.ts";
 import { JsonStandIn, type PlayedSocket } from "./json_stand_in.ts";

@@ -13,7 +13,8 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { FAVICON_SVG, PAGE_CSS, PAGE_FILES, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
-import { helloName, NAME_PROMPT, reasons, say } from "../src/core/protocol.ts";
+import { reasons } from "../src/core/protocol.ts";
+import { helloName, NAME_PROMPT, say } from "../src/text/protocol.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import {
   eventually,

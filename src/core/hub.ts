@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Cluster, ClusterHub, RemoteMember } from "../cluster/cluster.ts";
+import type { ClusterHub, ClusterLink, RemoteMember } from "./remote.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
   type ChatMessage,
@@ -18,14 +18,13 @@ import {
   nameKey,
   NAMES_IN_NOTICE,
   reasons,
-  renderMessage,
   RESERVED_NAMES,
   roomKey,
   roomName,
-  say,
 } from "./protocol.ts";
 import { type Event, failed, type Problem } from "./events.ts";
-import { problemText, renderText } from "../text/render.ts";
+import { Delivery } from "./delivery.ts";
+import { idBound, IdMaker } from "./ids.ts";
 import {
   type HistoryEntry,
   type HistoryMessage,
@@ -35,7 +34,7 @@ import {
 import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { Room, type RoomMember } from "./room.ts";
-import { type Connection, HISTORY_BURST, Session } from "./session.ts";
+import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
 export interface HubOptions {
@@ -91,8 +90,6 @@ export type MoveResult =
 /** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
 export type ChangeHook = (change: MemberChange) => void;
 
-const encoder = new TextEncoder();
-
 /** Members, names and rooms, and the rules for moving between them. */
 export class Hub implements ClusterHub {
   /** Every session, named or not. */
@@ -105,6 +102,8 @@ export class Hub implements ClusterHub {
   readonly postHooks: PostHook[] = [];
   /** Called with every change of a member's room, name or topic, after it is made. */
   readonly changeHooks: ChangeHook[] = [];
+  /** Makes the ids of the messages this instance accepts (see `ids.ts`). */
+  readonly ids = new IdMaker();
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -113,7 +112,7 @@ export class Hub implements ClusterHub {
   /** Set by shutdown: no one new is let in, and leaving members are not announced. */
   closing = false;
   /** The other instances this one shares rooms and names with (`--redis`), or `null`. */
-  cluster: Cluster | null = null;
+  cluster: ClusterLink | null = null;
   /** Says which address a session counts under (and which are exempt); `null`: no bound. */
   admission: Admission | null = null;
   /**
@@ -127,8 +126,6 @@ export class Hub implements ClusterHub {
   readonly commands: ReadonlyMap<string, Command>;
   /** The {@linkcode nameKey}s of names no member may take. */
   readonly #reserved = new Set(RESERVED_NAMES.map(nameKey));
-  /** What a new connection is sent first: the welcome, the limits, the name question. */
-  readonly #greeting: Uint8Array;
 
   /**
    * Makes an empty hub; `log` is the operator's log, `history` keeps rooms'
@@ -142,23 +139,21 @@ export class Hub implements ClusterHub {
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
-    const greeting: Event = { type: "greeting", time: 0, maxLine: options.maxLine };
-    this.#greeting = encoder.encode(renderText(greeting) + "\n");
   }
 
   /**
-   * Lets a new connection in (the transport has admitted it: see `admission.ts`):
-   * greets it and starts its name timer; `null` once the hub is shutting down.
+   * Lets a new connection in (the transport has admitted it: see `admission.ts`) as
+   * `session`, made by its front-end: greets it and starts its name timer; `null` once
+   * the hub is shutting down.
    */
-  connect(conn: Connection, made?: Session): Session | null {
+  connect(conn: Connection, session: Session): Session | null {
     if (this.closing) {
       conn.close(false);
       return null;
     }
-    // A front-end with a protocol of its own (IRC) makes its session and greets it itself.
-    const session = made ?? new Session(this, conn);
     this.sessions.add(session);
-    if (!made) conn.deliver(this.#greeting);
+    // A front-end with a greeting of its own (IRC) ignores this one.
+    session.tell({ type: "greeting", time: Date.now(), maxLine: this.options.maxLine });
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }
@@ -170,7 +165,7 @@ export class Hub implements ClusterHub {
     if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
       return dispatch(this, session, text);
     }
-    if (session.name === null) return this.#chooseName(session, text.trim());
+    if (session.name === null) return this.chooseName(session, text.trim());
     this.post({
       kind: "message",
       from: session.name,
@@ -186,6 +181,7 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
+    if (message.kind !== "private") message.id = this.ids.next(message.time);
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
@@ -200,29 +196,28 @@ export class Hub implements ClusterHub {
 
   /** Delivers a message another instance's member sent in the room `key` (see `src/cluster/cluster.ts`). */
   remoteMessage(message: ChatMessage, key: string, sender: RemoteMember | null): void {
+    // A server of an older version sent it without an id: it gets one here.
+    if (message.kind !== "private" && message.id === undefined) message.id = this.ids.next();
     this.#deliver(message, key, sender);
   }
 
   /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */
   #deliver(message: ChatMessage, key: string, sender: RoomMember | null): void {
-    const bytes = encoder.encode(renderMessage(message) + "\n");
+    const delivery = new Delivery({ type: "chat", time: message.time, message });
     if (message.kind === "private") {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target?.name) {
         if (sender !== null && target.room?.key === key) target.room.introduce(sender, true);
-        target.deliver(bytes, message);
+        target.deliver(delivery);
         this.deliveries++;
-        this.relayedBytes += bytes.length;
       }
       return;
     }
     const room = this.rooms.get(key);
     if (room) {
-      room.broadcast(bytes, sender, message);
-      const recipients = room.members.size - (room.members.has(sender as Session) ? 1 : 0);
-      this.deliveries += recipients;
-      this.relayedBytes += bytes.length * recipients;
+      room.broadcast(delivery, sender);
+      this.deliveries += room.members.size - (room.members.has(sender as Session) ? 1 : 0);
     }
     this.history.add(key, message as HistoryMessage);
   }
@@ -264,7 +259,8 @@ export class Hub implements ClusterHub {
     return null;
   }
 
-  #chooseName(session: Session, text: string): void {
+  /** Gives an unnamed `session` the name `text` if it may have it, or tells it why not. */
+  chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
     const error = this.nameError(name, session);
     if (error) return this.#refuseName(session, error);
@@ -280,7 +276,7 @@ export class Hub implements ClusterHub {
 
   #refuseName(session: Session, problem: Problem): void {
     const address = session.conn.remote;
-    this.log.repeated({ event: "name-refused", address, reason: problemText(problem).slice(3) });
+    this.log.repeated({ event: "name-refused", address, reason: problem.code });
     session.tell(failed(problem));
     session.tell({ type: "prompt", time: Date.now() });
   }
@@ -383,7 +379,11 @@ export class Hub implements ClusterHub {
    */
   #arrive(session: Session, room: Room<Session>): void {
     // What was said before now is "earlier": /history starts there, not at live lines.
-    session.historyCursor = this.history.nextId();
+    const latest = this.history.before(room.key, 1)[0]?.id;
+    const now = idBound(Date.now());
+    session.historyCursor = latest === undefined || latest + "~" < now ? now : latest + "~";
+    const since = session.since;
+    if (since !== undefined) return this.#replayAfter(session, room, since);
     if (this.options.replay <= 0) return;
     const wait = session.historyWait();
     if (wait > 0) return session.tell(historyTooFast(wait));
@@ -391,6 +391,23 @@ export class Hub implements ClusterHub {
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
     session.tell({ type: "history", time: Date.now(), room: room.name, earlier: false, entries });
+  }
+
+  /**
+   * Replays to a client that reconnected exactly what `room` kept after the id `since`
+   * it saw last (once: a later move replays as usual), or all it has and a gap.
+   */
+  #replayAfter(session: Session, room: Room<Session>, since: string): void {
+    session.since = undefined;
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const after = this.history.after(room.key, since);
+    const entries = fit(after.entries);
+    const gap = after.gap || entries.length < after.entries.length;
+    if (entries.length === 0 && !gap) return;
+    if (entries.length > 0) session.historyCursor = entries[0].id;
+    const time = Date.now();
+    session.tell({ type: "history", time, room: room.name, earlier: false, entries, gap });
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
@@ -555,7 +572,7 @@ export class Hub implements ClusterHub {
   }
 
   /** Tells every session `reason`, closes them all (draining) and stops notices. */
-  shutdown(reason: string = say.shuttingDown): void {
+  shutdown(reason: string = reasons.serverStopped): void {
     this.closing = true;
     for (const room of this.rooms.values()) room.quiet();
     const event: Event = { type: "shutdown", time: Date.now(), reason };

@@ -8,7 +8,8 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { IrcFront } from "../irc/irc.ts";
-import { reasons, say } from "./protocol.ts";
+import { reasons } from "./protocol.ts";
+import { say } from "../text/protocol.ts";
 import { Metrics } from "../web/web.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 

@@ -27,7 +27,6 @@ import {
   checkName,
   checkRoomName,
   cleanText,
-  type Delivery,
   NAME_MAX,
   nameKey,
   reasons,
@@ -39,6 +38,8 @@ import { problemWords } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
+import type { Delivery, Format } from "../core/delivery.ts";
+import { LineFramer } from "../transport/framing.ts";
 import { GLOB_MAX, isGlob, matchGlob } from "../core/glob.ts";
 import { Cloaks } from "../core/cloak.ts";
 import {
@@ -50,6 +51,14 @@ import {
   textPieces,
   timeTag,
 } from "./format.ts";
+
+/** The tags (with their `@` and a space to follow) of `message` for a client taking `tags`. */
+function tagsOf(message: ChatMessage, tags: Tags): string {
+  if (tags === 0) return "";
+  const time = tags & TIME_TAG ? timeTag(message.time).slice(1, -1) : "";
+  const id = tags & MSGID_TAG && message.id !== undefined ? `msgid=${message.id}` : "";
+  return time && id ? `@${time};${id} ` : time || id ? `@${time || id} ` : "";
+}
 
 /** How the IRC front-end presents itself. */
 export interface IrcOptions {
@@ -67,6 +76,7 @@ export const CAPABILITIES: readonly string[] = [
   "batch",
   "cap-notify",
   "echo-message",
+  "message-tags",
   "multi-prefix",
   "server-time",
   "userhost-in-names",
@@ -80,6 +90,7 @@ const NETWORK = "chat";
 const CHAT_HOST = "chat";
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -89,10 +100,17 @@ interface Rendered {
   /** `:source PRIVMSG target :`, and the pieces of the text that fit a line after it. */
   head: string;
   pieces: string[];
-  /** Without tags, and with `@time` tags for clients that asked for `server-time` (as needed). */
-  plain: Uint8Array | null;
-  tagged: Uint8Array | null;
+  /** The lines by {@linkcode Tags} (as needed): with `@time`, `msgid` tags, both or none. */
+  encoded: (Uint8Array | null)[];
 }
+
+/**
+ * The tags a client gets on a chat message, as bits: `@time` (`server-time`) and
+ * `msgid` (`message-tags`), the message's event id.
+ */
+type Tags = number;
+const TIME_TAG = 1;
+const MSGID_TAG = 2;
 
 /** The IRC side of a hub: its sessions, who of them is in which room, and pings. */
 export class IrcFront {
@@ -112,6 +130,10 @@ export class IrcFront {
   /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
+  /** A chat event's IRC lines by the {@linkcode Tags} a client takes: a delivery's formats. */
+  readonly formats: readonly Format[] = [0, 1, 2, 3].map((tags) => ({
+    encode: (event) => event.type === "chat" ? this.lines(event.message, tags) : EMPTY,
+  }));
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
@@ -154,14 +176,13 @@ export class IrcFront {
   }
 
   /**
-   * The IRC lines of `message`: made once per message, whatever the number of
-   * IRC recipients, with and without `@time` tags (cut in the same places).
+   * The IRC lines of `message`: made once per message and set of `tags`, whatever the
+   * number of IRC recipients (cut in the same places whatever the tags).
    */
-  lines(message: ChatMessage, tagged: boolean): Uint8Array {
+  lines(message: ChatMessage, tags: Tags): Uint8Array {
     const last = this.#rendered(message);
-    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
-    return last.tagged ??= encoder.encode(
-      pieceLines(timeTag(message.time), last.head, last.pieces),
+    return last.encoded[tags] ??= encoder.encode(
+      pieceLines(tagsOf(message, tags), last.head, last.pieces),
     );
   }
 
@@ -174,7 +195,7 @@ export class IrcFront {
     let last = this.#last;
     if (last === null || last.message !== message) {
       const [head, pieces] = this.#pieces(message);
-      last = this.#last = { message, head, pieces, plain: null, tagged: null };
+      last = this.#last = { message, head, pieces, encoded: [null, null, null, null] };
     }
     return last;
   }
@@ -382,9 +403,15 @@ export class IrcSession extends Session {
 
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
-    super(front.hub, conn);
+    super(front.hub, conn, new LineFramer(front.hub.options.maxLine));
     this.address = addressOf(conn.remote);
     this.host = front.cloaks.of(this.address);
+  }
+
+  /** The tags this client takes on chat messages (see {@linkcode Tags}). */
+  get tags(): Tags {
+    return (this.caps.has("server-time") ? TIME_TAG : 0) |
+      (this.caps.has("message-tags") ? MSGID_TAG : 0);
   }
 
   /** `nick!user@host`. */
@@ -416,9 +443,12 @@ export class IrcSession extends Session {
    * A chat message comes as IRC lines; the room's merged notices are skipped (the hook
    * tells each change), and so is any other text the chat protocol's clients get.
    */
-  override deliver(_bytes: Uint8Array, what?: Delivery): void {
-    if (what === undefined || what.kind === "notice") return;
-    this.conn.deliver(this.front.lines(what, this.caps.has("server-time")));
+  deliver(delivery: Delivery): void {
+    if (delivery.event.type !== "chat") return;
+    const front = this.front;
+    const bytes = delivery.bytes(front.formats[this.tags]);
+    this.hub.relayedBytes += bytes.length;
+    this.conn.deliver(bytes);
   }
 
   /**
@@ -572,13 +602,14 @@ export class IrcSession extends Session {
     if (batch) {
       lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
     }
+    const msgid = this.caps.has("message-tags");
     for (const entry of entries) {
-      const tags = batch
-        ? `@batch=${batch}${time ? `;time=${new Date(entry.time).toISOString()}` : ""} `
-        : time
-        ? timeTag(entry.time)
-        : "";
-      lines.push(this.front.render({ ...entry, room }, tags));
+      const tags = [];
+      if (batch) tags.push(`batch=${batch}`);
+      if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
+      if (msgid) tags.push(`msgid=${entry.id}`);
+      const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
+      lines.push(this.front.render({ ...entry, room }, prefix));
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
@@ -805,7 +836,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       if (tooLongToRelay(session, said)) continue;
       hub.post(said, session);
       if (session.caps.has("echo-message")) {
-        session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+        session.conn.deliver(front.lines(said, session.tags));
       }
       continue;
     }
@@ -829,7 +860,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     if (tooLongToRelay(session, said)) continue;
     hub.post(said, session);
     if (session.caps.has("echo-message")) {
-      session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+      session.conn.deliver(front.lines(said, session.tags));
     }
     if (!notice && member instanceof IrcSession && member.away !== null) {
       session.reply("301", to, member.away);
@@ -967,6 +998,8 @@ const COMMANDS: Record<string, Handler> = {
   },
   PRIVMSG: (session, params) => message(session, params, false),
   NOTICE: (session, params) => message(session, params, true),
+  // message-tags: a TAGMSG carries only client-only tags (typing …), which are not relayed.
+  TAGMSG() {},
   TOPIC(session, params) {
     if (!params[0]) return session.reply("461", "TOPIC", "Not enough parameters");
     const room = roomOf(session, params[0]);
@@ -1219,6 +1252,7 @@ const HELP: Record<string, string> = {
   PART: "PART #room [:reason]: leave a room",
   PING: "PING token: the server answers PONG",
   PRIVMSG: "PRIVMSG #room|nick :text: say something to a room or to one person",
+  TAGMSG: "TAGMSG target: client-only tags (accepted, not relayed)",
   QUIT: "QUIT [:reason]: leave",
   TIME: "TIME: the server's time",
   TOPIC: "TOPIC #room [:text]: show or set a room's topic",

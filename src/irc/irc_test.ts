@@ -22,7 +22,7 @@ import {
   test,
 } from "../../tests/test_util.ts";
 import type { HubOptions } from "../core/hub.ts";
-import { say } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");

@@ -17,11 +17,13 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ServerLog } from "../ops/log.ts";
 import {
+  type EntriesAfter,
   type HistoryEntry,
   type HistoryMessage,
   type HistoryStore,
   MemoryHistory,
 } from "../core/history.ts";
+import { idOf } from "../core/ids.ts";
 
 /** "CHAT": marks the file as this server's, so that another program's database is refused. */
 const APPLICATION_ID = 0x43484154;
@@ -29,6 +31,31 @@ const APPLICATION_ID = 0x43484154;
 const WRITE_DELAY = 5;
 /** Milliseconds between two prunings. */
 const PRUNE_EVERY = 10_000;
+
+/** Sorts after every event id (ids are `0-9a-z`). */
+const AFTER_EVERY_ID = "~";
+
+/**
+ * Gives every row an event id (`eid`): a file from before ids gets the column, and its
+ * rows ids made of their time and row number (in the order they were kept), with the
+ * process tag `0`, so that they sort before any id made since in the same millisecond.
+ */
+function migrateEventIds(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(messages)").all();
+  if (!columns.some((column) => column.name === "eid")) {
+    db.exec("ALTER TABLE messages ADD COLUMN eid TEXT");
+  }
+  const rows = db.prepare("SELECT id, time FROM messages WHERE eid IS NULL ORDER BY id").all();
+  if (rows.length > 0) {
+    const update = db.prepare("UPDATE messages SET eid = ? WHERE id = ?");
+    db.exec("BEGIN");
+    for (const row of rows) {
+      update.run(idOf(row.time as number, row.id as number, "0"), row.id as number);
+    }
+    db.exec("COMMIT");
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS messages_by_eid ON messages (room, eid)");
+}
 
 /** What is wrong with a database file, said in one line. */
 export class HistoryFileError extends Error {
@@ -52,9 +79,9 @@ export class SqliteHistory implements HistoryStore {
   /** Lines written to each room since it was last trimmed. */
   #unpruned = new Map<string, number>();
   /** Rooms with lines in the file and the id of their newest, least recently active first. */
-  readonly #active = new Map<string, number>();
+  readonly #active = new Map<string, string>();
   /** Rooms forgotten, with the newest id to delete: deleted after the lines pending. */
-  #forgotten: [string, number][] = [];
+  #forgotten: [string, string][] = [];
 
   /**
    * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
@@ -97,6 +124,7 @@ export class SqliteHistory implements HistoryStore {
         CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
         CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+      migrateEventIds(db);
       db.exec("BEGIN IMMEDIATE; COMMIT"); // takes the lock now, or fails now
     } catch (error) {
       db.close();
@@ -110,16 +138,13 @@ export class SqliteHistory implements HistoryStore {
           : `cannot use ${path}: ${message}`,
       );
     }
-    const { last } = db.prepare("SELECT coalesce(max(id), 0) AS last FROM messages").get() as {
-      last: number;
-    };
-    this.#memory = new MemoryHistory(perRoom, rooms, last);
+    this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
-      "INSERT INTO messages (id, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (eid, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#page = db.prepare(
-      'SELECT id, kind, sender AS "from", text, time FROM messages WHERE room = ? AND id < ? ' +
-        "ORDER BY id DESC LIMIT ?",
+      'SELECT eid AS id, kind, sender AS "from", text, time FROM messages ' +
+        "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
     this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
@@ -130,11 +155,11 @@ export class SqliteHistory implements HistoryStore {
       "DELETE FROM messages WHERE room = ? AND id <= " +
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
-    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND id <= ?");
+    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
     const active = db.prepare(
-      "SELECT room, max(id) AS last FROM messages GROUP BY room ORDER BY last",
+      "SELECT room, max(eid) AS last FROM messages GROUP BY room ORDER BY last",
     ).all();
-    for (const row of active) this.#active.set(row.room as string, row.last as number);
+    for (const row of active) this.#active.set(row.room as string, row.last as string);
     // A file from before the bound (or kept under a larger --max-rooms) is brought under it.
     this.#bound();
     const kept = this.#topicsKept();
@@ -183,22 +208,19 @@ export class SqliteHistory implements HistoryStore {
     if (this.#forgotten.length > 0) this.#write();
   }
 
-  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+  before(room: string, limit: number, before?: string): HistoryEntry[] {
     this.#load(room);
     const kept = this.#memory.before(room, limit, before);
     if (kept.length >= limit) return kept;
     // Older than what memory holds: read the file (a command's answer, never the relay's).
-    const from = kept.length > 0 ? kept[0].id : before;
-    const older = this.#rows(
-      room,
-      from === Infinity ? Number.MAX_SAFE_INTEGER : from,
-      limit - kept.length,
-    );
+    const from = kept.length > 0 ? kept[0].id : before ?? AFTER_EVERY_ID;
+    const older = this.#rows(room, from, limit - kept.length);
     return [...older, ...kept];
   }
 
-  nextId(): number {
-    return this.#memory.nextId();
+  after(room: string, after: string): EntriesAfter {
+    this.#load(room);
+    return this.#memory.after(room, after);
   }
 
   topic(room: string): string {
@@ -239,11 +261,11 @@ export class SqliteHistory implements HistoryStore {
   /** Fills memory with the last entries of `room` from the file, the first time it is asked. */
   #load(room: string): void {
     if (this.#memory.has(room)) return;
-    this.#memory.load(room, this.#rows(room, Number.MAX_SAFE_INTEGER, this.perRoom));
+    this.#memory.load(room, this.#rows(room, AFTER_EVERY_ID, this.perRoom));
   }
 
-  /** Up to `limit` entries of `room` older than id `before`, oldest first. */
-  #rows(room: string, before: number, limit: number): HistoryEntry[] {
+  /** Up to `limit` entries of `room` whose id sorts before `before`, oldest first. */
+  #rows(room: string, before: string, limit: number): HistoryEntry[] {
     if (limit <= 0) return [];
     try {
       return (this.#page.all(room, before, limit) as unknown as HistoryEntry[]).reverse();

@@ -15,10 +15,12 @@ import type { Admission } from "../core/admission.ts";
 import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
-import { reasons, say } from "../core/protocol.ts";
+import { reasons } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
 import { withTimeout } from "../core/timeout.ts";
 import type { Connection, Session } from "../core/session.ts";
+import { textSession } from "../text/session.ts";
 
 /** Where and how the transport listens, and its per-connection limits. */
 export interface TcpOptions {
@@ -37,8 +39,8 @@ export interface TcpOptions {
   scheduler: FlushScheduler;
   /** Counts connections in all and by address (shared by transports). */
   admission: Admission;
-  /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
-  session?: (conn: Connection) => Session;
+  /** Makes the session of a new connection (default: the text protocol's; IRC's for IRC). */
+  session?: (conn: Connection, hub: Hub) => Session;
   /** How a refusal at the door is written, for such a front-end (default: the line as it is). */
   refusal?: (line: string) => string;
 }
@@ -173,7 +175,7 @@ export class TcpTransport {
     const conn = new TcpConnection(this, socket as TaggedSocket);
     socket.on("error", onError);
     socket.on("close", onClose);
-    const session = this.hub.connect(conn, this.options.session?.(conn));
+    const session = this.hub.connect(conn, (this.options.session ?? textSession)(conn, this.hub));
     if (!session) return;
     conn.session = session;
     socket.on("data", onData);

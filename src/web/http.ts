@@ -19,7 +19,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { Admission } from "../core/admission.ts";
 import { hostPort, type ServerLog } from "../ops/log.ts";
-import { say } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 import { createListener } from "../transport/tcp.ts";
 import { withTimeout } from "../core/timeout.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import * as core from "../core/protocol.ts";
+import * as core from "../text/protocol.ts";
 import * as page from "./page/color.js";
 import * as wording from "./page/wording.js";
 import { test } from "../../tests/test_util.ts";

@@ -17,6 +17,8 @@ import type { FlushScheduler } from "../transport/outbox.ts";
 import { PAGE_FILES } from "./page.ts";
 import { reasons } from "../core/protocol.ts";
 import { handshakeError, WsTransport } from "../transport/websocket.ts";
+import { JSON_PROTOCOL } from "../json/render.ts";
+import { jsonSession } from "../json/session.ts";
 
 /** Where and how the web side listens. */
 export interface WebOptions {
@@ -85,6 +87,7 @@ export class WebServer {
     this.ws = new WsTransport(hub, {
       ...options,
       dropped: (reason) => options.metrics.drop(reason),
+      sessions: { [JSON_PROTOCOL]: jsonSession },
     });
     this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
   }
