@@ -512,12 +512,17 @@ browserTest(
   },
 );
 
-/** Keeps the page's WebSockets in `window.sockets`, so that a test can drop one. */
+/**
+ * Keeps the page's WebSockets in `window.sockets`, so that a test can drop one, and
+ * what the page sent in `window.sent`.
+ */
 async function keepSockets(page: Page): Promise<void> {
   await page.evaluateOnNewDocument(`window.sockets = [];
+  window.sent = [];
   const Native = WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) { super(...args); window.sockets.push(this); }
+    send(data) { window.sent.push(data); super.send(data); }
   };`);
 }
 
@@ -555,6 +560,45 @@ browserTest(
     await carol.write("after\n");
     await seeLine(ann.page, "carol: after");
     assertEquals(await historyMarks(ann.page), fresh);
+    assertEquals(ann.errors, []);
+  },
+);
+
+browserTest(
+  "web page: after a reconnect, what was said meanwhile shows once, and nothing seen before",
+  async (browser) => {
+    await using server = await startChat();
+    using carol = await LineClient.join(server, "carol");
+    await carol.write("before ann\n");
+    const ann = await openPage(browser, server, { keepSockets: true });
+    await giveName(ann, "ann");
+    await seeLine(ann.page, "carol: before ann");
+    await carol.write("seen live\n");
+    await seeLine(ann.page, "carol: seen live");
+    await type(ann, "mine, said live");
+    await expectLine(carol, "ann: mine, said live");
+
+    await ann.page.evaluate(`window.sockets[window.sockets.length - 1].close()`);
+    await carol.until((line) => line.startsWith("-- ann left"));
+    await carol.write("while ann was away\n");
+    await untilText(ann.page, "#status", "Connected as ann");
+    await seeLine(ann.page, "carol: while ann was away");
+    // The hello said where the page left off: the id of the last line it saw.
+    const hellos = await ann.page.evaluate(
+      `window.sent.map((frame) => JSON.parse(frame)).filter((r) => r.type === "hello")`,
+    ) as { name: string; since?: string }[];
+    assertEquals(hellos.map((hello) => [hello.name, typeof hello.since]), [
+      ["ann", "undefined"],
+      ["ann", "string"],
+    ]);
+    const lines = await logLines(ann.page);
+    for (const line of ["carol: before ann", "carol: seen live", "ann: mine, said live"]) {
+      assertEquals(lines.filter((text) => text === line).length, 1, line);
+    }
+    assertEquals(await historyMarks(ann.page), [
+      "Recent messages in lobby",
+      "Recent messages in lobby",
+    ]);
     assertEquals(ann.errors, []);
   },
 );
