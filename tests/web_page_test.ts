@@ -971,6 +971,12 @@ browserTest(
       "/join ROOM go to ROOM",
       "/who who is here",
     ]);
+
+    // A type from a newer server is passed over, and what follows still shows.
+    socket.send({ type: "somethingNew", room: "lobby" });
+    socket.send({ type: "message", id: "11", room: "lobby", from: "carol", text: "still here" });
+    await seeLine(page, "carol: still here");
+    assertEquals((await logLines(page)).at(-2), "/who who is here");
     assertEquals(chat.errors, []);
   },
 );

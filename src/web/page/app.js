@@ -526,7 +526,9 @@ function onEvent(event) {
       return;
     case "error":
       return onError(event);
-      // Any other type is from a newer server: nothing to show for it.
+    default:
+      // A type from a newer server: nothing to show for it.
+      return;
   }
 }
 
