@@ -17,22 +17,37 @@ export interface Format {
 
 /** An event and its encodings so far, made lazily, once per format. */
 export class Delivery {
-  // A few formats at most (text, IRC with and without tags, JSON): a short list beats a Map.
-  #formats: Format[] = [];
-  #bytes: Uint8Array[] = [];
+  // Most events go out in one or two formats: those two need no array.
+  #format1: Format | null = null;
+  #bytes1: Uint8Array | null = null;
+  #format2: Format | null = null;
+  #bytes2: Uint8Array | null = null;
+  /** Further formats and their bytes, alternating (IRC's tag variants, say). */
+  #more: (Format | Uint8Array)[] | null = null;
 
   /** Wraps `event`, encoded in no format yet. */
   constructor(readonly event: Event) {}
 
   /** The event in `format`, encoded the first time it is asked for. */
   bytes(format: Format): Uint8Array {
-    const formats = this.#formats;
-    for (let i = 0; i < formats.length; i++) {
-      if (formats[i] === format) return this.#bytes[i];
+    if (this.#format1 === format) return this.#bytes1!;
+    if (this.#format2 === format) return this.#bytes2!;
+    const more = this.#more;
+    if (more !== null) {
+      for (let i = 0; i < more.length; i += 2) {
+        if (more[i] === format) return more[i + 1] as Uint8Array;
+      }
     }
     const bytes = format.encode(this.event);
-    formats.push(format);
-    this.#bytes.push(bytes);
+    if (this.#format1 === null) {
+      this.#format1 = format;
+      this.#bytes1 = bytes;
+    } else if (this.#format2 === null) {
+      this.#format2 = format;
+      this.#bytes2 = bytes;
+    } else {
+      (this.#more ??= []).push(format, bytes);
+    }
     return bytes;
   }
 }

@@ -11,6 +11,7 @@ import { IrcFront, type IrcSession } from "../irc/irc.ts";
 import { HISTORY_BURST } from "./session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import type { HubOptions } from "./hub.ts";
+import { Delivery } from "./delivery.ts";
 
 /** What `src/core` may import besides itself: the log (ops) and nothing of a front-end. */
 const CORE_MAY_IMPORT = ["core/", "ops/log.ts"];
@@ -136,4 +137,21 @@ test("events: a kept message has one id: IRC's msgid for message-tags clients, a
   const cid = irc.member("cid");
   cid.say("CAP REQ :message-tags", "JOIN #lobby");
   assert(lines(cid).includes(`@msgid=${kept.id} :cat!cat@chat PRIVMSG #lobby :hello`));
+});
+
+test("events: a delivery encodes its event once per format, whatever the number of asks", () => {
+  const counts: number[] = [];
+  const formats = [0, 1, 2, 3].map((index) => ({
+    encode: () => {
+      counts[index] = (counts[index] ?? 0) + 1;
+      return new Uint8Array([index]);
+    },
+  }));
+  const delivery = new Delivery({ type: "bye", time: 0 });
+  for (let round = 0; round < 3; round++) {
+    for (const [index, format] of formats.entries()) {
+      assertEquals([...delivery.bytes(format)], [index]);
+    }
+  }
+  assertEquals(counts, [1, 1, 1, 1]);
 });

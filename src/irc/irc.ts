@@ -574,6 +574,8 @@ export class IrcSession extends Session {
       "CASEMAPPING=ascii",
       "CHANLIMIT=#:1",
       "CHANMODES=b,,,n",
+      // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
+      "CLIENTTAGDENY=*",
       `CHANNELLEN=${NAME_MAX + 1}`,
       "CHANTYPES=#",
       `MONITOR=${MONITOR_MAX}`,

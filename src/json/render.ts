@@ -62,8 +62,8 @@ function entryJson({ id, kind, from, text, time }: HistoryEntry): Record<string,
 export function jsonError(problem: JsonProblem, ref?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
     type: "error",
-    ...problem,
     time: new Date().toISOString(),
+    ...problem,
   };
   if (ref !== undefined) out.ref = ref;
   return out;
