@@ -12,7 +12,7 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
+import { FAVICON_SVG, PAGE_CSS, PAGE_FILES, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
 import { reasons } from "../src/core/protocol.ts";
 import { helloName, NAME_PROMPT, say } from "../src/text/protocol.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
@@ -261,6 +261,8 @@ test("web: the page, its script and style, with strict security headers on every
     ["/", "text/html; charset=utf-8", PAGE_HTML],
     ["/app.js", "text/javascript; charset=utf-8", PAGE_JS],
     ["/app.css", "text/css; charset=utf-8", PAGE_CSS],
+    // And every other file of the page (the script's modules), as it is.
+    ...[...PAGE_FILES].map(([path, { type, text }]) => [path, type, text]),
   ];
   for (const [path, type, content] of expected) {
     const { response, body } = await get(server, path);
@@ -269,7 +271,7 @@ test("web: the page, its script and style, with strict security headers on every
     assertEquals(body, content, path);
   }
   const { body: html } = await get(server, "/");
-  assertMatch(html, /<script src="\/app\.js"/);
+  assertMatch(html, /<script type="module" src="\/app\.js"/);
   assertMatch(html, /<link rel="stylesheet" href="\/app\.css">/);
   // Every answer carries the headers, errors included.
   const answers: [string, number, RequestInit][] = [

@@ -1,7 +1,7 @@
 /**
  * The text protocol's words in one place, shared by the server and the client so
  * the two cannot drift: the five line classes and their rendering, every sentence
- * the server says, and the readers that parse them back (the client, the page).
+ * the server says, and the readers that parse them back (the terminal client).
  *
  * Every line from the server starts so that a program can tell what it is
  * (names cannot contain spaces or `:`):
@@ -49,8 +49,8 @@ export const error = (text: string): string => `!! ${text}`;
 // Reading server lines (the client's side)
 // ---------------------------------------------------------------------------
 
-// Exported, with the functions below, for the web page (`src/web/page.ts`), which runs
-// their source: the browser reads lines exactly as the terminal client does.
+// Exported, with the functions below, for the terminal client (the web page speaks the
+// JSON protocol and reads no lines).
 /** `NAME (private): TEXT`. */
 export const PRIVATE_LINE = new RegExp(`^(${NAME_SOURCE}) \\(private\\): (.*)$`, "u");
 /** `NAME: TEXT`. */
@@ -90,8 +90,9 @@ export const NAME_COLORS: readonly number[] = [32, 33, 34, 35, 36, 92, 93, 94, 9
 
 /**
  * The ANSI colour code (one of {@linkcode NAME_COLORS}) for a name: the same name, in
- * any case, always gets the same colour. The web page runs this very function (its
- * source, with `NAME_COLORS`), so a name has one colour in the terminal and the browser.
+ * any case, always gets the same colour. The web page has a copy
+ * (`src/web/page/color.js`, checked by `src/web/page_test.ts`), so a name has one colour
+ * in the terminal and the browser.
  */
 export function nameColor(name: string): number {
   // FNV-1a: cheap, and stable across runs and machines.
@@ -256,8 +257,8 @@ export type Notice =
 /**
  * Reads the text of a notice (the line without its `-- `) back into what it
  * says, or `null` for a notice it does not know. It inverts {@linkcode say}
- * beside it, so a reader (the client, the web page) never spells a wording
- * itself. Self-contained (the page runs its source).
+ * beside it, so a reader (the terminal client) never spells a wording
+ * itself.
  */
 export function readNotice(text: string): Notice | null {
   let m = /^Online in (\S+) \((\d+)\): (.*?)(?: and (\d+) more)?$/u.exec(text);

@@ -1,6 +1,6 @@
 /**
  * The web side of the server, on its own HTTP/1.1 server (`src/web/http.ts`): the page (`/`, `/app.js`,
- * `/app.css`, embedded in `src/web/page.ts`), the WebSocket at `/ws` (see
+ * `/app.css` …, the files of `src/web/page/`), the WebSocket at `/ws` (see
  * `src/transport/websocket.ts`), `/healthz` and `/metrics`. Every response carries a
  * strict Content-Security-Policy and the other security headers; a WebSocket
  * upgrade from a foreign page (its `Origin`) is refused.
@@ -15,7 +15,7 @@ import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
 import { type MetricType, renderReading } from "../ops/metrics.ts";
 import type { FlushScheduler } from "../transport/outbox.ts";
-import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
+import { PAGE_FILES } from "./page.ts";
 import { handshakeError, WS_LISTENER, WsTransport } from "../transport/websocket.ts";
 import { JSON_PROTOCOL } from "../json/render.ts";
 import { jsonSession } from "../json/session.ts";
@@ -380,15 +380,10 @@ const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const encoder = new TextEncoder();
 
-/** The page and its script and style, by path, encoded once. */
-const ASSETS = new Map<string, { body: Uint8Array; type: string }>([
-  ["/", { body: encoder.encode(PAGE_HTML), type: "text/html; charset=utf-8" }],
-  ["/app.js", { body: encoder.encode(PAGE_JS), type: "text/javascript; charset=utf-8" }],
-  ["/app.css", { body: encoder.encode(PAGE_CSS), type: "text/css; charset=utf-8" }],
-  // One icon at both paths: browsers take SVG from `/favicon.ico` too.
-  ["/favicon.svg", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
-  ["/favicon.ico", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
-]);
+/** The page's files, by path, encoded once. */
+const ASSETS = new Map<string, { body: Uint8Array; type: string }>(
+  [...PAGE_FILES].map(([path, { text, type }]) => [path, { body: encoder.encode(text), type }]),
+);
 
 /** Why an upgrade from another site's page is refused, as the log says it. */
 const FOREIGN_ORIGIN = "a page from another origin";
