@@ -823,8 +823,8 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
   assertEquals((await get(server, "/healthz")).response.status, 200);
 });
 
-test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
-  const [port, web] = [await freePort(), await freePort()];
+/** A server.ts process under `ulimit -n 200` whose death during a test is a clear failure. */
+function spawnLimited(port: number, web: number) {
   const child = new Deno.Command("sh", {
     args: [
       "-c",
@@ -833,13 +833,53 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     ],
     stdin: "null",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  // Read to the end, so that a panic can be shown.
+  const stderr = new Response(child.stderr).text();
+  let ended: Deno.CommandStatus | null = null;
+  const status = child.status.then((status) => ended = status);
+  const died = (status: Deno.CommandStatus, output: string) =>
+    new Error(
+      `the server exited during the test (code ${status.code}, signal ${status.signal}):\n` +
+        output.trim().split("\n").slice(-8).join("\n"),
+    );
+  return {
+    child,
+    /** Throws if the server has exited (`stop` then says how, with its last stderr lines). */
+    assertRunning(): void {
+      if (ended !== null) throw died(ended, "(its stderr follows from stop)");
+    },
+    /** Kills the server; throws, with its last stderr lines, if it had exited by itself. */
+    async stop(): Promise<void> {
+      let exitedByItself = ended !== null;
+      if (!exitedByItself) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          exitedByItself = true; // it ended between the look and the kill
+        }
+      }
+      const final = await status;
+      const output = await stderr;
+      // An exit not by our SIGKILL (a panic, say) may not have been seen before the kill.
+      if (exitedByItself || final.signal !== "SIGKILL") throw died(final, output);
+    },
+  };
+}
+
+test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
+  const [port, web] = [await freePort(), await freePort()];
+  const server = spawnLimited(port, web);
+  const reader = server.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const conns: Deno.Conn[] = [];
   try {
     let output = "";
-    while (!output.includes("page at")) output += (await within(reader.read(), "the log")).value;
+    while (!output.includes("page at")) {
+      const { done, value } = await within(reader.read(), "the log");
+      if (done) throw new Error(`the server ended before listening: ${output}`);
+      output += value;
+    }
     // More half-sent requests than the process may open files.
     for (let i = 0; i < 250; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: web });
@@ -849,6 +889,7 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     for (const conn of conns.splice(0)) conn.close();
     // The listener met EMFILE and accepted nothing more: before, this never came.
     const healthz = async () => {
+      server.assertRunning();
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 1_000);
       try {
@@ -868,9 +909,8 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     );
   } finally {
     for (const conn of conns) conn.close();
-    child.kill("SIGKILL");
-    await child.status;
     await reader.cancel();
+    await server.stop();
   }
 });
 
