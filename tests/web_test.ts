@@ -20,6 +20,7 @@ import {
   freePort,
   LineClient,
   quietServer,
+  spawnLimited,
   test,
   WAIT_LIMIT,
   within,
@@ -822,51 +823,6 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
   assertEquals(sample(body, 'chat_connections{transport="http"}'), 1);
   assertEquals((await get(server, "/healthz")).response.status, 200);
 });
-
-/** A server.ts process under `ulimit -n 200` whose death during a test is a clear failure. */
-function spawnLimited(port: number, web: number) {
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER}" --port ${port} --web ${web} ` +
-      "--exempt 127.0.0.0/8",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Read to the end, so that a panic can be shown.
-  const stderr = new Response(child.stderr).text();
-  let ended: Deno.CommandStatus | null = null;
-  const status = child.status.then((status) => ended = status);
-  const died = (status: Deno.CommandStatus, output: string) =>
-    new Error(
-      `the server exited during the test (code ${status.code}, signal ${status.signal}):\n` +
-        output.trim().split("\n").slice(-8).join("\n"),
-    );
-  return {
-    child,
-    /** Throws if the server has exited (`stop` then says how, with its last stderr lines). */
-    assertRunning(): void {
-      if (ended !== null) throw died(ended, "(its stderr follows from stop)");
-    },
-    /** Kills the server; throws, with its last stderr lines, if it had exited by itself. */
-    async stop(): Promise<void> {
-      let exitedByItself = ended !== null;
-      if (!exitedByItself) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          exitedByItself = true; // it ended between the look and the kill
-        }
-      }
-      const final = await status;
-      const output = await stderr;
-      // An exit not by our SIGKILL (a panic, say) may not have been seen before the kill.
-      if (exitedByItself || final.signal !== "SIGKILL") throw died(final, output);
-    },
-  };
-}
 
 test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
   const [port, web] = [await freePort(), await freePort()];
