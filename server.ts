@@ -31,6 +31,7 @@ import { Admission, parseCidr } from "./src/core/admission.ts";
 import { Cluster } from "./src/cluster/cluster.ts";
 import { Hub } from "./src/core/hub.ts";
 import { AsyncLog, hostPort, type LogEvent, type LogFormat, ServerLog } from "./src/ops/log.ts";
+import { primeStackLimit } from "./src/ops/stack_limit.ts";
 import { IrcFront, ircRefusal } from "./src/irc/irc.ts";
 import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./src/core/cloak.ts";
 import { FlushScheduler } from "./src/transport/outbox.ts";
@@ -654,6 +655,8 @@ function intFlag(
 }
 
 async function main(): Promise<void> {
+  // Before any client can use up the file descriptors: see src/ops/stack_limit.ts.
+  primeStackLimit();
   let options: ServerOptions;
   let secretFile: string | undefined;
   try {

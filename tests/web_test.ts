@@ -21,6 +21,7 @@ import {
   freePort,
   LineClient,
   quietServer,
+  spawnLimited,
   test,
   WAIT_LIMIT,
   within,
@@ -881,21 +882,16 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
 
 test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
   const [port, web] = [await freePort(), await freePort()];
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER}" --port ${port} --web ${web} ` +
-      "--exempt 127.0.0.0/8",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = spawnLimited(port, web);
+  const reader = server.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const conns: Deno.Conn[] = [];
   try {
     let output = "";
-    while (!output.includes("page at")) output += (await within(reader.read(), "the log")).value;
+    while (!output.includes("page at")) {
+      const { done, value } = await within(reader.read(), "the log");
+      if (done) throw new Error(`the server ended before listening: ${output}`);
+      output += value;
+    }
     // More half-sent requests than the process may open files.
     for (let i = 0; i < 250; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: web });
@@ -905,6 +901,7 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     for (const conn of conns.splice(0)) conn.close();
     // The listener met EMFILE and accepted nothing more: before, this never came.
     const healthz = async () => {
+      server.assertRunning();
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 1_000);
       try {
@@ -924,9 +921,8 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     );
   } finally {
     for (const conn of conns) conn.close();
-    child.kill("SIGKILL");
-    await child.status;
     await reader.cancel();
+    await server.stop();
   }
 });
 

@@ -20,6 +20,7 @@ import { reasons } from "../core/protocol.ts";
 import { say } from "../text/protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
 import { withTimeout } from "../core/timeout.ts";
+import { BACKLOG, ListenerWatch, REOPENED } from "./listener_watch.ts";
 import type { Connection, Session } from "../core/session.ts";
 import { textSession } from "../text/session.ts";
 
@@ -67,6 +68,8 @@ export class TcpTransport {
   #allClosed: (() => void) | null = null;
   /** The `close` listener of every socket: one function for all, `this` is the socket. */
   readonly #untrack: (this: net.Socket) => void;
+  /** Reopens the listener if it stops accepting (see `listener_watch.ts`). */
+  #watch: ListenerWatch | null = null;
 
   private constructor(
     readonly hub: Hub,
@@ -94,7 +97,9 @@ export class TcpTransport {
     const secure = options.cert !== undefined && options.key !== undefined;
     const server = createListener(options.cert, options.key, options.handshakeTimeout);
     const transport = new TcpTransport(hub, options, server, secure);
-    server.on("connection", (socket: net.Socket) => transport.#admit(socket));
+    server.on("connection", (socket: net.Socket) => {
+      if (!transport.#watch?.accepted(socket)) transport.#admit(socket); // else its own probe
+    });
     server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
       try {
         transport.#accept(socket);
@@ -114,13 +119,19 @@ export class TcpTransport {
       server.once("error", reject);
       // A deep accept queue: a crowd arriving at once must not overflow it (the kernel
       // caps it at net.core.somaxconn).
-      server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
+      server.listen({ host: options.hostname, port: options.port, backlog: BACKLOG }, () => {
         server.off("error", reject);
         // Out of file descriptors, say: keep serving those already in.
         server.on(
           "error",
           (error) => hub.log.event({ event: "accept-failed", reason: error.message }),
         );
+        // Deno 2.9 reports no error at EMFILE: the listener just stops accepting.
+        const { hostname, port } = transport.addr;
+        transport.#watch = new ListenerWatch(server, hostname, port, secure, () => {
+          const where = hostPort(hostname, port);
+          hub.log.repeated({ event: "accept-failed", reason: `${where}: ${REOPENED}` });
+        });
         resolve(transport);
       });
     });
@@ -139,6 +150,7 @@ export class TcpTransport {
 
   /** Stops accepting new connections. */
   stopAccepting(): void {
+    this.#watch?.stop();
     this.server.close();
   }
 
