@@ -144,6 +144,8 @@ test("json over a WebSocket: bad frames get one error each, a big one too; the s
   ann.send({ type: "line", text: "after all that" });
   const heard = await bob.nextOf("message");
   assertEquals([heard.from, heard.text], ["ann", "after all that"]);
+  const confirmed = await ann.next(); // one's own line, back with its id: nothing else
+  assertEquals([confirmed.type, confirmed.id], ["message", heard.id]);
   assertEquals(ann.objects, []);
 });
 

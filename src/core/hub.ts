@@ -195,7 +195,8 @@ export class Hub implements ClusterHub {
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
-    this.#deliver(message, key, sender);
+    const delivery = this.#deliver(message, key, sender);
+    if (delivery !== null) sender?.posted(delivery);
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {
       const { kind, from, room, text } = message;
@@ -211,8 +212,11 @@ export class Hub implements ClusterHub {
     this.#deliver(message, key, sender);
   }
 
-  /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */
-  #deliver(message: ChatMessage, key: string, sender: RoomMember | null): void {
+  /**
+   * Delivers `message`, said in the room `key`, to this instance's members, and keeps it;
+   * gives back the room's delivery (`null` for a private message).
+   */
+  #deliver(message: ChatMessage, key: string, sender: RoomMember | null): Delivery | null {
     const delivery = new Delivery({ type: "chat", time: message.time, message });
     if (message.kind === "private") {
       const target = this.members.get(nameKey(message.to!));
@@ -222,7 +226,7 @@ export class Hub implements ClusterHub {
         target.deliver(delivery);
         this.deliveries++;
       }
-      return;
+      return null;
     }
     const room = this.rooms.get(key);
     if (room) {
@@ -230,6 +234,7 @@ export class Hub implements ClusterHub {
       this.deliveries += room.members.size - (room.members.has(sender as Session) ? 1 : 0);
     }
     this.history.add(key, message as HistoryMessage);
+    return delivery;
   }
 
   /**

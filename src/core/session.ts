@@ -116,6 +116,12 @@ export abstract class Session {
    */
   abstract tell(event: Event): void;
 
+  /**
+   * This session's own room message went out as `delivery` (with its id): a front-end
+   * whose clients want their lines confirmed (JSON) sends it back; others need nothing.
+   */
+  posted(_delivery: Delivery): void {}
+
   /** Milliseconds until this session may be sent history again: 0 if it may now. */
   historyWait(): number {
     const now = performance.now();

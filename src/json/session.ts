@@ -82,6 +82,11 @@ export class JsonSession extends Session {
     this.conn.deliver(bytes);
   }
 
+  /** One's own message comes back with its id and the request's `ref`: the line is confirmed. */
+  override posted(delivery: Delivery): void {
+    this.conn.deliver(frameOf(toJson(delivery.event, this.#ref)));
+  }
+
   tell(event: Event): void {
     const bytes = frameOf(toJson(event, this.#ref));
     this.conn.deliver(bytes);

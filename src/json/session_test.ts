@@ -146,8 +146,14 @@ test("json: replies and errors carry the request's ref; room events never do", (
     { type: "error", code: "unknownCommand", command: "/nope", ref: "n" },
   ]);
   ann.send({ type: "line", text: "hello", ref: "h" });
-  assertEquals(ann.take(), []); // the sender is not sent its own line
-  assertEquals(timeless(bob.take()).map(({ ref, type }) => [type, ref]), [["message", undefined]]);
+  // The sender gets its own line back, confirmed: its id, and the request's ref.
+  const [own] = hub.history.before("lobby", 1);
+  assertEquals(timeless(ann.take()), [
+    { type: "message", id: own.id, room: "lobby", from: "ann", text: "hello", ref: "h" },
+  ]);
+  assertEquals(timeless(bob.take()), [
+    { type: "message", id: own.id, room: "lobby", from: "ann", text: "hello" },
+  ]);
   ann.send({ type: "line", text: "/topic plans", ref: "t" });
   assertEquals(timeless(bob.take()), [{ type: "topic", room: "lobby", topic: "plans", by: "ann" }]);
   ann.send({ type: "line", text: "x".repeat(4097), ref: "long" });

@@ -628,8 +628,8 @@ function see(id, room, latest) {
 
 /**
  * The own line shown before the server confirmed it that `event` is, taken off the
- * pending list; found by the request's ref, or by its words (a server that does not
- * echo a sender's lines shows them only in a replay).
+ * pending list; found by the request's ref (the server's echo), or by its words (a line
+ * whose echo was lost with the connection comes back in the replay instead).
  * @param {{ ref?: string, type: string, from: string, text: string }} event
  * @param {string} room
  * @returns {Pending | undefined}
