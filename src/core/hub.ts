@@ -8,6 +8,7 @@
  */
 
 import type { Cluster, ClusterHub, RemoteMember } from "../cluster/cluster.ts";
+import { Accounts } from "./accounts.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
   type ChatMessage,
@@ -116,6 +117,8 @@ export class Hub implements ClusterHub {
   cluster: Cluster | null = null;
   /** Says which address a session counts under (and which are exempt); `null`: no bound. */
   admission: Admission | null = null;
+  /** Registered names and the account commands (in memory unless the server gives a store). */
+  accounts: Accounts = new Accounts(this);
   /**
    * Rooms that one address (see {@linkcode Admission.keyOf}) may have made and that exist
    * now: an eighth of `maxRooms`, at least 4. Filling every room takes eight addresses,
@@ -166,6 +169,8 @@ export class Hub implements ClusterHub {
   /** Handles one line a session sent: its name while it has none, then messages and commands. */
   handleLine(session: Session, bytes: Uint8Array): void {
     const text = cleanLine(bytes);
+    // Asked for a password at the name prompt: this line is it, whatever it looks like.
+    if (session.name === null && this.accounts.answer(session, text)) return;
     if (isBlank(text)) return;
     if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
       return dispatch(this, session, text);
@@ -252,8 +257,12 @@ export class Hub implements ClusterHub {
     return this.findMember(name)?.name ?? undefined;
   }
 
-  /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
-  nameError(name: string, session: Session): Problem | null {
+  /**
+   * Why `name` cannot be `session`'s name (bad, reserved, taken, or registered to an
+   * account the session is not logged in to: unless `asOwner`, when the caller checks
+   * the password itself), or `null`.
+   */
+  nameError(name: string, session: Session, asOwner = false): Problem | null {
     const bad = checkName(name);
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
@@ -261,13 +270,20 @@ export class Hub implements ClusterHub {
     const holder = this.members.get(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
-    return null;
+    return asOwner ? null : this.accounts.guard(session, name);
   }
 
   #chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
-    const error = this.nameError(name, session);
+    const error = this.nameError(name, session, true);
     if (error) return this.#refuseName(session, error);
+    // A registered name asks for its password first (see `accounts.ts`).
+    if (this.accounts.challenge(session, name)) return;
+    this.takeName(session, name);
+  }
+
+  /** Gives unnamed `session` the name `name` (checked already) and lets it into the lobby. */
+  takeName(session: Session, name: string): void {
     if (this.cluster) {
       return this.claim(session, name, LOBBY, (taken) => {
         if (taken) return this.#refuseName(session, { code: "nameTaken", name });
