@@ -152,7 +152,8 @@ export class HashQueue {
   /** Runs `job` when a slot is free; rejects with {@linkcode QueueFull} at once if it cannot wait. */
   async run<T>(address: string, job: () => Promise<T>): Promise<T> {
     const mine = this.#byAddress.get(address) ?? 0;
-    if (this.#waiting.length >= this.limit || mine >= this.perAddress) {
+    const full = this.#running >= this.concurrency && this.#waiting.length >= this.limit;
+    if (full || mine >= this.perAddress) {
       this.refused++;
       throw new QueueFull("hash queue full");
     }

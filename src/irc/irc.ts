@@ -453,6 +453,9 @@ export class IrcSession extends Session {
         return this.reply("433", problem.name, "Nickname is already in use");
       case "nameReserved":
         return this.reply("432", problem.name, "Nickname is reserved");
+      case "nameRegistered":
+        // SASL and NickServ come later; until then a registered nick is as good as in use.
+        return this.reply("433", problem.name, "Nickname is registered to an account");
       case "badName":
         return this.reply("432", problem.name, "Erroneous nickname");
       case "tooManyRooms":
