@@ -83,6 +83,7 @@ export interface LogEvent {
     | "shutdown"
     | "summary"
     | "account"
+    | "accounts"
     | "login-failed"
     | "login-throttled"
     | "login-busy";
@@ -165,6 +166,8 @@ export function formatText(e: LogEvent): string {
       return `in the last ${e.reason}, also: ${e.text}`;
     case "account":
       return `account ${e.name}: ${e.reason}${from}`;
+    case "accounts":
+      return `accounts: ${e.text}`;
     case "login-failed":
       return `wrong password for ${e.name}${from}`;
     case "login-throttled":
