@@ -286,12 +286,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     await hub.history.close();
     throw error;
   }
-  if (!accountStore.persistent) {
-    log.event({
-      event: "accounts",
-      text: "kept in memory: they last until the server stops (--db FILE keeps them)",
-    });
-  }
+
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {
@@ -432,6 +427,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   }
   for (const event of listening) log.event(event);
+  if (!accountStore.persistent) {
+    log.event({
+      event: "accounts",
+      text: "kept in memory: they last until the server stops (--db FILE keeps them)",
+    });
+  }
 
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
