@@ -116,20 +116,23 @@ export interface AccountPolicy {
   perAddress: number;
 }
 
-/** Open registration, guests welcome, full-cost hashes. */
+/**
+ * Open registration, guests welcome, full-cost hashes; hashing on half the cores (at
+ * least one), so that a flood of logins leaves the event loop a core of its own.
+ */
 export const DEFAULT_POLICY: AccountPolicy = {
   registration: "open",
   requireAccount: false,
   cost: DEFAULT_COST,
-  concurrency: 2,
-  queueLimit: 64,
-  perAddress: 4,
+  concurrency: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency ?? 2) / 2))),
+  queueLimit: 32,
+  perAddress: 2,
 };
 
 /** Failures per account before each one doubles the wait (1 s … 60 s); per address, more. */
 const ACCOUNT_FREE_FAILURES = 5;
 const ACCOUNT_MAX_WAIT = 60_000;
-const ADDRESS_FREE_FAILURES = 10;
+const ADDRESS_FREE_FAILURES = 5;
 const ADDRESS_MAX_WAIT = 60_000;
 
 /** A new account made outside the chat (the operator's `account add`): the record to keep. */
@@ -269,7 +272,10 @@ export class Accounts {
       return this.#refuse(session, { code: "registrationClosed" });
     }
     if (session.account !== null) {
-      return this.#refuse(session, { code: "alreadyLoggedIn", account: session.account });
+      return this.#refuse(session, {
+        code: "alreadyLoggedIn",
+        account: this.#nameOf(session.account),
+      });
     }
     let name = session.name;
     let raw = rest;
@@ -314,7 +320,10 @@ export class Accounts {
     const raw = rest.slice(gap + 1).trim();
     const key = nameKey(name);
     if (session.account === key) {
-      return this.#refuse(session, { code: "alreadyLoggedIn", account: session.account });
+      return this.#refuse(session, {
+        code: "alreadyLoggedIn",
+        account: this.#nameOf(session.account),
+      });
     }
     if (!this.#registered.has(key)) return this.#refuse(session, { code: "noSuchAccount", name });
     this.#work(session, async () => {
@@ -416,7 +425,8 @@ export class Accounts {
   /** Runs `job` through the hash queue; `null` (the session told) if the queue is full. */
   async #hash<T>(session: Session, job: () => Promise<T>): Promise<T | null> {
     try {
-      return await this.queue.run(this.#addressOf(session), job);
+      const address = this.#addressOf(session);
+      return await this.queue.run(address, job, this.#byAddress.suspect(address));
     } catch (error) {
       if (!(error instanceof QueueFull)) throw error;
       this.counts.busy++;

@@ -258,9 +258,11 @@ test("accounts: wrong passwords are throttled per account, and per address, with
   elsewhere.say("elsewhere");
   elsewhere.take();
   assertEquals(await send(hub, elsewhere, "/login ann pw"), [say.loginThrottled(1)]);
-  // Another account from the first address: not yet throttled (the address allows 10).
+  // Another account from the first address: the address is throttled too (past its 5).
   guest.take();
-  assertEquals(await send(hub, guest, "/login bob pw"), [
+  assertEquals(await send(hub, guest, "/login bob pw"), [say.loginThrottled(1)]);
+  // Another account from another address: not throttled.
+  assertEquals(await send(hub, elsewhere, "/login bob pw"), [
     "-- You are logged in as bob",
     say.renamed("bob"),
   ]);
@@ -375,4 +377,30 @@ test("accounts: no password ever reaches the log, and none is told back", async 
   assert(hub.logged.some((line) => line.includes("wrong password for ann")));
   assert(hub.logged.some((line) => line.includes("account ann: registered")));
   for (const line of [...hub.logged, ...told]) assert(!line.includes(secret), line);
+});
+
+test("accounts: the hash queue lets jobs of addresses without failures go before suspect ones", async () => {
+  const queue = new HashQueue(1, 10, 10);
+  const order: string[] = [];
+  const gates: (() => void)[] = [];
+  const job = (name: string) => () =>
+    new Promise<void>((resolve) =>
+      gates.push(() => {
+        order.push(name);
+        resolve();
+      })
+    );
+  const jobs = [
+    queue.run("a", job("running")),
+    queue.run("b", job("suspect 1"), true),
+    queue.run("c", job("suspect 2"), true),
+    queue.run("d", job("clean")),
+  ];
+  for (let i = 0; i < jobs.length; i++) {
+    while ((gates.length as number) === 0) await Promise.resolve();
+    gates.shift()!();
+    await Promise.race(jobs.slice(i));
+  }
+  await Promise.all(jobs);
+  assertEquals(order, ["running", "clean", "suspect 1", "suspect 2"]);
 });

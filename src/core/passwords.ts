@@ -42,7 +42,7 @@ export interface HashCost {
   readonly scramIterations: number;
 }
 
-/** N = 2^15, r = 8, p = 1: 32 MiB and about 160 ms per hash here; SCRAM at RFC 7677's 4096. */
+/** N = 2^15, r = 8, p = 1: 32 MiB and about 110–160 ms per hash here; SCRAM at RFC 7677's 4096. */
 export const DEFAULT_COST: HashCost = { n: 1 << 15, r: 8, p: 1, scramIterations: 4096 };
 
 const SALT_BYTES = 16;
@@ -130,14 +130,17 @@ export class QueueFull extends Error {
 
 /**
  * A bounded queue for hashing: at most `concurrency` hashes run at once (each takes a
- * thread of libuv's pool of 4 and 32 MiB), at most `limit` wait, and at most
- * `perAddress` of those (running or waiting) come from one address. A flood of logins
- * is refused at the door instead of queueing without end, and the event loop (chat)
- * never waits on it.
+ * thread and 32 MiB), at most `limit` wait (and as many suspect ones, below), and at most
+ * `perAddress` of those (running
+ * or waiting) come from one address. A flood of logins is refused at the door instead
+ * of queueing without end, and the event loop (chat) never waits on it. Jobs marked
+ * `suspect` (from an address with recent failures) wait behind the others: a flood
+ * delays its own attempts, not those of addresses that have not failed.
  */
 export class HashQueue {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
+  readonly #suspect: (() => void)[] = [];
   readonly #byAddress = new Map<string, number>();
   /** Jobs refused because the queue or an address's share was full (for tests and metrics). */
   refused = 0;
@@ -146,13 +149,15 @@ export class HashQueue {
 
   /** Jobs running or waiting now. */
   get size(): number {
-    return this.#running + this.#waiting.length;
+    return this.#running + this.#waiting.length + this.#suspect.length;
   }
 
   /** Runs `job` when a slot is free; rejects with {@linkcode QueueFull} at once if it cannot wait. */
-  async run<T>(address: string, job: () => Promise<T>): Promise<T> {
+  async run<T>(address: string, job: () => Promise<T>, suspect = false): Promise<T> {
     const mine = this.#byAddress.get(address) ?? 0;
-    const full = this.#running >= this.concurrency && this.#waiting.length >= this.limit;
+    // Each line has `limit` places: suspect jobs filling theirs do not shut the others out.
+    const line = suspect ? this.#suspect : this.#waiting;
+    const full = this.#running >= this.concurrency && line.length >= this.limit;
     if (full || mine >= this.perAddress) {
       this.refused++;
       throw new QueueFull("hash queue full");
@@ -160,7 +165,7 @@ export class HashQueue {
     this.#byAddress.set(address, mine + 1);
     try {
       if (this.#running >= this.concurrency) {
-        await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        await new Promise<void>((resolve) => line.push(resolve));
       } else {
         this.#running++;
       }
@@ -170,7 +175,7 @@ export class HashQueue {
       if (left > 0) this.#byAddress.set(address, left);
       else this.#byAddress.delete(address);
       // The slot passes to the next job waiting, if any (#running stays the same).
-      const next = this.#waiting.shift();
+      const next = this.#waiting.shift() ?? this.#suspect.shift();
       if (next) next();
       else this.#running--;
     }
@@ -214,6 +219,12 @@ export class FailureThrottle {
     this.#keys.delete(key); // moved to the end: the map is kept oldest first
     this.#keys.set(key, { failures, until, last: now });
     if (this.#keys.size > this.maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
+  }
+
+  /** Whether `key` has failed lately (its attempts are suspect). */
+  suspect(key: string, now = Date.now()): boolean {
+    const entry = this.#keys.get(key);
+    return entry !== undefined && now - entry.last <= this.forget;
   }
 
   /** Forgets the failures of `key` (it proved itself). */
