@@ -270,23 +270,6 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     : undefined;
   const hub = new Hub(settings, log, history);
   hub.admission = admission; // rooms made per address count under its keys and exemptions
-  // Accounts live where history lives: the --db file, or memory (until the server stops).
-  const accountStore: AccountStore = history
-    ? new (await import("./src/storage/sqlite_accounts.ts")).SqliteAccountStore(history.database)
-    : new MemoryAccountStore();
-  hub.accounts = new Accounts(hub, accountStore, {
-    ...DEFAULT_POLICY,
-    registration: settings.registration ?? DEFAULT_POLICY.registration,
-    requireAccount: settings.requireAccount ?? false,
-    cost: settings.hashCost ?? DEFAULT_POLICY.cost,
-  });
-  try {
-    await hub.accounts.load();
-  } catch (error) {
-    await hub.history.close();
-    throw error;
-  }
-
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {
@@ -303,6 +286,25 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       hub.history,
       log,
     );
+  }
+  // Accounts live where history lives: the --db file, Redis, or memory (until the server stops).
+  const accountStore: AccountStore = history
+    ? new (await import("./src/storage/sqlite_accounts.ts")).SqliteAccountStore(history.database)
+    : bus
+    ? new (await import("./src/storage/redis_accounts.ts")).RedisAccountStore(bus)
+    : new MemoryAccountStore();
+  hub.accounts = new Accounts(hub, accountStore, {
+    ...DEFAULT_POLICY,
+    registration: settings.registration ?? DEFAULT_POLICY.registration,
+    requireAccount: settings.requireAccount ?? false,
+    cost: settings.hashCost ?? DEFAULT_POLICY.cost,
+  });
+  try {
+    await hub.accounts.load();
+  } catch (error) {
+    await bus?.close(0);
+    await hub.history.close();
+    throw error;
   }
   // The key of IRC cloaks: given, or kept with the data so that a restart (or another server
   // of the cluster) cloaks every address alike.

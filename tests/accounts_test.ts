@@ -16,7 +16,16 @@ import {
 import { DatabaseSync } from "node:sqlite";
 import { NAME_PROMPT, say } from "../src/core/protocol.ts";
 import { SCHEMA_VERSION } from "../src/storage/database.ts";
-import { LineClient, quietServer, spawnServer, test } from "./test_util.ts";
+import {
+  eventually,
+  HAVE_REDIS,
+  LineClient,
+  quietServer,
+  sanitized,
+  spawnServer,
+  startRedis,
+  test,
+} from "./test_util.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
@@ -192,4 +201,42 @@ test("--registration closed and --require-account: only the operator's accounts 
   assertEquals(await guest.line(), say.registrationClosed);
   using ann = await logIn(server, "ann", "pw");
   assertMatch(await ann.line(), /^-- Hello, ann! /);
+});
+
+Deno.test({
+  name:
+    "two servers on one Redis share accounts: made on one, asked for on the other, deleted on both",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    {
+      using ann = await LineClient.join(a, "ann");
+      await ann.write("/register s3cret\n");
+      assertEquals(await ann.line(), say.registered("ann", true));
+      await eventually(() => b.hub.accounts.isRegistered("ann"));
+    }
+    await eventually(() => b.hub.cluster!.remote.size === 0);
+    using bob = await LineClient.join(b, "bob");
+    await bob.write("/nick ann\n");
+    assertEquals(await bob.line(), say.nameRegistered("ann"));
+    using ann = await logIn(b, "ann", "s3cret");
+    assertMatch(await ann.line(), /^-- Hello, ann! /);
+    await ann.write("/unregister s3cret\n");
+    assertEquals(
+      await ann.until((line) => line.startsWith("-- The account")),
+      say.unregistered("ann"),
+    );
+    await eventually(() => !a.hub.accounts.isRegistered("ann"));
+    // A server started later reads the accounts from Redis.
+    {
+      using cat = await LineClient.join(a, "cat");
+      await cat.write("/register meow\n");
+      assertEquals(await cat.line(), say.registered("cat", true));
+    }
+    await using c = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    assert(c.hub.accounts.isRegistered("cat"));
+  },
 });

@@ -303,6 +303,7 @@ export class Accounts {
         return this.#refuse(session, { code: "nameRegistered", name: chosen });
       }
       this.#registered.set(key, chosen);
+      this.hub.cluster?.publish({ t: "account", k: key, name: chosen });
       this.hub.log.event({ event: "account", name: chosen, reason: "registered" });
       if (session.closed) return;
       session.account = key;
@@ -375,11 +376,19 @@ export class Accounts {
       if (account === null) return;
       await this.store.remove(key);
       this.#registered.delete(key);
+      this.hub.cluster?.publish({ t: "account", k: key, name: null });
       this.hub.log.event({ event: "account", name: account.name, reason: "unregistered" });
       // Whoever was logged in to it, here, is no longer.
       for (const other of this.hub.sessions) if (other.account === key) other.account = null;
       session.tell({ type: "unregistered", time: Date.now(), account: account.name });
     });
+  }
+
+  /** Another server of the cluster made (`name`) or deleted (`null`) the account `key`. */
+  remoteChanged(key: string, name: string | null): void {
+    if (name !== null) return void this.#registered.set(key, name);
+    this.#registered.delete(key);
+    for (const session of this.hub.sessions) if (session.account === key) session.account = null;
   }
 
   /**

@@ -667,6 +667,10 @@ export class Hub implements ClusterHub {
     this.leave(session, reasons.nameLost, true);
   }
 
+  remoteAccount(key: string, name: string | null): void {
+    this.accounts.remoteChanged(key, name);
+  }
+
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
