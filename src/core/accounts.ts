@@ -201,11 +201,19 @@ export class Accounts {
     return this.#registered.size;
   }
 
-  /** Why `session` may not take `name`: it is registered and the session is not logged in to it. */
+  /**
+   * Why `session` may not take `name`: it is registered and the session is not logged
+   * in to it, or only accounts may chat and the session is a guest.
+   */
   guard(session: Session, name: string): Problem | null {
     const key = nameKey(name);
-    if (!this.#registered.has(key) || session.account === key) return null;
-    return { code: "nameRegistered", name };
+    if (this.#registered.has(key) && session.account !== key) {
+      return { code: "nameRegistered", name };
+    }
+    if (this.policy.requireAccount && session.account === null) {
+      return { code: "accountRequired", name };
+    }
+    return null;
   }
 
   /** Whether account work for `session` is under way (its name question waits for it). */
@@ -224,7 +232,7 @@ export class Accounts {
    * asks for its password and returns `true`; if only accounts may chat, refuses it.
    */
   challenge(session: Session, name: string): boolean {
-    if (this.guard(session, name) !== null) {
+    if (this.isRegistered(name) && session.account !== nameKey(name)) {
       this.#asking.set(session, name);
       session.tell({ type: "passwordPrompt", time: Date.now(), name });
       return true;

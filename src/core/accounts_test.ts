@@ -356,6 +356,18 @@ test("accounts: --registration closed refuses /register; --require-account refus
   const lines = await send(hub, guest, "/register zed pw");
   assertEquals(lines[0], say.registered("zed", false));
   assert(WELCOME.test(lines[1]), lines[1]);
+  // IRC has no way to log in yet: on such a server its guests are refused too.
+  const front = new IrcFront(hub, { serverName: "irc.test", pingInterval: 60_000 });
+  try {
+    const irc = new MemoryConnection();
+    irc.session = hub.connect(irc, front.session(irc))!;
+    irc.say("NICK yan", "USER y 0 * :Y");
+    assert(!irc.take().some((line) => / 001 /.test(line)), "not welcomed");
+    assertEquals(irc.session.name, null);
+    irc.say("QUIT");
+  } finally {
+    front.close();
+  }
   guest.say("/quit");
   const back = connect(hub);
   const again = await send(hub, back, "zed", "pw");
