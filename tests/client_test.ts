@@ -1618,3 +1618,27 @@ test("client.ts takes the password from --password-file or CHAT_PASSWORD", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("runClient answers the password question again by itself after a reconnect", async () => {
+  await using first = await serverWithAnn();
+  await using second = await serverWithAnn();
+  const servers = [first, second];
+  let connects = 0;
+  const hidden: boolean[] = [];
+  const { keyboard, screen, done } = interactiveClient({
+    name: "ann",
+    hideInput: (hide) => hidden.push(hide),
+    connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
+    reconnectDelay: () => 1,
+  });
+  await screen.waitFor((line) => line === say.passwordPrompt("ann"));
+  keyboard.type("right one");
+  await screen.waitFor((line) => helloName(line) === "ann");
+  await first.close();
+  await screen.waitFor((line) => helloName(line) === "ann", 2);
+  assertEquals(second.stats().members, 1);
+  assertEquals(hidden, [true, false], "asked once");
+  assertEquals(screen.lines.filter((line) => line === say.passwordPrompt("ann")).length, 1);
+  keyboard.end();
+  assertEquals(await done, 0);
+});
