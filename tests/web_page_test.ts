@@ -701,3 +701,35 @@ browserTest(
     });
   },
 );
+
+browserTest(
+  "web page: an account's name asks its password in a hidden field, again when wrong",
+  async (browser) => {
+    await using server = await startChat({
+      hashCost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+    });
+    {
+      using ann = await LineClient.join(server, "ann");
+      await ann.write("/register right one\n");
+      await expectLine(ann, say.registered("ann", false));
+    }
+    const chat = await openPage(browser, server);
+    await giveName(chat, "ann");
+    await untilText(chat.page, "#name-label", say.passwordPrompt("ann").slice(3));
+    assertEquals(
+      await chat.page.evaluate(`document.querySelector("#name-input").type`),
+      "password",
+    );
+    await giveName(chat, "wrong one");
+    await untilText(chat.page, "#name-error", say.wrongPassword("ann").slice(3));
+    await giveName(chat, "right one");
+    await until(
+      chat.page,
+      `document.querySelector("#name-view").hidden && ` +
+        `document.querySelector("#status").textContent === "Connected as ann"`,
+      "ann to be in",
+    );
+    assertEquals(await chat.page.evaluate(`document.querySelector("#name-input").type`), "text");
+    assertEquals(chat.errors, []);
+  },
+);

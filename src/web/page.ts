@@ -33,6 +33,7 @@ import {
   nameColor,
   parseHistoryLine,
   parseLine,
+  passwordAsked,
   PRIVATE_LINE,
   privateReceipt,
   readNotice,
@@ -116,7 +117,10 @@ const ui = {
   log: $("log"), jump: $("jump"), form: $("form"), input: $("input"), side: $("side"),
   members: $("members"), membersTitle: $("members-title"), rooms: $("rooms"),
   roomsRefresh: $("rooms-refresh"), announce: $("announce"),
+  nameLabel: $("name-label"), nameHint: $("name-hint"),
 };
+/** The name field's label, given back after a password question. */
+const NAME_LABEL = ui.nameLabel.textContent;
 
 /** Reconnect delays: 1 s, 2 s, 4 s … 30 s at most, as the terminal client's. */
 const backoff = (attempt) => Math.min(1000 * Math.pow(2, attempt), 30000);
@@ -132,6 +136,7 @@ const state = {
   wantName: "", // the name to send at the server's question
   prompted: false, // the server has asked for a name on this connection
   nameSent: false,
+  askingPassword: false, // the name is an account: the name field takes its password
   room: "", // the room we are in
   returnTo: "", // the room to go back to after a reconnect
   topic: "",
@@ -366,6 +371,10 @@ function onLine(line) {
 }
 
 function onNamingLine(line) {
+  // The name is an account: the name field asks for its password, hidden, and the next
+  // line sent is it (an empty one is not sent: the field requires a value).
+  if (passwordAsked(line) !== null) return askPassword(line.slice(3));
+  if (state.askingPassword) endPassword();
   if (line === NAME_PROMPT) {
     state.prompted = true;
     if (state.wantName && !state.nameSent) return sendName();
@@ -406,6 +415,26 @@ function askName() {
   ui.nameInput.focus();
   ui.nameInput.select();
   setStatus(state.ws ? "Connected" : "");
+}
+
+function askPassword(question) {
+  state.askingPassword = true;
+  state.nameSent = false;
+  ui.nameLabel.textContent = question;
+  ui.nameInput.type = "password";
+  ui.nameInput.value = "";
+  ui.nameHint.hidden = true;
+  ui.nameInput.disabled = false;
+  ui.nameForm.querySelector("button").disabled = false;
+  ui.nameInput.focus();
+}
+
+function endPassword() {
+  state.askingPassword = false;
+  ui.nameLabel.textContent = NAME_LABEL;
+  ui.nameInput.type = "text";
+  ui.nameInput.value = "";
+  ui.nameHint.hidden = false;
 }
 
 function sendName() {
@@ -701,6 +730,15 @@ ui.input.addEventListener("keydown", (event) => {
 
 ui.nameForm.addEventListener("submit", (event) => {
   event.preventDefault();
+  if (state.askingPassword) {
+    if (!ui.nameInput.value || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    ui.nameError.textContent = "";
+    state.ws.send(ui.nameInput.value);
+    ui.nameInput.value = "";
+    ui.nameInput.disabled = true;
+    ui.nameForm.querySelector("button").disabled = true;
+    return;
+  }
   const name = ui.nameInput.value.trim();
   if (!name) return;
   ui.nameError.textContent = "";
@@ -787,6 +825,7 @@ ${
     helloName,
     nameChange,
     lineLimit,
+    passwordAsked,
     readNotice,
   ].map((fn) => fn.toString()).join("\n")
 }
