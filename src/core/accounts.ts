@@ -28,6 +28,7 @@ import {
   type PasswordHash,
   QueueFull,
   type ScramVerifier,
+  TrustedAddresses,
   verifyPassword,
 } from "./passwords.ts";
 
@@ -168,6 +169,8 @@ export class Accounts {
   readonly queue: HashQueue;
   readonly #byAccount = new FailureThrottle(ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_WAIT);
   readonly #byAddress = new FailureThrottle(ADDRESS_FREE_FAILURES, ADDRESS_MAX_WAIT);
+  /** Addresses that logged in lately: their hashes wait least under a flood. */
+  readonly #trusted = new TrustedAddresses();
   /** Logins that failed and succeeded, and attempts refused unhashed (throttled or queue full). */
   readonly counts = { failed: 0, succeeded: 0, throttled: 0, busy: 0 };
   #pending = 0;
@@ -435,6 +438,7 @@ export class Accounts {
       return null;
     }
     this.#byAccount.succeeded(key);
+    this.#trusted.add(this.#addressOf(session));
     this.counts.succeeded++;
     return account;
   }
@@ -443,7 +447,12 @@ export class Accounts {
   async #hash<T>(session: Session, job: () => Promise<T>): Promise<T | null> {
     try {
       const address = this.#addressOf(session);
-      return await this.queue.run(address, job, this.#byAddress.suspect(address));
+      const rank = this.#byAddress.suspect(address)
+        ? "suspect"
+        : this.#trusted.has(address)
+        ? "trusted"
+        : "clean";
+      return await this.queue.run(address, job, rank);
     } catch (error) {
       if (!(error instanceof QueueFull)) throw error;
       this.counts.busy++;

@@ -9,7 +9,13 @@
 
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { type AccountPolicy, Accounts, DEFAULT_POLICY, MemoryAccountStore } from "./accounts.ts";
-import { FailureThrottle, HashQueue, normalizePassword, QueueFull } from "./passwords.ts";
+import {
+  FailureThrottle,
+  HashQueue,
+  normalizePassword,
+  QueueFull,
+  TrustedAddresses,
+} from "./passwords.ts";
 import { helloName, NAME_PROMPT, say } from "./protocol.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { IrcFront } from "../irc/irc.ts";
@@ -391,7 +397,7 @@ test("accounts: no password ever reaches the log, and none is told back", async 
   for (const line of [...hub.logged, ...told]) assert(!line.includes(secret), line);
 });
 
-test("accounts: the hash queue lets jobs of addresses without failures go before suspect ones", async () => {
+test("accounts: the hash queue serves trusted addresses first, then clean ones, suspect ones last", async () => {
   const queue = new HashQueue(1, 10, 10);
   const order: string[] = [];
   const gates: (() => void)[] = [];
@@ -404,9 +410,10 @@ test("accounts: the hash queue lets jobs of addresses without failures go before
     );
   const jobs = [
     queue.run("a", job("running")),
-    queue.run("b", job("suspect 1"), true),
-    queue.run("c", job("suspect 2"), true),
+    queue.run("b", job("suspect 1"), "suspect"),
+    queue.run("c", job("suspect 2"), "suspect"),
     queue.run("d", job("clean")),
+    queue.run("e", job("trusted"), "trusted"),
   ];
   for (let i = 0; i < jobs.length; i++) {
     while ((gates.length as number) === 0) await Promise.resolve();
@@ -414,5 +421,20 @@ test("accounts: the hash queue lets jobs of addresses without failures go before
     await Promise.race(jobs.slice(i));
   }
   await Promise.all(jobs);
-  assertEquals(order, ["running", "clean", "suspect 1", "suspect 2"]);
+  assertEquals(order, ["running", "trusted", "clean", "suspect 1", "suspect 2"]);
+});
+
+test("accounts: an address that logged in is trusted for a while, at most so many kept", () => {
+  const trusted = new TrustedAddresses(1000, 2);
+  trusted.add("a", 0);
+  assert(trusted.has("a", 1000));
+  assert(!trusted.has("a", 1001), "forgotten");
+  trusted.add("b", 0);
+  trusted.add("c", 0);
+  trusted.add("d", 0);
+  assertEquals([trusted.has("b", 0), trusted.has("c", 0), trusted.has("d", 0)], [
+    false,
+    true,
+    true,
+  ]);
 });

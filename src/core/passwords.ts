@@ -129,18 +129,22 @@ export class QueueFull extends Error {
 }
 
 /**
+ * How far ahead a hashing job waits: `trusted` (its address logged in lately), `clean`
+ * (no recent failure), `suspect` (recent failures). A flood delays its own attempts,
+ * not those of addresses that have not failed, and least those of known users.
+ */
+export type HashRank = "trusted" | "clean" | "suspect";
+
+/**
  * A bounded queue for hashing: at most `concurrency` hashes run at once (each takes a
- * thread and 32 MiB), at most `limit` wait (and as many suspect ones, below), and at most
- * `perAddress` of those (running
+ * thread and 32 MiB), at most `limit` wait in each rank's line (see {@linkcode HashRank}:
+ * a full line of suspect jobs shuts no one else out), and at most `perAddress` (running
  * or waiting) come from one address. A flood of logins is refused at the door instead
- * of queueing without end, and the event loop (chat) never waits on it. Jobs marked
- * `suspect` (from an address with recent failures) wait behind the others: a flood
- * delays its own attempts, not those of addresses that have not failed.
+ * of queueing without end, and the event loop (chat) never waits on it.
  */
 export class HashQueue {
   #running = 0;
-  readonly #waiting: (() => void)[] = [];
-  readonly #suspect: (() => void)[] = [];
+  readonly #lines: Record<HashRank, (() => void)[]> = { trusted: [], clean: [], suspect: [] };
   readonly #byAddress = new Map<string, number>();
   /** Jobs refused because the queue or an address's share was full (for tests and metrics). */
   refused = 0;
@@ -149,14 +153,14 @@ export class HashQueue {
 
   /** Jobs running or waiting now. */
   get size(): number {
-    return this.#running + this.#waiting.length + this.#suspect.length;
+    const { trusted, clean, suspect } = this.#lines;
+    return this.#running + trusted.length + clean.length + suspect.length;
   }
 
   /** Runs `job` when a slot is free; rejects with {@linkcode QueueFull} at once if it cannot wait. */
-  async run<T>(address: string, job: () => Promise<T>, suspect = false): Promise<T> {
+  async run<T>(address: string, job: () => Promise<T>, rank: HashRank = "clean"): Promise<T> {
     const mine = this.#byAddress.get(address) ?? 0;
-    // Each line has `limit` places: suspect jobs filling theirs do not shut the others out.
-    const line = suspect ? this.#suspect : this.#waiting;
+    const line = this.#lines[rank];
     const full = this.#running >= this.concurrency && line.length >= this.limit;
     if (full || mine >= this.perAddress) {
       this.refused++;
@@ -174,11 +178,32 @@ export class HashQueue {
       const left = this.#byAddress.get(address)! - 1;
       if (left > 0) this.#byAddress.set(address, left);
       else this.#byAddress.delete(address);
-      // The slot passes to the next job waiting, if any (#running stays the same).
-      const next = this.#waiting.shift() ?? this.#suspect.shift();
+      // The slot passes to the next job waiting, best rank first (#running stays the same).
+      const { trusted, clean, suspect } = this.#lines;
+      const next = trusted.shift() ?? clean.shift() ?? suspect.shift();
       if (next) next();
       else this.#running--;
     }
+  }
+}
+
+/** Addresses that logged in lately (at most `max`, for `forget` ms): their hashes go first. */
+export class TrustedAddresses {
+  readonly #since = new Map<string, number>();
+
+  constructor(readonly forget = 7 * 24 * 3_600_000, readonly max = 100_000) {}
+
+  /** Notes a login from `address`. */
+  add(address: string, now = Date.now()): void {
+    this.#since.delete(address); // moved to the end: the map is kept oldest first
+    this.#since.set(address, now);
+    if (this.#since.size > this.max) this.#since.delete(this.#since.keys().next().value!);
+  }
+
+  /** Whether `address` logged in within `forget` ms. */
+  has(address: string, now = Date.now()): boolean {
+    const since = this.#since.get(address);
+    return since !== undefined && now - since <= this.forget;
   }
 }
 
