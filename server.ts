@@ -445,12 +445,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       web?.stopAccepting(); // /healthz says so at once; the page is told like everyone
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
+      // An account being made or changed is written before the store goes (a hash: ~150 ms).
+      await withTimeout(hub.accounts.idle(), settings.drainTimeout);
       await Promise.all([
         tcp.closed(settings.drainTimeout),
         web?.closed(settings.drainTimeout),
         bus?.close(settings.drainTimeout), // the other instances hear who left
         irc?.tcp.closed(settings.drainTimeout),
       ]);
+      await hub.accounts.store.close();
       await hub.history.close();
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);

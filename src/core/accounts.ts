@@ -174,7 +174,7 @@ export class Accounts {
   /** Logins that failed and succeeded, and attempts refused unhashed (throttled or queue full). */
   readonly counts = { failed: 0, succeeded: 0, throttled: 0, busy: 0 };
   #pending = 0;
-  #idle: (() => void) | null = null;
+  #idle: (() => void)[] = [];
 
   constructor(
     readonly hub: Hub,
@@ -227,7 +227,7 @@ export class Accounts {
   /** Settles once no account work is under way (tests wait on it). */
   idle(): Promise<void> {
     if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle = resolve);
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /**
@@ -501,10 +501,7 @@ export class Accounts {
     }).finally(() => {
       this.#busy.delete(session);
       if (!session.closed) session.proceed();
-      if (--this.#pending === 0) {
-        this.#idle?.();
-        this.#idle = null;
-      }
+      if (--this.#pending === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
     });
   }
 
