@@ -32,6 +32,11 @@ import {
   verifyPassword,
 } from "./passwords.ts";
 
+/** What {@linkcode Accounts.authenticate} found: the account, or why not. */
+export type LoginResult =
+  | { readonly ok: true; readonly account: Account }
+  | { readonly ok: false; readonly problem: Problem };
+
 /** One account: a name that belongs to whoever knows its password. */
 export interface Account {
   /** The name's {@linkcode nameKey}: no lookalike of a registered name is free either. */
@@ -307,7 +312,10 @@ export class Accounts {
         session,
         () => hashPassword(normal.password, this.policy.cost),
       );
-      if (hashed === null) return this.#promptIfUnnamed(session);
+      if (hashed === null) {
+        this.#refuse(session, { code: "loginBusy" });
+        return this.#promptIfUnnamed(session);
+      }
       const key = nameKey(chosen);
       const account: Account = { key, name: chosen, created: Date.now(), ...hashed };
       if (!(await this.store.create(account))) {
@@ -369,7 +377,7 @@ export class Accounts {
         session,
         () => hashPassword(normal.password, this.policy.cost),
       );
-      if (hashed === null) return;
+      if (hashed === null) return this.#refuse(session, { code: "loginBusy" });
       if (!(await this.store.setPassword(key, hashed.password, hashed.scram))) {
         return this.#refuse(session, { code: "noSuchAccount", name: account.name });
       }
@@ -403,47 +411,92 @@ export class Accounts {
   }
 
   /**
-   * The account `name` if `raw` is its password; otherwise tells why not (wrong,
-   * throttled, busy, not a password) and returns `null`. Failures count against the
-   * account and the address; throttled attempts are refused before any hashing.
+   * Whether `raw` is the password of the account `key` (shown as `name`), for any
+   * front-end: refused unhashed while the account or the session's address is throttled,
+   * hashed through the queue otherwise; failures and successes are counted. Nothing is
+   * told: the caller says the outcome its own way (a line, a numeric).
    */
-  async #check(session: Session, key: string, name: string, raw: string): Promise<Account | null> {
-    const address = this.#addressOf(session);
-    const wait = Math.max(this.#byAccount.wait(key), this.#byAddress.wait(address));
+  async authenticate(
+    session: Session,
+    key: string,
+    name: string,
+    raw: string,
+  ): Promise<LoginResult> {
+    const wait = this.throttled(session, key);
     if (wait > 0) {
       this.counts.throttled++;
       this.hub.log.repeated({ event: "login-throttled", name, address: session.conn.remote });
-      this.#refuse(session, { code: "loginThrottled", seconds: Math.ceil(wait / 1000) });
-      return null;
+      return { ok: false, problem: { code: "loginThrottled", seconds: Math.ceil(wait / 1000) } };
     }
     const normal = normalizePassword(raw);
     const account = await this.store.get(key);
-    if (account === null) {
-      this.#refuse(session, { code: "noSuchAccount", name });
-      return null;
-    }
+    if (account === null) return { ok: false, problem: { code: "noSuchAccount", name } };
     const right = "password" in normal &&
       await this.#hash(session, () => verifyPassword(normal.password, account.password));
-    if (right === null) return null; // busy, told
+    if (right === null) return { ok: false, problem: { code: "loginBusy" } };
     if (!right) {
-      this.#byAccount.failed(key);
-      this.#byAddress.failed(address);
-      this.counts.failed++;
-      this.hub.log.repeated({
-        event: "login-failed",
-        name: account.name,
-        address: session.conn.remote,
-      });
-      this.#refuse(session, { code: "wrongPassword", name: account.name });
-      return null;
+      this.noteFailure(session, account);
+      return { ok: false, problem: { code: "wrongPassword", name: account.name } };
     }
-    this.#byAccount.succeeded(key);
-    this.#trusted.add(this.#addressOf(session));
-    this.counts.succeeded++;
-    return account;
+    this.noteSuccess(session, account);
+    return { ok: true, account };
   }
 
-  /** Runs `job` through the hash queue; `null` (the session told) if the queue is full. */
+  /**
+   * Milliseconds the session must wait before trying the account `key` again (0: now).
+   * A front-end that checks proofs itself (IRC's SCRAM) asks it first.
+   */
+  throttled(session: Session, key: string): number {
+    return Math.max(this.#byAccount.wait(key), this.#byAddress.wait(this.#addressOf(session)));
+  }
+
+  /** Counts a wrong password (or SCRAM proof) for `account` from the session's address. */
+  noteFailure(session: Session, account: Account): void {
+    this.#byAccount.failed(account.key);
+    this.#byAddress.failed(this.#addressOf(session));
+    this.counts.failed++;
+    this.hub.log.repeated({
+      event: "login-failed",
+      name: account.name,
+      address: session.conn.remote,
+    });
+  }
+
+  /** Counts a right one: the account's failures are forgotten, the address is trusted. */
+  noteSuccess(session: Session, account: Account): void {
+    this.#byAccount.succeeded(account.key);
+    this.#trusted.add(this.#addressOf(session));
+    this.counts.succeeded++;
+  }
+
+  /** The account `name` (SCRAM's verifier and all), or `null`. */
+  account(name: string): Promise<Account | null> {
+    return this.store.get(nameKey(name));
+  }
+
+  /**
+   * `session` is now logged in to `account` (its password, or proof, was right): logged,
+   * and nothing told or renamed (IRC's SASL answers with its numerics).
+   */
+  logIn(session: Session, account: Account): void {
+    session.account = account.key;
+    this.hub.log.event({
+      event: "account",
+      name: account.name,
+      address: session.conn.remote,
+      reason: "login",
+    });
+  }
+
+  /** {@linkcode authenticate}, with a refusal told to the session as the text protocol does. */
+  async #check(session: Session, key: string, name: string, raw: string): Promise<Account | null> {
+    const result = await this.authenticate(session, key, name, raw);
+    if (result.ok) return result.account;
+    this.#refuse(session, result.problem);
+    return null;
+  }
+
+  /** Runs `job` through the hash queue; `null` if the queue is full. */
   async #hash<T>(session: Session, job: () => Promise<T>): Promise<T | null> {
     try {
       const address = this.#addressOf(session);
@@ -457,7 +510,6 @@ export class Accounts {
       if (!(error instanceof QueueFull)) throw error;
       this.counts.busy++;
       this.hub.log.repeated({ event: "login-busy", address: session.conn.remote });
-      this.#refuse(session, { code: "loginBusy" });
       return null;
     }
   }
@@ -465,13 +517,7 @@ export class Accounts {
   /** Logged in to `account`: told so, and given its name (at the prompt, let in under it). */
   #enter(session: Session, account: Account): void {
     if (session.closed) return;
-    session.account = account.key;
-    this.hub.log.event({
-      event: "account",
-      name: account.name,
-      address: session.conn.remote,
-      reason: "login",
-    });
+    this.logIn(session, account);
     if (session.name === null) return this.#takeName(session, account.name);
     session.tell({ type: "loggedIn", time: Date.now(), account: account.name });
     if (nameKey(session.name) !== account.key) this.hub.rename(session, account.name);

@@ -14,8 +14,11 @@ import {
   HashQueue,
   normalizePassword,
   QueueFull,
+  scramVerifier,
   TrustedAddresses,
 } from "./passwords.ts";
+import { Buffer } from "node:buffer";
+import { createHash, createHmac } from "node:crypto";
 import { helloName, NAME_PROMPT, say } from "./protocol.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { IrcFront } from "../irc/irc.ts";
@@ -437,4 +440,37 @@ test("accounts: an address that logged in is trusted for a while, at most so man
     true,
     true,
   ]);
+});
+
+test("accounts: the SCRAM-SHA-256 verifier checks RFC 7677's example exchange", async () => {
+  // RFC 7677 §3: user "user", password "pencil".
+  const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+  const verifier = await scramVerifier("pencil", salt, 4096);
+  const nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+  const authMessage =
+    `n=user,r=rOprNGfwEbeRWgbNEkqO,r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,` +
+    `c=biws,r=${nonce}`;
+  const proof = Buffer.from("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", "base64");
+  // The server's check: ClientKey = proof XOR HMAC(StoredKey, AuthMessage); H(ClientKey) = StoredKey.
+  const storedKey = Buffer.from(verifier.storedKey, "base64");
+  const signature = createHmac("sha256", storedKey).update(authMessage).digest();
+  const clientKey = proof.map((byte, i) => byte ^ signature[i]);
+  assertEquals(createHash("sha256").update(clientKey).digest("base64"), verifier.storedKey);
+  const serverSignature = createHmac("sha256", Buffer.from(verifier.serverKey, "base64"))
+    .update(authMessage).digest("base64");
+  assertEquals(serverSignature, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+});
+
+test("accounts: authenticate answers any front-end with a typed result and tells the session nothing", async () => {
+  using hub = accountsHub();
+  (await registered(hub, "ann", "pw")).say("/quit");
+  const irc = connect(hub, "192.0.2.50:1");
+  const wrong = await hub.accounts.authenticate(irc.session, "ann", "ann", "nope");
+  assertEquals(wrong, { ok: false, problem: { code: "wrongPassword", name: "ann" } });
+  const right = await hub.accounts.authenticate(irc.session, "ann", "ann", "pw");
+  assert(right.ok && right.account.name === "ann" && right.account.scram.iterations === 16);
+  assertEquals(irc.take(), []);
+  assertEquals(hub.accounts.throttled(irc.session, "ann"), 0);
+  hub.accounts.logIn(irc.session, right.account);
+  assertEquals(irc.session.account, "ann");
 });

@@ -91,12 +91,10 @@ export async function hashPassword(
   cost: HashCost = DEFAULT_COST,
 ): Promise<{ password: PasswordHash; scram: ScramVerifier }> {
   const salt = randomBytes(SALT_BYTES);
-  const scramSalt = randomBytes(SALT_BYTES);
-  const [hash, salted] = await Promise.all([
+  const [hash, scram] = await Promise.all([
     scryptAsync(password, salt, cost.n, cost.r, cost.p),
-    pbkdf2Async(password, scramSalt, cost.scramIterations),
+    scramVerifier(password, randomBytes(SALT_BYTES), cost.scramIterations),
   ]);
-  const clientKey = createHmac("sha256", salted).update("Client Key").digest();
   return {
     password: {
       scheme: "scrypt",
@@ -106,12 +104,27 @@ export async function hashPassword(
       salt: salt.toString("base64"),
       hash: hash.toString("base64"),
     },
-    scram: {
-      salt: scramSalt.toString("base64"),
-      iterations: cost.scramIterations,
-      storedKey: createHash("sha256").update(clientKey).digest("base64"),
-      serverKey: createHmac("sha256", salted).update("Server Key").digest("base64"),
-    },
+    scram,
+  };
+}
+
+/**
+ * The SCRAM-SHA-256 verifier of `password` (RFC 5802 §3): SaltedPassword is PBKDF2 of
+ * it with `salt` and `iterations`; StoredKey = SHA-256(HMAC(SaltedPassword, "Client
+ * Key")), ServerKey = HMAC(SaltedPassword, "Server Key").
+ */
+export async function scramVerifier(
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<ScramVerifier> {
+  const salted = await pbkdf2Async(password, Buffer.from(salt), iterations);
+  const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+  return {
+    salt: Buffer.from(salt).toString("base64"),
+    iterations,
+    storedKey: createHash("sha256").update(clientKey).digest("base64"),
+    serverKey: createHmac("sha256", salted).update("Server Key").digest("base64"),
   };
 }
 
