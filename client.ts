@@ -30,10 +30,10 @@ import { parseArgs } from "node:util";
 import * as readline from "node:readline";
 import { EventEmitter } from "node:events";
 import process from "node:process";
+import { LOBBY, roomKey, sanitize } from "./src/core/protocol.ts";
 import {
   helloName,
   lineLimit,
-  LOBBY,
   NAME_PROMPT,
   nameChange,
   nameColor,
@@ -43,13 +43,12 @@ import {
   privateReceipt,
   readNotice,
   roomChange,
-  roomKey,
-  sanitize,
   say,
-} from "./src/core/protocol.ts";
+} from "./src/text/protocol.ts";
 
 // Part of this module's interface since before they moved to the protocol module.
-export { NAME_PROMPT, type ParsedLine, parseLine, sanitize } from "./src/core/protocol.ts";
+export { sanitize } from "./src/core/protocol.ts";
+export { NAME_PROMPT, type ParsedLine, parseLine } from "./src/text/protocol.ts";
 
 // ---------------------------------------------------------------------------
 // Options

@@ -30,7 +30,8 @@ import { parseArgs } from "node:util";
 import { Admission, parseCidr } from "./src/core/admission.ts";
 import { Cluster } from "./src/cluster/cluster.ts";
 import { Hub } from "./src/core/hub.ts";
-import { AsyncLog, hostPort, type LogEvent, type LogFormat } from "./src/ops/log.ts";
+import { AsyncLog, hostPort, type LogEvent, type LogFormat, ServerLog } from "./src/ops/log.ts";
+import { primeStackLimit } from "./src/ops/stack_limit.ts";
 import { IrcFront, ircRefusal } from "./src/irc/irc.ts";
 import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./src/core/cloak.ts";
 import { FlushScheduler } from "./src/transport/outbox.ts";
@@ -43,7 +44,7 @@ import {
   MemoryAccountStore,
 } from "./src/core/accounts.ts";
 import type { HashCost } from "./src/core/passwords.ts";
-import { CountingLog, Metrics, parseOrigin, WebServer } from "./src/web/web.ts";
+import { parseOrigin, WebServer } from "./src/web/web.ts";
 
 /** How a server is set up; every field has a default. */
 export interface ServerOptions {
@@ -251,8 +252,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     (json ? (line: string) => stdout!.line(line) : (line: string) => {
       stdout!.line(`${timestamp()} ${line}`);
     });
-  const metrics = new Metrics();
-  const log = new CountingLog(metrics, sink, settings.logFormat);
+  const log = new ServerLog(sink, settings.logFormat);
   const admission = new Admission({
     ...settings,
     maxClients: withinOpenFileLimit(settings.maxClients),
@@ -273,7 +273,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
   if (settings.redis) {
-    hub.cluster = new Cluster(hub);
+    const cluster = hub.cluster = new Cluster(hub);
     const { RedisBus } = await import("./src/cluster/redis_bus.ts");
     bus = await RedisBus.join(
       {
@@ -282,7 +282,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         history: settings.history,
         rooms: settings.maxRooms,
       },
-      hub.cluster,
+      cluster,
       hub.history,
       log,
     );
@@ -359,9 +359,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         scheduler,
         admission,
-        metrics,
         gauges: () => ({
-          tcpConnections: tcp.connections,
           queuedBytes: scheduler.queuedBytes,
           peakBufferedBytes: scheduler.peakBufferedBytes,
           cluster: bus && {
@@ -406,6 +404,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         handshakeTimeout: Math.min(settings.nameTimeout, MAX_HANDSHAKE),
         session: (conn) => front.session(conn),
         refusal: ircRefusal,
+        listener: settings.cert !== undefined && settings.key !== undefined ? "ircs" : "irc",
       });
       irc = { front, tcp: listener };
     } catch (cause) {
@@ -706,6 +705,8 @@ async function main(): Promise<void> {
     const { accountCommand, processIo } = await import("./src/ops/account_command.ts");
     Deno.exit(await accountCommand(Deno.args.slice(1), processIo()));
   }
+  // Before any client can use up the file descriptors: see src/ops/stack_limit.ts.
+  primeStackLimit();
   let options: ServerOptions;
   let secretFile: string | undefined;
   try {

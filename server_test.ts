@@ -12,14 +12,8 @@ import {
 } from "node:assert/strict";
 import { LINE_TOO_LONG, LineFramer } from "./src/transport/framing.ts";
 import { CTRL_C } from "./src/transport/telnet.ts";
-import {
-  checkName,
-  cleanLine,
-  lineLimit,
-  NAME_PROMPT,
-  privateReceipt,
-  say,
-} from "./src/core/protocol.ts";
+import { checkName, cleanLine } from "./src/core/protocol.ts";
+import { lineLimit, NAME_PROMPT, privateReceipt, say } from "./src/text/protocol.ts";
 import { CRASH_EXIT, exitOnUncaught } from "./server.ts";
 import { eventually, LineClient, quietServer, test, within } from "./tests/test_util.ts";
 

@@ -14,7 +14,7 @@ import {
   rejects,
 } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { NAME_PROMPT, say } from "../src/core/protocol.ts";
+import { NAME_PROMPT, say } from "../src/text/protocol.ts";
 import { SCHEMA_VERSION } from "../src/storage/database.ts";
 import {
   eventually,

@@ -7,20 +7,18 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { checkRoomName, LOBBY, roomKey } from "../src/core/protocol.ts";
 import {
-  checkRoomName,
   helloName,
   historyLine,
   limitsLine,
-  LOBBY,
   NAME_PROMPT,
   nameChange,
   notice,
   roomChange,
-  roomKey,
   say,
   WELCOME,
-} from "../src/core/protocol.ts";
+} from "../src/text/protocol.ts";
 import {
   extraRows,
   formatLine,

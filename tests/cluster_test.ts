@@ -11,7 +11,7 @@ import {
   ok as assert,
   rejects as assertRejects,
 } from "node:assert/strict";
-import { say } from "../src/core/protocol.ts";
+import { say } from "../src/text/protocol.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import {
   eventually,
@@ -491,5 +491,41 @@ clusterTest(
     const [server, gone] = holder === a.hub.cluster!.id ? [a, carol] : [b, ann];
     assert(server.hub.members.has("cat"));
     assert((await gone.rest()).includes(say.nameLost("cat")));
+  },
+);
+
+clusterTest(
+  "an event id is the cluster's: the same msgid on every server, and in a later server's replay",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis, { irc: 0 });
+    await using b = await instance(redis, { irc: 0 });
+    /** An IRC client with message-tags in #lobby on `server`, with a reader of its PRIVMSGs. */
+    const tagged = async (server: ChatServer, nick: string) => {
+      const client = await LineClient.connect({ addr: server.ircAddr! });
+      await client.write(
+        `CAP LS 302\r\nNICK ${nick}\r\nUSER ${nick} 0 * :x\r\nCAP REQ :message-tags\r\nCAP END\r\n`,
+      );
+      await client.until((line) => / 422 /.test(line));
+      await client.write("JOIN #lobby\r\n");
+      await client.until((line) => / 366 /.test(line));
+      return client;
+    };
+    const msgid = async (client: LineClient, text: string) => {
+      const line = await client.until((line) => line.endsWith(` PRIVMSG #lobby :${text}\r`));
+      return /^@msgid=([0-9a-z]{19}) /.exec(line)?.[1];
+    };
+    using ivy = await tagged(a, "ivy");
+    using jon = await tagged(b, "jon");
+    await knows(a, 1);
+    await knows(b, 1);
+    using cat = await LineClient.join(a, "cat");
+    await cat.write("one id\n");
+    const [onA, onB] = [await msgid(ivy, "one id"), await msgid(jon, "one id")];
+    assert(onA !== undefined && onA === onB, `${onA} and ${onB}`);
+    // A server started later replays the room from Redis with the same id.
+    await using c = await instance(redis, { irc: 0 });
+    using kim = await tagged(c, "kim");
+    assertEquals(await msgid(kim, "one id"), onA);
   },
 );

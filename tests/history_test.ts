@@ -15,9 +15,13 @@ import {
 } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ServerLog } from "../src/ops/log.ts";
-import { parseHistoryLine, say } from "../src/core/protocol.ts";
+import { parseHistoryLine, say } from "../src/text/protocol.ts";
 import { SqliteHistory } from "../src/storage/sqlite_history.ts";
 import { ircHost, LineClient, quietServer, spawnServer, test } from "./test_util.ts";
+import { IdMaker } from "../src/core/ids.ts";
+
+/** Ids for entries kept directly in a store. */
+const ids = new IdMaker();
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 
@@ -116,7 +120,7 @@ test("old lines are pruned to --keep per room; the newest stay", async () => {
   await using db = await tempDb();
   const history = new SqliteHistory(db.path, 5, 10, 20, new ServerLog(() => {}));
   for (let i = 0; i < 100; i++) {
-    history.add("lobby", { kind: "message", from: "ann", text: `${i}`, time: i });
+    history.add("lobby", { id: ids.next(), kind: "message", from: "ann", text: `${i}`, time: i });
   }
   history.prune();
   const oldest = history.before("lobby", 500).map((entry) => entry.text);
@@ -175,7 +179,7 @@ test("a server that has shut down frees its --db file for the next one", async (
 test("--db keeps history for at most --max-rooms rooms, the least recently active forgotten", async () => {
   await using db = await tempDb();
   const speak = (history: SqliteHistory, room: string) =>
-    history.add(room, { kind: "message", from: "ann", text: room, time: 0 });
+    history.add(room, { id: ids.next(), kind: "message", from: "ann", text: room, time: 0 });
   const history = new SqliteHistory(db.path, 10, 3, 100, new ServerLog(() => {}));
   for (const room of ["a", "b", "c", "a", "d"]) speak(history, room); // b is the least recent
   const rooms = ["a", "b", "c", "d"].map((room) => history.before(room, 10).length);
@@ -212,4 +216,76 @@ test("topics are kept for ten times --max-rooms rooms, the least recently set fo
   await reopened.close();
   assertEquals(topics.filter((topic) => topic !== "").length, 10);
   assertEquals(topics[5], "set again");
+});
+
+test("event ids are kept in the --db file: the same ids after a restart, pages by them", async () => {
+  await using db = await tempDb();
+  const log = new ServerLog(() => {});
+  const first = new SqliteHistory(db.path, 3, 10, 100, log);
+  const kept = [1, 2, 3, 4, 5].map((n) => ({
+    id: ids.next(n),
+    kind: "message" as const,
+    from: "ann",
+    text: `${n}`,
+    time: n,
+  }));
+  for (const entry of kept) first.add("lobby", entry);
+  await first.close();
+  const again = new SqliteHistory(db.path, 3, 10, 100, log);
+  try {
+    assertEquals(again.before("lobby", 10).map((entry) => entry.id), kept.map((entry) => entry.id));
+    // Older than memory holds (3 per room): read from the file, by id.
+    assertEquals(again.before("lobby", 10, kept[2].id).map((entry) => entry.text), ["1", "2"]);
+    const { entries, gap } = again.after("lobby", kept[3].id);
+    assertEquals({ entries: entries.map((entry) => ({ ...entry })), gap }, {
+      entries: [kept[4]],
+      gap: false,
+    });
+  } finally {
+    await again.close();
+  }
+});
+
+test("a --db file from before event ids gets them: in the order kept, and paging works", async () => {
+  await using db = await tempDb();
+  const old = new DatabaseSync(db.path);
+  old.exec(`PRAGMA application_id = ${0x43484154};
+    CREATE TABLE messages (
+      id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
+      sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
+    CREATE INDEX messages_by_room ON messages (room, id);
+    CREATE TABLE rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+  const insert = old.prepare(
+    "INSERT INTO messages (id, room, kind, sender, text, time) VALUES (?, 'lobby', 'message', 'ann', ?, ?)",
+  );
+  // The same millisecond for two of them: the row order decides.
+  for (const [id, time] of [[1, 1000], [2, 1000], [3, 2000], [4, 3000]]) {
+    insert.run(id, `old ${id}`, time);
+  }
+  old.close();
+  const history = new SqliteHistory(db.path, 2, 10, 100, new ServerLog(() => {}));
+  try {
+    const all = history.before("lobby", 10);
+    assertEquals(all.map((entry) => entry.text), ["old 1", "old 2", "old 3", "old 4"]);
+    const idsKept = all.map((entry) => entry.id);
+    assert(idsKept.every((id) => /^[0-9a-z]{19}$/.test(id)), idsKept.join());
+    assertEquals([...idsKept].sort(), idsKept);
+    assertEquals(history.before("lobby", 10, idsKept[2]).map((entry) => entry.text), [
+      "old 1",
+      "old 2",
+    ]);
+    const next = { id: ids.next(), kind: "message" as const, from: "bob", text: "new", time: 4000 };
+    history.add("lobby", next);
+    assertEquals(history.after("lobby", idsKept[3]).entries, [next]);
+  } finally {
+    await history.close();
+  }
+  // The ids given are kept: the same on the next start.
+  const again = new SqliteHistory(db.path, 2, 10, 100, new ServerLog(() => {}));
+  try {
+    assertEquals(again.before("lobby", 1)[0].text, "new");
+  } finally {
+    await again.close();
+  }
 });

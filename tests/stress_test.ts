@@ -8,14 +8,18 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import net from "node:net";
-import { NAME_PROMPT, say } from "../src/core/protocol.ts";
+import { NAME_PROMPT, say } from "../src/text/protocol.ts";
 import {
   eventually,
+  freePort,
   LineClient,
   type Listening,
   quietServer,
+  spawnLimited,
   spawnServer,
   test,
+  WAIT_LIMIT,
+  within,
 } from "./test_util.ts";
 
 /** Sends lines `from`..`from + count - 1` of `size` bytes each, tagged `tag`, in one write. */
@@ -480,4 +484,48 @@ test("2,000 connect/disconnect cycles leave nothing open", async () => {
   await eventually(() => server.stats().connections === 0);
   assertEquals(server.stats().members, 0);
   console.log(`  churn: ${cycle} cycles in ${(performance.now() - started).toFixed(0)} ms`);
+});
+
+test("a flood up to the open-file limit does not stop the TCP port (ulimit -n 200)", async () => {
+  const [port, web] = [await freePort(), await freePort()];
+  const server = spawnLimited(port, web);
+  const reader = server.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const conns: Deno.Conn[] = [];
+  try {
+    let output = "";
+    while (!output.includes("page at")) {
+      const { done, value } = await within(reader.read(), "the log");
+      if (done) throw new Error(`the server ended before listening: ${output}`);
+      output += value;
+    }
+    // More connections at once than the process may open files: an accept meets EMFILE.
+    const opened = await Promise.allSettled(
+      Array.from({ length: 400 }, () => Deno.connect({ hostname: "127.0.0.1", port })),
+    );
+    for (const result of opened) if (result.status === "fulfilled") conns.push(result.value);
+    assertEquals(conns.length, 400);
+    // Each is greeted or refused, once accepted; one never accepted waits 2 s at most.
+    const buffer = new Uint8Array(1024);
+    await Promise.allSettled(conns.map((conn) => within(conn.read(buffer), "an answer", 2_000)));
+    for (const conn of conns.splice(0)) conn.close();
+    // Before, the listener stayed stuck and no connection was greeted again.
+    const greets = async () => {
+      server.assertRunning();
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        return (await within(conn.read(buffer), "a greeting", 1_000).catch(() => null)) !== null;
+      } finally {
+        conn.close();
+      }
+    };
+    await eventually(greets, 2 * WAIT_LIMIT); // the listener is looked at every 5 s
+    using _chat = await LineClient.join(
+      { addr: { transport: "tcp", hostname: "127.0.0.1", port } },
+      "after",
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    await reader.cancel();
+    await server.stop();
+  }
 });

@@ -9,9 +9,10 @@
 import net from "node:net";
 import { Hub, type HubOptions } from "../src/core/hub.ts";
 import type { Command } from "../src/core/commands.ts";
-import { helloName, NAME_PROMPT } from "../src/core/protocol.ts";
+import { helloName, NAME_PROMPT } from "../src/text/protocol.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import type { Connection, Session } from "../src/core/session.ts";
+import { TextSession } from "../src/text/session.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 
 const encoder = new TextEncoder();
@@ -148,7 +149,7 @@ export class MemoryHub extends Hub {
   /** A new connection, greeted; its greeting is taken. */
   open(): MemoryConnection {
     const conn = new MemoryConnection();
-    const session = this.connect(conn);
+    const session = this.connect(conn, new TextSession(this, conn));
     if (!session) throw new Error(`refused: ${conn.lines.join(" | ")}`);
     conn.session = session;
     conn.take();
@@ -376,13 +377,58 @@ export async function eventually(
   }
 }
 
+const SERVER_FILE = new URL("../server.ts", import.meta.url).pathname;
+
+/** A server.ts process under `ulimit -n 200` whose death during a test is a clear failure. */
+export function spawnLimited(port: number, web: number) {
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER_FILE}" --port ${port} --web ${web} ` +
+      "--exempt 127.0.0.0/8",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Read to the end, so that a panic can be shown.
+  const stderr = new Response(child.stderr).text();
+  let ended: Deno.CommandStatus | null = null;
+  const status = child.status.then((status) => ended = status);
+  const died = (status: Deno.CommandStatus, output: string) =>
+    new Error(
+      `the server exited during the test (code ${status.code}, signal ${status.signal}):\n` +
+        output.trim().split("\n").slice(-8).join("\n"),
+    );
+  return {
+    child,
+    /** Throws if the server has exited (`stop` then says how, with its last stderr lines). */
+    assertRunning(): void {
+      if (ended !== null) throw died(ended, "(its stderr follows from stop)");
+    },
+    /** Kills the server; throws, with its last stderr lines, if it had exited by itself. */
+    async stop(): Promise<void> {
+      let exitedByItself = ended !== null;
+      if (!exitedByItself) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          exitedByItself = true; // it ended between the look and the kill
+        }
+      }
+      const final = await status;
+      const output = await stderr;
+      // An exit not by our SIGKILL (a panic, say) may not have been seen before the kill.
+      if (exitedByItself || final.signal !== "SIGKILL") throw died(final, output);
+    },
+  };
+}
+
 /** A server.ts process started by {@linkcode spawnServer}. */
 export interface SpawnedServer extends Listening, AsyncDisposable {
   /** Sends `signal` (SIGTERM by default) and settles with the exit code once it has ended. */
   stop(signal?: Deno.Signal): Promise<number>;
 }
-
-const SERVER_FILE = new URL("../server.ts", import.meta.url).pathname;
 
 /**
  * Starts server.ts in its own process on a free port with `flags`, and settles

@@ -1,5 +1,5 @@
 /**
- * The web page (`src/web/page.ts`) in a real browser: Debian's `chromium`, driven
+ * The web page (`src/web/page/`) in a real browser: Debian's `chromium`, driven
  * through `npm:puppeteer-core` (which downloads no browser of its own), against
  * a server started in this process with its web port on. The tests skip, saying
  * why, where no `chromium` is on the PATH (`apt-get install -y chromium`; CI's
@@ -16,10 +16,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // installed as soon as the project runs, and a lone server must download nothing.
 // deno-lint-ignore no-import-prefix
 import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
-import { checkName, NAME_COLORS, nameColor, say } from "../src/core/protocol.ts";
+import { PAGE_CSS, PAGE_FILES, PAGE_HTML } from "../src/web/page.ts";
+import { checkName } from "../src/core/protocol.ts";
+import { NAME_COLORS, nameColor, say } from "../src/text/protocol.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 import { LineClient, sanitized, test } from "./test_util.ts";
+import { JsonStandIn, type PlayedSocket } from "./json_stand_in.ts";
+import * as wording from "../src/web/page/wording.js";
 
 // ---------------------------------------------------------------------------
 // The browser
@@ -124,7 +127,7 @@ interface ChatPage {
 
 async function openPage(
   browser: Browser,
-  server: WebServer,
+  server: WebServer | string,
   options: {
     width?: number;
     height?: number;
@@ -157,7 +160,9 @@ async function openPage(
   await page.emulateMediaFeatures([
     { name: "prefers-color-scheme", value: options.dark ? "dark" : "light" },
   ]);
-  await page.goto(`http://127.0.0.1:${server.webAddr.port}/`);
+  await page.goto(
+    typeof server === "string" ? server : `http://127.0.0.1:${server.webAddr.port}/`,
+  );
   return { page, dialogs, errors };
 }
 
@@ -216,7 +221,7 @@ async function giveName({ page }: ChatPage, name: string): Promise<void> {
 /** Opens a page and joins as `name`. */
 async function joinPage(
   browser: Browser,
-  server: WebServer,
+  server: WebServer | string,
   name: string,
   options?: Parameters<typeof openPage>[2],
 ): Promise<ChatPage> {
@@ -272,12 +277,21 @@ const DOCS = new URL("../docs/", import.meta.url);
 // The tests
 // ---------------------------------------------------------------------------
 
-test("web page: no inline script or style, no HTML from strings, the script parses", () => {
+test("web page: no inline script or style, no HTML from strings, a colour for every name", () => {
   assert(!/<script(?![^>]*\ssrc=)/i.test(PAGE_HTML), "no inline script");
   assert(!/<style|\sstyle=|\son[a-z]+=/i.test(PAGE_HTML), "no inline style or handler");
-  assert(!/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/.test(PAGE_JS));
-  assert(PAGE_JS.includes(nameColor.toString()), "client.ts's colour function, as it is");
-  new Function(PAGE_JS); // parses; runs nothing
+  const scripts = [...PAGE_FILES].filter(([path]) => path.endsWith(".js"));
+  assert(scripts.length > 1, "the script's modules");
+  let imports = 0;
+  for (const [path, { text }] of scripts) {
+    assert(!/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/.test(text), path);
+    // Each module it imports is served, at the path the browser asks for.
+    for (const [, module] of text.matchAll(/^import [^;]*? from "\.(\/[\w.]+)";$/gms)) {
+      assert(PAGE_FILES.has(module), `${path} imports ${module}, which is served`);
+      imports++;
+    }
+  }
+  assert(imports >= scripts.length - 1, "every module is imported");
   for (const code of NAME_COLORS) {
     assert(PAGE_CSS.includes(`.c${code} {`), `a CSS colour for ${code}`);
   }
@@ -386,7 +400,7 @@ browserTest(
     await untilText(chat.page, "#name-error", checkName("bad name!")!);
     assertEquals(await chat.page.evaluate(`document.querySelector("#name-view").hidden`), false);
     await giveName(chat, "Dora");
-    await untilText(chat.page, "#name-error", say.nameTaken("Dora").slice(3));
+    await untilText(chat.page, "#name-error", "The name Dora is taken.");
     await giveName(chat, "ann");
     await untilText(chat.page, "#status", "Connected as ann");
     await untilText(chat.page, "#room", "lobby");
@@ -396,11 +410,53 @@ browserTest(
 );
 
 browserTest(
+  "web page: an account's name asks its password in a hidden field, again when wrong",
+  async (browser) => {
+    await using server = await startChat({
+      hashCost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+    });
+    {
+      using ann = await LineClient.join(server, "ann");
+      await ann.write("/register right one\n");
+      await expectLine(ann, say.registered("ann", false));
+    }
+    const chat = await openPage(browser, server);
+    const inputType = `document.querySelector("#name-input").type`;
+    await giveName(chat, "ann");
+    await untilText(chat.page, "#name-label", wording.say.passwordFor("ann"));
+    assertEquals(await chat.page.evaluate(inputType), "password");
+    assertEquals(await chat.page.evaluate(`document.querySelector("#name-hint").hidden`), true);
+    await giveName(chat, "wrong one");
+    await untilText(
+      chat.page,
+      "#name-error",
+      wording.errorText({ code: "wrongPassword", name: "ann" }),
+    );
+    // Asked again, still for a password.
+    await until(chat.page, `!document.querySelector("#name-input").disabled`, "the question again");
+    assertEquals(await textOf(chat.page, "#name-label"), wording.say.passwordFor("ann"));
+    assertEquals(await chat.page.evaluate(inputType), "password");
+    await giveName(chat, "right one");
+    await until(
+      chat.page,
+      `document.querySelector("#name-view").hidden && ` +
+        `document.querySelector("#status").textContent === "Connected as ann"`,
+      "ann to be in",
+    );
+    assertEquals(await chat.page.evaluate(inputType), "text");
+    assertEquals(await textOf(chat.page, "#name-label"), "What should we call you?");
+    await type(chat, "/whois ann");
+    await seeLine(chat.page, wording.say.whois("ann", "lobby", "ann"));
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
   "web page: after the name timeout it waits for a name, then connects",
   async (browser) => {
     await using server = await startChat({ nameTimeout: 300 });
     const chat = await openPage(browser, server);
-    await untilText(chat.page, "#name-error", say.noNameInTime.slice(3));
+    await untilText(chat.page, "#name-error", "No name was given in time.");
     await untilText(chat.page, "#status", "Disconnected; choosing a name connects again");
     await giveName(chat, "ann");
     await untilText(chat.page, "#status", "Connected as ann");
@@ -413,7 +469,7 @@ browserTest("web page: a line over the server's limit is not sent", async (brows
   const ann = await joinPage(browser, server, "ann");
   using carol = await LineClient.join(server, "carol");
   await type(ann, "é".repeat(21), true);
-  await seeLine(ann.page, "!! line too long (42 bytes, max 40); it was not sent");
+  await untilText(ann.page, "#input-error", "Too long: 42 bytes, at most 40. It was not sent.");
   // Kept in the input, to shorten.
   assertEquals(await ann.page.evaluate(`document.querySelector("#input").value`), "é".repeat(21));
   await ann.page.evaluate(`document.querySelector("#input").value = ""`);
@@ -486,9 +542,11 @@ browserTest(
       await seeLine(ann.page, "carol: welcome back 🎉");
       await type(ann, "thanks 🙏");
       await expectLine(carol, "ann: thanks 🙏");
-      // The greeting is shown once, not again on reconnecting.
+      // No greeting in the log, and the welcome once: the reconnect went back to dev.
       const lines = await logLines(ann.page);
-      assertEquals(lines.filter((line) => line.startsWith("-- Welcome")).length, 1);
+      assert(!lines.some((line) => /^(--|!!) |Welcome|at most/.test(line)), String(lines));
+      assertEquals(lines.filter((line) => line.startsWith("You are in lobby.")).length, 1);
+      assertEquals(lines.filter((line) => line.startsWith("You are now in dev.")).length, 2);
       assertEquals(ann.errors, []);
     } finally {
       await first.close();
@@ -497,12 +555,17 @@ browserTest(
   },
 );
 
-/** Keeps the page's WebSockets in `window.sockets`, so that a test can drop one. */
+/**
+ * Keeps the page's WebSockets in `window.sockets`, so that a test can drop one, and
+ * what the page sent in `window.sent`.
+ */
 async function keepSockets(page: Page): Promise<void> {
   await page.evaluateOnNewDocument(`window.sockets = [];
+  window.sent = [];
   const Native = WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) { super(...args); window.sockets.push(this); }
+    send(data) { window.sent.push(data); super.send(data); }
   };`);
 }
 
@@ -514,7 +577,7 @@ async function historyMarks(page: Page): Promise<string[]> {
 }
 
 browserTest(
-  "web page: a replay of lines all seen live shows no history header or end",
+  "web page: a replay of lines all seen live shows no history mark",
   async (browser) => {
     await using server = await startChat();
     using carol = await LineClient.join(server, "carol");
@@ -523,10 +586,9 @@ browserTest(
     await giveName(ann, "ann");
     await untilText(ann.page, "#status", "Connected as ann");
     // A replay with a line not seen live shows its header and end.
-    await seeLine(ann.page, "carol: before ann");
-    await seeLine(ann.page, "-- end of history");
+    assertEquals(await seeLine(ann.page, "carol: before ann"), "line message history");
     const fresh = await historyMarks(ann.page);
-    assertEquals(fresh, ["-- history of lobby: 1 line, oldest first", "-- end of history"]);
+    assertEquals(fresh, ["Recent messages in lobby"]);
 
     await carol.write("one\ntwo\n");
     await seeLine(ann.page, "carol: two");
@@ -541,6 +603,45 @@ browserTest(
     await carol.write("after\n");
     await seeLine(ann.page, "carol: after");
     assertEquals(await historyMarks(ann.page), fresh);
+    assertEquals(ann.errors, []);
+  },
+);
+
+browserTest(
+  "web page: after a reconnect, what was said meanwhile shows once, and nothing seen before",
+  async (browser) => {
+    await using server = await startChat();
+    using carol = await LineClient.join(server, "carol");
+    await carol.write("before ann\n");
+    const ann = await openPage(browser, server, { keepSockets: true });
+    await giveName(ann, "ann");
+    await seeLine(ann.page, "carol: before ann");
+    await carol.write("seen live\n");
+    await seeLine(ann.page, "carol: seen live");
+    await type(ann, "mine, said live");
+    await expectLine(carol, "ann: mine, said live");
+
+    await ann.page.evaluate(`window.sockets[window.sockets.length - 1].close()`);
+    await carol.until((line) => line.startsWith("-- ann left"));
+    await carol.write("while ann was away\n");
+    await untilText(ann.page, "#status", "Connected as ann");
+    await seeLine(ann.page, "carol: while ann was away");
+    // The hello said where the page left off: the id of the last line it saw.
+    const hellos = await ann.page.evaluate(
+      `window.sent.map((frame) => JSON.parse(frame)).filter((r) => r.type === "hello")`,
+    ) as { name: string; since?: string }[];
+    assertEquals(hellos.map((hello) => [hello.name, typeof hello.since]), [
+      ["ann", "undefined"],
+      ["ann", "string"],
+    ]);
+    const lines = await logLines(ann.page);
+    for (const line of ["carol: before ann", "carol: seen live", "ann: mine, said live"]) {
+      assertEquals(lines.filter((text) => text === line).length, 1, line);
+    }
+    assertEquals(await historyMarks(ann.page), [
+      "Recent messages in lobby",
+      "Recent messages in lobby",
+    ]);
     assertEquals(ann.errors, []);
   },
 );
@@ -702,34 +803,462 @@ browserTest(
   },
 );
 
-browserTest(
-  "web page: an account's name asks its password in a hidden field, again when wrong",
-  async (browser) => {
-    await using server = await startChat({
-      hashCost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
-    });
+// ---------------------------------------------------------------------------
+// The JSON protocol, played by hand (tests/json_stand_in.ts): every event on cue
+// ---------------------------------------------------------------------------
+
+/** A page on the stand-in, named `name` and welcomed into the lobby with bob. */
+async function playIn(
+  browser: Browser,
+  stand: JsonStandIn,
+  name: string,
+): Promise<{ chat: ChatPage; socket: PlayedSocket }> {
+  const chat = await openPage(browser, stand.url);
+  const socket = await stand.socket();
+  socket.send({ type: "greeting", maxLine: 4096 });
+  await giveName(chat, name);
+  const hello = await socket.expect("hello");
+  assertEquals([hello.name, hello.since], [name, undefined]);
+  socket.send({
+    type: "welcome",
+    name,
+    room: "lobby",
+    others: ["bob"],
+    count: 1,
+    topic: "",
+    ref: hello.ref,
+  });
+  await answerSidePanel(socket, "lobby", [name, "bob"]);
+  await untilText(chat.page, "#members", `${name} (you)bob`);
+  return { chat, socket };
+}
+
+/** Answers the page's own /who and /rooms, as the server would. */
+async function answerSidePanel(socket: PlayedSocket, room: string, names: string[]) {
+  const who = await socket.expectLine("/who");
+  const rooms = await socket.expectLine("/rooms");
+  socket.send(
+    { type: "who", room, names, count: names.length, ref: who.ref },
     {
-      using ann = await LineClient.join(server, "ann");
-      await ann.write("/register right one\n");
-      await expectLine(ann, say.registered("ann", false));
-    }
-    const chat = await openPage(browser, server);
+      type: "rooms",
+      rooms: [{ name: room, members: names.length, topic: "" }],
+      count: 1,
+      ref: rooms.ref,
+    },
+  );
+}
+
+/** The log's lines (without times) and their classes, for what a reader sees. */
+async function logWithClasses(page: Page): Promise<[string, string][]> {
+  return await page.evaluate(
+    `[...document.querySelectorAll("#log .line")].map((e) => ` +
+      `[e.querySelector(".body").textContent, e.className])`,
+  ) as [string, string][];
+}
+
+browserTest(
+  "JSON page: no greeting in the log; quiet /who and /rooms fill the panel only; typed ones show",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const chat = await openPage(browser, stand.url);
+    const socket = await stand.socket();
+    assertEquals(stand.asked, ["chat.v1.json"]);
+    socket.send({ type: "greeting", maxLine: 4096 });
+    await until(chat.page, `!document.querySelector("#name-input").disabled`, "the name field");
     await giveName(chat, "ann");
-    await untilText(chat.page, "#name-label", say.passwordPrompt("ann").slice(3));
+    const hello = await socket.expect("hello");
+    assert(typeof hello.ref === "string" && hello.ref.length <= 64, "a ref");
+    socket.send({
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: ["bob", "carol"],
+      count: 2,
+      topic: "say hi",
+      ref: hello.ref,
+    });
+    await answerSidePanel(socket, "lobby", ["ann", "bob", "carol"]);
+    await untilText(chat.page, "#members", "ann (you)bobcarol");
+    await untilText(chat.page, "#status", "Connected as ann");
+    await untilText(chat.page, "#topic", "say hi");
+    await until(chat.page, `document.querySelectorAll("#rooms li").length === 1`, "the rooms");
+    // The welcome is one quiet line; the greeting, the limits and the page's own asks none.
+    assertEquals(await logWithClasses(chat.page), [
+      ["You are in lobby. Also here: bob and carol.", "line notice hello"],
+    ]);
+
+    await type(chat, "/who");
+    const who = await socket.expectLine("/who");
+    socket.send({ type: "who", room: "lobby", names: ["ann", "bob"], count: 2, ref: who.ref });
+    assertEquals(await seeLine(chat.page, "In lobby (2): ann and bob"), "line notice who");
+    await untilText(chat.page, "#members", "ann (you)bob");
+    await type(chat, "/rooms");
+    const rooms = await socket.expectLine("/rooms");
+    socket.send({
+      type: "rooms",
+      rooms: [{ name: "lobby", members: 2, topic: "" }, { name: "dev", members: 1, topic: "🚀" }],
+      count: 3,
+      ref: rooms.ref,
+    });
+    await seeLine(chat.page, "and 1 more");
+    assertEquals((await logLines(chat.page)).slice(-4), [
+      "Rooms (3):",
+      "lobby (2)",
+      "dev (1): 🚀",
+      "and 1 more",
+    ]);
     assertEquals(
-      await chat.page.evaluate(`document.querySelector("#name-input").type`),
-      "password",
+      await chat.page.evaluate(
+        `[...document.querySelectorAll("#rooms li")].map((e) => ` +
+          `e.textContent)`,
+      ),
+      ["lobby (2)", "dev (1)🚀", "and 1 more"],
     );
-    await giveName(chat, "wrong one");
-    await untilText(chat.page, "#name-error", say.wrongPassword("ann").slice(3));
-    await giveName(chat, "right one");
-    await until(
-      chat.page,
-      `document.querySelector("#name-view").hidden && ` +
-        `document.querySelector("#status").textContent === "Connected as ann"`,
-      "ann to be in",
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "JSON page: joins as a quiet line, errors next to the input, own lines once, topic, help",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const { chat, socket } = await playIn(browser, stand, "ann");
+    const { page } = chat;
+
+    socket.send({
+      type: "presence",
+      room: "lobby",
+      groups: [
+        { change: "joined", names: ["carol", "dan"], count: 2 },
+        { change: "left", names: ["eve"], count: 1, reason: "quit: bye" },
+        { change: "moved", names: ["bob"], count: 1, to: "dev" },
+      ],
+    });
+    assertEquals(
+      await seeLine(page, "carol and dan joined; eve left (quit: bye); bob went to dev"),
+      "line notice presence",
     );
-    assertEquals(await chat.page.evaluate(`document.querySelector("#name-input").type`), "text");
+    await socket.expectLine("/who"); // the people list refreshed
+
+    socket.send(
+      { type: "message", id: "7", room: "lobby", from: "carol", text: "hi 👋" },
+      { type: "action", id: "8", room: "lobby", from: "carol", text: "waves" },
+      { type: "private", from: "dan", to: "ann", text: "psst" },
+    );
+    assertEquals(await seeLine(page, "carol: hi 👋"), "line message");
+    assertEquals(await nameClass(page, "carol: hi 👋"), `name ${colorOf("carol")}`);
+    assertEquals(await seeLine(page, "* carol waves"), "line action");
+    assertEquals(await seeLine(page, "dan (private): psst"), "line private");
+
+    // Shown at once, and once: the server's echo (same ref) only gives it its id.
+    await type(chat, "hello  there");
+    assert((await seeLine(page, "ann: hello there")).includes("own"));
+    const line = await socket.expectLine("hello  there");
+    socket.send({
+      type: "message",
+      id: "9",
+      room: "lobby",
+      from: "ann",
+      text: "hello there",
+      ref: line.ref,
+    });
+    socket.send({ type: "message", id: "10", room: "lobby", from: "carol", text: "after" });
+    await seeLine(page, "carol: after");
+    assertEquals((await logLines(page)).filter((text) => text === "ann: hello there").length, 1);
+    assertEquals(
+      await page.evaluate(`[...document.querySelectorAll("#log .own")].at(-1).dataset.id`),
+      "9",
+    );
+
+    // An error goes next to the input, not into the log; a refused own line is marked.
+    await type(chat, "/nosuch");
+    const nosuch = await socket.expectLine("/nosuch");
+    socket.send({ type: "error", code: "unknownCommand", command: "/nosuch", ref: nosuch.ref });
+    await untilText(page, "#input-error", "There is no command /nosuch; /help lists them.");
+    assertEquals(await page.evaluate(`document.querySelector("#input").ariaInvalid`), "true");
+    await type(chat, "too long for them");
+    const long = await socket.expectLine("too long for them");
+    socket.send({ type: "error", code: "lineTooLong", max: 10, ref: long.ref });
+    await untilText(page, "#input-error", "Too long: at most 10 bytes. It was not sent.");
+    assert((await seeLine(page, "ann: too long for them")).includes("unsent"));
+    assert(!(await logLines(page)).some((text) => /nosuch|at most/i.test(text)));
+    await type(chat, "/topic release 🚀");
+    assertEquals(await textOf(page, "#input-error"), "", "cleared by the next line sent");
+
+    const topic = await socket.expectLine("/topic release 🚀");
+    socket.send({ type: "topic", room: "lobby", topic: "release 🚀", by: "ann", ref: topic.ref });
+    assertEquals(await seeLine(page, "ann set the topic: release 🚀"), "line notice topic");
+    await untilText(page, "#topic", "release 🚀");
+
+    await type(chat, "/nick annie");
+    const nick = await socket.expectLine("/nick annie");
+    socket.send({ type: "rename", old: "ann", name: "annie", self: true, ref: nick.ref });
+    await seeLine(page, "You are now known as annie.");
+    await untilText(page, "#status", "Connected as annie");
+    socket.send({ type: "rename", old: "carol", name: "caz", self: false });
+    await seeLine(page, "carol is now known as caz.");
+
+    await type(chat, "/help");
+    const help = await socket.expectLine("/help");
+    socket.send({
+      type: "help",
+      commands: [{ usage: "/join ROOM", summary: "go to ROOM" }, {
+        usage: "/who",
+        summary: "who is here",
+      }],
+      ref: help.ref,
+    });
+    await seeLine(page, "/who who is here");
+    assertEquals((await logLines(page)).slice(-3), [
+      "Commands:",
+      "/join ROOM go to ROOM",
+      "/who who is here",
+    ]);
+
+    // A type from a newer server is passed over, and what follows still shows.
+    socket.send({ type: "somethingNew", room: "lobby" });
+    socket.send({ type: "message", id: "11", room: "lobby", from: "carol", text: "still here" });
+    await seeLine(page, "carol: still here");
+    assertEquals((await logLines(page)).at(-2), "/who who is here");
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "JSON page: a reconnect says hello with since, shows each kept line once by id, says a gap",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const { chat, socket } = await playIn(browser, stand, "ann");
+    const { page } = chat;
+    const at = (minute: number) => `2026-12-05T10:${String(minute).padStart(2, "0")}:00.000Z`;
+    const entry = (id: string, from: string, text: string, minute: number) => ({
+      id,
+      type: "message",
+      from,
+      text,
+      time: at(minute),
+    });
+    socket.send({
+      type: "history",
+      room: "lobby",
+      earlier: false,
+      entries: [entry("1", "bob", "old one", 1)],
+    });
+    assertEquals(await seeLine(page, "bob: old one"), "line message history");
+    socket.send({ type: "message", id: "2", room: "lobby", from: "bob", text: "live two" });
+    await seeLine(page, "bob: live two");
+    await type(chat, "said without an echo");
+
+    await socket.close();
+    await seeLine(page, "Disconnected.");
+    const again = await stand.socket(); // the page reconnects by itself
+    again.send({ type: "greeting", maxLine: 4096 });
+    const hello = await again.expect("hello");
+    assertEquals([hello.name, hello.since], ["ann", "2"]);
+    again.send({
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: ["bob"],
+      count: 1,
+      topic: "",
+      ref: hello.ref,
+    }, {
+      type: "history",
+      room: "lobby",
+      earlier: false,
+      ref: hello.ref,
+      entries: [
+        entry("2", "bob", "live two", 2),
+        entry("3", "ann", "said without an echo", 3),
+        entry("4", "bob", "while away", 4),
+      ],
+    });
+    await answerSidePanel(again, "lobby", ["ann", "bob"]);
+    await seeLine(page, "bob: while away");
+    const once = ["bob: old one", "bob: live two", "ann: said without an echo", "bob: while away"];
+    for (const text of once) {
+      assertEquals((await logLines(page)).filter((line) => line === text).length, 1, text);
+    }
+    assertEquals(await historyMarks(page), [
+      "Recent messages in lobby",
+      "Recent messages in lobby",
+    ]);
+
+    // A gap the server could not fill is said; a replay of nothing new shows no mark.
+    await again.close();
+    const third = await stand.socket();
+    third.send({ type: "greeting", maxLine: 4096 });
+    const hello3 = await third.expect("hello");
+    assertEquals(hello3.since, "4");
+    third.send({
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: [],
+      count: 0,
+      topic: "",
+      ref: hello3.ref,
+    }, {
+      type: "history",
+      room: "lobby",
+      earlier: false,
+      gap: true,
+      entries: [entry("4", "bob", "while away", 4)],
+    });
+    await seeLine(page, "Some messages from while you were away are no longer kept.");
+    await answerSidePanel(third, "lobby", ["ann"]);
+    await untilText(page, "#status", "Connected as ann");
+    assertEquals((await historyMarks(page)).length, 3); // the gap, and no "Recent" for nothing
+    assertEquals((await logLines(page)).filter((line) => line === "bob: while away").length, 1);
+
+    // A page asked for with /history is shown whole, seen or not; then there is no more.
+    await type(chat, "/history");
+    const earlier = await third.expectLine("/history");
+    third.send({
+      type: "history",
+      room: "lobby",
+      earlier: true,
+      entries: [entry("0", "bob", "oldest", 0), entry("1", "bob", "old one", 1)],
+      ref: earlier.ref,
+    });
+    await seeLine(page, "bob: oldest");
+    assertEquals((await logLines(page)).slice(-3), [
+      "Earlier messages in lobby",
+      "bob: oldest",
+      "bob: old one",
+    ]);
+    await type(chat, "/history");
+    const none = await third.expectLine("/history");
+    third.send({ type: "noEarlier", room: "lobby", ref: none.ref });
+    assertEquals(await seeLine(page, "No earlier messages in lobby."), "line notice history-mark");
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "JSON page: after a reconnect it goes back to its room, without the lobby's replay",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const { chat, socket } = await playIn(browser, stand, "ann");
+    const { page } = chat;
+    await type(chat, "/join dev");
+    const join = await socket.expectLine("/join dev");
+    socket.send({
+      type: "entered",
+      room: "dev",
+      others: ["carol"],
+      count: 1,
+      topic: "ship it",
+      ref: join.ref,
+    }, {
+      type: "history",
+      room: "dev",
+      earlier: false,
+      ref: join.ref,
+      entries: [{
+        id: "d1",
+        type: "action",
+        from: "carol",
+        text: "deploys",
+        time: "2026-12-05T09:00:00Z",
+      }],
+    });
+    await untilText(page, "#room", "dev");
+    await untilText(page, "#topic", "ship it");
+    assertEquals(
+      await seeLine(page, "You are now in dev. Also here: carol."),
+      "line notice room-change",
+    );
+    await seeLine(page, "* carol deploys");
+    await answerSidePanel(socket, "dev", ["ann", "carol"]);
+
+    await socket.close();
+    const again = await stand.socket();
+    again.send({ type: "greeting", maxLine: 4096 });
+    const hello = await again.expect("hello");
+    assertEquals(hello.since, undefined, "dev's ids mean nothing in the lobby");
+    again.send({
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: [],
+      count: 0,
+      topic: "",
+      ref: hello.ref,
+    }, {
+      type: "history",
+      room: "lobby",
+      earlier: false,
+      entries: [{
+        id: "l1",
+        type: "message",
+        from: "bob",
+        text: "lobby talk",
+        time: "2026-12-05T09:00:00Z",
+      }],
+    });
+    const back = await again.expectLine("/join dev");
+    again.send({
+      type: "entered",
+      room: "dev",
+      others: ["carol"],
+      count: 1,
+      topic: "ship it",
+      ref: back.ref,
+    }, {
+      type: "history",
+      room: "dev",
+      earlier: false,
+      ref: back.ref,
+      entries: [
+        { id: "d1", type: "action", from: "carol", text: "deploys", time: "2026-12-05T09:00:00Z" },
+        { id: "d2", type: "message", from: "carol", text: "done ✅", time: "2026-12-05T09:01:00Z" },
+      ],
+    });
+    await seeLine(page, "carol: done ✅");
+    await untilText(page, "#room", "dev");
+    const lines = await logLines(page);
+    assert(!lines.includes("bob: lobby talk"), "the lobby's replay is not shown");
+    assertEquals(lines.filter((line) => line === "* carol deploys").length, 1);
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "JSON page: a refused name is said by the form; no name in time waits for one",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const chat = await openPage(browser, stand.url);
+    const socket = await stand.socket();
+    socket.send({ type: "greeting", maxLine: 4096 });
+    await giveName(chat, "bad name!");
+    const bad = await socket.expect("hello");
+    socket.send({
+      type: "error",
+      code: "badName",
+      name: "bad name!",
+      reason: "a name may not contain spaces",
+      ref: bad.ref,
+    }, { type: "prompt" });
+    await untilText(chat.page, "#name-error", "a name may not contain spaces");
+    assertEquals(await chat.page.evaluate(`document.querySelector("#name-view").hidden`), false);
+    await giveName(chat, "Dora");
+    const taken = await socket.expect("hello");
+    socket.send({ type: "error", code: "nameTaken", name: "Dora", ref: taken.ref }, {
+      type: "prompt",
+    });
+    await untilText(chat.page, "#name-error", "The name Dora is taken.");
+    assertEquals((await logLines(chat.page)).length, 0, "nothing in the log");
+
+    socket.send({ type: "error", code: "noNameInTime" });
+    await socket.close();
+    await untilText(chat.page, "#name-error", "No name was given in time.");
+    await untilText(chat.page, "#status", "Disconnected; choosing a name connects again");
+    await giveName(chat, "ann");
+    const again = await stand.socket();
+    again.send({ type: "greeting", maxLine: 4096 });
+    assertEquals((await again.expect("hello")).name, "ann");
     assertEquals(chat.errors, []);
   },
 );

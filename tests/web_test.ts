@@ -12,14 +12,16 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
-import { helloName, NAME_PROMPT, reasons, say } from "../src/core/protocol.ts";
+import { FAVICON_SVG, PAGE_CSS, PAGE_FILES, PAGE_HTML, PAGE_JS } from "../src/web/page.ts";
+import { reasons } from "../src/core/protocol.ts";
+import { helloName, NAME_PROMPT, say } from "../src/text/protocol.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import {
   eventually,
   freePort,
   LineClient,
   quietServer,
+  spawnLimited,
   test,
   WAIT_LIMIT,
   within,
@@ -228,11 +230,22 @@ class RawSocket {
   }
 }
 
-/** The value of one sample in a `/metrics` text (`name` or `name{labels}`). */
+/**
+ * The sum of the samples of a `/metrics` text that `series` picks: `name` (all of its
+ * series) or `name{label="value",…}` (those with these labels, whatever their others).
+ */
 function sample(text: string, series: string): number {
-  const line = text.split("\n").find((line) => line.startsWith(series + " "));
-  if (line === undefined) throw new Error(`no ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
+  const [, name, wanted = ""] = /^([a-z_]+)(?:\{(.*)\})?$/.exec(series)!;
+  const labels = wanted.split(",").filter(Boolean);
+  let sum: number | undefined;
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const have = (match[2] ?? "").split(",");
+    if (labels.every((label) => have.includes(label))) sum = (sum ?? 0) + Number(match[3]);
+  }
+  if (sum === undefined) throw new Error(`no ${series} in /metrics`);
+  return sum;
 }
 
 // ---------------------------------------------------------------------------
@@ -249,6 +262,8 @@ test("web: the page, its script and style, with strict security headers on every
     ["/", "text/html; charset=utf-8", PAGE_HTML],
     ["/app.js", "text/javascript; charset=utf-8", PAGE_JS],
     ["/app.css", "text/css; charset=utf-8", PAGE_CSS],
+    // And every other file of the page (the script's modules), as it is.
+    ...[...PAGE_FILES].map(([path, { type, text }]) => [path, type, text]),
   ];
   for (const [path, type, content] of expected) {
     const { response, body } = await get(server, path);
@@ -257,7 +272,7 @@ test("web: the page, its script and style, with strict security headers on every
     assertEquals(body, content, path);
   }
   const { body: html } = await get(server, "/");
-  assertMatch(html, /<script src="\/app\.js"/);
+  assertMatch(html, /<script type="module" src="\/app\.js"/);
   assertMatch(html, /<link rel="stylesheet" href="\/app\.css">/);
   // Every answer carries the headers, errors included.
   const answers: [string, number, RequestInit][] = [
@@ -354,8 +369,8 @@ test("web: /metrics is Prometheus text, and its counters move", async () => {
   await bob.write("hello\n");
   assertEquals(await ann.message(), "bob: hello");
   const { body: after } = await get(server, "/metrics");
-  assertEquals(sample(after, 'chat_connections{transport="tcp"}'), 1);
-  assertEquals(sample(after, 'chat_connections{transport="websocket"}'), 1);
+  assertEquals(sample(after, 'chat_connections{listener="tcp"}'), 1);
+  assertEquals(sample(after, 'chat_connections{listener="ws"}'), 1);
   assertEquals(sample(after, "chat_members"), 2);
   assertEquals(sample(after, "chat_rooms"), 1);
   assertEquals(sample(after, "chat_joins_total"), 2);
@@ -363,6 +378,48 @@ test("web: /metrics is Prometheus text, and its counters move", async () => {
   assertEquals(sample(after, "chat_deliveries_total"), 1);
   assertEquals(sample(after, "chat_relayed_bytes_total"), encoder.encode("bob: hello\n").length);
   assertEquals(sample(after, "chat_history_lines"), 1);
+});
+
+test("web: /metrics counts connections, joins and messages by listener, IRC's too", async () => {
+  await using server = await webServer({ irc: 0, ircName: "irc.test" });
+  const { body: before } = await get(server, "/metrics");
+  for (const listener of ["tcp", "irc", "ws", "web"]) {
+    assertEquals(
+      sample(before, `chat_connections_accepted_total{listener="${listener}"}`),
+      {
+        web: 1, // this request's
+      }[listener] ?? 0,
+    );
+    assertEquals(sample(before, `chat_clients_dropped_total{listener="${listener}"}`), 0);
+  }
+  await using ann = await WsClient.join(server, "ann");
+  using bob = await LineClient.join(server, "bob");
+  using irc = await LineClient.connect({ addr: server.ircAddr! });
+  await irc.write("NICK cy\r\nUSER cy 0 * :Cy\r\nJOIN #lobby\r\n");
+  await irc.through((line) => / 366 /.test(line));
+  await irc.write("PRIVMSG #lobby :from irc\r\n");
+  assertEquals(await bob.message(), "cy: from irc");
+  ann.send("from ws");
+  assertEquals(await bob.message(), "ann: from ws");
+  await bob.write("from tcp\n/msg cy one\n");
+  await irc.until((line) => line.includes("PRIVMSG cy :one"));
+  const { body } = await get(server, "/metrics");
+  for (const listener of ["tcp", "irc", "ws"]) {
+    const labels = `{listener="${listener}"}`;
+    assertEquals(sample(body, `chat_connections${labels}`), 1, listener);
+    assertEquals(sample(body, `chat_connections_accepted_total${labels}`), 1, listener);
+    assertEquals(sample(body, `chat_joins_total${labels}`), 1, listener);
+  }
+  assertEquals(sample(body, 'chat_messages_total{listener="tcp"}'), 2);
+  assertEquals(sample(body, 'chat_messages_total{listener="irc"}'), 1);
+  assertEquals(sample(body, 'chat_messages_total{listener="ws"}'), 1);
+  assertEquals(sample(body, "chat_messages_total"), 4);
+  assertEquals(sample(body, "chat_connections_refused_total"), 0);
+  irc.close();
+  await bob.until((line) => line.startsWith("-- cy left"));
+  const { body: after } = await get(server, "/metrics");
+  assertEquals(sample(after, 'chat_connections{listener="irc"}'), 0);
+  assertEquals(sample(after, 'chat_clients_dropped_total{listener="irc"}'), 0); // a close is no drop
 });
 
 // ---------------------------------------------------------------------------
@@ -819,27 +876,22 @@ test("web: --metrics-token guards /metrics, and only it", async () => {
     headers: { authorization: "Bearer 0123456789abcdef" },
   });
   assertEquals(response.status, 200);
-  assertEquals(sample(body, 'chat_connections{transport="http"}'), 1);
+  assertEquals(sample(body, 'chat_connections{listener="web"}'), 1);
   assertEquals((await get(server, "/healthz")).response.status, 200);
 });
 
 test("web: a flood up to the open-file limit does not stop the web port (ulimit -n 200)", async () => {
   const [port, web] = [await freePort(), await freePort()];
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n 200 && exec "${Deno.execPath()}" run -A "${SERVER}" --port ${port} --web ${web} ` +
-      "--exempt 127.0.0.0/8",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = spawnLimited(port, web);
+  const reader = server.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const conns: Deno.Conn[] = [];
   try {
     let output = "";
-    while (!output.includes("page at")) output += (await within(reader.read(), "the log")).value;
+    while (!output.includes("page at")) {
+      const { done, value } = await within(reader.read(), "the log");
+      if (done) throw new Error(`the server ended before listening: ${output}`);
+      output += value;
+    }
     // More half-sent requests than the process may open files.
     for (let i = 0; i < 250; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: web });
@@ -849,6 +901,7 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     for (const conn of conns.splice(0)) conn.close();
     // The listener met EMFILE and accepted nothing more: before, this never came.
     const healthz = async () => {
+      server.assertRunning();
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 1_000);
       try {
@@ -868,9 +921,8 @@ test("web: a flood up to the open-file limit does not stop the web port (ulimit 
     );
   } finally {
     for (const conn of conns) conn.close();
-    child.kill("SIGKILL");
-    await child.status;
     await reader.cancel();
+    await server.stop();
   }
 });
 

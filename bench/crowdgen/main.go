@@ -30,6 +30,9 @@
 //
 //	/tmp/chat-crowdgen -addr 127.0.0.1:9000 -ws-addr 127.0.0.1:9001 -ws 100 -clients 200 -senders 10 -rate 100
 //
+// With -ws-json too, those clients ask for the subprotocol chat.v1.json and speak it
+// (wsjson.go): JSON objects instead of text lines, counted as "ws-json" receivers.
+//
 // It prints one JSON object on stdout at the end. With -control it is driven by a parent
 // (bench.ts) over stdin and stdout: it prints {"event":"started"} and waits for a line, connects,
 // prints {"event":"connected",…} and waits for a line ("go" to send or hold, anything else to
@@ -65,7 +68,7 @@ import (
 )
 
 // ---------------------------------------------------------------------------
-// Message format (as in bench.ts)
+// Message format (as in bench/message.ts)
 // ---------------------------------------------------------------------------
 
 const (
@@ -84,7 +87,7 @@ const (
 	prefixMax = 48
 	// readBuffer is each connection's buffer; a longer line is classified by its start only.
 	readBuffer = 2048
-	// truncatedKeep is how much of an over-long line is looked at (bench.ts's CARRY_MAX).
+	// truncatedKeep is how much of an over-long line is looked at (CARRY_MAX in bench/message.ts).
 	truncatedKeep = 1024
 )
 
@@ -151,7 +154,7 @@ var epoch = time.Now()
 // monoUs is microseconds since epoch, monotonic.
 func monoUs() int64 { return int64(time.Since(epoch) / time.Microsecond) }
 
-// Log-linear buckets of microseconds, about 0.2 % precision (as in bench.ts).
+// Log-linear buckets of microseconds, about 0.2 % precision (as in bench/histogram.ts).
 const (
 	sub       = 512
 	histSize  = 2*sub + 22*sub
@@ -368,7 +371,7 @@ func (g *gen) dial(idx int, addr, wsAddr, ircAddr *syscall.SockaddrInet4, deadli
 		addr = ircAddr
 	} else if isWS(idx, g.cfg.ws, g.cfg.clients) {
 		var err error
-		if ws, request, err = newWsConn(g.cfg.wsAddr); err != nil {
+		if ws, request, err = newWsConn(g.cfg.wsAddr, g.cfg.wsJSON); err != nil {
 			return nil, err
 		}
 		addr = wsAddr
@@ -445,8 +448,8 @@ func (g *gen) dial(idx int, addr, wsAddr, ircAddr *syscall.SockaddrInet4, deadli
 		}
 	}
 	f.SetWriteDeadline(time.Time{})
-	if !g.named || irc {
-		c.state = waitReady
+	if !g.named || irc || (ws != nil && ws.json) {
+		c.state = waitReady // no name prompt: it greets, or is greeted, or is probed
 	}
 	if g.senders > 0 {
 		c.lastSeq = make([]int32, g.senders)
@@ -1043,9 +1046,11 @@ type sender struct {
 	c    *client
 	sent int64
 	dead int32
-	// A WebSocket sender's frames, and the state its masks are drawn from.
+	// A WebSocket sender's frames, and the state its masks are drawn from; with chat.v1.json,
+	// the object each line goes out in.
 	frames []byte
 	rng    uint32
+	object []byte
 }
 
 // send runs one sender's schedule: whatever is due goes out in one write; a write the server
@@ -1087,10 +1092,16 @@ func (p *plan) send(sd *sender) {
 		}
 		out := buf[:int(count)*line]
 		if sd.c.ws != nil {
-			// Over a WebSocket, each line is a masked text frame of its own, without the newline.
+			// Over a WebSocket, each line is a masked text frame of its own, without the newline
+			// (with chat.v1.json, in a {"type":"line"} object).
 			sd.frames = sd.frames[:0]
 			for off := 0; off < len(out); off += line {
-				sd.frames = appendFrame(sd.frames, opText, out[off:off+line-1], &sd.rng)
+				text := out[off : off+line-1]
+				if sd.c.ws.json {
+					sd.object = appendLineObject(sd.object[:0], text)
+					text = sd.object
+				}
+				sd.frames = appendFrame(sd.frames, opText, text, &sd.rng)
 			}
 			out = sd.frames
 		} else if sd.c.irc {
@@ -1264,7 +1275,11 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	g.setStats(&stats{}) // what arrives from now on is not this phase's
 	s := mergeStats(mergeStats(byKind[kindTCP], byKind[kindWS]), byKind[kindIRC])
 	if cfg.ws > 0 || cfg.irc > 0 {
-		for k, name := range []string{"tcp", "ws", "irc"} {
+		wsName := "ws"
+		if cfg.wsJSON {
+			wsName = "ws-json"
+		}
+		for k, name := range []string{"tcp", wsName, "irc"} {
 			if receivers[k] > 0 {
 				r.Receivers = append(r.Receivers, receiverSummary(name, receivers[k], expected[k], byKind[k]))
 			}
@@ -1648,6 +1663,8 @@ type config struct {
 	// ws of the clients connect over a WebSocket to wsAddr (see ws.go).
 	ws     int
 	wsAddr string
+	// wsJSON: those clients speak the subprotocol chat.v1.json (see wsjson.go).
+	wsJSON bool
 	// addr2: a second server of the same cluster, for the odd-numbered clients.
 	addr2 string
 	// irc of the clients connect to ours' IRC listener at ircAddr (see irc.go).
@@ -1712,6 +1729,9 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.addr2, "addr2", "", "a second server of the same cluster (`host:port`, same "+
 		"host as -addr): the odd-numbered clients connect there, and latency is reported for "+
 		"deliveries within one server and across the two")
+	flag.BoolVar(&c.wsJSON, "ws-json", false, "the -ws clients ask for the subprotocol "+
+		wsJSONProtocol+" and speak it: JSON objects, not lines; a server that does not agree "+
+		"to it fails their handshake")
 	flag.StringVar(&c.wsAddr, "ws-addr", "", "the server's WebSocket `host:port` (GET "+wsPath+")")
 	flag.IntVar(&c.irc, "irc", 0, "clients (of -clients) that connect to -irc-addr as IRC clients "+
 		"instead, spread evenly among them (the senders too); needs -mode ours and no -ws")
@@ -1762,6 +1782,8 @@ func parseFlags() (config, error) {
 		return c, errors.New("-ws must be between 0 and -clients")
 	case c.ws > 0 && (c.mode != "ours" || c.ready != "hello" || c.replayFill > 0 || c.wsAddr == ""):
 		return c, errors.New("-ws needs -mode ours, -ready hello, -ws-addr and no -replay-fill")
+	case c.wsJSON && c.ws == 0:
+		return c, errors.New("-ws-json needs -ws")
 	case c.irc < 0 || c.irc > c.clients:
 		return c, errors.New("-irc must be between 0 and -clients")
 	case c.irc > 0 && (c.mode != "ours" || c.ready != "hello" || c.replayFill > 0 ||

@@ -67,19 +67,28 @@ type wsConn struct {
 	// rng draws the masks of the frames the reader writes (name, pong, close).
 	rng uint32
 	out []byte
+	// json: the client asked for the subprotocol chat.v1.json (-ws-json, see wsjson.go): each
+	// text message is one JSON object, not lines. jsonLong: the message being read outgrew the
+	// line buffer; it is counted as corrupted at its end.
+	json     bool
+	jsonLong bool
 }
 
-// newWsConn makes a client's WebSocket state and the handshake request it must send.
-func newWsConn(host string) (*wsConn, []byte, error) {
+// newWsConn makes a client's WebSocket state and the handshake request it must send; with
+// json, the request asks for the subprotocol chat.v1.json.
+func newWsConn(host string, json bool) (*wsConn, []byte, error) {
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, nil, err
 	}
 	key := base64.StdEncoding.EncodeToString(nonce[:])
-	w := &wsConn{raw: make([]byte, readBuffer), accept: wsAccept(key), rng: seed()}
+	w := &wsConn{raw: make([]byte, readBuffer), accept: wsAccept(key), rng: seed(), json: json}
 	request := "GET " + wsPath + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\n" +
-		"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	return w, []byte(request), nil
+		"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n"
+	if json {
+		request += "Sec-WebSocket-Protocol: " + wsJSONProtocol + "\r\n"
+	}
+	return w, []byte(request + "\r\n"), nil
 }
 
 // wsAccept is the Sec-WebSocket-Accept that answers key.
@@ -146,7 +155,7 @@ func (w *wsConn) checkResponse(head []byte) error {
 		}
 		return fmt.Errorf("websocket handshake refused: %q", status)
 	}
-	var upgrade, connection, accept bool
+	var upgrade, connection, accept, protocol bool
 	for _, line := range lines[1:] {
 		name, value, _ := strings.Cut(line, ":")
 		value = strings.TrimSpace(value)
@@ -159,7 +168,12 @@ func (w *wsConn) checkResponse(head []byte) error {
 			}
 		case "sec-websocket-accept":
 			accept = value == w.accept
-		case "sec-websocket-extensions", "sec-websocket-protocol":
+		case "sec-websocket-protocol":
+			if !w.json || value != wsJSONProtocol {
+				return fmt.Errorf("websocket handshake: the server chose subprotocol %q, never asked for", value)
+			}
+			protocol = true
+		case "sec-websocket-extensions":
 			return fmt.Errorf("websocket handshake: the server chose %s %q, never asked for",
 				strings.TrimSpace(name), value)
 		}
@@ -171,6 +185,8 @@ func (w *wsConn) checkResponse(head []byte) error {
 		return errors.New("websocket handshake: no \"Connection: Upgrade\"")
 	case !accept:
 		return errors.New("websocket handshake: Sec-WebSocket-Accept missing or wrong")
+	case w.json && !protocol:
+		return errors.New(noJSONProtocol)
 	}
 	return nil
 }
@@ -197,6 +213,13 @@ func (g *gen) wsInput(c *client, s *stats, n int, nowUs, delayUs int64) bool {
 		w.open = true
 		w.rawHave = 0
 		data = data[end+4:]
+		if w.json {
+			// No name prompt in chat.v1.json: the client says hello first.
+			if err := g.writeHello(c); err != nil {
+				c.failure = "websocket: hello not sent: " + err.Error()
+				return false
+			}
+		}
 	}
 	return g.wsFrames(c, s, data, nowUs, delayUs)
 }
@@ -237,7 +260,7 @@ func (g *gen) wsFrames(c *client, s *stats, data []byte, nowUs, delayUs int64) b
 				return g.wsFail(c, s, err.Error())
 			}
 			if w.left == 0 {
-				if !g.wsEnd(c, s) {
+				if !g.wsEnd(c, s, nowUs, delayUs) {
 					return false
 				}
 				continue
@@ -251,14 +274,16 @@ func (g *gen) wsFrames(c *client, s *stats, data []byte, nowUs, delayUs int64) b
 		payload := data[:k]
 		data = data[k:]
 		w.left -= uint64(k)
-		if w.op == opText || w.op == opCont {
+		if (w.op == opText || w.op == opCont) && w.json {
+			g.jsonFeed(c, payload)
+		} else if w.op == opText || w.op == opCont {
 			g.feed(c, s, payload, nowUs, delayUs)
 		} else {
 			w.ctrlHave += copy(w.ctrl[w.ctrlHave:], payload)
 		}
 		if w.left == 0 {
 			w.inPayload = false
-			if !g.wsEnd(c, s) {
+			if !g.wsEnd(c, s, nowUs, delayUs) {
 				return false
 			}
 		}
@@ -305,13 +330,17 @@ func (w *wsConn) header() error {
 	return nil
 }
 
-// wsEnd ends a frame whose payload has been read: a data frame's FIN ends its message; a ping
-// is answered with a pong, a close with a close.
-func (g *gen) wsEnd(c *client, s *stats) bool {
+// wsEnd ends a frame whose payload has been read: a data frame's FIN ends its message (with
+// chat.v1.json, the message is then parsed as one object); a ping is answered with a pong, a
+// close with a close.
+func (g *gen) wsEnd(c *client, s *stats, nowUs, delayUs int64) bool {
 	w := c.ws
 	switch w.op {
 	case opText, opCont:
 		w.frag = !w.fin
+		if w.json && w.fin {
+			g.jsonEnd(c, s, nowUs, delayUs)
+		}
 	case opPing:
 		if !w.closing {
 			w.out = appendFrame(w.out[:0], opPong, w.ctrl[:w.ctrlHave], &w.rng)
@@ -362,13 +391,18 @@ func (g *gen) feed(c *client, s *stats, payload []byte, nowUs, delayUs int64) {
 }
 
 // writeLine sends one line (text, without a newline): as it is with a newline over TCP, as one
-// masked text frame over a WebSocket. Only the client's reader calls it.
+// masked text frame over a WebSocket (in a {"type":"line"} object with chat.v1.json). Only the
+// client's reader calls it.
 func (g *gen) writeLine(c *client, text string) error {
 	if c.ws == nil {
 		_, err := c.conn.Write([]byte(text + "\n"))
 		return err
 	}
-	c.ws.out = appendFrame(c.ws.out[:0], opText, []byte(text), &c.ws.rng)
+	payload := []byte(text)
+	if c.ws.json {
+		payload = appendLineObject(nil, payload)
+	}
+	c.ws.out = appendFrame(c.ws.out[:0], opText, payload, &c.ws.rng)
 	_, err := c.conn.Write(c.ws.out)
 	return err
 }

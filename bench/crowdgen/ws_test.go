@@ -43,7 +43,7 @@ func testGen(t *testing.T) (*gen, *stats, *os.File, *os.File) {
 func wsClient(t *testing.T) (*gen, *client, *stats, *os.File) {
 	t.Helper()
 	g, s, r, w := testGen(t)
-	ws, _, err := newWsConn("127.0.0.1:1")
+	ws, _, err := newWsConn("127.0.0.1:1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestProtocolErrors(t *testing.T) {
 }
 
 func TestHandshakeResponse(t *testing.T) {
-	w, request, err := newWsConn("127.0.0.1:9")
+	w, request, err := newWsConn("127.0.0.1:9", false)
 	if err != nil {
 		t.Fatal(err)
 	}

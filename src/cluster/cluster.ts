@@ -13,44 +13,18 @@
  * @module
  */
 
-import type { ChatMessage } from "../core/protocol.ts";
 import { nameKey, reasons, roomKey } from "../core/protocol.ts";
-import type { RoomMember } from "../core/room.ts";
+import {
+  type ClusterEvent,
+  type ClusterHub,
+  type ClusterLink,
+  RemoteMember,
+} from "../core/remote.ts";
 
-/** What an instance publishes about its own members. */
-export type ClusterEvent =
-  /** A message, action or private message (`k`: the room's key). */
-  | { t: "msg"; k: string; m: ChatMessage }
-  /** A member entered the chat (`k`: its name's key); also re-sent when claims are re-made. */
-  | { t: "join"; k: string; name: string; room: string }
-  | { t: "leave"; k: string; name: string; room: string; reason?: string }
-  /** To `room` "" is out of every room (an IRC PART), for `reason`. */
-  | { t: "move"; k: string; name: string; from: string; room: string; reason?: string }
-  /** `ok`: the old name's key. */
-  | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
-  | { t: "topic"; k: string; room: string; topic: string; by: string }
-  /** A name claimed but never used (its session left while the claim was on its way). */
-  | { t: "drop"; k: string }
-  /** A room's topic, kept again after Redis lost it (nobody is told). */
-  | { t: "room"; k: string; topic: string }
-  /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
-  | { t: "hello"; keys: string[] }
-  /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
-  | { t: "account"; k: string; name: string | null };
+export { type ClusterEvent, type ClusterHub, RemoteMember };
 
 /** An event as it travels: with its instance (`o`) and that instance's sequence number (`s`). */
 export type Envelope = ClusterEvent & { o: string; s: number };
-
-/** A member held by another instance, as this instance knows it. */
-export class RemoteMember implements RoomMember {
-  /** The room's key ({@linkcode roomKey}). */
-  roomKey: string;
-  constructor(public name: string, public room: string, readonly instance: string) {
-    this.roomKey = roomKey(room);
-  }
-  /** Remote members are told nothing here: their own instance delivers to them. */
-  deliver(): void {}
-}
 
 /** What the bus hands over when it (re)connects: the cluster as it stands. */
 export interface ClusterSnapshot {
@@ -68,31 +42,13 @@ export interface ClusterBus {
   claim(key: string, name: string, room: string): Promise<boolean>;
 }
 
-/** What the hub does with what other instances publish (see `Hub`). */
-export interface ClusterHub {
-  remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
-  remoteEntered(member: RemoteMember): void;
-  remoteLeft(member: RemoteMember, room: string, reason?: string): void;
-  remoteMoved(member: RemoteMember, from: string, reason?: string): void;
-  remoteRenamed(member: RemoteMember, old: string): void;
-  remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
-  /** A local member's name was taken elsewhere while this instance was cut off. */
-  nameLost(key: string): void;
-  /** An account was made (`name`) or deleted (`null`) on another instance. */
-  remoteAccount(key: string, name: string | null): void;
-  /** Every local member, as events that (re)announce them. */
-  localMembers(): { k: string; name: string; room: string }[];
-  /** The topics of rooms with members here, by room key. */
-  localTopics(): [string, string][];
-}
-
 /** Milliseconds after which what was applied of a gone instance is forgotten. */
 const FORGET_AFTER = 3_600_000;
 /** The longest a claim waits for the bus before the name is let in and claimed later. */
 const CLAIM_WAIT = 2_000;
 
 /** This instance's view of the others, and its link to them. */
-export class Cluster {
+export class Cluster implements ClusterLink {
   /** Members of other instances by name key. */
   readonly remote = new Map<string, RemoteMember>();
   /** The same members by room key. */

@@ -9,7 +9,8 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Cluster, type ClusterBus, type ClusterEvent, type Envelope } from "./cluster.ts";
-import { helloName, NAME_PROMPT, nameKey, reasons, say } from "../core/protocol.ts";
+import { nameKey, reasons } from "../core/protocol.ts";
+import { helloName, NAME_PROMPT, say } from "../text/protocol.ts";
 import { MemoryHub, test } from "../../tests/test_util.ts";
 
 /** A bus that keeps what is sent; its claims answer `claims` (default: granted). */

@@ -32,6 +32,7 @@
 import type { createClient } from "npm:redis@5.10.0";
 import type { Cluster, ClusterBus, ClusterSnapshot, Envelope } from "./cluster.ts";
 import type { HistoryStore } from "../core/history.ts";
+import { idOf } from "../core/ids.ts";
 import type { ServerLog } from "../ops/log.ts";
 import { withTimeout } from "../core/timeout.ts";
 
@@ -545,10 +546,15 @@ export class RedisBus implements ClusterBus {
     pages.reverse();
     rooms.forEach((room, index) => {
       const seen = new Set<string>(); // a batch sent twice after an outage is kept once
-      for (const [, fields] of pages[index].reverse()) {
+      for (const [xid, fields] of pages[index].reverse()) {
         const { o, s, m } = JSON.parse(fields[1]);
         if (seen.has(`${o}:${s}`)) continue;
         seen.add(`${o}:${s}`);
+        // Kept by a server from before event ids: its stream id makes one, the same everywhere.
+        if (m.id === undefined) {
+          const [ms, seq] = xid.split("-").map(Number);
+          m.id = idOf(ms, seq, "0");
+        }
         history.add(room, m);
       }
     });

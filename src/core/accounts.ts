@@ -253,6 +253,16 @@ export class Accounts {
     return false;
   }
 
+  /** Whether `session` was asked for a password at the name prompt and has not answered. */
+  asking(session: Session): boolean {
+    return this.#asking.has(session);
+  }
+
+  /** Drops `session`'s password question (it chose another name instead). */
+  forget(session: Session): void {
+    this.#asking.delete(session);
+  }
+
   /**
    * A line from an unnamed session: if it was asked for a password, `text` is that
    * password (an empty line goes back to the name question) and `true` is returned.

@@ -19,7 +19,8 @@ import {
 } from "./passwords.ts";
 import { Buffer } from "node:buffer";
 import { createHash, createHmac } from "node:crypto";
-import { helloName, NAME_PROMPT, say } from "./protocol.ts";
+import { helloName, NAME_PROMPT, say } from "../text/protocol.ts";
+import { TextSession } from "../text/session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { IrcFront } from "../irc/irc.ts";
 
@@ -41,7 +42,7 @@ function accountsHub(policy: Partial<AccountPolicy> = {}): MemoryHub {
 function connect(hub: MemoryHub, remote = "192.0.2.1:4000"): MemoryConnection {
   const conn = new MemoryConnection();
   (conn as { remote: string }).remote = remote;
-  conn.session = hub.connect(conn)!;
+  conn.session = hub.connect(conn, new TextSession(hub, conn))!;
   conn.take();
   return conn;
 }

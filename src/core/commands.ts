@@ -44,7 +44,11 @@ export const COMMANDS: readonly Command[] = [
       if (!who) return refuse(session, { code: "noSuchRoom", room: rest });
       // Marked: those logged in to an account (members of other servers are not known).
       const loggedIn = who.names.filter((name) => hub.members.get(nameKey(name))?.account);
-      session.tell({ type: "who", time: Date.now(), ...who, loggedIn });
+      session.tell(
+        loggedIn.length > 0
+          ? { type: "who", time: Date.now(), ...who, loggedIn }
+          : { type: "who", time: Date.now(), ...who },
+      );
     },
   },
   {

@@ -4,9 +4,8 @@
  * events itself: the text protocol (nc, telnet, `client.ts`, the page) with
  * `renderText` (`src/text/render.ts`), IRC with numerics (`src/irc/irc.ts`).
  *
- * Chat messages (message, action, private) keep their own path (`Hub.post`: rendered
- * and encoded once per message, not per recipient); {@linkcode ChatEvent} is their
- * event form, for a history page and for renderers that take any event.
+ * What many members are told at once (a chat message, a room's notice) travels as a
+ * `Delivery` (`delivery.ts`), encoded once per wire format, not per recipient.
  *
  * This module knows no front-end: it imports types only, and none of a transport's.
  *
@@ -26,6 +25,8 @@ export type Problem =
   | { readonly code: "nameLost"; readonly name: string }
   | { readonly code: "lineTooLong"; readonly max: number }
   | { readonly code: "tooManyLongLines" }
+  /** Input came faster than flood control lets it wait (a WebSocket's inbox overflowed). */
+  | { readonly code: "tooFast" }
   | { readonly code: "usage"; readonly usage: string }
   | { readonly code: "unknownCommand"; readonly command: string }
   | { readonly code: "noSuchMember"; readonly name: string }
@@ -58,11 +59,10 @@ interface Timed {
 /** A refusal or failure, told to the session it concerns. */
 export type ErrorEvent = Problem & Timed & { readonly type: "error" };
 
-/** A chat message (its `kind`: message, action or private); `id` once it is kept in history. */
+/** A chat message (its `kind`: message, action or private; its `id` if it is kept). */
 export interface ChatEvent extends Timed {
   readonly type: "chat";
   readonly message: ChatMessage;
-  readonly id?: number;
 }
 
 /** One group of a room's merged notice: who joined, who left (and why), who went where. */
@@ -176,6 +176,8 @@ export type Reply =
       readonly room: string;
       readonly earlier: boolean;
       readonly entries: readonly HistoryEntry[];
+      /** Asked for what followed an id not kept (unknown, or trimmed), or more than fits: not all. */
+      readonly gap?: boolean;
     }
     | { readonly type: "noEarlier"; readonly room: string }
     | {

@@ -11,8 +11,11 @@ import type { MessageKind } from "./protocol.ts";
 
 /** One kept message or action. */
 export interface HistoryEntry {
-  /** Increasing with time, across all rooms; pages of history are asked for by it. */
-  readonly id: number;
+  /**
+   * Its event id (see `ids.ts`): made when it was sent, the same on every server and
+   * front-end and after a restart; entries are ordered by it, and pages asked for by it.
+   */
+  readonly id: string;
   readonly kind: Exclude<MessageKind, "private">;
   readonly from: string;
   readonly text: string;
@@ -20,17 +23,27 @@ export interface HistoryEntry {
   readonly time: number;
 }
 
-/** What is kept of a message (a `ChatMessage` may be passed as it is: the rest is left out). */
-export type HistoryMessage = Omit<HistoryEntry, "id">;
+/** What is kept of a message (a `ChatMessage` with its id may be passed as it is: the rest is left out). */
+export type HistoryMessage = HistoryEntry;
+
+/** The kept entries after an id (see {@linkcode HistoryStore.after}). */
+export interface EntriesAfter {
+  readonly entries: HistoryEntry[];
+  /** The id was not among those kept (unknown, or trimmed): `entries` is all there is. */
+  readonly gap: boolean;
+}
 
 /** Where rooms keep their recent past. Adding never waits on anything. */
 export interface HistoryStore {
   /** Keeps a message said in the room whose key is `room`. */
   add(room: string, entry: HistoryMessage): void;
-  /** Up to `limit` entries of `room` older than id `before` (all, if absent), oldest first. */
-  before(room: string, limit: number, before?: number): HistoryEntry[];
-  /** The id the next entry will get: a cursor for "nothing before now was shown". */
-  nextId(): number;
+  /** Up to `limit` entries of `room` whose id sorts before `before` (all, if absent), oldest first. */
+  before(room: string, limit: number, before?: string): HistoryEntry[];
+  /**
+   * The entries of `room` kept after the one with id `after`, oldest first; if that one is
+   * not kept (unknown, or trimmed), every entry kept, and `gap`.
+   */
+  after(room: string, after: string): EntriesAfter;
   /** The topic kept for `room`, or `""`. */
   topic(room: string): string;
   /** Keeps the topic of `room`. */
@@ -50,20 +63,19 @@ export class MemoryHistory implements HistoryStore {
   /** Rooms' entries, least recently used first (a Map keeps insertion order). */
   readonly #rooms = new Map<string, HistoryEntry[]>();
   readonly #topics = new Map<string, string>();
-  #nextId: number;
   /** Entries held in all rooms together. */
   #lines = 0;
 
-  /** Makes an empty history; ids start after `lastId` (a store that loads a file passes its own). */
-  constructor(readonly perRoom: number, readonly rooms: number, lastId = 0) {
-    this.#nextId = lastId + 1;
-  }
+  /** Makes an empty history of `perRoom` entries for each of at most `rooms` rooms. */
+  constructor(readonly perRoom: number, readonly rooms: number) {}
 
   add(room: string, entry: HistoryMessage): HistoryEntry {
-    const { kind, from, text, time } = entry; // one object kept, and nothing else of `entry`
-    const kept = { id: this.#nextId++, kind, from, text, time };
+    const { id, kind, from, text, time } = entry; // one object kept, and nothing else of `entry`
+    const kept = { id, kind, from, text, time };
     const entries = this.#use(room);
-    entries.push(kept);
+    // In id order: a later id comes last, but one from another server may be a little older.
+    if (entries.length === 0 || entries[entries.length - 1].id < id) entries.push(kept);
+    else entries.splice(indexOf(entries, id), 0, kept);
     this.#lines++;
     // Trimmed a quarter at a time, so that keeping a line costs O(1) on average.
     if (entries.length > this.perRoom + (this.perRoom >> 2)) {
@@ -73,29 +85,26 @@ export class MemoryHistory implements HistoryStore {
     return kept;
   }
 
-  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+  before(room: string, limit: number, before?: string): HistoryEntry[] {
     const entries = this.#rooms.get(room);
     if (!entries || limit <= 0) return [];
-    let end = entries.length;
-    if (before !== Infinity) {
-      // Ids increase along the array: find the first one not older than `before`.
-      let low = 0;
-      while (low < end) {
-        const middle = (low + end) >> 1;
-        if (entries[middle].id < before) low = middle + 1;
-        else end = middle;
-      }
-    }
+    const end = before === undefined ? entries.length : indexOf(entries, before);
     const start = Math.max(0, end - limit, entries.length - this.perRoom);
     return entries.slice(start, end);
   }
 
-  nextId(): number {
-    return this.#nextId;
+  after(room: string, after: string): EntriesAfter {
+    const entries = this.#rooms.get(room) ?? [];
+    const first = Math.max(0, entries.length - this.perRoom);
+    const at = indexOf(entries, after);
+    if (at >= first && at < entries.length && entries[at].id === after) {
+      return { entries: entries.slice(at + 1), gap: false };
+    }
+    return { entries: entries.slice(first), gap: true };
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */
-  oldest(room: string): number | undefined {
+  oldest(room: string): string | undefined {
     const entries = this.#rooms.get(room);
     return entries && entries.length > 0
       ? entries[Math.max(0, entries.length - this.perRoom)].id
@@ -153,4 +162,16 @@ export class MemoryHistory implements HistoryStore {
     this.#rooms.set(room, entries);
     return entries;
   }
+}
+
+/** The index of the first of `entries` (in id order) whose id is not before `id`. */
+function indexOf(entries: readonly HistoryEntry[], id: string): number {
+  let low = 0;
+  let end = entries.length;
+  while (low < end) {
+    const middle = (low + end) >> 1;
+    if (entries[middle].id < id) low = middle + 1;
+    else end = middle;
+  }
+  return low;
 }

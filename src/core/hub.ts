@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Cluster, ClusterHub, RemoteMember } from "../cluster/cluster.ts";
+import type { ClusterHub, ClusterLink, RemoteMember } from "./remote.ts";
 import { Accounts } from "./accounts.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
@@ -19,14 +19,13 @@ import {
   nameKey,
   NAMES_IN_NOTICE,
   reasons,
-  renderMessage,
   RESERVED_NAMES,
   roomKey,
   roomName,
-  say,
 } from "./protocol.ts";
 import { type Event, failed, type Problem } from "./events.ts";
-import { problemText, renderText } from "../text/render.ts";
+import { Delivery } from "./delivery.ts";
+import { idBound, IdMaker } from "./ids.ts";
 import {
   type HistoryEntry,
   type HistoryMessage,
@@ -35,8 +34,9 @@ import {
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
+import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { Room, type RoomMember } from "./room.ts";
-import { type Connection, HISTORY_BURST, Session } from "./session.ts";
+import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
 export interface HubOptions {
@@ -92,20 +92,28 @@ export type MoveResult =
 /** Called with every {@linkcode MemberChange} (the IRC front-end hooks in here). */
 export type ChangeHook = (change: MemberChange) => void;
 
-const encoder = new TextEncoder();
-
 /** Members, names and rooms, and the rules for moving between them. */
 export class Hub implements ClusterHub {
   /** Every session, named or not. */
   readonly sessions = new Set<Session>();
   /** Named sessions by {@linkcode nameKey}. */
   readonly members = new Map<string, Session>();
+  /**
+   * Names being claimed across the cluster, by {@linkcode nameKey}, and the session
+   * waiting for each: held apart from `members` (no one has them yet), so that
+   * nothing that lists or looks up members sees them.
+   */
+  readonly claims = new Map<string, Session>();
   /** Rooms by {@linkcode roomKey}; a room exists while someone is in it. */
   readonly rooms = new Map<string, Room<Session>>();
   /** Called with every posted message, after it is delivered. */
   readonly postHooks: PostHook[] = [];
   /** Called with every change of a member's room, name or topic, after it is made. */
   readonly changeHooks: ChangeHook[] = [];
+  /** What `/metrics` counts, bumped where it happens (by the hub and the transports). */
+  readonly metrics = new ChatMetrics();
+  /** Makes the ids of the messages this instance accepts (see `ids.ts`). */
+  readonly ids = new IdMaker();
   /** Messages posted, each counted once. */
   messages = 0;
   /** Messages delivered, counted per recipient, and their bytes (for `/metrics`). */
@@ -114,7 +122,7 @@ export class Hub implements ClusterHub {
   /** Set by shutdown: no one new is let in, and leaving members are not announced. */
   closing = false;
   /** The other instances this one shares rooms and names with (`--redis`), or `null`. */
-  cluster: Cluster | null = null;
+  cluster: ClusterLink | null = null;
   /** Says which address a session counts under (and which are exempt); `null`: no bound. */
   admission: Admission | null = null;
   /** Registered names and the account commands (in memory unless the server gives a store). */
@@ -130,8 +138,6 @@ export class Hub implements ClusterHub {
   readonly commands: ReadonlyMap<string, Command>;
   /** The {@linkcode nameKey}s of names no member may take. */
   readonly #reserved = new Set(RESERVED_NAMES.map(nameKey));
-  /** What a new connection is sent first: the welcome, the limits, the name question. */
-  readonly #greeting: Uint8Array;
 
   /**
    * Makes an empty hub; `log` is the operator's log, `history` keeps rooms'
@@ -145,23 +151,21 @@ export class Hub implements ClusterHub {
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
-    const greeting: Event = { type: "greeting", time: 0, maxLine: options.maxLine };
-    this.#greeting = encoder.encode(renderText(greeting) + "\n");
   }
 
   /**
-   * Lets a new connection in (the transport has admitted it: see `admission.ts`):
-   * greets it and starts its name timer; `null` once the hub is shutting down.
+   * Lets a new connection in (the transport has admitted it: see `admission.ts`) as
+   * `session`, made by its front-end: greets it and starts its name timer; `null` once
+   * the hub is shutting down.
    */
-  connect(conn: Connection, made?: Session): Session | null {
+  connect(conn: Connection, session: Session): Session | null {
     if (this.closing) {
       conn.close(false);
       return null;
     }
-    // A front-end with a protocol of its own (IRC) makes its session and greets it itself.
-    const session = made ?? new Session(this, conn);
     this.sessions.add(session);
-    if (!made) conn.deliver(this.#greeting);
+    // A front-end with a greeting of its own (IRC) ignores this one.
+    session.tell({ type: "greeting", time: Date.now(), maxLine: this.options.maxLine });
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
     return session;
   }
@@ -175,7 +179,7 @@ export class Hub implements ClusterHub {
     if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
       return dispatch(this, session, text);
     }
-    if (session.name === null) return this.#chooseName(session, text.trim());
+    if (session.name === null) return this.chooseName(session, text.trim());
     this.post({
       kind: "message",
       from: session.name,
@@ -191,6 +195,8 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     this.messages++;
+    this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
+    if (message.kind !== "private") message.id = this.ids.next(message.time);
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
@@ -205,29 +211,28 @@ export class Hub implements ClusterHub {
 
   /** Delivers a message another instance's member sent in the room `key` (see `src/cluster/cluster.ts`). */
   remoteMessage(message: ChatMessage, key: string, sender: RemoteMember | null): void {
+    // A server of an older version sent it without an id: it gets one here.
+    if (message.kind !== "private" && message.id === undefined) message.id = this.ids.next();
     this.#deliver(message, key, sender);
   }
 
   /** Delivers `message`, said in the room `key`, to this instance's members, and keeps it. */
   #deliver(message: ChatMessage, key: string, sender: RoomMember | null): void {
-    const bytes = encoder.encode(renderMessage(message) + "\n");
+    const delivery = new Delivery({ type: "chat", time: message.time, message });
     if (message.kind === "private") {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target?.name) {
         if (sender !== null && target.room?.key === key) target.room.introduce(sender, true);
-        target.deliver(bytes, message);
+        target.deliver(delivery);
         this.deliveries++;
-        this.relayedBytes += bytes.length;
       }
       return;
     }
     const room = this.rooms.get(key);
     if (room) {
-      room.broadcast(bytes, sender, message);
-      const recipients = room.members.size - (room.members.has(sender as Session) ? 1 : 0);
-      this.deliveries += recipients;
-      this.relayedBytes += bytes.length * recipients;
+      room.broadcast(delivery, sender);
+      this.deliveries += room.members.size - (room.members.has(sender as Session) ? 1 : 0);
     }
     this.history.add(key, message as HistoryMessage);
   }
@@ -248,13 +253,17 @@ export class Hub implements ClusterHub {
   /** Whoever is called `name`, here or elsewhere in the cluster (a name claimed, not yet held: no one). */
   findMember(name: string): Member | undefined {
     const key = nameKey(name);
-    const here = this.members.get(key);
-    return here?.name ? here : this.cluster?.remote.get(key);
+    return this.members.get(key) ?? this.cluster?.remote.get(key);
   }
 
   /** The name of whoever is called `name` here or elsewhere in the cluster, if anyone is. */
   memberName(name: string): string | undefined {
     return this.findMember(name)?.name ?? undefined;
+  }
+
+  /** The session that holds the name key `key`, as a member's or claimed, if any. */
+  holderOf(key: string): Session | undefined {
+    return this.members.get(key) ?? this.claims.get(key);
   }
 
   /**
@@ -267,13 +276,14 @@ export class Hub implements ClusterHub {
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
-    const holder = this.members.get(key);
+    const holder = this.holderOf(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
     return asOwner ? null : this.accounts.guard(session, name);
   }
 
-  #chooseName(session: Session, text: string): void {
+  /** Gives an unnamed `session` the name `text` if it may have it, or tells it why not. */
+  chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
     const error = this.nameError(name, session, true);
     if (error) return this.#refuseName(session, error);
@@ -296,28 +306,31 @@ export class Hub implements ClusterHub {
 
   #refuseName(session: Session, problem: Problem): void {
     const address = session.conn.remote;
-    this.log.repeated({ event: "name-refused", address, reason: problemText(problem).slice(3) });
+    this.log.repeated({ event: "name-refused", address, reason: problem.code });
     session.tell(failed(problem));
     session.tell({ type: "prompt", time: Date.now() });
   }
 
   /**
    * Claims `name` across the cluster for `session` (in `room`), which waits
-   * meanwhile, reserved here under the name; `then(taken)` runs if the session
-   * is still there, and a claim it no longer needs is given back.
+   * meanwhile, the name reserved here in `claims`; once granted the name is the
+   * session's in `members`. `then(taken)` runs if the session is still there,
+   * and a claim it no longer needs is given back.
    */
   claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
-    this.members.set(key, session);
+    this.claims.set(key, session);
     session.claiming = name;
     session.hold();
     this.cluster!.claim(name, room).then((granted) => {
       session.claiming = null;
+      if (this.claims.get(key) === session) this.claims.delete(key);
       if (session.closed) {
-        if (granted && !this.members.has(key)) this.cluster?.publish({ t: "drop", k: key });
+        const unused = !this.members.has(key) && !this.claims.has(key);
+        if (granted && unused) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (!granted) this.members.delete(key);
+      if (granted) this.members.set(key, session);
       try {
         then(!granted);
       } catch (error) {
@@ -347,6 +360,7 @@ export class Hub implements ClusterHub {
     });
     this.#arrive(session, room);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     room.announce(session, "joined");
     this.#changed({ kind: "joined", session, room });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: room.name });
@@ -364,6 +378,7 @@ export class Hub implements ClusterHub {
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     this.log.event({ event: "join", name, address: session.conn.remote });
+    this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     this.#changed({ kind: "named", session });
     this.cluster?.publish({ t: "join", k: nameKey(name), name, room: "" });
     return null;
@@ -399,7 +414,11 @@ export class Hub implements ClusterHub {
    */
   #arrive(session: Session, room: Room<Session>): void {
     // What was said before now is "earlier": /history starts there, not at live lines.
-    session.historyCursor = this.history.nextId();
+    const latest = this.history.before(room.key, 1)[0]?.id;
+    const now = idBound(Date.now());
+    session.historyCursor = latest === undefined || latest + "~" < now ? now : latest + "~";
+    const since = session.since;
+    if (since !== undefined) return this.#replayAfter(session, room, since);
     if (this.options.replay <= 0) return;
     const wait = session.historyWait();
     if (wait > 0) return session.tell(historyTooFast(wait));
@@ -407,6 +426,23 @@ export class Hub implements ClusterHub {
     if (entries.length === 0) return;
     session.historyCursor = entries[0].id;
     session.tell({ type: "history", time: Date.now(), room: room.name, earlier: false, entries });
+  }
+
+  /**
+   * Replays to a client that reconnected exactly what `room` kept after the id `since`
+   * it saw last (once: a later move replays as usual), or all it has and a gap.
+   */
+  #replayAfter(session: Session, room: Room<Session>, since: string): void {
+    session.since = undefined;
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const after = this.history.after(room.key, since);
+    const entries = fit(after.entries);
+    const gap = after.gap || entries.length < after.entries.length;
+    if (entries.length === 0 && !gap) return;
+    if (entries.length > 0) session.historyCursor = entries[0].id;
+    const time = Date.now();
+    session.tell({ type: "history", time, room: room.name, earlier: false, entries, gap });
   }
 
   /** Sends `session` up to `count` lines of its room's history older than it has seen. */
@@ -517,9 +553,11 @@ export class Hub implements ClusterHub {
     if (session.closed) return;
     session.dispose();
     this.sessions.delete(session);
+    const drop = dropReason(reason);
+    if (drop !== null) this.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, drop).inc();
     const { name, room, claiming } = session;
-    if (claiming !== null && this.members.get(nameKey(claiming)) === session) {
-      this.members.delete(nameKey(claiming));
+    if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
+      this.claims.delete(nameKey(claiming));
     }
     if (name !== null) {
       this.members.delete(nameKey(name));
@@ -571,7 +609,7 @@ export class Hub implements ClusterHub {
   }
 
   /** Tells every session `reason`, closes them all (draining) and stops notices. */
-  shutdown(reason: string = say.shuttingDown): void {
+  shutdown(reason: string = reasons.serverStopped): void {
     this.closing = true;
     for (const room of this.rooms.values()) room.quiet();
     const event: Event = { type: "shutdown", time: Date.now(), reason };
@@ -674,7 +712,7 @@ export class Hub implements ClusterHub {
   localMembers(): { k: string; name: string; room: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
-      // Not a name reserved while its claim is on the way (a session holds one name).
+      // A name claimed is in `claims` until granted; a session holds one name.
       if (session.name === null || nameKey(session.name) !== k) continue;
       members.push({ k, name: session.name, room: session.room?.name ?? "" });
     }
@@ -788,8 +826,31 @@ function nameTimedOut(session: Session): void {
   session.nameTimer = undefined;
   if (session.name !== null) return;
   session.hub.log.repeated({ event: "name-timeout", address: session.conn.remote });
+  session.hub.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, "name_timeout").inc();
   session.tell(failed({ code: "noNameInTime" }));
   session.hub.leave(session, undefined, true);
+}
+
+/** Why a session ended as `/metrics` counts it, or `null` if it was no drop (`/quit`, EOF). */
+function dropReason(reason: string | undefined): DropReason | null {
+  switch (reason) {
+    case undefined:
+      return null;
+    case reasons.tooSlow:
+      return "too_slow";
+    case reasons.tooFast:
+      return "too_fast";
+    case reasons.longLines:
+      return "long_lines";
+    case reasons.reset:
+      return "reset";
+    case reasons.timedOut:
+      return "timed_out";
+    case reasons.internal:
+      return "internal_error";
+    default:
+      return reason.startsWith(reasons.failed) ? "failed" : null;
+  }
 }
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

@@ -7,18 +7,8 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import {
-  checkName,
-  checkRoomName,
-  cleanLine,
-  happened,
-  NAME_PROMPT,
-  nameKey,
-  readNotice,
-  roomKey,
-  sanitize,
-  say,
-} from "./protocol.ts";
+import { checkName, checkRoomName, cleanLine, nameKey, roomKey, sanitize } from "./protocol.ts";
+import { happened, NAME_PROMPT, readNotice, say } from "../text/protocol.ts";
 import { hasInvisible, mixedScripts, skeleton } from "./names.ts";
 import { CONFUSABLES_VERSION } from "./confusables.ts";
 import { MemoryHub, test } from "../../tests/test_util.ts";

@@ -6,14 +6,14 @@
  * @module
  */
 
-import { type Delivery, NAMES_IN_NOTICE, ROOM_NOTICE, roomKey, roomName } from "./protocol.ts";
-import type { Event, PresenceGroup } from "./events.ts";
-import { renderText } from "../text/render.ts";
+import { NAMES_IN_NOTICE, roomKey, roomName } from "./protocol.ts";
+import type { Event, PresenceEvent, PresenceGroup } from "./events.ts";
+import { Delivery } from "./delivery.ts";
 
-/** What a room needs of a member: a name and a way to queue bytes for it. */
+/** What a room needs of a member: a name and a way to hand it an event (see {@linkcode Delivery}). */
 export interface RoomMember {
   readonly name: string | null;
-  deliver(bytes: Uint8Array, what?: Delivery): void;
+  deliver(delivery: Delivery): void;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -43,7 +43,6 @@ export interface NoticeTiming {
   joinGrace: number;
 }
 
-const encoder = new TextEncoder();
 /** Members past which a room's notice interval grows in proportion to its size. */
 const BIG_ROOM = 1000;
 
@@ -75,27 +74,22 @@ export class Room<M extends RoomMember = RoomMember> {
   }
 
   /**
-   * Sends `bytes` to every member except `sender`, who is announced first if not
-   * yet; `what` says what the bytes show, for members that render it their own way.
+   * Hands `delivery` to every member except `sender`, who is announced first if not
+   * yet; each member encodes it in its own format (once per format for all).
    */
-  broadcast(bytes: Uint8Array, sender: RoomMember | null, what?: Delivery): void {
+  broadcast(delivery: Delivery, sender: RoomMember | null): void {
     if (sender !== null && this.#unannounced.size > 0) this.introduce(sender);
     for (const member of this.members) {
-      if (member !== sender) member.deliver(bytes, what);
+      if (member !== sender) member.deliver(delivery);
     }
   }
 
-  /** Sends one line to every member except `sender`. */
-  broadcastLine(line: string, sender: RoomMember | null, what?: Delivery): void {
-    this.broadcast(encoder.encode(line + "\n"), sender, what);
-  }
-
   /**
-   * Tells every member but `except` of a change in the room (a rename, a topic), rendered
-   * as text once for all; a front-end that shows such changes its own way skips the line.
+   * Tells every member but `except` of a change in the room (a rename, a topic); a
+   * front-end that shows such changes its own way skips it.
    */
   tell(event: Event, except: RoomMember | null): void {
-    this.broadcastLine(renderText(event), except, ROOM_NOTICE);
+    this.broadcast(new Delivery(event), except);
   }
 
   /**
@@ -165,11 +159,11 @@ export class Room<M extends RoomMember = RoomMember> {
   #tellNotices(events: readonly RoomEvent[]): void {
     if (events.length === 1) return this.tell(noticeFor(this.name, events), events[0].member);
     const notice = new MergedNotice(this.name, events);
-    const bytes = encoder.encode(notice.line() + "\n");
+    const delivery = new Delivery(notice.event());
     for (const member of this.members) {
-      const line = notice.without(member);
-      if (line === null) member.deliver(bytes, ROOM_NOTICE);
-      else if (line !== "") member.deliver(encoder.encode(line + "\n"), ROOM_NOTICE);
+      const event = notice.without(member);
+      if (event === undefined) member.deliver(delivery);
+      else if (event !== null) member.deliver(new Delivery(event));
     }
   }
 
@@ -207,7 +201,7 @@ export class Room<M extends RoomMember = RoomMember> {
 }
 
 /** The notice of a single event; a lone leave keeps its reason. */
-function noticeFor(room: string, [{ name, kind, detail }]: readonly RoomEvent[]): Event {
+function noticeFor(room: string, [{ name, kind, detail }]: readonly RoomEvent[]): PresenceEvent {
   const names = [name];
   const group: PresenceGroup = kind === "joined"
     ? { change: kind, names, count: 1 }
@@ -242,26 +236,26 @@ class MergedNotice {
     for (const [key, names] of this.#groups) this.#shown.set(key, group(key, names, names.length));
   }
 
-  /** The line for everyone but its subjects. */
-  line(): string {
-    return this.#render([...this.#shown.values()]);
+  /** The notice for everyone but its subjects. */
+  event(): PresenceEvent {
+    return this.#notice([...this.#shown.values()]);
   }
 
-  #render(groups: PresenceGroup[]): string {
-    return renderText({ type: "presence", time: this.#time, room: this.room, groups });
+  #notice(groups: PresenceGroup[]): PresenceEvent {
+    return { type: "presence", time: this.#time, room: this.room, groups };
   }
 
   /**
-   * The line as `member` is told it, without itself: `null` if it is no subject
-   * (it gets {@linkcode line}), `""` if nothing else happened.
+   * The notice as `member` is told it, without itself: `undefined` if it is no subject
+   * (it gets {@linkcode event}), `null` if nothing else happened.
    */
-  without(member: RoomMember): string | null {
+  without(member: RoomMember): PresenceEvent | null | undefined {
     const place = this.#places.get(member);
-    if (place === undefined) return null;
+    if (place === undefined) return undefined;
     if (this.events.length <= 3) {
       const others = this.events.filter((event) => event.member !== member);
       if (others.length < 2) {
-        return others.length === 0 ? "" : renderText(noticeFor(this.room, others));
+        return others.length === 0 ? null : noticeFor(this.room, others);
       }
     }
     const groups: PresenceGroup[] = [];
@@ -275,7 +269,7 @@ class MergedNotice {
         groups.push(group(key, shown, names.length - 1));
       }
     }
-    return this.#render(groups);
+    return this.#notice(groups);
   }
 }
 

@@ -1,26 +1,30 @@
 /**
- * A session: one client as the hub sees it, whatever carries it. It frames
- * the bytes its transport reads into lines, applies flood control, and hands
- * each line to the hub.
+ * A session: one client as the hub sees it, whatever carries it. Its front-end's
+ * {@linkcode Framer} cuts the bytes its transport reads into lines (or messages);
+ * the session applies flood control and hands each to the hub. What the hub tells
+ * it comes as events, which the front-end's session renders in its own protocol.
  *
  * @module
  */
 
-import { LINE_TOO_LONG, LineFramer } from "../transport/framing.ts";
 import type { Hub } from "./hub.ts";
-import { type Delivery, reasons } from "./protocol.ts";
+import { reasons } from "./protocol.ts";
 import { type Event, failed } from "./events.ts";
 import type { Room } from "./room.ts";
-import { renderText } from "../text/render.ts";
+import { NO_LISTENER } from "../ops/metrics.ts";
+import type { Delivery } from "./delivery.ts";
+import { type Framer, TOO_LONG as LINE_TOO_LONG } from "./input.ts";
 
 /** What the hub needs of a transport's connection; the hub never sees a socket. */
 export interface Connection {
   /** The peer's address, for the log. */
   readonly remote: string;
+  /** The listener it came by, as `/metrics` labels it (`tcp`, `tls`, `irc`, `ircs`, `ws`). */
+  readonly listener?: string;
   /** Bytes queued for the peer and not yet written (the output budget sheds the largest). */
   readonly queuedBytes: number;
   /** Queues bytes for the peer; never waits. A connection that overflows reports it. */
-  deliver(bytes: Uint8Array, what?: Delivery): void;
+  deliver(bytes: Uint8Array): void;
   /** Ends the connection; with `drain`, what is queued is written first (bounded in time). */
   close(drain: boolean): void;
   /** Stops reading input (flood control); the transport's flow control pushes back. */
@@ -52,24 +56,31 @@ export const HISTORY_BURST = 256 * 1024;
 export const HISTORY_RATE = 16 * 1024;
 /** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
 const NO_LINE = new Uint8Array(0);
-const encoder = new TextEncoder();
 
-/** One connected client: unnamed until it picks a name, then a member of one room. */
-export class Session {
+/**
+ * One connected client: unnamed until it picks a name, then a member of one room.
+ * A front-end's subclass renders what it is told (`src/text/session.ts`, `src/irc/irc.ts`).
+ */
+export abstract class Session {
   name: string | null = null;
   room: Room<Session> | null = null;
   /** Set once the session has ended; nothing more is read or sent. */
   closed = false;
   /** The oldest history line this session was shown in its room (`/history` goes on from it). */
-  historyCursor: number | undefined;
+  historyCursor: string | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
   /** The key of the account this session is logged in to, or `null` (a guest). */
   account: string | null = null;
   /** A name this session is claiming across the cluster (its input waits meanwhile). */
   claiming: string | null = null;
+  /**
+   * The id of the last kept event the client saw before it reconnected: its first room
+   * replays exactly what was kept after it (see `Hub`), instead of the last lines.
+   */
+  since: string | undefined;
 
-  #framer: LineFramer;
+  #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
   // session holds the line it was about to handle, and the transport stops reading.
   #tokens: number;
@@ -89,29 +100,23 @@ export class Session {
   #longLines = 0;
   #longBytes = 0;
 
-  constructor(readonly hub: Hub, readonly conn: Connection) {
-    this.#framer = new LineFramer(hub.options.maxLine);
+  /** Makes the session of `conn`, whose input `framer` cuts into lines (or messages). */
+  constructor(readonly hub: Hub, readonly conn: Connection, framer: Framer) {
+    this.#framer = framer;
     this.#tokens = hub.options.burst;
   }
 
-  /** Queues bytes for this client; `what` says what they show (see {@linkcode Delivery}). */
-  deliver(bytes: Uint8Array, what?: Delivery): void {
-    this.conn.deliver(bytes, what);
-  }
-
-  /** Queues one line of text for this client. */
-  send(line: string): void {
-    this.conn.deliver(encoder.encode(line + "\n"));
-  }
+  /**
+   * Queues an event many members are told at once (a room's message or notice): the
+   * session takes the delivery's encoding in its own format (made once for all).
+   */
+  abstract deliver(delivery: Delivery): void;
 
   /**
-   * Tells this client what happened (see `src/core/events.ts`), in the text protocol; a
-   * front-end with another protocol (IRC) overrides it. History counts against its budget.
+   * Tells this client what happened (see `src/core/events.ts`), in its front-end's
+   * protocol. History counts against its budget ({@linkcode historySent}).
    */
-  tell(event: Event): void {
-    if (event.type === "history") return this.sendHistory(renderText(event));
-    this.send(renderText(event));
-  }
+  abstract tell(event: Event): void;
 
   /** Milliseconds until this session may be sent history again: 0 if it may now. */
   historyWait(): number {
@@ -125,13 +130,6 @@ export class Session {
   /** Counts `bytes` of history sent to this session against its budget. */
   historySent(bytes: number): void {
     this.#historyBytes -= bytes;
-  }
-
-  /** Sends a block of history lines (see {@linkcode historyWait}), counted against the budget. */
-  sendHistory(text: string): void {
-    const bytes = encoder.encode(text + "\n");
-    this.conn.deliver(bytes);
-    this.historySent(bytes.length);
   }
 
   /** The transport hands over bytes it read; the chunk must not change afterwards. */
@@ -209,7 +207,8 @@ export class Session {
       if (line === LINE_TOO_LONG) {
         const { name, conn } = this;
         hub.log.repeated({ event: "line-too-long", name: name ?? undefined, address: conn.remote });
-        this.tell(failed({ code: "lineTooLong", max: hub.options.maxLine }));
+        hub.metrics.linesTooLong.with(conn.listener ?? NO_LISTENER).inc();
+        this.refuseTooLong();
         continue;
       }
       try {
@@ -257,6 +256,11 @@ export class Session {
     this.tell(failed({ code: "tooManyLongLines" }));
     hub.leave(this, reasons.longLines, true);
     return true;
+  }
+
+  /** Tells the client that a line (or message) it sent was over the limit and dropped. */
+  protected refuseTooLong(): void {
+    this.tell(failed({ code: "lineTooLong", max: this.hub.options.maxLine }));
   }
 
   /** Handles one line (a front-end with another protocol, such as IRC, overrides it). */

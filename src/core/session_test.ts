@@ -8,8 +8,9 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { IrcFront } from "../irc/irc.ts";
-import { reasons, say } from "./protocol.ts";
-import { Metrics } from "../web/web.ts";
+import { reasons } from "./protocol.ts";
+import { say } from "../text/protocol.ts";
+import { NO_LISTENER } from "../ops/metrics.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 
 const encoder = new TextEncoder();
@@ -77,8 +78,16 @@ test("an IRC client sending over-long lines is dropped with an ERROR line", () =
 });
 
 test("/metrics counts a client dropped for over-long lines once, named or not", () => {
-  const metrics = new Metrics();
-  metrics.observe({ event: "long-lines", address: "127.0.0.1:5" });
-  metrics.observe({ event: "leave", name: "ann", reason: reasons.longLines });
-  assertEquals(metrics.dropped.get("long_lines"), 1);
+  using hub = new MemoryHub({ maxLine: 100 });
+  const ann = hub.member("ann");
+  const shy = hub.open();
+  for (const conn of [ann, shy]) {
+    for (let i = 0; i < 9; i++) conn.say("x".repeat(101));
+    assertEquals(conn.closed, true);
+  }
+  const { dropped, linesTooLong } = hub.metrics;
+  assertEquals(dropped.total({ reason: "long_lines" }), 2);
+  assertEquals(dropped.total(), 2); // and as nothing else
+  assertEquals(dropped.with(NO_LISTENER, "long_lines").value, 2);
+  assertEquals(linesTooLong.total(), 16); // 8 each: the ninth drops its client, unanswered
 });

@@ -27,7 +27,6 @@ import {
   checkName,
   checkRoomName,
   cleanText,
-  type Delivery,
   NAME_MAX,
   nameKey,
   reasons,
@@ -35,11 +34,88 @@ import {
 } from "../core/protocol.ts";
 import { type ErrorEvent, type Event, failed, type Problem } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
+import type { Refusal } from "../core/admission.ts";
 import { problemWords } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
+import type { Delivery, Format } from "../core/delivery.ts";
+import { LineFramer } from "../transport/framing.ts";
 import { GLOB_MAX, isGlob, matchGlob } from "../core/glob.ts";
+import {
+  ERR_ALREADYREGISTERED,
+  ERR_BADCHANNAME,
+  ERR_CANNOTSENDTOCHAN,
+  ERR_CHANOPRIVSNEEDED,
+  ERR_ERRONEUSNICKNAME,
+  ERR_HELPNOTFOUND,
+  ERR_INPUTTOOLONG,
+  ERR_INVALIDCAPCMD,
+  ERR_MONLISTFULL,
+  ERR_NEEDMOREPARAMS,
+  ERR_NICKNAMEINUSE,
+  ERR_NOMOTD,
+  ERR_NONICKNAMEGIVEN,
+  ERR_NOORIGIN,
+  ERR_NORECIPIENT,
+  ERR_NOSUCHCHANNEL,
+  ERR_NOSUCHNICK,
+  ERR_NOTEXTTOSEND,
+  ERR_NOTONCHANNEL,
+  ERR_NOTREGISTERED,
+  ERR_TOOMANYCHANNELS,
+  ERR_TOOMANYTARGETS,
+  ERR_UMODEUNKNOWNFLAG,
+  ERR_UNKNOWNCOMMAND,
+  ERR_USERSDONTMATCH,
+  type Numeric,
+  RPL_AWAY,
+  RPL_CHANNELMODEIS,
+  RPL_CREATED,
+  RPL_ENDOFBANLIST,
+  RPL_ENDOFHELP,
+  RPL_ENDOFINFO,
+  RPL_ENDOFMONLIST,
+  RPL_ENDOFNAMES,
+  RPL_ENDOFWHO,
+  RPL_ENDOFWHOIS,
+  RPL_GLOBALUSERS,
+  RPL_HELPSTART,
+  RPL_HELPTXT,
+  RPL_INFO,
+  RPL_ISON,
+  RPL_ISUPPORT,
+  RPL_LIST,
+  RPL_LISTEND,
+  RPL_LISTSTART,
+  RPL_LOCALUSERS,
+  RPL_LUSERCHANNELS,
+  RPL_LUSERCLIENT,
+  RPL_LUSERME,
+  RPL_LUSERUNKNOWN,
+  RPL_MONLIST,
+  RPL_MONOFFLINE,
+  RPL_MONONLINE,
+  RPL_MYINFO,
+  RPL_NAMREPLY,
+  RPL_NOTOPIC,
+  RPL_NOWAWAY,
+  RPL_TIME,
+  RPL_TOPIC,
+  RPL_TOPICWHOTIME,
+  RPL_UMODEIS,
+  RPL_UNAWAY,
+  RPL_USERHOST,
+  RPL_VERSION,
+  RPL_WELCOME,
+  RPL_WHOISCHANNELS,
+  RPL_WHOISHOST,
+  RPL_WHOISSERVER,
+  RPL_WHOISUSER,
+  RPL_WHOREPLY,
+  RPL_WHOSPCRPL,
+  RPL_YOURHOST,
+} from "./numerics.ts";
 import { Cloaks } from "../core/cloak.ts";
 import {
   byteLength,
@@ -50,6 +126,14 @@ import {
   textPieces,
   timeTag,
 } from "./format.ts";
+
+/** The tags (with their `@` and a space to follow) of `message` for a client taking `tags`. */
+function tagsOf(message: ChatMessage, tags: Tags): string {
+  if (tags === 0) return "";
+  const time = tags & TIME_TAG ? timeTag(message.time).slice(1, -1) : "";
+  const id = tags & MSGID_TAG && message.id !== undefined ? `msgid=${message.id}` : "";
+  return time && id ? `@${time};${id} ` : time || id ? `@${time || id} ` : "";
+}
 
 /** How the IRC front-end presents itself. */
 export interface IrcOptions {
@@ -67,6 +151,7 @@ export const CAPABILITIES: readonly string[] = [
   "batch",
   "cap-notify",
   "echo-message",
+  "message-tags",
   "multi-prefix",
   "server-time",
   "userhost-in-names",
@@ -80,6 +165,7 @@ const NETWORK = "chat";
 const CHAT_HOST = "chat";
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -89,10 +175,17 @@ interface Rendered {
   /** `:source PRIVMSG target :`, and the pieces of the text that fit a line after it. */
   head: string;
   pieces: string[];
-  /** Without tags, and with `@time` tags for clients that asked for `server-time` (as needed). */
-  plain: Uint8Array | null;
-  tagged: Uint8Array | null;
+  /** The lines by {@linkcode Tags} (as needed): with `@time`, `msgid` tags, both or none. */
+  encoded: (Uint8Array | null)[];
 }
+
+/**
+ * The tags a client gets on a chat message, as bits: `@time` (`server-time`) and
+ * `msgid` (`message-tags`), the message's event id.
+ */
+type Tags = number;
+const TIME_TAG = 1;
+const MSGID_TAG = 2;
 
 /** The IRC side of a hub: its sessions, who of them is in which room, and pings. */
 export class IrcFront {
@@ -112,6 +205,10 @@ export class IrcFront {
   /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
+  /** A chat event's IRC lines by the {@linkcode Tags} a client takes: a delivery's formats. */
+  readonly formats: readonly Format[] = [0, 1, 2, 3].map((tags) => ({
+    encode: (event) => event.type === "chat" ? this.lines(event.message, tags) : EMPTY,
+  }));
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
@@ -154,14 +251,13 @@ export class IrcFront {
   }
 
   /**
-   * The IRC lines of `message`: made once per message, whatever the number of
-   * IRC recipients, with and without `@time` tags (cut in the same places).
+   * The IRC lines of `message`: made once per message and set of `tags`, whatever the
+   * number of IRC recipients (cut in the same places whatever the tags).
    */
-  lines(message: ChatMessage, tagged: boolean): Uint8Array {
+  lines(message: ChatMessage, tags: Tags): Uint8Array {
     const last = this.#rendered(message);
-    if (!tagged) return last.plain ??= encoder.encode(pieceLines("", last.head, last.pieces));
-    return last.tagged ??= encoder.encode(
-      pieceLines(timeTag(message.time), last.head, last.pieces),
+    return last.encoded[tags] ??= encoder.encode(
+      pieceLines(tagsOf(message, tags), last.head, last.pieces),
     );
   }
 
@@ -174,7 +270,7 @@ export class IrcFront {
     let last = this.#last;
     if (last === null || last.message !== message) {
       const [head, pieces] = this.#pieces(message);
-      last = this.#last = { message, head, pieces, plain: null, tagged: null };
+      last = this.#last = { message, head, pieces, encoded: [null, null, null, null] };
     }
     return last;
   }
@@ -233,7 +329,7 @@ export class IrcFront {
     switch (change.kind) {
       case "named":
         this.peakMembers = Math.max(this.peakMembers, this.hub.members.size);
-        this.#monitored(session.name!, "730", irc?.mask ?? this.mask(session.name!));
+        this.#monitored(session.name!, RPL_MONONLINE, irc?.mask ?? this.mask(session.name!));
         break;
       case "joined": {
         const { room } = change;
@@ -264,7 +360,7 @@ export class IrcFront {
         if (room !== null) this.#forget(room, irc);
         // A shutdown tells no one of each leave: that would be a line per pair of members.
         if (this.hub.closing) break;
-        this.#monitored(session.name!, "731", session.name!);
+        this.#monitored(session.name!, RPL_MONOFFLINE, session.name!);
         if (room === null) break;
         this.#tell(
           room,
@@ -283,8 +379,8 @@ export class IrcFront {
         if (change.room) this.#tell(change.room, line, irc);
         irc?.raw(line);
         if (nameKey(change.old) !== nameKey(session.name!)) { // a change of case is no news
-          this.#monitored(change.old, "731", change.old);
-          this.#monitored(session.name!, "730", irc?.mask ?? this.mask(session.name!));
+          this.#monitored(change.old, RPL_MONOFFLINE, change.old);
+          this.#monitored(session.name!, RPL_MONONLINE, irc?.mask ?? this.mask(session.name!));
         }
         break;
       }
@@ -301,7 +397,11 @@ export class IrcFront {
   }
 
   /** Tells those who MONITOR `name` that it came (730) or went (731). */
-  #monitored(name: string, numeric: "730" | "731", what: string): void {
+  #monitored(
+    name: string,
+    numeric: typeof RPL_MONONLINE | typeof RPL_MONOFFLINE,
+    what: string,
+  ): void {
     const watchers = this.watchers.get(nameKey(name));
     if (!watchers) return;
     for (const watcher of watchers) watcher.reply(numeric, what);
@@ -334,10 +434,17 @@ export class IrcFront {
 
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
 
-/** A refusal at the door (`!! server full; …`) as IRC says it: an `ERROR` line. */
-export function ircRefusal(line: string): string {
-  return ircLine("", "ERROR", `Closing Link: ${line.replace(/^!! /, "")}`);
+/** A refusal at the door, by its code, as IRC says it: an `ERROR` line. */
+export function ircRefusal(code: Refusal): string {
+  return ircLine("", "ERROR", `Closing Link: ${REFUSAL_WORDS[code]}`);
 }
+
+/** Why a connection is refused at the door, in IRC's words. */
+const REFUSAL_WORDS: Record<Refusal, string> = {
+  serverFull: "server full; try again later",
+  tooManyFromAddress: "too many connections from your address; try again later",
+  connectingTooFast: "too many new connections from your address; try again in a minute",
+};
 
 /** A chat leave reason as an IRC QUIT message (`quit: bye` → `Quit: bye`). */
 function quitReason(reason: string | undefined): string {
@@ -382,9 +489,15 @@ export class IrcSession extends Session {
 
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
-    super(front.hub, conn);
+    super(front.hub, conn, new LineFramer(front.hub.options.maxLine));
     this.address = addressOf(conn.remote);
     this.host = front.cloaks.of(this.address);
+  }
+
+  /** The tags this client takes on chat messages (see {@linkcode Tags}). */
+  get tags(): Tags {
+    return (this.caps.has("server-time") ? TIME_TAG : 0) |
+      (this.caps.has("message-tags") ? MSGID_TAG : 0);
   }
 
   /** `nick!user@host`. */
@@ -403,7 +516,7 @@ export class IrcSession extends Session {
   }
 
   /** Sends a numeric reply from the server, addressed to this client. */
-  reply(numeric: string, ...params: string[]): void {
+  reply(numeric: Numeric, ...params: string[]): void {
     this.raw(ircLine(this.front.options.serverName, numeric, this.target, ...params));
   }
 
@@ -416,9 +529,12 @@ export class IrcSession extends Session {
    * A chat message comes as IRC lines; the room's merged notices are skipped (the hook
    * tells each change), and so is any other text the chat protocol's clients get.
    */
-  override deliver(_bytes: Uint8Array, what?: Delivery): void {
-    if (what === undefined || what.kind === "notice") return;
-    this.conn.deliver(this.front.lines(what, this.caps.has("server-time")));
+  deliver(delivery: Delivery): void {
+    if (delivery.event.type !== "chat") return;
+    const front = this.front;
+    const bytes = delivery.bytes(front.formats[this.tags]);
+    this.hub.relayedBytes += bytes.length;
+    this.conn.deliver(bytes);
   }
 
   /**
@@ -450,19 +566,22 @@ export class IrcSession extends Session {
   #refused(problem: ErrorEvent): void {
     switch (problem.code) {
       case "nameTaken":
-        return this.reply("433", problem.name, "Nickname is already in use");
+        return this.reply(ERR_NICKNAMEINUSE, problem.name, "Nickname is already in use");
       case "nameReserved":
-        return this.reply("432", problem.name, "Nickname is reserved");
+        return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Nickname is reserved");
       case "nameRegistered":
-        // SASL and NickServ come later; until then a registered nick is as good as in use.
-        return this.reply("433", problem.name, "Nickname is registered to an account");
+        return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_REGISTERED);
       case "badName":
-        return this.reply("432", problem.name, "Erroneous nickname");
+        return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Erroneous nickname");
       case "tooManyRooms":
       case "tooManyRoomsFromAddress":
-        return this.reply("405", channelOf(problem.room), "You have joined too many channels");
+        return this.reply(
+          ERR_TOOMANYCHANNELS,
+          channelOf(problem.room),
+          "You have joined too many channels",
+        );
       case "lineTooLong":
-        return this.reply("417", "Input line was too long");
+        return this.reply(ERR_INPUTTOOLONG, "Input line was too long");
       case "tooManyLongLines":
       case "noNameInTime":
       case "nameLost":
@@ -502,11 +621,15 @@ export class IrcSession extends Session {
     const parsed = parseCommand(line);
     if (parsed === null) return;
     const { command, params } = parsed;
-    if (!BEFORE_REGISTRATION.has(command) && !this.registered) {
-      return this.reply("451", "You have not registered");
+    const known = COMMANDS.get(command);
+    if (!known?.preRegistration && !this.registered) {
+      return this.reply(ERR_NOTREGISTERED, "You have not registered");
     }
-    if (!Object.hasOwn(COMMANDS, command)) return this.reply("421", command, "Unknown command");
-    COMMANDS[command](this, params);
+    if (known === undefined) return this.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command");
+    for (let i = 0; i < (known.minParams ?? 0); i++) {
+      if (!params[i]) return this.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters");
+    }
+    known.handler(this, params);
   }
 
   /** Registers once NICK and USER are in and capability negotiation is over. */
@@ -538,15 +661,17 @@ export class IrcSession extends Session {
   welcome(): void {
     const { serverName } = this.front.options;
     const nick = this.name!;
-    this.reply("001", `Welcome to the ${NETWORK} IRC network, ${nick}`);
-    this.reply("002", `Your host is ${serverName}, running version ${VERSION}`);
-    this.reply("003", `This server was created ${this.front.created.toUTCString()}`);
-    this.reply("004", serverName, VERSION, "i", "bn");
+    this.reply(RPL_WELCOME, `Welcome to the ${NETWORK} IRC network, ${nick}`);
+    this.reply(RPL_YOURHOST, `Your host is ${serverName}, running version ${VERSION}`);
+    this.reply(RPL_CREATED, `This server was created ${this.front.created.toUTCString()}`);
+    this.reply(RPL_MYINFO, serverName, VERSION, "i", "bn");
     const tokens = [
       "AWAYLEN=300",
       "CASEMAPPING=ascii",
       "CHANLIMIT=#:1",
       "CHANMODES=b,,,n",
+      // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
+      "CLIENTTAGDENY=*",
       `CHANNELLEN=${NAME_MAX + 1}`,
       "CHANTYPES=#",
       `MONITOR=${MONITOR_MAX}`,
@@ -560,10 +685,10 @@ export class IrcSession extends Session {
       "WHOX",
     ];
     // At most 15 parameters to a line (RFC 2812 2.3): the tokens go in two.
-    this.reply("005", ...tokens.slice(0, 7), "are supported by this server");
-    this.reply("005", ...tokens.slice(7), "are supported by this server");
+    this.reply(RPL_ISUPPORT, ...tokens.slice(0, 7), "are supported by this server");
+    this.reply(RPL_ISUPPORT, ...tokens.slice(7), "are supported by this server");
     lusers(this);
-    this.reply("422", "MOTD File is missing");
+    this.reply(ERR_NOMOTD, "MOTD File is missing");
   }
 
   /** Replays a room's recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
@@ -575,13 +700,14 @@ export class IrcSession extends Session {
     if (batch) {
       lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
     }
+    const msgid = this.caps.has("message-tags");
     for (const entry of entries) {
-      const tags = batch
-        ? `@batch=${batch}${time ? `;time=${new Date(entry.time).toISOString()}` : ""} `
-        : time
-        ? timeTag(entry.time)
-        : "";
-      lines.push(this.front.render({ ...entry, room }, tags));
+      const tags = [];
+      if (batch) tags.push(`batch=${batch}`);
+      if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
+      if (msgid) tags.push(`msgid=${entry.id}`);
+      const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
+      lines.push(this.front.render({ ...entry, room }, prefix));
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
@@ -598,34 +724,54 @@ function addressOf(remote: string): string {
   return /^[^:]*:\d+$/.test(remote) ? remote.slice(0, colon) : remote;
 }
 
-/** Commands a client may send before it is registered. */
-const BEFORE_REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"]);
-
 /** 251–255 and 265–266: how many are here. */
 function lusers(session: IrcSession): void {
   const { hub, front } = session;
   const members = hub.members.size;
   const peak = String(front.peakMembers);
   const unregistered = hub.sessions.size - members;
-  session.reply("251", `There are ${members} users and 0 invisible on 1 servers`);
-  if (unregistered > 0) session.reply("253", String(unregistered), "unknown connection(s)");
-  session.reply("254", String(hub.rooms.size), "channels formed");
-  session.reply("255", `I have ${members} clients and 0 servers`);
-  session.reply("265", String(members), peak, `Current local users ${members}, max ${peak}`);
-  session.reply("266", String(members), peak, `Current global users ${members}, max ${peak}`);
+  session.reply(RPL_LUSERCLIENT, `There are ${members} users and 0 invisible on 1 servers`);
+  if (unregistered > 0) {
+    session.reply(RPL_LUSERUNKNOWN, String(unregistered), "unknown connection(s)");
+  }
+  session.reply(RPL_LUSERCHANNELS, String(hub.rooms.size), "channels formed");
+  session.reply(RPL_LUSERME, `I have ${members} clients and 0 servers`);
+  session.reply(
+    RPL_LOCALUSERS,
+    String(members),
+    peak,
+    `Current local users ${members}, max ${peak}`,
+  );
+  session.reply(
+    RPL_GLOBALUSERS,
+    String(members),
+    peak,
+    `Current global users ${members}, max ${peak}`,
+  );
 }
 
+/** SASL and NickServ come later; until then a registered nick is as good as in use (433). */
+const NICK_REGISTERED = "Nickname is registered to an account";
+
 /** `nick` as a chat name, or the numeric that refuses it. */
-function nickProblem(session: IrcSession, nick: string): ["432" | "433", string] | null {
-  if (checkName(nick)) return ["432", "Erroneous nickname"];
-  if (session.hub.isReserved(nick)) return ["432", "Nickname is reserved"];
-  const key = nameKey(nick);
-  const holder = session.hub.members.get(key);
-  if (holder && holder !== session) return ["433", "Nickname is already in use"];
-  if (!holder && session.hub.cluster?.remoteName(key) !== undefined) {
-    return ["433", "Nickname is already in use"]; // on another server of the cluster
+function nickProblem(
+  session: IrcSession,
+  nick: string,
+): [typeof ERR_ERRONEUSNICKNAME | typeof ERR_NICKNAMEINUSE, string] | null {
+  // The hub's verdict (held here, claimed here, or held on another server of the cluster).
+  switch (session.hub.nameError(nick, session)?.code) {
+    case undefined:
+    case "accountRequired": // refused when the connection registers (see #refused)
+      return null;
+    case "nameReserved":
+      return [ERR_ERRONEUSNICKNAME, "Nickname is reserved"];
+    case "nameTaken":
+      return [ERR_NICKNAMEINUSE, "Nickname is already in use"];
+    case "nameRegistered":
+      return [ERR_NICKNAMEINUSE, NICK_REGISTERED];
+    default:
+      return [ERR_ERRONEUSNICKNAME, "Erroneous nickname"];
   }
-  return null;
 }
 
 /**
@@ -659,7 +805,7 @@ function names(session: IrcSession, room: Room<Session>): void {
   const { front } = session;
   const full = session.caps.has("userhost-in-names");
   const channel = channelOf(room.name);
-  const head = `:${front.options.serverName} 353 ${session.target} = ${channel} :`;
+  const head = `:${front.options.serverName} ${RPL_NAMREPLY} ${session.target} = ${channel} :`;
   const budget = LINE_MAX - 2 - byteLength(head);
   let line = "";
   let bytes = 0;
@@ -678,19 +824,19 @@ function names(session: IrcSession, room: Room<Session>): void {
   }
   if (line) out += `${head}${line}\r\n`;
   session.raw(out);
-  session.reply("366", channel, "End of /NAMES list");
+  session.reply(RPL_ENDOFNAMES, channel, "End of /NAMES list");
 }
 
 /** Sends the topic of `room` (332 and 333), or 331 when `always` and there is none. */
 function topic(session: IrcSession, room: Room<Session>, always: boolean): void {
   const channel = channelOf(room.name);
   if (!room.topic) {
-    if (always) session.reply("331", channel, "No topic is set");
+    if (always) session.reply(RPL_NOTOPIC, channel, "No topic is set");
     return;
   }
-  session.reply("332", channel, room.topic);
+  session.reply(RPL_TOPIC, channel, room.topic);
   const set = session.front.topics.get(room.key);
-  if (set) session.reply("333", channel, set.by, String(Math.floor(set.at / 1000)));
+  if (set) session.reply(RPL_TOPICWHOTIME, channel, set.by, String(Math.floor(set.at / 1000)));
 }
 
 /** One 352 for `member` (in `channel`, or `*`). */
@@ -699,7 +845,7 @@ function whoEntry(session: IrcSession, channel: string, member: Member): void {
   const irc = member instanceof IrcSession ? member : null;
   const flags = irc?.away != null ? "G" : "H";
   session.reply(
-    "352",
+    RPL_WHOREPLY,
     channel,
     irc?.user ?? name!,
     irc?.host ?? CHAT_HOST,
@@ -726,7 +872,9 @@ const TARGETS_MAX = 4;
 function targets(session: IrcSession, list: string, quiet = false): string[] | null {
   const names = list.split(",");
   if (names.length > TARGETS_MAX) {
-    if (!quiet) session.reply("407", list, `Too many targets (at most ${TARGETS_MAX})`);
+    if (!quiet) {
+      session.reply(ERR_TOOMANYTARGETS, list, `Too many targets (at most ${TARGETS_MAX})`);
+    }
     return null;
   }
   if (names.length === 1) return names;
@@ -762,14 +910,14 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
   };
   const out: string[] = [];
   for (const field of "tcuihsnfdlaor") if (fields.includes(field)) out.push(values[field]);
-  session.reply("354", ...out);
+  session.reply(RPL_WHOSPCRPL, ...out);
 }
 
 /** Posts a PRIVMSG or NOTICE to each of its targets. */
 function message(session: IrcSession, params: string[], notice: boolean): void {
   const { hub, front } = session;
   if (params.length === 0 || params[0] === "") {
-    if (!notice) session.reply("411", "No recipient given (PRIVMSG)");
+    if (!notice) session.reply(ERR_NORECIPIENT, "No recipient given (PRIVMSG)");
     return;
   }
   let raw = params[1] ?? "";
@@ -783,18 +931,20 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
   }
   const text = cleanText(raw);
   if (text === "") {
-    if (!notice) session.reply("412", "No text to send");
+    if (!notice) session.reply(ERR_NOTEXTTOSEND, "No text to send");
     return;
   }
   for (const target of targets(session, params[0], notice) ?? []) {
     if (target.startsWith("#")) {
       const room = roomOf(session, target);
       if (!room) {
-        if (!notice) session.reply("403", target, "No such channel");
+        if (!notice) session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
         continue;
       }
       if (session.room !== room) {
-        if (!notice) session.reply("404", target, "Cannot send to channel (you are not in it)");
+        if (!notice) {
+          session.reply(ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel (you are not in it)");
+        }
         continue;
       }
       const said: ChatMessage = {
@@ -808,14 +958,14 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       if (tooLongToRelay(session, said)) continue;
       hub.post(said, session);
       if (session.caps.has("echo-message")) {
-        session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+        session.conn.deliver(front.lines(said, session.tags));
       }
       continue;
     }
     // Here or on another server of the cluster.
     const to = hub.memberName(target);
     if (to === undefined) {
-      if (!notice) session.reply("401", target, "No such nick/channel");
+      if (!notice) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
       continue;
     }
     const member = hub.members.get(nameKey(to));
@@ -832,10 +982,10 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     if (tooLongToRelay(session, said)) continue;
     hub.post(said, session);
     if (session.caps.has("echo-message")) {
-      session.conn.deliver(front.lines(said, session.caps.has("server-time")));
+      session.conn.deliver(front.lines(said, session.tags));
     }
     if (!notice && member instanceof IrcSession && member.away !== null) {
-      session.reply("301", to, member.away);
+      session.reply(RPL_AWAY, to, member.away);
     }
   }
 }
@@ -849,7 +999,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
  */
 function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
   if (session.lineBytes > LINE_MAX || session.front.lineCount(said) === 1) return false;
-  session.reply("417", "Input line was too long to relay in one line");
+  session.reply(ERR_INPUTTOOLONG, "Input line was too long to relay in one line");
   return true;
 }
 
@@ -857,19 +1007,18 @@ function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
 function join(session: IrcSession, params: string[]): void {
   const { hub } = session;
   const list = params[0];
-  if (!list) return session.reply("461", "JOIN", "Not enough parameters");
   if (list === "0") {
     if (session.room) hub.part(session);
     return;
   }
   for (const channel of targets(session, list) ?? []) {
     if (!channel.startsWith("#")) {
-      session.reply("403", channel, "No such channel");
+      session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
       continue;
     }
     const name = channel.slice(1).normalize("NFC");
     if (checkRoomName(name) || name.startsWith("#")) {
-      session.reply("479", channel, "Illegal channel name");
+      session.reply(ERR_BADCHANNAME, channel, "Illegal channel name");
       continue;
     }
     if (session.room?.key === roomKey(name)) continue;
@@ -878,255 +1027,415 @@ function join(session: IrcSession, params: string[]): void {
   }
 }
 
-/** The handler of each command. */
-const COMMANDS: Record<string, Handler> = {
-  CAP(session, params) {
-    const sub = (params[0] ?? "").toUpperCase();
-    const target = session.target;
-    switch (sub) {
-      case "LS":
-        if (!session.registered) session.negotiating = true;
-        session.fromServer("CAP", target, "LS", CAPABILITIES.join(" "));
-        return;
-      case "LIST":
-        session.fromServer("CAP", target, "LIST", [...session.caps].join(" "));
-        return;
-      case "REQ": {
-        if (!session.registered) session.negotiating = true;
-        const wanted = (params[1] ?? "").trim().split(/ +/).filter(Boolean);
-        const known = wanted.every((cap) => CAPABILITIES.includes(cap.replace(/^-/, "")));
-        if (!known || wanted.length === 0) {
-          session.fromServer("CAP", target, "NAK", params[1] ?? "");
+/**
+ * The IRC commands: each one's handler, whether it may come before registration
+ * (else 451), the parameters it needs (else 461) and what HELP says of it.
+ */
+interface IrcCommand {
+  readonly name: string;
+  readonly handler: Handler;
+  readonly preRegistration?: boolean;
+  /** Parameters that must be there and not empty, else 461 (`Not enough parameters`). */
+  readonly minParams?: number;
+  /** HELP's line for it; a command without one is not listed. */
+  readonly help?: string;
+}
+
+/** Every command, in one table. */
+const COMMAND_TABLE: readonly IrcCommand[] = [
+  {
+    name: "CAP",
+    preRegistration: true,
+    help: "CAP LS|REQ|LIST|END: negotiate IRCv3 capabilities",
+    handler(session, params) {
+      const sub = (params[0] ?? "").toUpperCase();
+      const target = session.target;
+      switch (sub) {
+        case "LS":
+          if (!session.registered) session.negotiating = true;
+          session.fromServer("CAP", target, "LS", CAPABILITIES.join(" "));
+          return;
+        case "LIST":
+          session.fromServer("CAP", target, "LIST", [...session.caps].join(" "));
+          return;
+        case "REQ": {
+          if (!session.registered) session.negotiating = true;
+          const wanted = (params[1] ?? "").trim().split(/ +/).filter(Boolean);
+          const known = wanted.every((cap) => CAPABILITIES.includes(cap.replace(/^-/, "")));
+          if (!known || wanted.length === 0) {
+            session.fromServer("CAP", target, "NAK", params[1] ?? "");
+            return;
+          }
+          for (const cap of wanted) {
+            if (cap.startsWith("-")) session.caps.delete(cap.slice(1));
+            else session.caps.add(cap);
+          }
+          session.fromServer("CAP", target, "ACK", params[1] ?? "");
           return;
         }
-        for (const cap of wanted) {
-          if (cap.startsWith("-")) session.caps.delete(cap.slice(1));
-          else session.caps.add(cap);
+        case "END":
+          session.negotiating = false;
+          session.tryRegister();
+          return;
+        default:
+          session.reply(ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
+      }
+    },
+  },
+  {
+    name: "PASS",
+    preRegistration: true,
+    handler(session) {
+      if (session.registered) session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
+    },
+  },
+  {
+    name: "NICK",
+    preRegistration: true,
+    help: "NICK name: change your name",
+    handler(session, params) {
+      const nick = (params[0] ?? "").normalize("NFC");
+      if (nick === "") return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      const problem = nickProblem(session, nick);
+      if (problem) return session.reply(problem[0], nick, problem[1]);
+      if (!session.registered) {
+        session.nick = nick;
+        return session.tryRegister();
+      }
+      if (nick === session.name) return;
+      const { hub } = session;
+      if (hub.cluster && nameKey(nick) !== nameKey(session.name!)) {
+        // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
+        return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
+          if (taken) return session.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
+          hub.rename(session, nick);
+        });
+      }
+      hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
+    },
+  },
+  {
+    name: "USER",
+    preRegistration: true,
+    handler(session, params) {
+      if (session.registered) return session.reply(ERR_ALREADYREGISTERED, "You may not reregister");
+      if (params.length < 4 || params[0] === "" || params[3] === "") {
+        return session.reply(ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
+      }
+      session.user = cleanUser(params[0]);
+      session.realname = cleanText(params[3]);
+      session.tryRegister();
+    },
+  },
+  {
+    name: "PING",
+    preRegistration: true,
+    help: "PING token: the server answers PONG",
+    handler(session, params) {
+      if (params.length === 0) return session.reply(ERR_NOORIGIN, "No origin specified");
+      const { serverName } = session.front.options;
+      session.fromServer("PONG", serverName, params[0]);
+    },
+  },
+  {
+    name: "PONG",
+    preRegistration: true,
+    handler() {},
+  },
+  {
+    name: "QUIT",
+    preRegistration: true,
+    help: "QUIT [:reason]: leave",
+    handler(session, params) {
+      const words = params[0] ? cleanText(params[0]) : "";
+      session.raw(ircLine("", "ERROR", `Closing Link: ${session.host} (Quit: ${words})`));
+      session.hub.leave(session, words ? reasons.quit(words) : undefined, true);
+    },
+  },
+  {
+    name: "JOIN",
+    minParams: 1,
+    help: "JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    handler: join,
+  },
+  {
+    name: "PART",
+    minParams: 1,
+    help: "PART #room [:reason]: leave a room",
+    handler(session, params) {
+      const reason = params[1] ? cleanText(params[1]) : undefined;
+      for (const channel of targets(session, params[0]) ?? []) {
+        const room = roomOf(session, channel);
+        if (!room) session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
+        else if (session.room !== room) {
+          session.reply(ERR_NOTONCHANNEL, channel, "You're not on that channel");
+        } else session.hub.part(session, reason || undefined);
+      }
+    },
+  },
+  {
+    name: "PRIVMSG",
+    help: "PRIVMSG #room|nick :text: say something to a room or to one person",
+    handler: (session, params) => message(session, params, false),
+  },
+  {
+    name: "NOTICE",
+    help: "NOTICE target :text: like PRIVMSG, never answered",
+    handler: (session, params) => message(session, params, true),
+  },
+  {
+    // message-tags: a TAGMSG carries only client-only tags (typing …), which are not relayed.
+    name: "TAGMSG",
+    help: "TAGMSG target: client-only tags (accepted, not relayed)",
+    handler() {},
+  },
+  {
+    name: "TOPIC",
+    minParams: 1,
+    help: "TOPIC #room [:text]: show or set a room's topic",
+    handler(session, params) {
+      const room = roomOf(session, params[0]);
+      if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
+      if (params.length === 1) return topic(session, room, true);
+      if (session.room !== room) {
+        return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
+      }
+      const text = cleanText(params[1]);
+      if ([...text].length > TOPIC_MAX) {
+        return session.reply(ERR_INPUTTOOLONG, `Topic too long (at most ${TOPIC_MAX} characters)`);
+      }
+      session.hub.setTopic(session, text); // the change hook tells the TOPIC line
+    },
+  },
+  {
+    name: "NAMES",
+    help: "NAMES [#room]: who is in a room",
+    handler(session, params) {
+      const channel = params[0]?.split(",")[0];
+      const room = channel ? roomOf(session, channel) : session.room;
+      if (room) names(session, room);
+      else session.reply(RPL_ENDOFNAMES, channel || "*", "End of /NAMES list");
+    },
+  },
+  {
+    name: "WHO",
+    help: "WHO #room|mask [%fields]: who is there (WHOX fields too)",
+    handler(session, params) {
+      const mask = params[0] || "*";
+      const whox = params[1]?.startsWith("%") ? params[1].slice(1) : null;
+      const entry = (channel: string, member: Member) =>
+        whox === null
+          ? whoEntry(session, channel, member)
+          : whoxEntry(session, channel, member, whox);
+      const room = roomOf(session, mask);
+      if (room) {
+        // Those here, then those on the other servers of a cluster.
+        const lists: Iterable<Member>[] = [
+          room.members,
+          session.hub.cluster?.membersOf(room.key) ?? [],
+        ];
+        let listed = 0;
+        for (const member of lists.values().flatMap((members) => members)) {
+          entry(channelOf(room.name), member);
+          if (++listed === WHO_MAX) break;
         }
-        session.fromServer("CAP", target, "ACK", params[1] ?? "");
-        return;
+      } else if (isGlob(mask)) {
+        // Folded as names are, so that the members' keys are what it is matched against;
+        // a mask over GLOB_MAX matches no one, so it is not even folded.
+        const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
+        let listed = 0;
+        for (const [key, member] of folded ? session.hub.members : []) {
+          if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
+          entry("*", member);
+          if (++listed === WHO_MAX) break;
+        }
+      } else {
+        const member = session.hub.members.get(nameKey(mask));
+        if (member) entry("*", member); // +i hides from masks, not from a nick asked for
       }
-      case "END":
-        session.negotiating = false;
-        session.tryRegister();
-        return;
-      default:
-        session.reply("410", sub || "*", "Invalid CAP command");
-    }
+      session.reply(RPL_ENDOFWHO, mask, "End of /WHO list");
+    },
   },
-  PASS(session) {
-    if (session.registered) session.reply("462", "You may not reregister");
-  },
-  NICK(session, params) {
-    const nick = (params[0] ?? "").normalize("NFC");
-    if (nick === "") return session.reply("431", "No nickname given");
-    const problem = nickProblem(session, nick);
-    if (problem) return session.reply(problem[0], nick, problem[1]);
-    if (!session.registered) {
-      session.nick = nick;
-      return session.tryRegister();
-    }
-    if (nick === session.name) return;
-    const { hub } = session;
-    if (hub.cluster && nameKey(nick) !== nameKey(session.name!)) {
-      // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
-      return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
-        if (taken) return session.reply("433", nick, "Nickname is already in use");
-        hub.rename(session, nick);
-      });
-    }
-    hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
-  },
-  USER(session, params) {
-    if (session.registered) return session.reply("462", "You may not reregister");
-    if (params.length < 4 || params[0] === "" || params[3] === "") {
-      return session.reply("461", "USER", "Not enough parameters");
-    }
-    session.user = cleanUser(params[0]);
-    session.realname = cleanText(params[3]);
-    session.tryRegister();
-  },
-  PING(session, params) {
-    if (params.length === 0) return session.reply("409", "No origin specified");
-    const { serverName } = session.front.options;
-    session.fromServer("PONG", serverName, params[0]);
-  },
-  PONG() {},
-  QUIT(session, params) {
-    const words = params[0] ? cleanText(params[0]) : "";
-    session.raw(ircLine("", "ERROR", `Closing Link: ${session.host} (Quit: ${words})`));
-    session.hub.leave(session, words ? reasons.quit(words) : undefined, true);
-  },
-  JOIN: join,
-  PART(session, params) {
-    if (!params[0]) return session.reply("461", "PART", "Not enough parameters");
-    const reason = params[1] ? cleanText(params[1]) : undefined;
-    for (const channel of targets(session, params[0]) ?? []) {
-      const room = roomOf(session, channel);
-      if (!room) session.reply("403", channel, "No such channel");
-      else if (session.room !== room) session.reply("442", channel, "You're not on that channel");
-      else session.hub.part(session, reason || undefined);
-    }
-  },
-  PRIVMSG: (session, params) => message(session, params, false),
-  NOTICE: (session, params) => message(session, params, true),
-  TOPIC(session, params) {
-    if (!params[0]) return session.reply("461", "TOPIC", "Not enough parameters");
-    const room = roomOf(session, params[0]);
-    if (!room) return session.reply("403", params[0], "No such channel");
-    if (params.length === 1) return topic(session, room, true);
-    if (session.room !== room) return session.reply("442", params[0], "You're not on that channel");
-    const text = cleanText(params[1]);
-    if ([...text].length > TOPIC_MAX) {
-      return session.reply("417", `Topic too long (at most ${TOPIC_MAX} characters)`);
-    }
-    session.hub.setTopic(session, text); // the change hook tells the TOPIC line
-  },
-  NAMES(session, params) {
-    const channel = params[0]?.split(",")[0];
-    const room = channel ? roomOf(session, channel) : session.room;
-    if (room) names(session, room);
-    else session.reply("366", channel || "*", "End of /NAMES list");
-  },
-  WHO(session, params) {
-    const mask = params[0] || "*";
-    const whox = params[1]?.startsWith("%") ? params[1].slice(1) : null;
-    const entry = (channel: string, member: Member) =>
-      whox === null
-        ? whoEntry(session, channel, member)
-        : whoxEntry(session, channel, member, whox);
-    const room = roomOf(session, mask);
-    if (room) {
-      // Those here, then those on the other servers of a cluster.
-      const lists: Iterable<Member>[] = [
-        room.members,
-        session.hub.cluster?.membersOf(room.key) ?? [],
-      ];
-      let listed = 0;
-      for (const member of lists.values().flatMap((members) => members)) {
-        entry(channelOf(room.name), member);
-        if (++listed === WHO_MAX) break;
+  {
+    name: "WHOIS",
+    help: "WHOIS nick: about one person",
+    handler(session, params) {
+      const nick = params[params.length - 1] ?? "";
+      if (!nick) return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      // Here, or on another server of the cluster (shown as a chat member: its details stay there).
+      const member = session.hub.findMember(nick);
+      if (!member?.name) {
+        session.reply(ERR_NOSUCHNICK, nick, "No such nick/channel");
+        return session.reply(RPL_ENDOFWHOIS, nick, "End of /WHOIS list");
       }
-    } else if (isGlob(mask)) {
-      // Folded as names are, so that the members' keys are what it is matched against;
-      // a mask over GLOB_MAX matches no one, so it is not even folded.
-      const folded = mask.length <= GLOB_MAX ? nameKey(mask) : "";
-      let listed = 0;
-      for (const [key, member] of folded ? session.hub.members : []) {
-        if (!member.name || !matchGlob(folded, key) || hidden(session, member)) continue;
-        entry("*", member);
-        if (++listed === WHO_MAX) break;
-      }
-    } else {
-      const member = session.hub.members.get(nameKey(mask));
-      if (member) entry("*", member); // +i hides from masks, not from a nick asked for
-    }
-    session.reply("315", mask, "End of /WHO list");
-  },
-  WHOIS(session, params) {
-    const nick = params[params.length - 1] ?? "";
-    if (!nick) return session.reply("431", "No nickname given");
-    // Here, or on another server of the cluster (shown as a chat member: its details stay there).
-    const member = session.hub.findMember(nick);
-    if (!member?.name) {
-      session.reply("401", nick, "No such nick/channel");
-      return session.reply("318", nick, "End of /WHOIS list");
-    }
-    const irc = member instanceof IrcSession ? member : null;
-    const name = member.name;
-    const room = typeof member.room === "string" ? member.room : member.room?.name;
-    session.reply(
-      "311",
-      name,
-      irc?.user ?? name,
-      irc?.host ?? CHAT_HOST,
-      "*",
-      irc?.realname || name,
-    );
-    const address = irc && session.front.realAddress(session, irc);
-    if (address) session.reply("378", name, `is connecting from *@${address} ${address}`);
-    if (room) session.reply("319", name, channelOf(room));
-    session.reply("312", name, session.front.options.serverName, irc ? "IRC" : "chat");
-    if (irc?.away != null) session.reply("301", name, irc.away);
-    session.reply("318", name, "End of /WHOIS list");
-  },
-  LIST(session, params) {
-    const wanted = params[0]?.split(",").filter((channel) => channel.startsWith("#"));
-    session.reply("321", "Channel", "Users  Name");
-    // Every room of the cluster, with those here and elsewhere counted.
-    const keys = wanted && new Set(wanted.map(roomKey));
-    for (const room of session.hub.roomList()) {
-      if (keys && !keys.has(roomKey(room.name))) continue;
-      session.reply("322", channelOf(room.name), String(room.members), room.topic);
-    }
-    session.reply("323", "End of /LIST");
-  },
-  MODE(session, params) {
-    const target = params[0];
-    if (!target) return session.reply("461", "MODE", "Not enough parameters");
-    if (target.startsWith("#")) {
-      const room = roomOf(session, target);
-      if (!room) return session.reply("403", target, "No such channel");
-      const change = params[1];
-      if (change === undefined) return session.reply("324", channelOf(room.name), "+n");
-      if (/^[+]?b$/.test(change) && params.length === 2) {
-        return session.reply("368", channelOf(room.name), "End of channel ban list");
-      }
-      return session.reply("482", channelOf(room.name), "You're not channel operator");
-    }
-    if (nameKey(target) !== nameKey(session.name!)) {
-      return session.reply("502", "Can't change mode for other users");
-    }
-    const change = params[1];
-    if (change === undefined) return session.reply("221", session.invisible ? "+i" : "+");
-    if (!/^[+-]i+$/.test(change)) return session.reply("501", "Unknown MODE flag");
-    const invisible = change.startsWith("+");
-    if (invisible === session.invisible) return;
-    session.invisible = invisible;
-    session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
-  },
-  MOTD: (session) => session.reply("422", "MOTD File is missing"),
-  MONITOR: monitor,
-  HELP: help,
-  HELPOP: help,
-  TIME: (session) =>
-    session.reply("391", session.front.options.serverName, new Date().toUTCString()),
-  INFO(session) {
-    session.reply("371", `${VERSION}: the IRC front-end of a small chat server`);
-    session.reply("374", "End of INFO list");
-  },
-  LUSERS: lusers,
-  VERSION: (session) =>
-    session.reply("351", VERSION, session.front.options.serverName, "chat server, IRC front-end"),
-  AWAY(session, params) {
-    const words = params[0] ? cleanText(params[0]) : "";
-    if (words) {
-      session.away = words;
-      session.reply("306", "You have been marked as being away");
-    } else {
-      session.away = null;
-      session.reply("305", "You are no longer marked as being away");
-    }
-    session.front.awayChanged(session);
-  },
-  USERHOST(session, params) {
-    const found: string[] = [];
-    for (const nick of params.slice(0, 5)) {
-      const member = session.hub.members.get(nameKey(nick));
-      if (!member) continue;
       const irc = member instanceof IrcSession ? member : null;
-      const here = irc?.away != null ? "-" : "+";
-      found.push(`${member.name}=${here}${irc?.user ?? member.name}@${irc?.host ?? CHAT_HOST}`);
-    }
-    session.reply("302", found.join(" "));
+      const name = member.name;
+      const room = typeof member.room === "string" ? member.room : member.room?.name;
+      session.reply(
+        RPL_WHOISUSER,
+        name,
+        irc?.user ?? name,
+        irc?.host ?? CHAT_HOST,
+        "*",
+        irc?.realname || name,
+      );
+      const address = irc && session.front.realAddress(session, irc);
+      if (address) session.reply(RPL_WHOISHOST, name, `is connecting from *@${address} ${address}`);
+      if (room) session.reply(RPL_WHOISCHANNELS, name, channelOf(room));
+      session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
+      if (irc?.away != null) session.reply(RPL_AWAY, name, irc.away);
+      session.reply(RPL_ENDOFWHOIS, name, "End of /WHOIS list");
+    },
   },
-  ISON(session, params) {
-    const here = params.flatMap((words) => words.split(" "))
-      .map((nick) => session.hub.members.get(nameKey(nick))?.name)
-      .filter((name) => name !== undefined && name !== null);
-    session.reply("303", here.join(" "));
+  {
+    name: "LIST",
+    help: "LIST [#room,...]: the rooms, with members and topics",
+    handler(session, params) {
+      const wanted = params[0]?.split(",").filter((channel) => channel.startsWith("#"));
+      session.reply(RPL_LISTSTART, "Channel", "Users  Name");
+      // Every room of the cluster, with those here and elsewhere counted.
+      const keys = wanted && new Set(wanted.map(roomKey));
+      for (const room of session.hub.roomList()) {
+        if (keys && !keys.has(roomKey(room.name))) continue;
+        session.reply(RPL_LIST, channelOf(room.name), String(room.members), room.topic);
+      }
+      session.reply(RPL_LISTEND, "End of /LIST");
+    },
   },
-};
+  {
+    name: "MODE",
+    minParams: 1,
+    help: "MODE #room|nick: modes (rooms are +n; there are no operators)",
+    handler(session, params) {
+      const target = params[0];
+      if (target.startsWith("#")) {
+        const room = roomOf(session, target);
+        if (!room) return session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
+        const change = params[1];
+        if (change === undefined) {
+          return session.reply(RPL_CHANNELMODEIS, channelOf(room.name), "+n");
+        }
+        if (/^[+]?b$/.test(change) && params.length === 2) {
+          return session.reply(RPL_ENDOFBANLIST, channelOf(room.name), "End of channel ban list");
+        }
+        return session.reply(
+          ERR_CHANOPRIVSNEEDED,
+          channelOf(room.name),
+          "You're not channel operator",
+        );
+      }
+      if (nameKey(target) !== nameKey(session.name!)) {
+        return session.reply(ERR_USERSDONTMATCH, "Can't change mode for other users");
+      }
+      const change = params[1];
+      if (change === undefined) return session.reply(RPL_UMODEIS, session.invisible ? "+i" : "+");
+      if (!/^[+-]i+$/.test(change)) return session.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+      const invisible = change.startsWith("+");
+      if (invisible === session.invisible) return;
+      session.invisible = invisible;
+      session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
+    },
+  },
+  {
+    name: "MOTD",
+    help: "MOTD: the message of the day",
+    handler: (session) => session.reply(ERR_NOMOTD, "MOTD File is missing"),
+  },
+  {
+    name: "MONITOR",
+    minParams: 1,
+    help: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
+    handler: monitor,
+  },
+  {
+    name: "HELP",
+    help: "HELP [command]: this help",
+    handler: help,
+  },
+  {
+    name: "HELPOP",
+    handler: help,
+  },
+  {
+    name: "TIME",
+    help: "TIME: the server's time",
+    handler: (session) =>
+      session.reply(RPL_TIME, session.front.options.serverName, new Date().toUTCString()),
+  },
+  {
+    name: "INFO",
+    help: "INFO: about this server",
+    handler(session) {
+      session.reply(RPL_INFO, `${VERSION}: the IRC front-end of a small chat server`);
+      session.reply(RPL_ENDOFINFO, "End of INFO list");
+    },
+  },
+  {
+    name: "LUSERS",
+    help: "LUSERS: how many are here",
+    handler: lusers,
+  },
+  {
+    name: "VERSION",
+    help: "VERSION: the server's version",
+    handler: (session) =>
+      session.reply(
+        RPL_VERSION,
+        VERSION,
+        session.front.options.serverName,
+        "chat server, IRC front-end",
+      ),
+  },
+  {
+    name: "AWAY",
+    help: "AWAY [:message]: mark yourself away, or back without a message",
+    handler(session, params) {
+      const words = params[0] ? cleanText(params[0]) : "";
+      if (words) {
+        session.away = words;
+        session.reply(RPL_NOWAWAY, "You have been marked as being away");
+      } else {
+        session.away = null;
+        session.reply(RPL_UNAWAY, "You are no longer marked as being away");
+      }
+      session.front.awayChanged(session);
+    },
+  },
+  {
+    name: "USERHOST",
+    help: "USERHOST nick...: nicks with their user and host",
+    handler(session, params) {
+      const found: string[] = [];
+      for (const nick of params.slice(0, 5)) {
+        const member = session.hub.members.get(nameKey(nick));
+        if (!member) continue;
+        const irc = member instanceof IrcSession ? member : null;
+        const here = irc?.away != null ? "-" : "+";
+        found.push(`${member.name}=${here}${irc?.user ?? member.name}@${irc?.host ?? CHAT_HOST}`);
+      }
+      session.reply(RPL_USERHOST, found.join(" "));
+    },
+  },
+  {
+    name: "ISON",
+    help: "ISON nick...: which of these nicks are here",
+    handler(session, params) {
+      const here = params.flatMap((words) => words.split(" "))
+        .map((nick) => session.hub.members.get(nameKey(nick))?.name)
+        .filter((name) => name !== undefined && name !== null);
+      session.reply(RPL_ISON, here.join(" "));
+    },
+  },
+];
+
+/** The commands by name. */
+const COMMANDS: ReadonlyMap<string, IrcCommand> = new Map(
+  COMMAND_TABLE.map((command) => [command.name, command]),
+);
+
+/** The commands HELP lists, in alphabetical order. */
+const HELPED = COMMAND_TABLE.filter((command) => command.help).map((command) => command.name)
+  .sort();
 
 /** Nicks one client may MONITOR. */
 const MONITOR_MAX = 100;
@@ -1154,7 +1463,7 @@ function monitor(session: IrcSession, params: string[]): void {
         const key = nameKey(nick);
         if (!session.monitoring.has(key) && session.monitoring.size >= MONITOR_MAX) {
           session.reply(
-            "734",
+            ERR_MONLISTFULL,
             String(MONITOR_MAX),
             nicks.slice(i).join(","),
             "Monitor list is full",
@@ -1169,8 +1478,8 @@ function monitor(session: IrcSession, params: string[]): void {
         if (member) online.push(front.mask(member.name!));
         else offline.push(nick);
       }
-      if (online.length > 0) session.reply("730", online.join(","));
-      if (offline.length > 0) session.reply("731", offline.join(","));
+      if (online.length > 0) session.reply(RPL_MONONLINE, online.join(","));
+      if (offline.length > 0) session.reply(RPL_MONOFFLINE, offline.join(","));
       return;
     }
     case "-":
@@ -1190,59 +1499,31 @@ function monitor(session: IrcSession, params: string[]): void {
         else offline.push(key);
       }
       if (sub.toUpperCase() === "L") {
-        if (online.length > 0) session.reply("732", online.join(","));
-        session.reply("733", "End of MONITOR list");
+        if (online.length > 0) session.reply(RPL_MONLIST, online.join(","));
+        session.reply(RPL_ENDOFMONLIST, "End of MONITOR list");
         return;
       }
-      if (online.length > 0) session.reply("730", online.join(","));
-      if (offline.length > 0) session.reply("731", offline.join(","));
+      if (online.length > 0) session.reply(RPL_MONONLINE, online.join(","));
+      if (offline.length > 0) session.reply(RPL_MONOFFLINE, offline.join(","));
       return;
     }
     default:
-      session.reply("461", "MONITOR", "Not enough parameters");
+      session.reply(ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters");
   }
 }
-
-/** What HELP says of each command. */
-const HELP: Record<string, string> = {
-  AWAY: "AWAY [:message]: mark yourself away, or back without a message",
-  CAP: "CAP LS|REQ|LIST|END: negotiate IRCv3 capabilities",
-  HELP: "HELP [command]: this help",
-  INFO: "INFO: about this server",
-  ISON: "ISON nick...: which of these nicks are here",
-  JOIN: "JOIN #room: go to a room (you are in one at a time: the other is parted)",
-  LIST: "LIST [#room,...]: the rooms, with members and topics",
-  LUSERS: "LUSERS: how many are here",
-  MODE: "MODE #room|nick: modes (rooms are +n; there are no operators)",
-  MONITOR: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
-  MOTD: "MOTD: the message of the day",
-  NAMES: "NAMES [#room]: who is in a room",
-  NICK: "NICK name: change your name",
-  NOTICE: "NOTICE target :text: like PRIVMSG, never answered",
-  PART: "PART #room [:reason]: leave a room",
-  PING: "PING token: the server answers PONG",
-  PRIVMSG: "PRIVMSG #room|nick :text: say something to a room or to one person",
-  QUIT: "QUIT [:reason]: leave",
-  TIME: "TIME: the server's time",
-  TOPIC: "TOPIC #room [:text]: show or set a room's topic",
-  USERHOST: "USERHOST nick...: nicks with their user and host",
-  VERSION: "VERSION: the server's version",
-  WHO: "WHO #room|mask [%fields]: who is there (WHOX fields too)",
-  WHOIS: "WHOIS nick: about one person",
-};
 
 /** HELP and HELPOP: 704, 705s and 706, or 524 for an unknown subject. */
 function help(session: IrcSession, params: string[]): void {
   const subject = (params[0] ?? "").toUpperCase();
   if (subject === "") {
-    session.reply("704", "*", "Commands (HELP <command> for one):");
-    session.reply("705", "*", Object.keys(HELP).join(" "));
-    return session.reply("706", "*", "End of /HELP");
+    session.reply(RPL_HELPSTART, "*", "Commands (HELP <command> for one):");
+    session.reply(RPL_HELPTXT, "*", HELPED.join(" "));
+    return session.reply(RPL_ENDOFHELP, "*", "End of /HELP");
   }
-  const text = HELP[subject];
-  if (!text) return session.reply("524", subject, "No help available on this topic");
-  session.reply("704", subject, text);
-  session.reply("706", subject, "End of /HELP");
+  const text = COMMANDS.get(subject)?.help;
+  if (!text) return session.reply(ERR_HELPNOTFOUND, subject, "No help available on this topic");
+  session.reply(RPL_HELPSTART, subject, text);
+  session.reply(RPL_ENDOFHELP, subject, "End of /HELP");
 }
 
 /** A USER name as shown in masks: no spaces, `@`, `!` or controls, at most a nick's length. */

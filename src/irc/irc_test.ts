@@ -22,7 +22,8 @@ import {
   test,
 } from "../../tests/test_util.ts";
 import type { HubOptions } from "../core/hub.ts";
-import { say } from "../core/protocol.ts";
+import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
+import { helloName, say } from "../text/protocol.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -367,6 +368,78 @@ test("irc: MONITOR tells when a nick comes and goes", () => {
   assertEquals(ircLines(a), [":irc.test 731 ann :bob"]);
 });
 
+/** A cluster bus whose claims wait until the test answers them (`answer`). */
+class PendingClaims implements ClusterBus {
+  readonly connected = true;
+  readonly #answers: ((granted: boolean) => void)[] = [];
+  send(): void {}
+  claim(): Promise<boolean> {
+    return new Promise((resolve) => this.#answers.push(resolve));
+  }
+  /** Answers every claim on its way with `granted`. */
+  answer(granted: boolean): void {
+    for (const resolve of this.#answers.splice(0)) resolve(granted);
+  }
+}
+
+test("irc: a name still being claimed in the cluster is no one's to MONITOR, WHO, USERHOST or ISON", async () => {
+  using hub = new IrcHub();
+  const ann = hub.ircMember("ann"); // before the cluster: registered at once
+  const bus = new PendingClaims();
+  const cluster = new Cluster(hub);
+  cluster.bus = bus;
+  hub.cluster = cluster;
+  const nc = hub.open();
+  nc.say("bob"); // a first name, its claim on its way
+  ann.say("/nick cat"); // not IRC: a chat line, ignored
+  ircLines(ann);
+  const irc = hub.irc();
+  irc.say("NICK dan", "USER dan 0 * :dan"); // its registration claims "dan"
+  assertEquals(ircLines(irc), []);
+  ann.say("MONITOR + bob,dan", "WHO *", "USERHOST bob dan", "ISON bob dan", "NICK bob");
+  assertEquals(ircLines(ann), [
+    ":irc.test 731 ann :bob,dan",
+    `:irc.test 352 ann * ann ${MEMORY_HOST} irc.test ann H :0 ann here`,
+    ":irc.test 315 ann * :End of /WHO list",
+    ":irc.test 302 ann :",
+    ":irc.test 303 ann :",
+    ":irc.test 433 ann bob :Nickname is already in use", // claimed: not free either
+  ]);
+  bus.answer(true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(helloName(nc.take()[0] ?? ""), "bob");
+  assertEquals(ircLines(ann), [
+    ":irc.test 730 ann :bob!bob@chat",
+    `:irc.test 730 ann :dan!dan@${MEMORY_HOST}`,
+  ]);
+  assertEquals([...hub.claims.keys()], []);
+  assertEquals([...hub.members.keys()].sort(), ["ann", "bob", "dan"]);
+});
+
+test("irc: a nick being claimed (NICK in a cluster) leaves WHO * and USERHOST as they were", async () => {
+  using hub = new IrcHub();
+  const ann = hub.ircMember("ann");
+  const watcher = hub.ircMember("eve");
+  const bus = new PendingClaims();
+  const cluster = new Cluster(hub);
+  cluster.bus = bus;
+  hub.cluster = cluster;
+  ann.say("NICK cat");
+  assertEquals(ircLines(ann), []);
+  watcher.say("MONITOR + cat", "WHO *", "USERHOST cat");
+  assertEquals(ircLines(watcher), [
+    ":irc.test 731 eve :cat",
+    `:irc.test 352 eve * ann ${MEMORY_HOST} irc.test ann H :0 ann here`,
+    `:irc.test 352 eve * eve ${MEMORY_HOST} irc.test eve H :0 eve here`,
+    ":irc.test 315 eve * :End of /WHO list",
+    ":irc.test 302 eve :",
+  ]);
+  bus.answer(true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(ircLines(ann), [`:ann!ann@${MEMORY_HOST} NICK cat`]);
+  assertEquals([...hub.members.keys()].sort(), ["cat", "eve"]);
+});
+
 /** A connection from `remote` (`host:port`), as a transport would name its peer. */
 class PeerConnection extends ChunkConnection {
   constructor(override readonly remote: string) {
@@ -517,6 +590,11 @@ test("irc: a refusal at the door is an IRC ERROR line", async () => {
   const irc = await LineClient.connect({ addr: server.ircAddr! });
   try {
     assertEquals(await irc.rest(), ["ERROR :Closing Link: server full; try again later\r"]);
+    // Counted where it happened: by its listener and its code.
+    const { accepted, refused } = server.hub.metrics;
+    assertEquals(refused.with("irc", "server_full").value, 1);
+    assertEquals(refused.total(), 1);
+    assertEquals([accepted.with("tcp").value, accepted.with("irc").value], [1, 0]);
   } finally {
     irc.close();
     nc.close();
@@ -536,6 +614,39 @@ test("irc: away-notify tells the room who went away and came back, and on JOIN",
   assertEquals(ircLines(a).slice(-2), [
     `:ben!ben@${MEMORY_HOST} JOIN #x`,
     `:ben!ben@${MEMORY_HOST} AWAY gone`,
+  ]);
+});
+
+test("irc: the command table answers 451 before registration, 421 unknown, 461 short, and HELP", () => {
+  using hub = new IrcHub();
+  const early = hub.irc();
+  early.say("JOIN #x", "FOO", "PING :t");
+  assertEquals(ircLines(early), [
+    ":irc.test 451 * :You have not registered",
+    ":irc.test 451 * :You have not registered",
+    ":irc.test PONG irc.test :t",
+  ]);
+  const ann = hub.ircMember("ann");
+  ann.say("FOO", "JOIN", "PART :", "TOPIC", "MODE", "MONITOR", "MONITOR X", "USER a b c :d");
+  assertEquals(ircLines(ann), [
+    ":irc.test 421 ann FOO :Unknown command",
+    ":irc.test 461 ann JOIN :Not enough parameters",
+    ":irc.test 461 ann PART :Not enough parameters",
+    ":irc.test 461 ann TOPIC :Not enough parameters",
+    ":irc.test 461 ann MODE :Not enough parameters",
+    ":irc.test 461 ann MONITOR :Not enough parameters",
+    ":irc.test 461 ann MONITOR :Not enough parameters",
+    ":irc.test 462 ann :You may not reregister",
+  ]);
+  ann.say("HELP", "HELP join", "HELP HELPOP");
+  assertEquals(ircLines(ann), [
+    ":irc.test 704 ann * :Commands (HELP <command> for one):",
+    ":irc.test 705 ann * :AWAY CAP HELP INFO ISON JOIN LIST LUSERS MODE MONITOR MOTD NAMES NICK " +
+    "NOTICE PART PING PRIVMSG QUIT TAGMSG TIME TOPIC USERHOST VERSION WHO WHOIS",
+    ":irc.test 706 ann * :End of /HELP",
+    ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    ":irc.test 706 ann JOIN :End of /HELP",
+    ":irc.test 524 ann HELPOP :No help available on this topic",
   ]);
 });
 

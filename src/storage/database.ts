@@ -9,16 +9,37 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { idOf } from "../core/ids.ts";
 
 /** "CHAT": marks the file as this server's, so that another program's database is refused. */
 const APPLICATION_ID = 0x43484154;
 
 /**
- * The schema's steps; the file's `user_version` is how many it has had. Never edit one
- * that shipped: add the next. (Files from before versions were kept have 0 and the
- * history tables: the first step makes nothing new for them.)
+ * Gives every row an event id (`eid`): a file from before ids gets the column, and its
+ * rows ids made of their time and row number (in the order they were kept), with the
+ * process tag `0`, so that they sort before any id made since in the same millisecond.
+ * (Files from before versions were kept may have the column already: it is looked for.)
  */
-const MIGRATIONS: readonly string[] = [
+function migrateEventIds(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(messages)").all();
+  if (!columns.some((column) => column.name === "eid")) {
+    db.exec("ALTER TABLE messages ADD COLUMN eid TEXT");
+  }
+  const rows = db.prepare("SELECT id, time FROM messages WHERE eid IS NULL ORDER BY id").all();
+  const update = db.prepare("UPDATE messages SET eid = ? WHERE id = ?");
+  for (const row of rows) {
+    update.run(idOf(row.time as number, row.id as number, "0"), row.id as number);
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS messages_by_eid ON messages (room, eid)");
+}
+
+/**
+ * The schema's steps (SQL, or a function for a step that computes): the file's
+ * `user_version` is how many it has had. Never edit one that shipped: add the next.
+ * (Files from before versions were kept have 0 and the history tables, with or
+ * without event ids: the first two steps make nothing new for them that they have.)
+ */
+const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   // 1: history, topics and kept values (the cloak key).
   `CREATE TABLE IF NOT EXISTS messages (
      id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
@@ -26,7 +47,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
    CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-  // 2: accounts; `password` and `scram` are JSON, with the parameters each was made with.
+  // 2: event ids on history (see src/core/ids.ts).
+  migrateEventIds,
+  // 3: accounts; `password` and `scram` are JSON, with the parameters each was made with.
   `CREATE TABLE IF NOT EXISTS accounts (
      key TEXT PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL,
      password TEXT NOT NULL, scram TEXT NOT NULL);`,
@@ -78,7 +101,10 @@ export function openChatDatabase(path: string): DatabaseSync {
           `${path} was written by a newer version of the server (schema ${version}, this one knows ${SCHEMA_VERSION})`,
         );
       }
-      for (const step of MIGRATIONS.slice(version)) db.exec(step);
+      for (const step of MIGRATIONS.slice(version)) {
+        if (typeof step === "string") db.exec(step);
+        else step(db);
+      }
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       db.exec("COMMIT");
     } catch (error) {

@@ -18,6 +18,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { HistoryFileError, openChatDatabase } from "./database.ts";
 import type { ServerLog } from "../ops/log.ts";
 import {
+  type EntriesAfter,
   type HistoryEntry,
   type HistoryMessage,
   type HistoryStore,
@@ -28,6 +29,9 @@ import {
 const WRITE_DELAY = 5;
 /** Milliseconds between two prunings. */
 const PRUNE_EVERY = 10_000;
+
+/** Sorts after every event id (ids are `0-9a-z`). */
+const AFTER_EVERY_ID = "~";
 
 export { HistoryFileError };
 
@@ -48,9 +52,9 @@ export class SqliteHistory implements HistoryStore {
   /** Lines written to each room since it was last trimmed. */
   #unpruned = new Map<string, number>();
   /** Rooms with lines in the file and the id of their newest, least recently active first. */
-  readonly #active = new Map<string, number>();
+  readonly #active = new Map<string, string>();
   /** Rooms forgotten, with the newest id to delete: deleted after the lines pending. */
-  #forgotten: [string, number][] = [];
+  #forgotten: [string, string][] = [];
 
   /**
    * Opens (or makes) the database at `path`; throws a {@linkcode HistoryFileError}
@@ -65,16 +69,13 @@ export class SqliteHistory implements HistoryStore {
   ) {
     const db = openChatDatabase(path);
     this.#db = db;
-    const { last } = db.prepare("SELECT coalesce(max(id), 0) AS last FROM messages").get() as {
-      last: number;
-    };
-    this.#memory = new MemoryHistory(perRoom, rooms, last);
+    this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
-      "INSERT INTO messages (id, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (eid, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#page = db.prepare(
-      'SELECT id, kind, sender AS "from", text, time FROM messages WHERE room = ? AND id < ? ' +
-        "ORDER BY id DESC LIMIT ?",
+      'SELECT eid AS id, kind, sender AS "from", text, time FROM messages ' +
+        "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
     this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
@@ -85,11 +86,11 @@ export class SqliteHistory implements HistoryStore {
       "DELETE FROM messages WHERE room = ? AND id <= " +
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
-    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND id <= ?");
+    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
     const active = db.prepare(
-      "SELECT room, max(id) AS last FROM messages GROUP BY room ORDER BY last",
+      "SELECT room, max(eid) AS last FROM messages GROUP BY room ORDER BY last",
     ).all();
-    for (const row of active) this.#active.set(row.room as string, row.last as number);
+    for (const row of active) this.#active.set(row.room as string, row.last as string);
     // A file from before the bound (or kept under a larger --max-rooms) is brought under it.
     this.#bound();
     const kept = this.#topicsKept();
@@ -143,22 +144,19 @@ export class SqliteHistory implements HistoryStore {
     if (this.#forgotten.length > 0) this.#write();
   }
 
-  before(room: string, limit: number, before = Infinity): HistoryEntry[] {
+  before(room: string, limit: number, before?: string): HistoryEntry[] {
     this.#load(room);
     const kept = this.#memory.before(room, limit, before);
     if (kept.length >= limit) return kept;
     // Older than what memory holds: read the file (a command's answer, never the relay's).
-    const from = kept.length > 0 ? kept[0].id : before;
-    const older = this.#rows(
-      room,
-      from === Infinity ? Number.MAX_SAFE_INTEGER : from,
-      limit - kept.length,
-    );
+    const from = kept.length > 0 ? kept[0].id : before ?? AFTER_EVERY_ID;
+    const older = this.#rows(room, from, limit - kept.length);
     return [...older, ...kept];
   }
 
-  nextId(): number {
-    return this.#memory.nextId();
+  after(room: string, after: string): EntriesAfter {
+    this.#load(room);
+    return this.#memory.after(room, after);
   }
 
   topic(room: string): string {
@@ -199,11 +197,11 @@ export class SqliteHistory implements HistoryStore {
   /** Fills memory with the last entries of `room` from the file, the first time it is asked. */
   #load(room: string): void {
     if (this.#memory.has(room)) return;
-    this.#memory.load(room, this.#rows(room, Number.MAX_SAFE_INTEGER, this.perRoom));
+    this.#memory.load(room, this.#rows(room, AFTER_EVERY_ID, this.perRoom));
   }
 
-  /** Up to `limit` entries of `room` older than id `before`, oldest first. */
-  #rows(room: string, before: number, limit: number): HistoryEntry[] {
+  /** Up to `limit` entries of `room` whose id sorts before `before`, oldest first. */
+  #rows(room: string, before: string, limit: number): HistoryEntry[] {
     if (limit <= 0) return [];
     try {
       return (this.#page.all(room, before, limit) as unknown as HistoryEntry[]).reverse();

@@ -18,7 +18,7 @@ import {
   renderMessage,
   say,
   WELCOME,
-} from "../core/protocol.ts";
+} from "./protocol.ts";
 
 /** The lines (joined by newlines, without the last newline) that show `event`. */
 export function renderText(event: Event): string {
@@ -121,6 +121,8 @@ export function problemText(problem: Problem): string {
       return say.lineTooLong(problem.max);
     case "tooManyLongLines":
       return say.tooManyLongLines;
+    case "tooFast":
+      return say.tooFast;
     case "usage":
       return say.usage(problem.usage);
     case "unknownCommand":

@@ -19,7 +19,7 @@ import {
   roomChange,
   say,
   WELCOME,
-} from "../core/protocol.ts";
+} from "./protocol.ts";
 import { renderText } from "./render.ts";
 import { test } from "../../tests/test_util.ts";
 
@@ -120,7 +120,7 @@ const EXPECTED: [Event, string][] = [
       time,
       room: "dev",
       earlier: false,
-      entries: [{ id: 7, kind: "message", from: "ann", text: "hi", time }],
+      entries: [{ id: "0000000000000a", kind: "message", from: "ann", text: "hi", time }],
     },
     [say.historyHeader("dev", 1), "[2026-01-02T03:04:05Z] ann: hi", say.historyEnd].join("\n"),
   ],
@@ -131,8 +131,8 @@ const EXPECTED: [Event, string][] = [
       room: "dev",
       earlier: true,
       entries: [
-        { id: 7, kind: "message", from: "ann", text: "hi", time },
-        { id: 8, kind: "action", from: "bob", text: "waves", time },
+        { id: "0000000000000a", kind: "message", from: "ann", text: "hi", time },
+        { id: "0000000000000b", kind: "action", from: "bob", text: "waves", time },
       ],
     },
     [
@@ -178,6 +178,7 @@ const EXPECTED: [Event, string][] = [
 
 /** Every error code, with its line in today's wording. */
 const ERRORS: Record<ErrorCode, [Problem, string]> = {
+  tooFast: [{ code: "tooFast" }, "!! too much input too fast; goodbye"],
   badName: [
     { code: "badName", name: "", reason: "a name cannot be empty" },
     say.badName(
@@ -303,7 +304,7 @@ test("text: what the client and the page read back is the event's data", () => {
     time,
     room: "dev",
     earlier: true,
-    entries: [{ id: 1, kind: "message", from: "a", text: "x", time }],
+    entries: [{ id: "00000000000001", kind: "message", from: "a", text: "x", time }],
   }).split("\n");
   assertEquals(readNotice(history[0].slice(3)), {
     kind: "historyHeader",

@@ -5,10 +5,12 @@
  * @module
  */
 
+import { type Framer, TOO_LONG } from "../core/input.ts";
+
 const EMPTY = new Uint8Array(0);
 
-/** Returned by {@linkcode LineFramer.next} for a line longer than the limit. */
-export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
+/** Returned by {@linkcode LineFramer.next} for a line longer than the limit (the core's `TOO_LONG`). */
+export const LINE_TOO_LONG: Uint8Array = TOO_LONG;
 
 /**
  * Splits a byte stream into lines at `\n`, dropping a `\r` before it.
@@ -21,7 +23,7 @@ export const LINE_TOO_LONG: Uint8Array = new Uint8Array(0);
  * bytes it had are counted (see {@linkcode LineFramer.takeDiscarded}), so that
  * flood control can charge for them as for the bytes of lines.
  */
-export class LineFramer {
+export class LineFramer implements Framer {
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   // The unfinished line, copied into a buffer that doubles as it fills (so a line sent a

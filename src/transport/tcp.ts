@@ -11,14 +11,18 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import type { Admission } from "../core/admission.ts";
+import type { Admission, Refusal } from "../core/admission.ts";
 import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
+import { REFUSAL_LABELS, type Series } from "../ops/metrics.ts";
 import { FlushScheduler, Outbox } from "./outbox.ts";
-import { reasons, say } from "../core/protocol.ts";
+import { reasons } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 import { filterTelnet, hasTelnet, type TelnetState } from "./telnet.ts";
 import { withTimeout } from "../core/timeout.ts";
+import { BACKLOG, ListenerWatch, REOPENED } from "./listener_watch.ts";
 import type { Connection, Session } from "../core/session.ts";
+import { textSession } from "../text/session.ts";
 
 /** Where and how the transport listens, and its per-connection limits. */
 export interface TcpOptions {
@@ -37,10 +41,12 @@ export interface TcpOptions {
   scheduler: FlushScheduler;
   /** Counts connections in all and by address (shared by transports). */
   admission: Admission;
-  /** Makes the session of a new connection, for a front-end with its own protocol (IRC). */
-  session?: (conn: Connection) => Session;
-  /** How a refusal at the door is written, for such a front-end (default: the line as it is). */
-  refusal?: (line: string) => string;
+  /** Makes the session of a new connection (default: the text protocol's; IRC's for IRC). */
+  session?: (conn: Connection, hub: Hub) => Session;
+  /** How a refusal at the door is written, for such a front-end (default: the chat's line). */
+  refusal?: (code: Refusal) => string;
+  /** The listener's name in `/metrics` (default: `tcp`, or `tls` with a certificate). */
+  listener?: string;
 }
 
 /** How long an idle connection waits before TCP keepalive probes check that its peer is there. */
@@ -49,6 +55,10 @@ const KEEPALIVE_DELAY = 60_000;
 /** A listening TCP or TLS socket that lets every connection into `hub`. */
 export class TcpTransport {
   readonly scheduler: FlushScheduler;
+  /** Its name in `/metrics`, and its connections'. */
+  readonly listener: string;
+  /** Connections let in at the door (`/metrics`). */
+  readonly #accepted: Series;
   /**
    * Every accepted socket, from the moment it is accepted (before any TLS
    * handshake) until it closes, with the address it was admitted under, or
@@ -58,6 +68,8 @@ export class TcpTransport {
   #allClosed: (() => void) | null = null;
   /** The `close` listener of every socket: one function for all, `this` is the socket. */
   readonly #untrack: (this: net.Socket) => void;
+  /** Reopens the listener if it stops accepting (see `listener_watch.ts`). */
+  #watch: ListenerWatch | null = null;
 
   private constructor(
     readonly hub: Hub,
@@ -66,6 +78,9 @@ export class TcpTransport {
     readonly secure: boolean,
   ) {
     this.scheduler = options.scheduler;
+    this.listener = options.listener ?? (secure ? "tls" : "tcp");
+    hub.metrics.listen(this.listener, () => this.#sockets.size);
+    this.#accepted = hub.metrics.accepted.with(this.listener);
     const sockets = this.#sockets;
     const { admission } = options;
     const lastClosed = () => this.#allClosed?.();
@@ -82,7 +97,9 @@ export class TcpTransport {
     const secure = options.cert !== undefined && options.key !== undefined;
     const server = createListener(options.cert, options.key, options.handshakeTimeout);
     const transport = new TcpTransport(hub, options, server, secure);
-    server.on("connection", (socket: net.Socket) => transport.#admit(socket));
+    server.on("connection", (socket: net.Socket) => {
+      if (!transport.#watch?.accepted(socket)) transport.#admit(socket); // else its own probe
+    });
     server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
       try {
         transport.#accept(socket);
@@ -95,19 +112,26 @@ export class TcpTransport {
     server.on("tlsClientError", (error: Error, socket: net.Socket) => {
       const address = hostPort(socket.remoteAddress, socket.remotePort);
       hub.log.repeated({ event: "tls-failed", address, reason: error.message.split("\n")[0] });
+      hub.metrics.refused.with(transport.listener, "tls_handshake").inc();
       socket.destroy();
     });
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       // A deep accept queue: a crowd arriving at once must not overflow it (the kernel
       // caps it at net.core.somaxconn).
-      server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
+      server.listen({ host: options.hostname, port: options.port, backlog: BACKLOG }, () => {
         server.off("error", reject);
         // Out of file descriptors, say: keep serving those already in.
         server.on(
           "error",
           (error) => hub.log.event({ event: "accept-failed", reason: error.message }),
         );
+        // Deno 2.9 reports no error at EMFILE: the listener just stops accepting.
+        const { hostname, port } = transport.addr;
+        transport.#watch = new ListenerWatch(server, hostname, port, secure, () => {
+          const where = hostPort(hostname, port);
+          hub.log.repeated({ event: "accept-failed", reason: `${where}: ${REOPENED}` });
+        });
         resolve(transport);
       });
     });
@@ -126,6 +150,7 @@ export class TcpTransport {
 
   /** Stops accepting new connections. */
   stopAccepting(): void {
+    this.#watch?.stop();
     this.server.close();
   }
 
@@ -146,7 +171,10 @@ export class TcpTransport {
     const refusal = this.options.admission.admit(address);
     this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", this.#untrack);
-    if (refusal === null) return;
+    if (refusal === null) {
+      this.#accepted.inc();
+      return;
+    }
     const line = say[refusal];
     const where = hostPort(address, socket.remotePort);
     this.hub.log.repeated({
@@ -155,12 +183,13 @@ export class TcpTransport {
       reason: line.slice(3),
       code: refusal,
     });
+    this.hub.metrics.refused.with(this.listener, REFUSAL_LABELS[refusal]).inc();
     socket.on("error", ignore);
     if (this.secure) {
       socket.destroy(); // it expects a handshake, not a line of text
     } else {
       socket.on("finish", destroySocket);
-      socket.end(encoder.encode(this.options.refusal?.(line) ?? line + "\n"));
+      socket.end(encoder.encode(this.options.refusal?.(refusal) ?? line + "\n"));
     }
   }
 
@@ -173,7 +202,7 @@ export class TcpTransport {
     const conn = new TcpConnection(this, socket as TaggedSocket);
     socket.on("error", onError);
     socket.on("close", onClose);
-    const session = this.hub.connect(conn, this.options.session?.(conn));
+    const session = this.hub.connect(conn, (this.options.session ?? textSession)(conn, this.hub));
     if (!session) return;
     conn.session = session;
     socket.on("data", onData);
@@ -234,6 +263,11 @@ class TcpConnection extends Outbox implements Connection {
   #reason: string | undefined;
   #closing = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** The listener it came by, for `/metrics`. */
+  get listener(): string {
+    return this.transport.listener;
+  }
 
   constructor(readonly transport: TcpTransport, readonly socket: TaggedSocket) {
     super(transport.scheduler, transport.options.maxQueue);

@@ -31,7 +31,10 @@ import type { HttpExchange, HttpRequest } from "../web/http.ts";
 import type { Hub } from "../core/hub.ts";
 import { hostPort } from "../ops/log.ts";
 import { concat, type FlushScheduler, Outbox } from "./outbox.ts";
-import { reasons, say } from "../core/protocol.ts";
+import { reasons } from "../core/protocol.ts";
+import { failed } from "../core/events.ts";
+import { TextSession } from "../text/session.ts";
+import { TOO_LONG } from "../core/input.ts";
 import type { Connection, Session } from "../core/session.ts";
 import { reasonFor } from "./tcp.ts";
 import { withTimeout } from "../core/timeout.ts";
@@ -46,8 +49,6 @@ export interface WsOptions {
   drainTimeout: number;
   /** Writes outboxes once per batch and keeps the server's output budget (shared by transports). */
   scheduler: FlushScheduler;
-  /** Told of a client dropped for a reason the hub's log does not show (one without a name). */
-  dropped?: (reason: string) => void;
   /**
    * Milliseconds between two looks for silent clients: one silent since the last
    * look is pinged, and dropped if still silent at the next (default 60 s).
@@ -55,6 +56,11 @@ export interface WsOptions {
   wsPing?: number;
   /** Subprotocols this server speaks, best first: the first a client offers is echoed. */
   protocols?: readonly string[];
+  /**
+   * The session made for a client that chose a subprotocol, by subprotocol (they are
+   * spoken too); without one, the text protocol's.
+   */
+  sessions?: Readonly<Record<string, (conn: WsConnection, hub: Hub) => Session>>;
 }
 
 /** Bytes of input that may wait while flood control holds a client back (and the largest message). */
@@ -68,6 +74,8 @@ const MAX_PONG_BACKLOG = 64 * 1024;
 /** Milliseconds between two looks for silent clients, by default (see `WsOptions.wsPing`). */
 const PING_INTERVAL = 60_000;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** The WebSocket clients' listener, as `/metrics` labels it. */
+export const WS_LISTENER = "ws";
 
 /** Close codes (RFC 6455, section 7.4.1). */
 const NORMAL = 1000;
@@ -123,6 +131,7 @@ export class WsTransport {
   #lastFrame: Uint8Array = EMPTY;
 
   constructor(readonly hub: Hub, readonly options: WsOptions) {
+    hub.metrics.listen(WS_LISTENER, () => this.#connections.size);
     this.maxFrame = Math.max(INPUT_MAX_BYTES, options.maxLine + 1);
     this.maxAnnounced = this.maxFrame * ANNOUNCED_FACTOR;
     this.tooLong = new Uint8Array(options.maxLine + 2).fill(0x78);
@@ -142,7 +151,8 @@ export class WsTransport {
     const key = request.headers.get("sec-websocket-key")!;
     const accept = createHash("sha1").update(key + GUID).digest("base64");
     const offered = request.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim());
-    const protocol = offered && this.options.protocols?.find((p) => offered.includes(p));
+    const spoken = this.options.protocols ?? Object.keys(this.options.sessions ?? {});
+    const protocol = offered && spoken.find((p) => offered.includes(p));
     const { socket, rest } = exchange.takeOver();
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
@@ -151,11 +161,16 @@ export class WsTransport {
     );
     const conn = new WsConnection(this, socket as TaggedSocket, request.remote);
     this.#connections.add(conn);
+    this.hub.metrics.accepted.with(WS_LISTENER).inc();
     this.#idleTimer ??= setInterval(
       this.#lookForSilence,
       this.options.wsPing ?? PING_INTERVAL,
     );
-    conn.session = this.hub.connect(conn);
+    const make = protocol ? this.options.sessions?.[protocol] : undefined;
+    conn.session = this.hub.connect(
+      conn,
+      make?.(conn, this.hub) ?? new TextSession(this.hub, conn),
+    );
     if (rest.length > 0) conn.data(rest);
   }
 
@@ -191,6 +206,11 @@ export class WsTransport {
     }
     return this.#lastFrame;
   }
+}
+
+/** A text frame (a server's) carrying `payload`, for sessions that frame their own messages. */
+export function textFrame(payload: Uint8Array): Uint8Array {
+  return frame(TEXT, payload);
 }
 
 /** An unmasked frame (a server's) carrying `payload`. */
@@ -255,6 +275,11 @@ function destroyConnection(conn: WsConnection): void {
 /** One WebSocket behind the {@linkcode Connection} interface. */
 export class WsConnection extends Outbox implements Connection {
   session: Session | null = null;
+  /**
+   * Set by a session that takes each message whole and delivers whole frames (JSON):
+   * no newline is added to a message, and what it delivers is written as it is.
+   */
+  wholeMessages = false;
   readonly remote: string;
   /** Bytes read and not yet parsed: at most a frame header and one message's payload. */
   #pending: Uint8Array = EMPTY;
@@ -290,6 +315,10 @@ export class WsConnection extends Outbox implements Connection {
   #heard = true;
   #pinged = false;
   readonly #onWritten: (error?: Error | null) => void;
+  /** The listener it came by, for `/metrics`. */
+  get listener(): string {
+    return WS_LISTENER;
+  }
 
   constructor(readonly transport: WsTransport, readonly socket: TaggedSocket, remote: {
     hostname: string;
@@ -445,7 +474,7 @@ export class WsConnection extends Outbox implements Connection {
     this.#fragments = [];
     const total = this.#fragmentBytes;
     this.#fragmentBytes = 0;
-    if (tooLong) return this.#message(this.transport.tooLong);
+    if (tooLong) return this.#message(this.wholeMessages ? TOO_LONG : this.transport.tooLong);
     let bytes = fragments.length === 1 ? fragments[0] : concat(fragments, total);
     if (type === TEXT) {
       try {
@@ -455,7 +484,9 @@ export class WsConnection extends Outbox implements Connection {
         return;
       }
     }
-    if (bytes.at(-1) !== 10) {
+    if (this.wholeMessages) {
+      if (fragments.length === 1) bytes = bytes.slice(); // not a view of a larger read
+    } else if (bytes.at(-1) !== 10) {
       const line = new Uint8Array(bytes.length + 1);
       line.set(bytes);
       line[bytes.length] = 10;
@@ -499,8 +530,7 @@ export class WsConnection extends Outbox implements Connection {
     this.#inbox = null;
     this.#inboxBytes = 0;
     this.#dropped = reasons.tooFast;
-    if (session.name === null) this.transport.options.dropped?.(reasons.tooFast);
-    session.send(say.tooFast);
+    session.tell(failed({ code: "tooFast" }));
     session.hub.leave(session, reasons.tooFast, true);
   }
 
@@ -541,7 +571,8 @@ export class WsConnection extends Outbox implements Connection {
 
   protected write(bytes: Uint8Array): void {
     if (this.#closeSent) return this.written();
-    this.socket.write(this.transport.frame(bytes), this.#onWritten);
+    const out = this.wholeMessages ? bytes : this.transport.frame(bytes);
+    this.socket.write(out, this.#onWritten);
   }
 
   close(drain: boolean): void {
@@ -595,7 +626,7 @@ export class WsConnection extends Outbox implements Connection {
   }
 
   #closeReason(): string {
-    return this.#dropped ?? (this.transport.hub.closing ? say.shuttingDown : "");
+    return this.#dropped ?? (this.transport.hub.closing ? reasons.serverStopped : "");
   }
 
   /**

@@ -16,11 +16,12 @@
  */
 
 import net from "node:net";
-import tls from "node:tls";
 import type { Admission } from "../core/admission.ts";
 import { hostPort, type ServerLog } from "../ops/log.ts";
-import { say } from "../core/protocol.ts";
+import { type ChatMetrics, REFUSAL_LABELS } from "../ops/metrics.ts";
+import { say } from "../text/protocol.ts";
 import { createListener } from "../transport/tcp.ts";
+import { BACKLOG, ListenerWatch, REOPENED } from "../transport/listener_watch.ts";
 import { withTimeout } from "../core/timeout.ts";
 
 /** Where and how the server listens, and how long it waits for a client. */
@@ -41,6 +42,8 @@ export interface HttpOptions {
   idleTimeout?: number;
   /** Milliseconds a TLS client has to finish its handshake (default 10 s). */
   handshakeTimeout?: number;
+  /** Where its connections, accepted and refused, are counted (under the listener `web`). */
+  metrics?: ChatMetrics;
 }
 
 /** A request head, as read. */
@@ -75,6 +78,9 @@ export type HttpHandler = (request: HttpRequest, exchange: HttpExchange) => Http
 
 /** The most bytes of a request line and headers together. */
 export const MAX_HEAD = 16 * 1024;
+/** The HTTP listener (`--web`), as `/metrics` labels it. */
+export const WEB_LISTENER = "web";
+
 /** The longest body that is read and skipped rather than refused. */
 const MAX_SKIPPED_BODY = 64 * 1024;
 const HEADER_TIMEOUT = 10_000;
@@ -82,13 +88,6 @@ const IDLE_TIMEOUT = 10_000;
 const HANDSHAKE_TIMEOUT = 10_000;
 /** Milliseconds a refused connection is kept to read its request, so that it reads the refusal. */
 const LINGER = 1_000;
-/**
- * Milliseconds between two looks at whether the listener still accepts (when nothing
- * came): each costs a connection from loopback, counted at the door like any other.
- */
-const WATCH_INTERVAL = 5_000;
-/** Milliseconds the listener has to answer a request of our own before it is reopened. */
-const PROBE_TIMEOUT = 1_000;
 /** Refused connections that may linger at once; the others are closed once answered. */
 const MAX_LINGERING = 16;
 
@@ -126,11 +125,8 @@ export class HttpServer {
   readonly headerTimeout: number;
   readonly idleTimeout: number;
   #lingering = 0;
-  /** Whether a connection came since the last look at the listener. */
-  #accepted = false;
-  #watchTimer: ReturnType<typeof setInterval> | undefined;
-  /** A request of our own, made to see whether the listener still answers. */
-  #probe: net.Socket | null = null;
+  /** Reopens the listener if it stops accepting (see `src/transport/listener_watch.ts`). */
+  #watch: ListenerWatch | null = null;
   #listening = false;
   #closed = false;
   #addr: Deno.NetAddr | null = null;
@@ -154,6 +150,7 @@ export class HttpServer {
       options.handshakeTimeout ?? HANDSHAKE_TIMEOUT,
     );
     const http = new HttpServer(options, handler, server, secure);
+    options.metrics?.listen(WEB_LISTENER, () => http.connections);
     server.on("connection", (socket: net.Socket) => http.#admit(socket));
     if (secure) {
       server.on("secureConnection", (socket: net.Socket) => http.#serve(socket));
@@ -164,15 +161,19 @@ export class HttpServer {
           address,
           reason: error.message.split("\n")[0],
         });
+        options.metrics?.refused.with(WEB_LISTENER, "tls_handshake").inc();
         socket.destroy();
       });
     }
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: options.hostname, port: options.port, backlog: 4096 }, () => {
+      server.listen({ host: options.hostname, port: options.port, backlog: BACKLOG }, () => {
         server.off("error", reject);
         http.#listening = true;
-        http.#watchTimer = setInterval(() => http.#watch(), WATCH_INTERVAL);
+        const { hostname, port } = http.addr;
+        http.#watch = new ListenerWatch(server, hostname, port, secure, () => {
+          options.log.repeated({ event: "accept-failed", reason: `web: ${REOPENED}` });
+        });
         server.on("error", (error: Error) => http.#acceptFailed(error));
         resolve(http);
       });
@@ -196,8 +197,7 @@ export class HttpServer {
   /** Stops listening, then settles once every connection has closed (those left after `ms` are cut). */
   async close(ms: number): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#watchTimer);
-    this.#probe?.destroy();
+    this.#watch?.stop();
     if (this.#listening) this.server.close();
     this.#listening = false;
     const allClosed = new Promise<void>((resolve) => {
@@ -216,7 +216,7 @@ export class HttpServer {
   /**
    * A failed accept (out of file descriptors, say), if the runtime reports it: logged
    * as a repeated event. (Deno 2.9's listener reports none and stops accepting: the
-   * door keeps below the open-file limit instead, see `server.ts`.)
+   * door keeps below the open-file limit, see `server.ts`, and the watch reopens it.)
    */
   #acceptFailed(error: Error & { code?: string }): void {
     this.options.log.repeated({
@@ -225,70 +225,23 @@ export class HttpServer {
     });
   }
 
-  /**
-   * Looks at whether the listener still answers, if nothing came since the last look:
-   * in Deno 2.9 a listener that met EMFILE (a burst of connections near the open-file
-   * limit) stops accepting for good, without an error. A request of its own that is
-   * not answered within {@linkcode PROBE_TIMEOUT} says so; the listener is then reopened.
-   */
-  #watch(): void {
-    if (this.#accepted || this.#probe !== null || this.#closed) {
-      this.#accepted = false;
-      return;
-    }
-    const { hostname, port } = this.addr;
-    const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "::" ? "::1" : hostname;
-    const probe = this.secure
-      ? tls.connect({ host, port, rejectUnauthorized: false })
-      : net.connect({ host, port });
-    this.#probe = probe;
-    let answered = false;
-    const timer = setTimeout(() => {
-      if (!answered && !this.#closed) this.#reopen();
-      probe.destroy();
-    }, PROBE_TIMEOUT);
-    probe.on("error", ignore); // out of descriptors itself, say: the next look tries again
-    probe.on("data", () => {
-      answered = true;
-      probe.destroy();
-    });
-    probe.on("close", () => {
-      clearTimeout(timer);
-      if (this.#probe === probe) this.#probe = null;
-    });
-    probe.once(this.secure ? "secureConnect" : "connect", () => {
-      probe.write(
-        `GET /healthz HTTP/1.1\r\nHost: ${hostPort(host, port)}\r\nConnection: close\r\n\r\n`,
-      );
-    });
-  }
-
-  /** The listener stopped accepting: it is closed and opened again on the same port. */
-  #reopen(): void {
-    this.options.log.repeated({
-      event: "accept-failed",
-      reason: "web: the listener stopped accepting (out of file descriptors?); reopened",
-    });
-    const { hostname, port } = this.addr;
-    this.server.close();
-    this.server.listen({ host: hostname, port, backlog: 4096 });
-  }
-
   /** Counts a new socket at the door, before any handshake, and refuses it past the limits. */
   #admit(socket: net.Socket): void {
-    this.#accepted = true;
+    if (this.#watch?.accepted(socket)) return; // the watch's own probe
     const address = socket.remoteAddress ?? "";
     const refusal = this.options.admission.admit(address);
     this.#sockets.set(socket, refusal === null ? address : null);
     socket.on("close", () => this.#untrack(socket));
     socket.on("error", ignore);
     if (refusal === null) {
+      this.options.metrics?.accepted.with(WEB_LISTENER).inc();
       if (!this.secure) this.#serve(socket);
       return;
     }
     const words = say[refusal].slice(3);
     const where = hostPort(address, socket.remotePort);
     this.options.log.repeated({ event: "refused", address: where, reason: words, code: refusal });
+    this.options.metrics?.refused.with(WEB_LISTENER, REFUSAL_LABELS[refusal]).inc();
     if (this.secure) {
       socket.destroy(); // it expects a handshake first
       return;

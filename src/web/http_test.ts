@@ -11,7 +11,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Admission } from "../core/admission.ts";
 import { type HttpHandler, HttpServer, MAX_HEAD } from "./http.ts";
 import { ServerLog } from "../ops/log.ts";
-import { say } from "../core/protocol.ts";
+import { say } from "../text/protocol.ts";
 import { eventually, test, within } from "../../tests/test_util.ts";
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 /**
  * The web side of the server, on its own HTTP/1.1 server (`src/web/http.ts`): the page (`/`, `/app.js`,
- * `/app.css`, embedded in `src/web/page.ts`), the WebSocket at `/ws` (see
+ * `/app.css` …, the files of `src/web/page/`), the WebSocket at `/ws` (see
  * `src/transport/websocket.ts`), `/healthz` and `/metrics`. Every response carries a
  * strict Content-Security-Policy and the other security headers; a WebSocket
  * upgrade from a foreign page (its `Origin`) is refused.
@@ -12,11 +12,13 @@ import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "../core/admission.ts";
 import { type HttpExchange, type HttpRequest, type HttpResponse, HttpServer } from "./http.ts";
 import type { Hub } from "../core/hub.ts";
-import { hostPort, type LogEvent, ServerLog } from "../ops/log.ts";
+import { hostPort } from "../ops/log.ts";
+import { type MetricType, renderReading } from "../ops/metrics.ts";
 import type { FlushScheduler } from "../transport/outbox.ts";
-import { FAVICON_SVG, PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
-import { reasons } from "../core/protocol.ts";
-import { handshakeError, WsTransport } from "../transport/websocket.ts";
+import { PAGE_FILES } from "./page.ts";
+import { handshakeError, WS_LISTENER, WsTransport } from "../transport/websocket.ts";
+import { JSON_PROTOCOL } from "../json/render.ts";
+import { jsonSession } from "../json/session.ts";
 
 /** Where and how the web side listens. */
 export interface WebOptions {
@@ -35,8 +37,6 @@ export interface WebOptions {
   drainTimeout: number;
   scheduler: FlushScheduler;
   admission: Admission;
-  /** Counters for `/metrics`. */
-  metrics: Metrics;
   /** If set, `/metrics` asks for `Authorization: Bearer` this token. */
   metricsToken?: string;
   /** Milliseconds a client has to send a request head (default 10 s). */
@@ -47,13 +47,12 @@ export interface WebOptions {
   handshakeTimeout?: number;
   /** Milliseconds of silence after which a WebSocket client is pinged (twice that drops it). */
   wsPing?: number;
-  /** What `/metrics` reports besides the counters: the TCP side, the output budget. */
+  /** What `/metrics` reports besides the hub's counters: the output budget, the cluster. */
   gauges: () => Gauges;
 }
 
 /** What the server tells `/metrics` about the parts the web side does not own. */
 export interface Gauges {
-  tcpConnections: number;
   queuedBytes: number;
   peakBufferedBytes: number;
   /** The cluster link (`--redis`), or `null` for a lone server. */
@@ -82,10 +81,7 @@ export class WebServer {
   #loopback = false;
 
   private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
-    this.ws = new WsTransport(hub, {
-      ...options,
-      dropped: (reason) => options.metrics.drop(reason),
-    });
+    this.ws = new WsTransport(hub, { ...options, sessions: { [JSON_PROTOCOL]: jsonSession } });
     this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
   }
 
@@ -98,6 +94,7 @@ export class WebServer {
       web.#http = await HttpServer.listen({
         ...options,
         log: hub.log,
+        metrics: hub.metrics,
         internalError: (error) => web.#internalError(error),
       }, (request, exchange) => web.#handle(request, exchange));
     } catch (error) {
@@ -215,6 +212,7 @@ export class WebServer {
     if (!this.#originAllowed(origin, host)) {
       const address = hostPort(request.remote.hostname, request.remote.port);
       this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN, code: "origin" });
+      this.hub.metrics.refused.with(WS_LISTENER, "origin").inc();
       return this.#respond(403, "this origin may not open the chat socket\n", TEXT, host);
     }
     if (this.#stopping || this.hub.closing) {
@@ -284,123 +282,96 @@ export class WebServer {
       `frame-ancestors 'none'`;
   }
 
-  /** `/metrics`: the Prometheus text format (version 0.0.4). */
+  /**
+   * `/metrics`: the Prometheus text format (version 0.0.4). The hub's counters are
+   * bumped where things happen; the levels below are read now.
+   */
   #metrics(): string {
     const { hub, options } = this;
-    const { metrics } = options;
     const gauges = options.gauges();
     const history = hub.history.size?.();
-    const out = new MetricsText();
-    out.metric(
-      "chat_connections",
-      "gauge",
-      "Open client connections, named or not, by transport.",
-      [
-        [{ transport: "tcp" }, gauges.tcpConnections],
-        [{ transport: "websocket" }, this.ws.connections],
-        [{ transport: "http" }, this.#http.connections],
-      ],
-    );
-    out.metric("chat_members", "gauge", "Clients that have chosen a name.", hub.members.size);
-    out.metric("chat_rooms", "gauge", "Rooms with someone in them.", hub.rooms.size);
-    out.metric("chat_joins_total", "counter", "Names accepted (joins).", metrics.joins);
-    out.metric(
-      "chat_messages_total",
-      "counter",
-      "Messages, actions and private messages posted, each counted once.",
-      hub.messages,
-    );
-    out.metric(
+    let out = hub.metrics.render();
+    const reading = (
+      name: string,
+      type: MetricType,
+      help: string,
+      value: Parameters<typeof renderReading>[3],
+    ) => out += renderReading(name, type, help, value);
+    reading("chat_members", "gauge", "Clients that have chosen a name.", hub.members.size);
+    reading("chat_rooms", "gauge", "Rooms with someone in them.", hub.rooms.size);
+    reading(
       "chat_deliveries_total",
       "counter",
       "Messages delivered, counted per recipient.",
       hub.deliveries,
     );
-    out.metric(
+    reading(
       "chat_relayed_bytes_total",
       "counter",
       "Bytes of messages delivered, counted per recipient.",
       hub.relayedBytes,
     );
-    out.metric(
-      "chat_clients_dropped_total",
-      "counter",
-      "Clients that left other than by their own choice, by reason.",
-      [...metrics.dropped].map(([reason, count]) => [{ reason }, count]),
-    );
-    out.metric(
-      "chat_connections_refused_total",
-      "counter",
-      "Connections refused at the door, by reason.",
-      [...metrics.refused].map(([reason, count]) => [{ reason }, count]),
-    );
-    out.metric(
-      "chat_lines_too_long_total",
-      "counter",
-      "Lines refused for being over --max-line.",
-      metrics.tooLong,
-    );
-    out.metric(
+    reading(
       "chat_output_queued_bytes",
       "gauge",
       "Output waiting for all clients together.",
       gauges.queuedBytes,
     );
-    out.metric(
+    reading(
       "chat_output_queued_bytes_peak",
       "gauge",
       "The most output that ever waited for all clients together.",
       gauges.peakBufferedBytes,
     );
     if (history) {
-      out.metric(
+      reading(
         "chat_history_lines",
         "gauge",
         "Lines of room history held in memory.",
         history.lines,
       );
-      out.metric("chat_history_rooms", "gauge", "Rooms with history in memory.", history.rooms);
+      reading("chat_history_rooms", "gauge", "Rooms with history in memory.", history.rooms);
     }
     const { cluster } = gauges;
     if (cluster) {
-      out.metric(
+      reading(
         "chat_cluster_connected",
         "gauge",
         "1 while Redis is reachable, 0 during an outage.",
         cluster.connected ? 1 : 0,
       );
-      out.metric(
+      reading(
         "chat_cluster_outages_total",
         "counter",
         "Times Redis became unreachable.",
         cluster.outages,
       );
-      out.metric(
+      reading(
         "chat_cluster_backlog_events",
         "gauge",
         "Events waiting to be sent to Redis.",
         cluster.backlog,
       );
-      out.metric(
+      reading(
         "chat_cluster_dropped_events_total",
         "counter",
         "Events dropped because Redis stayed unreachable past the backlog bound.",
         cluster.dropped,
       );
-      out.metric(
+      reading(
         "chat_cluster_remote_members",
         "gauge",
         "Members held by the other instances of the cluster.",
         cluster.remoteMembers,
       );
     }
-    out.metric(
+    reading(
       "process_resident_memory_bytes",
       "gauge",
       "Resident memory of the server process.",
       Deno.memoryUsage().rss,
     );
-    return out.text;
+    return out;
   }
 }
 
@@ -409,15 +380,10 @@ const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const encoder = new TextEncoder();
 
-/** The page and its script and style, by path, encoded once. */
-const ASSETS = new Map<string, { body: Uint8Array; type: string }>([
-  ["/", { body: encoder.encode(PAGE_HTML), type: "text/html; charset=utf-8" }],
-  ["/app.js", { body: encoder.encode(PAGE_JS), type: "text/javascript; charset=utf-8" }],
-  ["/app.css", { body: encoder.encode(PAGE_CSS), type: "text/css; charset=utf-8" }],
-  // One icon at both paths: browsers take SVG from `/favicon.ico` too.
-  ["/favicon.svg", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
-  ["/favicon.ico", { body: encoder.encode(FAVICON_SVG), type: "image/svg+xml" }],
-]);
+/** The page's files, by path, encoded once. */
+const ASSETS = new Map<string, { body: Uint8Array; type: string }>(
+  [...PAGE_FILES].map(([path, { text, type }]) => [path, { body: encoder.encode(text), type }]),
+);
 
 /** Why an upgrade from another site's page is refused, as the log says it. */
 const FOREIGN_ORIGIN = "a page from another origin";
@@ -452,148 +418,4 @@ export function parseOrigin(origin: string): string {
     throw new Error(`not an origin: "${origin}" (expected e.g. https://chat.example.org)`);
   }
   return url.origin.toLowerCase();
-}
-
-/** Lines of the Prometheus text format, one metric at a time. */
-class MetricsText {
-  text = "";
-
-  metric(
-    name: string,
-    type: "gauge" | "counter",
-    help: string,
-    value: number | [Record<string, string>, number][],
-  ): void {
-    this.text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
-    if (typeof value === "number") {
-      this.text += `${name} ${value}\n`;
-      return;
-    }
-    for (const [labels, count] of value) {
-      const pairs = Object.entries(labels).map(([key, label]) => `${key}="${escapeLabel(label)}"`);
-      this.text += `${name}{${pairs.join(",")}} ${count}\n`;
-    }
-  }
-}
-
-function escapeLabel(value: string): string {
-  return value.replace(/[\\"\n]/g, (char) => char === "\n" ? "\\n" : `\\${char}`);
-}
-
-// ---------------------------------------------------------------------------
-// Counters
-// ---------------------------------------------------------------------------
-
-/** The reasons a client can be dropped for, as metric labels. */
-const DROP_LABELS: Record<string, string> = {
-  [reasons.tooSlow]: "too_slow",
-  [reasons.tooFast]: "too_fast",
-  [reasons.reset]: "reset",
-  [reasons.timedOut]: "timed_out",
-  [reasons.internal]: "internal_error",
-};
-
-/** The codes a connection can be refused with, as metric labels. */
-const REFUSAL_LABELS: Record<string, string> = {
-  serverFull: "server_full",
-  tooManyFromAddress: "per_address",
-  connectingTooFast: "connect_rate",
-  origin: "origin",
-};
-
-/** What `/metrics` counts, kept cheap: bumped once per join, leave or refusal, never per line. */
-export class Metrics {
-  joins = 0;
-  tooLong = 0;
-  readonly dropped = new Map<string, number>(
-    [
-      "too_slow",
-      "too_fast",
-      "long_lines",
-      "name_timeout",
-      "reset",
-      "timed_out",
-      "failed",
-      "internal_error",
-    ]
-      .map((label) => [label, 0]),
-  );
-  readonly refused = new Map<string, number>(
-    ["server_full", "per_address", "connect_rate", "origin", "tls_handshake"]
-      .map((label) => [label, 0]),
-  );
-
-  /** Counts a client dropped for `reason` (a {@linkcode reasons} text, or a label). */
-  drop(reason: string): void {
-    const label = DROP_LABELS[reason] ??
-      (reason.startsWith(reasons.failed) ? "failed" : this.dropped.has(reason) ? reason : null);
-    if (label !== null) this.dropped.set(label, (this.dropped.get(label) ?? 0) + 1);
-  }
-
-  /** Counts a connection refused with `code` (a refusal's code, or a label). */
-  refuse(code: string): void {
-    const label = REFUSAL_LABELS[code] ?? (this.refused.has(code) ? code : "other");
-    this.refused.set(label, (this.refused.get(label) ?? 0) + 1);
-  }
-
-  /** Counts what one log event tells. */
-  observe(e: LogEvent): void {
-    switch (e.event) {
-      case "join":
-        this.joins++;
-        break;
-      case "leave":
-        // A member's own `/quit` or a closed connection is no drop.
-        if (e.reason !== undefined && !e.reason.startsWith("quit")) this.drop(e.reason);
-        break;
-      case "name-timeout":
-        this.drop("name_timeout");
-        break;
-      case "long-lines": // its leave (if named) is not counted: the reason has no label
-        this.drop("long_lines");
-        break;
-      case "refused":
-        this.refuse(e.code ?? "other");
-        break;
-      case "tls-failed":
-        this.refuse("tls_handshake");
-        break;
-      case "line-too-long":
-        this.tooLong++;
-        break;
-    }
-  }
-}
-
-/**
- * The server's log, counting for `/metrics` what it is told: joins, drops and
- * refusals are logged anyway, so counting them here costs the relay nothing.
- * Events that repeat (refusals, timeouts) are counted each time, not only when
- * they are written.
- */
-export class CountingLog extends ServerLog {
-  #inRepeated = false;
-
-  constructor(
-    readonly metrics: Metrics,
-    sink: (line: string) => void,
-    format?: ConstructorParameters<typeof ServerLog>[1],
-  ) {
-    super(sink, format);
-  }
-
-  override event(e: LogEvent): void {
-    if (!this.#inRepeated) this.metrics.observe(e);
-    super.event(e);
-  }
-
-  override repeated(e: LogEvent): void {
-    this.metrics.observe(e);
-    this.#inRepeated = true;
-    try {
-      super.repeated(e);
-    } finally {
-      this.#inRepeated = false;
-    }
-  }
 }

@@ -5,8 +5,8 @@
  * `redis-server`.
  *
  * ```sh
- * deno run -A bench_cluster.ts                    # the goal run, then the rate sweep
- * deno run -A bench_cluster.ts --rates 100,400 --duration 3
+ * deno run -A bench/cluster.ts                    # the goal run, then the rate sweep
+ * deno run -A bench/cluster.ts --rates 100,400 --duration 3
  * ```
  *
  * The goal run: `--clients` clients (default 100), 10 of them sending 100
@@ -23,7 +23,7 @@
 
 import { parseArgs } from "node:util";
 
-const ROOT = new URL(".", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
 const CROWDGEN_DIR = `${ROOT}bench/crowdgen`;
 const GENERATOR_MAX_PCT = 60;
 const MACHINE_MAX_PCT = 90;

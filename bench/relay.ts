@@ -5,7 +5,7 @@
  * server in this runtime pays before its first line of chat state.
  *
  * ```sh
- * deno run -N bench_relay.ts --port 9000
+ * deno run -N bench/relay.ts --port 9000
  * ```
  *
  * @module

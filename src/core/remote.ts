@@ -1,0 +1,83 @@
+/**
+ * What the hub sees of a cluster (`src/cluster/cluster.ts` implements it): the
+ * events an instance publishes, the members of other instances, and the link's
+ * operations. Types and one small class only: the core imports no cluster code.
+ *
+ * @module
+ */
+
+import type { ChatMessage } from "./protocol.ts";
+import { roomKey } from "./protocol.ts";
+import type { RoomMember } from "./room.ts";
+
+/** What an instance publishes about its own members. */
+export type ClusterEvent =
+  /** A message, action or private message (`k`: the room's key). */
+  | { t: "msg"; k: string; m: ChatMessage }
+  /** A member entered the chat (`k`: its name's key); also re-sent when claims are re-made. */
+  | { t: "join"; k: string; name: string; room: string }
+  | { t: "leave"; k: string; name: string; room: string; reason?: string }
+  /** To `room` "" is out of every room (an IRC PART), for `reason`. */
+  | { t: "move"; k: string; name: string; from: string; room: string; reason?: string }
+  /** `ok`: the old name's key. */
+  | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
+  | { t: "topic"; k: string; room: string; topic: string; by: string }
+  /** A name claimed but never used (its session left while the claim was on its way). */
+  | { t: "drop"; k: string }
+  /** A room's topic, kept again after Redis lost it (nobody is told). */
+  | { t: "room"; k: string; topic: string }
+  /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
+  | { t: "hello"; keys: string[] }
+  /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
+  | { t: "account"; k: string; name: string | null };
+
+/** A member held by another instance, as this instance knows it. */
+export class RemoteMember implements RoomMember {
+  /** The room's key ({@linkcode roomKey}). */
+  roomKey: string;
+  constructor(public name: string, public room: string, readonly instance: string) {
+    this.roomKey = roomKey(room);
+  }
+  /** Remote members are told nothing here: their own instance delivers to them. */
+  deliver(): void {}
+}
+
+/** What the hub does with what other instances publish (see `Hub`). */
+export interface ClusterHub {
+  remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
+  remoteEntered(member: RemoteMember): void;
+  remoteLeft(member: RemoteMember, room: string, reason?: string): void;
+  remoteMoved(member: RemoteMember, from: string, reason?: string): void;
+  remoteRenamed(member: RemoteMember, old: string): void;
+  remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
+  /** A local member's name was taken elsewhere while this instance was cut off. */
+  nameLost(key: string): void;
+  /** An account was made (`name`) or deleted (`null`) on another instance. */
+  remoteAccount(key: string, name: string | null): void;
+  /** Every local member, as events that (re)announce them. */
+  localMembers(): { k: string; name: string; room: string }[];
+  /** The topics of rooms with members here, by room key. */
+  localTopics(): [string, string][];
+}
+
+/** The hub's link to the other instances of its cluster. */
+export interface ClusterLink {
+  /** This instance's id in the cluster (different on every start). */
+  readonly id: string;
+  /** Whether the link to the others is up now. */
+  readonly connected: boolean;
+  /** Members of other instances by name key. */
+  readonly remote: ReadonlyMap<string, RemoteMember>;
+  /** Publishes an event about this instance's members. */
+  publish(event: ClusterEvent): void;
+  /** The name held elsewhere under `key`, if any. */
+  remoteName(key: string): string | undefined;
+  /** Claims `name` for a member of this instance; `false` if another instance holds it. */
+  claim(name: string, room: string): Promise<boolean>;
+  /** Remote members in the room `key`: up to `limit` names, and how many there are. */
+  membersIn(key: string, limit: number): { names: string[]; count: number; room?: string };
+  /** The remote members in the room `key`. */
+  membersOf(key: string): Iterable<RemoteMember>;
+  /** Rooms with remote members: key → shown name and member count. */
+  rooms(): Map<string, { name: string; members: number }>;
+}

@@ -1,0 +1,72 @@
+/**
+ * The JSON protocol's rendering of events (`chat.v1.json` on the WebSocket, see
+ * docs/protocol.md): one JSON object per event, with `type`, `time` as ISO 8601
+ * UTC, and the event's own fields; kept messages carry their `id`. The one place
+ * that words the JSON protocol, its own error codes included.
+ *
+ * @module
+ */
+
+import type { Event } from "../core/events.ts";
+import type { HistoryEntry } from "../core/history.ts";
+
+/** The subprotocol a WebSocket client asks for to speak JSON. */
+export const JSON_PROTOCOL = "chat.v1.json";
+
+/** The longest `ref` a request may carry, in characters. */
+export const REF_MAX = 64;
+
+/** Refusals of the JSON protocol's own, for a frame that is no request. */
+export type JsonProblem =
+  /** The frame is not a JSON object. */
+  | { readonly code: "badJson" }
+  /** Its `type` is none the server knows. */
+  | { readonly code: "unknownType"; readonly got: string }
+  /** A field is missing, or of the wrong type. */
+  | { readonly code: "badRequest"; readonly field: string }
+  /** The frame is over the limit (`max` bytes). */
+  | { readonly code: "tooBig"; readonly max: number }
+  /** A `password` request when no `passwordPrompt` is waiting for one. */
+  | { readonly code: "noPasswordAsked" };
+
+/** The JSON object that shows `event` (with `ref` if it answers a request that had one). */
+export function toJson(event: Event, ref?: string): Record<string, unknown> {
+  const time = new Date(event.time).toISOString();
+  let out: Record<string, unknown>;
+  switch (event.type) {
+    case "chat": {
+      const { kind, id, room, from, to, text } = event.message;
+      out = kind === "private"
+        ? { type: kind, time, from, to, text }
+        : { type: kind, id, time, room, from, text };
+      break;
+    }
+    case "history": {
+      const { room, earlier, entries, gap } = event;
+      out = { type: "history", time, room, earlier, entries: entries.map(entryJson) };
+      if (gap) out.gap = true;
+      break;
+    }
+    default:
+      // Every other event is its fields as they are (an absent `reason` is left out).
+      out = { ...event, time };
+  }
+  if (ref !== undefined) out.ref = ref;
+  return out;
+}
+
+/** One entry of a history page. */
+function entryJson({ id, kind, from, text, time }: HistoryEntry): Record<string, unknown> {
+  return { id, type: kind, from, text, time: new Date(time).toISOString() };
+}
+
+/** The error object of a JSON protocol refusal (`ref`: the request's, if it had a usable one). */
+export function jsonError(problem: JsonProblem, ref?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: "error",
+    time: new Date().toISOString(),
+    ...problem,
+  };
+  if (ref !== undefined) out.ref = ref;
+  return out;
+}

@@ -1,0 +1,343 @@
+/**
+ * Pins the JSON protocol at the hub, in memory: events as JSON objects with `type`,
+ * `time`, kept messages' `id`; `ref` on what a request caused; one error per bad
+ * frame, the connection kept and nobody else told; `hello` with `since` replaying
+ * exactly what followed; one encoding of a room's event for every JSON recipient.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { TOO_LONG } from "../core/input.ts";
+import { JsonSession, type MessageConnection } from "./session.ts";
+import { type MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
+import type { Session } from "../core/session.ts";
+import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** The largest message the test sessions take. */
+const MAX_MESSAGE = 65536;
+
+type Json = Record<string, unknown>;
+
+/** A WebSocket connection in memory: it reads back the frames a JSON session writes. */
+class JsonConnection implements MessageConnection {
+  readonly remote = "memory";
+  queuedBytes = 0;
+  wholeMessages = false;
+  closed: boolean | undefined;
+  session!: Session;
+  /** Objects delivered and not yet taken. */
+  readonly objects: Json[] = [];
+  /** Every chunk delivered, as it came (to compare by identity). */
+  readonly chunks: Uint8Array[] = [];
+
+  deliver(bytes: Uint8Array): void {
+    if (this.closed !== undefined) return;
+    this.chunks.push(bytes);
+    let at = 0;
+    while (at < bytes.length) {
+      assertEquals(bytes[at], 0x81); // a whole text frame
+      let length = bytes[at + 1];
+      let header = 2;
+      if (length === 126) [length, header] = [(bytes[at + 2] << 8) | bytes[at + 3], 4];
+      else if (length === 127) {
+        [length, header] = [new DataView(bytes.buffer, bytes.byteOffset).getUint32(at + 6), 10];
+      }
+      const payload = bytes.subarray(at + header, at + header + length);
+      this.objects.push(JSON.parse(decoder.decode(payload)));
+      at += header + length;
+    }
+  }
+  close(drain: boolean): void {
+    this.closed ??= drain;
+  }
+  pause(): void {}
+  resume(): void {}
+
+  /** Sends one message (an object, or raw text) as the WebSocket would hand it over. */
+  send(message: Json | string): void {
+    const text = typeof message === "string" ? message : JSON.stringify(message);
+    this.session.receive(encoder.encode(text));
+  }
+
+  take(): Json[] {
+    return this.objects.splice(0);
+  }
+}
+
+/** A JSON client of `hub`, greeted (the greeting taken and checked). */
+function open(hub: MemoryHub): JsonConnection {
+  const conn = new JsonConnection();
+  conn.session = hub.connect(conn, new JsonSession(hub, conn, MAX_MESSAGE))!;
+  const [greeting, ...rest] = conn.take();
+  assertEquals(rest, []);
+  assertEquals(Object.keys(greeting), ["type", "time", "maxLine"]);
+  assertEquals([greeting.type, greeting.maxLine], ["greeting", 4096]);
+  assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(greeting.time as string));
+  return conn;
+}
+
+/** A JSON client named `name`, what it was told so far taken. */
+function member(hub: MemoryHub, name: string, since?: string): JsonConnection {
+  const conn = open(hub);
+  conn.send({ type: "hello", name, since });
+  assertEquals(conn.objects[0].type, "welcome");
+  return conn;
+}
+
+/** The objects without their `time` (checked apart), for comparing whole. */
+const timeless = (objects: Json[]) =>
+  objects.map(({ time, ...rest }) => {
+    assert(typeof time === "string" && !Number.isNaN(Date.parse(time)), `time ${time}`);
+    return rest;
+  });
+
+test("json: hello gets a welcome with its ref; chat comes with ids, the same as history's", () => {
+  using hub = new MemoryHub();
+  const nc = hub.member("cat");
+  const ann = open(hub);
+  ann.send({ type: "hello", name: "ann", ref: "r1" });
+  assertEquals(timeless(ann.take()), [
+    {
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: ["cat"],
+      count: 1,
+      topic: "",
+      ref: "r1",
+    },
+  ]);
+  assertEquals(nc.take(), ["-- ann joined"]);
+  nc.say("hi there", "/me waves");
+  const [said, acted] = hub.history.before("lobby", 2);
+  assertEquals(timeless(ann.take()), [
+    { type: "message", id: said.id, room: "lobby", from: "cat", text: "hi there" },
+    { type: "action", id: acted.id, room: "lobby", from: "cat", text: "waves" },
+  ]);
+  ann.send({ type: "line", text: "/msg cat psst", ref: "p" });
+  assertEquals(nc.take(), ["ann (private): psst"]);
+  assertEquals(timeless(ann.take()), [{ type: "privateSent", to: "cat", text: "psst", ref: "p" }]);
+  nc.say("/msg ann back");
+  assertEquals(timeless(ann.take()), [{ type: "private", from: "cat", to: "ann", text: "back" }]);
+  nc.say("/join dev");
+  assertEquals(timeless(ann.take()), [
+    {
+      type: "presence",
+      room: "lobby",
+      groups: [{ change: "moved", names: ["cat"], count: 1, to: "dev" }],
+    },
+  ]);
+});
+
+test("json: replies and errors carry the request's ref; room events never do", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  const bob = member(hub, "bob");
+  ann.take();
+  bob.take();
+  ann.send({ type: "line", text: "/who", ref: "w" });
+  assertEquals(timeless(ann.take()), [
+    { type: "who", room: "lobby", names: ["ann", "bob"], count: 2, ref: "w" },
+  ]);
+  ann.send({ type: "line", text: "/nope", ref: "n" });
+  assertEquals(timeless(ann.take()), [
+    { type: "error", code: "unknownCommand", command: "/nope", ref: "n" },
+  ]);
+  ann.send({ type: "line", text: "hello", ref: "h" });
+  assertEquals(ann.take(), []); // the sender is not sent its own line
+  assertEquals(timeless(bob.take()).map(({ ref, type }) => [type, ref]), [["message", undefined]]);
+  ann.send({ type: "line", text: "/topic plans", ref: "t" });
+  assertEquals(timeless(bob.take()), [{ type: "topic", room: "lobby", topic: "plans", by: "ann" }]);
+  ann.send({ type: "line", text: "x".repeat(4097), ref: "long" });
+  assertEquals(timeless(ann.take()), [
+    { type: "topic", room: "lobby", topic: "plans", by: "ann" },
+    { type: "error", code: "lineTooLong", max: 4096, ref: "long" },
+  ]);
+  ann.send({ type: "hello", name: "other", ref: "again" });
+  assertEquals(timeless(ann.take()), [{ type: "alreadyNamed", name: "ann", ref: "again" }]);
+  ann.send({ type: "line", text: "/quit", ref: "q" });
+  assertEquals(timeless(ann.take()), [{ type: "bye", ref: "q" }]);
+  assertEquals(ann.closed, true);
+});
+
+test("json: a bad frame gets one error with its code; the connection stays, nobody else hears", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  const bob = member(hub, "bob");
+  ann.take();
+  bob.take();
+  const cases: [Json | string, Json][] = [
+    ["not json", { type: "error", code: "badJson" }],
+    ["[1, 2]", { type: "error", code: "badJson" }],
+    ["null", { type: "error", code: "badJson" }],
+    [{ text: "hi" }, { type: "error", code: "badRequest", field: "type" }],
+    [{ type: 5 }, { type: "error", code: "badRequest", field: "type" }],
+    [{ type: "dance", ref: "d" }, { type: "error", code: "unknownType", got: "dance", ref: "d" }],
+    [{ type: "line", ref: "l" }, { type: "error", code: "badRequest", field: "text", ref: "l" }],
+    [{ type: "line", text: 7 }, { type: "error", code: "badRequest", field: "text" }],
+    [{ type: "line", text: "x", ref: 5 }, { type: "error", code: "badRequest", field: "ref" }],
+    [
+      { type: "line", text: "x", ref: "r".repeat(65) },
+      { type: "error", code: "badRequest", field: "ref" },
+    ],
+    [{ type: "hello" }, { type: "error", code: "badRequest", field: "name" }],
+  ];
+  for (const [frame, error] of cases) {
+    ann.send(frame);
+    assertEquals(timeless(ann.take()), [error], JSON.stringify(frame));
+  }
+  ann.session.receive(TOO_LONG); // what the WebSocket hands over for a message too big
+  assertEquals(timeless(ann.take()), [{ type: "error", code: "tooBig", max: MAX_MESSAGE }]);
+  assertEquals([ann.closed, bob.take()], [undefined, []]);
+  ann.send({ type: "line", text: "still here" });
+  assertEquals(timeless(bob.take()).map((event) => event.text), ["still here"]);
+});
+
+test("json: a refused name gets its error and a prompt; hello then works", () => {
+  using hub = new MemoryHub();
+  hub.member("ann");
+  const conn = open(hub);
+  conn.send({ type: "hello", name: "ann", ref: "1" });
+  assertEquals(timeless(conn.take()), [
+    { type: "error", code: "nameTaken", name: "ann", ref: "1" },
+    { type: "prompt", ref: "1" },
+  ]);
+  conn.send({ type: "hello", name: "/quit" });
+  assertEquals(timeless(conn.take()).map((event) => event.code ?? event.type), [
+    "badName",
+    "prompt",
+  ]);
+  conn.send({ type: "hello", name: "anna" });
+  assertEquals(conn.take()[0].name, "anna");
+});
+
+test("json: hello with since replays exactly what followed; an unknown or trimmed id says gap", () => {
+  using hub = new MemoryHub({ history: 3 });
+  const nc = hub.member("cat");
+  nc.say("one", "two", "three");
+  const kept = hub.history.before("lobby", 3);
+  const replayOf = (conn: JsonConnection) => {
+    const [, history] = conn.take();
+    const { entries, gap, earlier, room, type } = history as {
+      entries: Json[];
+      gap?: boolean;
+      earlier: boolean;
+      room: string;
+      type: string;
+    };
+    assertEquals([type, room, earlier], ["history", "lobby", false]);
+    return { texts: entries.map((entry) => entry.text), gap };
+  };
+  assertEquals(replayOf(member(hub, "ann", kept[0].id)), {
+    texts: ["two", "three"],
+    gap: undefined,
+  });
+  const latest = member(hub, "ben", kept[2].id);
+  assertEquals(latest.take().map((event) => event.type), ["welcome"]); // nothing missed
+  assertEquals(replayOf(member(hub, "cid", "0000000000000000zzz")), {
+    texts: ["one", "two", "three"],
+    gap: true,
+  });
+  nc.say("four");
+  // "one" is trimmed now (3 kept): after it, a gap, and all that is kept.
+  assertEquals(replayOf(member(hub, "dee", kept[0].id)), {
+    texts: ["two", "three", "four"],
+    gap: true,
+  });
+  // A history entry has its id, kind and ISO time.
+  const fresh = member(hub, "eve", kept[1].id);
+  const [, { entries }] = fresh.take() as [Json, { entries: Json[] }];
+  assertEquals(entries[0], {
+    id: kept[2].id,
+    type: "message",
+    from: "cat",
+    text: "three",
+    time: new Date(kept[2].time).toISOString(),
+  });
+});
+
+test("json: a room's event is encoded once for all JSON recipients, and once for text ones", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  const bob = member(hub, "bob");
+  const texts: MemoryConnection[] = [hub.member("cat"), hub.member("dan")];
+  const sender = hub.member("eve");
+  ann.take();
+  bob.take();
+  for (const text of texts) text.take();
+  ann.chunks.length = bob.chunks.length = 0;
+  sender.say("once");
+  assertEquals(ann.chunks.length, 1);
+  assert(ann.chunks[0] === bob.chunks[0], "the same bytes for both JSON recipients");
+  assertEquals(ann.take()[0].text, "once");
+  assertEquals(texts.map((text) => text.take()), [["eve: once"], ["eve: once"]]);
+});
+
+/** A hub whose accounts hash cheaply (the real cost is measured elsewhere). */
+function accountsHub(): MemoryHub {
+  const hub = new MemoryHub();
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  return hub;
+}
+
+test("json: an account's name asks for its password; a password request answers, with its ref", async () => {
+  using hub = accountsHub();
+  const ann = member(hub, "ann");
+  ann.take();
+  ann.send({ type: "line", text: "/register right one", ref: "reg" });
+  await hub.accounts.idle();
+  assertEquals(timeless(ann.take()), [
+    { type: "registered", name: "ann", persistent: false, ref: "reg" },
+  ]);
+  ann.send({ type: "line", text: "/whois ann", ref: "wi" });
+  ann.send({ type: "line", text: "/who", ref: "w" });
+  assertEquals(timeless(ann.take()), [
+    { type: "whois", name: "ann", room: "lobby", account: "ann", ref: "wi" },
+    { type: "who", room: "lobby", names: ["ann"], count: 1, loggedIn: ["ann"], ref: "w" },
+  ]);
+  ann.send({ type: "line", text: "/quit" });
+
+  const conn = open(hub);
+  // Not asked: a password goes nowhere (not taken as a name), and says so.
+  conn.send({ type: "password", password: "right one", ref: "early" });
+  assertEquals(timeless(conn.take()), [{ type: "error", code: "noPasswordAsked", ref: "early" }]);
+  conn.send({ type: "password", ref: "p0" });
+  assertEquals(timeless(conn.take()), [
+    { type: "error", code: "badRequest", field: "password", ref: "p0" },
+  ]);
+  conn.send({ type: "hello", name: "ANN", ref: "h" });
+  assertEquals(timeless(conn.take()), [{ type: "passwordPrompt", name: "ANN", ref: "h" }]);
+  conn.send({ type: "password", password: "wrong", ref: "p1" });
+  await hub.accounts.idle();
+  assertEquals(timeless(conn.take()), [
+    { type: "error", code: "wrongPassword", name: "ann", ref: "p1" },
+    { type: "passwordPrompt", name: "ANN", ref: "p1" },
+  ]);
+  // Another name instead of the password: the question is dropped.
+  conn.send({ type: "hello", name: "guest", ref: "h2" });
+  assertEquals(conn.take().map((event) => [event.type, event.name, event.ref]), [
+    ["welcome", "guest", "h2"],
+  ]);
+  conn.send({ type: "line", text: "/quit" });
+
+  const again = open(hub);
+  again.send({ type: "hello", name: "ann", ref: "h" });
+  assertEquals(again.take().map((event) => event.type), ["passwordPrompt"]);
+  again.send({ type: "password", password: "right one", ref: "p" });
+  await hub.accounts.idle();
+  assertEquals(again.take().map((event) => [event.type, event.name, event.ref]), [
+    ["welcome", "ann", "p"],
+  ]);
+  again.send({ type: "password", password: "right one", ref: "late" });
+  again.send({ type: "line", text: "/logout", ref: "o" });
+  assertEquals(timeless(again.take()), [
+    { type: "error", code: "noPasswordAsked", ref: "late" },
+    { type: "loggedOut", account: "ann", ref: "o" },
+  ]);
+});
