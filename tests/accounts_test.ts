@@ -131,6 +131,35 @@ test("a --db file from before accounts keeps its history and gains accounts; a n
   );
 });
 
+test("a --db file at schema 2 (accounts, no event ids) gains ids and keeps its history", async () => {
+  await using db = await tempDb();
+  const old = new DatabaseSync(db.path);
+  old.exec(`PRAGMA application_id = ${0x43484154};
+    CREATE TABLE messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
+      sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
+    CREATE INDEX messages_by_room ON messages (room, id);
+    CREATE TABLE rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE accounts (key TEXT PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL,
+      password TEXT NOT NULL, scram TEXT NOT NULL);
+    INSERT INTO messages VALUES (1, 'lobby', 'message', 'zed', 'from before', 1700000000000);
+    PRAGMA user_version = 2;`);
+  old.close();
+  {
+    await using server = await quietServer({ db: db.path, replay: 5, hashCost: CHEAP });
+    using ann = await LineClient.join(server, "ann");
+    await ann.until((line) => line.endsWith("zed: from before"));
+  }
+  const file = new DatabaseSync(db.path);
+  const row = file.prepare("SELECT eid FROM messages WHERE id = 1").get()!;
+  const { user_version: version } = file.prepare("PRAGMA user_version").get() as {
+    user_version: number;
+  };
+  file.close();
+  assertMatch(String(row.eid), /^[0-9a-z]{19}$/);
+  assertEquals(version, SCHEMA_VERSION);
+});
+
 test("without --db the server says at start that accounts last until it stops", async () => {
   const logged: string[] = [];
   await using server = await quietServer({ log: (line) => logged.push(line) });

@@ -319,6 +319,11 @@ test("json: an account's name asks for its password; a password request answers,
     { type: "error", code: "wrongPassword", name: "ann", ref: "p1" },
     { type: "passwordPrompt", name: "ANN", ref: "p1" },
   ]);
+  // An empty password goes back to the name question.
+  conn.send({ type: "password", password: " ", ref: "e" });
+  assertEquals(timeless(conn.take()), [{ type: "prompt", ref: "e" }]);
+  conn.send({ type: "hello", name: "ann", ref: "h1" });
+  assertEquals(timeless(conn.take()), [{ type: "passwordPrompt", name: "ann", ref: "h1" }]);
   // Another name instead of the password: the question is dropped.
   conn.send({ type: "hello", name: "guest", ref: "h2" });
   assertEquals(conn.take().map((event) => [event.type, event.name, event.ref]), [

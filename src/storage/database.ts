@@ -37,7 +37,7 @@ function migrateEventIds(db: DatabaseSync): void {
  * The schema's steps (SQL, or a function for a step that computes): the file's
  * `user_version` is how many it has had. Never edit one that shipped: add the next.
  * (Files from before versions were kept have 0 and the history tables, with or
- * without event ids: the first two steps make nothing new for them that they have.)
+ * without event ids: no step makes again what a file has.)
  */
 const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   // 1: history, topics and kept values (the cloak key).
@@ -47,12 +47,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
    CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
    CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-  // 2: event ids on history (see src/core/ids.ts).
-  migrateEventIds,
-  // 3: accounts; `password` and `scram` are JSON, with the parameters each was made with.
+  // 2: accounts; `password` and `scram` are JSON, with the parameters each was made with.
   `CREATE TABLE IF NOT EXISTS accounts (
      key TEXT PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL,
      password TEXT NOT NULL, scram TEXT NOT NULL);`,
+  // 3: event ids on history (see src/core/ids.ts); main's files had them without a version.
+  migrateEventIds,
 ];
 
 /** The schema version this server writes. */
