@@ -39,6 +39,7 @@ import {
   nameColor,
   parseHistoryLine,
   parseLine,
+  passwordAsked,
   privateReceipt,
   readNotice,
   roomChange,
@@ -102,6 +103,14 @@ export interface ClientOptions {
   reconnectDelay?: (attempt: number) => number;
   /** Called with the prompt to show: `name> ` while asking for a name, then `NAME@ROOM> `. */
   setPrompt?: (prompt: string) => void;
+  /**
+   * The password to answer the server with when the name is registered (from
+   * `--password-file` or `CHAT_PASSWORD`). Without it an interactive client asks
+   * (see `hideInput`), and any other exits 2.
+   */
+  password?: string;
+  /** Called with `true` while the next line typed is a password: the terminal shows none of it. */
+  hideInput?: (hidden: boolean) => void;
   /** Aborting leaves the room cleanly, as the end of input does. */
   signal?: AbortSignal;
   /** The clock for `timestamps`. Default `() => new Date()`. */
@@ -619,6 +628,8 @@ class Client {
   room = LOBBY;
   /** The room to go back to after a reconnect, until the server says we are in one. */
   returnTo: string | null = null;
+  /** The password of our name's account: given, or typed and accepted (for reconnects). */
+  password: string | undefined;
   #input: LineSource;
   /** The one outstanding read of input; it outlives a dropped connection. */
   #pendingInput: Promise<Event> | null = null;
@@ -644,6 +655,7 @@ class Client {
     this.reconnect = options.reconnect ?? this.interactive;
     this.greetingTimeout = options.greetingTimeout ?? GREETING_TIMEOUT;
     this.name = options.name;
+    this.password = options.password;
     this.#input = lineSource(options.input);
     this.#errors = options.errors ?? ((line) => console.error(line));
     const output = options.output;
@@ -916,6 +928,8 @@ class Client {
     let joined = false;
     let askingName = false; // the server asked and we wait for the user to type a name
     let nameSent = false;
+    let askingPassword = false; // the server asked our name's password; the user types it
+    let passwordSent: string | null = null; // the password we answered with, until we are in
     let leaving = false; // we said goodbye; the server closing is expected
     let greeted = false; // the server has asked for a name (or welcomed us)
     let refusal: string | null = null; // the last error the server sent before we were in
@@ -951,7 +965,9 @@ class Client {
       });
     };
     const prompt = () => {
-      this.options.setPrompt?.(joined ? `${this.name}@${this.room}> ` : "name> ");
+      this.options.setPrompt?.(
+        joined ? `${this.name}@${this.room}> ` : askingPassword ? "password> " : "name> ",
+      );
     };
 
     try {
@@ -964,7 +980,9 @@ class Client {
         if (deadline) sources.push(deadline);
         if (!greeted && !leaving) sources.push(greeting);
         if (!leaving) sources.push(this.#aborted);
-        if (!leaving && !listen && (joined || askingName)) sources.push(this.nextInput());
+        if (!leaving && !listen && (joined || askingName || askingPassword)) {
+          sources.push(this.nextInput());
+        }
         const event = await Promise.race(sources);
 
         if (event.type === "timeout") return { done: 0 };
@@ -996,6 +1014,14 @@ class Client {
           const size = encoder.encode(text).length;
           if (this.maxLine !== null && size > this.maxLine) {
             this.notSent(`line too long (${size} bytes, max ${this.maxLine}); it was not sent`);
+            continue;
+          }
+          if (askingPassword) {
+            // Sent as typed, never shown; an empty line goes back to the name question.
+            askingPassword = false;
+            this.options.hideInput?.(false);
+            passwordSent = text;
+            await send(text);
             continue;
           }
           if (askingName) {
@@ -1074,6 +1100,27 @@ class Client {
             }
             continue;
           }
+          const asked = passwordAsked(line);
+          if (asked !== null) {
+            if (this.password !== undefined && passwordSent !== this.password) {
+              // Known already (given, or typed before a reconnect): answer without asking.
+              if (!interactive) this.show(line);
+              passwordSent = this.password;
+              await send(this.password);
+            } else if (!interactive) {
+              const why = passwordSent === null
+                ? `${asked} is registered: give its password with --password-file FILE or CHAT_PASSWORD`
+                : `the password for ${asked} was refused`;
+              this.#errors(why);
+              return { done: 2 };
+            } else {
+              this.show(line);
+              askingPassword = true;
+              this.options.hideInput?.(true);
+              prompt();
+            }
+            continue;
+          }
           if (line.startsWith("!! ") && nameSent) {
             if (!interactive) {
               this.#errors(`name refused: ${line.slice(3)}`);
@@ -1087,6 +1134,9 @@ class Client {
           const hello = helloName(line);
           if (hello !== null) {
             this.name = hello;
+            // Accepted: kept in memory, to answer the question again after a reconnect.
+            if (passwordSent !== null) this.password = passwordSent;
+            passwordSent = null;
             joined = true;
             onJoined();
             this.show(line);
@@ -1198,6 +1248,8 @@ interface Terminal {
   /** Writes `line` to stderr on a row of its own, never onto the prompt. */
   error(line: string): void;
   setPrompt(prompt: string): void;
+  /** While `true`, what is typed is shown nowhere and not kept in the line history. */
+  hideInput(hidden: boolean): void;
   close(): void;
 }
 
@@ -1300,7 +1352,30 @@ function openTerminal(): Terminal {
   };
   const decoder = new TextDecoder();
   let escaping = false;
+  // A password is typed past readline (raw mode is on already), so that it is echoed
+  // nowhere and never enters the line history.
+  let hidden: string[] | null = null;
+  const hiddenKeys = (text: string) => {
+    for (const char of text) {
+      if (hidden === null) return;
+      if (char === "\r" || char === "\n") {
+        const line = hidden.join("");
+        hidden = null;
+        push(line);
+      } else if (char === "\x03" || (char === "\x04" && hidden.length === 0)) {
+        hidden = null;
+        rl.close(); // Ctrl-C or Ctrl-D: leave, as at any prompt
+      } else if (char === "\x7f" || char === "\b") {
+        hidden.pop();
+      } else if (char === "\x15") {
+        hidden.length = 0; // Ctrl-U
+      } else if (char >= " " && char !== "\x1b") {
+        hidden.push(char);
+      }
+    }
+  };
   process.stdin.on("data", (chunk: Uint8Array) => {
+    if (hidden !== null) return hiddenKeys(decoder.decode(chunk, { stream: true }));
     for (const part of splitKeys(decoder.decode(chunk, { stream: true }), escaping)) {
       if (closed) return;
       if (part.keys || !prompting) {
@@ -1363,6 +1438,9 @@ function openTerminal(): Terminal {
       prompting = true;
       rl.prompt(true);
     },
+    hideInput(hide) {
+      hidden = hide ? [] : null;
+    },
     close() {
       rl.close();
     },
@@ -1391,6 +1469,10 @@ OPTIONS:
   --timestamps      prefix each line with the local time as HH:MM
   --timestamps=iso  prefix each line with the full UTC time, 2026-11-29T04:51:50.123Z
   --no-reconnect    exit 1 when the connection drops instead of reconnecting
+  --password-file FILE
+                    the password of --name's account (its first line), for bots and
+                    pipes; or set CHAT_PASSWORD (read with --allow-env=CHAT_PASSWORD or -A).
+                    In a terminal without either, the client asks, showing nothing typed
   --listen          print everything, send nothing, stay connected (needs --name)
   -h, --help        show this help
 
@@ -1404,7 +1486,7 @@ is sent, received lines go to stdout (replayed ones as the server sends them,
 [2026-11-29T04:51:50Z] ann: hi), and the client leaves at the end of stdin.
 
 EXIT STATUS:
-  0 left cleanly, 1 connection failed or lost, 2 bad usage or name refused`);
+  0 left cleanly, 1 connection failed or lost, 2 bad usage, name or password refused`);
 }
 
 function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -1413,6 +1495,25 @@ function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string):
 }
 
 /** Reads the `--ca` file; exits 1 with one line (not a usage error) if it cannot. */
+/**
+ * The password for a registered name: the first line of `file` (`--password-file`),
+ * else `CHAT_PASSWORD`, else none (asked when needed, at a terminal). Unreadable: exit 1.
+ */
+function readPassword(file: string | undefined): string | undefined {
+  if (file === undefined) {
+    // Asked only if allowed (--allow-env or -A): Deno would otherwise prompt for it.
+    const env = { name: "env", variable: "CHAT_PASSWORD" } as const;
+    if (Deno.permissions.querySync(env).state !== "granted") return undefined;
+    return Deno.env.get("CHAT_PASSWORD") || undefined;
+  }
+  try {
+    return Deno.readTextFileSync(file).split("\n")[0].replace(/\r$/, "");
+  } catch (error) {
+    console.error(`client: cannot read --password-file ${file}: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
+
 function readCa(file: string): string {
   try {
     return Deno.readTextFileSync(file);
@@ -1430,6 +1531,7 @@ function readCa(file: string): string {
 async function main(): Promise<void> {
   let options: Omit<ClientOptions, "input" | "output" | "interactive">;
   let ca: string | undefined;
+  let passwordFile: string | undefined;
   try {
     const { values } = parseArgs({
       // `--timestamps` alone is HH:MM; parseArgs has no option with an optional value.
@@ -1443,6 +1545,7 @@ async function main(): Promise<void> {
         "no-color": { type: "boolean" },
         timestamps: { type: "string" },
         "no-reconnect": { type: "boolean" },
+        "password-file": { type: "string" },
         listen: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -1458,6 +1561,7 @@ async function main(): Promise<void> {
       throw new Error(`--timestamps is HH:MM, or --timestamps=iso, not "${stamps}"`);
     }
     ca = values.ca;
+    passwordFile = values["password-file"];
     options = {
       host: values.host,
       port,
@@ -1474,6 +1578,7 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   if (ca !== undefined) options.caCerts = [readCa(ca)];
+  options.password = readPassword(passwordFile);
 
   // A person at a terminal gets the prompt; anything else is a pipe or a script.
   const interactive = !options.listen && Deno.stdin.isTerminal();
@@ -1487,6 +1592,7 @@ async function main(): Promise<void> {
       output: terminal.print,
       errors: terminal.error,
       setPrompt: terminal.setPrompt,
+      hideInput: terminal.hideInput,
       // Wrapped here with a hanging indent, so that the terminal never wraps a line itself.
       columns: Deno.stdout.isTerminal() ? () => process.stdout.columns || 80 : undefined,
     });

@@ -37,6 +37,13 @@ import { CLOAK_SECRET_MIN, Cloaks, newCloakSecret } from "./src/core/cloak.ts";
 import { FlushScheduler } from "./src/transport/outbox.ts";
 import { TcpTransport } from "./src/transport/tcp.ts";
 import { withTimeout } from "./src/core/timeout.ts";
+import {
+  Accounts,
+  type AccountStore,
+  DEFAULT_POLICY,
+  MemoryAccountStore,
+} from "./src/core/accounts.ts";
+import type { HashCost } from "./src/core/passwords.ts";
 import { parseOrigin, WebServer } from "./src/web/web.ts";
 
 /** How a server is set up; every field has a default. */
@@ -126,6 +133,12 @@ export interface ServerOptions {
   cloakSecret?: string;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
+  /** Who may make accounts: `open` (anyone, `/register`) or `closed` (the operator). Default open. */
+  registration?: "open" | "closed";
+  /** Only those logged in to an account may chat; guests are refused. Default false. */
+  requireAccount?: boolean;
+  /** How costly new password hashes are. Default scrypt N=2^15, r=8, p=1 (tests lower it). */
+  hashCost?: HashCost;
   /** Log every message as well as joins and leaves. Default false. */
   verbose?: boolean;
   /** Log lines as text or as JSON objects (one per line). Default text. */
@@ -274,6 +287,25 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       log,
     );
   }
+  // Accounts live where history lives: the --db file, Redis, or memory (until the server stops).
+  const accountStore: AccountStore = history
+    ? new (await import("./src/storage/sqlite_accounts.ts")).SqliteAccountStore(history.database)
+    : bus
+    ? new (await import("./src/storage/redis_accounts.ts")).RedisAccountStore(bus)
+    : new MemoryAccountStore();
+  hub.accounts = new Accounts(hub, accountStore, {
+    ...DEFAULT_POLICY,
+    registration: settings.registration ?? DEFAULT_POLICY.registration,
+    requireAccount: settings.requireAccount ?? false,
+    cost: settings.hashCost ?? DEFAULT_POLICY.cost,
+  });
+  try {
+    await hub.accounts.load();
+  } catch (error) {
+    await bus?.close(0);
+    await hub.history.close();
+    throw error;
+  }
   // The key of IRC cloaks: given, or kept with the data so that a restart (or another server
   // of the cluster) cloaks every address alike.
   let cloakSecret = settings.cloakSecret;
@@ -396,6 +428,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   }
   for (const event of listening) log.event(event);
+  if (!accountStore.persistent) {
+    log.event({
+      event: "accounts",
+      text: "kept in memory: they last until the server stops (--db FILE keeps them)",
+    });
+  }
 
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
@@ -406,12 +444,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       web?.stopAccepting(); // /healthz says so at once; the page is told like everyone
       log.event({ event: "shutdown", count: hub.sessions.size });
       hub.shutdown(reason);
+      // An account being made or changed is written before the store goes (a hash: ~150 ms).
+      await withTimeout(hub.accounts.idle(), settings.drainTimeout);
       await Promise.all([
         tcp.closed(settings.drainTimeout),
         web?.closed(settings.drainTimeout),
         bus?.close(settings.drainTimeout), // the other instances hear who left
         irc?.tcp.closed(settings.drainTimeout),
       ]);
+      await hub.accounts.store.close();
       await hub.history.close();
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
@@ -505,6 +546,8 @@ function printUsage(): void {
 
 USAGE:
   deno run -A server.ts [OPTIONS]
+  deno run -A server.ts account add|password|remove NAME --db FILE
+  deno run -A server.ts account list --db FILE
 
 OPTIONS:
   --host HOST           address to listen on (default ${DEFAULTS.hostname})
@@ -553,6 +596,9 @@ OPTIONS:
                         rooms, names and history (redis://[user:pass@]host:port[/db],
                         rediss:// for TLS; not with --db)
   --redis-ca FILE       PEM certificate(s) to trust for a rediss:// Redis (a private CA)
+  --registration MODE   open (default): anyone may /register the name they hold;
+                        closed: only the operator makes accounts (server.ts account add)
+  --require-account     only those logged in to an account may chat (no guests)
   --log-format FORMAT   text (default) or json: one object per line for log shippers
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
@@ -655,6 +701,10 @@ function intFlag(
 }
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "account") {
+    const { accountCommand, processIo } = await import("./src/ops/account_command.ts");
+    Deno.exit(await accountCommand(Deno.args.slice(1), processIo()));
+  }
   // Before any client can use up the file descriptors: see src/ops/stack_limit.ts.
   primeStackLimit();
   let options: ServerOptions;
@@ -693,6 +743,8 @@ async function main(): Promise<void> {
         keep: { type: "string" },
         redis: { type: "string" },
         "redis-ca": { type: "string" },
+        registration: { type: "string" },
+        "require-account": { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -713,6 +765,10 @@ async function main(): Promise<void> {
     secretFile = values["cloak-secret-file"];
     if (values["cloak-secret"] !== undefined && secretFile !== undefined) {
       throw new Error("--cloak-secret and --cloak-secret-file: one or the other");
+    }
+    const registration = values.registration;
+    if (registration !== undefined && registration !== "open" && registration !== "closed") {
+      throw new Error(`--registration is open or closed, not "${registration}"`);
     }
     const logFormat = values["log-format"];
     if (logFormat !== undefined && logFormat !== "text" && logFormat !== "json") {
@@ -761,6 +817,8 @@ async function main(): Promise<void> {
       keep: intFlag("keep", values.keep, 1),
       redis: values.redis,
       redisCa: values["redis-ca"],
+      registration,
+      requireAccount: values["require-account"],
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);

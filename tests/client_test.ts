@@ -1488,3 +1488,155 @@ terminalTest(
     assert(rows.includes("EXIT=1"), screen);
   },
 );
+
+// ---------------------------------------------------------------------------
+// Accounts: the password question
+// ---------------------------------------------------------------------------
+
+/** Cheap password hashes for the tests' servers. */
+const CHEAP_HASH = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+
+/** A server where `ann` is an account with the password `right one`, no one connected. */
+async function serverWithAnn() {
+  const server = await quietServer({ hashCost: CHEAP_HASH });
+  using ann = await LineClient.join(server, "ann");
+  await ann.write("/register right one\n");
+  await ann.until((line) => line.startsWith("-- ann is now your account"));
+  return server;
+}
+
+test("runClient asks for a registered name's password with the input hidden, again when wrong", async () => {
+  await using server = await serverWithAnn();
+  const hidden: boolean[] = [];
+  const prompts: string[] = [];
+  const { keyboard, screen, done } = interactiveClient({
+    port: server.addr.port,
+    name: "ann",
+    hideInput: (hide) => hidden.push(hide),
+    setPrompt: (prompt) => prompts.push(prompt),
+  });
+  await screen.waitFor((line) => line === say.passwordPrompt("ann"));
+  assertEquals(hidden, [true]);
+  assertEquals(prompts.at(-1), "password> ");
+  keyboard.type("wrong one");
+  await screen.waitFor((line) => line === say.wrongPassword("ann"));
+  await screen.waitFor((line) => line === say.passwordPrompt("ann"), 2);
+  assertEquals(hidden, [true, false, true]);
+  keyboard.type("right one");
+  await screen.waitFor((line) => helloName(line) === "ann");
+  assertEquals(hidden, [true, false, true, false]);
+  assertEquals(prompts.at(-1), "ann@lobby> ");
+  assert(!screen.lines.some((line) => line.includes("right one") || line.includes("wrong one")));
+  keyboard.end();
+  assertEquals(await done, 0);
+});
+
+test("runClient scripted answers with the password given, and exits 2 without one or with a wrong one", async () => {
+  await using server = await serverWithAnn();
+  const run = async (password: string | undefined) => {
+    const errors: string[] = [];
+    const lines: string[] = [];
+    const keyboard = new Keyboard();
+    let greeted!: () => void;
+    const hello = new Promise<void>((resolve) => greeted = resolve);
+    const done = runClient({
+      port: server.addr.port,
+      name: "ann",
+      password,
+      input: keyboard,
+      output: (line) => {
+        lines.push(line);
+        if (helloName(line) === "ann") greeted();
+      },
+      errors: (line) => errors.push(line),
+    });
+    if (password === "right one") {
+      await within(hello, "hello");
+      keyboard.end();
+    }
+    return { code: await done, errors, lines };
+  };
+  const none = await run(undefined);
+  assertEquals([none.code, none.errors], [2, [
+    "ann is registered: give its password with --password-file FILE or CHAT_PASSWORD",
+  ]]);
+  const wrong = await run("nope");
+  assertEquals([wrong.code, wrong.errors], [2, ["name refused: wrong password for ann"]]);
+  const right = await run("right one");
+  assertEquals(right.code, 0);
+  assert(!right.lines.some((line) => line.includes("right one")));
+});
+
+test("client.ts takes the password from --password-file or CHAT_PASSWORD", async () => {
+  await using server = await serverWithAnn();
+  const dir = await Deno.makeTempDir({ prefix: "chat-client-" });
+  try {
+    const file = `${dir}/password`;
+    await Deno.writeTextFile(file, "right one\n");
+    const post = async (args: string[], env: Record<string, string> = {}) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-N", "-R", ...args.slice(0, 1), CLIENT, ...args.slice(1)],
+        env,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(encoder.encode("hello\n"));
+      await writer.close();
+      const { code, stdout, stderr } = await child.output();
+      return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+    };
+    const port = String(server.addr.port);
+    const fromFile = await post(["-N", "--name", "ann", "--port", port, "--password-file", file]);
+    assertEquals(fromFile.code, 0, fromFile.err);
+    assert(fromFile.out.includes(say.passwordPrompt("ann")), fromFile.out);
+    assert(!fromFile.out.includes("right one"));
+    const fromEnv = await post(["--allow-env=CHAT_PASSWORD", "--name", "ann", "--port", port], {
+      CHAT_PASSWORD: "right one",
+    });
+    assertEquals(fromEnv.code, 0, fromEnv.err);
+    // Without the permission to read it, the variable is not asked for (Deno would prompt).
+    const unread = await post(["-N", "--name", "ann", "--port", port], {
+      CHAT_PASSWORD: "right one",
+    });
+    assertEquals(unread.code, 2);
+    const missing = await post([
+      "-N",
+      "--name",
+      "ann",
+      "--port",
+      port,
+      "--password-file",
+      `${dir}/none`,
+    ]);
+    assertEquals(missing.code, 1);
+    assert(missing.err.startsWith(`client: cannot read --password-file ${dir}/none`), missing.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("runClient answers the password question again by itself after a reconnect", async () => {
+  await using first = await serverWithAnn();
+  await using second = await serverWithAnn();
+  const servers = [first, second];
+  let connects = 0;
+  const hidden: boolean[] = [];
+  const { keyboard, screen, done } = interactiveClient({
+    name: "ann",
+    hideInput: (hide) => hidden.push(hide),
+    connect: () => Deno.connect({ port: servers[Math.min(connects++, 1)].addr.port }),
+    reconnectDelay: () => 1,
+  });
+  await screen.waitFor((line) => line === say.passwordPrompt("ann"));
+  keyboard.type("right one");
+  await screen.waitFor((line) => helloName(line) === "ann");
+  await first.close();
+  await screen.waitFor((line) => helloName(line) === "ann", 2);
+  assertEquals(second.stats().members, 1);
+  assertEquals(hidden, [true, false], "asked once");
+  assertEquals(screen.lines.filter((line) => line === say.passwordPrompt("ann")).length, 1);
+  keyboard.end();
+  assertEquals(await done, 0);
+});

@@ -22,6 +22,7 @@ import { NAME_COLORS, nameColor, say } from "../src/text/protocol.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
 import { LineClient, sanitized, test } from "./test_util.ts";
 import { JsonStandIn, type PlayedSocket } from "./json_stand_in.ts";
+import * as wording from "../src/web/page/wording.js";
 
 // ---------------------------------------------------------------------------
 // The browser
@@ -404,6 +405,48 @@ browserTest(
     await untilText(chat.page, "#status", "Connected as ann");
     await untilText(chat.page, "#room", "lobby");
     assertEquals(await textOf(chat.page, "#name-error"), "");
+    assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "web page: an account's name asks its password in a hidden field, again when wrong",
+  async (browser) => {
+    await using server = await startChat({
+      hashCost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+    });
+    {
+      using ann = await LineClient.join(server, "ann");
+      await ann.write("/register right one\n");
+      await expectLine(ann, say.registered("ann", false));
+    }
+    const chat = await openPage(browser, server);
+    const inputType = `document.querySelector("#name-input").type`;
+    await giveName(chat, "ann");
+    await untilText(chat.page, "#name-label", wording.say.passwordFor("ann"));
+    assertEquals(await chat.page.evaluate(inputType), "password");
+    assertEquals(await chat.page.evaluate(`document.querySelector("#name-hint").hidden`), true);
+    await giveName(chat, "wrong one");
+    await untilText(
+      chat.page,
+      "#name-error",
+      wording.errorText({ code: "wrongPassword", name: "ann" }),
+    );
+    // Asked again, still for a password.
+    await until(chat.page, `!document.querySelector("#name-input").disabled`, "the question again");
+    assertEquals(await textOf(chat.page, "#name-label"), wording.say.passwordFor("ann"));
+    assertEquals(await chat.page.evaluate(inputType), "password");
+    await giveName(chat, "right one");
+    await until(
+      chat.page,
+      `document.querySelector("#name-view").hidden && ` +
+        `document.querySelector("#status").textContent === "Connected as ann"`,
+      "ann to be in",
+    );
+    assertEquals(await chat.page.evaluate(inputType), "text");
+    assertEquals(await textOf(chat.page, "#name-label"), "What should we call you?");
+    await type(chat, "/whois ann");
+    await seeLine(chat.page, wording.say.whois("ann", "lobby", "ann"));
     assertEquals(chat.errors, []);
   },
 );

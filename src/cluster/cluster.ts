@@ -195,6 +195,8 @@ export class Cluster implements ClusterLink {
         }
         return;
       }
+      case "account":
+        return hub.remoteAccount(envelope.k, envelope.name);
       case "drop":
       case "room":
         return;

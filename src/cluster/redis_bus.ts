@@ -379,6 +379,11 @@ export class RedisBus implements ClusterBus {
     this.dropped++;
   }
 
+  /** Sends one command to Redis (the account store's: `src/storage/redis_accounts.ts`). */
+  command(args: string[]): Promise<unknown> {
+    return this.#client.sendCommand(args);
+  }
+
   /**
    * The value kept in Redis under `key` (such as `chat:cloak-key`), or `fresh`, kept
    * there now, if there is none: the first instance decides it for the whole cluster.

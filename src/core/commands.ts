@@ -7,7 +7,7 @@
 
 import type { Hub } from "./hub.ts";
 import { failed, type Problem } from "./events.ts";
-import { reasons } from "./protocol.ts";
+import { nameKey, reasons } from "./protocol.ts";
 import type { Session } from "./session.ts";
 
 /** One slash command. */
@@ -42,7 +42,13 @@ export const COMMANDS: readonly Command[] = [
     run(hub, session, rest) {
       const who = hub.who(session, rest || undefined);
       if (!who) return refuse(session, { code: "noSuchRoom", room: rest });
-      session.tell({ type: "who", time: Date.now(), ...who });
+      // Marked: those logged in to an account (members of other servers are not known).
+      const loggedIn = who.names.filter((name) => hub.members.get(nameKey(name))?.account);
+      session.tell(
+        loggedIn.length > 0
+          ? { type: "who", time: Date.now(), ...who, loggedIn }
+          : { type: "who", time: Date.now(), ...who },
+      );
     },
   },
   {
@@ -97,6 +103,63 @@ export const COMMANDS: readonly Command[] = [
     summary: "change your name",
     needsArgument: true,
     run: (hub, session, rest) => hub.rename(session, rest.normalize("NFC")),
+  },
+  {
+    name: "/whois",
+    usage: "/whois NAME",
+    summary: "where NAME is, and whether NAME is logged in",
+    needsArgument: true,
+    run(hub, session, rest) {
+      const member = hub.findMember(rest);
+      if (!member?.name) return refuse(session, { code: "noSuchMember", name: rest });
+      // Whether a member of another server is logged in is not known here.
+      const here = hub.members.get(nameKey(member.name));
+      const key = here === member ? here.account : undefined;
+      const room = typeof member.room === "string" ? member.room : member.room?.name;
+      session.tell({
+        type: "whois",
+        time: Date.now(),
+        name: member.name,
+        room: room || null,
+        account: key ? hub.accounts.accountName(key) ?? null : key,
+      });
+    },
+  },
+  {
+    name: "/register",
+    usage: "/register PASSWORD",
+    summary: "make the name you hold your account (before a name: /register NAME PASSWORD)",
+    beforeName: true,
+    needsArgument: true,
+    run: (hub, session, rest) => hub.accounts.register(session, rest),
+  },
+  {
+    name: "/login",
+    usage: "/login NAME PASSWORD",
+    summary: "log in to the account NAME, and take its name",
+    beforeName: true,
+    needsArgument: true,
+    run: (hub, session, rest) => hub.accounts.login(session, rest),
+  },
+  {
+    name: "/logout",
+    usage: "/logout",
+    summary: "log out of your account",
+    run: (hub, session) => hub.accounts.logout(session),
+  },
+  {
+    name: "/password",
+    usage: "/password OLD NEW",
+    summary: "change your account's password",
+    needsArgument: true,
+    run: (hub, session, rest) => hub.accounts.changePassword(session, rest),
+  },
+  {
+    name: "/unregister",
+    usage: "/unregister PASSWORD",
+    summary: "delete your account (its name is then free for anyone)",
+    needsArgument: true,
+    run: (hub, session, rest) => hub.accounts.unregister(session, rest),
   },
   {
     name: "/me",
@@ -185,5 +248,8 @@ export function dispatch(hub: Hub, session: Session, text: string): void {
   } else {
     command.run(hub, session, rest);
   }
-  if (session.name === null && !session.closed) session.tell({ type: "prompt", time: Date.now() });
+  // Account work under way (a password being checked) asks again itself if it must.
+  if (session.name === null && !session.closed && !hub.accounts.busy(session)) {
+    session.tell({ type: "prompt", time: Date.now() });
+  }
 }

@@ -36,6 +36,16 @@ export type Problem =
   | { readonly code: "historyTooFast"; readonly seconds: number }
   | { readonly code: "tooManyRooms"; readonly max: number; readonly room: string }
   | { readonly code: "tooManyRoomsFromAddress"; readonly max: number; readonly room: string }
+  | { readonly code: "nameRegistered"; readonly name: string }
+  | { readonly code: "accountRequired"; readonly name: string }
+  | { readonly code: "registrationClosed" }
+  | { readonly code: "alreadyLoggedIn"; readonly account: string }
+  | { readonly code: "notLoggedIn" }
+  | { readonly code: "noSuchAccount"; readonly name: string }
+  | { readonly code: "badPassword"; readonly reason: string }
+  | { readonly code: "wrongPassword"; readonly name: string }
+  | { readonly code: "loginThrottled"; readonly seconds: number }
+  | { readonly code: "loginBusy" }
   | { readonly code: "internal" };
 
 /** The stable code of a {@linkcode Problem}. */
@@ -140,7 +150,24 @@ export type Reply =
       readonly room: string;
       readonly names: readonly string[];
       readonly count: number;
+      /** Those of `names` logged in to an account. */
+      readonly loggedIn?: readonly string[];
     }
+    /** Where `name` is, and the account it is logged in to (`null`: a guest; `undefined`: not known). */
+    | {
+      readonly type: "whois";
+      readonly name: string;
+      readonly room: string | null;
+      readonly account: string | null | undefined;
+    }
+    /** `name` is registered: its password, please (on the next line). */
+    | { readonly type: "passwordPrompt"; readonly name: string }
+    /** `name` is now an account (`persistent`: it outlives the server). */
+    | { readonly type: "registered"; readonly name: string; readonly persistent: boolean }
+    | { readonly type: "loggedIn"; readonly account: string }
+    | { readonly type: "loggedOut"; readonly account: string }
+    | { readonly type: "passwordChanged"; readonly account: string }
+    | { readonly type: "unregistered"; readonly account: string }
     /** The first of `count` rooms. */
     | { readonly type: "rooms"; readonly rooms: readonly RoomInfo[]; readonly count: number }
     /** A page of a room's history, oldest first (`earlier`: asked for, not replayed). */

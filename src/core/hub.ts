@@ -8,6 +8,7 @@
  */
 
 import type { ClusterHub, ClusterLink, RemoteMember } from "./remote.ts";
+import { Accounts } from "./accounts.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
   type ChatMessage,
@@ -124,6 +125,8 @@ export class Hub implements ClusterHub {
   cluster: ClusterLink | null = null;
   /** Says which address a session counts under (and which are exempt); `null`: no bound. */
   admission: Admission | null = null;
+  /** Registered names and the account commands (in memory unless the server gives a store). */
+  accounts: Accounts = new Accounts(this);
   /**
    * Rooms that one address (see {@linkcode Admission.keyOf}) may have made and that exist
    * now: an eighth of `maxRooms`, at least 4. Filling every room takes eight addresses,
@@ -170,6 +173,8 @@ export class Hub implements ClusterHub {
   /** Handles one line a session sent: its name while it has none, then messages and commands. */
   handleLine(session: Session, bytes: Uint8Array): void {
     const text = cleanLine(bytes);
+    // Asked for a password at the name prompt: this line is it, whatever it looks like.
+    if (session.name === null && this.accounts.answer(session, text)) return;
     if (isBlank(text)) return;
     if (text.charCodeAt(0) === SLASH && text.charCodeAt(1) !== SLASH) {
       return dispatch(this, session, text);
@@ -266,8 +271,12 @@ export class Hub implements ClusterHub {
     return this.members.get(key) ?? this.claims.get(key);
   }
 
-  /** Why `name` cannot be `session`'s name (bad, reserved or taken), or `null`. */
-  nameError(name: string, session: Session): Problem | null {
+  /**
+   * Why `name` cannot be `session`'s name (bad, reserved, taken, or registered to an
+   * account the session is not logged in to: unless `asOwner`, when the caller checks
+   * the password itself), or `null`.
+   */
+  nameError(name: string, session: Session, asOwner = false): Problem | null {
     const bad = checkName(name);
     if (bad) return { code: "badName", name, reason: bad };
     const key = nameKey(name);
@@ -275,14 +284,21 @@ export class Hub implements ClusterHub {
     const holder = this.holderOf(key);
     if (holder && holder !== session) return { code: "nameTaken", name };
     if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
-    return null;
+    return asOwner ? null : this.accounts.guard(session, name);
   }
 
   /** Gives an unnamed `session` the name `text` if it may have it, or tells it why not. */
   chooseName(session: Session, text: string): void {
     const name = text.normalize("NFC");
-    const error = this.nameError(name, session);
+    const error = this.nameError(name, session, true);
     if (error) return this.#refuseName(session, error);
+    // A registered name asks for its password first (see `accounts.ts`).
+    if (this.accounts.challenge(session, name)) return;
+    this.takeName(session, name);
+  }
+
+  /** Gives unnamed `session` the name `name` (checked already) and lets it into the lobby. */
+  takeName(session: Session, name: string): void {
     if (this.cluster) {
       return this.claim(session, name, LOBBY, (taken) => {
         if (taken) return this.#refuseName(session, { code: "nameTaken", name });
@@ -692,6 +708,10 @@ export class Hub implements ClusterHub {
     this.log.event({ event: "name-lost", name: session.name, address: session.conn.remote });
     session.tell(failed({ code: "nameLost", name: session.name }));
     this.leave(session, reasons.nameLost, true);
+  }
+
+  remoteAccount(key: string, name: string | null): void {
+    this.accounts.remoteChanged(key, name);
   }
 
   localMembers(): { k: string; name: string; room: string }[] {

@@ -27,7 +27,9 @@ export type ClusterEvent =
   /** A room's topic, kept again after Redis lost it (nobody is told). */
   | { t: "room"; k: string; topic: string }
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
-  | { t: "hello"; keys: string[] };
+  | { t: "hello"; keys: string[] }
+  /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
+  | { t: "account"; k: string; name: string | null };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -50,6 +52,8 @@ export interface ClusterHub {
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
+  /** An account was made (`name`) or deleted (`null`) on another instance. */
+  remoteAccount(key: string, name: string | null): void;
   /** Every local member, as events that (re)announce them. */
   localMembers(): { k: string; name: string; room: string }[];
   /** The topics of rooms with members here, by room key. */

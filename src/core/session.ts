@@ -70,6 +70,8 @@ export abstract class Session {
   historyCursor: string | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
+  /** The key of the account this session is logged in to, or `null` (a guest). */
+  account: string | null = null;
   /** A name this session is claiming across the cluster (its input waits meanwhile). */
   claiming: string | null = null;
   /**

@@ -569,6 +569,8 @@ export class IrcSession extends Session {
         return this.reply(ERR_NICKNAMEINUSE, problem.name, "Nickname is already in use");
       case "nameReserved":
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Nickname is reserved");
+      case "nameRegistered":
+        return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_REGISTERED);
       case "badName":
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Erroneous nickname");
       case "tooManyRooms":
@@ -748,6 +750,9 @@ function lusers(session: IrcSession): void {
   );
 }
 
+/** SASL and NickServ come later; until then a registered nick is as good as in use (433). */
+const NICK_REGISTERED = "Nickname is registered to an account";
+
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(
   session: IrcSession,
@@ -756,11 +761,14 @@ function nickProblem(
   // The hub's verdict (held here, claimed here, or held on another server of the cluster).
   switch (session.hub.nameError(nick, session)?.code) {
     case undefined:
+    case "accountRequired": // refused when the connection registers (see #refused)
       return null;
     case "nameReserved":
       return [ERR_ERRONEUSNICKNAME, "Nickname is reserved"];
     case "nameTaken":
       return [ERR_NICKNAMEINUSE, "Nickname is already in use"];
+    case "nameRegistered":
+      return [ERR_NICKNAMEINUSE, NICK_REGISTERED];
     default:
       return [ERR_ERRONEUSNICKNAME, "Erroneous nickname"];
   }

@@ -25,7 +25,9 @@ export type JsonProblem =
   /** A field is missing, or of the wrong type. */
   | { readonly code: "badRequest"; readonly field: string }
   /** The frame is over the limit (`max` bytes). */
-  | { readonly code: "tooBig"; readonly max: number };
+  | { readonly code: "tooBig"; readonly max: number }
+  /** A `password` request when no `passwordPrompt` is waiting for one. */
+  | { readonly code: "noPasswordAsked" };
 
 /** The JSON object that shows `event` (with `ref` if it answers a request that had one). */
 export function toJson(event: Event, ref?: string): Record<string, unknown> {

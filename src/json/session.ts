@@ -1,6 +1,6 @@
 /**
  * The JSON protocol's session (`chat.v1.json` on the WebSocket): each WebSocket
- * message is one request (`hello`, `line`), each event one JSON object in a text
+ * message is one request (`hello`, `line`, `password`), each event one JSON object in a text
  * frame of its own. A room's events are encoded (and framed) once for all JSON
  * recipients ({@linkcode JSON_FRAMES}); a reply or error carries the `ref` of the
  * request that caused it. A bad frame gets one error, and the connection stays.
@@ -126,13 +126,16 @@ export class JsonSession extends Session {
           return this.#hello(fields);
         case "line":
           return this.#line(fields);
+        case "password":
+          return this.#password(fields);
         default:
           if (typeof type !== "string") return this.#refuse({ code: "badRequest", field: "type" });
           return this.#refuse({ code: "unknownType", got: type.slice(0, REF_MAX) });
       }
     } finally {
-      // A name claimed across the cluster is answered later: the ref waits with it.
-      if (this.claiming === null) this.#ref = undefined;
+      // A name claimed across the cluster, or a password being checked, is answered
+      // later: the ref waits with it.
+      if (this.claiming === null && !this.hub.accounts.busy(this)) this.#ref = undefined;
     }
   }
 
@@ -146,7 +149,23 @@ export class JsonSession extends Session {
       return this.tell({ type: "alreadyNamed", time: Date.now(), name: this.name });
     }
     this.since = since;
+    // Another name instead of answering a password question: the question is dropped.
+    this.hub.accounts.forget(this);
     this.hub.chooseName(this, cleanText(name));
+  }
+
+  /**
+   * `{"type":"password","password"}`: the answer to a `passwordPrompt` (never taken as a
+   * name or a chat line: without a question pending it is refused, and goes nowhere).
+   */
+  #password({ password }: Record<string, unknown>): void {
+    if (typeof password !== "string") {
+      return this.#refuse({ code: "badRequest", field: "password" });
+    }
+    if (this.name !== null || !this.hub.accounts.asking(this)) {
+      return this.#refuse({ code: "noPasswordAsked" });
+    }
+    this.hub.accounts.answer(this, password);
   }
 
   /** `{"type":"line","text"}`: what an nc user would type, a chat line or a command. */

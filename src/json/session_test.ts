@@ -12,6 +12,7 @@ import { TOO_LONG } from "../core/input.ts";
 import { JsonSession, type MessageConnection } from "./session.ts";
 import { type MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import type { Session } from "../core/session.ts";
+import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -279,4 +280,75 @@ test("json: a room's event is encoded once for all JSON recipients, and once for
   assert(ann.chunks[0] === bob.chunks[0], "the same bytes for both JSON recipients");
   assertEquals(ann.take()[0].text, "once");
   assertEquals(texts.map((text) => text.take()), [["eve: once"], ["eve: once"]]);
+});
+
+/** A hub whose accounts hash cheaply (the real cost is measured elsewhere). */
+function accountsHub(): MemoryHub {
+  const hub = new MemoryHub();
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  return hub;
+}
+
+test("json: an account's name asks for its password; a password request answers, with its ref", async () => {
+  using hub = accountsHub();
+  const ann = member(hub, "ann");
+  ann.take();
+  ann.send({ type: "line", text: "/register right one", ref: "reg" });
+  await hub.accounts.idle();
+  assertEquals(timeless(ann.take()), [
+    { type: "registered", name: "ann", persistent: false, ref: "reg" },
+  ]);
+  ann.send({ type: "line", text: "/whois ann", ref: "wi" });
+  ann.send({ type: "line", text: "/who", ref: "w" });
+  assertEquals(timeless(ann.take()), [
+    { type: "whois", name: "ann", room: "lobby", account: "ann", ref: "wi" },
+    { type: "who", room: "lobby", names: ["ann"], count: 1, loggedIn: ["ann"], ref: "w" },
+  ]);
+  ann.send({ type: "line", text: "/quit" });
+
+  const conn = open(hub);
+  // Not asked: a password goes nowhere (not taken as a name), and says so.
+  conn.send({ type: "password", password: "right one", ref: "early" });
+  assertEquals(timeless(conn.take()), [{ type: "error", code: "noPasswordAsked", ref: "early" }]);
+  conn.send({ type: "password", ref: "p0" });
+  assertEquals(timeless(conn.take()), [
+    { type: "error", code: "badRequest", field: "password", ref: "p0" },
+  ]);
+  conn.send({ type: "hello", name: "ANN", ref: "h" });
+  assertEquals(timeless(conn.take()), [{ type: "passwordPrompt", name: "ANN", ref: "h" }]);
+  conn.send({ type: "password", password: "wrong", ref: "p1" });
+  await hub.accounts.idle();
+  assertEquals(timeless(conn.take()), [
+    { type: "error", code: "wrongPassword", name: "ann", ref: "p1" },
+    { type: "passwordPrompt", name: "ANN", ref: "p1" },
+  ]);
+  // An empty password goes back to the name question.
+  conn.send({ type: "password", password: " ", ref: "e" });
+  assertEquals(timeless(conn.take()), [{ type: "prompt", ref: "e" }]);
+  conn.send({ type: "hello", name: "ann", ref: "h1" });
+  assertEquals(timeless(conn.take()), [{ type: "passwordPrompt", name: "ann", ref: "h1" }]);
+  // Another name instead of the password: the question is dropped.
+  conn.send({ type: "hello", name: "guest", ref: "h2" });
+  assertEquals(conn.take().map((event) => [event.type, event.name, event.ref]), [
+    ["welcome", "guest", "h2"],
+  ]);
+  conn.send({ type: "line", text: "/quit" });
+
+  const again = open(hub);
+  again.send({ type: "hello", name: "ann", ref: "h" });
+  assertEquals(again.take().map((event) => event.type), ["passwordPrompt"]);
+  again.send({ type: "password", password: "right one", ref: "p" });
+  await hub.accounts.idle();
+  assertEquals(again.take().map((event) => [event.type, event.name, event.ref]), [
+    ["welcome", "ann", "p"],
+  ]);
+  again.send({ type: "password", password: "right one", ref: "late" });
+  again.send({ type: "line", text: "/logout", ref: "o" });
+  assertEquals(timeless(again.take()), [
+    { type: "error", code: "noPasswordAsked", ref: "late" },
+    { type: "loggedOut", account: "ann", ref: "o" },
+  ]);
 });

@@ -81,7 +81,12 @@ export interface LogEvent {
     | "name-lost"
     | "cluster"
     | "shutdown"
-    | "summary";
+    | "summary"
+    | "account"
+    | "accounts"
+    | "login-failed"
+    | "login-throttled"
+    | "login-busy";
   name?: string;
   /** The name before a rename. */
   old?: string;
@@ -159,6 +164,16 @@ export function formatText(e: LogEvent): string {
       return `shutting down with ${e.count} connected`;
     case "summary":
       return `in the last ${e.reason}, also: ${e.text}`;
+    case "account":
+      return `account ${e.name}: ${e.reason}${from}`;
+    case "accounts":
+      return `accounts: ${e.text}`;
+    case "login-failed":
+      return `wrong password for ${e.name}${from}`;
+    case "login-throttled":
+      return `login refused, too many failures: ${e.name}${from}`;
+    case "login-busy":
+      return `login refused, too many at once${from}`;
   }
 }
 

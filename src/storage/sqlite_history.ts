@@ -14,7 +14,8 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { HistoryFileError, openChatDatabase } from "./database.ts";
 import type { ServerLog } from "../ops/log.ts";
 import {
   type EntriesAfter,
@@ -23,10 +24,7 @@ import {
   type HistoryStore,
   MemoryHistory,
 } from "../core/history.ts";
-import { idOf } from "../core/ids.ts";
 
-/** "CHAT": marks the file as this server's, so that another program's database is refused. */
-const APPLICATION_ID = 0x43484154;
 /** Milliseconds new entries may wait before they are written. */
 const WRITE_DELAY = 5;
 /** Milliseconds between two prunings. */
@@ -35,32 +33,7 @@ const PRUNE_EVERY = 10_000;
 /** Sorts after every event id (ids are `0-9a-z`). */
 const AFTER_EVERY_ID = "~";
 
-/**
- * Gives every row an event id (`eid`): a file from before ids gets the column, and its
- * rows ids made of their time and row number (in the order they were kept), with the
- * process tag `0`, so that they sort before any id made since in the same millisecond.
- */
-function migrateEventIds(db: DatabaseSync): void {
-  const columns = db.prepare("PRAGMA table_info(messages)").all();
-  if (!columns.some((column) => column.name === "eid")) {
-    db.exec("ALTER TABLE messages ADD COLUMN eid TEXT");
-  }
-  const rows = db.prepare("SELECT id, time FROM messages WHERE eid IS NULL ORDER BY id").all();
-  if (rows.length > 0) {
-    const update = db.prepare("UPDATE messages SET eid = ? WHERE id = ?");
-    db.exec("BEGIN");
-    for (const row of rows) {
-      update.run(idOf(row.time as number, row.id as number, "0"), row.id as number);
-    }
-    db.exec("COMMIT");
-  }
-  db.exec("CREATE INDEX IF NOT EXISTS messages_by_eid ON messages (room, eid)");
-}
-
-/** What is wrong with a database file, said in one line. */
-export class HistoryFileError extends Error {
-  override name = "HistoryFileError";
-}
+export { HistoryFileError };
 
 /** History kept in memory and in a SQLite file. */
 export class SqliteHistory implements HistoryStore {
@@ -94,50 +67,8 @@ export class SqliteHistory implements HistoryStore {
     readonly keep: number,
     readonly log: ServerLog,
   ) {
-    let db: DatabaseSync;
-    try {
-      db = new DatabaseSync(path);
-    } catch (error) {
-      throw new HistoryFileError(`cannot open ${path}: ${(error as Error).message}`);
-    }
-    try {
-      this.#db = db;
-      const { application_id: id } = db.prepare("PRAGMA application_id").get() as {
-        application_id: number;
-      };
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-      if (id !== APPLICATION_ID && (id !== 0 || tables.n > 0)) {
-        throw new HistoryFileError(`${path} is not a chat database`);
-      }
-      // Exclusive locking: the lock taken by the first write is kept until close.
-      db.exec("PRAGMA locking_mode = EXCLUSIVE");
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      // SQLite checkpoints (and syncs) on its own after each 1,000 pages, inside a write:
-      // on this one thread that stalls the relay. The pruning timer checkpoints instead.
-      db.exec("PRAGMA wal_autocheckpoint = 0");
-      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS messages (
-          id INTEGER PRIMARY KEY, room TEXT NOT NULL, kind TEXT NOT NULL,
-          sender TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
-        CREATE TABLE IF NOT EXISTS rooms (key TEXT PRIMARY KEY, topic TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
-      migrateEventIds(db);
-      db.exec("BEGIN IMMEDIATE; COMMIT"); // takes the lock now, or fails now
-    } catch (error) {
-      db.close();
-      if (error instanceof HistoryFileError) throw error;
-      const message = (error as Error).message;
-      throw new HistoryFileError(
-        /locked|busy/i.test(message)
-          ? `${path} is in use by another server`
-          : /not a database/i.test(message)
-          ? `${path} is not a chat database`
-          : `cannot use ${path}: ${message}`,
-      );
-    }
+    const db = openChatDatabase(path);
+    this.#db = db;
     this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
       "INSERT INTO messages (eid, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
@@ -167,6 +98,11 @@ export class SqliteHistory implements HistoryStore {
     for (const row of rows.reverse()) this.#topics.set(row.key as string, row.topic as string);
     this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
     Deno.unrefTimer(this.#pruneTimer as unknown as number);
+  }
+
+  /** The open file, for the other stores kept in it (accounts). */
+  get database(): DatabaseSync {
+    return this.#db;
   }
 
   /**

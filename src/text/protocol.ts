@@ -223,6 +223,43 @@ export const say = {
   /** To a member whose name another server gave away while this one was cut off from it. */
   nameLost: (name: string) =>
     error(`the name ${name} was taken on another server while this one was cut off; goodbye`),
+  // Accounts (see src/core/accounts.ts). A password is never part of any of these.
+  passwordPrompt: (name: string) =>
+    notice(`${name} is registered: type its password (an empty line picks another name)`),
+  registered: (name: string, persistent: boolean) =>
+    notice(
+      `${name} is now your account; log in with /login ${name} PASSWORD` +
+        (persistent ? "" : ` (accounts last until the server stops)`),
+    ),
+  loggedIn: (account: string) => notice(`You are logged in as ${account}`),
+  loggedOut: (account: string) =>
+    notice(`You are logged out of ${account}; you keep your name until you leave or change it`),
+  passwordChanged: (account: string) => notice(`The password of ${account} is changed`),
+  unregistered: (account: string) =>
+    notice(`The account ${account} is deleted; its name is free for anyone`),
+  whois: (name: string, room: string | null, account: string | null | undefined) =>
+    notice(
+      `${name} is ${room ? `in ${room}` : "in no room"}` +
+        (account === undefined
+          ? ""
+          : account === null
+          ? ", not logged in"
+          : `, logged in as ${account}`),
+    ),
+  /** Names in `/who` logged in to an account carry this mark after them. */
+  loggedInMark: "*",
+  nameRegistered: (name: string) =>
+    error(`the name ${name} is registered; log in with /login ${name} PASSWORD`),
+  accountRequired: (name: string) =>
+    error(`only accounts may chat here, and ${name} is not one; ask an operator for one`),
+  registrationClosed: error("registration is closed here; ask an operator for an account"),
+  alreadyLoggedIn: (account: string) => error(`you are logged in as ${account} already`),
+  notLoggedIn: error("you are not logged in; /login NAME PASSWORD"),
+  noSuchAccount: (name: string) => error(`there is no account ${name}`),
+  badPassword: (reason: string) => error(reason),
+  wrongPassword: (name: string) => error(`wrong password for ${name}`),
+  loginThrottled: (seconds: number) => error(`too many wrong passwords; try again in ${seconds} s`),
+  loginBusy: error("too many logins at once; try again in a moment"),
   /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
   tooFast: error("too much input too fast; goodbye"),
 } as const;
@@ -241,7 +278,7 @@ export function privateReceipt(line: string): { to: string; text: string } | nul
 
 /** A notice from the server, read back: what {@linkcode say} wrote, as data. */
 export type Notice =
-  | { kind: "online"; room: string; total: number; names: string[] }
+  | { kind: "online"; room: string; total: number; names: string[]; loggedIn?: string[] }
   | { kind: "rooms"; count: number }
   | { kind: "roomEntry"; room: string; members: number; topic: string }
   | { kind: "moreRooms"; count: number }
@@ -263,7 +300,12 @@ export type Notice =
 export function readNotice(text: string): Notice | null {
   let m = /^Online in (\S+) \((\d+)\): (.*?)(?: and (\d+) more)?$/u.exec(text);
   if (m) {
-    return { kind: "online", room: m[1], total: Number(m[2]), names: m[3] ? m[3].split(", ") : [] };
+    // A name logged in to an account is marked with a `*` after it.
+    const marked = m[3] ? m[3].split(", ") : [];
+    const names = marked.map((name) => name.endsWith("*") ? name.slice(0, -1) : name);
+    const loggedIn = names.filter((_, i) => marked[i].endsWith("*"));
+    const online = { kind: "online" as const, room: m[1], total: Number(m[2]), names };
+    return loggedIn.length > 0 ? { ...online, loggedIn } : online;
   }
   if ((m = /^Rooms \((\d+)\):$/u.exec(text))) return { kind: "rooms", count: Number(m[1]) };
   if ((m = /^ {2}and (\d+) more$/u.exec(text))) return { kind: "moreRooms", count: Number(m[1]) };
@@ -308,6 +350,11 @@ export function roomChange(line: string): string | null {
 /** The name greeted in the answer to a chosen name (`-- Hello, NAME! …`), or `null`. */
 export function helloName(line: string): string | null {
   return /^-- Hello, ([^\s!]+)! /u.exec(line)?.[1] ?? null;
+}
+
+/** The name whose password the server asks for (`-- NAME is registered: type its password …`), or `null`. */
+export function passwordAsked(line: string): string | null {
+  return /^-- (\S+) is registered: type its password /u.exec(line)?.[1] ?? null;
 }
 
 /** The new name in the answer to `/nick` (`-- You are now known as NAME`), or `null`. */

@@ -45,8 +45,27 @@ export function renderText(event: Event): string {
       return say.alreadyNamed(event.name);
     case "topicIs":
       return event.topic ? say.topicIs(event.room, event.topic) : say.noTopic(event.room);
-    case "who":
-      return say.online(event.room, event.names, event.count);
+    case "who": {
+      const marked = event.loggedIn?.length ? new Set(event.loggedIn) : null;
+      const names = marked
+        ? event.names.map((name) => marked.has(name) ? name + say.loggedInMark : name)
+        : event.names;
+      return say.online(event.room, names, event.count);
+    }
+    case "whois":
+      return say.whois(event.name, event.room, event.account);
+    case "passwordPrompt":
+      return say.passwordPrompt(event.name);
+    case "registered":
+      return say.registered(event.name, event.persistent);
+    case "loggedIn":
+      return say.loggedIn(event.account);
+    case "loggedOut":
+      return say.loggedOut(event.account);
+    case "passwordChanged":
+      return say.passwordChanged(event.account);
+    case "unregistered":
+      return say.unregistered(event.account);
     case "rooms": {
       const lines = [say.roomsHeader(event.count)];
       for (const room of event.rooms) {
@@ -122,6 +141,26 @@ export function problemText(problem: Problem): string {
       return say.tooManyRooms(problem.max);
     case "tooManyRoomsFromAddress":
       return say.tooManyRoomsFromAddress(problem.max);
+    case "nameRegistered":
+      return say.nameRegistered(problem.name);
+    case "accountRequired":
+      return say.accountRequired(problem.name);
+    case "registrationClosed":
+      return say.registrationClosed;
+    case "alreadyLoggedIn":
+      return say.alreadyLoggedIn(problem.account);
+    case "notLoggedIn":
+      return say.notLoggedIn;
+    case "noSuchAccount":
+      return say.noSuchAccount(problem.name);
+    case "badPassword":
+      return say.badPassword(problem.reason);
+    case "wrongPassword":
+      return say.wrongPassword(problem.name);
+    case "loginThrottled":
+      return say.loginThrottled(problem.seconds);
+    case "loginBusy":
+      return say.loginBusy;
     case "internal":
       return say.internalError;
   }

@@ -150,6 +150,30 @@ const EXPECTED: [Event, string][] = [
   [{ type: "privateSent", time, to: "bob", text: "psst" }, say.privateSent("bob", "psst")],
   [{ type: "bye", time }, say.bye],
   [{ type: "shutdown", time, reason: say.shuttingDown }, "-- server shutting down"],
+  // Accounts: a logged-in name is marked with `*` in /who.
+  [
+    { type: "who", time, room: "lobby", names: ["ann", "bob"], count: 2, loggedIn: ["ann"] },
+    "-- Online in lobby (2): ann*, bob",
+  ],
+  [
+    { type: "whois", time, name: "ann", room: "dev", account: "ann" },
+    "-- ann is in dev, logged in as ann",
+  ],
+  [{ type: "passwordPrompt", time, name: "ann" }, say.passwordPrompt("ann")],
+  [
+    { type: "registered", time, name: "ann", persistent: false },
+    "-- ann is now your account; log in with /login ann PASSWORD (accounts last until the server stops)",
+  ],
+  [{ type: "loggedIn", time, account: "ann" }, "-- You are logged in as ann"],
+  [
+    { type: "loggedOut", time, account: "ann" },
+    "-- You are logged out of ann; you keep your name until you leave or change it",
+  ],
+  [{ type: "passwordChanged", time, account: "ann" }, "-- The password of ann is changed"],
+  [
+    { type: "unregistered", time, account: "ann" },
+    "-- The account ann is deleted; its name is free for anyone",
+  ],
 ];
 
 /** Every error code, with its line in today's wording. */
@@ -180,6 +204,25 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     { code: "tooManyRoomsFromAddress", max: 4, room: "x" },
     say.tooManyRoomsFromAddress(4),
   ],
+  nameRegistered: [
+    { code: "nameRegistered", name: "ann" },
+    "!! the name ann is registered; log in with /login ann PASSWORD",
+  ],
+  accountRequired: [{ code: "accountRequired", name: "zed" }, say.accountRequired("zed")],
+  registrationClosed: [{ code: "registrationClosed" }, say.registrationClosed],
+  alreadyLoggedIn: [{ code: "alreadyLoggedIn", account: "ann" }, say.alreadyLoggedIn("ann")],
+  notLoggedIn: [{ code: "notLoggedIn" }, "!! you are not logged in; /login NAME PASSWORD"],
+  noSuchAccount: [{ code: "noSuchAccount", name: "zed" }, "!! there is no account zed"],
+  badPassword: [
+    { code: "badPassword", reason: "a password cannot be empty" },
+    "!! a password cannot be empty",
+  ],
+  wrongPassword: [{ code: "wrongPassword", name: "ann" }, "!! wrong password for ann"],
+  loginThrottled: [
+    { code: "loginThrottled", seconds: 4 },
+    "!! too many wrong passwords; try again in 4 s",
+  ],
+  loginBusy: [{ code: "loginBusy" }, say.loginBusy],
   internal: [{ code: "internal" }, say.internalError],
 };
 
@@ -189,7 +232,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 19, "every event type but errors");
+  assertEquals(kinds.size, 26, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 
@@ -208,6 +251,10 @@ test("text: what the client and the page read back is the event's data", () => {
     total: 3,
     names: ["ann", "bob"],
   });
+  assertEquals(
+    read({ type: "who", time, room: "dev", names: ["ann", "bob"], count: 2, loggedIn: ["bob"] }),
+    { kind: "online", room: "dev", total: 2, names: ["ann", "bob"], loggedIn: ["bob"] },
+  );
   assertEquals(read({ type: "topicIs", time, room: "dev", topic: "a: b" }), {
     kind: "topicIs",
     room: "dev",

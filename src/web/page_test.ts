@@ -56,12 +56,42 @@ test("page: its sentences list names as the server's do, and say every error cod
     "serverFull",
     "tooManyFromAddress",
     "connectingTooFast",
+    "nameRegistered",
+    "accountRequired",
+    "registrationClosed",
+    "alreadyLoggedIn",
+    "notLoggedIn",
+    "noSuchAccount",
+    "badPassword",
+    "wrongPassword",
+    "loginThrottled",
+    "loginBusy",
     "internal",
   ];
   for (const code of codes) {
-    const fields = { name: "ann", max: 9, room: "dev", command: "/x", seconds: 3, usage: "/x Y" };
+    const fields = {
+      name: "ann",
+      max: 9,
+      room: "dev",
+      command: "/x",
+      seconds: 3,
+      usage: "/x Y",
+      account: "ann",
+      reason: "why",
+    };
     const text = wording.errorText({ code, ...fields });
     assert(!text.startsWith("The server refused that"), code);
     assert(!/undefined|\(\)| {2}/.test(text), `${code}: ${text}`);
   }
+});
+
+test("page: account replies in its own words (whois: logged in, a guest, or not known)", () => {
+  assertEquals(wording.say.whois("ann", "lobby", "ann"), "ann is in lobby, logged in as ann.");
+  assertEquals(wording.say.whois("bob", "dev", null), "bob is in dev, not logged in.");
+  assertEquals(wording.say.whois("cat", null, undefined), "cat is in no room.");
+  assertEquals(
+    wording.say.registered("ann", false),
+    "ann is now your account. Accounts on this server last until it stops.",
+  );
+  assertEquals(wording.say.registered("ann", true), "ann is now your account.");
 });

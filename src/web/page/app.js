@@ -45,6 +45,8 @@ const ui = {
   nameInput: byId("name-input", HTMLInputElement),
   nameSubmit: byId("name-submit", HTMLButtonElement),
   nameError: byId("name-error", HTMLElement),
+  nameLabel: byId("name-label", HTMLElement),
+  nameHint: byId("name-hint", HTMLElement),
   chatView: byId("chat-view", HTMLElement),
   log: byId("log", HTMLOListElement),
   jump: byId("jump", HTMLButtonElement),
@@ -58,6 +60,8 @@ const ui = {
   roomsRefresh: byId("rooms-refresh", HTMLButtonElement),
   announce: byId("announce", HTMLElement),
 };
+/** The name field's label, given back after a password question. */
+const NAME_LABEL = ui.nameLabel.textContent ?? "";
 
 /**
  * Reconnect delays: 1 s, 2 s, 4 s … 30 s at most, as the terminal client's.
@@ -90,7 +94,11 @@ const MAX_PENDING = 100;
  *   | { type: "presence", room: string, groups: PresenceGroup[] }
  *   | { type: "rename", old: string, name: string, self: boolean }
  *   | { type: "topic", room: string, topic: string, by: string }
- *   | { type: "who", room: string, names: string[], count: number }
+ *   | { type: "who", room: string, names: string[], count: number, loggedIn?: string[] }
+ *   | { type: "whois", name: string, room: string | null, account?: string | null }
+ *   | { type: "passwordPrompt", name: string }
+ *   | { type: "registered", name: string, persistent: boolean }
+ *   | { type: "loggedIn" | "loggedOut" | "passwordChanged" | "unregistered", account: string }
  *   | { type: "rooms", rooms: RoomInfo[], count: number }
  *   | { type: "history", room: string, earlier: boolean, entries: Entry[], gap?: boolean }
  *   | { type: "noEarlier", room: string }
@@ -108,7 +116,7 @@ const MAX_PENDING = 100;
 /**
  * Why the page sent a request, so that its reply is shown or not: `quiet` ones
  * (the page's own /who and /rooms) only update the side panel.
- * @typedef {"typed" | "quiet" | "hello" | "rejoin"} Purpose
+ * @typedef {"typed" | "quiet" | "hello" | "rejoin" | "password"} Purpose
  */
 
 /** @typedef {{ kind: "message" | "action", room: string, text: string, ref: string, item: HTMLElement }} Pending */
@@ -122,6 +130,8 @@ const state = {
   wantName: "", // the name to say hello with
   greeted: false, // the server has greeted this connection, and waits for hello
   helloSent: false,
+  /** The name whose password the name field asks for (the name is an account), or "". */
+  passwordFor: "",
   home: "", // the room the server puts a new member in
   room: "", // the room we are in
   returnTo: "", // the room to go back to after a reconnect
@@ -445,10 +455,13 @@ function onEvent(event) {
       return askName();
     case "prompt":
       state.greeted = true;
+      endPassword();
       if (state.wantName && !state.helloSent) return sendHello();
       return askName();
     case "welcome":
       return onWelcome(event);
+    case "passwordPrompt":
+      return askPassword(event.name);
     case "entered":
       return onEntered(event.room, event.others, event.count, event.topic);
     case "message":
@@ -518,6 +531,24 @@ function onEvent(event) {
     case "alreadyNamed":
       showNotice(say.alreadyNamed(event.name), "", time);
       return;
+    case "whois":
+      showNotice(say.whois(event.name, event.room, event.account), "who", time);
+      return;
+    case "registered":
+      showNotice(say.registered(event.name, event.persistent), "", time);
+      return;
+    case "loggedIn":
+      showNotice(say.loggedIn(event.account), "", time);
+      return;
+    case "loggedOut":
+      showNotice(say.loggedOut(event.account), "", time);
+      return;
+    case "passwordChanged":
+      showNotice(say.passwordChanged(event.account), "", time);
+      return;
+    case "unregistered":
+      showNotice(say.unregistered(event.account), "", time);
+      return;
     case "bye":
       state.quit = true;
       return;
@@ -562,6 +593,7 @@ function showRoomList(rooms, count, time) {
 
 /** @param {Extract<ServerEvent, { type: "welcome" }>} event */
 function onWelcome(event) {
+  endPassword();
   state.phase = "joined";
   state.helloSent = false;
   state.name = event.name;
@@ -747,6 +779,36 @@ function askName() {
   setStatus(state.ws ? "Connected" : "");
 }
 
+/**
+ * The name is an account: the name field asks for its password (hidden), under the
+ * question; what was said about a wrong one stays until the next is sent.
+ * @param {string} name
+ */
+function askPassword(name) {
+  state.passwordFor = name;
+  state.helloSent = false;
+  ui.nameLabel.textContent = say.passwordFor(name);
+  ui.nameInput.type = "password";
+  ui.nameInput.autocomplete = "current-password";
+  ui.nameInput.value = "";
+  ui.nameHint.hidden = true;
+  ui.chatView.hidden = state.name === "";
+  ui.nameView.hidden = false;
+  enableNameForm();
+  ui.nameInput.focus();
+}
+
+/** The name field asks for a name again (after a password question). */
+function endPassword() {
+  if (!state.passwordFor) return;
+  state.passwordFor = "";
+  ui.nameLabel.textContent = NAME_LABEL;
+  ui.nameInput.type = "text";
+  ui.nameInput.autocomplete = "off";
+  ui.nameInput.value = "";
+  ui.nameHint.hidden = false;
+}
+
 function sendHello() {
   state.helloSent = true;
   ui.nameInput.disabled = true;
@@ -771,7 +833,8 @@ function setStatus(text) {
 
 /**
  * Sends a request with a fresh ref, remembered with why it was sent.
- * @param {{ type: "hello", name: string, since?: string } | { type: "line", text: string }} body
+ * @param {{ type: "hello", name: string, since?: string } | { type: "line", text: string }
+ *   | { type: "password", password: string }} body
  * @param {Purpose} purpose
  * @returns {string} the ref
  */
@@ -819,6 +882,7 @@ function connect() {
   state.phase = "naming";
   state.greeted = false;
   state.helloSent = false;
+  endPassword();
   state.skipReplay = "";
   ws.addEventListener("open", () => {
     if (ws === state.ws) {
@@ -957,6 +1021,18 @@ ui.input.addEventListener("keydown", (event) => {
 
 ui.nameForm.addEventListener("submit", (event) => {
   event.preventDefault();
+  if (state.passwordFor) {
+    // The answer to the password question: sent as a password, never as a line.
+    const password = ui.nameInput.value;
+    if (!password || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    ui.nameError.textContent = "";
+    ui.nameInput.removeAttribute("aria-invalid");
+    ui.nameInput.value = "";
+    ui.nameInput.disabled = true;
+    ui.nameSubmit.disabled = true;
+    request({ type: "password", password }, "password");
+    return;
+  }
   const name = ui.nameInput.value.trim();
   if (!name) return;
   ui.nameError.textContent = "";

@@ -90,6 +90,29 @@ export const say = {
   tooLongHere: (bytes, max) =>
     "Too long: " + bytes + " bytes, at most " + max + ". It was not sent.",
   notConnected: "Not connected; it was not sent.",
+  /** @param {string} name */
+  passwordFor: (name) => name + " is registered. Its password:",
+  /** @param {string} name @param {boolean} persistent */
+  registered: (name, persistent) =>
+    name + " is now your account." +
+    (persistent ? "" : " Accounts on this server last until it stops."),
+  /** @param {string} account */
+  loggedIn: (account) => "You are logged in as " + account + ".",
+  /** @param {string} account */
+  loggedOut: (account) => "You are logged out of " + account + "; you keep the name for now.",
+  /** @param {string} account */
+  passwordChanged: (account) => "The password of " + account + " is changed.",
+  /** @param {string} account */
+  unregistered: (account) => "The account " + account + " is deleted; its name is free.",
+  /**
+   * @param {string} name @param {string | null} room
+   * @param {string | null | undefined} account undefined: not known (another server's member)
+   */
+  whois: (name, room, account) => {
+    const where = name + " is " + (room ? "in " + room : "in no room");
+    if (account === undefined) return where + ".";
+    return where + (account === null ? ", not logged in." : ", logged in as " + account + ".");
+  },
 };
 
 /**
@@ -147,6 +170,26 @@ export function errorText(error) {
       return "Too many connections from your address; try again later.";
     case "connectingTooFast":
       return "Too many new connections from your address; try again in a minute.";
+    case "nameRegistered":
+      return "The name " + field("name") + " is registered to an account.";
+    case "accountRequired":
+      return "Only accounts may chat here, and " + field("name") + " is not one.";
+    case "registrationClosed":
+      return "Registration is closed here; ask an operator for an account.";
+    case "alreadyLoggedIn":
+      return "You are logged in as " + field("account") + " already.";
+    case "notLoggedIn":
+      return "You are not logged in.";
+    case "noSuchAccount":
+      return "There is no account " + field("name") + ".";
+    case "badPassword":
+      return field("reason") || "That password cannot be used.";
+    case "wrongPassword":
+      return "Wrong password for " + field("name") + ".";
+    case "loginThrottled":
+      return "Too many wrong passwords; try again in " + field("seconds") + " s.";
+    case "loginBusy":
+      return "Too many logins at once; try again in a moment.";
     case "internal":
       return "Something went wrong on the server; it was logged.";
     default:
