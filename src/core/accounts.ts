@@ -498,6 +498,41 @@ export class Accounts {
     });
   }
 
+  /**
+   * Makes the account `name` with the password `raw` for `session` (which is logged in
+   * to it), for a front-end that words the outcome itself (IRC's NickServ and REGISTER):
+   * the policy, the name's owner, the password's rules and the hash queue all apply.
+   * Nothing is told.
+   */
+  async create(session: Session, name: string, raw: string): Promise<LoginResult> {
+    if (this.policy.registration === "closed") {
+      return { ok: false, problem: { code: "registrationClosed" } };
+    }
+    if (this.isRegistered(name)) return { ok: false, problem: { code: "nameRegistered", name } };
+    const normal = normalizePassword(raw);
+    if ("reason" in normal) return { ok: false, problem: badPassword(normal.reason) };
+    const hashed = await this.#hash(session, () => hashPassword(normal.password, this.policy.cost));
+    if (hashed === null) return { ok: false, problem: { code: "loginBusy" } };
+    const key = nameKey(name);
+    const account: Account = { key, name, created: Date.now(), ...hashed };
+    if (!(await this.store.create(account))) {
+      return { ok: false, problem: { code: "nameRegistered", name } };
+    }
+    this.#registered.set(key, name);
+    this.hub.cluster?.publish({ t: "account", k: key, name });
+    this.hub.log.event({ event: "account", name, reason: "registered" });
+    if (!session.closed) session.account = key;
+    return { ok: true, account };
+  }
+
+  /**
+   * Runs a front-end's account work that waits (see {@linkcode create}): the session's
+   * input is held meanwhile, an error is logged, and {@linkcode idle} waits for it.
+   */
+  track(session: Session, job: () => Promise<void>): void {
+    this.#work(session, job);
+  }
+
   /** {@linkcode authenticate}, with a refusal told to the session as the text protocol does. */
   async #check(session: Session, key: string, name: string, raw: string): Promise<Account | null> {
     const result = await this.authenticate(session, key, name, raw);

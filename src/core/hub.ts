@@ -197,6 +197,9 @@ export class Hub implements ClusterHub {
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
     if (message.kind !== "private") message.id = this.ids.next(message.time);
+    if (sender !== null && sender.account !== null) {
+      message.account = this.accounts.accountName(sender.account) ?? sender.account;
+    }
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });

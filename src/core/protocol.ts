@@ -31,6 +31,8 @@ export interface ChatMessage {
    * is not kept and has none): the same in history, on every front-end and server.
    */
   id?: string;
+  /** The account its sender was logged in to (its name as registered), set by the hub. */
+  account?: string;
 }
 
 /** A name, as a regular expression source (the `u` flag). */

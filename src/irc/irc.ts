@@ -108,6 +108,7 @@ import {
   RPL_USERHOST,
   RPL_VERSION,
   RPL_WELCOME,
+  RPL_WHOISACCOUNT,
   RPL_WHOISCHANNELS,
   RPL_WHOISHOST,
   RPL_WHOISSERVER,
@@ -117,6 +118,19 @@ import {
   RPL_YOURHOST,
 } from "./numerics.ts";
 import { Cloaks } from "../core/cloak.ts";
+import {
+  abortSasl,
+  accountOf,
+  authenticate,
+  fromNickServ,
+  loggedOut,
+  nickServ,
+  register,
+  type SaslExchange,
+  verify,
+  WORDS,
+} from "./services.ts";
+import { SASL_MECHANISMS } from "./sasl.ts";
 import {
   byteLength,
   ircLine,
@@ -132,7 +146,12 @@ function tagsOf(message: ChatMessage, tags: Tags): string {
   if (tags === 0) return "";
   const time = tags & TIME_TAG ? timeTag(message.time).slice(1, -1) : "";
   const id = tags & MSGID_TAG && message.id !== undefined ? `msgid=${message.id}` : "";
-  return time && id ? `@${time};${id} ` : time || id ? `@${time || id} ` : "";
+  // Account names are chat names: nothing in them needs a tag value's escapes.
+  const account = tags & ACCOUNT_TAG && message.account !== undefined
+    ? `account=${message.account}`
+    : "";
+  const all = [time, id, account].filter(Boolean).join(";");
+  return all ? `@${all} ` : "";
 }
 
 /** How the IRC front-end presents itself. */
@@ -143,19 +162,42 @@ export interface IrcOptions {
   pingInterval: number;
   /** The cloaks shown for IRC users' addresses (default: under a key of this front's own). */
   cloaks?: Cloaks;
+  /** `draft/account-registration` lets REGISTER come before NICK, USER and CAP END. Default no. */
+  registerBeforeConnect?: boolean;
+  /**
+   * Milliseconds a connection may use a registered nick without logging in to it
+   * before it is renamed to a guest nick (`--nick-timeout`). Default 30000.
+   */
+  nickTimeout?: number;
 }
 
 /** The IRCv3 capabilities implemented, as `CAP LS` lists them. */
 export const CAPABILITIES: readonly string[] = [
+  "account-notify",
+  "account-tag",
   "away-notify",
   "batch",
   "cap-notify",
+  "draft/account-registration",
   "echo-message",
+  "extended-join",
   "message-tags",
   "multi-prefix",
+  "sasl",
   "server-time",
   "userhost-in-names",
 ];
+
+/** `CAP LS 302`: the capabilities with their values (`sasl=PLAIN,SCRAM-SHA-256` …). */
+function capabilityList(front: IrcFront, withValues: boolean): string {
+  if (!withValues) return CAPABILITIES.join(" ");
+  const early = front.options.registerBeforeConnect ? "before-connect" : "";
+  const values: Record<string, string> = {
+    sasl: SASL_MECHANISMS.join(","),
+    "draft/account-registration": early,
+  };
+  return CAPABILITIES.map((cap) => values[cap] ? `${cap}=${values[cap]}` : cap).join(" ");
+}
 
 /** The software and version in 002, 004 and 351. */
 const VERSION = "chat-irc-1";
@@ -175,17 +217,18 @@ interface Rendered {
   /** `:source PRIVMSG target :`, and the pieces of the text that fit a line after it. */
   head: string;
   pieces: string[];
-  /** The lines by {@linkcode Tags} (as needed): with `@time`, `msgid` tags, both or none. */
+  /** The lines by {@linkcode Tags} (as needed): with `@time`, `msgid`, `account` tags, or none. */
   encoded: (Uint8Array | null)[];
 }
 
 /**
- * The tags a client gets on a chat message, as bits: `@time` (`server-time`) and
- * `msgid` (`message-tags`), the message's event id.
+ * The tags a client gets on a chat message, as bits: `@time` (`server-time`),
+ * `msgid` (`message-tags`), the message's event id, and `account` (`account-tag`).
  */
 type Tags = number;
 const TIME_TAG = 1;
 const MSGID_TAG = 2;
+const ACCOUNT_TAG = 4;
 
 /** The IRC side of a hub: its sessions, who of them is in which room, and pings. */
 export class IrcFront {
@@ -206,7 +249,7 @@ export class IrcFront {
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
   /** A chat event's IRC lines by the {@linkcode Tags} a client takes: a delivery's formats. */
-  readonly formats: readonly Format[] = [0, 1, 2, 3].map((tags) => ({
+  readonly formats: readonly Format[] = [0, 1, 2, 3, 4, 5, 6, 7].map((tags) => ({
     encode: (event) => event.type === "chat" ? this.lines(event.message, tags) : EMPTY,
   }));
   #pinger: ReturnType<typeof setInterval>;
@@ -270,7 +313,7 @@ export class IrcFront {
     let last = this.#last;
     if (last === null || last.message !== message) {
       const [head, pieces] = this.#pieces(message);
-      last = this.#last = { message, head, pieces, encoded: [null, null, null, null] };
+      last = this.#last = { message, head, pieces, encoded: new Array(8).fill(null) };
     }
     return last;
   }
@@ -313,6 +356,40 @@ export class IrcFront {
     }
   }
 
+  /** Tells a JOIN to everyone in `room`: `extended-join` clients with account and realname. */
+  #tellJoin(room: Room<Session>, session: Member, irc: IrcSession | null): void {
+    const members = this.#inRoom.get(room);
+    if (!members) return;
+    const mask = irc?.mask ?? this.mask(session.name!);
+    const channel = channelOf(room.name);
+    const plain = encoder.encode(ircLine(mask, "JOIN", channel));
+    let extended: Uint8Array | null = null;
+    for (const member of members) {
+      if (!member.caps.has("extended-join")) {
+        member.conn.deliver(plain);
+        continue;
+      }
+      const realname = irc?.realname || session.name!;
+      extended ??= encoder.encode(
+        ircLine(
+          mask,
+          "JOIN",
+          channel,
+          (session instanceof Session ? accountOf(session) : null) ?? "*",
+          realname,
+        ),
+      );
+      member.conn.deliver(extended);
+    }
+  }
+
+  /** Tells `account-notify` clients in `session`'s room that it logged in or out (`ACCOUNT`). */
+  accountChanged(session: IrcSession): void {
+    if (session.room === null) return;
+    const line = ircLine(session.mask, "ACCOUNT", accountOf(session) ?? "*");
+    this.#tell(session.room, line, session, "account-notify");
+  }
+
   /** Tells `away-notify` clients in `session`'s room that it went away or came back. */
   awayChanged(session: IrcSession): void {
     if (session.room === null) return;
@@ -338,10 +415,7 @@ export class IrcFront {
           if (!members) this.#inRoom.set(room, members = new Set());
           members.add(irc);
         }
-        this.#tell(
-          room,
-          ircLine(irc?.mask ?? this.mask(session.name!), "JOIN", channelOf(room.name)),
-        );
+        this.#tellJoin(room, session, irc);
         if (irc?.away != null) this.awayChanged(irc); // away-notify: said after the JOIN
         break;
       }
@@ -480,6 +554,10 @@ export class IrcSession extends Session {
   pinged = false;
   /** Nicks this client MONITORs, by {@linkcode nameKey}. */
   readonly monitoring = new Set<string>();
+  /** The SASL exchange under way, if any (see `services.ts`). */
+  sasl: SaslExchange | null = null;
+  /** The last nick asked for before registration, taken or not (REGISTER's `*`). */
+  triedNick: string | null = null;
   /**
    * Bytes of the line being handled as IRC counts them: CRLF included, tags left out.
    * Within {@linkcode LINE_MAX} it is a standard IRC line (see `message`).
@@ -497,7 +575,8 @@ export class IrcSession extends Session {
   /** The tags this client takes on chat messages (see {@linkcode Tags}). */
   get tags(): Tags {
     return (this.caps.has("server-time") ? TIME_TAG : 0) |
-      (this.caps.has("message-tags") ? MSGID_TAG : 0);
+      (this.caps.has("message-tags") ? MSGID_TAG : 0) |
+      (this.caps.has("account-tag") ? ACCOUNT_TAG : 0);
   }
 
   /** `nick!user@host`. */
@@ -559,6 +638,9 @@ export class IrcSession extends Session {
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
         return this.#refused(event);
+      case "unregistered": // NickServ DROP
+        fromNickServ(this, WORDS.dropped(event.account));
+        return loggedOut(this);
     }
   }
 
@@ -595,6 +677,18 @@ export class IrcSession extends Session {
         );
       case "internal":
         return this.fromServer("NOTICE", this.target, "Internal error (it was logged)");
+      case "accountRequired":
+        return this.fromServer("FAIL", "*", "ACCOUNT_REQUIRED", ACCOUNT_REQUIRED);
+      // Refusals of NickServ's commands (the account work is the hub's): said by NickServ.
+      case "wrongPassword":
+      case "noSuchAccount":
+      case "loginThrottled":
+      case "loginBusy":
+      case "badPassword":
+      case "notLoggedIn":
+      case "registrationClosed":
+      case "alreadyLoggedIn":
+        return fromNickServ(this, WORDS.problem(problem));
       default:
         // Refusals of the chat's own commands, which IRC clients cannot send.
         return this.fromServer("NOTICE", this.target, `Refused: ${problem.code}`);
@@ -750,8 +844,11 @@ function lusers(session: IrcSession): void {
   );
 }
 
-/** SASL and NickServ come later; until then a registered nick is as good as in use (433). */
+/** A registered nick is as good as in use (433) to whoever is not logged in to it. */
 const NICK_REGISTERED = "Nickname is registered to an account";
+/** Why a guest is refused on a server with `--require-account`. */
+const ACCOUNT_REQUIRED =
+  "This server requires an account: log in with SASL (CAP REQ sasl, AUTHENTICATE) before CAP END";
 
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(
@@ -862,6 +959,9 @@ function hidden(asker: IrcSession, member: Session): boolean {
   return member.room === null || member.room !== asker.room;
 }
 
+/** NickServ's name as a key: a PRIVMSG to it is a NickServ command. */
+const NICKSERV_KEY = nameKey("NickServ");
+
 /** Targets of one JOIN, PART, PRIVMSG or NOTICE (each costs what a line does). */
 const TARGETS_MAX = 4;
 
@@ -904,7 +1004,7 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
     f: irc?.away != null ? "G" : "H",
     d: "0",
     l: irc ? String(Math.floor((performance.now() - irc.heardAt) / 1000)) : "0",
-    a: "0",
+    a: (member instanceof Session ? accountOf(member) : null) ?? "0",
     o: "n/a",
     r: irc?.realname || name,
   };
@@ -935,6 +1035,10 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     return;
   }
   for (const target of targets(session, params[0], notice) ?? []) {
+    if (nameKey(target) === NICKSERV_KEY) {
+      if (!notice) nickServ(session, raw);
+      continue;
+    }
     if (target.startsWith("#")) {
       const room = roomOf(session, target);
       if (!room) {
@@ -1053,7 +1157,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       switch (sub) {
         case "LS":
           if (!session.registered) session.negotiating = true;
-          session.fromServer("CAP", target, "LS", CAPABILITIES.join(" "));
+          session.fromServer(
+            "CAP",
+            target,
+            "LS",
+            capabilityList(session.front, Number(params[1]) >= 302),
+          );
           return;
         case "LIST":
           session.fromServer("CAP", target, "LIST", [...session.caps].join(" "));
@@ -1075,12 +1184,42 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
         }
         case "END":
           session.negotiating = false;
+          if (!session.registered) abortSasl(session);
           session.tryRegister();
           return;
         default:
           session.reply(ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
       }
     },
+  },
+  {
+    name: "AUTHENTICATE",
+    preRegistration: true,
+    minParams: 1,
+    help: "AUTHENTICATE PLAIN|SCRAM-SHA-256: log in to an account (SASL)",
+    handler: authenticate,
+  },
+  {
+    name: "NICKSERV",
+    help: "NICKSERV REGISTER|IDENTIFY|LOGOUT|INFO|DROP|HELP: accounts (also NS)",
+    handler: (session, params) => nickServ(session, params.join(" ")),
+  },
+  {
+    name: "NS",
+    handler: (session, params) => nickServ(session, params.join(" ")),
+  },
+  {
+    name: "REGISTER",
+    preRegistration: true,
+    minParams: 3,
+    help: "REGISTER * email password: make your nick an account (email ignored)",
+    handler: register,
+  },
+  {
+    name: "VERIFY",
+    preRegistration: true,
+    minParams: 2,
+    handler: verify,
   },
   {
     name: "PASS",
@@ -1096,6 +1235,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler(session, params) {
       const nick = (params[0] ?? "").normalize("NFC");
       if (nick === "") return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      if (!session.registered) session.triedNick = nick;
       const problem = nickProblem(session, nick);
       if (problem) return session.reply(problem[0], nick, problem[1]);
       if (!session.registered) {
@@ -1284,6 +1424,8 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       if (room) session.reply(RPL_WHOISCHANNELS, name, channelOf(room));
       session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
       if (irc?.away != null) session.reply(RPL_AWAY, name, irc.away);
+      const account = member instanceof Session ? accountOf(member) : null;
+      if (account !== null) session.reply(RPL_WHOISACCOUNT, name, account, "is logged in as");
       session.reply(RPL_ENDOFWHOIS, name, "End of /WHOIS list");
     },
   },

@@ -31,6 +31,7 @@ export const RPL_WHOISUSER = "311";
 export const RPL_WHOISSERVER = "312";
 export const RPL_ENDOFWHO = "315";
 export const RPL_ENDOFWHOIS = "318";
+export const RPL_WHOISACCOUNT = "330";
 export const RPL_WHOISCHANNELS = "319";
 export const RPL_LISTSTART = "321";
 export const RPL_LIST = "322";
@@ -159,4 +160,23 @@ export type Numeric =
   | typeof RPL_MONOFFLINE
   | typeof RPL_MONLIST
   | typeof RPL_ENDOFMONLIST
-  | typeof ERR_MONLISTFULL;
+  | typeof ERR_MONLISTFULL
+  | typeof RPL_WHOISACCOUNT
+  | typeof RPL_LOGGEDIN
+  | typeof RPL_LOGGEDOUT
+  | typeof RPL_SASLSUCCESS
+  | typeof ERR_SASLFAIL
+  | typeof ERR_SASLTOOLONG
+  | typeof ERR_SASLABORTED
+  | typeof ERR_SASLALREADY
+  | typeof RPL_SASLMECHS;
+
+// SASL (IRCv3 sasl-3.1 and 3.2)
+export const RPL_LOGGEDIN = "900";
+export const RPL_LOGGEDOUT = "901";
+export const RPL_SASLSUCCESS = "903";
+export const ERR_SASLFAIL = "904";
+export const ERR_SASLTOOLONG = "905";
+export const ERR_SASLABORTED = "906";
+export const ERR_SASLALREADY = "907";
+export const RPL_SASLMECHS = "908";

@@ -35,10 +35,11 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
   let out: Record<string, unknown>;
   switch (event.type) {
     case "chat": {
-      const { kind, id, room, from, to, text } = event.message;
+      const { kind, id, room, from, to, text, account } = event.message;
       out = kind === "private"
         ? { type: kind, time, from, to, text }
         : { type: kind, id, time, room, from, text };
+      if (account !== undefined) out.account = account;
       break;
     }
     case "history": {
