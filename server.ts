@@ -133,6 +133,10 @@ export interface ServerOptions {
   cloakSecret?: string;
   /** Milliseconds of silence after which an IRC client is pinged (twice that drops it). Default 60000. */
   ircPing?: number;
+  /** IRC's REGISTER (draft/account-registration) may come before registration completes. Default false. */
+  ircRegisterBeforeConnect?: boolean;
+  /** Milliseconds an IRC user may hold a registered nick without logging in to it. Default 30000. */
+  nickTimeout?: number;
   /** Who may make accounts: `open` (anyone, `/register`) or `closed` (the operator). Default open. */
   registration?: "open" | "closed";
   /** Only those logged in to an account may chat; guests are refused. Default false. */
@@ -393,6 +397,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     const front = new IrcFront(hub, {
       serverName: settings.ircName ?? hostName(),
       pingInterval: settings.ircPing ?? 60_000,
+      registerBeforeConnect: settings.ircRegisterBeforeConnect ?? false,
+      nickTimeout: settings.nickTimeout ?? 30_000,
       cloaks: new Cloaks(cloakSecret),
     });
     try {
@@ -598,7 +604,14 @@ OPTIONS:
   --redis-ca FILE       PEM certificate(s) to trust for a rediss:// Redis (a private CA)
   --registration MODE   open (default): anyone may /register the name they hold;
                         closed: only the operator makes accounts (server.ts account add)
-  --require-account     only those logged in to an account may chat (no guests)
+  --require-account     only those logged in to an account may chat (no guests; IRC
+                        users log in with SASL before CAP END)
+  --nick-timeout SECONDS
+                        how long an IRC user may keep a registered nick without logging
+                        in to it before it is renamed to a guest nick (default 30)
+  --irc-register-before-connect
+                        IRC's REGISTER (draft/account-registration) may come before
+                        NICK, USER and CAP END are done (default: after)
   --log-format FORMAT   text (default) or json: one object per line for log shippers
   -v, --verbose         log public messages and actions too (never private ones)
   -h, --help            show this help
@@ -745,6 +758,8 @@ async function main(): Promise<void> {
         "redis-ca": { type: "string" },
         registration: { type: "string" },
         "require-account": { type: "boolean" },
+        "nick-timeout": { type: "string" },
+        "irc-register-before-connect": { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -777,6 +792,7 @@ async function main(): Promise<void> {
     // setTimeout holds at most 2^31 - 1 ms (about 24.8 days).
     const nameTimeout = intFlag("name-timeout", values["name-timeout"], 1, 2_147_483);
     const port = intFlag("port", values.port, 0, 65535);
+    const nickTimeout = intFlag("nick-timeout", values["nick-timeout"], 1, 2_147_483);
     if (values["no-web"] && (values.web !== undefined || values["web-origin"] !== undefined)) {
       throw new Error("--no-web goes with neither --web nor --web-origin");
     }
@@ -819,6 +835,8 @@ async function main(): Promise<void> {
       redisCa: values["redis-ca"],
       registration,
       requireAccount: values["require-account"],
+      nickTimeout: nickTimeout === undefined ? undefined : nickTimeout * 1000,
+      ircRegisterBeforeConnect: values["irc-register-before-connect"],
     };
   } catch (error) {
     console.error(`server: ${error instanceof Error ? error.message : error}`);

@@ -41,10 +41,13 @@ atexit.register(_stop_leftovers)
 
 class ChatController(BaseServerController):
     software_name = "chat"
-    supported_sasl_mechanisms: set = set()
+    supported_sasl_mechanisms = {"PLAIN", "SCRAM-SHA-256"}
     supports_sts = False
     capabilities = frozenset(
         {
+            Capabilities.ACCOUNT_NOTIFY,
+            Capabilities.ACCOUNT_TAG,
+            Capabilities.EXTENDED_JOIN,
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.MULTI_PREFIX,
@@ -70,8 +73,12 @@ class ChatController(BaseServerController):
             raise NotImplementedByController("TLS")
         if password is not None:
             raise NotImplementedByController("PASS")
-        if run_services:
-            raise NotImplementedByController("Services")
+        if self.test_config.account_registration_requires_email:
+            # Accounts need no email here (REGISTER takes one and ignores it).
+            raise NotImplementedByController("account registration with email")
+        extra = []
+        if self.test_config.account_registration_before_connect:
+            extra.append("--irc-register-before-connect")
         assert self.proc is None
         _stop_leftovers()
         self.port = port
@@ -100,9 +107,34 @@ class ChatController(BaseServerController):
                 "0",
                 "--connect-rate",
                 "0",
+                *extra,
             ]
         )
         _servers.append(self.proc)
+
+
+    def wait_for_services(self) -> None:
+        # NickServ is part of the server: it is up once the server is.
+        pass
+
+    def registerUser(self, case, username: str, password: Optional[str] = None) -> None:
+        """Registers an account over a client connection, as irctest's Ergo controller does."""
+        if not case.run_services:
+            raise ValueError("Attempted to register a nick, but `run_services` is not True.")
+        assert password
+        client = case.addClient(show_io=False)
+        case.sendLine(client, "CAP LS 302")
+        case.sendLine(client, "NICK " + username)
+        case.sendLine(client, "USER r e g :user")
+        case.sendLine(client, "CAP END")
+        while case.getRegistrationMessage(client).command != "001":
+            pass
+        case.getMessages(client)
+        case.sendLine(client, "NS REGISTER " + password)
+        msg = case.getMessage(client)
+        assert msg.params == [username, "Account created"], msg
+        case.sendLine(client, "QUIT")
+        case.assertDisconnected(client)
 
 
 def get_irctest_controller_class() -> Type[ChatController]:
