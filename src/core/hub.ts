@@ -377,9 +377,10 @@ export class Hub implements ClusterHub {
   /**
    * Gives `session` the name `name` without putting it in a room (an IRC user
    * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
+   * `asOwner`: a registered name is not refused (IRC lets one in and asks to identify).
    */
-  register(session: Session, name: string): Problem | null {
-    const error = this.nameError(name, session);
+  register(session: Session, name: string, asOwner = false): Problem | null {
+    const error = this.nameError(name, session, asOwner);
     if (error) return error;
     session.name = name;
     this.members.set(nameKey(name), session);
@@ -465,9 +466,9 @@ export class Hub implements ClusterHub {
     session.tell({ type: "history", time, room: room.name, earlier: true, entries });
   }
 
-  /** Renames a member; the room sees the rename. */
-  rename(session: Session, name: string): void {
-    const problem = this.nameError(name, session);
+  /** Renames a member; the room sees the rename (`asOwner`: as for {@linkcode register}). */
+  rename(session: Session, name: string, asOwner = false): void {
+    const problem = this.nameError(name, session, asOwner);
     if (problem) return session.tell(failed(problem));
     const old = session.name!;
     if (name === old) return session.tell({ type: "alreadyNamed", time: Date.now(), name });

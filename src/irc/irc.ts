@@ -558,6 +558,10 @@ export class IrcSession extends Session {
   sasl: SaslExchange | null = null;
   /** The last nick asked for before registration, taken or not (REGISTER's `*`). */
   triedNick: string | null = null;
+  /** Renames this member to a guest nick if it has not logged in to its registered nick in time. */
+  nickTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The key of the nick {@linkcode nickTimer} counts for. */
+  guarded = "";
   /**
    * Bytes of the line being handled as IRC counts them: CRLF included, tags left out.
    * Within {@linkcode LINE_MAX} it is a standard IRC line (see `message`).
@@ -696,6 +700,7 @@ export class IrcSession extends Session {
   }
 
   override dispose(): void {
+    clearTimeout(this.nickTimer);
     super.dispose();
     this.front.sessions.delete(this);
     for (const key of this.monitoring) unmonitor(this, key);
@@ -732,16 +737,21 @@ export class IrcSession extends Session {
     const { hub } = this;
     const nick = this.nick;
     // In a cluster the nick is claimed in Redis first; what the client sends meanwhile waits.
-    if (hub.cluster && !hub.nameError(nick, this)) {
+    if (hub.cluster && !hub.nameError(nick, this, true)) {
       return hub.claim(this, nick, "", (taken) => {
         this.#register(taken ? { code: "nameTaken", name: nick } : null);
       });
     }
-    this.#register(hub.nameError(nick, this));
+    this.#register(hub.nameError(nick, this, true));
   }
 
   #register(problem: Problem | null): void {
-    problem ??= this.hub.register(this, this.nick!);
+    const { accounts } = this.hub;
+    // A registered nick is let in (and asked to identify); a guest is not, if accounts only may chat.
+    if (problem === null && accounts.policy.requireAccount && this.account === null) {
+      problem = { code: "accountRequired", name: this.nick! };
+    }
+    problem ??= this.hub.register(this, this.nick!, true);
     if (problem) {
       this.tell(failed(problem));
       this.nick = null;
@@ -749,6 +759,7 @@ export class IrcSession extends Session {
     }
     this.registered = true;
     this.welcome();
+    protectNick(this);
   }
 
   /** 001–005, the user counts and the MOTD (there is none: 422). */
@@ -850,6 +861,48 @@ const NICK_REGISTERED = "Nickname is registered to an account";
 const ACCOUNT_REQUIRED =
   "This server requires an account: log in with SASL (CAP REQ sasl, AUTHENTICATE) before CAP END";
 
+/**
+ * Nick protection, as Ergo does it: a member whose nick is a registered account it is
+ * not logged in to is asked (by NickServ) to identify, and renamed to a guest nick if it
+ * has not within `nickTimeout`.
+ */
+function protectNick(session: IrcSession): void {
+  const nick = session.name;
+  // Counting for this nick already (a refused NICK, a change of case): the count goes on.
+  if (session.nickTimer !== undefined && nick !== null && session.guarded === nameKey(nick)) return;
+  clearTimeout(session.nickTimer);
+  session.nickTimer = undefined;
+  if (nick === null || !owedTo(session, nick)) return;
+  session.guarded = nameKey(nick);
+  const timeout = session.front.options.nickTimeout ?? NICK_TIMEOUT;
+  fromNickServ(session, WORDS.identifyFirst(nick, Math.ceil(timeout / 1000)));
+  session.nickTimer = setTimeout(() => {
+    session.nickTimer = undefined;
+    if (session.closed || session.name !== nick || !owedTo(session, nick)) return;
+    const guest = guestNick(session);
+    if (guest === null) return; // no free guest nick now: asked again at the next change
+    session.hub.rename(session, guest);
+    fromNickServ(session, WORDS.nickChanged(nick));
+  }, timeout);
+}
+
+/** Whether `nick` is a registered account `session` is not logged in to. */
+function owedTo(session: IrcSession, nick: string): boolean {
+  return session.hub.accounts.isRegistered(nick) && session.account !== nameKey(nick);
+}
+
+/** How long a registered nick may be held without logging in to it, by default (ms). */
+const NICK_TIMEOUT = 30_000;
+
+/** A free guest nick (`Guest12345`), or `null` after a few taken ones. */
+function guestNick(session: IrcSession): string | null {
+  for (let i = 0; i < 10; i++) {
+    const nick = `Guest${10000 + Math.floor(Math.random() * 90000)}`;
+    if (session.hub.nameError(nick, session) === null) return nick;
+  }
+  return null;
+}
+
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(
   session: IrcSession,
@@ -864,8 +917,8 @@ function nickProblem(
       return [ERR_ERRONEUSNICKNAME, "Nickname is reserved"];
     case "nameTaken":
       return [ERR_NICKNAMEINUSE, "Nickname is already in use"];
-    case "nameRegistered":
-      return [ERR_NICKNAMEINUSE, NICK_REGISTERED];
+    case "nameRegistered": // let in, and asked to identify (see protectNick)
+      return null;
     default:
       return [ERR_ERRONEUSNICKNAME, "Erroneous nickname"];
   }
@@ -1248,10 +1301,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
         // Claimed in Redis first, so that a nick taken elsewhere gets its 433 too.
         return hub.claim(session, nick, session.room?.name ?? "", (taken) => {
           if (taken) return session.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
-          hub.rename(session, nick);
+          hub.rename(session, nick, true);
+          protectNick(session);
         });
       }
-      hub.rename(session, nick); // answered by the change hook's NICK, or a 432 or 433
+      hub.rename(session, nick, true); // answered by the change hook's NICK, or a 432 or 433
+      protectNick(session);
     },
   },
   {

@@ -13,7 +13,7 @@ import {
 } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
-import { IrcFront, type IrcOptions } from "./irc.ts";
+import { IrcFront, type IrcOptions, IrcSession } from "./irc.ts";
 import { Cloaks } from "../core/cloak.ts";
 import {
   type AccountPolicy,
@@ -21,7 +21,7 @@ import {
   DEFAULT_POLICY,
   MemoryAccountStore,
 } from "../core/accounts.ts";
-import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
+import { eventually, MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { toJson } from "../json/render.ts";
 import { nameKey } from "../core/protocol.ts";
 import { ChunkGatherer, decodeBase64, parsePlain, PAYLOAD_MAX } from "./sasl.ts";
@@ -398,4 +398,39 @@ test("--require-account: a guest is refused at registration with FAIL ACCOUNT_RE
   );
   const welcome = await hub.send(member, "NICK someone", "USER s 0 * :S", "CAP END");
   assert(welcome.some((line) => / 001 someone /.test(line)), welcome.join("|"));
+});
+
+test("nick protection: a registered nick without its login is asked to identify, then renamed to a guest", async () => {
+  using hub = new ServicesHub({ nickTimeout: 50 });
+  await hub.account("ann", "pw");
+  const identify = ":NickServ!NickServ@services NOTICE ann :ann is a registered account: " +
+    "log in with /msg NickServ IDENTIFY password within 1 s, or your nick will be changed";
+  // One who does not log in: a refused NICK meanwhile does not restart the count.
+  const impostor = hub.irc();
+  const got = await hub.send(impostor, "NICK ann", "USER a 0 * :A");
+  assertEquals(got.at(-1), identify);
+  await hub.ircMember("bob");
+  assertEquals(commands(await hub.send(impostor, "NICK bob")), ["433"]);
+  const session = impostor.session;
+  await eventually(() => session.name !== "ann");
+  assertMatch(session.name!, /^Guest\d{5}$/);
+  const renamed = impostor.take().map((line) => line.replace(/\r$/, ""));
+  assertMatch(renamed[0], /^:ann!a@\S+ NICK Guest\d{5}$/);
+  assertEquals(
+    renamed[1],
+    `:NickServ!NickServ@services NOTICE ${session.name} :You did not log in to ann in time: your nick was changed`,
+  );
+  // One who identifies in time keeps the nick.
+  const owner = hub.irc();
+  assertEquals((await hub.send(owner, "NICK ann", "USER a 0 * :A")).at(-1), identify);
+  await hub.send(owner, "NS IDENTIFY pw");
+  await eventually(() => (owner.session as IrcSession).nickTimer === undefined);
+  assertEquals(owner.session.name, "ann");
+  // One logged in by SASL first is not asked.
+  owner.say("QUIT");
+  const sasl = hub.irc();
+  await hub.send(sasl, "CAP REQ sasl", "AUTHENTICATE PLAIN", `AUTHENTICATE ${b64("\0ann\0pw")}`);
+  const welcome = await hub.send(sasl, "NICK ann", "USER a 0 * :A", "CAP END");
+  assert(!welcome.some((line) => line.includes("NickServ")), welcome.join("|"));
+  assertEquals((sasl.session as IrcSession).nickTimer, undefined);
 });
