@@ -259,10 +259,9 @@ function scramProof(session: IrcSession, exchange: SaslExchange, bytes: Uint8Arr
   const result = scramFinal(exchange.scram!, bytes);
   const { accounts } = session.hub;
   if (!result.ok || exchange.account === null) {
-    if (result.ok === false && result.why === "proof" && exchange.account !== null) {
+    // A wrong proof for a real account counts as a wrong password (PLAIN's unknown names do not).
+    if (!result.ok && result.why === "proof" && exchange.account !== null) {
       accounts.noteFailure(session, exchange.account);
-    } else if (exchange.account === null) {
-      session.hub.accounts.counts.failed++;
     }
     return saslFailed(session);
   }
