@@ -23,6 +23,7 @@ import {
 } from "../core/accounts.ts";
 import { eventually, MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { toJson } from "../json/render.ts";
+import { Cluster, type Envelope } from "../cluster/cluster.ts";
 import { nameKey } from "../core/protocol.ts";
 import { ChunkGatherer, decodeBase64, parsePlain, PAYLOAD_MAX } from "./sasl.ts";
 
@@ -433,4 +434,34 @@ test("nick protection: a registered nick without its login is asked to identify,
   const welcome = await hub.send(sasl, "NICK ann", "USER a 0 * :A", "CAP END");
   assert(!welcome.some((line) => line.includes("NickServ")), welcome.join("|"));
   assertEquals((sasl.session as IrcSession).nickTimer, undefined);
+});
+
+test("account-tag across a cluster: the account travels with the message, both ways", async () => {
+  using hub = new ServicesHub();
+  await hub.account("jilles", "sesame");
+  const foo = await hub.ircMember("foo", "account-tag");
+  const bar = await hub.ircMember("bar");
+  await hub.send(bar, "NS IDENTIFY jilles sesame", "JOIN #chan");
+  await hub.send(foo, "JOIN #chan");
+  const sent: Envelope[] = [];
+  const cluster = new Cluster(hub);
+  cluster.bus = {
+    connected: true,
+    send: (envelope) => sent.push(envelope),
+    claim: () => Promise.resolve(true),
+  };
+  hub.cluster = cluster;
+  await hub.send(bar, "PRIVMSG #chan :hi");
+  const published = sent.find((envelope) => envelope.t === "msg");
+  assertEquals(published?.t === "msg" && published.m.account, "jilles");
+  foo.take();
+  const message = { kind: "message" as const, from: "zed", room: "chan", text: "yo", time: 0 };
+  cluster.receive({
+    t: "msg",
+    k: "chan",
+    m: { ...message, id: "r1", account: "zed" },
+    o: "other",
+    s: 1,
+  });
+  assertEquals(foo.take(), ["@account=zed :zed!zed@chat PRIVMSG #chan :yo\r"]);
 });
