@@ -96,6 +96,7 @@ export const WORDS = {
   registerConnect: "Complete connection registration (NICK, USER, CAP END) first",
   registerExists: (account: string) => `Account ${account} already exists`,
   registerNoNick: "Choose a nick first",
+  registerBadName: (account: string) => `${account} cannot be an account name`,
   verifyNothing: "There is nothing to verify: accounts need no verification here",
   /** An account refusal (a wrong password, a throttle …) as NickServ says it. */
   problem(problem: Problem): string {
@@ -360,7 +361,7 @@ export function register(session: IrcSession, params: string[]): void {
     return fail(session, "COMPLETE_CONNECTION_REQUIRED", wanted, WORDS.registerConnect);
   }
   const nick = session.name ?? session.triedNick;
-  if (nick === null) return fail(session, "ACCOUNT_REQUIRED", wanted, WORDS.registerNoNick);
+  if (nick === null) return fail(session, "NEED_NICK", wanted, WORDS.registerNoNick);
   if (wanted !== "*" && nameKey(wanted) !== nameKey(nick)) {
     return fail(session, "ACCOUNT_NAME_MUST_BE_NICK", wanted, WORDS.registerNick);
   }
@@ -368,8 +369,13 @@ export function register(session: IrcSession, params: string[]): void {
   const { accounts } = hub;
   const account = accountOf(session);
   if (account !== null) return fail(session, "ALREADY_AUTHENTICATED", account, WORDS.saslAlready);
-  // Someone else holding the nick keeps it from being registered from under them.
-  if (hub.nameError(nick, session, true) !== null || accounts.isRegistered(nick)) {
+  // A nick that cannot be a name cannot be an account; someone else holding it keeps it
+  // from being registered from under them.
+  const problem = hub.nameError(nick, session, true);
+  if (problem?.code === "badName" || problem?.code === "nameReserved") {
+    return fail(session, "BAD_ACCOUNT_NAME", nick, WORDS.registerBadName(nick));
+  }
+  if (problem !== null || accounts.isRegistered(nick)) {
     return fail(session, "ACCOUNT_EXISTS", nick, WORDS.registerExists(nick));
   }
   accounts.track(session, async () => {

@@ -332,6 +332,14 @@ test("account-registration: REGISTER after connecting; another name refused; bef
   const grab = open.irc();
   const got = await open.send(grab, "NICK root", "REGISTER * * pw");
   assertEquals(got[1], ":irc.test FAIL REGISTER ACCOUNT_EXISTS root :Account root already exists");
+  const bad = open.irc();
+  assertEquals(
+    (await open.send(bad, "NICK a*b", "REGISTER * * pw"))[1],
+    ":irc.test FAIL REGISTER BAD_ACCOUNT_NAME a*b :a*b cannot be an account name",
+  );
+  assertEquals(await open.send(open.irc(), "REGISTER * * pw"), [
+    ":irc.test FAIL REGISTER NEED_NICK * :Choose a nick first",
+  ]);
   assertEquals(await open.send(grab, "VERIFY root 123").then((l) => l[0].split(" ").slice(1, 4)), [
     "FAIL",
     "VERIFY",
