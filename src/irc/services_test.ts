@@ -473,3 +473,65 @@ test("account-tag across a cluster: the account travels with the message, both w
   });
   assertEquals(foo.take(), ["@account=zed :zed!zed@chat PRIVMSG #chan :yo\r"]);
 });
+
+test("sasl: a full hash queue is a 904 that says the server is busy", async () => {
+  using hub = new ServicesHub({}, { perAddress: 0 }); // every hash refused at the door
+  await hub.accounts.store.create({
+    key: nameKey("jilles"),
+    name: "jilles",
+    created: 0,
+    password: { scheme: "scrypt", n: 1024, r: 8, p: 1, salt: "", hash: "" },
+    scram: { salt: "", iterations: 16, storedKey: "", serverKey: "" },
+  });
+  await hub.accounts.load();
+  const conn = hub.irc();
+  const got = await hub.send(conn, "AUTHENTICATE PLAIN", `AUTHENTICATE ${b64("\0jilles\0x")}`);
+  assertEquals(
+    got[1],
+    ":irc.test 904 * :SASL authentication failed: the server is busy, try again shortly",
+  );
+  assertEquals(hub.accounts.counts.busy, 1);
+});
+
+test("sasl: 3,000 random AUTHENTICATE lines in any order get numerics, never an internal error", async () => {
+  using hub = new ServicesHub();
+  await hub.account("jilles", "sesame");
+  // Registered, so that one may log in again and again (before registration, once: 907).
+  const conn = await hub.ircMember("fuzz");
+  const pieces = [
+    "PLAIN",
+    "SCRAM-SHA-256",
+    "plain",
+    "EXTERNAL",
+    "+",
+    "*",
+    "!!!",
+    "=",
+    "A".repeat(400),
+    "A".repeat(401),
+    b64("\0jilles\0sesame"),
+    b64("\0jilles\0wrong"),
+    b64("n,,n=jilles,r=abc"),
+    b64("n,,n=nobody,r=abc"),
+    b64("p=x,,n=jilles,r=abc"),
+    b64("c=biws,r=abc,p=" + b64(new Uint8Array(32))),
+    b64("c=biws,r=abc,p=AAAA"),
+    b64(new Uint8Array([0xff, 0xfe, 0, 1])),
+    "",
+  ];
+  let seed = 20;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) lines.push(`AUTHENTICATE ${pieces[random(pieces.length)]}`);
+  const got = await hub.send(conn, ...lines);
+  const seen = new Set(commands(got));
+  for (const numeric of ["900", "903", "904", "905", "906", "908"]) {
+    assert(seen.has(numeric), numeric);
+  }
+  const bad = got.filter((line) =>
+    !/^(AUTHENTICATE \S+|:irc\.test (90\d|461) fuzz .*|:fuzz!\S+ ACCOUNT \S+)$/.test(line)
+  );
+  assertEquals(bad, []);
+  assert(!hub.logged.some((line) => /error/i.test(line)), hub.logged.join("\n"));
+  assertEquals(conn.closed, undefined, "still connected");
+});
