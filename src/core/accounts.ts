@@ -367,7 +367,8 @@ export class Accounts {
   logout(session: Session): void {
     const account = session.account;
     if (account === null) return this.#refuse(session, { code: "notLoggedIn" });
-    session.account = null;
+    // The member logs out, every connection of it (they share one name and presence).
+    for (const each of session.connections()) each.account = null;
     this.hub.log.event({ event: "account", name: session.name ?? undefined, reason: "logout" });
     session.tell({ type: "loggedOut", time: Date.now(), account: this.#nameOf(account) });
   }

@@ -301,13 +301,17 @@ export class IrcFront {
     return [head, pieces];
   }
 
-  /** Sends `line` to every IRC session in `room` but `except` (with capability `cap`, if given). */
-  #tell(room: Room<Session>, line: string, except: IrcSession | null = null, cap?: string): void {
+  /**
+   * Sends `line` to every IRC session in `room` but the connections of the member `except`
+   * (with capability `cap`, if given).
+   */
+  #tell(room: Room<Session>, line: string, except: Session | null = null, cap?: string): void {
     const members = this.#inRoom.get(room);
     if (!members) return;
     const bytes = encoder.encode(line);
+    const skipped = except?.member;
     for (const member of members) {
-      if (member !== except && (cap === undefined || member.caps.has(cap))) {
+      if (member.member !== skipped && (cap === undefined || member.caps.has(cap))) {
         member.conn.deliver(bytes);
       }
     }
@@ -326,6 +330,8 @@ export class IrcFront {
   #changed(change: MemberChange): void {
     const { session } = change;
     const irc = session instanceof IrcSession ? session : null;
+    // The member's IRC connections (an account's member may have several, of any front-end).
+    const ircs = session instanceof Session ? ircConnections(session) : NO_IRC;
     switch (change.kind) {
       case "named":
         this.peakMembers = Math.max(this.peakMembers, this.hub.members.size);
@@ -333,11 +339,7 @@ export class IrcFront {
         break;
       case "joined": {
         const { room } = change;
-        if (irc) {
-          let members = this.#inRoom.get(room);
-          if (!members) this.#inRoom.set(room, members = new Set());
-          members.add(irc);
-        }
+        for (const each of ircs) this.#remember(room, each);
         this.#tell(
           room,
           ircLine(irc?.mask ?? this.mask(session.name!), "JOIN", channelOf(room.name)),
@@ -347,17 +349,17 @@ export class IrcFront {
       }
       case "parted": {
         const { room, reason } = change;
-        this.#forget(room, irc);
+        for (const each of ircs) this.#forget(room, each);
         const line = reason === undefined
           ? ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name))
           : ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name), reason);
         this.#tell(room, line);
-        irc?.raw(line);
+        for (const each of ircs) each.raw(line);
         break;
       }
       case "quit": {
         const { room, reason } = change;
-        if (room !== null) this.#forget(room, irc);
+        if (room !== null) { for (const each of ircs) this.#forget(room, each); }
         // A shutdown tells no one of each leave: that would be a line per pair of members.
         if (this.hub.closing) break;
         this.#monitored(session.name!, RPL_MONOFFLINE, session.name!);
@@ -376,8 +378,14 @@ export class IrcFront {
           "NICK",
           session.name!,
         );
-        if (change.room) this.#tell(change.room, line, irc);
-        irc?.raw(line);
+        if (change.room) this.#tell(change.room, line, irc ?? ircs[0] ?? null);
+        for (const each of ircs) {
+          each.raw(
+            each === irc
+              ? line
+              : ircLine(`${change.old}!${each.user}@${each.host}`, "NICK", session.name!),
+          );
+        }
         if (nameKey(change.old) !== nameKey(session.name!)) { // a change of case is no news
           this.#monitored(change.old, RPL_MONOFFLINE, change.old);
           this.#monitored(session.name!, RPL_MONONLINE, irc?.mask ?? this.mask(session.name!));
@@ -393,7 +401,28 @@ export class IrcFront {
         );
         break;
       }
+      case "attached": {
+        // Shown its channel once registered (see IrcSession's registration).
+        const { connection, session: member } = change;
+        if (connection instanceof IrcSession && member.room) {
+          this.#remember(member.room, connection);
+        }
+        break;
+      }
+      case "detached": {
+        const { connection, session: member } = change;
+        if (connection instanceof IrcSession && member.room) {
+          this.#forget(member.room, connection);
+        }
+        break;
+      }
     }
+  }
+
+  #remember(room: Room<Session>, irc: IrcSession): void {
+    let members = this.#inRoom.get(room);
+    if (!members) this.#inRoom.set(room, members = new Set());
+    members.add(irc);
   }
 
   /** Tells those who MONITOR `name` that it came (730) or went (731). */
@@ -407,8 +436,7 @@ export class IrcFront {
     for (const watcher of watchers) watcher.reply(numeric, what);
   }
 
-  #forget(room: Room<Session>, irc: IrcSession | null): void {
-    if (!irc) return;
+  #forget(room: Room<Session>, irc: IrcSession): void {
     const members = this.#inRoom.get(room);
     members?.delete(irc);
     if (members?.size === 0) this.#inRoom.delete(room);
@@ -433,6 +461,14 @@ export class IrcFront {
 }
 
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
+
+const NO_IRC: readonly IrcSession[] = [];
+
+/** The IRC connections of the member `session` (none, one, or more for an account's). */
+function ircConnections(session: Session): readonly IrcSession[] {
+  if (session.attached === null) return session instanceof IrcSession ? [session] : NO_IRC;
+  return session.connections().filter((each) => each instanceof IrcSession);
+}
 
 /** A refusal at the door, by its code, as IRC says it: an `ERROR` line. */
 export function ircRefusal(code: Refusal): string {
@@ -467,6 +503,8 @@ export class IrcSession extends Session {
   /** The real address: shown to no one but through {@linkcode IrcFront.realAddress}. */
   readonly address: string;
   registered = false;
+  /** An IRC client may be in no channel. */
+  override readonly alwaysInRoom = false;
   /** Registration waits for `CAP END` once a client has sent `CAP LS` or `CAP REQ`. */
   negotiating = false;
   readonly caps = new Set<string>();
@@ -535,6 +573,11 @@ export class IrcSession extends Session {
     const bytes = delivery.bytes(front.formats[this.tags]);
     this.hub.relayedBytes += bytes.length;
     this.conn.deliver(bytes);
+  }
+
+  /** Another connection of this member said it: a PRIVMSG from oneself, private ones too. */
+  override sentBySibling(delivery: Delivery): void {
+    this.deliver(delivery);
   }
 
   /**
@@ -655,6 +698,12 @@ export class IrcSession extends Session {
     }
     this.registered = true;
     this.welcome();
+    // One more connection of an account's member in a channel: it is there too.
+    if (this.room) {
+      this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
+      topic(this, this.room, false);
+      names(this, this.room);
+    }
   }
 
   /** 001–005, the user counts and the MOTD (there is none: 422). */
