@@ -37,6 +37,8 @@ export type Problem =
   | { readonly code: "tooManyRooms"; readonly max: number; readonly room: string }
   | { readonly code: "tooManyRoomsFromAddress"; readonly max: number; readonly room: string }
   | { readonly code: "nameRegistered"; readonly name: string }
+  /** The account `name` is connected on another server of the cluster (its connections share one). */
+  | { readonly code: "accountElsewhere"; readonly name: string }
   | { readonly code: "accountRequired"; readonly name: string }
   | { readonly code: "registrationClosed" }
   | { readonly code: "alreadyLoggedIn"; readonly account: string }

@@ -299,7 +299,11 @@ export class Hub implements ClusterHub {
     if (holder && holder !== session && !this.#joinable(holder, key, session, asOwner)) {
       return { code: "nameTaken", name };
     }
-    if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
+    if (this.cluster?.remoteName(key) !== undefined) {
+      // An account's connections share the server its member is on (for now).
+      if (this.accounts.isRegistered(name)) return { code: "accountElsewhere", name };
+      return { code: "nameTaken", name };
+    }
     return asOwner ? null : this.accounts.guard(session, name);
   }
 

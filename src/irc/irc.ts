@@ -614,6 +614,8 @@ export class IrcSession extends Session {
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Nickname is reserved");
       case "nameRegistered":
         return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_REGISTERED);
+      case "accountElsewhere":
+        return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_ELSEWHERE);
       case "badName":
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Erroneous nickname");
       case "tooManyRooms":
@@ -801,6 +803,7 @@ function lusers(session: IrcSession): void {
 
 /** SASL and NickServ come later; until then a registered nick is as good as in use (433). */
 const NICK_REGISTERED = "Nickname is registered to an account";
+const NICK_ELSEWHERE = "Nickname is in use by its account on another server";
 
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(
@@ -818,6 +821,8 @@ function nickProblem(
       return [ERR_NICKNAMEINUSE, "Nickname is already in use"];
     case "nameRegistered":
       return [ERR_NICKNAMEINUSE, NICK_REGISTERED];
+    case "accountElsewhere":
+      return [ERR_NICKNAMEINUSE, NICK_ELSEWHERE];
     default:
       return [ERR_ERRONEUSNICKNAME, "Erroneous nickname"];
   }

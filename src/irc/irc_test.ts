@@ -24,6 +24,7 @@ import {
 import type { HubOptions } from "../core/hub.ts";
 import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
 import { helloName, say } from "../text/protocol.ts";
+import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -878,4 +879,87 @@ test("irc: a standard-sized IRC line that would not relay in one line is refused
   assertEquals(commands(a), ["417", "417"]);
   assertEquals(ircLines(b), []); // nothing delivered cut, to anyone
   assertEquals(nc.take(), []);
+});
+
+/** `hub`'s accounts, cheap to hash, with `ann` registered (password `pw`): the account. */
+async function annAccount(hub: MemoryHub) {
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  const text = hub.open();
+  text.say("/register ann pw");
+  await hub.accounts.idle();
+  text.take();
+  return { text, account: (await hub.accounts.account("ann"))! };
+}
+
+test("irc: an IRC and a text connection of one account are one member: one JOIN, PRIVMSGs from oneself", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const bob = hub.ircMember("bob");
+  bob.say("JOIN #lobby");
+  ircLines(bob);
+  const { text, account } = await annAccount(hub);
+  assertEquals(ircLines(bob), [`:ann!ann@chat JOIN #lobby`]);
+  // Logged in before registering (as SASL will do): one more connection of ann.
+  const phone = hub.irc();
+  hub.accounts.logIn(phone.session, account);
+  phone.say("NICK ann", "USER phone 0 * :Ann's phone");
+  const lines = ircLines(phone);
+  assertEquals(lines.map((line) => parseCommand(line)!.command).slice(-4), [
+    "422",
+    "JOIN",
+    "353",
+    "366",
+  ]);
+  assertEquals(lines.at(-3), `:ann!phone@${MEMORY_HOST} JOIN #lobby`);
+  assertMatch(lines.at(-2)!, /^:irc\.test 353 ann = #lobby :(ann bob|bob ann)$/);
+  assertEquals([ircLines(bob), text.take()], [[], []]); // nothing announced
+  assertEquals(hub.members.size, 2);
+  // The phone speaks: the terminal sees ann's line, bob a PRIVMSG; no echo without echo-message.
+  phone.say("PRIVMSG #lobby :from the phone");
+  assertEquals(text.take(), ["ann: from the phone"]);
+  assertEquals(ircLines(bob), [`:ann!ann@chat PRIVMSG #lobby :from the phone`]);
+  assertEquals(ircLines(phone), []);
+  // The terminal speaks: the phone gets a PRIVMSG from its own nick, as IRC bouncers send.
+  text.say("from the terminal");
+  assertEquals(ircLines(phone), [`:ann!ann@chat PRIVMSG #lobby :from the terminal`]);
+  text.say("/msg bob psst");
+  assertEquals(ircLines(phone), [`:ann!ann@chat PRIVMSG bob :psst`]);
+  assertEquals(ircLines(bob), [
+    `:ann!ann@chat PRIVMSG #lobby :from the terminal`,
+    `:ann!ann@chat PRIVMSG bob :psst`,
+  ]);
+  bob.say("PRIVMSG ann :hello both");
+  assertEquals(ircLines(phone), [`:bob!bob@${MEMORY_HOST} PRIVMSG ann :hello both`]);
+  assertEquals(text.take(), [say.privateSent("bob", "psst"), "bob (private): hello both"]);
+  // JOIN on the phone moves ann: the terminal is told, bob sees one PART.
+  phone.say("JOIN #dev");
+  assertEquals(
+    ircLines(phone).map((line) => parseCommand(line)!.command),
+    ["PART", "JOIN", "353", "366"],
+  );
+  assertEquals(text.take(), [say.nowIn("dev", [], 0)]);
+  assertEquals(ircLines(bob), [":ann!ann@chat PART #lobby"]);
+  // PART on the phone: the terminal must be in a room, so ann goes to the lobby.
+  phone.say("PART #dev");
+  assertEquals(
+    ircLines(phone).map((line) => parseCommand(line)!.command),
+    ["PART", "JOIN", "353", "366"],
+  );
+  assertEquals(text.take(), [say.nowIn("lobby", ["bob"], 1)]);
+  assertEquals(ircLines(bob), [":ann!ann@chat JOIN #lobby"]);
+  // A rename: each connection hears it once, bob once.
+  text.say("/nick nan");
+  assertEquals(ircLines(phone), [`:ann!phone@${MEMORY_HOST} NICK nan`]);
+  assertEquals(ircLines(bob), [":ann!ann@chat NICK nan"]);
+  assertEquals(text.take(), [say.renamed("nan")]);
+  // The terminal goes: the phone is ann now, nobody told; then the phone goes: one QUIT.
+  text.say("/quit");
+  assertEquals(ircLines(bob), []);
+  assertEquals(hub.members.get("nan"), phone.session);
+  phone.say("PRIVMSG #lobby :alone now");
+  assertEquals(ircLines(bob), [`:nan!phone@${MEMORY_HOST} PRIVMSG #lobby :alone now`]);
+  phone.say("QUIT :bye");
+  assertEquals(ircLines(bob), [`:nan!phone@${MEMORY_HOST} QUIT :Quit: bye`]);
 });

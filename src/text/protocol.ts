@@ -250,6 +250,8 @@ export const say = {
   loggedInMark: "*",
   nameRegistered: (name: string) =>
     error(`the name ${name} is registered; log in with /login ${name} PASSWORD`),
+  accountElsewhere: (name: string) =>
+    error(`${name} is connected on another server; one account's connections share a server`),
   accountRequired: (name: string) =>
     error(`only accounts may chat here, and ${name} is not one; ask an operator for one`),
   registrationClosed: error("registration is closed here; ask an operator for an account"),

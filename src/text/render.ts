@@ -143,6 +143,8 @@ export function problemText(problem: Problem): string {
       return say.tooManyRoomsFromAddress(problem.max);
     case "nameRegistered":
       return say.nameRegistered(problem.name);
+    case "accountElsewhere":
+      return say.accountElsewhere(problem.name);
     case "accountRequired":
       return say.accountRequired(problem.name);
     case "registrationClosed":

@@ -208,6 +208,10 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     { code: "nameRegistered", name: "ann" },
     "!! the name ann is registered; log in with /login ann PASSWORD",
   ],
+  accountElsewhere: [
+    { code: "accountElsewhere", name: "ann" },
+    "!! ann is connected on another server; one account's connections share a server",
+  ],
   accountRequired: [{ code: "accountRequired", name: "zed" }, say.accountRequired("zed")],
   registrationClosed: [{ code: "registrationClosed" }, say.registrationClosed],
   alreadyLoggedIn: [{ code: "alreadyLoggedIn", account: "ann" }, say.alreadyLoggedIn("ann")],
