@@ -349,7 +349,8 @@ export class Accounts {
     const name = rest.slice(0, gap).normalize("NFC");
     const raw = rest.slice(gap + 1).trim();
     const key = nameKey(name);
-    if (session.account === key) {
+    // One connection of several shares its member's account: it cannot switch alone.
+    if (session.account === key || (session.account !== null && session.member.attached)) {
       return this.#refuse(session, {
         code: "alreadyLoggedIn",
         account: this.#nameOf(session.account),

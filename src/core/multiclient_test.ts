@@ -200,3 +200,25 @@ test("multiclient: /logout logs the member out on every connection; guests stay 
   assertEquals(lines, ["-- You are logged in as ann", say.nameTaken("ann")]);
   assertEquals(guest.session.member, guest.session);
 });
+
+test("multiclient: a join still waiting to be announced follows the member when its first connection goes", async () => {
+  using hub = accountsHub({ replay: 0, joinGrace: 60_000 });
+  const bob = hub.member("bob");
+  const laptop = await loggedIn(hub, "ann", "pw");
+  const phone = await loggedIn(hub, "ann", "pw");
+  assertEquals(bob.take(), []); // ann's join waits (join grace)
+  laptop.say("/quit");
+  assertEquals(bob.take(), []);
+  // The phone speaks: ann is announced first, under the member the room now knows.
+  phone.say("hello");
+  assertEquals(bob.take(), [say.joined("ann"), "ann: hello"]);
+});
+
+test("multiclient: one connection of several cannot switch accounts alone", async () => {
+  using hub = accountsHub();
+  await loggedIn(hub, "bob", "pw");
+  const laptop = await loggedIn(hub, "ann", "pw");
+  const phone = await loggedIn(hub, "ann", "pw");
+  assertEquals(await send(hub, phone, "/login bob pw"), [say.alreadyLoggedIn("ann")]);
+  assertEquals([laptop.session.account, phone.session.account], ["ann", "ann"]);
+});

@@ -963,3 +963,52 @@ test("irc: an IRC and a text connection of one account are one member: one JOIN,
   phone.say("QUIT :bye");
   assertEquals(ircLines(bob), [`:nan!phone@${MEMORY_HOST} QUIT :Quit: bye`]);
 });
+
+test("irc: a text login joining an IRC member in no channel takes it to the lobby; two IRC connections, echo-message or not", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text: first, account } = await annAccount(hub);
+  first.say("/quit"); // the account exists; ann is not here
+  const login = (conn: ChunkConnection, ...caps: string[]) => {
+    hub.accounts.logIn(conn.session, account);
+    if (caps.length > 0) conn.say(`CAP REQ :${caps.join(" ")}`);
+    conn.say("NICK ann", "USER ann 0 * :Ann");
+    if (caps.length > 0) conn.say("CAP END");
+    return ircLines(conn);
+  };
+  const phone = hub.irc();
+  login(phone, "echo-message");
+  assertEquals(phone.session.room, null);
+  const tablet = hub.irc();
+  const welcome = login(tablet);
+  assertEquals(welcome.at(-1), ":irc.test 422 ann :MOTD File is missing"); // no channel to show
+  assertEquals(tablet.session.member, phone.session);
+  // The tablet speaks in a channel after JOIN: the phone is moved too.
+  tablet.say("JOIN #dev");
+  const joined = `:ann!ann@${MEMORY_HOST} JOIN #dev`;
+  assertEquals(ircLines(phone)[0], joined);
+  assertEquals(ircLines(tablet)[0], joined);
+  phone.say("PRIVMSG #dev :mine");
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :mine`]); // echo-message
+  assertEquals(ircLines(tablet), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :mine`]); // its sibling's
+  tablet.say("PRIVMSG #dev :theirs");
+  assertEquals(ircLines(tablet), []); // no echo-message: no echo
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :theirs`]);
+  tablet.say("PART #dev");
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PART #dev`]);
+  assertEquals(ircLines(tablet), [`:ann!ann@${MEMORY_HOST} PART #dev`]);
+  // A text login: it must be in a room, so ann comes into the lobby.
+  const bob = hub.ircMember("bob");
+  bob.say("JOIN #lobby");
+  ircLines(bob);
+  const terminal = hub.open();
+  terminal.say("ann", "pw");
+  await hub.accounts.idle();
+  assertEquals(terminal.take(), [say.passwordPrompt("ann"), say.hello("ann", ["bob"], 1)]);
+  assertEquals(ircLines(phone)[0], `:ann!ann@${MEMORY_HOST} JOIN #lobby`);
+  assertEquals(ircLines(tablet)[0], `:ann!ann@${MEMORY_HOST} JOIN #lobby`);
+  assertEquals(ircLines(bob), [`:ann!ann@${MEMORY_HOST} JOIN #lobby`]);
+  for (const conn of [phone, tablet]) conn.say("QUIT");
+  assertEquals(ircLines(bob), []);
+  terminal.say("/quit");
+  assertEquals(ircLines(bob), [":ann!ann@chat QUIT Quit"]);
+});
