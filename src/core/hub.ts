@@ -98,9 +98,12 @@ export type ChangeHook = (change: MemberChange) => void;
 
 /** Members, names and rooms, and the rules for moving between them. */
 export class Hub implements ClusterHub {
-  /** Every session, named or not. */
+  /** Every session (connection), named or not, attached or not. */
   readonly sessions = new Set<Session>();
-  /** Named sessions by {@linkcode nameKey}. */
+  /**
+   * Members by {@linkcode nameKey}: each one's lead session (an account's member may have
+   * further connections attached to it: see `#attach`, and docs/architecture.md).
+   */
   readonly members = new Map<string, Session>();
   /**
    * Names being claimed across the cluster, by {@linkcode nameKey}, and the session
