@@ -176,9 +176,16 @@ test("multiclient in a cluster: a second connection of an account attaches here,
   await hub.accounts.idle();
   assertEquals(helloName(phone.take()[1] ?? ""), "ann");
   phone.say("from the phone");
+  // A rename from the phone is claimed for the member: both connections are renamed.
+  phone.say("/nick nan");
+  await settled();
+  assertEquals([laptop.session.name, phone.session.name], ["nan", "nan"]);
+  assertEquals(hub.members.get("nan"), laptop.session);
+  phone.say("/nick ann");
+  await settled();
   phone.say("/quit");
   // One join and one message; the phone's going is no leave (the laptop is still ann).
-  assertEquals(bus.sent.map((event) => event.t), ["account", "join", "msg"]);
+  assertEquals(bus.sent.map((event) => event.t), ["account", "join", "msg", "rename", "rename"]);
   assertEquals(hub.localMembers(), [{ k: "ann", name: "ann", room: "lobby" }]);
   laptop.say("/quit");
   assertEquals(bus.sent.at(-1)?.t, "leave");

@@ -299,7 +299,10 @@ export class Hub implements ClusterHub {
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
     const holder = this.holderOf(key);
-    if (holder && holder !== session && !this.#joinable(holder, key, session, asOwner)) {
+    // Held by the session's own member (a claim one of its connections made) is no obstacle.
+    if (
+      holder && holder.member !== session.member && !this.#joinable(holder, key, session, asOwner)
+    ) {
       return { code: "nameTaken", name };
     }
     if (this.cluster?.remoteName(key) !== undefined) {
@@ -379,7 +382,7 @@ export class Hub implements ClusterHub {
         if (granted && unused) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (granted) this.members.set(key, session);
+      if (granted) this.members.set(key, session.member); // a member holds names, not a connection
       try {
         then(!granted);
       } catch (error) {
