@@ -161,6 +161,8 @@ export type Reply =
       readonly name: string;
       readonly room: string | null;
       readonly account: string | null | undefined;
+      /** How many connections the member has, when more than one (an account's). */
+      readonly connections?: number;
     }
     /** `name` is registered: its password, please (on the next line). */
     | { readonly type: "passwordPrompt"; readonly name: string }

@@ -71,6 +71,10 @@ test("multiclient: a second login of an account is one more connection of its me
     `${say.online("lobby", ["ann*", "bob"], 2)}`,
   ]);
   assertEquals(await send(hub, phone, "/who"), [say.online("lobby", ["ann*", "bob"], 2)]);
+  assertEquals(await send(hub, bob, "/whois ann", "/whois bob"), [
+    "-- ann is in lobby, logged in as ann, on 2 connections",
+    "-- bob is in lobby, not logged in",
+  ]);
   assertEquals(phone.session.member, laptop.session);
   assertEquals(hub.logged.filter((line) => / one more connection /.test(line)).length, 1);
 });

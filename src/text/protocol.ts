@@ -237,14 +237,20 @@ export const say = {
   passwordChanged: (account: string) => notice(`The password of ${account} is changed`),
   unregistered: (account: string) =>
     notice(`The account ${account} is deleted; its name is free for anyone`),
-  whois: (name: string, room: string | null, account: string | null | undefined) =>
+  whois: (
+    name: string,
+    room: string | null,
+    account: string | null | undefined,
+    connections = 1,
+  ) =>
     notice(
       `${name} is ${room ? `in ${room}` : "in no room"}` +
         (account === undefined
           ? ""
           : account === null
           ? ", not logged in"
-          : `, logged in as ${account}`),
+          : `, logged in as ${account}`) +
+        (connections > 1 ? `, on ${connections} connections` : ""),
     ),
   /** Names in `/who` logged in to an account carry this mark after them. */
   loggedInMark: "*",

@@ -159,6 +159,10 @@ const EXPECTED: [Event, string][] = [
     { type: "whois", time, name: "ann", room: "dev", account: "ann" },
     "-- ann is in dev, logged in as ann",
   ],
+  [
+    { type: "whois", time, name: "ann", room: "dev", account: "ann", connections: 2 },
+    "-- ann is in dev, logged in as ann, on 2 connections",
+  ],
   [{ type: "passwordPrompt", time, name: "ann" }, say.passwordPrompt("ann")],
   [
     { type: "registered", time, name: "ann", persistent: false },
