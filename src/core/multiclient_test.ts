@@ -19,7 +19,7 @@ import type { HubOptions } from "./hub.ts";
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 
 /** A hub whose accounts hash cheaply (no replay unless asked: lines stay countable). */
-export function accountsHub(options: Partial<HubOptions> = { replay: 0 }): MemoryHub {
+function accountsHub(options: Partial<HubOptions> = { replay: 0 }): MemoryHub {
   const hub = new MemoryHub(options);
   hub.accounts = new Accounts(hub, new MemoryAccountStore(), { ...DEFAULT_POLICY, cost: CHEAP });
   return hub;
@@ -41,7 +41,7 @@ async function send(hub: MemoryHub, conn: MemoryConnection, ...lines: string[]) 
 }
 
 /** A text connection logged in to the account `name` (made with `password` if new). */
-export async function loggedIn(hub: MemoryHub, name: string, password: string) {
+async function loggedIn(hub: MemoryHub, name: string, password: string) {
   const conn = connect(hub);
   if (hub.accounts.isRegistered(name)) {
     const lines = await send(hub, conn, name, password);
