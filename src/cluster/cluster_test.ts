@@ -12,6 +12,7 @@ import { Cluster, type ClusterBus, type ClusterEvent, type Envelope } from "./cl
 import { nameKey, reasons } from "../core/protocol.ts";
 import { helloName, NAME_PROMPT, say } from "../text/protocol.ts";
 import { MemoryHub, test } from "../../tests/test_util.ts";
+import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 
 /** A bus that keeps what is sent; its claims answer `claims` (default: granted). */
 class RecordingBus implements ClusterBus {
@@ -157,4 +158,40 @@ test("members claimed again after Redis lost them: not a name whose claim is sti
   answer(true);
   await settled();
   assertEquals(ann.take(), [say.renamed("bob")]);
+});
+
+test("multiclient in a cluster: a second connection of an account attaches here, is published never, and is refused elsewhere", async () => {
+  const { hub, bus, cluster } = clusteredHub();
+  using _ = hub;
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  const laptop = hub.open();
+  laptop.say("/register ann pw");
+  await hub.accounts.idle();
+  await settled();
+  const phone = hub.open();
+  phone.say("ann", "pw");
+  await hub.accounts.idle();
+  assertEquals(helloName(phone.take()[1] ?? ""), "ann");
+  phone.say("from the phone");
+  // A rename from the phone is claimed for the member: both connections are renamed.
+  phone.say("/nick nan");
+  await settled();
+  assertEquals([laptop.session.name, phone.session.name], ["nan", "nan"]);
+  assertEquals(hub.members.get("nan"), laptop.session);
+  phone.say("/nick ann");
+  await settled();
+  phone.say("/quit");
+  // One join and one message; the phone's going is no leave (the laptop is still ann).
+  assertEquals(bus.sent.map((event) => event.t), ["account", "join", "msg", "rename", "rename"]);
+  assertEquals(hub.localMembers(), [{ k: "ann", name: "ann", room: "lobby" }]);
+  laptop.say("/quit");
+  assertEquals(bus.sent.at(-1)?.t, "leave");
+  // ann on another server: a login here is refused, and says why.
+  cluster.receive(from("other", 1, { t: "join", k: "ann", name: "ann", room: "lobby" }));
+  const late = hub.open();
+  late.say("ann");
+  assertEquals(late.take(), [say.accountElsewhere("ann"), NAME_PROMPT]);
 });

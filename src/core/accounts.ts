@@ -349,7 +349,8 @@ export class Accounts {
     const name = rest.slice(0, gap).normalize("NFC");
     const raw = rest.slice(gap + 1).trim();
     const key = nameKey(name);
-    if (session.account === key) {
+    // One connection of several shares its member's account: it cannot switch alone.
+    if (session.account === key || (session.account !== null && session.member.attached)) {
       return this.#refuse(session, {
         code: "alreadyLoggedIn",
         account: this.#nameOf(session.account),
@@ -367,7 +368,8 @@ export class Accounts {
   logout(session: Session): void {
     const account = session.account;
     if (account === null) return this.#refuse(session, { code: "notLoggedIn" });
-    session.account = null;
+    // The member logs out, every connection of it (they share one name and presence).
+    for (const each of session.connections()) each.account = null;
     this.hub.log.event({ event: "account", name: session.name ?? undefined, reason: "logout" });
     session.tell({ type: "loggedOut", time: Date.now(), account: this.#nameOf(account) });
   }

@@ -129,12 +129,21 @@ test("accounts: takeover attempts are refused: /nick, lookalikes, a taken name; 
     // At the prompt a lookalike asks for the account's password.
     const cat = connect(hub);
     assertEquals(await send(hub, cat, "Ann"), [say.passwordPrompt("Ann")]);
-    // While ann is here, her name is taken: asked before any password.
+    // While ann is here, her name is still asked for its password (the right one makes
+    // one more connection of her: see multiclient_test.ts); a wrong one gets nothing.
     const ann = connect(hub);
     await send(hub, ann, "ann", "pw");
     assertEquals(ann.session.name, "ann");
     const dan = connect(hub);
-    assertEquals(await send(hub, dan, "ann"), [say.nameTaken("ann"), NAME_PROMPT]);
+    assertEquals(await send(hub, dan, "ann"), [say.passwordPrompt("ann")]);
+    assertEquals(await send(hub, dan, "guess"), [
+      "!! wrong password for ann",
+      say.passwordPrompt("ann"),
+    ]);
+    assertEquals(await send(hub, dan, ""), [NAME_PROMPT]);
+    // A guest holding a name is no account: its name is taken, before any password.
+    hub.member("eve");
+    assertEquals(await send(hub, dan, "eve"), [say.nameTaken("eve"), NAME_PROMPT]);
     // IRC: a registered nick is let in and asked to identify (renamed if it does not: see
     // src/irc/services_test.ts), as IRC servers with NickServ do.
     ann.say("/quit");

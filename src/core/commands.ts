@@ -116,13 +116,18 @@ export const COMMANDS: readonly Command[] = [
       const here = hub.members.get(nameKey(member.name));
       const key = here === member ? here.account : undefined;
       const room = typeof member.room === "string" ? member.room : member.room?.name;
-      session.tell({
+      const time = Date.now();
+      const account = key ? hub.accounts.accountName(key) ?? null : key;
+      const whois = {
         type: "whois",
-        time: Date.now(),
+        time,
         name: member.name,
         room: room || null,
-        account: key ? hub.accounts.accountName(key) ?? null : key,
-      });
+        account,
+      } as const;
+      // Several connections of one account (see `Hub`): said only then.
+      const connections = here === member && here.attached ? here.attached.length + 1 : 1;
+      session.tell(connections > 1 ? { ...whois, connections } : whois);
     },
   },
   {

@@ -37,6 +37,8 @@ export type Problem =
   | { readonly code: "tooManyRooms"; readonly max: number; readonly room: string }
   | { readonly code: "tooManyRoomsFromAddress"; readonly max: number; readonly room: string }
   | { readonly code: "nameRegistered"; readonly name: string }
+  /** The account `name` is connected on another server of the cluster (its connections share one). */
+  | { readonly code: "accountElsewhere"; readonly name: string }
   | { readonly code: "accountRequired"; readonly name: string }
   | { readonly code: "registrationClosed" }
   | { readonly code: "alreadyLoggedIn"; readonly account: string }
@@ -159,6 +161,8 @@ export type Reply =
       readonly name: string;
       readonly room: string | null;
       readonly account: string | null | undefined;
+      /** How many connections the member has, when more than one (an account's). */
+      readonly connections?: number;
     }
     /** `name` is registered: its password, please (on the next line). */
     | { readonly type: "passwordPrompt"; readonly name: string }

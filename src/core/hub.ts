@@ -35,7 +35,7 @@ import {
 import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
-import { Room, type RoomMember } from "./room.ts";
+import { deliverTo, Room, type RoomMember } from "./room.ts";
 import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
@@ -76,7 +76,11 @@ export type MemberChange =
   | { kind: "parted"; session: Member; room: Room<Session>; reason?: string }
   | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
   | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
-  | { kind: "topic"; session: Member; room: Room<Session> };
+  | { kind: "topic"; session: Member; room: Room<Session> }
+  /** One more connection of the member `session` (an account's), in its room if it is in one. */
+  | { kind: "attached"; session: Session; connection: Session }
+  /** A connection of the member `session` (still here) went; `session` may be new in its place. */
+  | { kind: "detached"; session: Session; connection: Session };
 
 /** A member here (a session) or on another server of the cluster. */
 export type Member = Session | RemoteMember;
@@ -94,9 +98,12 @@ export type ChangeHook = (change: MemberChange) => void;
 
 /** Members, names and rooms, and the rules for moving between them. */
 export class Hub implements ClusterHub {
-  /** Every session, named or not. */
+  /** Every session (connection), named or not, attached or not. */
   readonly sessions = new Set<Session>();
-  /** Named sessions by {@linkcode nameKey}. */
+  /**
+   * Members by {@linkcode nameKey}: each one's lead session (an account's member may have
+   * further connections attached to it: see `#attach`, and docs/architecture.md).
+   */
   readonly members = new Map<string, Session>();
   /**
    * Names being claimed across the cluster, by {@linkcode nameKey}, and the session
@@ -203,14 +210,24 @@ export class Hub implements ClusterHub {
     const key = sender?.room?.key ?? roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
-    const delivery = this.#deliver(message, key, sender);
+    const member = sender?.member ?? null;
+    const delivery = this.#deliver(message, key, member);
     if (delivery !== null) sender?.posted(delivery);
+    // The member's other connections see what this one said (a private line as its receipt).
+    if (member?.attached) this.#toSiblings(sender!, delivery ?? new Delivery(chatEvent(message)));
     // Public words only, and only when asked: private messages are never logged.
     if (this.options.verbose && message.kind !== "private") {
       const { kind, from, room, text } = message;
       this.log.event({ event: kind, name: from, room, text });
     }
     for (const hook of this.postHooks) hook(message);
+  }
+
+  /** Hands what `sender` said to the other connections of its member. */
+  #toSiblings(sender: Session, delivery: Delivery): void {
+    for (const connection of sender.connections()) {
+      if (connection !== sender) connection.sentBySibling(delivery);
+    }
   }
 
   /** Delivers a message another instance's member sent in the room `key` (see `src/cluster/cluster.ts`). */
@@ -225,13 +242,13 @@ export class Hub implements ClusterHub {
    * gives back the room's delivery (`null` for a private message).
    */
   #deliver(message: ChatMessage, key: string, sender: RoomMember | null): Delivery | null {
-    const delivery = new Delivery({ type: "chat", time: message.time, message });
+    const delivery = new Delivery(chatEvent(message));
     if (message.kind === "private") {
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target?.name) {
         if (sender !== null && target.room?.key === key) target.room.introduce(sender, true);
-        target.deliver(delivery);
+        deliverTo(target, delivery);
         this.deliveries++;
       }
       return null;
@@ -285,9 +302,35 @@ export class Hub implements ClusterHub {
     const key = nameKey(name);
     if (this.#reserved.has(key)) return { code: "nameReserved", name };
     const holder = this.holderOf(key);
-    if (holder && holder !== session) return { code: "nameTaken", name };
-    if (this.cluster?.remoteName(key) !== undefined) return { code: "nameTaken", name };
+    // Held by the session's own member (a claim one of its connections made) is no obstacle.
+    if (
+      holder && holder.member !== session.member && !this.#joinable(holder, key, session, asOwner)
+    ) {
+      return { code: "nameTaken", name };
+    }
+    if (this.cluster?.remoteName(key) !== undefined) {
+      // An account's connections share the server its member is on (for now).
+      if (this.accounts.isRegistered(name)) return { code: "accountElsewhere", name };
+      return { code: "nameTaken", name };
+    }
     return asOwner ? null : this.accounts.guard(session, name);
+  }
+
+  /**
+   * Whether unnamed `session` may become one more connection of `holder`, the member
+   * called by the name key `key`: `holder` is logged in to the account of that name, and
+   * so is `session` (or, `asOwner`, the caller asks for the account's password next).
+   */
+  #joinable(holder: Session, key: string, session: Session, asOwner: boolean): boolean {
+    return holder.account === key && holder.name !== null && session.name === null &&
+      this.members.get(key) === holder && (asOwner || session.account === key);
+  }
+
+  /** The member unnamed `session` joins as one more connection under the name key `key`, if any. */
+  #accountMember(session: Session, key: string): Session | undefined {
+    const holder = this.members.get(key);
+    if (holder === undefined || holder === session || session.account !== key) return undefined;
+    return this.#joinable(holder, key, session, false) ? holder : undefined;
   }
 
   /** Gives an unnamed `session` the name `text` if it may have it, or tells it why not. */
@@ -302,6 +345,8 @@ export class Hub implements ClusterHub {
 
   /** Gives unnamed `session` the name `name` (checked already) and lets it into the lobby. */
   takeName(session: Session, name: string): void {
+    const member = this.#accountMember(session, nameKey(name));
+    if (member !== undefined) return this.#attach(session, member);
     if (this.cluster) {
       return this.claim(session, name, LOBBY, (taken) => {
         if (taken) return this.#refuseName(session, { code: "nameTaken", name });
@@ -327,6 +372,8 @@ export class Hub implements ClusterHub {
    */
   claim(session: Session, name: string, room: string, then: (taken: boolean) => void): void {
     const key = nameKey(name);
+    // Held here by the member this session joins: nothing to claim (see `attach`).
+    if (this.#accountMember(session, key) !== undefined) return then(false);
     this.claims.set(key, session);
     session.claiming = name;
     session.hold();
@@ -338,7 +385,7 @@ export class Hub implements ClusterHub {
         if (granted && unused) this.cluster?.publish({ t: "drop", k: key });
         return;
       }
-      if (granted) this.members.set(key, session);
+      if (granted) this.members.set(key, session.member); // a member holds names, not a connection
       try {
         then(!granted);
       } catch (error) {
@@ -375,13 +422,81 @@ export class Hub implements ClusterHub {
   }
 
   /**
+   * Makes unnamed `session`, logged in to the account of `member`, one more connection
+   * of that member: the same name, the same room, nothing announced (the room knows the
+   * member already). A front-end whose clients are always in a room (text, JSON) takes
+   * the member into the lobby first if it is in none, and is welcomed with the room and
+   * its replay; an IRC client is shown its channel once registered (see `src/irc/irc.ts`).
+   */
+  #attach(session: Session, member: Session): void {
+    if (member.room === null && session.alwaysInRoom) this.move(member, LOBBY);
+    const name = member.name!;
+    session.name = name;
+    session.lead = member;
+    (member.attached ??= []).push(session);
+    clearTimeout(session.nameTimer);
+    session.nameTimer = undefined;
+    const room = session.room = member.room;
+    const connections = member.attached.length + 1;
+    this.log.event({ event: "attach", name, address: session.conn.remote, count: connections });
+    this.#changed({ kind: "attached", session: member, connection: session });
+    if (room === null || !session.alwaysInRoom) return;
+    const [others, count] = this.#others(room, member);
+    const { topic } = room;
+    session.tell({
+      type: "welcome",
+      time: Date.now(),
+      name,
+      room: room.name,
+      others,
+      count,
+      topic,
+    });
+    this.#arrive(session, room);
+  }
+
+  /**
+   * Takes `session` out of its member, which stays: a connection attached is let go; the
+   * lead is replaced by the first connection attached, in `members`, its room and as
+   * the others' lead. Nothing is announced: the member is still here.
+   */
+  #detach(session: Session): void {
+    const lead = session.member;
+    const attached = lead.attached!;
+    if (session !== lead) {
+      attached.splice(attached.indexOf(session), 1);
+      if (attached.length === 0) lead.attached = null;
+      session.lead = null;
+      const count = attached.length + 1;
+      this.log.event({ event: "detach", name: lead.name!, address: session.conn.remote, count });
+      return this.#changed({ kind: "detached", session: lead, connection: session });
+    }
+    const next = attached.shift()!;
+    next.lead = null;
+    next.attached = attached.length > 0 ? attached : null;
+    for (const other of attached) other.lead = next;
+    session.attached = null;
+    this.members.set(nameKey(lead.name!), next);
+    lead.room?.replace(lead, next);
+    const count = attached.length + 1;
+    this.log.event({ event: "detach", name: lead.name!, address: session.conn.remote, count });
+    this.#changed({ kind: "detached", session: next, connection: session });
+  }
+
+  /**
    * Gives `session` the name `name` without putting it in a room (an IRC user
    * is in none until it joins one); returns why not (see {@linkcode nameError}), or `null`.
    * `asOwner`: a registered name is not refused (IRC lets one in and asks to identify).
+   * A session logged in to the account of a member here becomes one more connection of it.
    */
   register(session: Session, name: string, asOwner = false): Problem | null {
     const error = this.nameError(name, session, asOwner);
     if (error) return error;
+    const member = this.#accountMember(session, nameKey(name));
+    if (member !== undefined) {
+      this.#attach(session, member);
+      return null;
+    }
     session.name = name;
     this.members.set(nameKey(name), session);
     clearTimeout(session.nameTimer);
@@ -394,11 +509,17 @@ export class Hub implements ClusterHub {
   }
 
   /** Takes a member out of its room without putting it in another; the room is told. */
-  part(session: Session, reason?: string): void {
+  part(connection: Session, reason?: string): void {
+    const session = connection.member;
     const room = session.room;
     if (room === null) return;
+    // A member with a connection that must be in a room (text, JSON) goes to the lobby instead.
+    if (session.connections().some((other) => other.alwaysInRoom)) {
+      if (room.key !== LOBBY_KEY) this.move(session, LOBBY);
+      return;
+    }
     this.#exit(session, room);
-    session.room = null;
+    this.#placeIn(session, null);
     this.log.event({ event: "part", name: session.name!, room: room.name });
     if (room.members.size > 0) room.announce(session, "left", reason);
     this.#changed({ kind: "parted", session, room, reason });
@@ -466,12 +587,16 @@ export class Hub implements ClusterHub {
     session.tell({ type: "history", time, room: room.name, earlier: true, entries });
   }
 
-  /** Renames a member; the room sees the rename (`asOwner`: as for {@linkcode register}). */
-  rename(session: Session, name: string, asOwner = false): void {
+  /**
+   * Renames a member, every connection of it; the room sees the rename (`asOwner`: as
+   * for {@linkcode register}).
+   */
+  rename(connection: Session, name: string, asOwner = false): void {
+    const session = connection.member; // every connection of it is renamed
     const problem = this.nameError(name, session, asOwner);
-    if (problem) return session.tell(failed(problem));
+    if (problem) return connection.tell(failed(problem));
     const old = session.name!;
-    if (name === old) return session.tell({ type: "alreadyNamed", time: Date.now(), name });
+    if (name === old) return connection.tell({ type: "alreadyNamed", time: Date.now(), name });
     // A change of case or form keeps the key, which is held already; so does a name this
     // session has claimed already (an IRC NICK claims first, to answer 433 itself).
     const key = nameKey(name);
@@ -479,7 +604,7 @@ export class Hub implements ClusterHub {
       return this.#renamed(session, name);
     }
     this.claim(session, name, session.room?.name ?? "", (taken) => {
-      if (taken) return session.tell(failed({ code: "nameTaken", name }));
+      if (taken) return connection.tell(failed({ code: "nameTaken", name }));
       this.#renamed(session, name);
     });
   }
@@ -492,10 +617,12 @@ export class Hub implements ClusterHub {
     const key = nameKey(name);
     this.members.delete(oldKey);
     this.members.set(key, session);
-    session.name = name;
     this.log.event({ event: "rename", old, name });
     const time = Date.now();
-    session.tell({ type: "rename", time, old, name, self: true });
+    for (const each of session.connections()) {
+      each.name = name;
+      each.tell({ type: "rename", time, old, name, self: true });
+    }
     room?.tell({ type: "rename", time, old, name, self: false }, session);
     this.#changed({ kind: "renamed", session, old, room });
     this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room?.name ?? "" });
@@ -505,18 +632,19 @@ export class Hub implements ClusterHub {
    * Moves a member to the room called `name`, creating it if needed; the member is
    * told where it is now (or why not), and the result says so to the caller.
    */
-  move(session: Session, name: string): MoveResult {
+  move(connection: Session, name: string): MoveResult {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
-    if (bad) return this.#refused(session, { code: "badName", name, reason: bad });
+    if (bad) return this.#refused(connection, { code: "badName", name, reason: bad });
     name = roomName(name); // `#dev` is the room `dev`: one name space with IRC
+    const session = connection.member; // all its connections move
     const from = session.room; // none for an IRC user that has not joined any
     if (roomKey(name) === from?.key) {
-      session.tell({ type: "alreadyIn", time: Date.now(), room: from.name });
+      connection.tell({ type: "alreadyIn", time: Date.now(), room: from.name });
       return { ok: false, problem: null };
     }
     const room = this.#enter(session, name, from);
-    if (!(room instanceof Room)) return this.#refused(session, room);
+    if (!(room instanceof Room)) return this.#refused(connection, room);
     if (from) {
       this.#exit(session, from);
       if (from.members.size > 0) from.announce(session, "moved", room.name);
@@ -529,8 +657,10 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "joined", session, room });
     const [others, count] = this.#others(room, session);
     const { topic } = room;
-    session.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
-    this.#arrive(session, room);
+    for (const each of session.connections()) {
+      each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
+      this.#arrive(each, room);
+    }
     this.cluster?.publish({
       t: "move",
       k: nameKey(member),
@@ -547,7 +677,8 @@ export class Hub implements ClusterHub {
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
-  setTopic(session: Session, topic: string): void {
+  setTopic(connection: Session, topic: string): void {
+    const session = connection.member;
     const room = session.room!;
     room.topic = topic;
     this.history.setTopic(room.key, topic);
@@ -568,7 +699,10 @@ export class Hub implements ClusterHub {
     if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
       this.claims.delete(nameKey(claiming));
     }
-    if (name !== null) {
+    // One connection of several: the member stays, and nobody is told.
+    if (session.member.attached !== null) {
+      this.#detach(session);
+    } else if (name !== null) {
       this.members.delete(nameKey(name));
       if (room !== null) this.#exit(session, room);
       // Other instances announce it even while this one shuts down: their rooms go on.
@@ -710,8 +844,10 @@ export class Hub implements ClusterHub {
     const session = this.members.get(key);
     if (!session?.name) return;
     this.log.event({ event: "name-lost", name: session.name, address: session.conn.remote });
-    session.tell(failed({ code: "nameLost", name: session.name }));
-    this.leave(session, reasons.nameLost, true);
+    for (const each of session.connections().reverse()) {
+      each.tell(failed({ code: "nameLost", name: session.name }));
+      this.leave(each, reasons.nameLost, true);
+    }
   }
 
   remoteAccount(key: string, name: string | null): void {
@@ -775,8 +911,14 @@ export class Hub implements ClusterHub {
       this.rooms.set(key, room);
     }
     room.members.add(session);
-    session.room = room;
+    this.#placeIn(session, room);
     return room;
+  }
+
+  /** Puts the member `session` (every connection of it) in `room`, or in none. */
+  #placeIn(session: Session, room: Room<Session> | null): void {
+    session.room = room;
+    if (session.attached !== null) { for (const other of session.attached) other.room = room; }
   }
 
   /** The address `session`'s rooms count against, or `null` if none (exempt, or no bound). */
@@ -810,6 +952,11 @@ export class Hub implements ClusterHub {
     if (remote) others.push(...remote.names);
     return [others, room.members.size - 1 + (remote?.count ?? 0)];
   }
+}
+
+/** The event of a chat message. */
+function chatEvent(message: ChatMessage): Event {
+  return { type: "chat", time: message.time, message };
 }
 
 /** The most bytes of history sent at once: well inside a client's `--max-queue`. */

@@ -10,10 +10,22 @@ import { NAMES_IN_NOTICE, roomKey, roomName } from "./protocol.ts";
 import type { Event, PresenceEvent, PresenceGroup } from "./events.ts";
 import { Delivery } from "./delivery.ts";
 
-/** What a room needs of a member: a name and a way to hand it an event (see {@linkcode Delivery}). */
+/**
+ * What a room needs of a member: a name and a way to hand it an event (see
+ * {@linkcode Delivery}); a member with several connections (an account's) has the
+ * others `attached`, and they get what it gets.
+ */
 export interface RoomMember {
   readonly name: string | null;
+  readonly attached?: readonly RoomMember[] | null;
   deliver(delivery: Delivery): void;
+}
+
+/** Hands `delivery` to `member` and to each of its attached connections. */
+export function deliverTo(member: RoomMember, delivery: Delivery): void {
+  member.deliver(delivery);
+  const attached = member.attached;
+  if (attached) { for (const other of attached) other.deliver(delivery); }
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -80,8 +92,27 @@ export class Room<M extends RoomMember = RoomMember> {
   broadcast(delivery: Delivery, sender: RoomMember | null): void {
     if (sender !== null && this.#unannounced.size > 0) this.introduce(sender);
     for (const member of this.members) {
-      if (member !== sender) member.deliver(delivery);
+      if (member === sender) continue;
+      member.deliver(delivery);
+      // One field read for a member with one connection: no allocation, no call.
+      const attached = member.attached;
+      if (attached) { for (const other of attached) other.deliver(delivery); }
     }
+  }
+
+  /**
+   * `next` stands for the member `old` stood for (its lead connection left, another
+   * stays): in the members and in the notices still pending.
+   */
+  replace(old: M, next: M): void {
+    if (!this.members.delete(old)) return;
+    this.members.add(next);
+    const join = this.#unannounced.get(old);
+    if (join !== undefined) {
+      this.#unannounced.delete(old);
+      this.#unannounced.set(next, join);
+    }
+    for (const event of this.#pending) if (event.member === old) event.member = next;
   }
 
   /**
@@ -162,8 +193,8 @@ export class Room<M extends RoomMember = RoomMember> {
     const delivery = new Delivery(notice.event());
     for (const member of this.members) {
       const event = notice.without(member);
-      if (event === undefined) member.deliver(delivery);
-      else if (event !== null) member.deliver(new Delivery(event));
+      if (event === undefined) deliverTo(member, delivery);
+      else if (event !== null) deliverTo(member, new Delivery(event));
     }
   }
 

@@ -79,6 +79,16 @@ export abstract class Session {
    * replays exactly what was kept after it (see `Hub`), instead of the last lines.
    */
   since: string | undefined;
+  /**
+   * The member this session is one more connection of (see {@linkcode Hub}): the session
+   * that holds the member's name and room, in `hub.members` and its room; `null` when this
+   * session holds them itself.
+   */
+  lead: Session | null = null;
+  /** The member's further connections when this session leads it; `null`: one connection. */
+  attached: Session[] | null = null;
+  /** Whether this front-end's client is always in some room (IRC's may be in none). */
+  readonly alwaysInRoom: boolean = true;
 
   #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
@@ -123,6 +133,29 @@ export abstract class Session {
    * whose clients want their lines confirmed (JSON) sends it back; others need nothing.
    */
   posted(_delivery: Delivery): void {}
+
+  /** The session that stands for this connection's member in rooms and `hub.members`. */
+  get member(): Session {
+    return this.lead ?? this;
+  }
+
+  /** Every connection of this session's member, the lead first. */
+  connections(): Session[] {
+    const lead = this.member;
+    return lead.attached === null ? [lead] : [lead, ...lead.attached];
+  }
+
+  /**
+   * Another connection of this session's member sent `delivery`'s message: a room line
+   * comes as anyone's would (`ann: hi`), a private one as the receipt its sender got.
+   */
+  sentBySibling(delivery: Delivery): void {
+    const { event } = delivery;
+    if (event.type !== "chat") return;
+    const { message } = event;
+    if (message.kind !== "private") return this.deliver(delivery);
+    this.tell({ type: "privateSent", time: message.time, to: message.to!, text: message.text });
+  }
 
   /** Milliseconds until this session may be sent history again: 0 if it may now. */
   historyWait(): number {

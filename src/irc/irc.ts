@@ -344,13 +344,17 @@ export class IrcFront {
     return [head, pieces];
   }
 
-  /** Sends `line` to every IRC session in `room` but `except` (with capability `cap`, if given). */
-  #tell(room: Room<Session>, line: string, except: IrcSession | null = null, cap?: string): void {
+  /**
+   * Sends `line` to every IRC session in `room` but the connections of the member `except`
+   * (with capability `cap`, if given).
+   */
+  #tell(room: Room<Session>, line: string, except: Session | null = null, cap?: string): void {
     const members = this.#inRoom.get(room);
     if (!members) return;
     const bytes = encoder.encode(line);
+    const skipped = except?.member;
     for (const member of members) {
-      if (member !== except && (cap === undefined || member.caps.has(cap))) {
+      if (member.member !== skipped && (cap === undefined || member.caps.has(cap))) {
         member.conn.deliver(bytes);
       }
     }
@@ -403,6 +407,8 @@ export class IrcFront {
   #changed(change: MemberChange): void {
     const { session } = change;
     const irc = session instanceof IrcSession ? session : null;
+    // The member's IRC connections (an account's member may have several, of any front-end).
+    const ircs = session instanceof Session ? ircConnections(session) : NO_IRC;
     switch (change.kind) {
       case "named":
         this.peakMembers = Math.max(this.peakMembers, this.hub.members.size);
@@ -410,28 +416,24 @@ export class IrcFront {
         break;
       case "joined": {
         const { room } = change;
-        if (irc) {
-          let members = this.#inRoom.get(room);
-          if (!members) this.#inRoom.set(room, members = new Set());
-          members.add(irc);
-        }
+        for (const each of ircs) this.#remember(room, each);
         this.#tellJoin(room, session, irc);
         if (irc?.away != null) this.awayChanged(irc); // away-notify: said after the JOIN
         break;
       }
       case "parted": {
         const { room, reason } = change;
-        this.#forget(room, irc);
+        for (const each of ircs) this.#forget(room, each);
         const line = reason === undefined
           ? ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name))
           : ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name), reason);
         this.#tell(room, line);
-        irc?.raw(line);
+        for (const each of ircs) each.raw(line);
         break;
       }
       case "quit": {
         const { room, reason } = change;
-        if (room !== null) this.#forget(room, irc);
+        if (room !== null) { for (const each of ircs) this.#forget(room, each); }
         // A shutdown tells no one of each leave: that would be a line per pair of members.
         if (this.hub.closing) break;
         this.#monitored(session.name!, RPL_MONOFFLINE, session.name!);
@@ -450,8 +452,14 @@ export class IrcFront {
           "NICK",
           session.name!,
         );
-        if (change.room) this.#tell(change.room, line, irc);
-        irc?.raw(line);
+        if (change.room) this.#tell(change.room, line, irc ?? ircs[0] ?? null);
+        for (const each of ircs) {
+          each.raw(
+            each === irc
+              ? line
+              : ircLine(`${change.old}!${each.user}@${each.host}`, "NICK", session.name!),
+          );
+        }
         if (nameKey(change.old) !== nameKey(session.name!)) { // a change of case is no news
           this.#monitored(change.old, RPL_MONOFFLINE, change.old);
           this.#monitored(session.name!, RPL_MONONLINE, irc?.mask ?? this.mask(session.name!));
@@ -467,7 +475,28 @@ export class IrcFront {
         );
         break;
       }
+      case "attached": {
+        // Shown its channel once registered (see IrcSession's registration).
+        const { connection, session: member } = change;
+        if (connection instanceof IrcSession && member.room) {
+          this.#remember(member.room, connection);
+        }
+        break;
+      }
+      case "detached": {
+        const { connection, session: member } = change;
+        if (connection instanceof IrcSession && member.room) {
+          this.#forget(member.room, connection);
+        }
+        break;
+      }
     }
+  }
+
+  #remember(room: Room<Session>, irc: IrcSession): void {
+    let members = this.#inRoom.get(room);
+    if (!members) this.#inRoom.set(room, members = new Set());
+    members.add(irc);
   }
 
   /** Tells those who MONITOR `name` that it came (730) or went (731). */
@@ -481,8 +510,7 @@ export class IrcFront {
     for (const watcher of watchers) watcher.reply(numeric, what);
   }
 
-  #forget(room: Room<Session>, irc: IrcSession | null): void {
-    if (!irc) return;
+  #forget(room: Room<Session>, irc: IrcSession): void {
     const members = this.#inRoom.get(room);
     members?.delete(irc);
     if (members?.size === 0) this.#inRoom.delete(room);
@@ -507,6 +535,14 @@ export class IrcFront {
 }
 
 const ctcpAction = (piece: string) => `\x01ACTION ${piece}\x01`;
+
+const NO_IRC: readonly IrcSession[] = [];
+
+/** The IRC connections of the member `session` (none, one, or more for an account's). */
+function ircConnections(session: Session): readonly IrcSession[] {
+  if (session.attached === null) return session instanceof IrcSession ? [session] : NO_IRC;
+  return session.connections().filter((each) => each instanceof IrcSession);
+}
 
 /** A refusal at the door, by its code, as IRC says it: an `ERROR` line. */
 export function ircRefusal(code: Refusal): string {
@@ -541,6 +577,8 @@ export class IrcSession extends Session {
   /** The real address: shown to no one but through {@linkcode IrcFront.realAddress}. */
   readonly address: string;
   registered = false;
+  /** An IRC client may be in no channel. */
+  override readonly alwaysInRoom = false;
   /** Registration waits for `CAP END` once a client has sent `CAP LS` or `CAP REQ`. */
   negotiating = false;
   readonly caps = new Set<string>();
@@ -620,6 +658,11 @@ export class IrcSession extends Session {
     this.conn.deliver(bytes);
   }
 
+  /** Another connection of this member said it: a PRIVMSG from oneself, private ones too. */
+  override sentBySibling(delivery: Delivery): void {
+    this.deliver(delivery);
+  }
+
   /**
    * What the hub tells this member, as IRC says it. Entering a room brings its topic
    * (332, 333), names (353, 366) and replay; refusals are numerics. Joins, parts,
@@ -657,6 +700,8 @@ export class IrcSession extends Session {
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Nickname is reserved");
       case "nameRegistered":
         return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_REGISTERED);
+      case "accountElsewhere":
+        return this.reply(ERR_NICKNAMEINUSE, problem.name, NICK_ELSEWHERE);
       case "badName":
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Erroneous nickname");
       case "tooManyRooms":
@@ -759,6 +804,12 @@ export class IrcSession extends Session {
     }
     this.registered = true;
     this.welcome();
+    // One more connection of an account's member in a channel: it is there too.
+    if (this.room) {
+      this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
+      topic(this, this.room, false);
+      names(this, this.room);
+    }
     protectNick(this);
   }
 
@@ -902,6 +953,7 @@ function guestNick(session: IrcSession): string | null {
   }
   return null;
 }
+const NICK_ELSEWHERE = "Nickname is in use by its account on another server";
 
 /** `nick` as a chat name, or the numeric that refuses it. */
 function nickProblem(
@@ -919,6 +971,8 @@ function nickProblem(
       return [ERR_NICKNAMEINUSE, "Nickname is already in use"];
     case "nameRegistered": // let in, and asked to identify (see protectNick)
       return null;
+    case "accountElsewhere":
+      return [ERR_NICKNAMEINUSE, NICK_ELSEWHERE];
     default:
       return [ERR_ERRONEUSNICKNAME, "Erroneous nickname"];
   }

@@ -24,6 +24,7 @@ import {
 import type { HubOptions } from "../core/hub.ts";
 import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
 import { helloName, say } from "../text/protocol.ts";
+import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -879,4 +880,136 @@ test("irc: a standard-sized IRC line that would not relay in one line is refused
   assertEquals(commands(a), ["417", "417"]);
   assertEquals(ircLines(b), []); // nothing delivered cut, to anyone
   assertEquals(nc.take(), []);
+});
+
+/** `hub`'s accounts, cheap to hash, with `ann` registered (password `pw`): the account. */
+async function annAccount(hub: MemoryHub) {
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  const text = hub.open();
+  text.say("/register ann pw");
+  await hub.accounts.idle();
+  text.take();
+  return { text, account: (await hub.accounts.account("ann"))! };
+}
+
+test("irc: an IRC and a text connection of one account are one member: one JOIN, PRIVMSGs from oneself", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const bob = hub.ircMember("bob");
+  bob.say("JOIN #lobby");
+  ircLines(bob);
+  const { text, account } = await annAccount(hub);
+  assertEquals(ircLines(bob), [`:ann!ann@chat JOIN #lobby`]);
+  // Logged in before registering (as SASL will do): one more connection of ann.
+  const phone = hub.irc();
+  hub.accounts.logIn(phone.session, account);
+  phone.say("NICK ann", "USER phone 0 * :Ann's phone");
+  const lines = ircLines(phone);
+  assertEquals(lines.map((line) => parseCommand(line)!.command).slice(-4), [
+    "422",
+    "JOIN",
+    "353",
+    "366",
+  ]);
+  assertEquals(lines.at(-3), `:ann!phone@${MEMORY_HOST} JOIN #lobby`);
+  assertMatch(lines.at(-2)!, /^:irc\.test 353 ann = #lobby :(ann bob|bob ann)$/);
+  assertEquals([ircLines(bob), text.take()], [[], []]); // nothing announced
+  assertEquals(hub.members.size, 2);
+  // The phone speaks: the terminal sees ann's line, bob a PRIVMSG; no echo without echo-message.
+  phone.say("PRIVMSG #lobby :from the phone");
+  assertEquals(text.take(), ["ann: from the phone"]);
+  assertEquals(ircLines(bob), [`:ann!ann@chat PRIVMSG #lobby :from the phone`]);
+  assertEquals(ircLines(phone), []);
+  // The terminal speaks: the phone gets a PRIVMSG from its own nick, as IRC bouncers send.
+  text.say("from the terminal");
+  assertEquals(ircLines(phone), [`:ann!ann@chat PRIVMSG #lobby :from the terminal`]);
+  text.say("/msg bob psst");
+  assertEquals(ircLines(phone), [`:ann!ann@chat PRIVMSG bob :psst`]);
+  assertEquals(ircLines(bob), [
+    `:ann!ann@chat PRIVMSG #lobby :from the terminal`,
+    `:ann!ann@chat PRIVMSG bob :psst`,
+  ]);
+  bob.say("PRIVMSG ann :hello both");
+  assertEquals(ircLines(phone), [`:bob!bob@${MEMORY_HOST} PRIVMSG ann :hello both`]);
+  assertEquals(text.take(), [say.privateSent("bob", "psst"), "bob (private): hello both"]);
+  // JOIN on the phone moves ann: the terminal is told, bob sees one PART.
+  phone.say("JOIN #dev");
+  assertEquals(
+    ircLines(phone).map((line) => parseCommand(line)!.command),
+    ["PART", "JOIN", "353", "366"],
+  );
+  assertEquals(text.take(), [say.nowIn("dev", [], 0)]);
+  assertEquals(ircLines(bob), [":ann!ann@chat PART #lobby"]);
+  // PART on the phone: the terminal must be in a room, so ann goes to the lobby.
+  phone.say("PART #dev");
+  assertEquals(
+    ircLines(phone).map((line) => parseCommand(line)!.command),
+    ["PART", "JOIN", "353", "366"],
+  );
+  assertEquals(text.take(), [say.nowIn("lobby", ["bob"], 1)]);
+  assertEquals(ircLines(bob), [":ann!ann@chat JOIN #lobby"]);
+  // A rename: each connection hears it once, bob once.
+  text.say("/nick nan");
+  assertEquals(ircLines(phone), [`:ann!phone@${MEMORY_HOST} NICK nan`]);
+  assertEquals(ircLines(bob), [":ann!ann@chat NICK nan"]);
+  assertEquals(text.take(), [say.renamed("nan")]);
+  // The terminal goes: the phone is ann now, nobody told; then the phone goes: one QUIT.
+  text.say("/quit");
+  assertEquals(ircLines(bob), []);
+  assertEquals(hub.members.get("nan"), phone.session);
+  phone.say("PRIVMSG #lobby :alone now");
+  assertEquals(ircLines(bob), [`:nan!phone@${MEMORY_HOST} PRIVMSG #lobby :alone now`]);
+  phone.say("QUIT :bye");
+  assertEquals(ircLines(bob), [`:nan!phone@${MEMORY_HOST} QUIT :Quit: bye`]);
+});
+
+test("irc: a text login joining an IRC member in no channel takes it to the lobby; two IRC connections, echo-message or not", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text: first, account } = await annAccount(hub);
+  first.say("/quit"); // the account exists; ann is not here
+  const login = (conn: ChunkConnection, ...caps: string[]) => {
+    hub.accounts.logIn(conn.session, account);
+    if (caps.length > 0) conn.say(`CAP REQ :${caps.join(" ")}`);
+    conn.say("NICK ann", "USER ann 0 * :Ann");
+    if (caps.length > 0) conn.say("CAP END");
+    return ircLines(conn);
+  };
+  const phone = hub.irc();
+  login(phone, "echo-message");
+  assertEquals(phone.session.room, null);
+  const tablet = hub.irc();
+  const welcome = login(tablet);
+  assertEquals(welcome.at(-1), ":irc.test 422 ann :MOTD File is missing"); // no channel to show
+  assertEquals(tablet.session.member, phone.session);
+  // The tablet speaks in a channel after JOIN: the phone is moved too.
+  tablet.say("JOIN #dev");
+  const joined = `:ann!ann@${MEMORY_HOST} JOIN #dev`;
+  assertEquals(ircLines(phone)[0], joined);
+  assertEquals(ircLines(tablet)[0], joined);
+  phone.say("PRIVMSG #dev :mine");
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :mine`]); // echo-message
+  assertEquals(ircLines(tablet), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :mine`]); // its sibling's
+  tablet.say("PRIVMSG #dev :theirs");
+  assertEquals(ircLines(tablet), []); // no echo-message: no echo
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PRIVMSG #dev :theirs`]);
+  tablet.say("PART #dev");
+  assertEquals(ircLines(phone), [`:ann!ann@${MEMORY_HOST} PART #dev`]);
+  assertEquals(ircLines(tablet), [`:ann!ann@${MEMORY_HOST} PART #dev`]);
+  // A text login: it must be in a room, so ann comes into the lobby.
+  const bob = hub.ircMember("bob");
+  bob.say("JOIN #lobby");
+  ircLines(bob);
+  const terminal = hub.open();
+  terminal.say("ann", "pw");
+  await hub.accounts.idle();
+  assertEquals(terminal.take(), [say.passwordPrompt("ann"), say.hello("ann", ["bob"], 1)]);
+  assertEquals(ircLines(phone)[0], `:ann!ann@${MEMORY_HOST} JOIN #lobby`);
+  assertEquals(ircLines(tablet)[0], `:ann!ann@${MEMORY_HOST} JOIN #lobby`);
+  assertEquals(ircLines(bob), [`:ann!ann@${MEMORY_HOST} JOIN #lobby`]);
+  for (const conn of [phone, tablet]) conn.say("QUIT");
+  assertEquals(ircLines(bob), []);
+  terminal.say("/quit");
+  assertEquals(ircLines(bob), [":ann!ann@chat QUIT Quit"]);
 });

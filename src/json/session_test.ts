@@ -352,3 +352,53 @@ test("json: an account's name asks for its password; a password request answers,
     { type: "loggedOut", account: "ann", ref: "o" },
   ]);
 });
+
+test("json: a page and a text connection of one account are one member; each sees what the other says", async () => {
+  using hub = accountsHub();
+  const bob = hub.member("bob");
+  const text = hub.open();
+  text.say("/register ann right one");
+  await hub.accounts.idle();
+  text.take();
+  bob.take();
+  const page = open(hub);
+  page.send({ type: "hello", name: "ann", ref: "h" });
+  page.send({ type: "password", password: "right one", ref: "p" });
+  await hub.accounts.idle();
+  assertEquals(timeless(page.take()), [
+    { type: "passwordPrompt", name: "ann", ref: "h" },
+    { type: "welcome", name: "ann", room: "lobby", others: ["bob"], count: 1, topic: "", ref: "p" },
+  ]);
+  assertEquals([bob.take(), text.take()], [[], []]); // one presence: nothing announced
+  // The page's line: confirmed to the page with its ref; the text connection sees it as ann's.
+  page.send({ type: "line", text: "from the page", ref: "l1" });
+  const [echo] = page.take();
+  assertEquals([echo.type, echo.from, echo.ref], ["message", "ann", "l1"]);
+  assertEquals(text.take(), ["ann: from the page"]);
+  assertEquals(bob.take(), ["ann: from the page"]);
+  // The text connection's line: on the page as a message from oneself (no ref: not its own request).
+  text.say("from the terminal");
+  const [mine] = timeless(page.take());
+  assertEquals([mine.type, mine.from, mine.text, mine.ref], [
+    "message",
+    "ann",
+    "from the terminal",
+    undefined,
+  ]);
+  // A private line to ann reaches both; one ann sends, both see as sent.
+  bob.say("/msg ann psst");
+  assertEquals(text.take(), ["bob (private): psst"]);
+  assertEquals(timeless(page.take()), [{ type: "private", from: "bob", to: "ann", text: "psst" }]);
+  text.say("/msg bob ok");
+  assertEquals(timeless(page.take()), [{ type: "privateSent", to: "bob", text: "ok" }]);
+  assertEquals(text.take(), ["-- to bob (private): ok"]);
+  // The page's /join moves the text connection too; the page leaving leaves ann here.
+  page.send({ type: "line", text: "/join dev" });
+  assertEquals(page.take().map((event) => [event.type, event.room]), [["entered", "dev"]]);
+  assertEquals(text.take()[0], "-- You are now in dev. You are the first one here.");
+  bob.take();
+  page.send({ type: "line", text: "/quit" });
+  assertEquals(hub.members.get("ann"), text.session);
+  text.say("/join lobby");
+  assertEquals(bob.take(), ["-- ann joined"]);
+});

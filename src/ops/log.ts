@@ -63,6 +63,8 @@ export interface LogEvent {
   event:
     | "listening"
     | "join"
+    | "attach"
+    | "detach"
     | "leave"
     | "rename"
     | "move"
@@ -126,6 +128,10 @@ export function formatText(e: LogEvent): string {
       return `listening on ${e.address}${e.text ? ` (${e.text})` : ""}`;
     case "join":
       return `+ ${e.name} joined${from}`;
+    case "attach":
+      return `+ ${e.name}: one more connection${from} (${e.count} now)`;
+    case "detach":
+      return `- ${e.name}: one connection fewer${from} (${e.count} now)`;
     case "leave":
       return `- ${e.name} left${from}${why}`;
     case "rename":

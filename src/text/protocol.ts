@@ -237,19 +237,27 @@ export const say = {
   passwordChanged: (account: string) => notice(`The password of ${account} is changed`),
   unregistered: (account: string) =>
     notice(`The account ${account} is deleted; its name is free for anyone`),
-  whois: (name: string, room: string | null, account: string | null | undefined) =>
+  whois: (
+    name: string,
+    room: string | null,
+    account: string | null | undefined,
+    connections = 1,
+  ) =>
     notice(
       `${name} is ${room ? `in ${room}` : "in no room"}` +
         (account === undefined
           ? ""
           : account === null
           ? ", not logged in"
-          : `, logged in as ${account}`),
+          : `, logged in as ${account}`) +
+        (connections > 1 ? `, on ${connections} connections` : ""),
     ),
   /** Names in `/who` logged in to an account carry this mark after them. */
   loggedInMark: "*",
   nameRegistered: (name: string) =>
     error(`the name ${name} is registered; log in with /login ${name} PASSWORD`),
+  accountElsewhere: (name: string) =>
+    error(`${name} is connected on another server; one account's connections share a server`),
   accountRequired: (name: string) =>
     error(`only accounts may chat here, and ${name} is not one; ask an operator for one`),
   registrationClosed: error("registration is closed here; ask an operator for an account"),

@@ -53,7 +53,7 @@ export function renderText(event: Event): string {
       return say.online(event.room, names, event.count);
     }
     case "whois":
-      return say.whois(event.name, event.room, event.account);
+      return say.whois(event.name, event.room, event.account, event.connections);
     case "passwordPrompt":
       return say.passwordPrompt(event.name);
     case "registered":
@@ -143,6 +143,8 @@ export function problemText(problem: Problem): string {
       return say.tooManyRoomsFromAddress(problem.max);
     case "nameRegistered":
       return say.nameRegistered(problem.name);
+    case "accountElsewhere":
+      return say.accountElsewhere(problem.name);
     case "accountRequired":
       return say.accountRequired(problem.name);
     case "registrationClosed":

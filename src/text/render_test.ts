@@ -159,6 +159,10 @@ const EXPECTED: [Event, string][] = [
     { type: "whois", time, name: "ann", room: "dev", account: "ann" },
     "-- ann is in dev, logged in as ann",
   ],
+  [
+    { type: "whois", time, name: "ann", room: "dev", account: "ann", connections: 2 },
+    "-- ann is in dev, logged in as ann, on 2 connections",
+  ],
   [{ type: "passwordPrompt", time, name: "ann" }, say.passwordPrompt("ann")],
   [
     { type: "registered", time, name: "ann", persistent: false },
@@ -207,6 +211,10 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
   nameRegistered: [
     { code: "nameRegistered", name: "ann" },
     "!! the name ann is registered; log in with /login ann PASSWORD",
+  ],
+  accountElsewhere: [
+    { code: "accountElsewhere", name: "ann" },
+    "!! ann is connected on another server; one account's connections share a server",
   ],
   accountRequired: [{ code: "accountRequired", name: "zed" }, say.accountRequired("zed")],
   registrationClosed: [{ code: "registrationClosed" }, say.registrationClosed],

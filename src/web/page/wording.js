@@ -172,6 +172,9 @@ export function errorText(error) {
       return "Too many new connections from your address; try again in a minute.";
     case "nameRegistered":
       return "The name " + field("name") + " is registered to an account.";
+    case "accountElsewhere":
+      return field("name") +
+        " is connected on another server; one account's connections share a server.";
     case "accountRequired":
       return "Only accounts may chat here, and " + field("name") + " is not one.";
     case "registrationClosed":
