@@ -11,12 +11,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import {
-  MemorySessionStore,
-  type SessionStore,
-  tokenHash,
-  WebSessions,
-} from "./web_sessions.ts";
+import { MemorySessionStore, type SessionStore, tokenHash, WebSessions } from "./web_sessions.ts";
 import { test } from "../../tests/test_util.ts";
 
 const DAY = 24 * 3600 * 1000;
