@@ -85,6 +85,8 @@ export class JsonSession extends Session {
   #checkingCookie = false;
   /** The account a ticket was last sent for (a login by cookie needs none). */
   #ticketed: string | null = null;
+  /** Set while the session is logged in by its cookie but not yet named. */
+  #cookieLogin = false;
 
   /**
    * Makes the session of `conn`, which then hands over and writes whole messages
@@ -110,7 +112,6 @@ export class JsonSession extends Session {
       this.#cookieChecked = sessions.options.now();
       if (key !== null && this.hub.accounts.accountName(key) !== undefined) {
         this.#cookieAccount = key;
-        this.#ticketed = key;
       }
     }, (error) => this.hub.internalError(null, error)).finally(() => {
       this.#checkingCookie = false;
@@ -138,6 +139,13 @@ export class JsonSession extends Session {
       this.#greeting = event;
       return;
     }
+    if (this.#cookieLogin && this.name === null && event.type === "prompt") {
+      // The account's name was refused (someone holds it): no login without the name.
+      this.#cookieLogin = false;
+      this.account = null;
+      this.#ticketed = null;
+    }
+    if (event.type === "welcome") this.#cookieLogin = false;
     const json = toJson(event, this.#ref);
     // The page learns the account it is logged in to: by its cookie (before the name), or now.
     if (event.type === "greeting" && this.#cookieAccount !== null) {
@@ -234,6 +242,8 @@ export class JsonSession extends Session {
       const account = this.hub.accounts.accountName(key);
       if (account !== undefined && !this.web!.sessions.revokedSince(key, this.#cookieChecked)) {
         this.account = key;
+        this.#ticketed = key; // its browser has its cookie
+        this.#cookieLogin = true;
         this.hub.log.event({
           event: "account",
           name: account,

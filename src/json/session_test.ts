@@ -406,6 +406,24 @@ test("json: a login by password sends a ticket; its cookie's socket says hello w
     { type: "whois", name: "ann", room: "lobby", account: "ann", ref: "w" },
   ]);
 
+  // A second socket with the cookie while ann is in: the name is taken, and without it
+  // the socket is no one's login (another name is a guest's).
+  const twin = browser(hub, sessions, token);
+  await settled();
+  twin.take();
+  twin.send({ type: "hello", name: "ann", ref: "t" });
+  await settled();
+  assertEquals(timeless(twin.take()), [
+    { type: "error", code: "nameTaken", name: "ann", ref: "t" },
+    { type: "prompt", ref: "t" },
+  ]);
+  twin.send({ type: "hello", name: "twin", ref: "t2" });
+  const [twinWelcome] = twin.take();
+  assertEquals([twinWelcome.type, twinWelcome.account], ["welcome", undefined]);
+  twin.send({ type: "line", text: "/whois twin", ref: "w" });
+  assertEquals(twin.take()[0].account, null);
+  twin.send({ type: "line", text: "/quit" });
+
   // Another host's socket, a forged token, and a cookie past its expiry: a password.
   const other = browser(hub, sessions, token, "localhost:1802");
   const forged = browser(hub, sessions, "A".repeat(43));
