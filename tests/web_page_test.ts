@@ -543,6 +543,17 @@ browserTest(
     await page.type("#login-password", "right-one");
     await page.click("#login-submit");
     await untilText(page, "#account-status", wording.say.accountIs("ann"));
+
+    // On a phone the account area folds with the panel, and fits.
+    await page.setViewport({ width: 360, height: 720 });
+    const logoutShown = `document.querySelector("#logout").getBoundingClientRect().width > 0`;
+    assertEquals(await page.evaluate(logoutShown), false, "folded away");
+    await page.click("#side-toggle");
+    await until(page, logoutShown, "the log-out button in the opened panel");
+    assert(await noHorizontalScroll(page), "no horizontal scroll at 360 px");
+    const fits = `(() => { const r = document.querySelector("#account").getBoundingClientRect(); ` +
+      `return r.left >= 0 && r.right <= innerWidth; })()`;
+    assertEquals(await page.evaluate(fits), true, "the account area fits the screen");
     assertEquals(chat.errors, []);
     assertEquals(chat.dialogs, []);
   },
