@@ -472,6 +472,9 @@ browserTest(
       await page.evaluate(`document.querySelector("label[for=register-password]").textContent`),
       "Register this name with a password",
     );
+    // The forms fold under one summary (a guest's panel stays short).
+    assertEquals(await page.evaluate(`document.querySelector("#account-forms").open`), false);
+    await page.click("#account-forms summary");
     await page.type("#register-password", "right-one");
     await page.click("#register-submit");
     await untilText(page, "#account-status", wording.say.accountIs("ann"));
@@ -532,6 +535,7 @@ browserTest(
     // A wrong password in the account area's login form is said there.
     await page.click("#logout");
     await untilText(page, "#account-status", wording.say.accountNone);
+    await page.click("#account-forms summary");
     await page.type("#login-name", "ann");
     await page.type("#login-password", "not-it");
     await page.click("#login-submit");

@@ -62,6 +62,7 @@ const ui = {
   accountStatus: byId("account-status", HTMLElement),
   accountError: byId("account-error", HTMLElement),
   logout: byId("logout", HTMLButtonElement),
+  accountForms: byId("account-forms", HTMLDetailsElement),
   registerForm: byId("register-form", HTMLFormElement),
   registerPassword: byId("register-password", HTMLInputElement),
   loginForm: byId("login-form", HTMLFormElement),
@@ -874,8 +875,8 @@ function showAccount(account) {
   state.account = account;
   ui.accountStatus.textContent = account ? say.accountIs(account) : say.accountNone;
   ui.logout.hidden = !account;
-  ui.registerForm.hidden = Boolean(account);
-  ui.loginForm.hidden = Boolean(account);
+  ui.accountForms.hidden = Boolean(account);
+  if (account) ui.accountForms.open = false;
   ui.accountError.textContent = "";
 }
 
