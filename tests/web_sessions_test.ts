@@ -13,6 +13,7 @@ import { openChatDatabase, SCHEMA_VERSION } from "../src/storage/database.ts";
 import { SqliteSessionStore } from "../src/storage/sqlite_sessions.ts";
 import { RedisSessionStore } from "../src/storage/redis_sessions.ts";
 import { WebSessions } from "../src/core/web_sessions.ts";
+import { accountCommand } from "../src/ops/account_command.ts";
 import { HAVE_REDIS, sanitized, startRedis, test } from "./test_util.ts";
 
 test("web sessions in the --db file: the same checks, and a token outlives a restart", async () => {
@@ -58,4 +59,44 @@ Deno.test({
     assertEquals(ttl > 50_000 && ttl <= 60_000, true, `PTTL ${ttl}`);
     assertEquals(await sessions.lookup(token, "h:1"), "cat");
   },
+});
+
+test("web sessions: the operator's account password and account remove revoke the account's cookies", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-sessions-" });
+  try {
+    const path = `${dir}/chat.db`;
+    const io = {
+      readPassword: () => Promise.resolve("a-password"),
+      interactive: false,
+      out: () => {},
+      err: () => {},
+    };
+    assertEquals(await accountCommand(["add", "ann", "--db", path], io), 0);
+    const cookie = async (name: string) => {
+      const db = openChatDatabase(path);
+      try {
+        const sessions = new WebSessions(new SqliteSessionStore(db));
+        return (await sessions.redeem(await sessions.ticket(name, "h:1"), "h:1"))!.token;
+      } finally {
+        db.close();
+      }
+    };
+    const lookup = async (token: string) => {
+      const db = openChatDatabase(path);
+      try {
+        return await new WebSessions(new SqliteSessionStore(db)).lookup(token, "h:1");
+      } finally {
+        db.close();
+      }
+    };
+    const first = await cookie("ann");
+    assertEquals(await lookup(first), "ann");
+    assertEquals(await accountCommand(["password", "ann", "--db", path], io), 0);
+    assertEquals(await lookup(first), null, "revoked by account password");
+    const second = await cookie("ann");
+    assertEquals(await accountCommand(["remove", "ann", "--db", path], io), 0);
+    assertEquals(await lookup(second), null, "revoked by account remove");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
