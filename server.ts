@@ -43,6 +43,7 @@ import {
   DEFAULT_POLICY,
   MemoryAccountStore,
 } from "./src/core/accounts.ts";
+import { MemorySessionStore, WebSessions } from "./src/core/web_sessions.ts";
 import type { HashCost } from "./src/core/passwords.ts";
 import { parseOrigin, WebServer } from "./src/web/web.ts";
 
@@ -115,6 +116,8 @@ export interface ServerOptions {
   webOrigins?: string[];
   /** If set, `/metrics` asks for `Authorization: Bearer` this token. Default: open. */
   metricsToken?: string;
+  /** Milliseconds the page's login cookie lasts after a login. Default 30 days. */
+  webSessionLifetime?: number;
   /** Milliseconds a web client has to send a request's head. Default 10000. */
   webHeaderTimeout?: number;
   /** Milliseconds an idle keep-alive web connection is kept. Default 10000. */
@@ -303,6 +306,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     requireAccount: settings.requireAccount ?? false,
     cost: settings.hashCost ?? DEFAULT_POLICY.cost,
   });
+  // The page's login sessions (cookies) live beside the accounts.
+  hub.accounts.sessions = new WebSessions(
+    history
+      ? new (await import("./src/storage/sqlite_sessions.ts")).SqliteSessionStore(history.database)
+      : bus
+      ? new (await import("./src/storage/redis_sessions.ts")).RedisSessionStore(bus)
+      : new MemorySessionStore(),
+    { lifetime: settings.webSessionLifetime },
+  );
   try {
     await hub.accounts.load();
   } catch (error) {
@@ -583,6 +595,7 @@ OPTIONS:
   --no-web              no web page (and no WebSocket, /healthz or /metrics)
   --web-origin LIST     origins whose pages may open the WebSocket, comma-separated, e.g.
                         https://chat.example.org (default: the page's own origin only)
+  --web-session-days N  days the page's login cookie lasts after a login (default 30)
   --metrics-token TOKEN /metrics asks for "Authorization: Bearer TOKEN" (default: open)
   --irc PORT            port for IRC clients (irssi, WeeChat…) on the same --host, TLS with
                         --cert; 0 picks a free one (default: no IRC)
@@ -745,6 +758,7 @@ async function main(): Promise<void> {
         "no-web": { type: "boolean" },
         "web-origin": { type: "string" },
         "metrics-token": { type: "string" },
+        "web-session-days": { type: "string" },
         irc: { type: "string" },
         "irc-name": { type: "string" },
         "cloak-secret": { type: "string" },
@@ -791,6 +805,7 @@ async function main(): Promise<void> {
     }
     // setTimeout holds at most 2^31 - 1 ms (about 24.8 days).
     const nameTimeout = intFlag("name-timeout", values["name-timeout"], 1, 2_147_483);
+    const sessionDays = intFlag("web-session-days", values["web-session-days"], 1, 3650);
     const port = intFlag("port", values.port, 0, 65535);
     const nickTimeout = intFlag("nick-timeout", values["nick-timeout"], 1, 2_147_483);
     if (values["no-web"] && (values.web !== undefined || values["web-origin"] !== undefined)) {
@@ -809,6 +824,7 @@ async function main(): Promise<void> {
       web,
       webOrigins: values["web-origin"]?.split(",").map(parseOrigin),
       metricsToken: metricsToken(values["metrics-token"]),
+      webSessionLifetime: sessionDays && sessionDays * 24 * 3600 * 1000,
       irc: intFlag("irc", values.irc, 0, 65535),
       ircName: ircName(values["irc-name"]),
       cloakSecret: cloakSecret("--cloak-secret", values["cloak-secret"]),

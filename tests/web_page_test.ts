@@ -451,6 +451,118 @@ browserTest(
   },
 );
 
+/** The page's login cookie as the browser keeps it, or undefined. */
+async function loginCookie(page: Page) {
+  const cookies = await page.cookies();
+  return cookies.find((cookie) => cookie.name === "chat_session");
+}
+
+browserTest(
+  "web page: register, reload logged in by the cookie, log out, reload asked again; wrong passwords",
+  async (browser) => {
+    await using server = await startChat({
+      hashCost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+    });
+    const chat = await joinPage(browser, server, "ann");
+    const { page } = chat;
+    await untilText(page, "#account-status", wording.say.accountNone);
+    assertEquals(await page.evaluate(`document.querySelector("#logout").hidden`), true);
+    // Register the name held, from the account area (a labelled password field).
+    assertEquals(
+      await page.evaluate(`document.querySelector("label[for=register-password]").textContent`),
+      "Register this name with a password",
+    );
+    // The forms fold under one summary (a guest's panel stays short).
+    assertEquals(await page.evaluate(`document.querySelector("#account-forms").open`), false);
+    await page.click("#account-forms summary");
+    await page.type("#register-password", "right-one");
+    await page.click("#register-submit");
+    await untilText(page, "#account-status", wording.say.accountIs("ann"));
+    await seeLine(page, wording.say.registered("ann", false));
+    assertEquals(await page.evaluate(`document.querySelector("#register-password").value`), "");
+    await until(page, `!!document.querySelector("#members .logged-in")`, "ann marked logged in");
+    assertEquals(
+      await page.evaluate(`document.querySelector("#members .logged-in").ariaLabel`),
+      wording.say.loggedInLabel,
+    );
+    // The cookie: HttpOnly (no script sees it), SameSite=Strict, not Secure over HTTP.
+    const deadline = Date.now() + WAIT;
+    while (!(await loginCookie(page)) && Date.now() < deadline) {
+      await page.waitForNetworkIdle({ idleTime: 50, timeout: WAIT });
+    }
+    const cookie = await loginCookie(page);
+    assert(cookie, "the login cookie is set");
+    assertEquals([cookie.httpOnly, cookie.sameSite, cookie.secure, cookie.path], [
+      true,
+      "Strict",
+      false,
+      "/",
+    ]);
+    assertEquals(await page.evaluate("document.cookie"), "");
+    assertEquals(await page.evaluate("localStorage.length + sessionStorage.length"), 0);
+
+    // Reload: in as ann with no name or password asked.
+    await page.reload();
+    await until(
+      page,
+      `document.querySelector("#name-view").hidden && ` +
+        `document.querySelector("#status").textContent === "Connected as ann"`,
+      "ann to be in again by the cookie",
+    );
+    await untilText(page, "#account-status", wording.say.accountIs("ann"));
+
+    // Log out: the cookie goes; a reload asks the name, and the name its password.
+    await page.click("#logout");
+    await untilText(page, "#account-status", wording.say.accountNone);
+    while ((await loginCookie(page)) && Date.now() < deadline + WAIT) {
+      await page.waitForNetworkIdle({ idleTime: 50, timeout: WAIT });
+    }
+    assertEquals(await loginCookie(page), undefined);
+    await page.reload();
+    await until(
+      page,
+      `!document.querySelector("#name-view").hidden && ` +
+        `!document.querySelector("#name-input").disabled`,
+      "the name asked again",
+    );
+    await giveName(chat, "ann");
+    await untilText(page, "#name-label", wording.say.passwordFor("ann"));
+    await giveName(chat, "wrong-one");
+    await untilText(page, "#name-error", wording.errorText({ code: "wrongPassword", name: "ann" }));
+    await giveName(chat, "right-one");
+    await untilText(page, "#account-status", wording.say.accountIs("ann"));
+
+    // A wrong password in the account area's login form is said there.
+    await page.click("#logout");
+    await untilText(page, "#account-status", wording.say.accountNone);
+    await page.click("#account-forms summary");
+    await page.type("#login-name", "ann");
+    await page.type("#login-password", "not-it");
+    await page.click("#login-submit");
+    await untilText(
+      page,
+      "#account-error",
+      wording.errorText({ code: "wrongPassword", name: "ann" }),
+    );
+    await page.type("#login-password", "right-one");
+    await page.click("#login-submit");
+    await untilText(page, "#account-status", wording.say.accountIs("ann"));
+
+    // On a phone the account area folds with the panel, and fits.
+    await page.setViewport({ width: 360, height: 720 });
+    const logoutShown = `document.querySelector("#logout").getBoundingClientRect().width > 0`;
+    assertEquals(await page.evaluate(logoutShown), false, "folded away");
+    await page.click("#side-toggle");
+    await until(page, logoutShown, "the log-out button in the opened panel");
+    assert(await noHorizontalScroll(page), "no horizontal scroll at 360 px");
+    const fits = `(() => { const r = document.querySelector("#account").getBoundingClientRect(); ` +
+      `return r.left >= 0 && r.right <= innerWidth; })()`;
+    assertEquals(await page.evaluate(fits), true, "the account area fits the screen");
+    assertEquals(chat.errors, []);
+    assertEquals(chat.dialogs, []);
+  },
+);
+
 browserTest(
   "web page: after the name timeout it waits for a name, then connects",
   async (browser) => {

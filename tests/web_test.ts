@@ -256,7 +256,7 @@ test("web: the page, its script and style, with strict security headers on every
   await using server = await webServer();
   const port = server.webAddr.port;
   const policy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-    `connect-src ws://127.0.0.1:${port}/ws; base-uri 'none'; form-action 'none'; ` +
+    `connect-src 'self' ws://127.0.0.1:${port}/ws; base-uri 'none'; form-action 'none'; ` +
     "frame-ancestors 'none'";
   const expected = [
     ["/", "text/html; charset=utf-8", PAGE_HTML],
@@ -612,7 +612,7 @@ test("web: with --cert and --key the page is HTTPS and the socket wss:", async (
   assertEquals([response.status, await response.text()], [200, PAGE_HTML]);
   assertMatch(
     response.headers.get("content-security-policy")!,
-    new RegExp(`connect-src wss://127\\.0\\.0\\.1:${port}/ws;`),
+    new RegExp(`connect-src 'self' wss://127\\.0\\.0\\.1:${port}/ws;`),
   );
   await using page = await WsClient.open(`wss://127.0.0.1:${port}/ws`, {
     client,

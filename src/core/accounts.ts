@@ -31,6 +31,7 @@ import {
   TrustedAddresses,
   verifyPassword,
 } from "./passwords.ts";
+import { MemorySessionStore, WebSessions } from "./web_sessions.ts";
 
 /** What {@linkcode Accounts.authenticate} found: the account, or why not. */
 export type LoginResult =
@@ -180,6 +181,8 @@ export class Accounts {
   readonly counts = { failed: 0, succeeded: 0, throttled: 0, busy: 0 };
   #pending = 0;
   #idle: (() => void)[] = [];
+  /** The page's login sessions (cookies), kept where accounts are; revoked with the password. */
+  sessions: WebSessions = new WebSessions(new MemorySessionStore());
 
   constructor(
     readonly hub: Hub,
@@ -371,7 +374,12 @@ export class Accounts {
     // The member logs out, every connection of it (they share one name and presence).
     for (const each of session.connections()) each.account = null;
     this.hub.log.event({ event: "account", name: session.name ?? undefined, reason: "logout" });
-    session.tell({ type: "loggedOut", time: Date.now(), account: this.#nameOf(account) });
+    const name = this.#nameOf(account);
+    // Logged out everywhere the page keeps a session: told once no cookie opens it any more.
+    this.#work(session, async () => {
+      await this.sessions.revoke(account);
+      if (!session.closed) session.tell({ type: "loggedOut", time: Date.now(), account: name });
+    });
   }
 
   /** `/password OLD NEW`. */
@@ -394,6 +402,8 @@ export class Accounts {
         return this.#refuse(session, { code: "noSuchAccount", name: account.name });
       }
       this.hub.log.event({ event: "account", name: account.name, reason: "password changed" });
+      // Whoever kept a browser logged in with the old password is logged out there.
+      await this.sessions.revoke(key);
       session.tell({ type: "passwordChanged", time: Date.now(), account: account.name });
     });
   }
@@ -409,6 +419,7 @@ export class Accounts {
       this.#registered.delete(key);
       this.hub.cluster?.publish({ t: "account", k: key, name: null });
       this.hub.log.event({ event: "account", name: account.name, reason: "unregistered" });
+      await this.sessions.revoke(key);
       // Whoever was logged in to it, here, is no longer.
       for (const other of this.hub.sessions) if (other.account === key) other.account = null;
       session.tell({ type: "unregistered", time: Date.now(), account: account.name });

@@ -71,3 +71,11 @@ export function jsonError(problem: JsonProblem, ref?: string): Record<string, un
   if (ref !== undefined) out.ref = ref;
   return out;
 }
+
+/**
+ * The one-time ticket a page trades (`POST /session`, header `X-Chat-Ticket`) for its
+ * login cookie, sent after a login by password.
+ */
+export function ticketJson(ticket: string): Record<string, unknown> {
+  return { type: "sessionTicket", time: new Date().toISOString(), ticket };
+}

@@ -12,10 +12,11 @@ import type { Hub } from "../core/hub.ts";
 import { type Event, failed } from "../core/events.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
 import { type Framer, TOO_LONG } from "../core/input.ts";
-import { cleanText } from "../core/protocol.ts";
+import { cleanText, nameKey } from "../core/protocol.ts";
 import { type Connection, Session } from "../core/session.ts";
 import { textFrame, type WsConnection } from "../transport/websocket.ts";
-import { jsonError, type JsonProblem, REF_MAX, toJson } from "./render.ts";
+import { jsonError, type JsonProblem, REF_MAX, ticketJson, toJson } from "./render.ts";
+import type { WebSessions } from "../core/web_sessions.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // the WebSocket checked the UTF-8 of text frames
@@ -62,18 +63,64 @@ export interface MessageConnection extends Connection {
   wholeMessages: boolean;
 }
 
+/** What a JSON session opened by the page knows of its login cookie (see `web_sessions.ts`). */
+export interface WebLogin {
+  /** Where tickets are made and tokens checked. */
+  readonly sessions: WebSessions;
+  /** The `Host` the socket was opened with: tickets are made for it. */
+  readonly host: string;
+  /** The account the socket's session cookie names (checked for `host`), if it sent one. */
+  readonly cookie: Promise<string | null> | null;
+}
+
 /** One client of the JSON protocol. */
 export class JsonSession extends Session {
   /** The `ref` of the request being handled (or waited on), for its replies and errors. */
   #ref: string | undefined;
+  /** The account the session cookie logs in to (with a `hello` of its name), and when checked. */
+  #cookieAccount: string | null = null;
+  #cookieChecked = 0;
+  /** The greeting, held while the cookie is checked (it says the account). */
+  #greeting: Event | null = null;
+  #checkingCookie = false;
+  /** The account a ticket was last sent for (a login by cookie needs none). */
+  #ticketed: string | null = null;
+  /** Set while the session is logged in by its cookie but not yet named. */
+  #cookieLogin = false;
 
   /**
    * Makes the session of `conn`, which then hands over and writes whole messages
-   * (`maxMessage`: the most bytes it takes in one; a larger one is refused whole).
+   * (`maxMessage`: the most bytes it takes in one; a larger one is refused whole);
+   * `web`: the page's login, for a socket opened by a browser.
    */
-  constructor(hub: Hub, conn: MessageConnection, readonly maxMessage: number) {
+  constructor(
+    hub: Hub,
+    conn: MessageConnection,
+    readonly maxMessage: number,
+    readonly web: WebLogin | null = null,
+  ) {
     super(hub, conn, new MessageFramer(hub.options.maxLine + 2));
     conn.wholeMessages = true;
+    if (web?.cookie) this.#checkCookie(web.cookie, web.sessions);
+  }
+
+  /** Input (the `hello`) and the greeting wait until the cookie is checked. */
+  #checkCookie(cookie: Promise<string | null>, sessions: WebSessions): void {
+    this.#checkingCookie = true;
+    this.hold();
+    cookie.then((key) => {
+      this.#cookieChecked = sessions.options.now();
+      if (key !== null && this.hub.accounts.accountName(key) !== undefined) {
+        this.#cookieAccount = key;
+      }
+    }, (error) => this.hub.internalError(null, error)).finally(() => {
+      this.#checkingCookie = false;
+      const greeting = this.#greeting;
+      this.#greeting = null;
+      if (this.closed) return;
+      if (greeting !== null) this.tell(greeting);
+      this.proceed();
+    });
   }
 
   deliver(delivery: Delivery): void {
@@ -88,9 +135,45 @@ export class JsonSession extends Session {
   }
 
   tell(event: Event): void {
-    const bytes = frameOf(toJson(event, this.#ref));
+    if (event.type === "greeting" && this.#checkingCookie) {
+      this.#greeting = event;
+      return;
+    }
+    if (this.#cookieLogin && this.name === null && event.type === "prompt") {
+      // The account's name was refused (someone holds it): no login without the name.
+      this.#cookieLogin = false;
+      this.account = null;
+      this.#ticketed = null;
+    }
+    if (event.type === "welcome") this.#cookieLogin = false;
+    const json = toJson(event, this.#ref);
+    // The page learns the account it is logged in to: by its cookie (before the name), or now.
+    if (event.type === "greeting" && this.#cookieAccount !== null) {
+      json.account = this.hub.accounts.accountName(this.#cookieAccount);
+    } else if (event.type === "welcome" && this.account !== null) {
+      json.account = this.hub.accounts.accountName(this.account);
+    }
+    const bytes = frameOf(json);
     this.conn.deliver(bytes);
     if (event.type === "history") this.historySent(bytes.length);
+    if (event.type === "loggedOut" || event.type === "unregistered") this.#ticketed = null;
+    if (
+      event.type === "welcome" || event.type === "loggedIn" || event.type === "registered" ||
+      event.type === "passwordChanged"
+    ) this.#offerTicket(event.type === "passwordChanged");
+  }
+
+  /**
+   * Logged in by password: the page is sent a ticket to trade for a session cookie
+   * (`fresh`: again, the password having changed and the old cookies revoked).
+   */
+  #offerTicket(fresh: boolean): void {
+    const key = this.account;
+    if (this.web === null || key === null || (this.#ticketed === key && !fresh)) return;
+    this.#ticketed = key;
+    this.web.sessions.ticket(key, this.web.host).then((ticket) => {
+      if (!this.closed && this.account === key) this.conn.deliver(frameOf(ticketJson(ticket)));
+    }, (error) => this.hub.internalError(null, error));
   }
 
   /** A claim this session waited on is settled and answered: later events are no reply. */
@@ -151,7 +234,27 @@ export class JsonSession extends Session {
     this.since = since;
     // Another name instead of answering a password question: the question is dropped.
     this.hub.accounts.forget(this);
-    this.hub.chooseName(this, cleanText(name));
+    const chosen = cleanText(name);
+    const key = this.#cookieAccount;
+    if (key !== null && this.account === null && nameKey(chosen.normalize("NFC")) === key) {
+      // The session cookie's account: logged in without a password, unless it was
+      // revoked (a logout, a new password) or unregistered since the cookie was checked.
+      const account = this.hub.accounts.accountName(key);
+      if (account !== undefined && !this.web!.sessions.revokedSince(key, this.#cookieChecked)) {
+        this.account = key;
+        this.#ticketed = key; // its browser has its cookie
+        this.#cookieLogin = true;
+        this.hub.log.event({
+          event: "account",
+          name: account,
+          address: this.conn.remote,
+          reason: "login (session cookie)",
+        });
+        return this.hub.chooseName(this, account);
+      }
+      this.#cookieAccount = null;
+    }
+    this.hub.chooseName(this, chosen);
   }
 
   /**
@@ -183,6 +286,10 @@ export class JsonSession extends Session {
 }
 
 /** Makes a JSON session: the WebSocket's for clients that ask for `chat.v1.json`. */
-export function jsonSession(conn: WsConnection, hub: Hub): JsonSession {
-  return new JsonSession(hub, conn, conn.transport.maxFrame);
+export function jsonSession(
+  conn: WsConnection,
+  hub: Hub,
+  web: WebLogin | null = null,
+): JsonSession {
+  return new JsonSession(hub, conn, conn.transport.maxFrame, web);
 }

@@ -13,6 +13,7 @@ import { JsonSession, type MessageConnection } from "./session.ts";
 import { type MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import type { Session } from "../core/session.ts";
 import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
+import { MemorySessionStore, WebSessions } from "../core/web_sessions.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -347,6 +348,7 @@ test("json: an account's name asks for its password; a password request answers,
   ]);
   again.send({ type: "password", password: "right one", ref: "late" });
   again.send({ type: "line", text: "/logout", ref: "o" });
+  await hub.accounts.idle(); // the answer waits for the account's cookies to be revoked
   assertEquals(timeless(again.take()), [
     { type: "error", code: "noPasswordAsked", ref: "late" },
     { type: "loggedOut", account: "ann", ref: "o" },
@@ -367,7 +369,16 @@ test("json: a page and a text connection of one account are one member; each see
   await hub.accounts.idle();
   assertEquals(timeless(page.take()), [
     { type: "passwordPrompt", name: "ann", ref: "h" },
-    { type: "welcome", name: "ann", room: "lobby", others: ["bob"], count: 1, topic: "", ref: "p" },
+    {
+      type: "welcome",
+      name: "ann",
+      room: "lobby",
+      others: ["bob"],
+      count: 1,
+      topic: "",
+      account: "ann",
+      ref: "p",
+    },
   ]);
   assertEquals([bob.take(), text.take()], [[], []]); // one presence: nothing announced
   // The page's line: confirmed to the page with its ref; the text connection sees it as ann's.
@@ -401,4 +412,145 @@ test("json: a page and a text connection of one account are one member; each see
   assertEquals(hub.members.get("ann"), text.session);
   text.say("/join lobby");
   assertEquals(bob.take(), ["-- ann joined"]);
+});
+
+/** A JSON client of `hub` opened by the page on `host`, with the session cookie `token`. */
+function browser(hub: MemoryHub, sessions: WebSessions, token: string | null, host = HOST) {
+  const conn = new JsonConnection();
+  const cookie = token === null ? null : sessions.lookup(token, host);
+  conn.session = hub.connect(
+    conn,
+    new JsonSession(hub, conn, MAX_MESSAGE, { sessions, host, cookie }),
+  )!;
+  return conn;
+}
+
+/** Waits until every promise queued now (and those they queue) has settled. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const HOST = "127.0.0.1:1802";
+
+test("json: a login by password sends a ticket; its cookie's socket says hello with no password", async () => {
+  using hub = accountsHub();
+  let now = Date.now();
+  const sessions = new WebSessions(new MemorySessionStore(), { now: () => now });
+  hub.accounts.sessions = sessions;
+  const ann = browser(hub, sessions, null);
+  assertEquals(ann.take().map((event) => event.type), ["greeting"]);
+  ann.send({ type: "hello", name: "ann" });
+  ann.send({ type: "line", text: "/register right one", ref: "reg" });
+  await hub.accounts.idle();
+  await settled();
+  const [welcome, registered, ticket, ...rest] = timeless(ann.take());
+  assertEquals([welcome.type, welcome.account, rest], ["welcome", undefined, []]);
+  assertEquals(registered, { type: "registered", name: "ann", persistent: false, ref: "reg" });
+  assertEquals(Object.keys(ticket), ["type", "ticket"]);
+  assertEquals(ticket.type, "sessionTicket");
+  const { token } = (await sessions.redeem(ticket.ticket as string, HOST))!;
+  ann.send({ type: "line", text: "/quit" });
+
+  // A new socket with the cookie: greeted with the account, let in by hello, no ticket.
+  const again = browser(hub, sessions, token);
+  await settled();
+  const [greeting] = timeless(again.take());
+  assertEquals(greeting, { type: "greeting", maxLine: 4096, account: "ann" });
+  again.send({ type: "hello", name: "ANN", ref: "h" });
+  await settled();
+  assertEquals(
+    again.take().map((event) => [event.type, event.name, event.account, event.ref]),
+    [["welcome", "ann", "ann", "h"]],
+  );
+  again.send({ type: "line", text: "/whois ann", ref: "w" });
+  assertEquals(timeless(again.take()), [
+    { type: "whois", name: "ann", room: "lobby", account: "ann", ref: "w" },
+  ]);
+
+  // A second socket with the cookie while ann is in: one more connection of her (see
+  // multiclient_test.ts), let in with no password; a guest's name on it is no login.
+  const twin = browser(hub, sessions, token);
+  await settled();
+  twin.take();
+  twin.send({ type: "hello", name: "ann", ref: "t" });
+  await settled();
+  assertEquals(
+    twin.take().map((event) => [event.type, event.name, event.account, event.ref]),
+    [["welcome", "ann", "ann", "t"]],
+  );
+  twin.send({ type: "line", text: "/quit" });
+  const guest = browser(hub, sessions, token);
+  await settled();
+  guest.take();
+  guest.send({ type: "hello", name: "twin", ref: "t2" });
+  await settled();
+  const [twinWelcome] = guest.take();
+  assertEquals([twinWelcome.type, twinWelcome.account], ["welcome", undefined]);
+  guest.send({ type: "line", text: "/whois twin", ref: "w" });
+  assertEquals(guest.take()[0].account, null);
+  guest.send({ type: "line", text: "/quit" });
+
+  // Another host's socket, a forged token, and a cookie past its expiry: a password.
+  const other = browser(hub, sessions, token, "localhost:1802");
+  const forged = browser(hub, sessions, "A".repeat(43));
+  await settled();
+  for (const conn of [other, forged]) {
+    assertEquals(timeless(conn.take()), [{ type: "greeting", maxLine: 4096 }]);
+  }
+  now += 31 * 24 * 3600 * 1000;
+  const expired = browser(hub, sessions, token);
+  await settled();
+  assertEquals(timeless(expired.take()), [{ type: "greeting", maxLine: 4096 }]);
+  again.send({ type: "line", text: "/quit" });
+  await settled();
+  expired.send({ type: "hello", name: "ann", ref: "h" });
+  assertEquals(timeless(expired.take()), [{ type: "passwordPrompt", name: "ann", ref: "h" }]);
+});
+
+test("json: /logout and /password revoke the account's cookies; a new password sends a ticket", async () => {
+  using hub = accountsHub();
+  const sessions = new WebSessions(new MemorySessionStore());
+  hub.accounts.sessions = sessions;
+  const cookieFor = async (conn: JsonConnection) => {
+    await hub.accounts.idle();
+    await settled();
+    const ticket = conn.take().find((event) => event.type === "sessionTicket");
+    return (await sessions.redeem(ticket!.ticket as string, HOST))!.token;
+  };
+  const ann = browser(hub, sessions, null);
+  ann.send({ type: "hello", name: "ann" });
+  ann.send({ type: "line", text: "/register first-one" });
+  const first = await cookieFor(ann);
+  // Logging in again after a logout (same socket) sends a new ticket.
+  ann.send({ type: "line", text: "/logout", ref: "o" });
+  await hub.accounts.idle();
+  assertEquals(timeless(ann.take()), [{ type: "loggedOut", account: "ann", ref: "o" }]);
+  assertEquals(await sessions.lookup(first, HOST), null, "revoked by /logout");
+  ann.send({ type: "line", text: "/login ann first-one" });
+  const second = await cookieFor(ann);
+  assertEquals(await sessions.lookup(second, HOST), "ann");
+
+  // A socket whose cookie was checked, then revoked before its hello: asked the password.
+  const early = browser(hub, sessions, second);
+  await settled();
+  assertEquals(early.take()[0].account, "ann");
+  ann.send({ type: "line", text: "/password first-one second-one", ref: "p" });
+  await hub.accounts.idle();
+  await settled();
+  const told = timeless(ann.take());
+  assertEquals(told[0], { type: "passwordChanged", account: "ann", ref: "p" });
+  assertEquals(told[1].type, "sessionTicket", "the browser that changed it stays logged in");
+  assertEquals(await sessions.lookup(second, HOST), null, "revoked by /password");
+  const third = (await sessions.redeem(told[1].ticket as string, HOST))!.token;
+  assertEquals(await sessions.lookup(third, HOST), "ann");
+  ann.send({ type: "line", text: "/quit" });
+  await settled();
+  early.send({ type: "hello", name: "ann", ref: "h" });
+  assertEquals(timeless(early.take()), [{ type: "passwordPrompt", name: "ann", ref: "h" }]);
+
+  // /unregister revokes too.
+  const last = browser(hub, sessions, third);
+  await settled();
+  last.send({ type: "hello", name: "ann" });
+  last.send({ type: "line", text: "/unregister second-one" });
+  await hub.accounts.idle();
+  assertEquals(await sessions.lookup(third, HOST), null, "revoked by /unregister");
 });

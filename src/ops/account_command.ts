@@ -23,6 +23,7 @@ import { checkName, nameKey } from "../core/protocol.ts";
 import { hashPassword, normalizePassword } from "../core/passwords.ts";
 import { openChatDatabase } from "../storage/database.ts";
 import { SqliteAccountStore } from "../storage/sqlite_accounts.ts";
+import { SqliteSessionStore } from "../storage/sqlite_sessions.ts";
 
 /** Where the command reads the password and writes its words (tests replace them). */
 export interface AccountIo {
@@ -105,6 +106,7 @@ export async function accountCommand(args: string[], io: AccountIo): Promise<num
           io.err(`server account: there is no account ${display}`);
           return 1;
         }
+        await new SqliteSessionStore(db).revoke(key); // and the browsers logged in to it
         io.err(`removed the account ${display}`);
         return 0;
       }
@@ -130,6 +132,7 @@ export async function accountCommand(args: string[], io: AccountIo): Promise<num
         if (password === null) return 1;
         const { password: hash, scram } = await hashPassword(password);
         await store.setPassword(key, hash, scram);
+        await new SqliteSessionStore(db).revoke(key); // browsers log in again, with the new one
         io.err(`changed the password of ${existing.name}`);
         return 0;
       }

@@ -1,6 +1,6 @@
 /**
  * The `--db` file: one SQLite file (Deno's built-in `node:sqlite`) that keeps history,
- * topics, the IRC cloak key and accounts. Opened here once, checked (it must be this
+ * topics, the IRC cloak key, accounts and the page's login sessions. Opened here once, checked (it must be this
  * server's), locked (one server at a time) and brought to the current schema by the
  * migrations below, each run once, in order, recorded in `PRAGMA user_version`. A file
  * made before a migration existed is brought up to date at its next start.
@@ -53,6 +53,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
      password TEXT NOT NULL, scram TEXT NOT NULL);`,
   // 3: event ids on history (see src/core/ids.ts); main's files had them without a version.
   migrateEventIds,
+  // 4: the page's login sessions: tickets and cookie tokens, by their SHA-256 (src/core/web_sessions.ts).
+  `CREATE TABLE IF NOT EXISTS web_sessions (
+     hash TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL,
+     host TEXT NOT NULL, expires INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS web_sessions_by_account ON web_sessions (account);
+   CREATE INDEX IF NOT EXISTS web_sessions_by_expiry ON web_sessions (expires);`,
 ];
 
 /** The schema version this server writes. */

@@ -60,7 +60,9 @@ export interface WsOptions {
    * The session made for a client that chose a subprotocol, by subprotocol (they are
    * spoken too); without one, the text protocol's.
    */
-  sessions?: Readonly<Record<string, (conn: WsConnection, hub: Hub) => Session>>;
+  sessions?: Readonly<
+    Record<string, (conn: WsConnection, hub: Hub, request: HttpRequest) => Session>
+  >;
 }
 
 /** Bytes of input that may wait while flood control holds a client back (and the largest message). */
@@ -169,7 +171,7 @@ export class WsTransport {
     const make = protocol ? this.options.sessions?.[protocol] : undefined;
     conn.session = this.hub.connect(
       conn,
-      make?.(conn, this.hub) ?? new TextSession(this.hub, conn),
+      make?.(conn, this.hub, request) ?? new TextSession(this.hub, conn),
     );
     if (rest.length > 0) conn.data(rest);
   }

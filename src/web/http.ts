@@ -73,8 +73,15 @@ export interface HttpExchange {
   takeOver(): { socket: net.Socket; rest: Uint8Array };
 }
 
-/** Answers a request, or returns `null` once it has taken the socket over. */
-export type HttpHandler = (request: HttpRequest, exchange: HttpExchange) => HttpResponse | null;
+/**
+ * Answers a request, or returns `null` once it has taken the socket over; an answer
+ * that waits on something (a store) is a promise, and the connection reads nothing
+ * more until it is written (within the header timeout).
+ */
+export type HttpHandler = (
+  request: HttpRequest,
+  exchange: HttpExchange,
+) => HttpResponse | null | Promise<HttpResponse>;
 
 /** The most bytes of a request line and headers together. */
 export const MAX_HEAD = 16 * 1024;
@@ -331,6 +338,9 @@ class Exchange implements HttpExchange {
   #timer: ReturnType<typeof setTimeout>;
   /** Bytes after the head, kept while a request is handled (for a socket taken over). */
   #rest: Uint8Array = EMPTY;
+  /** Set while an answer is awaited: input waits, in `#parked`. */
+  #waiting = false;
+  #parked: Uint8Array = EMPTY;
 
   constructor(readonly server: HttpServer, readonly socket: TaggedSocket) {
     socket[EXCHANGE] = this;
@@ -340,8 +350,18 @@ class Exchange implements HttpExchange {
   }
 
   data(chunk: Uint8Array): void {
+    if (this.#waiting) {
+      // A pipelined request behind one being answered: it waits (the socket is paused).
+      if (this.#parked.length + chunk.length > MAX_HEAD) return this.#refuse(431, "too much\n");
+      this.#parked = concat(this.#parked, chunk);
+      return;
+    }
     let offset = 0;
     while (offset < chunk.length && !this.#closing && !this.takenOver) {
+      if (this.#waiting) {
+        this.#parked = chunk.slice(offset);
+        return;
+      }
       if (this.#skip > 0) {
         // The body of the request answered last: read and dropped.
         const skipped = Math.min(this.#skip, chunk.length - offset);
@@ -465,7 +485,7 @@ class Exchange implements HttpExchange {
       remote: { hostname: remoteAddress ?? "", port: remotePort ?? 0 },
     };
     clearTimeout(this.#timer);
-    let response: HttpResponse | null;
+    let response: HttpResponse | null | Promise<HttpResponse>;
     try {
       response = this.server.handler(request, this);
     } catch (error) {
@@ -473,7 +493,29 @@ class Exchange implements HttpExchange {
       response = { status: 500, headers: {}, body: "internal error\n" };
     }
     if (response === null) return; // taken over
+    if (response instanceof Promise) return this.#await(response, method === "HEAD", keepAlive);
     this.#answer(response, method === "HEAD", keepAlive);
+  }
+
+  /** Waits for an answer (reading nothing meanwhile), writes it, then reads on. */
+  #await(pending: Promise<HttpResponse>, head: boolean, keepAlive: boolean): void {
+    this.#waiting = true;
+    this.socket.pause();
+    this.#timer = setTimeout(onTimeout, this.server.headerTimeout, this);
+    pending.catch((error): HttpResponse => {
+      this.server.options.internalError(error);
+      return { status: 500, headers: {}, body: "internal error\n" };
+    }).then((response) => {
+      this.#waiting = false;
+      if (this.#closing || this.socket.destroyed) return;
+      clearTimeout(this.#timer);
+      this.#answer(response, head, keepAlive);
+      if (this.#closing) return;
+      this.socket.resume();
+      const parked = this.#parked;
+      this.#parked = EMPTY;
+      if (parked.length > 0) this.data(parked);
+    });
   }
 
   /** Writes an answer; then waits for the next request, or closes. */
@@ -504,6 +546,14 @@ class Exchange implements HttpExchange {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** `a` then `b`, in one array. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
+}
 
 /** `bytes[start..end)` as a string of one character per byte. */
 function latin1(bytes: Uint8Array, start: number, end: number): string {

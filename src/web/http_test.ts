@@ -210,3 +210,39 @@ test("http: the per-address limit counts plain HTTP connections; a refused one i
   await eventually(() => http.admission.open === 0);
   assert(http.logged.some((line) => line.includes("refused a connection")), http.logged.join("\n"));
 });
+
+test("http: an answer that waits is written in order; pipelined requests wait for it; a failed one is a 500", async () => {
+  const waiting: (() => void)[] = [];
+  await using http = await httpServer({ headerTimeout: 2000 }, (request) => {
+    if (request.path === "/fail") return Promise.reject(new Error("the store is down"));
+    if (request.path !== "/slow") {
+      return { status: 200, headers: {}, body: `fast ${request.path}\n` };
+    }
+    return new Promise((resolve) => {
+      waiting.push(() => resolve({ status: 200, headers: {}, body: "slow\n" }));
+    });
+  });
+  const raw = await Raw.open(
+    http.port,
+    "POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" +
+      "GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+  );
+  await eventually(() => waiting.length === 1);
+  await raw.conn.write(encoder.encode("GET /fail HTTP/1.1\r\nHost: a\r\n\r\n"));
+  await raw.conn.write(
+    encoder.encode("GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+  );
+  assertEquals(raw.text, "", "nothing is answered before the slow one");
+  waiting[0]();
+  assertEquals(await raw.untilClosed("the answers"), [
+    "HTTP/1.1 200 OK",
+    "HTTP/1.1 200 OK",
+    "HTTP/1.1 500 Internal Server Error",
+    "HTTP/1.1 200 OK",
+  ]);
+  const bodies = raw.text.split("\r\n\r\n").slice(1).map((part) => part.split("HTTP/1.1")[0]);
+  assertEquals(bodies, ["slow\n", "fast /after\n", "internal error\n", "fast /last\n"]);
+  assertEquals(http.errors.map((error) => (error as Error).message), ["the store is down"]);
+  raw.close();
+  await eventually(() => http.admission.open === 0);
+});

@@ -18,7 +18,8 @@ import type { FlushScheduler } from "../transport/outbox.ts";
 import { PAGE_FILES } from "./page.ts";
 import { handshakeError, WS_LISTENER, WsTransport } from "../transport/websocket.ts";
 import { JSON_PROTOCOL } from "../json/render.ts";
-import { jsonSession } from "../json/session.ts";
+import { jsonSession, type WebLogin } from "../json/session.ts";
+import type { WebSessions } from "../core/web_sessions.ts";
 
 /** Where and how the web side listens. */
 export interface WebOptions {
@@ -81,7 +82,12 @@ export class WebServer {
   #loopback = false;
 
   private constructor(readonly hub: Hub, readonly options: WebOptions, readonly secure: boolean) {
-    this.ws = new WsTransport(hub, { ...options, sessions: { [JSON_PROTOCOL]: jsonSession } });
+    this.ws = new WsTransport(hub, {
+      ...options,
+      sessions: {
+        [JSON_PROTOCOL]: (conn, hub, request) => jsonSession(conn, hub, this.#login(request)),
+      },
+    });
     this.#origins = options.origins?.length ? new Set(options.origins.map(parseOrigin)) : null;
   }
 
@@ -152,7 +158,10 @@ export class WebServer {
     this.hub.log.repeated({ event: "internal-error", reason: "web", text });
   }
 
-  #handle(request: HttpRequest, exchange: HttpExchange): HttpResponse | null {
+  #handle(
+    request: HttpRequest,
+    exchange: HttpExchange,
+  ): HttpResponse | null | Promise<HttpResponse> {
     const hostHeader = request.headers.get("host");
     const host = validHost(hostHeader);
     if (host === null && (hostHeader !== undefined || this.#loopback)) {
@@ -166,6 +175,7 @@ export class WebServer {
     }
     const { path } = request;
     if (path === "/ws") return this.#upgrade(request, exchange, host);
+    if (path === SESSION_PATH) return this.#session(request, host);
     const asset = ASSETS.get(path);
     if (asset === undefined && path !== "/healthz" && path !== "/metrics") {
       return this.#respond(404, "not found\n", TEXT, host);
@@ -187,6 +197,73 @@ export class WebServer {
       return response;
     }
     return this.#respond(200, this.#metrics(), METRICS_TYPE, host);
+  }
+
+  /** The page's login sessions (kept with the accounts). */
+  get #sessions(): WebSessions {
+    return this.hub.accounts.sessions;
+  }
+
+  /** The cookie that carries the session token (`__Host-`: the browser keeps it Secure, host-only). */
+  get #cookieName(): string {
+    return this.secure ? "__Host-chat_session" : "chat_session";
+  }
+
+  /** What a socket's session knows of its login cookie: its account, checked for its `Host`. */
+  #login(request: HttpRequest): WebLogin | null {
+    const host = validHost(request.headers.get("host"));
+    if (host === null) return null; // a ticket must name the host its cookie is for
+    const token = cookieValue(request.headers.get("cookie"), this.#cookieName);
+    const sessions = this.#sessions;
+    return { sessions, host, cookie: token === null ? null : sessions.lookup(token, host) };
+  }
+
+  /**
+   * `/session`: `POST` with `X-Chat-Ticket` trades a login's one-time ticket for the
+   * session cookie; `DELETE` ends the session of the cookie sent and clears it. Only the
+   * page's own origin may (as for the socket); the custom header also keeps another
+   * site's form or script from sending it without a CORS preflight this server refuses.
+   */
+  #session(request: HttpRequest, host: string | null): HttpResponse | Promise<HttpResponse> {
+    const { method } = request;
+    if (method !== "POST" && method !== "DELETE") {
+      const response = this.#respond(405, "method not allowed\n", TEXT, host);
+      response.headers["allow"] = "POST, DELETE";
+      return response;
+    }
+    if (host === null) return this.#respond(400, "a valid Host header is expected\n", TEXT, null);
+    if (!this.#originAllowed(request.headers.get("origin"), host)) {
+      const address = hostPort(request.remote.hostname, request.remote.port);
+      this.hub.log.repeated({ event: "refused", address, reason: FOREIGN_ORIGIN, code: "origin" });
+      return this.#respond(403, "this origin may not log in here\n", TEXT, host);
+    }
+    const sessions = this.#sessions;
+    if (method === "DELETE") {
+      const token = cookieValue(request.headers.get("cookie"), this.#cookieName);
+      const ended = token === null ? Promise.resolve() : sessions.end(token);
+      return ended.then(() => {
+        const response = this.#respond(200, "logged out\n", TEXT, host);
+        response.headers["set-cookie"] = this.#cookie("", 0);
+        return response;
+      });
+    }
+    const ticket = request.headers.get("x-chat-ticket");
+    if (ticket === undefined) {
+      return this.#respond(400, "an X-Chat-Ticket header is expected\n", TEXT, host);
+    }
+    return sessions.redeem(ticket, host).then((session) => {
+      if (session === null) return this.#respond(403, "no such ticket\n", TEXT, host);
+      const response = this.#respond(200, "logged in\n", TEXT, host);
+      const seconds = Math.floor((session.expires - sessions.options.now()) / 1000);
+      response.headers["set-cookie"] = this.#cookie(session.token, seconds);
+      return response;
+    });
+  }
+
+  /** The session cookie (`Max-Age` 0: cleared): never for script, never sent by another site. */
+  #cookie(token: string, maxAge: number): string {
+    return `${this.#cookieName}=${token}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Strict` +
+      (this.secure ? "; Secure" : "");
   }
 
   /** Whether `/metrics` may be read with `authorization`: always, without `--metrics-token`. */
@@ -278,7 +355,7 @@ export class WebServer {
     // Behind a proxy that rewrites Host, the page's origin is one of --web-origin.
     for (const origin of this.#origins ?? []) sockets.push(`${origin.replace(/^http/, "ws")}/ws`);
     return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; ` +
-      `connect-src ${sockets.join(" ")}; base-uri 'none'; form-action 'none'; ` +
+      `connect-src 'self' ${sockets.join(" ")}; base-uri 'none'; form-action 'none'; ` +
       `frame-ancestors 'none'`;
   }
 
@@ -385,6 +462,9 @@ const ASSETS = new Map<string, { body: Uint8Array; type: string }>(
   [...PAGE_FILES].map(([path, { text, type }]) => [path, { body: encoder.encode(text), type }]),
 );
 
+/** Where the page trades a login ticket for its session cookie, and logs out. */
+const SESSION_PATH = "/session";
+
 /** Why an upgrade from another site's page is refused, as the log says it. */
 const FOREIGN_ORIGIN = "a page from another origin";
 
@@ -402,6 +482,18 @@ function validHost(host: string | undefined): string | null {
   if (host === undefined) return null;
   const valid = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host);
   return valid ? host.toLowerCase() : null;
+}
+
+/** The value of the cookie `name` in a `Cookie` header, or `null`. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (header === undefined) return null;
+  for (const pair of header.split(";")) {
+    const equals = pair.indexOf("=");
+    if (equals !== -1 && pair.slice(0, equals).trim() === name) {
+      return pair.slice(equals + 1).trim();
+    }
+  }
+  return null;
 }
 
 /** An origin as a browser sends it (`https://host[:port]`); throws on anything else. */

@@ -59,6 +59,15 @@ const ui = {
   rooms: byId("rooms", HTMLUListElement),
   roomsRefresh: byId("rooms-refresh", HTMLButtonElement),
   announce: byId("announce", HTMLElement),
+  accountStatus: byId("account-status", HTMLElement),
+  accountError: byId("account-error", HTMLElement),
+  logout: byId("logout", HTMLButtonElement),
+  accountForms: byId("account-forms", HTMLDetailsElement),
+  registerForm: byId("register-form", HTMLFormElement),
+  registerPassword: byId("register-password", HTMLInputElement),
+  loginForm: byId("login-form", HTMLFormElement),
+  loginName: byId("login-name", HTMLInputElement),
+  loginPassword: byId("login-password", HTMLInputElement),
 };
 /** The name field's label, given back after a password question. */
 const NAME_LABEL = ui.nameLabel.textContent ?? "";
@@ -85,9 +94,10 @@ const MAX_PENDING = 100;
 /** @typedef {{ id: string, type: "message" | "action", from: string, text: string, time: string }} Entry */
 /** @typedef {import("./wording.js").PresenceGroup} PresenceGroup */
 /**
- * @typedef {{ type: "greeting", maxLine: number }
+ * @typedef {{ type: "greeting", maxLine: number, account?: string }
  *   | { type: "prompt" }
- *   | { type: "welcome", name: string, room: string, others: string[], count: number, topic: string }
+ *   | { type: "welcome", name: string, room: string, others: string[], count: number, topic: string,
+ *       account?: string }
  *   | { type: "entered", room: string, others: string[], count: number, topic: string }
  *   | { type: "message" | "action", id?: string, room: string, from: string, text: string }
  *   | { type: "private", from: string, to: string, text: string }
@@ -109,6 +119,7 @@ const MAX_PENDING = 100;
  *   | { type: "alreadyNamed", name: string }
  *   | { type: "bye" }
  *   | { type: "shutdown", reason: string }
+ *   | { type: "sessionTicket", ticket: string }
  *   | { type: "error", code: string, [field: string]: unknown }} Body
  */
 /** @typedef {Body & { time?: string, ref?: string }} ServerEvent */
@@ -116,7 +127,8 @@ const MAX_PENDING = 100;
 /**
  * Why the page sent a request, so that its reply is shown or not: `quiet` ones
  * (the page's own /who and /rooms) only update the side panel.
- * @typedef {"typed" | "quiet" | "hello" | "rejoin" | "password"} Purpose
+ * (`account`: the account area's forms and button, whose errors are shown there.)
+ * @typedef {"typed" | "quiet" | "hello" | "rejoin" | "password" | "account"} Purpose
  */
 
 /** @typedef {{ kind: "message" | "action", room: string, text: string, ref: string, item: HTMLElement }} Pending */
@@ -127,6 +139,7 @@ const state = {
   /** @type {"offline" | "naming" | "joined"} */
   phase: "offline",
   name: "", // the name the server welcomed us with
+  account: "", // the account this connection is logged in to ("": a guest)
   wantName: "", // the name to say hello with
   greeted: false, // the server has greeted this connection, and waits for hello
   helloSent: false,
@@ -353,14 +366,23 @@ const sameRoom = (a, b) => roomKey(a || "") === roomKey(b || "");
 /**
  * @param {readonly string[]} names
  * @param {number} total
+ * @param {readonly string[]} loggedIn those of `names` logged in to an account
  */
-function showMembers(names, total) {
+function showMembers(names, total, loggedIn) {
+  const accounts = new Set(loggedIn);
   ui.membersTitle.textContent = "People (" + total + ")";
   const items = names.map((name) => {
     const item = el("li");
     const button = el("button", "member");
     button.setAttribute("type", "button");
     button.append(nameEl(name, false));
+    if (accounts.has(name)) {
+      const mark = el("span", "logged-in", say.loggedInMark);
+      mark.title = say.loggedInLabel;
+      mark.setAttribute("role", "img");
+      mark.setAttribute("aria-label", say.loggedInLabel);
+      button.append(mark);
+    }
     if (name === state.name) button.append(el("span", "you", " (you)"));
     button.title = "Send " + name + " a private message";
     button.addEventListener("click", () => {
@@ -451,6 +473,8 @@ function onEvent(event) {
     case "greeting":
       state.maxLine = event.maxLine;
       state.greeted = true;
+      // The browser's login cookie names an account: its name logs in with no password.
+      if (event.account && !state.wantName) state.wantName = event.account;
       if (state.wantName && !state.helloSent) return sendHello();
       return askName();
     case "prompt":
@@ -494,7 +518,9 @@ function onEvent(event) {
       showNotice(say.topicIs(event.room, event.topic), "topic", time);
       return;
     case "who":
-      if (sameRoom(event.room, state.room)) showMembers(event.names, event.count);
+      if (sameRoom(event.room, state.room)) {
+        showMembers(event.names, event.count, event.loggedIn ?? []);
+      }
       if (asked(event)) showNotice(say.who(event.room, event.names, event.count), "who", time);
       return;
     case "rooms":
@@ -536,19 +562,27 @@ function onEvent(event) {
       return;
     case "registered":
       showNotice(say.registered(event.name, event.persistent), "", time);
-      return;
+      showAccount(event.name);
+      return whoSoon();
     case "loggedIn":
       showNotice(say.loggedIn(event.account), "", time);
-      return;
+      showAccount(event.account);
+      return whoSoon();
     case "loggedOut":
       showNotice(say.loggedOut(event.account), "", time);
-      return;
+      showAccount("");
+      endSession();
+      return whoSoon();
+    case "sessionTicket":
+      return keepSession(event.ticket);
     case "passwordChanged":
       showNotice(say.passwordChanged(event.account), "", time);
       return;
     case "unregistered":
       showNotice(say.unregistered(event.account), "", time);
-      return;
+      showAccount("");
+      endSession();
+      return whoSoon();
     case "bye":
       state.quit = true;
       return;
@@ -599,6 +633,7 @@ function onWelcome(event) {
   state.name = event.name;
   state.wantName = event.name;
   state.attempt = 0;
+  showAccount(event.account ?? "");
   state.home = event.room;
   state.room = event.room;
   state.topic = event.topic;
@@ -749,6 +784,11 @@ function onError(event) {
     ask("who");
     ask("rooms");
   }
+  if (event.ref && state.requests.get(event.ref) === "account") {
+    // About the account area's form: said there.
+    ui.accountError.textContent = text;
+    return;
+  }
   const own = event.ref ? state.pending.findIndex((line) => line.ref === event.ref) : -1;
   if (own !== -1) {
     // A line shown as sent that the server refused.
@@ -820,6 +860,58 @@ function sendHello() {
   const since = home ? state.lastId.get(roomKey(state.home)) : undefined;
   if (since !== undefined) hello.since = since;
   request(hello, "hello");
+}
+
+// ---------------------------------------------------------------------------
+// The account
+// ---------------------------------------------------------------------------
+
+/**
+ * The account area as it is now: logged in to `account` (a log-out button), or a guest
+ * (register the name held; log in to an account).
+ * @param {string} account
+ */
+function showAccount(account) {
+  state.account = account;
+  ui.accountStatus.textContent = account ? say.accountIs(account) : say.accountNone;
+  ui.logout.hidden = !account;
+  ui.accountForms.hidden = Boolean(account);
+  if (account) ui.accountForms.open = false;
+  ui.accountError.textContent = "";
+}
+
+/**
+ * Trades a login's one-time ticket for the browser's login cookie (set by the server,
+ * HttpOnly: this script never sees it). No password is ever kept by the page.
+ * @param {string} ticket
+ */
+function keepSession(ticket) {
+  fetch("/session", {
+    method: "POST",
+    headers: { "X-Chat-Ticket": ticket },
+    credentials: "same-origin",
+  }).then((response) => {
+    if (!response.ok) throw new Error("status " + response.status);
+  }).catch(() => showNotice(say.sessionFailed, "local"));
+}
+
+/** Ends the browser's login (the server clears its cookie); a reload asks the password again. */
+function endSession() {
+  fetch("/session", { method: "DELETE", credentials: "same-origin" }).catch(() => {});
+}
+
+/**
+ * Sends an account command from the account area (never kept in the input's history).
+ * @param {string} text
+ */
+function accountLine(text) {
+  if (state.phase !== "joined" || !state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    ui.accountError.textContent = say.notConnected;
+    return false;
+  }
+  ui.accountError.textContent = "";
+  request({ type: "line", text }, "account");
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -1065,6 +1157,25 @@ ui.side.addEventListener("keydown", (event) => {
 });
 
 ui.roomsRefresh.addEventListener("click", () => ask("rooms"));
+
+ui.logout.addEventListener("click", () => {
+  accountLine("/logout");
+});
+
+ui.registerForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const password = ui.registerPassword.value;
+  if (!password) return;
+  if (accountLine("/register " + password)) ui.registerPassword.value = "";
+});
+
+ui.loginForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.loginName.value.trim();
+  const password = ui.loginPassword.value;
+  if (!name || !password || /\s/.test(name)) return;
+  if (accountLine("/login " + name + " " + password)) ui.loginPassword.value = "";
+});
 
 ui.log.addEventListener("scroll", () => {
   stick = atBottom();

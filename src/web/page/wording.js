@@ -101,6 +101,14 @@ export const say = {
   /** @param {string} account */
   loggedOut: (account) => "You are logged out of " + account + "; you keep the name for now.",
   /** @param {string} account */
+  accountIs: (account) => "Logged in as " + account + ".",
+  accountNone: "Not logged in: anyone may take this name once you leave.",
+  /** The mark beside a logged-in name in the people list, and what it says to a screen reader. */
+  loggedInMark: "✓",
+  loggedInLabel: "logged in",
+  sessionFailed: "Logged in, but this browser could not keep the login: " +
+    "the next visit asks the password again.",
+  /** @param {string} account */
   passwordChanged: (account) => "The password of " + account + " is changed.",
   /** @param {string} account */
   unregistered: (account) => "The account " + account + " is deleted; its name is free.",
