@@ -233,6 +233,36 @@ clusterTest(
 );
 
 clusterTest(
+  "history on Redis keeps the sender's account: on a live instance and on one started later",
+  async () => {
+    await using redis = await startRedis();
+    const hashCost = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+    await using a = await instance(redis, { hashCost });
+    await using b = await instance(redis, { hashCost });
+    using ann = await LineClient.join(a, "ann");
+    await ann.write("/register s3cret\n");
+    assertEquals(await ann.line(), say.registered("ann", true));
+    using cat = await LineClient.join(a, "cat");
+    await ann.write("logged in\n");
+    await cat.write("a guest\n");
+    await eventually(() => b.hub.history.before("lobby", 10).length === 2);
+    const kept = (server: ChatServer) =>
+      server.hub.history.before("lobby", 10).map(({ from, text, account }) => ({
+        from,
+        text,
+        account,
+      }));
+    const expected = [
+      { from: "ann", text: "logged in", account: "ann" },
+      { from: "cat", text: "a guest", account: undefined },
+    ];
+    assertEquals(kept(b), expected); // from the bus, live
+    await using c = await instance(redis, { hashCost }); // loads it from the stream
+    assertEquals(kept(c), expected);
+  },
+);
+
+clusterTest(
   "an instance killed with kill -9: its members are announced gone within 15 s, names freed",
   async () => {
     await using redis = await startRedis();

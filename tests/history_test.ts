@@ -289,3 +289,64 @@ test("a --db file from before event ids gets them: in the order kept, and paging
     await again.close();
   }
 });
+
+test("the sender's account is kept in the --db file: after a restart, IRC replays carry it (account-tag), the text one is as before", async () => {
+  await using db = await tempDb();
+  const cheap = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+  {
+    await using server = await quietServer({ db: db.path, hashCost: cheap });
+    using ann = await LineClient.join(server, "ann");
+    await ann.write("/register s3cret\n");
+    assertEquals(await ann.line(), say.registered("ann", true));
+    using bob = await LineClient.join(server, "bob");
+    await ann.write("logged in\n");
+    await bob.until((line) => line === "ann: logged in");
+    await bob.write("a guest\n");
+    await ann.until((line) => line === "bob: a guest");
+  }
+  await using server = await quietServer({ db: db.path, irc: 0, ircName: "irc.test", replay: 20 });
+  using irc = await LineClient.connect({ addr: server.ircAddr! });
+  await irc.write(
+    "CAP REQ :account-tag\r\nNICK carl\r\nUSER c 0 * :Carl\r\nCAP END\r\nJOIN #lobby\r\n",
+  );
+  await irc.until((line) => / 366 /.test(line));
+  assertEquals(await irc.line(), `@account=ann :ann!ann@chat PRIVMSG #lobby :logged in\r`);
+  assertEquals(await irc.line(), `:bob!bob@chat PRIVMSG #lobby :a guest\r`);
+  // Without account-tag, no tag.
+  using plain = await LineClient.connect({ addr: server.ircAddr! });
+  await plain.write("NICK dora\r\nUSER d 0 * :Dora\r\nJOIN #lobby\r\n");
+  await plain.until((line) => / 366 /.test(line));
+  assertEquals(await plain.line(), `:ann!ann@chat PRIVMSG #lobby :logged in\r`);
+  // The text protocol's replay is what it was (no account shown).
+  using eve = await LineClient.connect(server);
+  await eve.until((line) => line === "-- What should we call you?");
+  await eve.write("eve\n");
+  assertEquals(await historyOf(eve), ["ann: logged in", "bob: a guest"]);
+});
+
+test("SqliteHistory keeps each entry's account (a guest's has none), in memory and after a restart", async () => {
+  await using db = await tempDb();
+  const log = new ServerLog(() => {});
+  const first = new SqliteHistory(db.path, 10, 10, 100, log);
+  const ann = {
+    id: ids.next(1),
+    kind: "message" as const,
+    from: "ann",
+    text: "a",
+    time: 1,
+    account: "Ann",
+  };
+  const bob = { id: ids.next(2), kind: "action" as const, from: "bob", text: "b", time: 2 };
+  first.add("lobby", ann);
+  first.add("lobby", bob);
+  assertEquals(first.before("lobby", 10).map((entry) => ({ ...entry })), [ann, bob]);
+  await first.close();
+  const again = new SqliteHistory(db.path, 1, 10, 100, log);
+  try {
+    // One in memory, the other read from the file: both as they were kept.
+    assertEquals(again.before("lobby", 10).map((entry) => ({ ...entry })), [ann, bob]);
+    assert(!("account" in again.before("lobby", 10)[1]), "a guest's entry has no account key");
+  } finally {
+    await again.close();
+  }
+});

@@ -21,6 +21,8 @@ export interface HistoryEntry {
   readonly text: string;
   /** When it was first sent, in milliseconds since the epoch. */
   readonly time: number;
+  /** The account its sender was logged in to (its name as registered); absent for a guest. */
+  readonly account?: string;
 }
 
 /** What is kept of a message (a `ChatMessage` with its id may be passed as it is: the rest is left out). */
@@ -70,8 +72,10 @@ export class MemoryHistory implements HistoryStore {
   constructor(readonly perRoom: number, readonly rooms: number) {}
 
   add(room: string, entry: HistoryMessage): HistoryEntry {
-    const { id, kind, from, text, time } = entry; // one object kept, and nothing else of `entry`
-    const kept = { id, kind, from, text, time };
+    const { id, kind, from, text, time, account } = entry; // one object kept, nothing else of `entry`
+    const kept: HistoryEntry = account === undefined
+      ? { id, kind, from, text, time }
+      : { id, kind, from, text, time, account };
     const entries = this.#use(room);
     // In id order: a later id comes last, but one from another server may be a little older.
     if (entries.length === 0 || entries[entries.length - 1].id < id) entries.push(kept);

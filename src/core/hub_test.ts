@@ -511,6 +511,17 @@ test("history in memory is bounded per room and in the number of rooms", () => {
   assertEquals(history.before("c", 10).length, 1);
 });
 
+test("history in memory keeps the sender's account, and only what an entry is", () => {
+  const history = new MemoryHistory(5, 2);
+  const message = { id: ids.next(), kind: "message" as const, from: "ann", text: "hi", time: 1 };
+  history.add("a", { ...message, room: "a", account: "Ann" } as typeof message);
+  history.add("a", { ...message, id: ids.next(), from: "bob" });
+  const [ann, bob] = history.before("a", 10);
+  assertEquals(ann, { ...message, account: "Ann" }); // the room (a message's) is not kept
+  assertEquals(bob, { ...message, id: bob.id, from: "bob" });
+  assert(!("account" in bob), "a guest's entry has no account key");
+});
+
 test("/history after entering a room with no history does not repeat lines seen live", () => {
   using hub = new MemoryHub();
   const ann = hub.member("ann");

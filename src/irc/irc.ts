@@ -857,11 +857,13 @@ export class IrcSession extends Session {
       lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
     }
     const msgid = this.caps.has("message-tags");
+    const account = this.caps.has("account-tag");
     for (const entry of entries) {
       const tags = [];
       if (batch) tags.push(`batch=${batch}`);
       if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
       if (msgid) tags.push(`msgid=${entry.id}`);
+      if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
       lines.push(this.front.render({ ...entry, room }, prefix));
     }

@@ -57,8 +57,18 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
 }
 
 /** One entry of a history page. */
-function entryJson({ id, kind, from, text, time }: HistoryEntry): Record<string, unknown> {
-  return { id, type: kind, from, text, time: new Date(time).toISOString() };
+function entryJson(
+  { id, kind, from, text, time, account }: HistoryEntry,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id,
+    type: kind,
+    from,
+    text,
+    time: new Date(time).toISOString(),
+  };
+  if (account !== undefined) out.account = account; // a guest's entry has none, as live
+  return out;
 }
 
 /** The error object of a JSON protocol refusal (`ref`: the request's, if it had a usable one). */

@@ -293,6 +293,26 @@ function accountsHub(): MemoryHub {
   return hub;
 }
 
+test("json: history entries carry their sender's account, as live messages do; a guest's none", async () => {
+  using hub = accountsHub();
+  const ann = hub.member("ann");
+  ann.say("/register right one");
+  await hub.accounts.idle();
+  ann.say("logged in");
+  hub.member("cat").say("a guest");
+  const bob = member(hub, "bob");
+  const [, history] = bob.take() as [Json, { type: string; entries: Json[] }];
+  assertEquals(history.type, "history");
+  assertEquals(
+    history.entries.map(({ from, text, account }) => ({ from, text, account })),
+    [
+      { from: "ann", text: "logged in", account: "ann" },
+      { from: "cat", text: "a guest", account: undefined },
+    ],
+  );
+  assert(!("account" in history.entries[1]), "a guest's entry has no account field");
+});
+
 test("json: an account's name asks for its password; a password request answers, with its ref", async () => {
   using hub = accountsHub();
   const ann = member(hub, "ann");

@@ -59,6 +59,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
      host TEXT NOT NULL, expires INTEGER NOT NULL);
    CREATE INDEX IF NOT EXISTS web_sessions_by_account ON web_sessions (account);
    CREATE INDEX IF NOT EXISTS web_sessions_by_expiry ON web_sessions (expires);`,
+  // 5: the account each kept line's sender was logged in to (NULL: a guest, or kept before).
+  "ALTER TABLE messages ADD COLUMN account TEXT;",
 ];
 
 /** The schema version this server writes. */

@@ -35,6 +35,9 @@ const AFTER_EVERY_ID = "~";
 
 export { HistoryFileError };
 
+/** A kept line as the file gives it back (a guest's `account` is `NULL`). */
+type Row = Omit<HistoryEntry, "account"> & { account?: string | null };
+
 /** History kept in memory and in a SQLite file. */
 export class SqliteHistory implements HistoryStore {
   readonly #db: DatabaseSync;
@@ -71,10 +74,10 @@ export class SqliteHistory implements HistoryStore {
     this.#db = db;
     this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
-      "INSERT INTO messages (eid, room, kind, sender, text, time) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (eid, room, kind, sender, text, time, account) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.#page = db.prepare(
-      'SELECT eid AS id, kind, sender AS "from", text, time FROM messages ' +
+      'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
         "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
@@ -204,7 +207,10 @@ export class SqliteHistory implements HistoryStore {
   #rows(room: string, before: string, limit: number): HistoryEntry[] {
     if (limit <= 0) return [];
     try {
-      return (this.#page.all(room, before, limit) as unknown as HistoryEntry[]).reverse();
+      const rows = this.#page.all(room, before, limit) as unknown as Row[];
+      // A guest's line has no account: left out, as in memory (never `null`).
+      for (const row of rows) if (row.account === null) delete row.account;
+      return (rows as HistoryEntry[]).reverse();
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       return [];
@@ -222,8 +228,8 @@ export class SqliteHistory implements HistoryStore {
     this.#forgotten = [];
     try {
       this.#db.exec("BEGIN");
-      for (const [room, { id, kind, from, text, time }] of pending) {
-        this.#insert.run(id, room, kind, from, text, time);
+      for (const [room, { id, kind, from, text, time, account }] of pending) {
+        this.#insert.run(id, room, kind, from, text, time, account ?? null);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
       // Up to the newest line it had when it was forgotten: it may have been spoken in since.
