@@ -420,9 +420,9 @@ export class Accounts {
       this.hub.cluster?.publish({ t: "account", k: key, name: null });
       this.hub.log.event({ event: "account", name: account.name, reason: "unregistered" });
       await this.sessions.revoke(key);
-      // Whoever was logged in to it, here, is no longer.
-      for (const other of this.hub.sessions) if (other.account === key) other.account = null;
+      // Told first, then whoever was logged in to it, here, is no longer (IRC's 901 follows).
       session.tell({ type: "unregistered", time: Date.now(), account: account.name });
+      for (const other of this.hub.sessions) if (other.account === key) other.account = null;
     });
   }
 
@@ -512,10 +512,10 @@ export class Accounts {
   }
 
   /**
-   * Makes the account `name` with the password `raw` for `session` (which is logged in
-   * to it), for a front-end that words the outcome itself (IRC's NickServ and REGISTER):
-   * the policy, the name's owner, the password's rules and the hash queue all apply.
-   * Nothing is told.
+   * Makes the account `name` with the password `raw` for `session`, for a front-end that
+   * words the outcome itself (IRC's NickServ and REGISTER), and then logs it in with
+   * {@linkcode logIn}: the policy, the name's owner, the password's rules and the hash
+   * queue all apply. Nothing is told, and no one logged in.
    */
   async create(session: Session, name: string, raw: string): Promise<LoginResult> {
     if (this.policy.registration === "closed") {
@@ -534,7 +534,6 @@ export class Accounts {
     this.#registered.set(key, name);
     this.hub.cluster?.publish({ t: "account", k: key, name });
     this.hub.log.event({ event: "account", name, reason: "registered" });
-    if (!session.closed) session.account = key;
     return { ok: true, account };
   }
 

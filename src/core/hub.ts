@@ -80,7 +80,12 @@ export type MemberChange =
   /** One more connection of the member `session` (an account's), in its room if it is in one. */
   | { kind: "attached"; session: Session; connection: Session }
   /** A connection of the member `session` (still here) went; `session` may be new in its place. */
-  | { kind: "detached"; session: Session; connection: Session };
+  | { kind: "detached"; session: Session; connection: Session }
+  /**
+   * The connection `session` logged in or out (its `account` is the new one, `old` the one
+   * before), by any front-end; a member's connections change one by one, its lead first.
+   */
+  | { kind: "account"; session: Session; old: string | null };
 
 /** A member here (a session) or on another server of the cluster. */
 export type Member = Session | RemoteMember;
@@ -525,6 +530,11 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "parted", session, room, reason });
     const name = session.name!;
     this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
+  }
+
+  /** `session` logged in or out (see {@linkcode Session.account}): the change hooks are told. */
+  accountChanged(session: Session, old: string | null): void {
+    this.#changed({ kind: "account", session, old });
   }
 
   /** Tells the change hooks; one that fails is logged, and the change stands. */

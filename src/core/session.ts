@@ -70,8 +70,7 @@ export abstract class Session {
   historyCursor: string | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
-  /** The key of the account this session is logged in to, or `null` (a guest). */
-  account: string | null = null;
+  #account: string | null = null;
   /** A name this session is claiming across the cluster (its input waits meanwhile). */
   claiming: string | null = null;
   /**
@@ -114,6 +113,22 @@ export abstract class Session {
   constructor(readonly hub: Hub, readonly conn: Connection, framer: Framer) {
     this.#framer = framer;
     this.#tokens = hub.options.burst;
+  }
+
+  /** The key of the account this session is logged in to, or `null` (a guest). */
+  get account(): string | null {
+    return this.#account;
+  }
+
+  /**
+   * Logs this connection in to the account `key` (`null`: out). Every front-end's login and
+   * logout comes through here, so the hub's change hooks hear of each (IRC's account-notify).
+   */
+  set account(key: string | null) {
+    const old = this.#account;
+    if (key === old) return;
+    this.#account = key;
+    this.hub.accountChanged(this, old);
   }
 
   /**

@@ -120,10 +120,10 @@ import {
 import { Cloaks } from "../core/cloak.ts";
 import {
   abortSasl,
+  accountNumeric,
   accountOf,
   authenticate,
   fromNickServ,
-  loggedOut,
   nickServ,
   register,
   type SaslExchange,
@@ -387,13 +387,6 @@ export class IrcFront {
     }
   }
 
-  /** Tells `account-notify` clients in `session`'s room that it logged in or out (`ACCOUNT`). */
-  accountChanged(session: IrcSession): void {
-    if (session.room === null) return;
-    const line = ircLine(session.mask, "ACCOUNT", accountOf(session) ?? "*");
-    this.#tell(session.room, line, session, "account-notify");
-  }
-
   /** Tells `away-notify` clients in `session`'s room that it went away or came back. */
   awayChanged(session: IrcSession): void {
     if (session.room === null) return;
@@ -481,6 +474,20 @@ export class IrcFront {
         if (connection instanceof IrcSession && member.room) {
           this.#remember(member.room, connection);
         }
+        break;
+      }
+      case "account": {
+        // An IRC connection is told its own login or logout (a registered one: before
+        // registration SASL answers itself); the member's channel once, for its lead.
+        if (irc !== null && irc.registered && !irc.closed) accountNumeric(irc);
+        const connection = change.session;
+        if (connection.lead !== null || connection.room === null) break;
+        const line = ircLine(
+          irc?.mask ?? this.mask(connection.name!),
+          "ACCOUNT",
+          accountOf(connection) ?? "*",
+        );
+        this.#tell(connection.room, line, connection, "account-notify");
         break;
       }
       case "detached": {
@@ -685,9 +692,8 @@ export class IrcSession extends Session {
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
         return this.#refused(event);
-      case "unregistered": // NickServ DROP
-        fromNickServ(this, WORDS.dropped(event.account));
-        return loggedOut(this);
+      case "unregistered": // NickServ DROP (told before the logout: 901 follows, see #changed)
+        return fromNickServ(this, WORDS.dropped(event.account));
     }
   }
 

@@ -138,18 +138,23 @@ export function fromNickServ(session: IrcSession, text: string): void {
   session.raw(ircLine(NICKSERV, "NOTICE", session.target, text));
 }
 
-/** `session` logged in to `account`: 900 (and 903 after SASL), and `account-notify`. */
+/**
+ * `session` logged in to `account`: 900 (and 903 after SASL). The hub's account change
+ * tells a registered connection its 900 and the channel its `account-notify` (see
+ * `IrcFront`); here only what that does not: a login before registration, or again.
+ */
 function loggedIn(session: IrcSession, account: Account, sasl: boolean): void {
+  const toldByChange = session.registered && session.account !== account.key;
   session.hub.accounts.logIn(session, account);
-  session.reply(RPL_LOGGEDIN, session.mask, account.name, WORDS.loggedIn(account.name));
+  if (!toldByChange) accountNumeric(session);
   if (sasl) session.reply(RPL_SASLSUCCESS, WORDS.saslSuccess);
-  session.front.accountChanged(session);
 }
 
-/** `session` is logged out (LOGOUT, DROP, or its account deleted): 901, `account-notify`. */
-export function loggedOut(session: IrcSession): void {
-  session.reply(RPL_LOGGEDOUT, session.mask, WORDS.loggedOut);
-  session.front.accountChanged(session);
+/** 900 with the account `session` is logged in to, or 901 if it is logged in to none. */
+export function accountNumeric(session: IrcSession): void {
+  const name = accountOf(session);
+  if (name === null) session.reply(RPL_LOGGEDOUT, session.mask, WORDS.loggedOut);
+  else session.reply(RPL_LOGGEDIN, session.mask, name, WORDS.loggedIn(name));
 }
 
 /** Ends the SASL exchange of `session` with 904 (and `words`, if a reason may be told). */
@@ -316,9 +321,9 @@ const NICKSERV_COMMANDS: Record<string, (session: IrcSession, args: string[]) =>
     if (session.account === null) {
       return fromNickServ(session, WORDS.problem({ code: "notLoggedIn" }));
     }
-    session.hub.accounts.logout(session); // logged; its event is not IRC's to tell
     fromNickServ(session, WORDS.nsLoggedOut);
-    loggedOut(session);
+    // Logged; the change (901, account-notify) is told by IrcFront, the event is not IRC's.
+    session.hub.accounts.logout(session);
   },
   INFO(session, args) {
     const name = args[0] ?? accountOf(session) ?? session.name!;

@@ -16,6 +16,7 @@ import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { IrcFront, type IrcOptions, IrcSession } from "./irc.ts";
 import { Cloaks } from "../core/cloak.ts";
 import {
+  type Account,
   type AccountPolicy,
   Accounts,
   DEFAULT_POLICY,
@@ -389,6 +390,104 @@ test("account-tag, account-notify, extended-join, WHOIS 330, WHOX %a; JSON shows
   });
   assertEquals(json.account, "jilles");
 });
+
+test("account-notify from every front-end: text /register, /logout, /login, /unregister, a login at the name prompt", async () => {
+  using hub = new ServicesHub();
+  const watcher = await hub.ircMember("foo", "account-notify");
+  const plain = await hub.ircMember("bar");
+  await hub.send(watcher, "JOIN #lobby");
+  await hub.send(plain, "JOIN #lobby");
+  const ann = hub.member("ann");
+  const told = async (line: string) => {
+    ann.say(line);
+    await hub.accounts.idle();
+    ann.take();
+    assertEquals(plain.take(), []); // no account-notify, no ACCOUNT
+    return watcher.take().map((got) => got.replace(/\r$/, ""));
+  };
+  watcher.take();
+  plain.take();
+  assertEquals(await told("/register pw"), [":ann!ann@chat ACCOUNT ann"]);
+  assertEquals(await told("/logout"), [":ann!ann@chat ACCOUNT *"]);
+  assertEquals(await told("/login ann pw"), [":ann!ann@chat ACCOUNT ann"]);
+  assertEquals(await told("/login ann pw"), []); // refused (already): nothing changed
+  assertEquals(await told("/unregister pw"), [":ann!ann@chat ACCOUNT *"]);
+  // A login at the name prompt: the member comes in logged in (extended-join
+  // says so); a /login that renames says ACCOUNT from the old name, then NICK.
+  assertEquals(await told("/register pw"), [":ann!ann@chat ACCOUNT ann"]);
+  ann.say("/quit");
+  watcher.take();
+  const again = hub.open();
+  again.say("ann", "pw");
+  await hub.accounts.idle();
+  assertEquals(watcher.take().map((got) => got.replace(/\r$/, "")), [":ann!ann@chat JOIN #lobby"]);
+  again.say("/logout", "/nick nan");
+  await hub.accounts.idle();
+  watcher.take();
+  again.say("/login ann pw");
+  await hub.accounts.idle();
+  assertEquals(watcher.take().map((got) => got.replace(/\r$/, "")), [
+    ":nan!nan@chat ACCOUNT ann",
+    ":nan!nan@chat NICK ann",
+  ]);
+});
+
+test("account changes reach an account's other IRC connections: 901 after a text /logout or a NickServ DROP, one ACCOUNT for the channel", async () => {
+  using hub = new ServicesHub();
+  const watcher = await hub.ircMember("foo", "account-notify");
+  await hub.send(watcher, "JOIN #lobby");
+  const text = hub.member("ann");
+  text.say("/register pw");
+  await hub.accounts.idle();
+  const account = (await hub.accounts.account("ann"))!;
+  /** One more IRC connection of ann, logged in before registering (as after SASL). */
+  const ircOfAnn = async (user: string) => {
+    const conn = hub.irc();
+    hub.accounts.logIn(conn.session, account);
+    const welcome = await hub.send(conn, "NICK ann", `USER ${user} 0 * :Ann`);
+    assertEquals(commands(welcome).slice(-3), ["JOIN", "353", "366"]); // ann's channel
+    assertEquals(conn.session.member, text.session);
+    return conn;
+  };
+  const phone = await ircOfAnn("phone");
+  watcher.take();
+  text.take();
+  // The terminal logs out: the member does, the phone is told 901, the channel once.
+  text.say("/logout");
+  await hub.accounts.idle();
+  assertMatch(
+    phone.take().join("|"),
+    /^:irc\.test 901 ann ann!phone@\S+ :You are now logged out\r$/,
+  );
+  assertEquals(watcher.take(), [":ann!ann@chat ACCOUNT *\r"]);
+  assertEquals(phone.session.account, null);
+  text.say("/quit");
+  phone.say("QUIT");
+  // Two IRC connections logged in to ann; DROP on one: the other is logged out too (901).
+  const first = await ircOfAnnAlone(hub, account);
+  const second = hub.irc();
+  hub.accounts.logIn(second.session, account);
+  await hub.send(second, "NICK ann", "USER tablet 0 * :Ann");
+  assertEquals(second.session.member, first.session);
+  watcher.take();
+  const dropped = await hub.send(first, "NS DROP pw");
+  assertEquals(commands(dropped), ["NOTICE", "901"]);
+  assertMatch(dropped[1], /^:irc\.test 901 ann ann!first@\S+ :You are now logged out$/);
+  assertMatch(
+    second.take().join("|"),
+    /^:irc\.test 901 ann ann!tablet@\S+ :You are now logged out\r$/,
+  );
+  assertMatch(watcher.take().join("|"), /^:ann!first@\S+ ACCOUNT \*\r$/);
+  assertEquals([first.session.account, second.session.account], [null, null]);
+});
+
+/** An IRC connection logged in to `account` as its only connection, in #lobby. */
+async function ircOfAnnAlone(hub: ServicesHub, account: Account): Promise<MemoryConnection> {
+  const conn = hub.irc();
+  hub.accounts.logIn(conn.session, account);
+  await hub.send(conn, "NICK ann", "USER first 0 * :Ann", "JOIN #lobby");
+  return conn;
+}
 
 test("--require-account: a guest is refused at registration with FAIL ACCOUNT_REQUIRED; SASL first lets in", async () => {
   using hub = new ServicesHub({}, { requireAccount: true });
