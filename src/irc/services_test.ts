@@ -24,6 +24,7 @@ import {
 } from "../core/accounts.ts";
 import { eventually, MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { toJson } from "../json/render.ts";
+import { JsonSession } from "../json/session.ts";
 import { Cluster, type Envelope } from "../cluster/cluster.ts";
 import { nameKey } from "../core/protocol.ts";
 import { ChunkGatherer, decodeBase64, parsePlain, PAYLOAD_MAX } from "./sasl.ts";
@@ -430,6 +431,24 @@ test("account-notify from every front-end: text /register, /logout, /login, /unr
     ":nan!nan@chat ACCOUNT ann",
     ":nan!nan@chat NICK ann",
   ]);
+});
+
+test("account-notify for the page's account area: its /register, /logout and /login lines", async () => {
+  using hub = new ServicesHub();
+  const watcher = await hub.ircMember("foo", "account-notify");
+  await hub.send(watcher, "JOIN #lobby");
+  // The page's socket in memory: what it is sent is the JSON tests' concern, not this one's.
+  const page = Object.assign(new MemoryConnection(), { wholeMessages: false });
+  const session = hub.connect(page, new JsonSession(hub, page, 65536))!;
+  const send = async (message: Record<string, unknown>) => {
+    session.receive(new TextEncoder().encode(JSON.stringify(message)));
+    await hub.accounts.idle();
+    return watcher.take().map((line) => line.replace(/\r$/, ""));
+  };
+  assertEquals(await send({ type: "hello", name: "ann" }), [":ann!ann@chat JOIN #lobby"]);
+  assertEquals(await send({ type: "line", text: "/register pw" }), [":ann!ann@chat ACCOUNT ann"]);
+  assertEquals(await send({ type: "line", text: "/logout" }), [":ann!ann@chat ACCOUNT *"]);
+  assertEquals(await send({ type: "line", text: "/login ann pw" }), [":ann!ann@chat ACCOUNT ann"]);
 });
 
 test("account changes reach an account's other IRC connections: 901 after a text /logout or a NickServ DROP, one ACCOUNT for the channel", async () => {
