@@ -83,7 +83,8 @@ export type MemberChange =
   | { kind: "detached"; session: Session; connection: Session }
   /**
    * The connection `session` logged in or out (its `account` is the new one, `old` the one
-   * before), by any front-end; a member's connections change one by one, its lead first.
+   * before), by any front-end; a member's connections change one by one (IRC tells the
+   * channel of its lead's change).
    */
   | { kind: "account"; session: Session; old: string | null };
 
