@@ -175,9 +175,9 @@ export function formatText(e: LogEvent): string {
     case "accounts":
       return `accounts: ${e.text}`;
     case "login-failed":
-      return `wrong password for ${e.name}${from}`;
+      return `wrong password${e.name ? ` for ${e.name}` : ""}${from}`;
     case "login-throttled":
-      return `login refused, too many failures: ${e.name}${from}`;
+      return `login refused, too many failures${e.name ? `: ${e.name}` : ""}${from}`;
     case "login-busy":
       return `login refused, too many at once${from}`;
   }
