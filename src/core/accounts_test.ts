@@ -488,3 +488,28 @@ test("accounts: authenticate answers any front-end with a typed result and tells
   hub.accounts.logIn(irc.session, right.account);
   assertEquals(irc.session.account, "ann");
 });
+
+test("accounts: one address makes five accounts freely, then waits (another address does not)", async () => {
+  using hub = accountsHub();
+  for (let i = 1; i <= 5; i++) await registered(hub, `kept${i}`, "pass word");
+  const sixth = await registered(hub, "kept6", "pass word");
+  assertEquals(sixth.session.account, "kept6", "the sixth waits only for the seventh");
+  const seventh = connect(hub);
+  seventh.say("kept7");
+  seventh.take();
+  assertEquals(await send(hub, seventh, "/register pass word"), [
+    "!! too many accounts made from your address lately; try again in 1 s",
+  ]);
+  assertEquals(seventh.session.account, null);
+  assert(!hub.accounts.isRegistered("kept7"));
+  const elsewhere = await registered(hub, "ada", "pass word", "198.51.100.7:4000");
+  assertEquals(elsewhere.session.account, "ada");
+  // At the name prompt, and through IRC's path (Accounts.create), the same count applies.
+  const prompt = connect(hub);
+  assertEquals(await send(hub, prompt, "/register kept8 pass word"), [
+    "!! too many accounts made from your address lately; try again in 1 s",
+    NAME_PROMPT,
+  ]);
+  const result = await hub.accounts.create(seventh.session, "kept7", "pass word");
+  assertEquals(result, { ok: false, problem: { code: "registerThrottled", seconds: 1 } });
+});

@@ -88,6 +88,7 @@ export interface LogEvent {
     | "accounts"
     | "login-failed"
     | "login-throttled"
+    | "register-throttled"
     | "login-busy";
   name?: string;
   /** The name before a rename. */
@@ -178,6 +179,8 @@ export function formatText(e: LogEvent): string {
       return `wrong password${e.name ? ` for ${e.name}` : ""}${from}`;
     case "login-throttled":
       return `login refused, too many failures${e.name ? `: ${e.name}` : ""}${from}`;
+    case "register-throttled":
+      return `account not made, too many from one address lately${from}`;
     case "login-busy":
       return `login refused, too many at once${from}`;
   }
