@@ -353,7 +353,8 @@ export class Accounts {
       this.#registrations.failed(this.#addressOf(session));
       this.#registered.set(key, chosen);
       this.hub.cluster?.publish({ t: "account", k: key, name: chosen });
-      this.hub.log.event({ event: "account", name: chosen, reason: "registered" });
+      const address = session.conn.remote; // who makes accounts: an operator tracing a flood asks
+      this.hub.log.event({ event: "account", name: chosen, address, reason: "registered" });
       if (session.closed) return;
       session.account = key;
       const persistent = this.store.persistent;
@@ -553,7 +554,8 @@ export class Accounts {
     this.#registrations.failed(this.#addressOf(session));
     this.#registered.set(key, name);
     this.hub.cluster?.publish({ t: "account", k: key, name });
-    this.hub.log.event({ event: "account", name, reason: "registered" });
+    const address = session.conn.remote;
+    this.hub.log.event({ event: "account", name, address, reason: "registered" });
     if (!session.closed) session.account = key;
     return { ok: true, account };
   }

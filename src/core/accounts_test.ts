@@ -410,7 +410,10 @@ test("accounts: no password ever reaches the log, and none is told back", async 
   told.push(...await send(hub, guest, "ann", secret, `${secret}-2`));
   assertEquals(guest.session.name, "ann");
   assert(hub.logged.some((line) => line.includes("wrong password for ann")));
-  assert(hub.logged.some((line) => line.includes("account ann: registered")));
+  assert(
+    hub.logged.some((line) => line.includes("account ann: registered from 192.0.2.1:4000")),
+    "the log says where an account was made from",
+  );
   for (const line of [...hub.logged, ...told]) assert(!line.includes(secret), line);
 });
 
