@@ -345,6 +345,13 @@ export class Accounts {
         this.#refuse(session, { code: "loginBusy" });
         return this.#promptIfUnnamed(session);
       }
+      // At the prompt, someone may have taken the name while it hashed: then no account,
+      // or a guest would be left holding a registered name it is not logged in to.
+      const taken = session.name === null ? this.hub.nameError(chosen, session, true) : null;
+      if (taken) {
+        this.#refuse(session, taken);
+        return this.#promptIfUnnamed(session);
+      }
       const key = nameKey(chosen);
       const account: Account = { key, name: chosen, created: Date.now(), ...hashed };
       if (!(await this.store.create(account))) {

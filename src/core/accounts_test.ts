@@ -516,3 +516,16 @@ test("accounts: one address makes five accounts freely, then waits (another addr
   const result = await hub.accounts.create(seventh.session, "kept7", "pass word");
   assertEquals(result, { ok: false, problem: { code: "registerThrottled", seconds: 1 } });
 });
+
+test("accounts: /register NAME at the prompt makes no account if someone takes the name while it hashes", async () => {
+  using hub = accountsHub();
+  const registrant = connect(hub);
+  registrant.say("/register bob pass word");
+  const guest = connect(hub, "198.51.100.7:4000");
+  guest.say("bob"); // in first: the hash takes a while
+  assertEquals(helloName(guest.take()[0]), "bob");
+  await hub.accounts.idle();
+  assertEquals(registrant.take(), [say.nameTaken("bob"), NAME_PROMPT]);
+  assertEquals(registrant.session.account, null);
+  assert(!hub.accounts.isRegistered("bob"), "no account the guest's name would be left under");
+});
