@@ -141,6 +141,14 @@ const ACCOUNT_FREE_FAILURES = 5;
 const ACCOUNT_MAX_WAIT = 60_000;
 const ADDRESS_FREE_FAILURES = 5;
 const ADDRESS_MAX_WAIT = 60_000;
+/**
+ * Accounts made from one address (an IPv6 /64) before each one more doubles the wait
+ * (1 s … 10 min), forgotten after an hour without one: a client cannot fill the store
+ * with names, yet a family or a classroom behind one address can still register.
+ */
+const REGISTRATIONS_FREE = 5;
+const REGISTRATION_MAX_WAIT = 10 * 60_000;
+const REGISTRATION_FORGET = 60 * 60_000;
 
 /** A new account made outside the chat (the operator's `account add`): the record to keep. */
 export async function newAccount(
@@ -175,6 +183,12 @@ export class Accounts {
   readonly queue: HashQueue;
   readonly #byAccount = new FailureThrottle(ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_WAIT);
   readonly #byAddress = new FailureThrottle(ADDRESS_FREE_FAILURES, ADDRESS_MAX_WAIT);
+  /** Accounts made lately, by address (counted as "failures": each one past the free ones waits). */
+  readonly #registrations = new FailureThrottle(
+    REGISTRATIONS_FREE,
+    REGISTRATION_MAX_WAIT,
+    REGISTRATION_FORGET,
+  );
   /** Addresses that logged in lately: their hashes wait least under a flood. */
   readonly #trusted = new TrustedAddresses();
   /** Logins that failed and succeeded, and attempts refused unhashed (throttled or queue full). */
@@ -319,6 +333,8 @@ export class Accounts {
     if (this.isRegistered(name)) return this.#refuse(session, { code: "nameRegistered", name });
     const normal = normalizePassword(raw);
     if ("reason" in normal) return this.#refuse(session, badPassword(normal.reason));
+    const tooMany = this.#registrationThrottled(session);
+    if (tooMany !== null) return this.#refuse(session, tooMany);
     const chosen = name;
     this.#work(session, async () => {
       const hashed = await this.#hash(
@@ -329,14 +345,23 @@ export class Accounts {
         this.#refuse(session, { code: "loginBusy" });
         return this.#promptIfUnnamed(session);
       }
+      // At the prompt, someone may have taken the name while it hashed: then no account,
+      // or a guest would be left holding a registered name it is not logged in to.
+      const taken = session.name === null ? this.hub.nameError(chosen, session, true) : null;
+      if (taken) {
+        this.#refuse(session, taken);
+        return this.#promptIfUnnamed(session);
+      }
       const key = nameKey(chosen);
       const account: Account = { key, name: chosen, created: Date.now(), ...hashed };
       if (!(await this.store.create(account))) {
         return this.#refuse(session, { code: "nameRegistered", name: chosen });
       }
+      this.#registrations.failed(this.#addressOf(session));
       this.#registered.set(key, chosen);
       this.hub.cluster?.publish({ t: "account", k: key, name: chosen });
-      this.hub.log.event({ event: "account", name: chosen, reason: "registered" });
+      const address = session.conn.remote; // who makes accounts: an operator tracing a flood asks
+      this.hub.log.event({ event: "account", name: chosen, address, reason: "registered" });
       if (session.closed) return;
       session.account = key;
       const persistent = this.store.persistent;
@@ -524,6 +549,8 @@ export class Accounts {
     if (this.isRegistered(name)) return { ok: false, problem: { code: "nameRegistered", name } };
     const normal = normalizePassword(raw);
     if ("reason" in normal) return { ok: false, problem: badPassword(normal.reason) };
+    const tooMany = this.#registrationThrottled(session);
+    if (tooMany !== null) return { ok: false, problem: tooMany };
     const hashed = await this.#hash(session, () => hashPassword(normal.password, this.policy.cost));
     if (hashed === null) return { ok: false, problem: { code: "loginBusy" } };
     const key = nameKey(name);
@@ -531,9 +558,11 @@ export class Accounts {
     if (!(await this.store.create(account))) {
       return { ok: false, problem: { code: "nameRegistered", name } };
     }
+    this.#registrations.failed(this.#addressOf(session));
     this.#registered.set(key, name);
     this.hub.cluster?.publish({ t: "account", k: key, name });
-    this.hub.log.event({ event: "account", name, reason: "registered" });
+    const address = session.conn.remote;
+    this.hub.log.event({ event: "account", name, address, reason: "registered" });
     return { ok: true, account };
   }
 
@@ -551,6 +580,14 @@ export class Accounts {
     if (result.ok) return result.account;
     this.#refuse(session, result.problem);
     return null;
+  }
+
+  /** Why the session's address may not make an account now (too many made lately), or `null`. */
+  #registrationThrottled(session: Session): Problem | null {
+    const wait = this.#registrations.wait(this.#addressOf(session));
+    if (wait === 0) return null;
+    this.hub.log.repeated({ event: "register-throttled", address: session.conn.remote });
+    return { code: "registerThrottled", seconds: Math.ceil(wait / 1000) };
   }
 
   /** Runs `job` through the hash queue; `null` if the queue is full. */

@@ -410,7 +410,10 @@ test("accounts: no password ever reaches the log, and none is told back", async 
   told.push(...await send(hub, guest, "ann", secret, `${secret}-2`));
   assertEquals(guest.session.name, "ann");
   assert(hub.logged.some((line) => line.includes("wrong password for ann")));
-  assert(hub.logged.some((line) => line.includes("account ann: registered")));
+  assert(
+    hub.logged.some((line) => line.includes("account ann: registered from 192.0.2.1:4000")),
+    "the log says where an account was made from",
+  );
   for (const line of [...hub.logged, ...told]) assert(!line.includes(secret), line);
 });
 
@@ -487,4 +490,42 @@ test("accounts: authenticate answers any front-end with a typed result and tells
   assertEquals(hub.accounts.throttled(irc.session, "ann"), 0);
   hub.accounts.logIn(irc.session, right.account);
   assertEquals(irc.session.account, "ann");
+});
+
+test("accounts: one address makes five accounts freely, then waits (another address does not)", async () => {
+  using hub = accountsHub();
+  for (let i = 1; i <= 5; i++) await registered(hub, `kept${i}`, "pass word");
+  const sixth = await registered(hub, "kept6", "pass word");
+  assertEquals(sixth.session.account, "kept6", "the sixth waits only for the seventh");
+  const seventh = connect(hub);
+  seventh.say("kept7");
+  seventh.take();
+  assertEquals(await send(hub, seventh, "/register pass word"), [
+    "!! too many accounts made from your address lately; try again in 1 s",
+  ]);
+  assertEquals(seventh.session.account, null);
+  assert(!hub.accounts.isRegistered("kept7"));
+  const elsewhere = await registered(hub, "ada", "pass word", "198.51.100.7:4000");
+  assertEquals(elsewhere.session.account, "ada");
+  // At the name prompt, and through IRC's path (Accounts.create), the same count applies.
+  const prompt = connect(hub);
+  assertEquals(await send(hub, prompt, "/register kept8 pass word"), [
+    "!! too many accounts made from your address lately; try again in 1 s",
+    NAME_PROMPT,
+  ]);
+  const result = await hub.accounts.create(seventh.session, "kept7", "pass word");
+  assertEquals(result, { ok: false, problem: { code: "registerThrottled", seconds: 1 } });
+});
+
+test("accounts: /register NAME at the prompt makes no account if someone takes the name while it hashes", async () => {
+  using hub = accountsHub();
+  const registrant = connect(hub);
+  registrant.say("/register bob pass word");
+  const guest = connect(hub, "198.51.100.7:4000");
+  guest.say("bob"); // in first: the hash takes a while
+  assertEquals(helloName(guest.take()[0]), "bob");
+  await hub.accounts.idle();
+  assertEquals(registrant.take(), [say.nameTaken("bob"), NAME_PROMPT]);
+  assertEquals(registrant.session.account, null);
+  assert(!hub.accounts.isRegistered("bob"), "no account the guest's name would be left under");
 });

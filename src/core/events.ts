@@ -41,6 +41,8 @@ export type Problem =
   | { readonly code: "accountElsewhere"; readonly name: string }
   | { readonly code: "accountRequired"; readonly name: string }
   | { readonly code: "registrationClosed" }
+  /** Too many accounts made from the client's address lately. */
+  | { readonly code: "registerThrottled"; readonly seconds: number }
   | { readonly code: "alreadyLoggedIn"; readonly account: string }
   | { readonly code: "notLoggedIn" }
   | { readonly code: "noSuchAccount"; readonly name: string }

@@ -108,6 +108,8 @@ export class WebSessions {
   readonly options: SessionOptions;
   /** When each account's tokens were last revoked here (a check made before then is stale). */
   readonly #revoked = new Map<string, number>();
+  /** When tickets last pruned the store: logins whose page never trades its ticket leave them. */
+  #prunedAt = -Infinity;
 
   constructor(readonly store: SessionStore, options: Partial<SessionOptions> = {}) {
     this.options = {
@@ -120,7 +122,12 @@ export class WebSessions {
   /** A new one-time ticket for the account `account`, to be traded on `host`. */
   async ticket(account: string, host: string): Promise<string> {
     const ticket = newToken();
-    const expires = this.options.now() + this.options.ticketLifetime;
+    const now = this.options.now();
+    if (now - this.#prunedAt >= this.options.ticketLifetime) {
+      this.#prunedAt = now;
+      await this.store.prune(now);
+    }
+    const expires = now + this.options.ticketLifetime;
     await this.store.put(tokenHash(ticket), { kind: "ticket", account, host, expires });
     return ticket;
   }

@@ -97,3 +97,16 @@ test("web sessions: expired records are pruned when a ticket is traded", async (
   assertEquals(store.size, 1, "only eve's new token is left");
   assertEquals(await sessions.lookup(fresh!.token, HOST), "eve");
 });
+
+test("web sessions: tickets never traded do not pile up (making tickets prunes too, once a ticket's lifetime)", async () => {
+  const store = new MemorySessionStore();
+  let now = 1_000_000;
+  const sessions = new WebSessions(store, { ticketLifetime: 30_000, now: () => now });
+  for (let i = 0; i < 100; i++) await sessions.ticket("ann", HOST); // logins whose page never trades
+  assertEquals(store.size, 100);
+  now += 30_000;
+  await sessions.ticket("ann", HOST);
+  assertEquals(store.size, 1, "the expired tickets went as a new one was made");
+  for (let i = 0; i < 10; i++) await sessions.ticket("ann", HOST);
+  assertEquals(store.size, 11, "within a lifetime, no pruning again");
+});

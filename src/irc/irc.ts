@@ -742,6 +742,7 @@ export class IrcSession extends Session {
       case "badPassword":
       case "notLoggedIn":
       case "registrationClosed":
+      case "registerThrottled":
       case "alreadyLoggedIn":
         return fromNickServ(this, WORDS.problem(problem));
       default:

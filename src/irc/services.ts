@@ -117,6 +117,8 @@ export const WORDS = {
         return "The server is busy: try again shortly";
       case "registrationClosed":
         return "Registration is closed: only the operator makes accounts";
+      case "registerThrottled":
+        return `Too many accounts made from your address lately: try again in ${problem.seconds} s`;
       case "notLoggedIn":
         return "You're not logged in";
       case "alreadyLoggedIn":

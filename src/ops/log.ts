@@ -88,6 +88,7 @@ export interface LogEvent {
     | "accounts"
     | "login-failed"
     | "login-throttled"
+    | "register-throttled"
     | "login-busy";
   name?: string;
   /** The name before a rename. */
@@ -175,9 +176,11 @@ export function formatText(e: LogEvent): string {
     case "accounts":
       return `accounts: ${e.text}`;
     case "login-failed":
-      return `wrong password for ${e.name}${from}`;
+      return `wrong password${e.name ? ` for ${e.name}` : ""}${from}`;
     case "login-throttled":
-      return `login refused, too many failures: ${e.name}${from}`;
+      return `login refused, too many failures${e.name ? `: ${e.name}` : ""}${from}`;
+    case "register-throttled":
+      return `account not made, too many from one address lately${from}`;
     case "login-busy":
       return `login refused, too many at once${from}`;
   }

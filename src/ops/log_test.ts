@@ -44,6 +44,21 @@ test("a repeated event is logged once, then summed up when the interval ends", (
   );
 });
 
+test("a summary of failed logins names no account (its lines differ by account)", () => {
+  const lines: string[] = [];
+  const log = new ServerLog((line) => lines.push(line), "text", 60_000);
+  for (const name of ["ann", "bob", "cy"]) {
+    log.repeated({ event: "login-failed", name, address: "1.2.3.4:1" });
+    log.repeated({ event: "login-throttled", name, address: "1.2.3.4:1" });
+  }
+  assertEquals(lines, ["wrong password for ann from 1.2.3.4:1"]);
+  log.close();
+  assertEquals(
+    lines[1],
+    "in the last 60 s, also: 3 × login refused, too many failures; 2 × wrong password",
+  );
+});
+
 test("IPv6 hosts are bracketed", () => {
   assertEquals(hostPort("::1", 1801), "[::1]:1801");
   assertEquals(hostPort("127.0.0.1", 1801), "127.0.0.1:1801");

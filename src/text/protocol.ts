@@ -261,6 +261,8 @@ export const say = {
   accountRequired: (name: string) =>
     error(`only accounts may chat here, and ${name} is not one; ask an operator for one`),
   registrationClosed: error("registration is closed here; ask an operator for an account"),
+  registerThrottled: (seconds: number) =>
+    error(`too many accounts made from your address lately; try again in ${seconds} s`),
   alreadyLoggedIn: (account: string) => error(`you are logged in as ${account} already`),
   notLoggedIn: error("you are not logged in; /login NAME PASSWORD"),
   noSuchAccount: (name: string) => error(`there is no account ${name}`),

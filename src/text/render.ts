@@ -149,6 +149,8 @@ export function problemText(problem: Problem): string {
       return say.accountRequired(problem.name);
     case "registrationClosed":
       return say.registrationClosed;
+    case "registerThrottled":
+      return say.registerThrottled(problem.seconds);
     case "alreadyLoggedIn":
       return say.alreadyLoggedIn(problem.account);
     case "notLoggedIn":

@@ -218,6 +218,10 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
   ],
   accountRequired: [{ code: "accountRequired", name: "zed" }, say.accountRequired("zed")],
   registrationClosed: [{ code: "registrationClosed" }, say.registrationClosed],
+  registerThrottled: [
+    { code: "registerThrottled", seconds: 8 },
+    "!! too many accounts made from your address lately; try again in 8 s",
+  ],
   alreadyLoggedIn: [{ code: "alreadyLoggedIn", account: "ann" }, say.alreadyLoggedIn("ann")],
   notLoggedIn: [{ code: "notLoggedIn" }, "!! you are not logged in; /login NAME PASSWORD"],
   noSuchAccount: [{ code: "noSuchAccount", name: "zed" }, "!! there is no account zed"],

@@ -59,6 +59,7 @@ test("page: its sentences list names as the server's do, and say every error cod
     "nameRegistered",
     "accountRequired",
     "registrationClosed",
+    "registerThrottled",
     "alreadyLoggedIn",
     "notLoggedIn",
     "noSuchAccount",

@@ -254,7 +254,8 @@ export class WebServer {
     return sessions.redeem(ticket, host).then((session) => {
       if (session === null) return this.#respond(403, "no such ticket\n", TEXT, host);
       const response = this.#respond(200, "logged in\n", TEXT, host);
-      const seconds = Math.floor((session.expires - sessions.options.now()) / 1000);
+      // Rounded up: a millisecond gone since the token was made must not cost a second.
+      const seconds = Math.ceil((session.expires - sessions.options.now()) / 1000);
       response.headers["set-cookie"] = this.#cookie(session.token, seconds);
       return response;
     });

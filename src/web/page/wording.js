@@ -199,6 +199,9 @@ export function errorText(error) {
       return "Wrong password for " + field("name") + ".";
     case "loginThrottled":
       return "Too many wrong passwords; try again in " + field("seconds") + " s.";
+    case "registerThrottled":
+      return "Too many accounts made from your address lately; try again in " + field("seconds") +
+        " s.";
     case "loginBusy":
       return "Too many logins at once; try again in a moment.";
     case "internal":
