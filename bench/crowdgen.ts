@@ -115,6 +115,8 @@ export interface CrowdgenTraffic {
   reads: number;
   /** Notice lines ("-- …": joins, leaves) read by clients in the room during the phase. */
   notices: number;
+  /** chat.v1.json senders' own messages come back to them: neither deliveries nor loss. */
+  echoes: number;
   /** Replayed history lines read during the phase: counted as nothing else. */
   historyLines: number;
   deliveriesPerSec: number | null;
@@ -405,6 +407,11 @@ export async function runWithCrowdgen(
     if (t.unsent > 0) result.notes.push(`${t.unsent} messages never accepted by the server`);
     if (t.notices > 0) {
       result.notes.push(`${fmtInt(t.notices)} notice lines ("-- …") read during the phase`);
+    }
+    if (t.echoes > 0) {
+      result.notes.push(
+        `${fmtInt(t.echoes)} own messages echoed back to JSON senders (not counted)`,
+      );
     }
     if (t.serverErrors > 0) {
       result.notes.push(`${t.serverErrors} error lines, e.g. "${t.firstError}"`);

@@ -238,6 +238,7 @@ function netReplay(
         lagMaxMs: null,
         reads: m.reads,
         notices: 0,
+        echoes: 0,
         historyLines: m.historyLines,
         deliveriesPerSec: null,
         trafficCpuSysS: cpu1[1] - cpu0[1],

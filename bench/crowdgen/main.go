@@ -233,6 +233,9 @@ type stats struct {
 	delivered, corrupted, reordered, errors, reads, bytes, stamped int64
 	// notices: "-- " lines to clients in the room (joins, leaves), not the handshake.
 	notices int64
+	// echoes: a chat.v1.json sender's own messages come back to it (see ownEcho): never
+	// deliveries, loss or latencies.
+	echoes int64
 	// historyLines: replayed lines ("[" after the welcome), never deliveries, loss, corruption
 	// or errors; replayed: those that carry a message sent in this run (sequence number at
 	// least -replay-fill), which the receiver then has (see historyLine).
@@ -1150,6 +1153,7 @@ type trafficResult struct {
 	ReadDelayMaxMs num    `json:"readDelayMaxMs"`
 	Stamped        int64  `json:"stamped"`
 	Notices        int64  `json:"notices"`
+	Echoes         int64  `json:"echoes"`
 	LagP99Ms       num    `json:"lagP99Ms"`
 	// With -addr2: p50/p99 between clients of the same server, and across the two.
 	SameP50Ms      num   `json:"sameP50Ms,omitempty"`
@@ -1292,6 +1296,7 @@ func (g *gen) traffic(clients []*client) trafficResult {
 	r.Corrupted = atomic.LoadInt64(&s.corrupted)
 	r.Errors = atomic.LoadInt64(&s.errors)
 	r.Notices = atomic.LoadInt64(&s.notices)
+	r.Echoes = atomic.LoadInt64(&s.echoes)
 	r.Unsent = p.total*int64(nSenders) - r.Sent
 	r.Dropped = atomic.LoadInt64(&g.closed) - closed0
 	summarize(&r, s)
@@ -1320,6 +1325,7 @@ type receiverResult struct {
 	Reordered      int64  `json:"reordered"`
 	Corrupted      int64  `json:"corrupted"`
 	Errors         int64  `json:"serverErrors"`
+	Echoes         int64  `json:"echoes"`
 	FirstError     string `json:"firstError"`
 	P50Ms          num    `json:"p50Ms"`
 	P99Ms          num    `json:"p99Ms"`
@@ -1342,6 +1348,7 @@ func receiverSummary(transport string, n, expected int64, s *stats) *receiverRes
 		Transport: transport, Receivers: n, Expected: expected, Delivered: delivered,
 		Lost: expected - delivered, Reordered: atomic.LoadInt64(&s.reordered),
 		Corrupted: atomic.LoadInt64(&s.corrupted), Errors: atomic.LoadInt64(&s.errors),
+		Echoes:     atomic.LoadInt64(&s.echoes),
 		FirstError: t.FirstError, P50Ms: t.P50Ms, P99Ms: t.P99Ms, MaxMs: t.MaxMs,
 		ArrivalP50Ms: t.ArrivalP50Ms, ArrivalP99Ms: t.ArrivalP99Ms, ArrivalMaxMs: t.ArrivalMaxMs,
 		ReadDelayP50Ms: t.ReadDelayP50Ms, ReadDelayP99Ms: t.ReadDelayP99Ms,
@@ -1375,7 +1382,7 @@ func mergeStats(a, b *stats) *stats {
 			{&m.delivered, &s.delivered}, {&m.corrupted, &s.corrupted},
 			{&m.reordered, &s.reordered}, {&m.errors, &s.errors}, {&m.reads, &s.reads},
 			{&m.bytes, &s.bytes}, {&m.stamped, &s.stamped}, {&m.notices, &s.notices},
-			{&m.historyLines, &s.historyLines}, {&m.replayed, &s.replayed},
+			{&m.echoes, &s.echoes}, {&m.historyLines, &s.historyLines}, {&m.replayed, &s.replayed},
 		} {
 			*f[0] += atomic.LoadInt64(f[1])
 		}

@@ -3,12 +3,15 @@
 // echoes it; it then says {"type":"hello","name":NAME} (no name prompt comes), sends each line
 // as {"type":"line","text":LINE}, and reads every text message as one JSON object. A chat
 // message is {"type":"message","id":…,"time":…,"room":…,"from":NAME,"text":LINE}: its text
-// is checked and timed as a payload line is; {"type":"error",…} is a server error; any other
+// is checked and timed as a payload line is, unless it is the client's own message come back
+// (from its own name, or with a "ref": the server echoes a JSON sender's room message to it),
+// which is counted apart as an echo, never as a delivery; {"type":"error",…} is a server
+// error; any other
 // object is the welcome if it is the first after the hello (the client is then in the room),
 // and a notice after that.
 //
 // Objects are read without encoding/json (no allocation per message): only the string fields
-// "type" and "text" are looked up, and the payload needs no escaping (it is "~", digits,
+// "type", "text", "from" and "ref" are looked up, and the payload needs no escaping (it is "~", digits,
 // spaces and "x"), so a text holding an escape is not a payload.
 package main
 
@@ -29,6 +32,8 @@ const noJSONProtocol = "websocket handshake: the server did not agree to the sub
 var (
 	jsonKeyType = []byte(`"type"`)
 	jsonKeyText = []byte(`"text"`)
+	jsonKeyFrom = []byte(`"from"`)
+	jsonKeyRef  = []byte(`"ref"`)
 	lineObject  = []byte(`{"type":"line","text":"`)
 	objectEnd   = []byte(`"}`)
 )
@@ -85,6 +90,10 @@ func (g *gen) jsonEnd(c *client, s *stats, nowUs, delayUs int64) {
 			atomic.AddInt64(&s.corrupted, 1)
 			return
 		}
+		if g.ownEcho(c, obj) {
+			atomic.AddInt64(&s.echoes, 1)
+			return
+		}
 		before := atomic.LoadInt64(&s.delivered)
 		g.line(s, c, text, nowUs, delayUs)
 		if atomic.LoadInt64(&s.delivered) != before {
@@ -100,6 +109,31 @@ func (g *gen) jsonEnd(c *client, s *stats, nowUs, delayUs int64) {
 		atomic.AddInt64(&s.notices, 1)
 		atomic.StoreInt64(&g.lastNoticeUs, monoUs())
 	}
+}
+
+// ownEcho: whether the message object obj is c's own, come back: it carries a "ref" (only
+// the sender's copy does) or is from c's own name.
+func (g *gen) ownEcho(c *client, obj []byte) bool {
+	if _, ok := jsonString(obj, jsonKeyRef); ok {
+		return true
+	}
+	from, ok := jsonString(obj, jsonKeyFrom)
+	return ok && isName(from, g.cfg.name, c.idx)
+}
+
+// isName: whether b is prefix followed by idx in decimal (a client's name), without allocating.
+func isName(b []byte, prefix string, idx int) bool {
+	if len(b) <= len(prefix) || string(b[:len(prefix)]) != prefix {
+		return false
+	}
+	n := 0
+	for _, d := range b[len(prefix):] {
+		if d < '0' || d > '9' || n > idx {
+			return false
+		}
+		n = n*10 + int(d-'0')
+	}
+	return n == idx && (b[len(prefix)] != '0' || len(b) == len(prefix)+1)
 }
 
 // jsonString finds the string field key (with its quotes) in obj and returns its value as it

@@ -112,6 +112,7 @@ func TestJSONHelloWelcomeAndMessages(t *testing.T) {
 func TestJSONLongObjectAndLines(t *testing.T) {
 	g, c, s, pipe := wsClient(t)
 	c.ws.json = true
+	c.idx = 3 // not c0, the message's sender: c0 would take it for its own echo
 	long := append([]byte(`{"type":"notice","text":"`), bytes.Repeat([]byte("y"), 3*readBuffer)...)
 	long = append(long, `"}`...)
 	wire := append(serverFrame(true, opText, long), serverFrame(true, opText, messageObject(4))...)
@@ -128,6 +129,53 @@ func TestJSONLongObjectAndLines(t *testing.T) {
 	k, _ := pipe.Read(sent)
 	if got := unmask(t, sent[:k]); string(got) != `{"type":"line","text":"~line"}` {
 		t.Fatalf("line object %q", got)
+	}
+}
+
+func TestJSONOwnEcho(t *testing.T) {
+	g, c, s, _ := wsClient(t)
+	c.ws.json = true
+	c.idx = 0
+	// Its own message (from c0), another's message with a ref (only a sender's copy has one),
+	// then another's message from c00 and from c01 (not its name): two echoes, two deliveries.
+	withRef := bytes.Replace(messageObject(1), []byte(`"from":"c0"`), []byte(`"from":"c5","ref":"9"`), 1)
+	var wire []byte
+	for _, obj := range [][]byte{
+		messageObject(0), withRef,
+		bytes.Replace(messageObject(2), []byte(`"from":"c0"`), []byte(`"from":"c00"`), 1),
+		bytes.Replace(messageObject(3), []byte(`"from":"c0"`), []byte(`"from":"c01"`), 1),
+	} {
+		wire = append(wire, serverFrame(true, opText, obj)...)
+	}
+	if !g.wsFrames(c, s, wire, 0, -1) {
+		t.Fatal(c.failure)
+	}
+	if s.echoes != 2 || s.delivered != 2 || s.corrupted != 0 || s.reordered != 0 {
+		t.Fatalf("echoes %d, delivered %d, corrupted %d, reordered %d",
+			s.echoes, s.delivered, s.corrupted, s.reordered)
+	}
+	// Merged and reported apart.
+	if m := mergeStats(s, &stats{echoes: 1}); m.echoes != 3 || m.delivered != 2 {
+		t.Fatalf("merged echoes %d, delivered %d", m.echoes, m.delivered)
+	}
+	if r := receiverSummary("ws-json", 2, 2, s); r.Echoes != 2 || r.Lost != 0 {
+		t.Fatalf("summary echoes %d, lost %d", r.Echoes, r.Lost)
+	}
+}
+
+func TestIsName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		idx  int
+		want bool
+	}{
+		{"c0", 0, true}, {"c12", 12, true}, {"c12", 1, false}, {"c1", 12, false},
+		{"c012", 12, false}, {"c00", 0, false}, {"c", 0, false}, {"d3", 3, false},
+		{"c3x", 3, false}, {"c99999999999999999999", 3, false},
+	} {
+		if got := isName([]byte(tc.name), "c", tc.idx); got != tc.want {
+			t.Errorf("isName(%q, %d) = %v", tc.name, tc.idx, got)
+		}
 	}
 }
 

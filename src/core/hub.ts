@@ -351,7 +351,8 @@ export class Hub implements ClusterHub {
 
   /** Gives unnamed `session` the name `name` (checked already) and lets it into the lobby. */
   takeName(session: Session, name: string): void {
-    const member = this.#accountMember(session, nameKey(name));
+    const key = nameKey(name);
+    const member = this.#accountMember(session, key);
     if (member !== undefined) return this.#attach(session, member);
     if (this.cluster) {
       return this.claim(session, name, LOBBY, (taken) => {
@@ -359,7 +360,7 @@ export class Hub implements ClusterHub {
         this.#admit(session, name);
       });
     }
-    this.members.set(nameKey(name), session);
+    this.members.set(key, session);
     this.#admit(session, name);
   }
 

@@ -64,7 +64,37 @@ export function skeleton(text: string): string {
  * case or compatibility forms, or that look alike (see the module doc).
  */
 export function lookalikeKey(name: string): string {
-  return skeleton(skeleton(name.normalize("NFKC").toUpperCase()).toLowerCase());
+  return asciiKey(name) ?? skeleton(skeleton(name.normalize("NFKC").toUpperCase()).toLowerCase());
+}
+
+/**
+ * The key of each printable ASCII character as {@linkcode lookalikeKey} makes it, or
+ * `undefined` where that key is not ASCII: built on first use.
+ */
+let asciiKeys: (string | undefined)[] | undefined;
+const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+
+/**
+ * {@linkcode lookalikeKey} of a printable ASCII name, a character at a time (for ASCII,
+ * normalizing and case are per character, and so is the skeleton while it stays ASCII: a
+ * character whose skeleton does not is left to the general way);
+ * `undefined` for any other name. Most names are ASCII, and a connection storm makes
+ * thousands of keys: the general way allocates over a kilobyte per key.
+ */
+function asciiKey(name: string): string | undefined {
+  asciiKeys ??= Array.from({ length: 0x7f }, (_, code) => {
+    if (code < 0x21) return undefined;
+    const upper = skeleton(String.fromCharCode(code).toUpperCase());
+    const key = skeleton(upper.toLowerCase());
+    return PRINTABLE_ASCII.test(upper) && PRINTABLE_ASCII.test(key) ? key : undefined;
+  });
+  let key = "";
+  for (let i = 0; i < name.length; i++) {
+    const part = asciiKeys[name.charCodeAt(i)];
+    if (part === undefined) return undefined;
+    key += part;
+  }
+  return key;
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,34 @@ const clean = (text: string) => cleanLine(encoder.encode(text));
 // Look-alike names
 // ---------------------------------------------------------------------------
 
+test("an ASCII name's key, made a character at a time, is the general way's", () => {
+  const general = (name: string) =>
+    skeleton(skeleton(name.normalize("NFKC").toUpperCase()).toLowerCase());
+  const printable = Array.from({ length: 0x5e }, (_, i) => String.fromCharCode(0x21 + i));
+  for (const a of printable) {
+    assertEquals(nameKey(a), general(a), a);
+    for (const b of printable) assertEquals(nameKey(a + b), general(a + b), a + b);
+  }
+  for (
+    const name of [
+      "c0",
+      "user123",
+      "Alice_B-1.x",
+      "rnrn",
+      "MIL1",
+      "ann",
+      "Ann",
+      "ΑΝΝ",
+      "аnn",
+      "Zoë",
+    ]
+  ) {
+    assertEquals(nameKey(name), general(name), name);
+  }
+  assertEquals(nameKey("C01"), nameKey("cOl"));
+  assertEquals(nameKey("ann"), nameKey("аnn")); // Cyrillic а: the general way, the same key
+});
+
 test("the skeleton maps confusables to their prototypes (Unicode TS #39)", () => {
   assert(/^\d+\.\d+\.\d+$/.test(CONFUSABLES_VERSION), CONFUSABLES_VERSION);
   assertEquals(skeleton("аlice"), "alice"); // Cyrillic а
