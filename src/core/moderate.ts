@@ -10,7 +10,7 @@
 import type { Command } from "./commands.ts";
 import type { Hub } from "./hub.ts";
 import type { ModerationAction, Problem } from "./events.ts";
-import { FLAG_MODES, matches, parseMask, type Power, type RoomRules } from "./moderation.ts";
+import { FLAG_MODES, matches, parseMask, type Power, RoomRules } from "./moderation.ts";
 import { LOBBY, nameKey, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./room.ts";
@@ -406,8 +406,10 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       }
       const held = authorize(hub, session);
       if (!held) return;
-      const changed = applyModes(held.rules, words[0], words.slice(1));
-      if (typeof changed !== "string") return hub.refuse(session, changed);
+      // Tried on a copy first: a bad change in the middle leaves the modes as they were.
+      const trial = applyModes(RoomRules.from(held.rules.data()), words[0], words.slice(1));
+      if (typeof trial !== "string") return hub.refuse(session, trial);
+      const changed = applyModes(held.rules, words[0], words.slice(1)) as string;
       done(hub, session, room, "mode", changed);
     },
   },

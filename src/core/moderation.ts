@@ -92,8 +92,8 @@ export class RoomRules {
     for (const mode of data.modes) if (FLAG_MODES.includes(mode)) rules.modes.add(mode);
     rules.key = data.key;
     rules.limit = data.limit;
-    rules.bans = data.bans;
-    rules.mutes = data.mutes;
+    rules.bans = [...data.bans];
+    rules.mutes = [...data.mutes];
     return rules;
   }
 

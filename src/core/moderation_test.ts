@@ -14,6 +14,8 @@ import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { toJson } from "../json/render.ts";
 import { failed } from "./events.ts";
 import { parseMask, RoomRules } from "./moderation.ts";
+import { openChatDatabase } from "../storage/database.ts";
+import { SqliteRulesStore } from "../storage/sqlite_rooms.ts";
 
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 
@@ -295,4 +297,47 @@ test("moderation: JSON gets moderation events and refusals as data", async () =>
     time: new Date(0).toISOString(),
   });
   assertEquals(ann.take().at(-1), say.noSuchMember("zed"));
+});
+
+test("moderation: a founded room's roles, modes and bans outlive a restart in the --db file; a guest's room's do not", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".db" });
+  try {
+    {
+      const db = openChatDatabase(path);
+      using hub = modHub();
+      hub.loadRules(new SqliteRulesStore(db));
+      const ann = await account(hub, "ann");
+      const bob = await account(hub, "bob", "192.0.2.2:1");
+      const gus = guest(hub, "gus", "192.0.2.3:1");
+      for (const conn of [ann, bob]) conn.say("/join dev");
+      gus.say("/join pub");
+      ann.say("/op bob", "/mode +m-t", "/ban spammer*", "/ban 203.0.113.0/24");
+      drain(ann, bob, gus);
+      hub.shutdown();
+      db.close();
+    }
+    const db = openChatDatabase(path);
+    try {
+      const store = new SqliteRulesStore(db);
+      assertEquals(store.load().map(([key]) => key), ["dev"], "only the founded room is kept");
+      using hub = modHub();
+      hub.loadRules(store);
+      // The accounts themselves are in memory in this test: made again with the same names.
+      const bob = await account(hub, "bob", "192.0.2.2:1");
+      bob.say("/join dev", "/mode");
+      assertEquals(bob.take().at(-1), "-- Modes of dev: +mn; held by ann; operators: bob");
+      const spam = guest(hub, "spammer1", "192.0.2.5:1");
+      const near = guest(hub, "ok", "203.0.113.9:1");
+      drain(spam);
+      spam.say("/join dev");
+      near.say("/join dev");
+      assertEquals([spam.take(), near.take()], [[say.banned("dev")], [say.banned("dev")]]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(path);
+    await Deno.remove(path + "-wal").catch(() => {});
+    await Deno.remove(path + "-shm").catch(() => {});
+  }
 });
