@@ -74,7 +74,7 @@ export type PostHook = (message: ChatMessage) => void;
 export type MemberChange =
   | { kind: "named"; session: Member }
   | { kind: "joined"; session: Member; room: Room<Session> }
-  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string }
+  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string; kicked?: boolean }
   | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
   | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
   | { kind: "topic"; session: Member; room: Room<Session> }
@@ -524,7 +524,7 @@ export class Hub implements ClusterHub {
   }
 
   /** Takes a member out of its room without putting it in another; the room is told. */
-  part(connection: Session, reason?: string): void {
+  part(connection: Session, reason?: string, kicked = false): void {
     const session = connection.member;
     const room = session.room;
     if (room === null) return;
@@ -537,7 +537,7 @@ export class Hub implements ClusterHub {
     this.#placeIn(session, null);
     this.log.event({ event: "part", name: session.name!, room: room.name });
     if (room.members.size > 0) room.announce(session, "left", reason);
-    this.#changed({ kind: "parted", session, room, reason });
+    this.#changed({ kind: "parted", session, room, reason, kicked });
     const name = session.name!;
     this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
   }

@@ -220,7 +220,8 @@ function kickOut(
         : { type: "kicked", time, room: room.name, by: byName, reason },
     );
   }
-  hub.part(target, reason === undefined ? `kicked by ${byName}` : `kicked by ${byName}: ${reason}`);
+  const why = reason === undefined ? `kicked by ${byName}` : `kicked by ${byName}: ${reason}`;
+  hub.part(target, why, true);
 }
 
 /** Applies the mode changes `spec` (`+mi-t`, then `+k`'s key and `+l`'s limit from `params`). */
@@ -229,6 +230,7 @@ function applyModes(rules: RoomRules, spec: string, params: string[]): Problem |
   let adding = true;
   let changed = "";
   let lastSign = "";
+  const used: string[] = [];
   for (const letter of spec) {
     if (letter === "+" || letter === "-") {
       adding = letter === "+";
@@ -246,6 +248,7 @@ function applyModes(rules: RoomRules, spec: string, params: string[]): Problem |
           return { code: "badMode", mode: "+k" };
         }
         rules.key = key;
+        used.push(key);
       } else {
         rules.key = null;
       }
@@ -256,6 +259,7 @@ function applyModes(rules: RoomRules, spec: string, params: string[]): Problem |
           return { code: "badMode", mode: "+l" };
         }
         rules.limit = limit;
+        used.push(String(limit));
       } else {
         rules.limit = null;
       }
@@ -265,7 +269,8 @@ function applyModes(rules: RoomRules, spec: string, params: string[]): Problem |
     changed += mark;
     lastSign = sign;
   }
-  return changed === "" ? { code: "badMode", mode: spec } : changed;
+  if (changed === "") return { code: "badMode", mode: spec };
+  return [changed, ...used].join(" ");
 }
 
 /** The moderation commands, in the order `/help` lists them. */

@@ -261,7 +261,7 @@ test("moderation: modes +t, +m (voice), mute, +i with /invite, +k, +l and +s", a
   assert(lines[0].startsWith("-- You are now in dev"));
   assertEquals(lines.at(-1), say.inviteOnly("dev"), "an invitation is used once");
   ann.say("/mode -i+k s3cret");
-  assertEquals(ann.take().at(-1), "-- ann set modes -i+k");
+  assertEquals(ann.take().at(-1), "-- ann set modes -i+k s3cret");
   cy.say("/join dev", "/join dev nope", "/join dev s3cret", "/join lobby");
   const keyed = cy.take();
   assertEquals(keyed.slice(0, 2), [say.badKey("dev"), say.badKey("dev")]);
