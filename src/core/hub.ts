@@ -210,11 +210,12 @@ export class Hub implements ClusterHub {
    */
   post(message: ChatMessage, sender: Session | null): void {
     if (sender !== null && message.kind !== "private" && sender.room !== null) {
+      // One map lookup per message; a subject is made only in a muted or moderated room.
       const rules = this.roomRules.get(sender.room.key);
-      const problem = rules === undefined
-        ? null
-        : rules.speak(sender.room.name, this.subject(sender));
-      if (problem !== null) return this.refuse(sender, problem);
+      if (rules !== undefined && rules.restricted) {
+        const problem = rules.speak(sender.room.name, this.subject(sender));
+        if (problem !== null) return this.refuse(sender, problem);
+      }
     }
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();

@@ -198,6 +198,11 @@ export class RoomRules {
     return null;
   }
 
+  /** Whether anyone may be refused speech here (mutes, or `+m` in a held room). */
+  get restricted(): boolean {
+    return this.mutes.length > 0 || (this.held && this.modes.has("m"));
+  }
+
   /** Whether the topic is for operators only here. */
   topicLocked(): boolean {
     return this.held && this.modes.has("t");
