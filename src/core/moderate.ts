@@ -88,8 +88,13 @@ function done(
       target,
       reason,
     };
-  room.introduce(by.member);
-  room.tell(event, except);
+  if (action === "invite") {
+    // An invitation is between the two (IRC tells no other member): the inviter is told.
+    for (const each of by.connections()) each.tell(event);
+  } else {
+    room.introduce(by.member);
+    room.tell(event, except);
+  }
   hub.log.event({ event: "moderation", name, text: action, target, room: room.name, reason });
   hub.metrics.moderation.with(action).inc();
   if (hub.roomRules.get(room.key)?.held) hub.saveRules(room.key);

@@ -256,6 +256,7 @@ test("moderation: modes +t, +m (voice), mute, +i with /invite, +k, +l and +s", a
   assertEquals(bob.take(), [say.notOperator("dev")]);
   ann.say("/invite cy");
   assertEquals(cy.take(), ["-- ann invites you to dev: /join dev"]);
+  assertEquals([ann.take(), bob.take()], [["-- ann invited cy"], []], "no one else is told");
   cy.say("/join dev", "/join lobby", "/join dev");
   const lines = cy.take();
   assert(lines[0].startsWith("-- You are now in dev"));
