@@ -1167,7 +1167,7 @@ function names(session: IrcSession, room: Room<Session>): void {
   const multi = session.caps.has("multi-prefix");
   const prefix = (member: Session): string => {
     if (rules === undefined) return "";
-    const account = member.account;
+    const account = member.member.account;
     const op = rules.isOperator(account) ? "@" : "";
     const voice = rules.isVoiced(account) ? "+" : "";
     return multi ? op + voice : op || voice;
@@ -1204,7 +1204,7 @@ function topic(session: IrcSession, room: Room<Session>, always: boolean): void 
 function whoEntry(session: IrcSession, channel: string, member: Member): void {
   const { name } = member;
   const irc = member instanceof IrcSession ? member : null;
-  const flags = irc?.away != null ? "G" : "H";
+  const flags = (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member);
   session.reply(
     RPL_WHOREPLY,
     channel,
@@ -1252,6 +1252,17 @@ function targets(session: IrcSession, list: string, quiet = false): string[] | n
  */
 const WHO_MAX = 500;
 
+/** `@`/`+` (both with `multi-prefix`) for `member`'s role in `channel` (`*`: none), as WHO flags. */
+function rolePrefix(session: IrcSession, channel: string, member: Member): string {
+  if (!channel.startsWith("#") || !(member instanceof Session)) return "";
+  const rules = session.hub.roomRules.get(roomKey(channel.slice(1)));
+  if (rules === undefined) return "";
+  const account = member.member.account;
+  const op = rules.isOperator(account) ? "@" : "";
+  const voice = rules.isVoiced(account) ? "+" : "";
+  return session.caps.has("multi-prefix") ? op + voice : op || voice;
+}
+
 /** One 354 (WHOX) for `member` with the fields asked for, in their fixed order. */
 function whoxEntry(session: IrcSession, channel: string, member: Member, spec: string): void {
   const [fields, token = ""] = spec.split(",", 2);
@@ -1265,7 +1276,7 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
     h: irc?.host ?? CHAT_HOST,
     s: session.front.options.serverName,
     n: name,
-    f: irc?.away != null ? "G" : "H",
+    f: (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member),
     d: "0",
     l: irc ? String(Math.floor((performance.now() - irc.heardAt) / 1000)) : "0",
     a: (member instanceof Session ? accountOf(member) : null) ?? "0",

@@ -1025,6 +1025,9 @@ test("irc: moderation from the same core: @ in NAMES, MODE +m/+b/+k, KICK withou
   assertMatch(ircLines(bob).find((line) => / 353 /.test(line))!, / :(@ann bob|bob @ann)$/);
   ircLines(phone);
   text.take();
+  bob.say("WHO #dev");
+  const who = ircLines(bob).filter((line) => / 352 /.test(line)).map((line) => line.split(" ")[8]);
+  assertEquals(who.sort(), ["H", "H@"], "WHO flags: ann is an operator");
   bob.say("MODE #dev +m", "MODE #dev");
   assertEquals(ircLines(bob), [
     ":irc.test 482 bob #dev :You're not channel operator",
