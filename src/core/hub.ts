@@ -148,6 +148,8 @@ export class Hub implements ClusterHub {
   readonly roomRules = new Map<string, RoomRules>();
   /** Where founded rooms' rules are kept (`--db`), or nowhere; see {@linkcode loadRules}. */
   rulesStore: RulesStore = new MemoryRulesStore();
+  /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
+  #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
   readonly #roomsMade = new Map<string, number>();
   readonly commands: ReadonlyMap<string, Command>;
@@ -531,7 +533,14 @@ export class Hub implements ClusterHub {
     if (room === null) return;
     // A member with a connection that must be in a room (text, JSON) goes to the lobby instead.
     if (session.connections().some((other) => other.alwaysInRoom)) {
-      if (room.key !== LOBBY_KEY) this.move(session, LOBBY);
+      if (room.key !== LOBBY_KEY) {
+        this.#kicked = kicked ? session : null;
+        try {
+          this.move(session, LOBBY);
+        } finally {
+          this.#kicked = null;
+        }
+      }
       return;
     }
     this.#exit(session, room);
@@ -664,7 +673,7 @@ export class Hub implements ClusterHub {
     if (from) {
       this.#exit(session, from);
       if (from.members.size > 0) from.announce(session, "moved", room.name);
-      this.#changed({ kind: "parted", session, room: from });
+      this.#changed({ kind: "parted", session, room: from, kicked: this.#kicked === session });
     }
     const member = session.name!;
     this.log.event({ event: "move", name: member, room: room.name });

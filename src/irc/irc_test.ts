@@ -1061,4 +1061,12 @@ test("irc: moderation from the same core: @ in NAMES, MODE +m/+b/+k, KICK withou
   phone.say("KICK #dev bob :go away");
   assertEquals(ircLines(bob), [":ann!ann@chat KICK #dev bob :go away"], "no PART after the KICK");
   assertEquals(bob.session.room, null);
+  // A text member kicked goes to the lobby: IRC members see the KICK, and no PART after it.
+  const cy = hub.member("cy");
+  cy.say("/join dev s3cret");
+  ircLines(phone);
+  cy.take();
+  phone.say("KICK #dev cy :enough");
+  assertEquals(ircLines(phone), [":ann!ann@chat KICK #dev cy enough"]);
+  assertEquals(cy.take()[0], "-- ann kicked you out of dev (enough)");
 });
