@@ -422,6 +422,8 @@ export class Accounts {
       await this.sessions.revoke(key);
       // Whoever was logged in to it, here, is no longer.
       for (const other of this.hub.sessions) if (other.account === key) other.account = null;
+      // Its rooms and roles go with it: a new account of the name inherits nothing.
+      this.hub.forgetAccount(key);
       session.tell({ type: "unregistered", time: Date.now(), account: account.name });
     });
   }

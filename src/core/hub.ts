@@ -713,6 +713,24 @@ export class Hub implements ClusterHub {
     return { name: member.name!, account: member.account, address: hostOf(member.conn.remote) };
   }
 
+  /**
+   * Takes every role of the deleted account `key` away: the rooms it founded are no one's
+   * (their rules forgotten once empty), and it is no room's operator or voiced member.
+   */
+  forgetAccount(key: string): void {
+    for (const [roomKey, rules] of this.roomRules) {
+      const founded = rules.founder === key;
+      if (!founded && !rules.ops.has(key) && !rules.voices.has(key)) continue;
+      rules.ops.delete(key);
+      rules.voices.delete(key);
+      if (founded) {
+        rules.founder = null;
+        if (!this.rooms.has(roomKey)) this.roomRules.delete(roomKey);
+      }
+      this.saveRules(roomKey);
+    }
+  }
+
   /** Loads the kept rules of founded rooms from `store`, which keeps them from now on. */
   loadRules(store: RulesStore): void {
     this.rulesStore = store;

@@ -342,3 +342,27 @@ test("moderation: a founded room's roles, modes and bans outlive a restart in th
     await Deno.remove(path + "-shm").catch(() => {});
   }
 });
+
+test("moderation: a deleted account holds no room and no role; a new account of its name inherits none", async () => {
+  using hub = modHub();
+  const ann = await account(hub, "ann");
+  const bob = await account(hub, "bob", "192.0.2.2:1");
+  ann.say("/join dev");
+  bob.say("/join dev");
+  ann.say("/op bob");
+  drain(ann, bob);
+  bob.say("/unregister pass-bob");
+  await hub.accounts.idle();
+  ann.say("/mode");
+  assertEquals(ann.take().at(-1), "-- Modes of dev: +nt; held by ann");
+  ann.say("/unregister pass-ann");
+  await hub.accounts.idle();
+  ann.take();
+  ann.say("/register again");
+  await hub.accounts.idle();
+  ann.take();
+  ann.say("/mode +m");
+  assertEquals(ann.take(), [say.notOperator("dev")]);
+  ann.say("/claim");
+  assertEquals(ann.take(), ["-- ann claimed dev"], "the room is no one's, to be claimed");
+});
