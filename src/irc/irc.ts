@@ -811,6 +811,12 @@ export class IrcSession extends Session {
         );
       case "noSuchMember":
         return this.reply(ERR_NOSUCHNICK, problem.name, "No such nick/channel");
+      case "needsAccount":
+      case "roomHeld":
+      case "badMask":
+      case "noSuchMask":
+        // Moderation refusals IRC has no numeric for: the chat's words.
+        return this.fromServer("NOTICE", this.target, problemWords(problem));
       case "badMode":
         return this.reply(
           ERR_UNKNOWNMODE,

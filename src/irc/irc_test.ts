@@ -11,6 +11,8 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { IrcFront, IrcSession } from "./irc.ts";
+import { failed, type Problem } from "../core/events.ts";
+import { problemWords } from "../text/render.ts";
 import { Cloaks } from "../core/cloak.ts";
 import { byteLength, parseCommand, splitUtf8 } from "./format.ts";
 import {
@@ -1069,4 +1071,37 @@ test("irc: moderation from the same core: @ in NAMES, MODE +m/+b/+k, KICK withou
   phone.say("KICK #dev cy :enough");
   assertEquals(ircLines(phone), [":ann!ann@chat KICK #dev cy enough"]);
   assertEquals(cy.take()[0], "-- ann kicked you out of dev (enough)");
+});
+
+test("irc: every room-rule refusal of the core is a numeric, or a NOTICE in the chat's words", () => {
+  using hub = new IrcHub();
+  const bob = hub.ircMember("bob");
+  const cases: [Problem, string][] = [
+    [{ code: "notOperator", room: "dev" }, ":irc.test 482 bob #dev :You're not channel operator"],
+    [{ code: "banned", room: "dev" }, ":irc.test 474 bob #dev :Cannot join channel (+b)"],
+    [{ code: "inviteOnly", room: "dev" }, ":irc.test 473 bob #dev :Cannot join channel (+i)"],
+    [{ code: "badKey", room: "dev" }, ":irc.test 475 bob #dev :Cannot join channel (+k)"],
+    [{ code: "roomFull", room: "dev", max: 2 }, ":irc.test 471 bob #dev :Cannot join channel (+l)"],
+    [
+      { code: "moderated", room: "dev" },
+      `:irc.test 404 bob #dev :${problemWords({ code: "moderated", room: "dev" })}`,
+    ],
+    [
+      { code: "muted", room: "dev" },
+      ":irc.test 404 bob #dev :you are muted in dev; it was not sent",
+    ],
+    [
+      { code: "notInRoom", name: "cy", room: "dev" },
+      ":irc.test 441 bob cy #dev :They aren't on that channel",
+    ],
+    [{ code: "badMode", mode: "+x" }, ":irc.test 472 bob x :is unknown mode char to me"],
+    [
+      { code: "needsAccount", name: "cy" },
+      ":irc.test NOTICE bob :cy is not logged in; roles belong to accounts",
+    ],
+  ];
+  for (const [problem, line] of cases) {
+    bob.session.tell(failed(problem));
+    assertEquals(ircLines(bob), [line], problem.code);
+  }
 });
