@@ -672,7 +672,10 @@ export class Hub implements ClusterHub {
     if (!(room instanceof Room)) return this.#refused(connection, room);
     if (from) {
       this.#exit(session, from);
-      if (from.members.size > 0) from.announce(session, "moved", room.name);
+      // A kick was told already (the moderation notice): no "went to lobby" after it.
+      if (from.members.size > 0 && this.#kicked !== session) {
+        from.announce(session, "moved", room.name);
+      }
       this.#changed({ kind: "parted", session, room: from, kicked: this.#kicked === session });
     }
     const member = session.name!;

@@ -175,9 +175,9 @@ function maskCommand(name: "ban" | "mute", summary: string): Command {
       for (const member of [...room.members]) {
         const subject = hub.subject(member);
         if (rules.isOperator(subject.account)) continue;
-        if (list.some((ban) => matches(ban, subject))) {
-          kickOut(hub, session, room, member, "banned");
-        }
+        if (!list.some((ban) => matches(ban, subject))) continue;
+        room.introduce(member);
+        kickOut(hub, session, room, member, "banned");
       }
     },
   };
@@ -330,6 +330,8 @@ export const MODERATION_COMMANDS: readonly Command[] = [
         return hub.refuse(session, { code: "notOperator", room: room.name });
       }
       const reason = why === "" ? undefined : [...why].slice(0, REASON_MAX).join("");
+      // Its join, if still unannounced, is settled first: none is told after it has gone.
+      room.introduce(target.member);
       done(hub, session, room, "kick", target.name!, reason, target.member);
       kickOut(hub, session, room, target, reason);
     },

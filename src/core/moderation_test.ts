@@ -138,7 +138,7 @@ test("moderation: /kick sends a member to the lobby, told who and why; the room 
   ann.say("/kick bob stop the spam");
   assertEquals(bob.take()[0], "-- ann kicked you out of dev (stop the spam)");
   assertEquals(bob.session.room?.name, "lobby");
-  assertEquals(cy.take()[0], "-- ann kicked bob (stop the spam)");
+  assertEquals(cy.take(), ["-- ann kicked bob (stop the spam)"], "and no 'went to lobby' after it");
   assert(hub.logged.some((line) => line.includes("ann kick bob in dev (stop the spam)")));
   assertEquals(hub.metrics.moderation.with("kick").value, 1);
   bob.say("/join dev");
@@ -365,4 +365,23 @@ test("moderation: a deleted account holds no room and no role; a new account of 
   assertEquals(ann.take(), [say.notOperator("dev")]);
   ann.say("/claim");
   assertEquals(ann.take(), ["-- ann claimed dev"], "the room is no one's, to be claimed");
+});
+
+test("moderation: a member kicked before its join was announced is never announced after", () => {
+  using hub = new MemoryHub({ joinGrace: 60_000, noticeInterval: 0 });
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), { ...DEFAULT_POLICY, cost: CHEAP });
+  const cy = guest(hub, "cy", "192.0.2.3:1");
+  cy.say("/join dev");
+  const room = hub.rooms.get("dev")!;
+  // A founder without a password round: cy's account set as the room's founder directly.
+  hub.roomRules.get("dev")!.founder = "ann-account";
+  cy.session.account = "ann-account";
+  const bob = guest(hub, "bob", "192.0.2.2:1");
+  bob.say("/join dev");
+  drain(cy, bob);
+  cy.say("/kick bob");
+  // The join is told first (the kick names bob), never after.
+  assertEquals(cy.take(), ["-- bob joined", "-- cy kicked bob"]);
+  room.flushNotices(true);
+  assertEquals(cy.take(), [], "no 'bob joined' after the kick");
 });
