@@ -317,6 +317,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   );
   try {
     await hub.accounts.load();
+    // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).
+    if (history) {
+      const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");
+      hub.loadRules(new SqliteRulesStore(history.database));
+    }
   } catch (error) {
     await bus?.close(0);
     await hub.history.close();

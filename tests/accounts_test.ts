@@ -269,3 +269,30 @@ Deno.test({
     assert(c.hub.accounts.isRegistered("cat"));
   },
 });
+
+test("a founded room's roles, modes and bans survive a restart on the same --db file", async () => {
+  await using db = await tempDb();
+  {
+    await using server = await quietServer({ db: db.path, hashCost: CHEAP });
+    using ann = await LineClient.join(server, "ann");
+    await ann.write("/register open sesame\n");
+    assertEquals(await ann.line(), say.registered("ann", true));
+    await ann.write("/join dev\n");
+    await ann.until((line) => line.startsWith("-- You are now in dev"));
+    await ann.write("/mode +m\n");
+    assertEquals(await ann.line(), "-- ann set modes +m");
+    await ann.write("/ban troll*\n");
+    assertEquals(await ann.line(), "-- ann banned troll*");
+  }
+  await using server = await quietServer({ db: db.path, hashCost: CHEAP });
+  using troll = await LineClient.join(server, "troll9");
+  await troll.write("/join dev\n");
+  assertEquals(await troll.line(), say.banned("dev"));
+  using bob = await LineClient.join(server, "bob");
+  await bob.write("/join dev\n");
+  await bob.until((line) => line.startsWith("-- You are now in dev"));
+  await bob.write("/mode\n");
+  assertEquals(await bob.line(), "-- Modes of dev: +mnt; held by ann");
+  await bob.write("hello\n");
+  assertEquals(await bob.line(), say.moderated("dev"));
+});

@@ -306,8 +306,8 @@ test("runClient shows the room in the prompt and follows /join and /nick", async
   assertEquals(prompts.at(-1), "ann@Ops> ");
 
   // A refused move changes nothing; a rename keeps the room.
-  keyboard.type("/join no room");
-  await screen.waitFor((line) => line === say.badName(checkRoomName("no room")!));
+  keyboard.type("/join no~room"); // a space now starts a key: /join ROOM KEY
+  await screen.waitFor((line) => line === say.badName(checkRoomName("no~room")!));
   keyboard.type("/nick Ann.B");
   await screen.waitFor((line) => line === say.renamed("Ann.B"));
   assertEquals(prompts.at(-1), "Ann.B@Ops> ");

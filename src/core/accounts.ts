@@ -445,6 +445,8 @@ export class Accounts {
       this.hub.cluster?.publish({ t: "account", k: key, name: null });
       this.hub.log.event({ event: "account", name: account.name, reason: "unregistered" });
       await this.sessions.revoke(key);
+      // Its rooms and roles go with it: a new account of the name inherits nothing.
+      this.hub.forgetAccount(key);
       // Told first, then whoever was logged in to it, here, is no longer (IRC's 901 follows).
       session.tell({ type: "unregistered", time: Date.now(), account: account.name });
       for (const other of this.hub.sessions) if (other.account === key) other.account = null;

@@ -7,8 +7,9 @@
 
 import type { Hub } from "./hub.ts";
 import { failed, type Problem } from "./events.ts";
-import { nameKey, reasons } from "./protocol.ts";
+import { nameKey, reasons, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
+import { MODERATION_COMMANDS } from "./moderate.ts";
 
 /** One slash command. */
 export interface Command {
@@ -22,6 +23,8 @@ export interface Command {
   readonly beforeName?: boolean;
   /** Whether it needs an argument; without one the user gets its usage. */
   readonly needsArgument?: boolean;
+  /** Whether `/help` lists it to `session` (default: always). */
+  mayUse?(hub: Hub, session: Session): boolean;
   /** Does it; `rest` is what follows the command, trimmed. */
   run(hub: Hub, session: Session, rest: string): void;
 }
@@ -56,20 +59,25 @@ export const COMMANDS: readonly Command[] = [
     usage: "/rooms",
     summary: "the rooms, with member counts and topics",
     run(hub, session) {
-      const rooms = hub.roomList().sort((a, b) =>
-        b.members - a.members || (a.name < b.name ? -1 : 1)
+      const own = session.member.room?.key;
+      // A secret room (+s) is listed to those in it only.
+      const visible = hub.roomList().filter(({ name }) =>
+        roomKey(name) === own || !hub.roomRules.get(roomKey(name))?.modes.has("s")
       );
+      const rooms = visible.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
       const listed = rooms.slice(0, ROOMS_LISTED);
       session.tell({ type: "rooms", time: Date.now(), rooms: listed, count: rooms.length });
     },
   },
   {
     name: "/join",
-    usage: "/join ROOM",
-    summary: "go to ROOM (made if it does not exist)",
+    usage: "/join ROOM [KEY]",
+    summary: "go to ROOM (made if it does not exist); KEY for a room with one",
     needsArgument: true,
     run(hub, session, rest) {
-      hub.move(session, rest);
+      const gap = rest.search(/\s/);
+      if (gap === -1) return void hub.move(session, rest);
+      hub.move(session, rest.slice(0, gap), rest.slice(gap + 1).trim());
     },
   },
   {
@@ -215,16 +223,17 @@ export const COMMANDS: readonly Command[] = [
       hub.leave(session, rest ? reasons.quit(rest) : undefined, true);
     },
   },
+  ...MODERATION_COMMANDS,
   {
     name: "/help",
     usage: "/help",
     summary: "this list",
     beforeName: true,
     run(hub, session) {
-      const commands = [...hub.commands.values(), DOUBLE_SLASH].map(({ usage, summary }) => ({
-        usage,
-        summary,
-      }));
+      const usable = [...hub.commands.values()].filter((command) =>
+        session.name === null ? !command.mayUse : command.mayUse?.(hub, session) ?? true
+      );
+      const commands = [...usable, DOUBLE_SLASH].map(({ usage, summary }) => ({ usage, summary }));
       session.tell({ type: "help", time: Date.now(), commands });
     },
   },

@@ -50,6 +50,21 @@ export type Problem =
   | { readonly code: "wrongPassword"; readonly name: string }
   | { readonly code: "loginThrottled"; readonly seconds: number }
   | { readonly code: "loginBusy" }
+  | { readonly code: "notOperator"; readonly room: string }
+  | { readonly code: "banned"; readonly room: string }
+  | { readonly code: "inviteOnly"; readonly room: string }
+  | { readonly code: "badKey"; readonly room: string }
+  | { readonly code: "roomFull"; readonly room: string; readonly max: number }
+  | { readonly code: "moderated"; readonly room: string }
+  | { readonly code: "muted"; readonly room: string }
+  | { readonly code: "badMask"; readonly mask: string }
+  | { readonly code: "noSuchMask"; readonly mask: string }
+  | { readonly code: "badMode"; readonly mode: string }
+  /** Roles belong to accounts: `name` is not logged in to one. */
+  | { readonly code: "needsAccount"; readonly name: string }
+  | { readonly code: "notInRoom"; readonly name: string; readonly room: string }
+  /** `room` is held (by `founder`), or, `founder` null, can be held by no one (the lobby). */
+  | { readonly code: "roomHeld"; readonly room: string; readonly founder: string | null }
   | { readonly code: "internal" };
 
 /** The stable code of a {@linkcode Problem}. */
@@ -111,6 +126,31 @@ export interface TopicEvent extends Timed {
   readonly room: string;
   readonly topic: string;
   readonly by: string;
+}
+
+/** What a moderation action did; every member of `room` is told. */
+export type ModerationAction =
+  | "op"
+  | "deop"
+  | "voice"
+  | "devoice"
+  | "kick"
+  | "ban"
+  | "unban"
+  | "mute"
+  | "unmute"
+  | "invite"
+  | "mode"
+  | "claim";
+
+/** A moderation action in `room` by `by` on `target` (a name, a mask, or the modes changed). */
+export interface ModerationEvent extends Timed {
+  readonly type: "moderation";
+  readonly room: string;
+  readonly by: string;
+  readonly action: ModerationAction;
+  readonly target?: string;
+  readonly reason?: string;
 }
 
 /** A room as `/rooms` lists it. */
@@ -192,12 +232,44 @@ export type Reply =
     }
     /** A private message was sent (the sender's receipt). */
     | { readonly type: "privateSent"; readonly to: string; readonly text: string }
+    /** This member was kicked out of `room` by `by` (now in the lobby). */
+    | {
+      readonly type: "kicked";
+      readonly room: string;
+      readonly by: string;
+      readonly reason?: string;
+    }
+    /** `by` invites this member to `room`. */
+    | { readonly type: "invited"; readonly room: string; readonly by: string }
+    /** The bans (or, `list` "mutes", the mutes) of `room`. */
+    | {
+      readonly type: "bans";
+      readonly room: string;
+      readonly list: "bans" | "mutes";
+      readonly masks: readonly { readonly mask: string; readonly by: string }[];
+    }
+    /** The modes of `room` (`+nt`), its founder, operators and voiced members (names of accounts). */
+    | {
+      readonly type: "modes";
+      readonly room: string;
+      readonly modes: string;
+      readonly founder: string | null;
+      readonly ops: readonly string[];
+      readonly voices: readonly string[];
+    }
     | { readonly type: "bye" }
     | { readonly type: "shutdown"; readonly reason: string }
   );
 
 /** Everything the hub tells a session. */
-export type Event = ChatEvent | PresenceEvent | RenameEvent | TopicEvent | Reply | ErrorEvent;
+export type Event =
+  | ChatEvent
+  | PresenceEvent
+  | RenameEvent
+  | TopicEvent
+  | ModerationEvent
+  | Reply
+  | ErrorEvent;
 
 /** The error event of `problem`, now. */
 export function failed(problem: Problem): ErrorEvent {

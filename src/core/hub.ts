@@ -36,6 +36,7 @@ import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { deliverTo, Room, type RoomMember } from "./room.ts";
+import { MemoryRulesStore, RoomRules, type RulesStore, type Subject } from "./moderation.ts";
 import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
@@ -73,7 +74,7 @@ export type PostHook = (message: ChatMessage) => void;
 export type MemberChange =
   | { kind: "named"; session: Member }
   | { kind: "joined"; session: Member; room: Room<Session> }
-  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string }
+  | { kind: "parted"; session: Member; room: Room<Session>; reason?: string; kicked?: boolean }
   | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
   | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
   | { kind: "topic"; session: Member; room: Room<Session> }
@@ -146,6 +147,15 @@ export class Hub implements ClusterHub {
    * not one host's connections; a network behind one address is exempted with `--exempt`.
    */
   readonly roomsPerAddress: number;
+  /**
+   * The rules (roles, modes, bans) of rooms by {@linkcode roomKey}: of every room that
+   * exists, and of every founded room even while empty (those are kept in `rulesStore`).
+   */
+  readonly roomRules = new Map<string, RoomRules>();
+  /** Where founded rooms' rules are kept (`--db`), or nowhere; see {@linkcode loadRules}. */
+  rulesStore: RulesStore = new MemoryRulesStore();
+  /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
+  #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
   readonly #roomsMade = new Map<string, number>();
   readonly commands: ReadonlyMap<string, Command>;
@@ -207,6 +217,14 @@ export class Hub implements ClusterHub {
    * one recipient. Every message passes here, rendered and encoded once for all.
    */
   post(message: ChatMessage, sender: Session | null): void {
+    if (sender !== null && message.kind !== "private" && sender.room !== null) {
+      // One map lookup per message; a subject is made only in a muted or moderated room.
+      const rules = this.roomRules.get(sender.room.key);
+      if (rules !== undefined && rules.restricted) {
+        const problem = rules.speak(sender.room.name, this.subject(sender));
+        if (problem !== null) return this.refuse(sender, problem);
+      }
+    }
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
     if (message.kind !== "private") message.id = this.ids.next(message.time);
@@ -516,20 +534,27 @@ export class Hub implements ClusterHub {
   }
 
   /** Takes a member out of its room without putting it in another; the room is told. */
-  part(connection: Session, reason?: string): void {
+  part(connection: Session, reason?: string, kicked = false): void {
     const session = connection.member;
     const room = session.room;
     if (room === null) return;
     // A member with a connection that must be in a room (text, JSON) goes to the lobby instead.
     if (session.connections().some((other) => other.alwaysInRoom)) {
-      if (room.key !== LOBBY_KEY) this.move(session, LOBBY);
+      if (room.key !== LOBBY_KEY) {
+        this.#kicked = kicked ? session : null;
+        try {
+          this.move(session, LOBBY);
+        } finally {
+          this.#kicked = null;
+        }
+      }
       return;
     }
     this.#exit(session, room);
     this.#placeIn(session, null);
     this.log.event({ event: "part", name: session.name!, room: room.name });
     if (room.members.size > 0) room.announce(session, "left", reason);
-    this.#changed({ kind: "parted", session, room, reason });
+    this.#changed({ kind: "parted", session, room, reason, kicked });
     const name = session.name!;
     this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
   }
@@ -644,7 +669,7 @@ export class Hub implements ClusterHub {
    * Moves a member to the room called `name`, creating it if needed; the member is
    * told where it is now (or why not), and the result says so to the caller.
    */
-  move(connection: Session, name: string): MoveResult {
+  move(connection: Session, name: string, key?: string): MoveResult {
     name = name.normalize("NFC");
     const bad = checkRoomName(name);
     if (bad) return this.#refused(connection, { code: "badName", name, reason: bad });
@@ -655,12 +680,15 @@ export class Hub implements ClusterHub {
       connection.tell({ type: "alreadyIn", time: Date.now(), room: from.name });
       return { ok: false, problem: null };
     }
-    const room = this.#enter(session, name, from);
+    const room = this.#enter(session, name, from, key);
     if (!(room instanceof Room)) return this.#refused(connection, room);
     if (from) {
       this.#exit(session, from);
-      if (from.members.size > 0) from.announce(session, "moved", room.name);
-      this.#changed({ kind: "parted", session, room: from });
+      // A kick was told already (the moderation notice): no "went to lobby" after it.
+      if (from.members.size > 0 && this.#kicked !== session) {
+        from.announce(session, "moved", room.name);
+      }
+      this.#changed({ kind: "parted", session, room: from, kicked: this.#kicked === session });
     }
     const member = session.name!;
     this.log.event({ event: "move", name: member, room: room.name });
@@ -684,14 +712,64 @@ export class Hub implements ClusterHub {
   }
 
   #refused(session: Session, problem: Problem): MoveResult {
-    session.tell(failed(problem));
+    this.refuse(session, problem);
     return { ok: false, problem };
+  }
+
+  /** Tells `session` why what it asked for is refused (a room rule's refusal is counted). */
+  refuse(session: Session, problem: Problem): void {
+    if (RULE_CODES.has(problem.code)) this.metrics.moderationRefused.with(problem.code).inc();
+    session.tell(failed(problem));
+  }
+
+  /** What bans and mutes see of the member of `session`: its name, account and address. */
+  subject(session: Session): Subject {
+    const member = session.member;
+    return { name: member.name!, account: member.account, address: hostOf(member.conn.remote) };
+  }
+
+  /**
+   * Takes every role of the deleted account `key` away: the rooms it founded are no one's
+   * (their rules forgotten once empty), and it is no room's operator or voiced member.
+   */
+  forgetAccount(key: string): void {
+    for (const [roomKey, rules] of this.roomRules) {
+      const founded = rules.founder === key;
+      if (!founded && !rules.ops.has(key) && !rules.voices.has(key)) continue;
+      rules.ops.delete(key);
+      rules.voices.delete(key);
+      if (founded) {
+        rules.founder = null;
+        if (!this.rooms.has(roomKey)) this.roomRules.delete(roomKey);
+      }
+      this.saveRules(roomKey);
+    }
+  }
+
+  /** Loads the kept rules of founded rooms from `store`, which keeps them from now on. */
+  loadRules(store: RulesStore): void {
+    this.rulesStore = store;
+    for (const [key, data] of store.load()) this.roomRules.set(key, RoomRules.from(data));
+  }
+
+  /** Keeps the rules of the room `key` if it is founded (or forgets them if it no longer is). */
+  saveRules(key: string): void {
+    const rules = this.roomRules.get(key);
+    try {
+      this.rulesStore.save(key, rules?.held ? rules.data() : null);
+    } catch (error) {
+      this.internalError(null, error);
+    }
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
   setTopic(connection: Session, topic: string): void {
     const session = connection.member;
     const room = session.room!;
+    const rules = this.roomRules.get(room.key);
+    if (rules?.topicLocked() && !rules.isOperator(session.account)) {
+      return this.refuse(connection, { code: "notOperator", room: room.name });
+    }
     room.topic = topic;
     this.history.setTopic(room.key, topic);
     room.introduce(session);
@@ -899,9 +977,20 @@ export class Hub implements ClusterHub {
     session: Session,
     name: string,
     from: Room<Session> | null = null,
+    password?: string,
   ): Room<Session> | Problem {
     const key = roomKey(name);
     let room = this.rooms.get(key);
+    const rules = this.roomRules.get(key);
+    if (rules !== undefined && session.name !== null) {
+      const refusal = rules.admit(
+        room?.name ?? name,
+        this.subject(session),
+        password,
+        room?.members.size ?? 0,
+      );
+      if (refusal !== null) return refusal;
+    }
     if (!room) {
       const owner = key === LOBBY_KEY ? null : this.#ownerOf(session);
       // Leaving a room one is alone in frees its place.
@@ -921,6 +1010,10 @@ export class Hub implements ClusterHub {
       room.owner = owner;
       room.topic = this.history.topic(key);
       this.rooms.set(key, room);
+      if (rules === undefined && key !== LOBBY_KEY) {
+        this.roomRules.set(key, RoomRules.made(session.member.account));
+        if (session.member.account !== null) this.saveRules(key);
+      }
     }
     room.members.add(session);
     this.#placeIn(session, room);
@@ -944,6 +1037,8 @@ export class Hub implements ClusterHub {
     if (room.members.size === 0) {
       room.quiet();
       this.rooms.delete(room.key);
+      // A room no one holds is forgotten with its rules; a founded one's stay.
+      if (this.roomRules.get(room.key)?.held === false) this.roomRules.delete(room.key);
       const owner = room.owner;
       if (owner !== null) {
         const made = this.#roomsMade.get(owner)! - 1;
@@ -1020,6 +1115,19 @@ function dropReason(reason: string | undefined): DropReason | null {
       return reason.startsWith(reasons.failed) ? "failed" : null;
   }
 }
+
+/** Refusals by room rules and roles, counted in `/metrics`. */
+const RULE_CODES: ReadonlySet<string> = new Set([
+  "notOperator",
+  "banned",
+  "inviteOnly",
+  "badKey",
+  "roomFull",
+  "moderated",
+  "muted",
+  "needsAccount",
+  "roomHeld",
+]);
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */
 const WHO_LISTED = 100;

@@ -32,10 +32,16 @@ import {
   reasons,
   roomKey,
 } from "../core/protocol.ts";
-import { type ErrorEvent, type Event, failed, type Problem } from "../core/events.ts";
+import {
+  type ErrorEvent,
+  type Event,
+  failed,
+  type ModerationEvent,
+  type Problem,
+} from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
 import type { Refusal } from "../core/admission.ts";
-import { problemWords } from "../text/render.ts";
+import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
@@ -45,12 +51,16 @@ import { GLOB_MAX, isGlob, matchGlob } from "../core/glob.ts";
 import {
   ERR_ALREADYREGISTERED,
   ERR_BADCHANNAME,
+  ERR_BADCHANNELKEY,
+  ERR_BANNEDFROMCHAN,
   ERR_CANNOTSENDTOCHAN,
+  ERR_CHANNELISFULL,
   ERR_CHANOPRIVSNEEDED,
   ERR_ERRONEUSNICKNAME,
   ERR_HELPNOTFOUND,
   ERR_INPUTTOOLONG,
   ERR_INVALIDCAPCMD,
+  ERR_INVITEONLYCHAN,
   ERR_MONLISTFULL,
   ERR_NEEDMOREPARAMS,
   ERR_NICKNAMEINUSE,
@@ -67,9 +77,12 @@ import {
   ERR_TOOMANYTARGETS,
   ERR_UMODEUNKNOWNFLAG,
   ERR_UNKNOWNCOMMAND,
+  ERR_UNKNOWNMODE,
+  ERR_USERNOTINCHANNEL,
   ERR_USERSDONTMATCH,
   type Numeric,
   RPL_AWAY,
+  RPL_BANLIST,
   RPL_CHANNELMODEIS,
   RPL_CREATED,
   RPL_ENDOFBANLIST,
@@ -83,6 +96,7 @@ import {
   RPL_HELPSTART,
   RPL_HELPTXT,
   RPL_INFO,
+  RPL_INVITING,
   RPL_ISON,
   RPL_ISUPPORT,
   RPL_LIST,
@@ -417,6 +431,7 @@ export class IrcFront {
       case "parted": {
         const { room, reason } = change;
         for (const each of ircs) this.#forget(room, each);
+        if (change.kicked) break; // the KICK said it
         const line = reason === undefined
           ? ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name))
           : ircLine(irc?.mask ?? this.mask(session.name!), "PART", channelOf(room.name), reason);
@@ -658,11 +673,41 @@ export class IrcSession extends Session {
    * tells each change), and so is any other text the chat protocol's clients get.
    */
   deliver(delivery: Delivery): void {
+    if (delivery.event.type === "moderation") return this.#moderation(delivery.event);
     if (delivery.event.type !== "chat") return;
     const front = this.front;
     const bytes = delivery.bytes(front.formats[this.tags]);
     this.hub.relayedBytes += bytes.length;
     this.conn.deliver(bytes);
+  }
+
+  /** A moderation action in this member's channel, as IRC says it (MODE, KICK, or a NOTICE). */
+  #moderation(event: ModerationEvent): void {
+    const by = this.front.mask(event.by);
+    const channel = channelOf(event.room);
+    const target = event.target ?? "";
+    switch (event.action) {
+      case "op":
+      case "deop":
+      case "voice":
+      case "devoice": {
+        const letter = event.action.endsWith("op") ? "o" : "v";
+        const sign = event.action.startsWith("de") ? "-" : "+";
+        return this.raw(ircLine(by, "MODE", channel, sign + letter, target));
+      }
+      case "ban":
+      case "unban":
+        return this.raw(ircLine(by, "MODE", channel, event.action === "ban" ? "+b" : "-b", target));
+      case "mode":
+        return this.raw(ircLine(by, "MODE", channel, ...target.split(" ")));
+      case "kick":
+        return this.raw(ircLine(by, "KICK", channel, target, event.reason ?? event.by));
+      case "invite":
+        if (this.member.name === event.by) return this.reply(RPL_INVITING, target, channel);
+        break;
+    }
+    // The rest (mutes, claims, invitations seen by others): the chat's words, as a NOTICE.
+    this.fromServer("NOTICE", channel, renderText(event).slice(3));
   }
 
   /** Another connection of this member said it: a PRIVMSG from oneself, private ones too. */
@@ -692,6 +737,20 @@ export class IrcSession extends Session {
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
         return this.#refused(event);
+      case "kicked":
+        return this.raw(
+          ircLine(
+            this.front.mask(event.by),
+            "KICK",
+            channelOf(event.room),
+            this.name!,
+            event.reason ?? event.by,
+          ),
+        );
+      case "invited":
+        return this.raw(
+          ircLine(this.front.mask(event.by), "INVITE", this.name!, channelOf(event.room)),
+        );
       case "unregistered": // NickServ DROP (told before the logout: 901 follows, see #changed)
         return fromNickServ(this, WORDS.dropped(event.account));
     }
@@ -732,6 +791,44 @@ export class IrcSession extends Session {
         );
       case "internal":
         return this.fromServer("NOTICE", this.target, "Internal error (it was logged)");
+      case "notOperator":
+        return this.reply(
+          ERR_CHANOPRIVSNEEDED,
+          channelOf(problem.room),
+          "You're not channel operator",
+        );
+      case "banned":
+        return this.reply(ERR_BANNEDFROMCHAN, channelOf(problem.room), "Cannot join channel (+b)");
+      case "inviteOnly":
+        return this.reply(ERR_INVITEONLYCHAN, channelOf(problem.room), "Cannot join channel (+i)");
+      case "badKey":
+        return this.reply(ERR_BADCHANNELKEY, channelOf(problem.room), "Cannot join channel (+k)");
+      case "roomFull":
+        return this.reply(ERR_CHANNELISFULL, channelOf(problem.room), "Cannot join channel (+l)");
+      case "moderated":
+      case "muted":
+        return this.reply(ERR_CANNOTSENDTOCHAN, channelOf(problem.room), problemWords(problem));
+      case "notInRoom":
+        return this.reply(
+          ERR_USERNOTINCHANNEL,
+          problem.name,
+          channelOf(problem.room),
+          "They aren't on that channel",
+        );
+      case "noSuchMember":
+        return this.reply(ERR_NOSUCHNICK, problem.name, "No such nick/channel");
+      case "needsAccount":
+      case "roomHeld":
+      case "badMask":
+      case "noSuchMask":
+        // Moderation refusals IRC has no numeric for: the chat's words.
+        return this.fromServer("NOTICE", this.target, problemWords(problem));
+      case "badMode":
+        return this.reply(
+          ERR_UNKNOWNMODE,
+          problem.mode.replace(/^[+-]/, ""),
+          "is unknown mode char to me",
+        );
       case "accountRequired":
         return this.fromServer("FAIL", "*", "ACCOUNT_REQUIRED", ACCOUNT_REQUIRED);
       // Refusals of NickServ's commands (the account work is the hub's): said by NickServ.
@@ -832,7 +929,7 @@ export class IrcSession extends Session {
       "AWAYLEN=300",
       "CASEMAPPING=ascii",
       "CHANLIMIT=#:1",
-      "CHANMODES=b,,,n",
+      "CHANMODES=b,k,l,imnst",
       // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
       "CLIENTTAGDENY=*",
       `CHANNELLEN=${NAME_MAX + 1}`,
@@ -996,6 +1093,62 @@ export function channelOf(room: string): string {
   return room.startsWith("#") ? room : `#${room}`;
 }
 
+/** Runs the chat's own command `name` for an IRC session (the core checks and does it). */
+function chatCommand(session: IrcSession, name: string, rest: string): void {
+  session.hub.commands.get(name)!.run(session.hub, session, rest.trim());
+}
+
+/**
+ * `MODE #room [changes]`: 324 for none, the ban list (367, 368) for a lone `b`, else each
+ * change done by the chat's own command (`/op`, `/ban`, `/mode` …), which checks it.
+ */
+function channelMode(session: IrcSession, room: Room<Session>, params: string[]): void {
+  const channel = channelOf(room.name);
+  const rules = session.hub.roomRules.get(room.key);
+  const [change, ...args] = params;
+  if (change === undefined) {
+    // Every room is +n on IRC: nobody outside a room can speak in it.
+    const shown = rules?.modeString(session.member.room === room) ?? "+";
+    const [letters, ...values] = shown.split(" ");
+    const modes = letters.includes("n") ? letters : "+n" + letters.slice(1);
+    return session.reply(RPL_CHANNELMODEIS, channel, modes, ...values);
+  }
+  if (/^\+?b$/.test(change) && args.length === 0) {
+    for (const ban of rules?.bans ?? []) {
+      session.reply(RPL_BANLIST, channel, ban.mask, ban.by, String(Math.floor(ban.time / 1000)));
+    }
+    return session.reply(RPL_ENDOFBANLIST, channel, "End of channel ban list");
+  }
+  if (session.member.room !== room) {
+    return session.reply(ERR_CHANOPRIVSNEEDED, channel, "You're not channel operator");
+  }
+  let adding = true;
+  let flags = "";
+  const flagArgs: string[] = [];
+  for (const letter of change) {
+    if (letter === "+" || letter === "-") {
+      adding = letter === "+";
+      flags += letter;
+      continue;
+    }
+    if (letter === "o" || letter === "v") {
+      const nick = args.shift();
+      if (nick === undefined) continue;
+      chatCommand(session, `/${adding ? "" : "de"}${letter === "o" ? "op" : "voice"}`, nick);
+    } else if (letter === "b") {
+      const mask = args.shift();
+      if (mask !== undefined) chatCommand(session, adding ? "/ban" : "/unban", mask);
+    } else {
+      flags += letter;
+      if ((letter === "k" || letter === "l") && adding) flagArgs.push(args.shift() ?? "");
+      else if (letter === "k") args.shift(); // -k KEY: the key is not needed
+    }
+  }
+  // Signs with no letter after them are dropped: `+o-t` leaves `-t`.
+  const spec = flags.replace(/[+-]+(?=[+-]|$)/g, "");
+  if (spec !== "") chatCommand(session, "/mode", [spec, ...flagArgs].join(" "));
+}
+
 /** The room a `#channel` parameter names, if it exists (`##dev` names none: see `join`). */
 function roomOf(session: IrcSession, channel: string): Room<Session> | undefined {
   // `#dev` is the room `dev`; `##dev` would be a room `#dev`, and room names have no `#`.
@@ -1025,8 +1178,18 @@ function names(session: IrcSession, room: Room<Session>): void {
   let out = "";
   // Those here, then those on the other servers of a cluster.
   const remote = session.hub.cluster?.membersIn(room.key, Infinity).names ?? [];
-  for (const name of [...[...room.members].map((member) => member.name!), ...remote]) {
-    const entry = full ? front.mask(name) : name;
+  const rules = session.hub.roomRules.get(room.key);
+  const multi = session.caps.has("multi-prefix");
+  const prefix = (member: Session): string => {
+    if (rules === undefined) return "";
+    const account = member.member.account;
+    const op = rules.isOperator(account) ? "@" : "";
+    const voice = rules.isVoiced(account) ? "+" : "";
+    return multi ? op + voice : op || voice;
+  };
+  const here = [...room.members].map((member) => [prefix(member), member.name!]);
+  for (const [mark, name] of [...here, ...remote.map((name) => ["", name])]) {
+    const entry = mark + (full ? front.mask(name) : name);
     const size = byteLength(entry);
     if (line && bytes + 1 + size > budget) {
       out += `${head}${line}\r\n`;
@@ -1056,7 +1219,7 @@ function topic(session: IrcSession, room: Room<Session>, always: boolean): void 
 function whoEntry(session: IrcSession, channel: string, member: Member): void {
   const { name } = member;
   const irc = member instanceof IrcSession ? member : null;
-  const flags = irc?.away != null ? "G" : "H";
+  const flags = (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member);
   session.reply(
     RPL_WHOREPLY,
     channel,
@@ -1104,6 +1267,17 @@ function targets(session: IrcSession, list: string, quiet = false): string[] | n
  */
 const WHO_MAX = 500;
 
+/** `@`/`+` (both with `multi-prefix`) for `member`'s role in `channel` (`*`: none), as WHO flags. */
+function rolePrefix(session: IrcSession, channel: string, member: Member): string {
+  if (!channel.startsWith("#") || !(member instanceof Session)) return "";
+  const rules = session.hub.roomRules.get(roomKey(channel.slice(1)));
+  if (rules === undefined) return "";
+  const account = member.member.account;
+  const op = rules.isOperator(account) ? "@" : "";
+  const voice = rules.isVoiced(account) ? "+" : "";
+  return session.caps.has("multi-prefix") ? op + voice : op || voice;
+}
+
 /** One 354 (WHOX) for `member` with the fields asked for, in their fixed order. */
 function whoxEntry(session: IrcSession, channel: string, member: Member, spec: string): void {
   const [fields, token = ""] = spec.split(",", 2);
@@ -1117,7 +1291,7 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
     h: irc?.host ?? CHAT_HOST,
     s: session.front.options.serverName,
     n: name,
-    f: irc?.away != null ? "G" : "H",
+    f: (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member),
     d: "0",
     l: irc ? String(Math.floor((performance.now() - irc.heardAt) / 1000)) : "0",
     a: (member instanceof Session ? accountOf(member) : null) ?? "0",
@@ -1231,7 +1405,11 @@ function join(session: IrcSession, params: string[]): void {
     if (session.room) hub.part(session);
     return;
   }
+  // Keys go with the channels in order (`JOIN #a,#b keyA,keyB`).
+  const keys = params[1]?.split(",") ?? [];
+  let index = -1;
   for (const channel of targets(session, list) ?? []) {
+    index++;
     if (!channel.startsWith("#")) {
       session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
       continue;
@@ -1242,8 +1420,8 @@ function join(session: IrcSession, params: string[]): void {
       continue;
     }
     if (session.room?.key === roomKey(name)) continue;
-    // Told as it happens: the JOIN (change hook), then topic, names and replay, or a 405.
-    hub.move(session, name);
+    // Told as it happens: the JOIN (change hook), then topic, names and replay, or a refusal.
+    hub.move(session, name, keys[index] || undefined);
   }
 }
 
@@ -1563,26 +1741,44 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     },
   },
   {
+    name: "KICK",
+    minParams: 2,
+    help: "KICK #room nick [:reason]: send nick out of the room (operators)",
+    handler(session, params) {
+      const room = roomOf(session, params[0]);
+      if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
+      if (session.member.room !== room) {
+        return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
+      }
+      // The core checks and does it (the chat's /kick), and says KICK or the refusal.
+      for (const nick of params[1].split(",").slice(0, TARGETS_MAX)) {
+        chatCommand(session, "/kick", `${nick} ${params[2] ?? ""}`);
+      }
+    },
+  },
+  {
+    name: "INVITE",
+    minParams: 2,
+    help: "INVITE nick #room: let nick into your room (+i: operators)",
+    handler(session, params) {
+      const room = roomOf(session, params[1]);
+      if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[1], "No such channel");
+      if (session.member.room !== room) {
+        return session.reply(ERR_NOTONCHANNEL, params[1], "You're not on that channel");
+      }
+      chatCommand(session, "/invite", params[0]);
+    },
+  },
+  {
     name: "MODE",
     minParams: 1,
-    help: "MODE #room|nick: modes (rooms are +n; there are no operators)",
+    help: "MODE #room|nick [changes]: modes (+o/+v NICK, +b MASK, +t +n +m +i +s +k KEY +l N)",
     handler(session, params) {
       const target = params[0];
       if (target.startsWith("#")) {
         const room = roomOf(session, target);
         if (!room) return session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
-        const change = params[1];
-        if (change === undefined) {
-          return session.reply(RPL_CHANNELMODEIS, channelOf(room.name), "+n");
-        }
-        if (/^[+]?b$/.test(change) && params.length === 2) {
-          return session.reply(RPL_ENDOFBANLIST, channelOf(room.name), "End of channel ban list");
-        }
-        return session.reply(
-          ERR_CHANOPRIVSNEEDED,
-          channelOf(room.name),
-          "You're not channel operator",
-        );
+        return channelMode(session, room, params.slice(1));
       }
       if (nameKey(target) !== nameKey(session.name!)) {
         return session.reply(ERR_USERSDONTMATCH, "Can't change mode for other users");

@@ -11,6 +11,8 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { IrcFront, IrcSession } from "./irc.ts";
+import { failed, type Problem } from "../core/events.ts";
+import { problemWords } from "../text/render.ts";
 import { Cloaks } from "../core/cloak.ts";
 import { byteLength, parseCommand, splitUtf8 } from "./format.ts";
 import {
@@ -642,7 +644,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO ISON JOIN LIST LUSERS MODE MONITOR MOTD " +
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO INVITE ISON JOIN KICK LIST LUSERS MODE MONITOR MOTD " +
     "NAMES NICK NICKSERV NOTICE PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
     "VERSION WHO WHOIS",
     ":irc.test 706 ann * :End of /HELP",
@@ -1012,4 +1014,94 @@ test("irc: a text login joining an IRC member in no channel takes it to the lobb
   assertEquals(ircLines(bob), []);
   terminal.say("/quit");
   assertEquals(ircLines(bob), [":ann!ann@chat QUIT Quit"]);
+});
+
+test("irc: moderation from the same core: @ in NAMES, MODE +m/+b/+k, KICK without a PART, and the refusals' numerics", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text, account } = await annAccount(hub);
+  const phone = hub.irc();
+  hub.accounts.logIn(phone.session, account);
+  phone.say("NICK ann", "USER phone 0 * :Ann's phone", "JOIN #dev");
+  const bob = hub.ircMember("bob", "multi-prefix");
+  bob.say("JOIN #dev");
+  assertMatch(ircLines(bob).find((line) => / 353 /.test(line))!, / :(@ann bob|bob @ann)$/);
+  ircLines(phone);
+  text.take();
+  bob.say("WHO #dev");
+  const who = ircLines(bob).filter((line) => / 352 /.test(line)).map((line) => line.split(" ")[8]);
+  assertEquals(who.sort(), ["H", "H@"], "WHO flags: ann is an operator");
+  bob.say("MODE #dev +m", "MODE #dev");
+  assertEquals(ircLines(bob), [
+    ":irc.test 482 bob #dev :You're not channel operator",
+    ":irc.test 324 bob #dev :+nt",
+  ]);
+  phone.say("MODE #dev +m");
+  assertEquals(ircLines(bob), [":ann!ann@chat MODE #dev +m"]);
+  assertEquals(text.take(), ["-- ann set modes +m"]);
+  bob.say("PRIVMSG #dev :hi");
+  assertEquals(commands(bob), ["404"]);
+  phone.say("MODE #dev -m+b bob", "KICK #dev bob :go away");
+  // The ban comes first (b is done as it is read), and takes bob out: it sees no -m.
+  assertEquals(ircLines(bob), [
+    ":ann!ann@chat MODE #dev +b bob",
+    ":ann!ann@chat KICK #dev bob banned",
+  ]);
+  assertEquals(commands(phone).slice(-1), ["441"], "KICK of one no longer there");
+  bob.say("JOIN #dev");
+  assertEquals(ircLines(bob), [":irc.test 474 bob #dev :Cannot join channel (+b)"]);
+  ircLines(phone);
+  phone.say("MODE #dev b");
+  const list = ircLines(phone);
+  assertMatch(list[0], /^:irc\.test 367 ann #dev bob ann :\d+$/);
+  assertEquals(list.at(-1), ":irc.test 368 ann #dev :End of channel ban list");
+  phone.say("MODE #dev -b bob", "MODE #dev +k s3cret");
+  ircLines(phone);
+  bob.say("JOIN #dev");
+  assertEquals(ircLines(bob), [":irc.test 475 bob #dev :Cannot join channel (+k)"]);
+  bob.say("JOIN #dev s3cret");
+  assertEquals(commands(bob).slice(0, 1), ["JOIN"]);
+  phone.say("KICK #dev bob :go away");
+  assertEquals(ircLines(bob), [":ann!ann@chat KICK #dev bob :go away"], "no PART after the KICK");
+  assertEquals(bob.session.room, null);
+  // A text member kicked goes to the lobby: IRC members see the KICK, and no PART after it.
+  const cy = hub.member("cy");
+  cy.say("/join dev s3cret");
+  ircLines(phone);
+  cy.take();
+  phone.say("KICK #dev cy :enough");
+  assertEquals(ircLines(phone), [":ann!ann@chat KICK #dev cy enough"]);
+  assertEquals(cy.take()[0], "-- ann kicked you out of dev (enough)");
+});
+
+test("irc: every room-rule refusal of the core is a numeric, or a NOTICE in the chat's words", () => {
+  using hub = new IrcHub();
+  const bob = hub.ircMember("bob");
+  const cases: [Problem, string][] = [
+    [{ code: "notOperator", room: "dev" }, ":irc.test 482 bob #dev :You're not channel operator"],
+    [{ code: "banned", room: "dev" }, ":irc.test 474 bob #dev :Cannot join channel (+b)"],
+    [{ code: "inviteOnly", room: "dev" }, ":irc.test 473 bob #dev :Cannot join channel (+i)"],
+    [{ code: "badKey", room: "dev" }, ":irc.test 475 bob #dev :Cannot join channel (+k)"],
+    [{ code: "roomFull", room: "dev", max: 2 }, ":irc.test 471 bob #dev :Cannot join channel (+l)"],
+    [
+      { code: "moderated", room: "dev" },
+      `:irc.test 404 bob #dev :${problemWords({ code: "moderated", room: "dev" })}`,
+    ],
+    [
+      { code: "muted", room: "dev" },
+      ":irc.test 404 bob #dev :you are muted in dev; it was not sent",
+    ],
+    [
+      { code: "notInRoom", name: "cy", room: "dev" },
+      ":irc.test 441 bob cy #dev :They aren't on that channel",
+    ],
+    [{ code: "badMode", mode: "+x" }, ":irc.test 472 bob x :is unknown mode char to me"],
+    [
+      { code: "needsAccount", name: "cy" },
+      ":irc.test NOTICE bob :cy is not logged in; roles belong to accounts",
+    ],
+  ];
+  for (const [problem, line] of cases) {
+    bob.session.tell(failed(problem));
+    assertEquals(ircLines(bob), [line], problem.code);
+  }
 });

@@ -45,6 +45,8 @@ export const RPL_WHOREPLY = "352";
 export const RPL_NAMREPLY = "353";
 export const RPL_WHOSPCRPL = "354";
 export const RPL_ENDOFNAMES = "366";
+export const RPL_INVITING = "341";
+export const RPL_BANLIST = "367";
 export const RPL_ENDOFBANLIST = "368";
 export const RPL_INFO = "371";
 export const RPL_ENDOFINFO = "374";
@@ -67,7 +69,13 @@ export const ERR_NOMOTD = "422";
 export const ERR_NONICKNAMEGIVEN = "431";
 export const ERR_ERRONEUSNICKNAME = "432";
 export const ERR_NICKNAMEINUSE = "433";
+export const ERR_USERNOTINCHANNEL = "441";
 export const ERR_NOTONCHANNEL = "442";
+export const ERR_CHANNELISFULL = "471";
+export const ERR_UNKNOWNMODE = "472";
+export const ERR_INVITEONLYCHAN = "473";
+export const ERR_BANNEDFROMCHAN = "474";
+export const ERR_BADCHANNELKEY = "475";
 export const ERR_NOTREGISTERED = "451";
 export const ERR_NEEDMOREPARAMS = "461";
 export const ERR_ALREADYREGISTERED = "462";
@@ -116,6 +124,14 @@ export type Numeric =
   | typeof RPL_LIST
   | typeof RPL_LISTEND
   | typeof RPL_CHANNELMODEIS
+  | typeof RPL_INVITING
+  | typeof RPL_BANLIST
+  | typeof ERR_USERNOTINCHANNEL
+  | typeof ERR_CHANNELISFULL
+  | typeof ERR_UNKNOWNMODE
+  | typeof ERR_INVITEONLYCHAN
+  | typeof ERR_BANNEDFROMCHAN
+  | typeof ERR_BADCHANNELKEY
   | typeof RPL_NOTOPIC
   | typeof RPL_TOPIC
   | typeof RPL_TOPICWHOTIME

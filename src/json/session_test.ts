@@ -574,3 +574,31 @@ test("json: /logout and /password revoke the account's cookies; a new password s
   await hub.accounts.idle();
   assertEquals(await sessions.lookup(third, HOST), null, "revoked by /unregister");
 });
+
+test("json: moderation comes as data: a kick, a mode change, and a refusal's code", async () => {
+  using hub = new MemoryHub();
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), {
+    ...DEFAULT_POLICY,
+    cost: { n: 1 << 10, r: 8, p: 1, scramIterations: 16 },
+  });
+  const ann = hub.member("ann");
+  ann.say("/register pass-ann");
+  await hub.accounts.idle();
+  ann.say("/join dev");
+  const bob = member(hub, "bob");
+  bob.send({ type: "line", text: "/join dev" });
+  bob.take();
+  ann.say("/mode +i");
+  assertEquals(timeless(bob.take()), [
+    { type: "moderation", room: "dev", by: "ann", action: "mode", target: "+i" },
+  ]);
+  ann.say("/kick bob flooding");
+  const [kicked] = timeless(bob.take());
+  assertEquals(kicked, { type: "kicked", room: "dev", by: "ann", reason: "flooding" });
+  bob.send({ type: "line", text: "/join dev", ref: "j" });
+  assertEquals(timeless(bob.take()), [
+    { type: "error", code: "inviteOnly", room: "dev", ref: "j" },
+  ]);
+  bob.send({ type: "line", text: "/kick ann" });
+  assertEquals(timeless(bob.take()), [{ type: "error", code: "notOperator", room: "lobby" }]);
+});

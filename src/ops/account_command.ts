@@ -17,12 +17,14 @@
  * @module
  */
 
+import type { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { AccountError, newAccount } from "../core/accounts.ts";
 import { checkName, nameKey } from "../core/protocol.ts";
 import { hashPassword, normalizePassword } from "../core/passwords.ts";
 import { openChatDatabase } from "../storage/database.ts";
 import { SqliteAccountStore } from "../storage/sqlite_accounts.ts";
+import { SqliteRulesStore } from "../storage/sqlite_rooms.ts";
 import { SqliteSessionStore } from "../storage/sqlite_sessions.ts";
 
 /** Where the command reads the password and writes its words (tests replace them). */
@@ -107,6 +109,7 @@ export async function accountCommand(args: string[], io: AccountIo): Promise<num
           return 1;
         }
         await new SqliteSessionStore(db).revoke(key); // and the browsers logged in to it
+        forgetRoles(db, key); // and its rooms and roles: a new account of the name inherits none
         io.err(`removed the account ${display}`);
         return 0;
       }
@@ -227,4 +230,16 @@ async function readFirstLine(): Promise<string | null> {
   }
   const line = text.split("\n")[0].replace(/\r$/, "");
   return line === "" && !text.includes("\n") ? null : line;
+}
+
+/** Takes the roles of the removed account `key` out of the kept rooms' rules (see `moderation.ts`). */
+function forgetRoles(db: DatabaseSync, key: string): void {
+  const store = new SqliteRulesStore(db);
+  for (const [room, data] of store.load()) {
+    if (data.founder !== key && !data.ops.includes(key) && !data.voices.includes(key)) continue;
+    const founder = data.founder === key ? null : data.founder;
+    const ops = data.ops.filter((op) => op !== key);
+    const voices = data.voices.filter((voice) => voice !== key);
+    store.save(room, founder === null ? null : { ...data, founder, ops, voices });
+  }
 }

@@ -89,8 +89,11 @@ export interface LogEvent {
     | "login-failed"
     | "login-throttled"
     | "register-throttled"
-    | "login-busy";
+    | "login-busy"
+    | "moderation";
   name?: string;
+  /** Whom a moderation action was done to (a name, a mask, modes). */
+  target?: string;
   /** The name before a rename. */
   old?: string;
   room?: string;
@@ -175,6 +178,8 @@ export function formatText(e: LogEvent): string {
       return `account ${e.name}: ${e.reason}${from}`;
     case "accounts":
       return `accounts: ${e.text}`;
+    case "moderation":
+      return `${e.name} ${e.text} ${e.target ?? ""} in ${e.room}${why}`;
     case "login-failed":
       return `wrong password${e.name ? ` for ${e.name}` : ""}${from}`;
     case "login-throttled":

@@ -225,6 +225,18 @@ export class ChatMetrics extends Registry {
     "Names accepted (joins), by listener.",
     "listener",
   );
+  /** Moderation actions taken (kicks, bans, mode changes …), by action. */
+  readonly moderation = this.counter(
+    "chat_moderation_total",
+    "Moderation actions taken, by action (op, kick, ban, mode …).",
+    "action",
+  );
+  /** Moderation refusals (not an operator, banned, moderated …), by code. */
+  readonly moderationRefused = this.counter(
+    "chat_moderation_refused_total",
+    "Refusals by room rules and roles, by code.",
+    "code",
+  );
   /** Chat messages posted (not counted per recipient). */
   readonly messages = this.counter(
     "chat_messages_total",

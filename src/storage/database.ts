@@ -1,6 +1,6 @@
 /**
  * The `--db` file: one SQLite file (Deno's built-in `node:sqlite`) that keeps history,
- * topics, the IRC cloak key, accounts and the page's login sessions. Opened here once, checked (it must be this
+ * topics, the IRC cloak key, accounts, the page's login sessions and founded rooms' rules. Opened here once, checked (it must be this
  * server's), locked (one server at a time) and brought to the current schema by the
  * migrations below, each run once, in order, recorded in `PRAGMA user_version`. A file
  * made before a migration existed is brought up to date at its next start.
@@ -61,6 +61,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
    CREATE INDEX IF NOT EXISTS web_sessions_by_expiry ON web_sessions (expires);`,
   // 5: the account each kept line's sender was logged in to (NULL: a guest, or kept before).
   "ALTER TABLE messages ADD COLUMN account TEXT;",
+  // 6: founded rooms' rules (roles, modes, bans) as JSON (src/core/moderation.ts).
+  `CREATE TABLE IF NOT EXISTS room_rules (key TEXT PRIMARY KEY, rules TEXT NOT NULL);`,
 ];
 
 /** The schema version this server writes. */

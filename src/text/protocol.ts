@@ -156,6 +156,22 @@ export const happened = {
   moved: (names: string, room: string) => `${names} went to ${room}`,
 } as const;
 
+/** The verbs of moderation notices (`alice gave operator to bob`), used by {@linkcode say.moderation}. */
+const MODERATION_WORDS: Record<string, string> = {
+  op: "gave operator to",
+  deop: "took operator from",
+  voice: "gave voice to",
+  devoice: "took voice from",
+  kick: "kicked",
+  ban: "banned",
+  unban: "unbanned",
+  mute: "muted",
+  unmute: "unmuted",
+  invite: "invited",
+  mode: "set modes",
+  claim: "claimed",
+};
+
 /** Every sentence the server sends, as whole lines without the newline. */
 export const say = {
   hello: (name: string, others: readonly string[], count: number) =>
@@ -270,6 +286,41 @@ export const say = {
   wrongPassword: (name: string) => error(`wrong password for ${name}`),
   loginThrottled: (seconds: number) => error(`too many wrong passwords; try again in ${seconds} s`),
   loginBusy: error("too many logins at once; try again in a moment"),
+  // Moderation (see src/core/moderation.ts).
+  moderation: (by: string, action: string, target = "", reason?: string) =>
+    notice(
+      `${by} ${MODERATION_WORDS[action] ?? action}${target ? ` ${target}` : ""}` +
+        (reason ? ` (${reason})` : ""),
+    ),
+  kicked: (room: string, by: string, reason?: string) =>
+    notice(`${by} kicked you out of ${room}${reason ? ` (${reason})` : ""}`),
+  invited: (room: string, by: string) => notice(`${by} invites you to ${room}: /join ${room}`),
+  masksHeader: (room: string, list: string, count: number) =>
+    notice(`${list === "mutes" ? "Mutes" : "Bans"} of ${room} (${count})${count ? ":" : ""}`),
+  maskEntry: (mask: string, by: string) => notice(`  ${mask} (by ${by})`),
+  modes: (room: string, modes: string, founder: string | null, ops: readonly string[]) =>
+    notice(
+      `Modes of ${room}: ${modes}; ` +
+        (founder ? `held by ${founder}` : "held by no one (/claim)") +
+        (ops.length ? `; operators: ${ops.join(", ")}` : ""),
+    ),
+  notOperator: (room: string) => error(`you are not an operator of ${room}`),
+  banned: (room: string) => error(`you are banned from ${room}`),
+  inviteOnly: (room: string) => error(`${room} is invite-only; an operator can /invite you`),
+  badKey: (room: string) => error(`${room} needs its key: /join ${room} KEY`),
+  roomFull: (room: string, max: number) => error(`${room} is full (at most ${max} members)`),
+  moderated: (room: string) =>
+    error(`${room} is moderated: only voiced members and operators speak; it was not sent`),
+  muted: (room: string) => error(`you are muted in ${room}; it was not sent`),
+  badMask: (mask: string) =>
+    error(`${mask} is no mask: NAME, account:NAME, an address or CIDR (* and ? match)`),
+  noSuchMask: (mask: string) => error(`${mask} is not on the list`),
+  badMode: (mode: string) =>
+    error(`cannot set ${mode}; modes: +t +n +m +i +s, +k KEY, +l N (- takes one off)`),
+  needsAccount: (name: string) => error(`${name} is not logged in; roles belong to accounts`),
+  notInRoom: (name: string, room: string) => error(`${name} is not in ${room}`),
+  roomHeld: (room: string, founder: string | null) =>
+    error(founder ? `${room} is held by ${founder} already` : `${room} belongs to no one`),
   /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
   tooFast: error("too much input too fast; goodbye"),
 } as const;

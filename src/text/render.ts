@@ -31,6 +31,19 @@ export function renderText(event: Event): string {
       return event.self ? say.renamed(event.name) : say.othersRenamed(event.old, event.name);
     case "topic":
       return say.topicSet(event.by, event.topic);
+    case "moderation":
+      return say.moderation(event.by, event.action, event.target ?? event.room, event.reason);
+    case "kicked":
+      return say.kicked(event.room, event.by, event.reason);
+    case "invited":
+      return say.invited(event.room, event.by);
+    case "bans": {
+      const lines = [say.masksHeader(event.room, event.list, event.masks.length)];
+      for (const { mask, by } of event.masks) lines.push(say.maskEntry(mask, by));
+      return lines.join("\n");
+    }
+    case "modes":
+      return say.modes(event.room, event.modes, event.founder, event.ops);
     case "greeting":
       return `${WELCOME}\n${limitsLine(event.maxLine)}\n${NAME_PROMPT}`;
     case "prompt":
@@ -165,6 +178,32 @@ export function problemText(problem: Problem): string {
       return say.loginThrottled(problem.seconds);
     case "loginBusy":
       return say.loginBusy;
+    case "notOperator":
+      return say.notOperator(problem.room);
+    case "banned":
+      return say.banned(problem.room);
+    case "inviteOnly":
+      return say.inviteOnly(problem.room);
+    case "badKey":
+      return say.badKey(problem.room);
+    case "roomFull":
+      return say.roomFull(problem.room, problem.max);
+    case "moderated":
+      return say.moderated(problem.room);
+    case "muted":
+      return say.muted(problem.room);
+    case "badMask":
+      return say.badMask(problem.mask);
+    case "noSuchMask":
+      return say.noSuchMask(problem.mask);
+    case "badMode":
+      return say.badMode(problem.mode);
+    case "needsAccount":
+      return say.needsAccount(problem.name);
+    case "notInRoom":
+      return say.notInRoom(problem.name, problem.room);
+    case "roomHeld":
+      return say.roomHeld(problem.room, problem.founder);
     case "internal":
       return say.internalError;
   }

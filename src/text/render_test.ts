@@ -178,6 +178,31 @@ const EXPECTED: [Event, string][] = [
     { type: "unregistered", time, account: "ann" },
     "-- The account ann is deleted; its name is free for anyone",
   ],
+  [
+    {
+      type: "moderation",
+      time,
+      room: "dev",
+      by: "ann",
+      action: "kick",
+      target: "bob",
+      reason: "spam",
+    },
+    "-- ann kicked bob (spam)",
+  ],
+  [
+    { type: "kicked", time, room: "dev", by: "ann", reason: "spam" },
+    "-- ann kicked you out of dev (spam)",
+  ],
+  [{ type: "invited", time, room: "dev", by: "ann" }, "-- ann invites you to dev: /join dev"],
+  [
+    { type: "bans", time, room: "dev", list: "bans", masks: [{ mask: "bob", by: "ann" }] },
+    "-- Bans of dev (1):\n--   bob (by ann)",
+  ],
+  [
+    { type: "modes", time, room: "dev", modes: "+nt", founder: "ann", ops: ["cy"], voices: [] },
+    "-- Modes of dev: +nt; held by ann; operators: cy",
+  ],
 ];
 
 /** Every error code, with its line in today's wording. */
@@ -235,6 +260,37 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     "!! too many wrong passwords; try again in 4 s",
   ],
   loginBusy: [{ code: "loginBusy" }, say.loginBusy],
+  notOperator: [{ code: "notOperator", room: "dev" }, "!! you are not an operator of dev"],
+  banned: [{ code: "banned", room: "dev" }, "!! you are banned from dev"],
+  inviteOnly: [
+    { code: "inviteOnly", room: "dev" },
+    "!! dev is invite-only; an operator can /invite you",
+  ],
+  badKey: [{ code: "badKey", room: "dev" }, "!! dev needs its key: /join dev KEY"],
+  roomFull: [{ code: "roomFull", room: "dev", max: 2 }, "!! dev is full (at most 2 members)"],
+  moderated: [
+    { code: "moderated", room: "dev" },
+    "!! dev is moderated: only voiced members and operators speak; it was not sent",
+  ],
+  muted: [{ code: "muted", room: "dev" }, "!! you are muted in dev; it was not sent"],
+  badMask: [
+    { code: "badMask", mask: "a b" },
+    "!! a b is no mask: NAME, account:NAME, an address or CIDR (* and ? match)",
+  ],
+  noSuchMask: [{ code: "noSuchMask", mask: "zed" }, "!! zed is not on the list"],
+  badMode: [
+    { code: "badMode", mode: "+x" },
+    "!! cannot set +x; modes: +t +n +m +i +s, +k KEY, +l N (- takes one off)",
+  ],
+  needsAccount: [
+    { code: "needsAccount", name: "zed" },
+    "!! zed is not logged in; roles belong to accounts",
+  ],
+  notInRoom: [{ code: "notInRoom", name: "zed", room: "dev" }, "!! zed is not in dev"],
+  roomHeld: [
+    { code: "roomHeld", room: "dev", founder: "ann" },
+    "!! dev is held by ann already",
+  ],
   internal: [{ code: "internal" }, say.internalError],
 };
 
@@ -244,7 +300,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 26, "every event type but errors");
+  assertEquals(kinds.size, 31, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 

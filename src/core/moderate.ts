@@ -1,0 +1,428 @@
+/**
+ * The moderation commands of the command table (`/op`, `/kick`, `/ban`, `/mode` …):
+ * each finds its room's rules, asks {@linkcode RoomRules.check} whether the member may,
+ * does it, tells the room a `moderation` event, logs it and counts it. Front-ends only
+ * render what comes of it.
+ *
+ * @module
+ */
+
+import type { Command } from "./commands.ts";
+import type { Hub } from "./hub.ts";
+import type { ModerationAction, Problem } from "./events.ts";
+import { FLAG_MODES, matches, parseMask, type Power, RoomRules } from "./moderation.ts";
+import { LOBBY, nameKey, roomKey } from "./protocol.ts";
+import type { Session } from "./session.ts";
+import type { Room } from "./room.ts";
+
+/** The most characters of a kick's reason. */
+const REASON_MAX = 200;
+/** The longest room key (`+k`). */
+const KEY_MAX = 32;
+
+/** The room of `session` and its rules, if `session` may use `power` there; else refused (`null`). */
+function authorize(
+  hub: Hub,
+  session: Session,
+  power: Power = "operate",
+): { room: Room<Session>; rules: RoomRules } | null {
+  const room = session.member.room;
+  const rules = room ? hub.roomRules.get(room.key) : undefined;
+  if (!room || !rules) {
+    hub.refuse(session, { code: "notOperator", room: room?.name ?? LOBBY });
+    return null;
+  }
+  const problem = rules.check(room.name, session.member.account, power);
+  if (problem !== null) {
+    hub.refuse(session, problem);
+    return null;
+  }
+  return { room, rules };
+}
+
+/** Whether `session` is an operator of its room (for `/help`). */
+function isOperator(hub: Hub, session: Session): boolean {
+  const room = session.member.room;
+  return room !== null && hub.roomRules.get(room.key)?.isOperator(session.member.account) === true;
+}
+
+/** Whether `session` is in a room with rules (any but the lobby), for `/help`. */
+function inRoomWithRules(hub: Hub, session: Session): boolean {
+  const room = session.member.room;
+  return room !== null && hub.roomRules.has(room.key);
+}
+
+/** The member called `name` in `room`, or refused (`null`). */
+function memberIn(hub: Hub, session: Session, room: Room<Session>, name: string): Session | null {
+  const target = hub.members.get(nameKey(name));
+  if (!target?.name) {
+    hub.refuse(session, { code: "noSuchMember", name });
+    return null;
+  }
+  if (target.room !== room) {
+    hub.refuse(session, { code: "notInRoom", name: target.name, room: room.name });
+    return null;
+  }
+  return target;
+}
+
+/** Tells `room` (and the log, and `/metrics`) that `by` did `action` to `target`. */
+function done(
+  hub: Hub,
+  by: Session,
+  room: Room<Session>,
+  action: ModerationAction,
+  target: string,
+  reason?: string,
+  except: Session | null = null,
+): void {
+  const name = by.member.name!;
+  const event = reason === undefined
+    ? { type: "moderation" as const, time: Date.now(), room: room.name, by: name, action, target }
+    : {
+      type: "moderation" as const,
+      time: Date.now(),
+      room: room.name,
+      by: name,
+      action,
+      target,
+      reason,
+    };
+  if (action === "invite") {
+    // An invitation is between the two (IRC tells no other member): the inviter is told.
+    for (const each of by.connections()) each.tell(event);
+  } else {
+    room.introduce(by.member);
+    room.tell(event, except);
+  }
+  hub.log.event({ event: "moderation", name, text: action, target, room: room.name, reason });
+  hub.metrics.moderation.with(action).inc();
+  if (hub.roomRules.get(room.key)?.held) hub.saveRules(room.key);
+}
+
+/** The first word of `rest` and what follows it, trimmed. */
+function split(rest: string): [string, string] {
+  const gap = rest.search(/\s/);
+  return gap === -1 ? [rest, ""] : [rest.slice(0, gap), rest.slice(gap + 1).trim()];
+}
+
+/** A command that grants or takes a role (`/op`, `/voice` …) from a logged-in member. */
+function roleCommand(
+  name: "op" | "deop" | "voice" | "devoice",
+  summary: string,
+): Command {
+  return {
+    name: "/" + name,
+    usage: `/${name} NAME`,
+    summary,
+    needsArgument: true,
+    mayUse: isOperator,
+    run(hub, session, rest) {
+      const held = authorize(hub, session);
+      if (!held) return;
+      const { room, rules } = held;
+      const target = memberIn(hub, session, room, split(rest)[0]);
+      if (!target) return;
+      const account = target.member.account;
+      if (account === null) {
+        return hub.refuse(session, { code: "needsAccount", name: target.name! });
+      }
+      if (name === "deop" && account === rules.founder) {
+        return hub.refuse(session, { code: "roomHeld", room: room.name, founder: target.name! });
+      }
+      const set = name === "op" || name === "deop" ? rules.ops : rules.voices;
+      if (name === "op" || name === "voice") set.add(account);
+      else set.delete(account);
+      done(hub, session, room, name, target.name!);
+    },
+  };
+}
+
+/** A command that adds a ban or mute (`list`) to the member's room. */
+function maskCommand(name: "ban" | "mute", summary: string): Command {
+  return {
+    name: "/" + name,
+    usage: `/${name} MASK`,
+    summary,
+    needsArgument: true,
+    mayUse: isOperator,
+    run(hub, session, rest) {
+      const held = authorize(hub, session);
+      if (!held) return;
+      const { room, rules } = held;
+      const text = split(rest)[0];
+      const by = session.member.name!;
+      const mask = parseMask(text, by);
+      if ("code" in mask) return hub.refuse(session, mask);
+      const list = name === "ban" ? rules.bans : rules.mutes;
+      const added = [mask];
+      // A member here by that very name: its account (or, a guest's, its address) too, so
+      // that a rename, a reconnect or another connection does not let it back.
+      const present = mask.kind === "name" ? hub.members.get(nameKey(text)) : undefined;
+      if (present?.name) {
+        const subject = hub.subject(present);
+        const also = subject.account !== null
+          ? parseMask(`account:${hub.accounts.accountName(subject.account) ?? subject.account}`, by)
+          : parseMask(`address:${subject.address}`, by);
+        if (!("code" in also)) added.push({ ...also, for: text });
+      }
+      for (const each of added) {
+        if (!list.some((old) => old.kind === each.kind && old.mask === each.mask)) list.push(each);
+      }
+      done(hub, session, room, name, text);
+      if (name !== "ban") return;
+      // Whoever the ban matches leaves the room (an operator is never banned from it).
+      for (const member of [...room.members]) {
+        const subject = hub.subject(member);
+        if (rules.isOperator(subject.account)) continue;
+        if (!list.some((ban) => matches(ban, subject))) continue;
+        room.introduce(member);
+        kickOut(hub, session, room, member, "banned");
+      }
+    },
+  };
+}
+
+/** A command that takes a mask off the room's bans or mutes. */
+function unmaskCommand(name: "unban" | "unmute", summary: string): Command {
+  return {
+    name: "/" + name,
+    usage: `/${name} MASK`,
+    summary,
+    needsArgument: true,
+    mayUse: isOperator,
+    run(hub, session, rest) {
+      const held = authorize(hub, session);
+      if (!held) return;
+      const { room, rules } = held;
+      const text = split(rest)[0];
+      const key = name === "unban" ? "bans" : "mutes";
+      // Lifting a name's ban lifts what banning it added (its account or address).
+      const kept = rules[key].filter((mask) => mask.mask !== text && mask.for !== text);
+      if (kept.length === rules[key].length) {
+        return hub.refuse(session, { code: "noSuchMask", mask: text });
+      }
+      rules[key] = kept;
+      done(hub, session, room, name, text);
+    },
+  };
+}
+
+/** Takes `target` out of `room` to the lobby (or, an IRC member, out of any) and tells it why. */
+function kickOut(
+  hub: Hub,
+  by: Session,
+  room: Room<Session>,
+  target: Session,
+  reason?: string,
+): void {
+  const byName = by.member.name!;
+  const time = Date.now();
+  for (const each of target.connections()) {
+    each.tell(
+      reason === undefined
+        ? { type: "kicked", time, room: room.name, by: byName }
+        : { type: "kicked", time, room: room.name, by: byName, reason },
+    );
+  }
+  const why = reason === undefined ? `kicked by ${byName}` : `kicked by ${byName}: ${reason}`;
+  hub.part(target, why, true);
+}
+
+/** Applies the mode changes `spec` (`+mi-t`, then `+k`'s key and `+l`'s limit from `params`). */
+function applyModes(rules: RoomRules, spec: string, params: string[]): Problem | string {
+  if (!/^[+-]/.test(spec)) return { code: "badMode", mode: spec };
+  let adding = true;
+  let changed = "";
+  let lastSign = "";
+  const used: string[] = [];
+  for (const letter of spec) {
+    if (letter === "+" || letter === "-") {
+      adding = letter === "+";
+      continue;
+    }
+    const sign = adding ? "+" : "-";
+    const mark = sign === lastSign ? letter : sign + letter;
+    if (FLAG_MODES.includes(letter)) {
+      if (adding) rules.modes.add(letter);
+      else rules.modes.delete(letter);
+    } else if (letter === "k") {
+      if (adding) {
+        const key = params.shift();
+        if (!key || key.length > KEY_MAX || /[\s,]/.test(key)) {
+          return { code: "badMode", mode: "+k" };
+        }
+        rules.key = key;
+        used.push(key);
+      } else {
+        rules.key = null;
+      }
+    } else if (letter === "l") {
+      if (adding) {
+        const limit = Number(params.shift());
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
+          return { code: "badMode", mode: "+l" };
+        }
+        rules.limit = limit;
+        used.push(String(limit));
+      } else {
+        rules.limit = null;
+      }
+    } else {
+      return { code: "badMode", mode: sign + letter };
+    }
+    changed += mark;
+    lastSign = sign;
+  }
+  if (changed === "") return { code: "badMode", mode: spec };
+  return [changed, ...used].join(" ");
+}
+
+/** The moderation commands, in the order `/help` lists them. */
+export const MODERATION_COMMANDS: readonly Command[] = [
+  {
+    name: "/claim",
+    usage: "/claim",
+    summary: "hold your room (one no one holds) with your account: you are its founder",
+    mayUse: (hub, session) => {
+      const room = session.member.room;
+      return session.member.account !== null && room !== null &&
+        hub.roomRules.get(room.key)?.held === false;
+    },
+    run(hub, session) {
+      const member = session.member;
+      const room = member.room;
+      const rules = room ? hub.roomRules.get(room.key) : undefined;
+      if (!room || !rules) {
+        return hub.refuse(session, { code: "roomHeld", room: LOBBY, founder: null });
+      }
+      if (member.account === null) {
+        return hub.refuse(session, { code: "needsAccount", name: member.name! });
+      }
+      if (rules.founder !== null) {
+        const founder = hub.accounts.accountName(rules.founder) ?? rules.founder;
+        return hub.refuse(session, { code: "roomHeld", room: room.name, founder });
+      }
+      rules.founder = member.account;
+      rules.modes.add("t");
+      done(hub, session, room, "claim", room.name);
+    },
+  },
+  roleCommand("op", "make NAME (logged in) an operator of your room"),
+  roleCommand("deop", "take operator from NAME"),
+  roleCommand("voice", "let NAME (logged in) speak in your moderated room"),
+  roleCommand("devoice", "take voice from NAME"),
+  {
+    name: "/kick",
+    usage: "/kick NAME [REASON]",
+    summary: "send NAME out of your room, to the lobby",
+    needsArgument: true,
+    mayUse: isOperator,
+    run(hub, session, rest) {
+      const held = authorize(hub, session);
+      if (!held) return;
+      const { room, rules } = held;
+      const [name, why] = split(rest);
+      const target = memberIn(hub, session, room, name);
+      if (!target) return;
+      if (target.member === session.member) return hub.refuse(session, { code: "thatIsYou" });
+      if (target.member.account !== null && target.member.account === rules.founder) {
+        return hub.refuse(session, { code: "notOperator", room: room.name });
+      }
+      const reason = why === "" ? undefined : [...why].slice(0, REASON_MAX).join("");
+      // Its join, if still unannounced, is settled first: none is told after it has gone.
+      room.introduce(target.member);
+      done(hub, session, room, "kick", target.name!, reason, target.member);
+      kickOut(hub, session, room, target, reason);
+    },
+  },
+  maskCommand("ban", "ban MASK from your room: NAME, account:NAME, an address or CIDR"),
+  unmaskCommand("unban", "lift the ban MASK"),
+  {
+    name: "/bans",
+    usage: "/bans",
+    summary: "your room's bans and mutes",
+    mayUse: isOperator,
+    run(hub, session) {
+      const held = authorize(hub, session);
+      if (!held) return;
+      const { room, rules } = held;
+      const time = Date.now();
+      for (const list of ["bans", "mutes"] as const) {
+        const masks = rules[list].map(({ mask, by }) => ({ mask, by }));
+        session.tell({ type: "bans", time, room: room.name, list, masks });
+      }
+    },
+  },
+  maskCommand("mute", "silence MASK in your room (NAME, account:NAME, an address)"),
+  unmaskCommand("unmute", "let MASK speak again"),
+  {
+    name: "/invite",
+    usage: "/invite NAME",
+    summary: "let NAME into your room even while it is invite-only",
+    needsArgument: true,
+    mayUse: inRoomWithRules,
+    run(hub, session, rest) {
+      const member = session.member;
+      const room = member.room;
+      const rules = room ? hub.roomRules.get(room.key) : undefined;
+      if (!room || !rules) return hub.refuse(session, { code: "notOperator", room: LOBBY });
+      // Anyone in a room may invite to it; to an invite-only one, its operators.
+      if (rules.modes.has("i") || rules.held) {
+        const problem = rules.check(room.name, member.account, "operate");
+        if (problem !== null && rules.modes.has("i")) return hub.refuse(session, problem);
+      }
+      const name = split(rest)[0];
+      const target = hub.members.get(nameKey(name));
+      if (!target?.name) return hub.refuse(session, { code: "noSuchMember", name });
+      if (target.member === member) return hub.refuse(session, { code: "thatIsYou" });
+      rules.invite(hub.subject(target));
+      const time = Date.now();
+      for (const each of target.connections()) {
+        each.tell({ type: "invited", time, room: room.name, by: member.name! });
+      }
+      done(hub, session, room, "invite", target.name);
+    },
+  },
+  {
+    name: "/mode",
+    usage: "/mode [ROOM] [+tnmis-… [KEY] [N]]",
+    mayUse: inRoomWithRules,
+    summary:
+      "show a room's modes, or set yours: +t topic by operators, +m moderated, +i invite-only, +k KEY, +l N, +s secret, +n",
+    run(hub, session, rest) {
+      const words = rest === "" ? [] : rest.split(/\s+/);
+      const member = session.member;
+      let room = member.room;
+      if (words.length > 0 && !/^[+-]/.test(words[0])) {
+        const named = hub.rooms.get(roomKey(words.shift()!));
+        if (!named) return hub.refuse(session, { code: "noSuchRoom", room: rest.split(/\s+/)[0] });
+        room = named;
+      }
+      if (!room) return hub.refuse(session, { code: "usage", usage: this.usage });
+      const rules = hub.roomRules.get(room.key);
+      if (words.length === 0) {
+        const name = (key: string) => hub.accounts.accountName(key) ?? key;
+        return session.tell({
+          type: "modes",
+          time: Date.now(),
+          room: room.name,
+          modes: rules?.modeString(room === member.room) ?? "+",
+          founder: rules?.founder ? name(rules.founder) : null,
+          ops: [...rules?.ops ?? []].map(name),
+          voices: [...rules?.voices ?? []].map(name),
+        });
+      }
+      if (room !== member.room) {
+        return hub.refuse(session, { code: "notInRoom", name: member.name!, room: room.name });
+      }
+      const held = authorize(hub, session);
+      if (!held) return;
+      // Tried on a copy first: a bad change in the middle leaves the modes as they were.
+      const trial = applyModes(RoomRules.from(held.rules.data()), words[0], words.slice(1));
+      if (typeof trial !== "string") return hub.refuse(session, trial);
+      const changed = applyModes(held.rules, words[0], words.slice(1)) as string;
+      done(hub, session, room, "mode", changed);
+    },
+  },
+];
