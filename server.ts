@@ -144,6 +144,8 @@ export interface ServerOptions {
   registration?: "open" | "closed";
   /** Only those logged in to an account may chat; guests are refused. Default false. */
   requireAccount?: boolean;
+  /** Names of the accounts that are server operators while logged in (`--admins`). Default none. */
+  admins?: readonly string[];
   /** How costly new password hashes are. Default scrypt N=2^15, r=8, p=1 (tests lower it). */
   hashCost?: HashCost;
   /** Log every message as well as joins and leaves. Default false. */
@@ -622,6 +624,8 @@ OPTIONS:
   --redis-ca FILE       PEM certificate(s) to trust for a rediss:// Redis (a private CA)
   --registration MODE   open (default): anyone may /register the name they hold;
                         closed: only the operator makes accounts (server.ts account add)
+  --admins NAME,...     accounts that are server operators while logged in to them: they
+                        operate every room and may /kill, /announce (IRC: OPER, KILL, WALLOPS)
   --require-account     only those logged in to an account may chat (no guests; IRC
                         users log in with SASL before CAP END)
   --nick-timeout SECONDS
@@ -776,6 +780,7 @@ async function main(): Promise<void> {
         redis: { type: "string" },
         "redis-ca": { type: "string" },
         registration: { type: "string" },
+        admins: { type: "string" },
         "require-account": { type: "boolean" },
         "nick-timeout": { type: "string" },
         "irc-register-before-connect": { type: "boolean" },
@@ -856,6 +861,7 @@ async function main(): Promise<void> {
       redisCa: values["redis-ca"],
       registration,
       requireAccount: values["require-account"],
+      admins: values.admins?.split(",").map((name) => name.trim()).filter((name) => name !== ""),
       nickTimeout: nickTimeout === undefined ? undefined : nickTimeout * 1000,
       ircRegisterBeforeConnect: values["irc-register-before-connect"],
     };

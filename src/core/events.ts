@@ -51,6 +51,8 @@ export type Problem =
   | { readonly code: "loginThrottled"; readonly seconds: number }
   | { readonly code: "loginBusy" }
   | { readonly code: "notOperator"; readonly room: string }
+  /** Only a server operator (an account of `--admins`, logged in) may do that. */
+  | { readonly code: "notServerOperator" }
   | { readonly code: "banned"; readonly room: string }
   | { readonly code: "inviteOnly"; readonly room: string }
   | { readonly code: "badKey"; readonly room: string }
@@ -141,7 +143,10 @@ export type ModerationAction =
   | "unmute"
   | "invite"
   | "mode"
-  | "claim";
+  | "claim"
+  /** A server operator's: a member disconnected (`/kill`), a notice to everyone (`/announce`). */
+  | "kill"
+  | "announce";
 
 /** A moderation action in `room` by `by` on `target` (a name, a mask, or the modes changed). */
 export interface ModerationEvent extends Timed {
@@ -257,6 +262,10 @@ export type Reply =
       readonly ops: readonly string[];
       readonly voices: readonly string[];
     }
+    /** A server operator (`by`) disconnected this member (`/kill`); the connection ends. */
+    | { readonly type: "killed"; readonly by: string; readonly reason?: string }
+    /** A server operator's notice to everyone connected (`/announce`, IRC's WALLOPS). */
+    | { readonly type: "announcement"; readonly by: string; readonly text: string }
     | { readonly type: "bye" }
     | { readonly type: "shutdown"; readonly reason: string }
   );

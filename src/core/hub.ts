@@ -61,6 +61,8 @@ export interface HubOptions {
   history: number;
   /** Log every message as well as joins and leaves. */
   verbose: boolean;
+  /** Names of the accounts that are server operators (`--admins`), while logged in. */
+  admins?: readonly string[];
 }
 
 /** Called with every message the hub posts (history and a cluster bus hook in here). */
@@ -161,6 +163,8 @@ export class Hub implements ClusterHub {
   readonly commands: ReadonlyMap<string, Command>;
   /** The {@linkcode nameKey}s of names no member may take. */
   readonly #reserved = new Set(RESERVED_NAMES.map(nameKey));
+  /** The keys of the server operators' accounts (`--admins`). */
+  readonly #admins: ReadonlySet<string>;
 
   /**
    * Makes an empty hub; `log` is the operator's log, `history` keeps rooms'
@@ -173,6 +177,7 @@ export class Hub implements ClusterHub {
     commands: readonly Command[] = COMMANDS,
   ) {
     this.commands = new Map(commands.map((command) => [command.name, command]));
+    this.#admins = new Set((options.admins ?? []).map(nameKey));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
   }
 
@@ -841,6 +846,12 @@ export class Hub implements ClusterHub {
     this.log.event({ event: "shed", count: dropped, text: `${mib} MiB` });
   }
 
+  /** Whether `session`'s member is a server operator: logged in to an account of `--admins`. */
+  isServerOperator(session: Session): boolean {
+    const account = session.member.account;
+    return account !== null && this.#admins.has(account);
+  }
+
   /** Tells every session `reason`, closes them all (draining) and stops notices. */
   shutdown(reason: string = reasons.serverStopped): void {
     this.closing = true;
@@ -1119,6 +1130,7 @@ function dropReason(reason: string | undefined): DropReason | null {
 /** Refusals by room rules and roles, counted in `/metrics`. */
 const RULE_CODES: ReadonlySet<string> = new Set([
   "notOperator",
+  "notServerOperator",
   "banned",
   "inviteOnly",
   "badKey",

@@ -27,12 +27,16 @@ function authorize(
   power: Power = "operate",
 ): { room: Room<Session>; rules: RoomRules } | null {
   const room = session.member.room;
-  const rules = room ? hub.roomRules.get(room.key) : undefined;
+  const serverOperator = hub.isServerOperator(session);
+  // A server operator operates the lobby too: its rules there are made for the command, not kept.
+  const rules = room
+    ? hub.roomRules.get(room.key) ?? (serverOperator ? new RoomRules() : undefined)
+    : undefined;
   if (!room || !rules) {
     hub.refuse(session, { code: "notOperator", room: room?.name ?? LOBBY });
     return null;
   }
-  const problem = rules.check(room.name, session.member.account, power);
+  const problem = rules.check(room.name, session.member.account, power, serverOperator);
   if (problem !== null) {
     hub.refuse(session, problem);
     return null;
@@ -43,7 +47,33 @@ function authorize(
 /** Whether `session` is an operator of its room (for `/help`). */
 function isOperator(hub: Hub, session: Session): boolean {
   const room = session.member.room;
+  if (room !== null && hub.isServerOperator(session)) return true;
   return room !== null && hub.roomRules.get(room.key)?.isOperator(session.member.account) === true;
+}
+
+/** Whether `session` is a server operator (for `/help`). */
+function isServerOperator(hub: Hub, session: Session): boolean {
+  return hub.isServerOperator(session);
+}
+
+/** Whether `session` may use a server operator's command; else refused. */
+function authorizeServer(hub: Hub, session: Session): boolean {
+  if (hub.isServerOperator(session)) return true;
+  hub.refuse(session, { code: "notServerOperator" });
+  return false;
+}
+
+/** Logs and counts a server operator's `action` (it has no room: told as it is done). */
+function serverDone(
+  hub: Hub,
+  by: Session,
+  action: "kill" | "announce",
+  target: string,
+  reason?: string,
+): void {
+  const name = by.member.name!;
+  hub.log.event({ event: "moderation", name, text: action, target, reason });
+  hub.metrics.moderation.with(action).inc();
 }
 
 /** Whether `session` is in a room with rules (any but the lobby), for `/help`. */
@@ -425,4 +455,49 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       done(hub, session, room, "mode", changed);
     },
   },
+  {
+    name: "/kill",
+    usage: "/kill NAME [REASON]",
+    summary: "disconnect a member (all its connections), its room told why (server operators)",
+    needsArgument: true,
+    mayUse: isServerOperator,
+    run(hub, session, rest) {
+      if (!authorizeServer(hub, session)) return;
+      const [name, why] = split(rest);
+      const target = hub.members.get(nameKey(name));
+      if (!target?.name) return hub.refuse(session, { code: "noSuchMember", name });
+      const by = session.member.name!;
+      const reason = why === "" ? undefined : why.slice(0, REASON_MAX);
+      const time = Date.now();
+      const event = reason === undefined
+        ? { type: "killed" as const, time, by }
+        : { type: "killed" as const, time, by, reason };
+      serverDone(hub, session, "kill", target.name, reason);
+      const connections = target.connections();
+      for (const each of connections) each.tell(event);
+      const leaving = reason === undefined ? `killed by ${by}` : `killed by ${by}: ${reason}`;
+      // The attached connections first, the lead last: only its leave is told, with the reason.
+      for (const each of connections.reverse()) hub.leave(each, leaving, true);
+    },
+  },
+  announceCommand("/announce"),
+  announceCommand("/wallops"),
 ];
+
+/** `/announce TEXT` (or `/wallops`): a server operator's notice to everyone connected. */
+function announceCommand(name: "/announce" | "/wallops"): Command {
+  return {
+    name,
+    usage: `${name} TEXT`,
+    summary: "a notice to everyone connected (server operators)",
+    needsArgument: true,
+    mayUse: isServerOperator,
+    run(hub, session, rest) {
+      if (!authorizeServer(hub, session)) return;
+      const by = session.member.name!;
+      const event = { type: "announcement" as const, time: Date.now(), by, text: rest };
+      serverDone(hub, session, "announce", "*", rest);
+      for (const each of hub.sessions) if (each.name !== null) each.tell(event);
+    },
+  };
+}

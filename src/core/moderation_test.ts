@@ -385,3 +385,85 @@ test("moderation: a member kicked before its join was announced is never announc
   room.flushNotices(true);
   assertEquals(cy.take(), [], "no 'bob joined' after the kick");
 });
+
+/** A hub whose accounts hash cheaply, with `admins` its server operators. */
+function adminHub(...admins: string[]): MemoryHub {
+  const hub = new MemoryHub({ admins });
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), { ...DEFAULT_POLICY, cost: CHEAP });
+  return hub;
+}
+
+test("server operators: an --admins account operates every room, the lobby included, only while logged in", async () => {
+  using hub = adminHub("Boss");
+  const ann = await account(hub, "ann");
+  ann.say("/join dev");
+  const boss = guest(hub, "boss", "192.0.2.5:1");
+  boss.say("/join dev", "/op boss");
+  assertEquals(boss.take().at(-1), say.notOperator("dev"), "a guest holding the name is not one");
+  boss.say("/register pass-boss");
+  await hub.accounts.idle();
+  drain(ann, boss);
+  boss.say("/op boss");
+  assertEquals(boss.take(), ["-- boss gave operator to boss"]);
+  boss.say("/mode -t");
+  assertEquals(boss.take(), ["-- boss set modes -t"]);
+  const gus = guest(hub, "gus", "192.0.2.6:1");
+  boss.say("/join lobby");
+  drain(ann, boss, gus);
+  boss.say("/kick gus spam");
+  assertEquals(boss.take(), ["-- boss kicked gus (spam)"]);
+  boss.say("/logout");
+  await hub.accounts.idle();
+  boss.take();
+  boss.say("/kick ann");
+  assertEquals(boss.take(), [say.notOperator("lobby")], "no longer, once logged out");
+});
+
+test("server operators: /kill disconnects every connection of a member, its room told why; others are refused", async () => {
+  using hub = adminHub("boss");
+  const boss = await account(hub, "boss");
+  const bob = await account(hub, "bob", "192.0.2.2:1");
+  const cy = guest(hub, "cy", "192.0.2.3:1");
+  const bob2 = guest(hub, "bob", "192.0.2.2:2");
+  bob2.say("pass-bob");
+  await hub.accounts.idle();
+  bob.say("/join dev");
+  cy.say("/join dev");
+  drain(boss, bob, bob2, cy);
+  cy.say("/kill bob", "/announce hi", "/wallops hi");
+  assertEquals(cy.take(), Array(3).fill(say.notServerOperator));
+  boss.say("/help");
+  assert(boss.take().some((line) => line.includes("/kill NAME")));
+  cy.say("/help");
+  assert(!cy.take().some((line) => line.includes("/kill") || line.includes("/announce")));
+  boss.say("/kill zed");
+  assertEquals(boss.take(), [say.noSuchMember("zed")]);
+  boss.say("/kill bob flooding");
+  assertEquals(bob.take(), [say.killed("boss", "flooding")]);
+  assertEquals(bob2.take(), [say.killed("boss", "flooding")]);
+  assert(bob.closed && bob2.closed, "every connection of bob is closed");
+  assertEquals(cy.take(), ["-- bob left (killed by boss: flooding)"]);
+  assertEquals(hub.members.has("bob"), false);
+  assert(hub.logged.some((line) => line.includes("boss kill bob")), hub.logged.join("\n"));
+  assertEquals(hub.metrics.moderation.with("kill").value, 1);
+  assertEquals(hub.metrics.moderationRefused.with("notServerOperator").value, 3);
+});
+
+test("server operators: /announce and /wallops tell everyone connected, as text and JSON", async () => {
+  using hub = adminHub("boss");
+  const boss = await account(hub, "boss");
+  const cy = guest(hub, "cy", "192.0.2.3:1");
+  cy.say("/join dev");
+  drain(cy, boss);
+  boss.say("/announce restart at noon", "/wallops back soon");
+  const lines = [
+    say.announcement("boss", "restart at noon"),
+    say.announcement("boss", "back soon"),
+  ];
+  assertEquals(cy.take(), lines);
+  assertEquals(boss.take(), lines);
+  assertEquals(hub.metrics.moderation.with("announce").value, 2);
+  const { time: _, ...json } = toJson({ type: "announcement", time: 0, by: "boss", text: "hi" });
+  assertEquals(json, { type: "announcement", by: "boss", text: "hi" });
+  assertEquals(toJson(failed({ code: "notServerOperator" })).code, "notServerOperator");
+});

@@ -170,6 +170,8 @@ const MODERATION_WORDS: Record<string, string> = {
   invite: "invited",
   mode: "set modes",
   claim: "claimed",
+  kill: "disconnected",
+  announce: "announced",
 };
 
 /** Every sentence the server sends, as whole lines without the newline. */
@@ -294,6 +296,10 @@ export const say = {
     ),
   kicked: (room: string, by: string, reason?: string) =>
     notice(`${by} kicked you out of ${room}${reason ? ` (${reason})` : ""}`),
+  killed: (by: string, reason?: string) =>
+    notice(`${by} disconnected you${reason ? ` (${reason})` : ""}`),
+  announcement: (by: string, text: string) => notice(`Announcement from ${by}: ${text}`),
+  notServerOperator: error("you are not a server operator"),
   invited: (room: string, by: string) => notice(`${by} invites you to ${room}: /join ${room}`),
   masksHeader: (room: string, list: string, count: number) =>
     notice(`${list === "mutes" ? "Mutes" : "Bans"} of ${room} (${count})${count ? ":" : ""}`),

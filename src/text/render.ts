@@ -37,6 +37,10 @@ export function renderText(event: Event): string {
       return say.kicked(event.room, event.by, event.reason);
     case "invited":
       return say.invited(event.room, event.by);
+    case "killed":
+      return say.killed(event.by, event.reason);
+    case "announcement":
+      return say.announcement(event.by, event.text);
     case "bans": {
       const lines = [say.masksHeader(event.room, event.list, event.masks.length)];
       for (const { mask, by } of event.masks) lines.push(say.maskEntry(mask, by));
@@ -180,6 +184,8 @@ export function problemText(problem: Problem): string {
       return say.loginBusy;
     case "notOperator":
       return say.notOperator(problem.room);
+    case "notServerOperator":
+      return say.notServerOperator;
     case "banned":
       return say.banned(problem.room);
     case "inviteOnly":

@@ -195,6 +195,9 @@ const EXPECTED: [Event, string][] = [
     "-- ann kicked you out of dev (spam)",
   ],
   [{ type: "invited", time, room: "dev", by: "ann" }, "-- ann invites you to dev: /join dev"],
+  [{ type: "killed", time, by: "ann", reason: "spam" }, "-- ann disconnected you (spam)"],
+  [{ type: "killed", time, by: "ann" }, "-- ann disconnected you"],
+  [{ type: "announcement", time, by: "ann", text: "hi" }, "-- Announcement from ann: hi"],
   [
     { type: "bans", time, room: "dev", list: "bans", masks: [{ mask: "bob", by: "ann" }] },
     "-- Bans of dev (1):\n--   bob (by ann)",
@@ -261,6 +264,7 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
   ],
   loginBusy: [{ code: "loginBusy" }, say.loginBusy],
   notOperator: [{ code: "notOperator", room: "dev" }, "!! you are not an operator of dev"],
+  notServerOperator: [{ code: "notServerOperator" }, "!! you are not a server operator"],
   banned: [{ code: "banned", room: "dev" }, "!! you are banned from dev"],
   inviteOnly: [
     { code: "inviteOnly", room: "dev" },
@@ -300,7 +304,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 31, "every event type but errors");
+  assertEquals(kinds.size, 33, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 
