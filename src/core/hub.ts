@@ -852,6 +852,11 @@ export class Hub implements ClusterHub {
     return account !== null && this.#admins.has(account);
   }
 
+  /** Whether the account `key` is named by `--admins` (a server operator once logged in to it). */
+  isAdmin(key: string): boolean {
+    return this.#admins.has(key);
+  }
+
   /** Tells every session `reason`, closes them all (draining) and stops notices. */
   shutdown(reason: string = reasons.serverStopped): void {
     this.closing = true;

@@ -66,13 +66,16 @@ import {
   ERR_NICKNAMEINUSE,
   ERR_NOMOTD,
   ERR_NONICKNAMEGIVEN,
+  ERR_NOOPERHOST,
   ERR_NOORIGIN,
+  ERR_NOPRIVILEGES,
   ERR_NORECIPIENT,
   ERR_NOSUCHCHANNEL,
   ERR_NOSUCHNICK,
   ERR_NOTEXTTOSEND,
   ERR_NOTONCHANNEL,
   ERR_NOTREGISTERED,
+  ERR_PASSWDMISMATCH,
   ERR_TOOMANYCHANNELS,
   ERR_TOOMANYTARGETS,
   ERR_UMODEUNKNOWNFLAG,
@@ -129,6 +132,7 @@ import {
   RPL_WHOISUSER,
   RPL_WHOREPLY,
   RPL_WHOSPCRPL,
+  RPL_YOUREOPER,
   RPL_YOURHOST,
 } from "./numerics.ts";
 import { Cloaks } from "../core/cloak.ts";
@@ -138,6 +142,7 @@ import {
   accountOf,
   authenticate,
   fromNickServ,
+  loggedIn,
   nickServ,
   register,
   type SaslExchange,
@@ -294,11 +299,11 @@ export class IrcFront {
 
   /**
    * The real address of `member` if `viewer` may see it, else `null`: the one place
-   * where that is decided. Nobody may yet; operators will (the moderation issue),
+   * where that is decided: server operators may (`--admins`, see `Hub.isServerOperator`),
    * in WHOIS (378) and WHOX `%i`. Masks always carry the cloak, as on Ergo.
    */
-  realAddress(_viewer: IrcSession, _member: IrcSession): string | null {
-    return null;
+  realAddress(viewer: IrcSession, member: IrcSession): string | null {
+    return this.hub.isServerOperator(viewer) ? member.address : null;
   }
 
   /** `nick!user@host` of the member called `name` (a chat member's user is its name). */
@@ -751,6 +756,16 @@ export class IrcSession extends Session {
         return this.raw(
           ircLine(this.front.mask(event.by), "INVITE", this.name!, channelOf(event.room)),
         );
+      case "killed": // the connection ends next; its channels see the QUIT with the reason
+        return this.raw(
+          ircLine(
+            "",
+            "ERROR",
+            `Closing Link: Killed (${event.by}${event.reason ? `: ${event.reason}` : ""})`,
+          ),
+        );
+      case "announcement":
+        return this.raw(ircLine(this.front.mask(event.by), "WALLOPS", event.text));
       case "unregistered": // NickServ DROP (told before the logout: 901 follows, see #changed)
         return fromNickServ(this, WORDS.dropped(event.account));
     }
@@ -797,6 +812,8 @@ export class IrcSession extends Session {
           channelOf(problem.room),
           "You're not channel operator",
         );
+      case "notServerOperator":
+        return this.reply(ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator");
       case "banned":
         return this.reply(ERR_BANNEDFROMCHAN, channelOf(problem.room), "Cannot join channel (+b)");
       case "inviteOnly":
@@ -1790,6 +1807,46 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       if (invisible === session.invisible) return;
       session.invisible = invisible;
       session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
+    },
+  },
+  {
+    name: "OPER",
+    minParams: 2,
+    help: "OPER account password: become a server operator (an account named by --admins)",
+    handler(session, [name, password]) {
+      const { hub } = session;
+      const { accounts } = hub;
+      const key = nameKey(name);
+      if (!hub.isAdmin(key)) return session.reply(ERR_NOOPERHOST, "No O-lines for your host");
+      accounts.track(session, async () => {
+        const result = await accounts.authenticate(session, key, name, password);
+        if (session.closed) return;
+        if (!result.ok) return session.reply(ERR_PASSWDMISMATCH, "Password incorrect");
+        // OPER logs in to the account: being a server operator is being logged in to it.
+        if (session.account !== key) loggedIn(session, result.account, false);
+        if (!hub.isServerOperator(session)) {
+          return session.reply(ERR_NOOPERHOST, "No O-lines for your host");
+        }
+        session.reply(RPL_YOUREOPER, "You are now an IRC operator");
+        session.raw(ircLine(session.mask, "MODE", session.name!, "+o"));
+      });
+    },
+  },
+  {
+    name: "KILL",
+    minParams: 1,
+    help: "KILL nick [reason]: disconnect a user (server operators)",
+    handler(session, [nick, reason]) {
+      const command = session.hub.commands.get("/kill")!;
+      command.run(session.hub, session, reason ? `${nick} ${reason}` : nick);
+    },
+  },
+  {
+    name: "WALLOPS",
+    minParams: 1,
+    help: "WALLOPS text: a notice to everyone connected (server operators)",
+    handler(session, [text]) {
+      session.hub.commands.get("/announce")!.run(session.hub, session, text);
     },
   },
   {

@@ -644,9 +644,9 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO INVITE ISON JOIN KICK LIST LUSERS MODE MONITOR MOTD " +
-    "NAMES NICK NICKSERV NOTICE PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
-    "VERSION WHO WHOIS",
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO INVITE ISON JOIN KICK KILL LIST LUSERS MODE MONITOR MOTD " +
+    "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
+    "VERSION WALLOPS WHO WHOIS",
     ":irc.test 706 ann * :End of /HELP",
     ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
     ":irc.test 706 ann JOIN :End of /HELP",
@@ -1104,4 +1104,43 @@ test("irc: every room-rule refusal of the core is a numeric, or a NOTICE in the 
     bob.session.tell(failed(problem));
     assertEquals(ircLines(bob), [line], problem.code);
   }
+});
+
+test("irc: OPER (381 and +o, 491, 464), KILL (481 for others) and WALLOPS, from the core's server operators", async () => {
+  using hub = new IrcHub({ replay: 0, admins: ["ann"] });
+  await annAccount(hub);
+  const baz = hub.ircMember("baz");
+  const bob = hub.ircMember("bob");
+  const cy = hub.ircMember("cy");
+  bob.say("JOIN #dev");
+  cy.say("JOIN #dev");
+  ircLines(bob);
+  ircLines(cy);
+  bob.say("OPER bob pw", "KILL cy :bye", "WALLOPS :hi");
+  assertEquals(commands(bob), ["491", "481", "481"]);
+  baz.say("OPER ann wrong");
+  await hub.accounts.idle();
+  assertEquals(commands(baz), ["464"]);
+  baz.say("OPER ann pw");
+  await hub.accounts.idle();
+  const lines = ircLines(baz);
+  assert(lines.some((line) => / 381 baz :/.test(line)), lines.join("\n"));
+  assertMatch(lines.at(-1)!, /^:baz!baz@\S+ MODE baz \+o$/);
+  bob.say("WHOIS cy");
+  assert(!commands(bob).includes("378"), "others see no real address");
+  baz.say("WHOIS cy");
+  assert(commands(baz).includes("378"), "a server operator sees the real address");
+  baz.say("WALLOPS :restart soon");
+  const wallops = ircLines(cy);
+  assertEquals(wallops.length, 1);
+  assertMatch(wallops[0], /^:baz!baz@\S+ WALLOPS :restart soon$/);
+  ircLines(baz);
+  ircLines(bob);
+  baz.say("KILL bob :spam");
+  assertEquals(ircLines(bob), ["ERROR :Closing Link: Killed (baz: spam)"]);
+  assert(bob.closed !== undefined, "bob's connection is closed");
+  const quit = ircLines(cy);
+  assertEquals(quit.length, 1);
+  assertMatch(quit[0], /^:bob!bob@\S+ QUIT :killed by baz: spam$/);
+  assertEquals(hub.metrics.moderation.with("kill").value, 1);
 });

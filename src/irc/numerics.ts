@@ -15,6 +15,7 @@ export const RPL_ISUPPORT = "005";
 
 // Replies
 export const RPL_UMODEIS = "221";
+export const RPL_YOUREOPER = "381";
 export const RPL_LUSERCLIENT = "251";
 export const RPL_LUSERUNKNOWN = "253";
 export const RPL_LUSERCHANNELS = "254";
@@ -82,6 +83,9 @@ export const ERR_ALREADYREGISTERED = "462";
 export const ERR_BADCHANNAME = "479";
 export const ERR_CHANOPRIVSNEEDED = "482";
 
+export const ERR_PASSWDMISMATCH = "464";
+export const ERR_NOPRIVILEGES = "481";
+export const ERR_NOOPERHOST = "491";
 export const ERR_UMODEUNKNOWNFLAG = "501";
 export const ERR_USERSDONTMATCH = "502";
 export const ERR_HELPNOTFOUND = "524";
@@ -104,6 +108,10 @@ export type Numeric =
   | typeof RPL_MYINFO
   | typeof RPL_ISUPPORT
   | typeof RPL_UMODEIS
+  | typeof RPL_YOUREOPER
+  | typeof ERR_PASSWDMISMATCH
+  | typeof ERR_NOPRIVILEGES
+  | typeof ERR_NOOPERHOST
   | typeof RPL_LUSERCLIENT
   | typeof RPL_LUSERUNKNOWN
   | typeof RPL_LUSERCHANNELS

@@ -145,7 +145,7 @@ export function fromNickServ(session: IrcSession, text: string): void {
  * tells a registered connection its 900 and the channel its `account-notify` (see
  * `IrcFront`); here only what that does not: a login before registration, or again.
  */
-function loggedIn(session: IrcSession, account: Account, sasl: boolean): void {
+export function loggedIn(session: IrcSession, account: Account, sasl: boolean): void {
   const toldByChange = session.registered && session.account !== account.key;
   session.hub.accounts.logIn(session, account);
   if (!toldByChange) accountNumeric(session);
