@@ -9,8 +9,10 @@ Run from the project root with irctest and this directory on PYTHONPATH:
 
 import atexit
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import List, Optional, Type
 
@@ -37,6 +39,31 @@ def _stop_leftovers() -> None:
 
 
 atexit.register(_stop_leftovers)
+
+# irctest's server operator (`OPER operuser operpassword`): an account made once per worker
+# in a --db file (`server.ts account add`), copied for each server, which names it --admins.
+OPER_NAME, OPER_PASSWORD = "operuser", "operpassword"
+_work = tempfile.mkdtemp(prefix="chat-irctest-")
+atexit.register(shutil.rmtree, _work, True)
+_oper_db: Optional[str] = None
+
+
+def _db_with_operator() -> str:
+    """A fresh --db file holding only the operator's account."""
+    global _oper_db
+    deno = os.environ.get("DENO", "deno")
+    if _oper_db is None:
+        _oper_db = os.path.join(_work, "oper.db")
+        subprocess.run(
+            [deno, "run", "-A", str(ROOT / "server.ts"), "account", "add", OPER_NAME,
+             "--db", _oper_db],
+            input=(OPER_PASSWORD + "\n").encode(),
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+    db = tempfile.mktemp(suffix=".db", dir=_work)
+    shutil.copyfile(_oper_db, db)
+    return db
 
 
 class ChatController(BaseServerController):
@@ -90,6 +117,7 @@ class ChatController(BaseServerController):
                 "run",
                 "-N",
                 "-R",
+                "-W",
                 "-E",
                 "--allow-sys=hostname",
                 str(ROOT / "server.ts"),
@@ -107,6 +135,10 @@ class ChatController(BaseServerController):
                 "0",
                 "--connect-rate",
                 "0",
+                "--db",
+                _db_with_operator(),
+                "--admins",
+                OPER_NAME,
                 *extra,
             ]
         )
