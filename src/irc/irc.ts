@@ -611,6 +611,8 @@ export class IrcSession extends Session {
   readonly caps = new Set<string>();
   /** User mode +i: a WHO mask shows this member only to those in its room. */
   invisible = false;
+  /** User mode +w: WALLOPS (server operators' announcements) reach this user. */
+  wallops = false;
   /** The away message, or `null` when here. */
   away: string | null = null;
   /** When the client last sent anything (`performance.now()`), for pings. */
@@ -765,6 +767,8 @@ export class IrcSession extends Session {
           ),
         );
       case "announcement":
+        // As WALLOPS: to users with +w, server operators and the sender only.
+        if (!this.wallops && event.by !== this.name && !this.hub.isServerOperator(this)) return;
         return this.raw(ircLine(this.front.mask(event.by), "WALLOPS", event.text));
       case "unregistered": // NickServ DROP (told before the logout: 901 follows, see #changed)
         return fromNickServ(this, WORDS.dropped(event.account));
@@ -1801,12 +1805,31 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
         return session.reply(ERR_USERSDONTMATCH, "Can't change mode for other users");
       }
       const change = params[1];
-      if (change === undefined) return session.reply(RPL_UMODEIS, session.invisible ? "+i" : "+");
-      if (!/^[+-]i+$/.test(change)) return session.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
-      const invisible = change.startsWith("+");
-      if (invisible === session.invisible) return;
-      session.invisible = invisible;
-      session.raw(ircLine(session.mask, "MODE", session.name!, invisible ? "+i" : "-i"));
+      if (change === undefined) {
+        return session.reply(
+          RPL_UMODEIS,
+          `+${session.invisible ? "i" : ""}${session.wallops ? "w" : ""}`,
+        );
+      }
+      if (!/^([+-][iw]+)+$/.test(change)) {
+        return session.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+      }
+      let adding = true;
+      let changed = "";
+      for (const letter of change) {
+        if (letter === "+" || letter === "-") {
+          adding = letter === "+";
+          continue;
+        }
+        const field = letter === "i" ? "invisible" : "wallops";
+        if (session[field] === adding) continue;
+        session[field] = adding;
+        const sign = adding ? "+" : "-";
+        changed +=
+          (changed.lastIndexOf(sign) > changed.lastIndexOf(adding ? "-" : "+") ? "" : sign) +
+          letter;
+      }
+      if (changed !== "") session.raw(ircLine(session.mask, "MODE", session.name!, changed));
     },
   },
   {

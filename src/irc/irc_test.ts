@@ -1130,7 +1130,13 @@ test("irc: OPER (381 and +o, 491, 464), KILL (481 for others) and WALLOPS, from 
   assert(!commands(bob).includes("378"), "others see no real address");
   baz.say("WHOIS cy");
   assert(commands(baz).includes("378"), "a server operator sees the real address");
+  cy.say("MODE cy +iw", "MODE cy");
+  assertEquals(ircLines(cy).map((line) => line.replace(/@\S+/, "")), [
+    ":cy!cy MODE cy +iw",
+    ":irc.test 221 cy :+iw",
+  ]);
   baz.say("WALLOPS :restart soon");
+  assertEquals(ircLines(bob), [], "no WALLOPS without +w");
   const wallops = ircLines(cy);
   assertEquals(wallops.length, 1);
   assertMatch(wallops[0], /^:baz!baz@\S+ WALLOPS :restart soon$/);
