@@ -53,6 +53,17 @@ async function get(server: WebServer, path: string, init?: RequestInit) {
   return { response, body: await response.text() };
 }
 
+/** What Deno's WebSocket takes besides a URL: headers, and an HTTP client (for a test CA). */
+type DenoSocketOptions = { headers?: HeadersInit; client?: Deno.HttpClient };
+/**
+ * Deno's WebSocket constructor, whose second argument may be options: typed apart, as
+ * `deno check .` also sees the page's DOM typing, where it is only protocols.
+ */
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: DenoSocketOptions,
+) => WebSocket;
+
 /**
  * A WebSocket client as a page would be, reading lines: each text frame is split
  * at `\n`. Every wait throws after {@linkcode WAIT_LIMIT} instead of hanging.
@@ -83,11 +94,8 @@ class WsClient {
   }
 
   /** Opens a socket to `url`; rejects if the handshake fails. */
-  static async open(
-    url: string,
-    options: { headers?: HeadersInit; client?: Deno.HttpClient } = {},
-  ) {
-    const socket = new WebSocket(url, options);
+  static async open(url: string, options: DenoSocketOptions = {}) {
+    const socket = new DenoWebSocket(url, options);
     const client = new WsClient(socket);
     const opened = new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve());

@@ -187,7 +187,7 @@ async function emfile(): Promise<string> {
     stderr: "piped",
   }).spawn();
   let log = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
+  const collect = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) log += chunk;
   };
   const reading = Promise.all([collect(child.stdout), collect(child.stderr)]);
