@@ -488,16 +488,9 @@ test("2,000 connect/disconnect cycles leave nothing open", async () => {
 
 test("a flood up to the open-file limit does not stop the TCP port (ulimit -n 200)", async () => {
   const [port, web] = [await freePort(), await freePort()];
-  const server = spawnLimited(port, web);
-  const reader = server.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = await spawnLimited(port, web);
   const conns: Deno.Conn[] = [];
   try {
-    let output = "";
-    while (!output.includes("page at")) {
-      const { done, value } = await within(reader.read(), "the log");
-      if (done) throw new Error(`the server ended before listening: ${output}`);
-      output += value;
-    }
     // More connections at once than the process may open files: an accept meets EMFILE.
     const opened = await Promise.allSettled(
       Array.from({ length: 400 }, () => Deno.connect({ hostname: "127.0.0.1", port })),
@@ -525,7 +518,6 @@ test("a flood up to the open-file limit does not stop the TCP port (ulimit -n 20
     );
   } finally {
     for (const conn of conns) conn.close();
-    await reader.cancel();
     await server.stop();
   }
 });

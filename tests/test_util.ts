@@ -379,8 +379,11 @@ export async function eventually(
 
 const SERVER_FILE = new URL("../server.ts", import.meta.url).pathname;
 
-/** A server.ts process under `ulimit -n 200` whose death during a test is a clear failure. */
-export function spawnLimited(port: number, web: number) {
+/**
+ * A server.ts process under `ulimit -n 200` whose death during a test is a clear
+ * failure, settled once it listens.
+ */
+export async function spawnLimited(port: number, web: number) {
   const child = new Deno.Command("sh", {
     args: [
       "-c",
@@ -400,7 +403,8 @@ export function spawnLimited(port: number, web: number) {
       `the server exited during the test (code ${status.code}, signal ${status.signal}):\n` +
         output.trim().split("\n").slice(-8).join("\n"),
     );
-  return {
+  const log = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = {
     child,
     /** Throws if the server has exited (`stop` then says how, with its last stderr lines). */
     assertRunning(): void {
@@ -408,6 +412,7 @@ export function spawnLimited(port: number, web: number) {
     },
     /** Kills the server; throws, with its last stderr lines, if it had exited by itself. */
     async stop(): Promise<void> {
+      await log.cancel();
       let exitedByItself = ended !== null;
       if (!exitedByItself) {
         try {
@@ -422,6 +427,18 @@ export function spawnLimited(port: number, web: number) {
       if (exitedByItself || final.signal !== "SIGKILL") throw died(final, output);
     },
   };
+  try {
+    let output = "";
+    while (!output.includes("page at")) {
+      const { done, value } = await within(log.read(), "the log");
+      if (done) throw new Error(`the server ended before listening: ${output}`);
+      output += value;
+    }
+  } catch (error) {
+    await server.stop().catch(() => {}); // it is gone or going: the wait's error says why
+    throw error;
+  }
+  return server;
 }
 
 /** A server.ts process started by {@linkcode spawnServer}. */
