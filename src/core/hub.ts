@@ -508,6 +508,12 @@ export class Hub implements ClusterHub {
     session.attached = null;
     this.members.set(nameKey(lead.name!), next);
     lead.room?.replace(lead, next);
+    // A guest role held by the lead goes on with the member (it logged in meanwhile).
+    const rules = lead.room ? this.roomRules.get(lead.room.key) : undefined;
+    if (rules !== undefined) {
+      if (rules.guestOps.delete(lead)) rules.guestOps.add(next);
+      if (rules.guestVoices.delete(lead)) rules.guestVoices.add(next);
+    }
     const count = attached.length + 1;
     this.log.event({ event: "detach", name: lead.name!, address: session.conn.remote, count });
     this.#changed({ kind: "detached", session: next, connection: session });
@@ -730,7 +736,14 @@ export class Hub implements ClusterHub {
   /** What bans and mutes see of the member of `session`: its name, account and address. */
   subject(session: Session): Subject {
     const member = session.member;
-    return { name: member.name!, account: member.account, address: hostOf(member.conn.remote) };
+    return {
+      name: member.name!,
+      account: member.account,
+      address: hostOf(member.conn.remote),
+      user: member.maskUser(),
+      host: member.maskHost(),
+      member,
+    };
   }
 
   /**
@@ -772,7 +785,10 @@ export class Hub implements ClusterHub {
     const session = connection.member;
     const room = session.room!;
     const rules = this.roomRules.get(room.key);
-    if (rules?.topicLocked() && !rules.isOperator(session.account)) {
+    if (
+      rules?.topicLocked() && !rules.isOperator(session.account, session) &&
+      !this.isServerOperator(session)
+    ) {
       return this.refuse(connection, { code: "notOperator", room: room.name });
     }
     room.topic = topic;
@@ -1027,7 +1043,11 @@ export class Hub implements ClusterHub {
       room.topic = this.history.topic(key);
       this.rooms.set(key, room);
       if (rules === undefined && key !== LOBBY_KEY) {
-        this.roomRules.set(key, RoomRules.made(session.member.account));
+        const account = session.member.account;
+        this.roomRules.set(
+          key,
+          RoomRules.made(account, account === null ? session.member : undefined),
+        );
         if (session.member.account !== null) this.saveRules(key);
       }
     }
@@ -1050,6 +1070,8 @@ export class Hub implements ClusterHub {
   /** Takes a session out of `room`; an empty room disappears. */
   #exit(session: Session, room: Room<Session>): void {
     room.members.delete(session);
+    // A guest's role in the room ends as it leaves.
+    this.roomRules.get(room.key)?.forgetGuest(session.member);
     if (room.members.size === 0) {
       room.quiet();
       this.rooms.delete(room.key);

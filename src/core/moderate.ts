@@ -36,7 +36,13 @@ function authorize(
     hub.refuse(session, { code: "notOperator", room: room?.name ?? LOBBY });
     return null;
   }
-  const problem = rules.check(room.name, session.member.account, power, serverOperator);
+  const problem = rules.check(
+    room.name,
+    session.member.account,
+    power,
+    serverOperator,
+    session.member,
+  );
   if (problem !== null) {
     hub.refuse(session, problem);
     return null;
@@ -48,7 +54,8 @@ function authorize(
 function isOperator(hub: Hub, session: Session): boolean {
   const room = session.member.room;
   if (room !== null && hub.isServerOperator(session)) return true;
-  return room !== null && hub.roomRules.get(room.key)?.isOperator(session.member.account) === true;
+  const rules = room === null ? undefined : hub.roomRules.get(room.key);
+  return rules?.isOperator(session.member.account, session.member) === true;
 }
 
 /** Whether `session` is a server operator (for `/help`). */
@@ -130,6 +137,16 @@ function done(
   if (hub.roomRules.get(room.key)?.held) hub.saveRules(room.key);
 }
 
+/** The names of the guests in `set` (the members holding a guest role). */
+function guestNames(set: ReadonlySet<object> | undefined): string[] {
+  const names: string[] = [];
+  for (const member of set ?? []) {
+    const name = (member as Session).name;
+    if (name !== null) names.push(name);
+  }
+  return names;
+}
+
 /** The first word of `rest` and what follows it, trimmed. */
 function split(rest: string): [string, string] {
   const gap = rest.search(/\s/);
@@ -154,15 +171,20 @@ function roleCommand(
       const target = memberIn(hub, session, room, split(rest)[0]);
       if (!target) return;
       const account = target.member.account;
-      if (account === null) {
-        return hub.refuse(session, { code: "needsAccount", name: target.name! });
-      }
-      if (name === "deop" && account === rules.founder) {
+      if (name === "deop" && account !== null && account === rules.founder) {
         return hub.refuse(session, { code: "roomHeld", room: room.name, founder: target.name! });
       }
-      const set = name === "op" || name === "deop" ? rules.ops : rules.voices;
-      if (name === "op" || name === "voice") set.add(account);
-      else set.delete(account);
+      const giving = name === "op" || name === "voice";
+      if (account === null) {
+        // A guest holds the role while it stays in the room (it is never kept).
+        const set = name === "op" || name === "deop" ? rules.guestOps : rules.guestVoices;
+        if (giving) set.add(target.member);
+        else set.delete(target.member);
+      } else {
+        const set = name === "op" || name === "deop" ? rules.ops : rules.voices;
+        if (giving) set.add(account);
+        else set.delete(account);
+      }
       done(hub, session, room, name, target.name!);
     },
   };
@@ -204,8 +226,8 @@ function maskCommand(name: "ban" | "mute", summary: string): Command {
       // Whoever the ban matches leaves the room (an operator is never banned from it).
       for (const member of [...room.members]) {
         const subject = hub.subject(member);
-        if (rules.isOperator(subject.account)) continue;
-        if (!list.some((ban) => matches(ban, subject))) continue;
+        if (rules.isOperator(subject.account, subject.member)) continue;
+        if (!list.some((ban) => matches(ban, subject)) || rules.banned(subject) === false) continue;
         room.introduce(member);
         kickOut(hub, session, room, member, "banned");
       }
@@ -259,8 +281,19 @@ function kickOut(
   hub.part(target, why, true);
 }
 
-/** Applies the mode changes `spec` (`+mi-t`, then `+k`'s key and `+l`'s limit from `params`). */
-function applyModes(rules: RoomRules, spec: string, params: string[]): Problem | string {
+/** The most ban or invite exceptions a room keeps (each is matched at every join). */
+const EXCEPTIONS_MAX = 100;
+
+/**
+ * Applies the mode changes `spec` (`+mi-t`, then `+k`'s key, `+l`'s limit and `±e`/`±I`'s
+ * masks from `params`); `by` sets the exceptions.
+ */
+function applyModes(
+  rules: RoomRules,
+  spec: string,
+  params: string[],
+  by: string,
+): Problem | string {
   if (!/^[+-]/.test(spec)) return { code: "badMode", mode: spec };
   let adding = true;
   let changed = "";
@@ -287,6 +320,26 @@ function applyModes(rules: RoomRules, spec: string, params: string[]): Problem |
       } else {
         rules.key = null;
       }
+    } else if (letter === "e" || letter === "I") {
+      // Ban exceptions (+e) and invite exceptions (+I): a mask each, added or taken off.
+      const text = params.shift();
+      if (!text) return { code: "badMode", mode: sign + letter };
+      const field = letter === "e" ? "excepts" : "invexes";
+      const list = rules[field];
+      if (adding) {
+        const mask = parseMask(text, by);
+        if ("code" in mask) return mask;
+        if (!list.some((old) => old.mask === mask.mask)) {
+          if (list.length >= EXCEPTIONS_MAX) return { code: "badMode", mode: sign + letter };
+          rules[field] = [...list, mask];
+        }
+      } else {
+        const folded = text.toLowerCase();
+        const kept = list.filter((old) => old.mask.toLowerCase() !== folded);
+        if (kept.length === list.length) return { code: "noSuchMask", mask: text };
+        rules[field] = kept;
+      }
+      used.push(text);
     } else if (letter === "l") {
       if (adding) {
         const limit = Number(params.shift());
@@ -333,6 +386,12 @@ export const MODERATION_COMMANDS: readonly Command[] = [
         const founder = hub.accounts.accountName(rules.founder) ?? rules.founder;
         return hub.refuse(session, { code: "roomHeld", room: room.name, founder });
       }
+      // A room its guest maker (or another) operates is claimed by one of its operators only.
+      if (rules.operated && !hub.isServerOperator(session)) {
+        const problem = rules.check(room.name, member.account, "operate", false, member);
+        if (problem !== null) return hub.refuse(session, problem);
+      }
+      rules.guestOps.delete(member);
       rules.founder = member.account;
       rules.modes.add("t");
       done(hub, session, room, "claim", room.name);
@@ -398,8 +457,14 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       const rules = room ? hub.roomRules.get(room.key) : undefined;
       if (!room || !rules) return hub.refuse(session, { code: "notOperator", room: LOBBY });
       // Anyone in a room may invite to it; to an invite-only one, its operators.
-      if (rules.modes.has("i") || rules.held) {
-        const problem = rules.check(room.name, member.account, "operate");
+      if (rules.modes.has("i")) {
+        const problem = rules.check(
+          room.name,
+          member.account,
+          "operate",
+          hub.isServerOperator(session),
+          member,
+        );
         if (problem !== null && rules.modes.has("i")) return hub.refuse(session, problem);
       }
       const name = split(rest)[0];
@@ -416,10 +481,10 @@ export const MODERATION_COMMANDS: readonly Command[] = [
   },
   {
     name: "/mode",
-    usage: "/mode [ROOM] [+tnmis-… [KEY] [N]]",
+    usage: "/mode [ROOM] [+tnmis-… [KEY] [N] [MASK]]",
     mayUse: inRoomWithRules,
     summary:
-      "show a room's modes, or set yours: +t topic by operators, +m moderated, +i invite-only, +k KEY, +l N, +s secret, +n",
+      "show a room's modes, or set yours: +t topic by operators, +m moderated, +i invite-only, +k KEY, +l N, +s secret, +n, +e MASK ban exception, +I MASK invite exception",
     run(hub, session, rest) {
       const words = rest === "" ? [] : rest.split(/\s+/);
       const member = session.member;
@@ -439,8 +504,8 @@ export const MODERATION_COMMANDS: readonly Command[] = [
           room: room.name,
           modes: rules?.modeString(room === member.room) ?? "+",
           founder: rules?.founder ? name(rules.founder) : null,
-          ops: [...rules?.ops ?? []].map(name),
-          voices: [...rules?.voices ?? []].map(name),
+          ops: [...rules?.ops ?? []].map(name).concat(guestNames(rules?.guestOps)),
+          voices: [...rules?.voices ?? []].map(name).concat(guestNames(rules?.guestVoices)),
         });
       }
       if (room !== member.room) {
@@ -449,9 +514,10 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       const held = authorize(hub, session);
       if (!held) return;
       // Tried on a copy first: a bad change in the middle leaves the modes as they were.
-      const trial = applyModes(RoomRules.from(held.rules.data()), words[0], words.slice(1));
+      const by = member.name!;
+      const trial = applyModes(RoomRules.from(held.rules.data()), words[0], words.slice(1), by);
       if (typeof trial !== "string") return hub.refuse(session, trial);
-      const changed = applyModes(held.rules, words[0], words.slice(1)) as string;
+      const changed = applyModes(held.rules, words[0], words.slice(1), by) as string;
       done(hub, session, room, "mode", changed);
     },
   },

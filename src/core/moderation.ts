@@ -5,8 +5,9 @@
  * permissions: they render the {@linkcode Problem} a refusal is.
  *
  * A room made by a logged-in member is founded by its account and starts `+nt`; a
- * room made by a guest has no founder, no modes and nobody to moderate it until a
- * logged-in member `/claim`s it. The lobby belongs to no one.
+ * room made by a guest starts `+nt` too, its maker its operator while it stays (as on
+ * IRC without services: not kept, no founder), and is no one's once it leaves, until
+ * a logged-in member `/claim`s it. The lobby belongs to no one.
  *
  * @module
  */
@@ -30,11 +31,18 @@ export interface Mask {
   readonly for?: string;
 }
 
-/** What a member is, as masks see it: its name, its account key (if any), its address. */
+/**
+ * What a member is, as masks see it: its name, its account key (if any), its address;
+ * as IRC shows it (`nick!user@host`: `user` and `host`, a cloak); and the member itself,
+ * for the roles a guest holds while it stays (see {@linkcode RoomRules.guestOps}).
+ */
 export interface Subject {
   readonly name: string;
   readonly account: string | null;
   readonly address: string;
+  readonly user?: string;
+  readonly host?: string;
+  readonly member?: object;
 }
 
 /** The modes without a parameter; `k` (key) and `l` (limit) take one. */
@@ -50,6 +58,10 @@ export interface RulesData {
   limit: number | null;
   bans: Mask[];
   mutes: Mask[];
+  /** Ban exceptions (`+e`); absent in rules kept before they existed. */
+  excepts?: Mask[];
+  /** Invite exceptions (`+I`); absent in rules kept before they existed. */
+  invexes?: Mask[];
 }
 
 /** Who may do what in a room that a moderation command needs (see {@linkcode RoomRules.check}). */
@@ -69,17 +81,30 @@ export class RoomRules {
   limit: number | null = null;
   bans: Mask[] = [];
   mutes: Mask[] = [];
+  /** Ban exceptions (`+e`): whom they match comes in despite a ban. */
+  excepts: Mask[] = [];
+  /** Invite exceptions (`+I`): whom they match comes in despite `+i`. */
+  invexes: Mask[] = [];
+  /**
+   * Guests operating the room while they stay in it (its guest maker, or made so by an
+   * operator): their members, never kept; the hub takes them off when they leave.
+   */
+  readonly guestOps = new Set<object>();
+  /** Guests voiced while they stay, as {@linkcode guestOps}. */
+  readonly guestVoices = new Set<object>();
   /** Invited members by name key and account key (for `+i`); used once, never kept. */
   readonly invited = new Set<string>();
 
-  /** The rules of a new room: founded by `founder` (`+nt`), or no one's (no modes). */
-  static made(founder: string | null): RoomRules {
+  /**
+   * The rules of a new room (`+nt`): founded by `founder`, or else operated by the guest
+   * `maker` while it stays.
+   */
+  static made(founder: string | null, maker?: object): RoomRules {
     const rules = new RoomRules();
     rules.founder = founder;
-    if (founder !== null) {
-      rules.modes.add("n");
-      rules.modes.add("t");
-    }
+    if (founder === null && maker !== undefined) rules.guestOps.add(maker);
+    rules.modes.add("n");
+    rules.modes.add("t");
     return rules;
   }
 
@@ -94,6 +119,8 @@ export class RoomRules {
     rules.limit = data.limit;
     rules.bans = [...data.bans];
     rules.mutes = [...data.mutes];
+    rules.excepts = [...data.excepts ?? []];
+    rules.invexes = [...data.invexes ?? []];
     return rules;
   }
 
@@ -108,6 +135,8 @@ export class RoomRules {
       limit: this.limit,
       bans: this.bans,
       mutes: this.mutes,
+      excepts: this.excepts,
+      invexes: this.invexes,
     };
   }
 
@@ -116,14 +145,28 @@ export class RoomRules {
     return this.founder !== null;
   }
 
-  /** Whether the account `account` is an operator (the founder is). */
-  isOperator(account: string | null): boolean {
+  /** Whether the account `account` (or the guest `member`) is an operator (the founder is). */
+  isOperator(account: string | null, member?: object): boolean {
+    if (member !== undefined && this.guestOps.size > 0 && this.guestOps.has(member)) return true;
     return account !== null && (account === this.founder || this.ops.has(account));
   }
 
-  /** Whether the account `account` is voiced (operators speak anyway). */
-  isVoiced(account: string | null): boolean {
+  /** Whether the account `account` (or the guest `member`) is voiced (operators speak anyway). */
+  isVoiced(account: string | null, member?: object): boolean {
+    if (member !== undefined && this.guestVoices.size > 0 && this.guestVoices.has(member)) {
+      return true;
+    }
     return account !== null && this.voices.has(account);
+  }
+
+  /** Takes the guest roles of `member` (it left the room); whether it had one. */
+  forgetGuest(member: object): boolean {
+    return this.guestOps.delete(member) || this.guestVoices.delete(member);
+  }
+
+  /** Whether anyone operates the room now (its founder, an operator, a guest operator). */
+  get operated(): boolean {
+    return this.founder !== null || this.ops.size > 0 || this.guestOps.size > 0;
   }
 
   /** The modes as IRC writes them: `+imnt`, then key and limit (`+klnt KEY 10`). */
@@ -151,10 +194,13 @@ export class RoomRules {
     account: string | null,
     power: Power,
     serverOperator = false,
+    member?: object,
   ): Problem | null {
     if (serverOperator) return null;
     if (
-      power === "founder" ? account !== null && account === this.founder : this.isOperator(account)
+      power === "founder"
+        ? account !== null && account === this.founder
+        : this.isOperator(account, member)
     ) {
       return null;
     }
@@ -166,18 +212,28 @@ export class RoomRules {
    * the room full with `members` in it), or `null`; an invitation is used up here.
    */
   admit(room: string, subject: Subject, key: string | undefined, members: number): Problem | null {
-    if (this.isOperator(subject.account)) return null; // its own ops are never locked out
-    if (matchAny(this.bans, subject)) return { code: "banned", room };
-    if (this.held) {
-      const invitedBy = this.#invitation(subject);
-      if (this.modes.has("i") && invitedBy === null) return { code: "inviteOnly", room };
-      if (this.key !== null && key !== this.key) return { code: "badKey", room };
-      if (this.limit !== null && members >= this.limit) {
-        return { code: "roomFull", room, max: this.limit };
-      }
-      if (invitedBy !== null) this.invited.delete(invitedBy);
+    // Its own ops are never locked out.
+    if (this.isOperator(subject.account, subject.member)) return null;
+    const invitedBy = this.#invitation(subject);
+    // An invitation lets one in past a ban too, as on IRC (an operator chose to).
+    if (invitedBy === null && this.banned(subject)) return { code: "banned", room };
+    if (this.modes.has("i") && invitedBy === null && !matchAny(this.invexes, subject)) {
+      return { code: "inviteOnly", room };
     }
+    if (this.key !== null && key !== this.key && invitedBy === null) {
+      return { code: "badKey", room };
+    }
+    if (this.limit !== null && members >= this.limit && invitedBy === null) {
+      return { code: "roomFull", room, max: this.limit };
+    }
+    if (invitedBy !== null) this.invited.delete(invitedBy);
     return null;
+  }
+
+  /** Whether a ban (and no ban exception) matches `subject`. */
+  banned(subject: Subject): boolean {
+    return this.bans.length > 0 && matchAny(this.bans, subject) &&
+      !(this.excepts.length > 0 && matchAny(this.excepts, subject));
   }
 
   /** The invitation `subject` has (the key it is kept under), or `null`. */
@@ -197,22 +253,26 @@ export class RoomRules {
 
   /** Why `subject` may not speak here (muted, or `+m` without voice), or `null`. */
   speak(room: string, subject: Subject): Problem | null {
-    if (this.isOperator(subject.account)) return null;
+    if (this.isOperator(subject.account, subject.member)) return null;
     if (this.mutes.length > 0 && matchAny(this.mutes, subject)) return { code: "muted", room };
-    if (this.modes.has("m") && this.held && !this.isVoiced(subject.account)) {
-      return { code: "moderated", room };
-    }
+    const voiced = this.isVoiced(subject.account, subject.member);
+    if (this.modes.has("m") && !voiced) return { code: "moderated", room };
+    // A banned member still here (it came before the ban, or with an invitation) is silent.
+    if (this.bans.length > 0 && !voiced && this.banned(subject)) return { code: "banned", room };
     return null;
   }
 
-  /** Whether anyone may be refused speech here (mutes, or `+m` in a held room). */
+  /** Whether anyone may be refused speech here (mutes, bans, or `+m`). */
   get restricted(): boolean {
-    return this.mutes.length > 0 || (this.held && this.modes.has("m"));
+    return this.mutes.length > 0 || this.bans.length > 0 || this.modes.has("m");
   }
 
-  /** Whether the topic is for operators only here. */
+  /**
+   * Whether the topic is for operators only here (`+t` in a room someone operates: in
+   * one no one does any more, anyone may set it).
+   */
   topicLocked(): boolean {
-    return this.held && this.modes.has("t");
+    return this.modes.has("t") && this.operated;
   }
 }
 
@@ -264,7 +324,9 @@ export function matchAny(masks: readonly Mask[], subject: Subject): boolean {
 export function matches(mask: Mask, subject: Subject): boolean {
   switch (mask.kind) {
     case "name":
-      return foldedMatch(mask.mask, subject.name);
+      return /[!@]/.test(mask.mask)
+        ? matchesIrcMask(mask.mask, subject)
+        : foldedMatch(mask.mask, subject.name);
     case "account":
       return subject.account !== null && foldedMatch(mask.mask, subject.account);
     case "address": {
@@ -275,6 +337,32 @@ export function matches(mask: Mask, subject: Subject): boolean {
       return matchGlob(mask.mask.toLowerCase(), subject.address.toLowerCase());
     }
   }
+}
+
+/**
+ * An IRC mask (`nick!user@host`, each part a glob, a missing part `*`) against `subject`:
+ * the nick as names compare, the user as IRC shows it (a chat member's is its name), the
+ * host against the cloak IRC shows and the real address.
+ */
+function matchesIrcMask(mask: string, subject: Subject): boolean {
+  const bang = mask.indexOf("!");
+  const at = mask.indexOf("@", bang + 1);
+  const nick = bang === -1 ? (at === -1 ? mask : mask.slice(0, at)) : mask.slice(0, bang);
+  const user = bang === -1 ? "*" : mask.slice(bang + 1, at === -1 ? undefined : at);
+  const host = (at === -1 ? "*" : mask.slice(at + 1)).toLowerCase();
+  if (!foldedMatch(nick || "*", subject.name)) return false;
+  if (
+    user !== "*" && !matchGlob(user.toLowerCase(), (subject.user ?? subject.name).toLowerCase())
+  ) {
+    return false;
+  }
+  if (host === "*") return true;
+  if (subject.host !== undefined && matchGlob(host, subject.host.toLowerCase())) return true;
+  if (isNetwork(host)) {
+    const bytes = parseIp(subject.address);
+    return bytes !== null && parseCidr(host).contains(bytes);
+  }
+  return matchGlob(host, subject.address.toLowerCase());
 }
 
 /** A name or account mask against a name: exact masks by their name key, globs folded to lower case. */

@@ -50,7 +50,7 @@ function drain(...conns: MemoryConnection[]): void {
   for (const conn of conns) conn.take();
 }
 
-test("moderation: a logged-in maker founds its room (+nt); a guest's room is no one's until /claim", async () => {
+test("moderation: a logged-in maker founds its room (+nt); a guest's maker operates it while it stays; /claim", async () => {
   using hub = modHub();
   const ann = await account(hub, "ann");
   ann.say("/join dev", "/mode");
@@ -59,11 +59,15 @@ test("moderation: a logged-in maker founds its room (+nt); a guest's room is no 
   bob.say("/join pub", "/mode", "/claim");
   const lines = bob.take();
   assertEquals(lines.slice(-2), [
-    "-- Modes of pub: +; held by no one (/claim)",
+    "-- Modes of pub: +nt; held by no one (/claim); operators: bob",
     say.needsAccount("bob"),
   ]);
   const cy = await account(hub, "cy", "192.0.2.3:1");
   cy.say("/join pub");
+  drain(bob, cy);
+  cy.say("/claim");
+  assertEquals(cy.take(), [say.notOperator("pub")], "bob operates it: only an operator claims it");
+  bob.say("/op cy");
   drain(bob, cy);
   cy.say("/claim");
   assertEquals(cy.take(), ["-- cy claimed pub"]);
@@ -74,7 +78,7 @@ test("moderation: a logged-in maker founds its room (+nt); a guest's room is no 
   assertEquals(cy.take().at(-1), say.roomHeld("lobby", null));
 });
 
-test("moderation: founders and operators grant and take roles; others are refused; roles need accounts", async () => {
+test("moderation: founders and operators grant and take roles; others are refused; a guest's while it stays", async () => {
   using hub = modHub();
   const ann = await account(hub, "ann");
   const bob = await account(hub, "bob", "192.0.2.2:1");
@@ -84,7 +88,10 @@ test("moderation: founders and operators grant and take roles; others are refuse
   bob.say("/op bob");
   assertEquals(bob.take(), [say.notOperator("dev")]);
   ann.say("/op gus");
-  assertEquals(ann.take(), [say.needsAccount("gus")]);
+  assertEquals(ann.take(), ["-- ann gave operator to gus"], "a guest holds it while it stays");
+  ann.say("/deop gus");
+  assertEquals(ann.take(), ["-- ann took operator from gus"]);
+  drain(bob, gus);
   ann.say("/op zed");
   assertEquals(ann.take(), [say.noSuchMember("zed")]);
   ann.say("/op bob");
@@ -102,7 +109,7 @@ test("moderation: founders and operators grant and take roles; others are refuse
   bob.say("/op bob");
   assertEquals(bob.take(), [say.notOperator("dev")]);
   assert(hub.logged.some((line) => line.includes("ann op bob in dev")), hub.logged.join("\n"));
-  assertEquals(hub.metrics.moderation.with("op").value, 1);
+  assertEquals(hub.metrics.moderation.with("op").value, 2);
   assertEquals(hub.metrics.moderationRefused.with("notOperator").value, 2);
 });
 
@@ -219,6 +226,62 @@ test("moderation: masks match names, accounts and addresses by glob or CIDR, nev
   add("address:203.0.114.*");
   assertEquals(rules.admit("dev", subject, undefined, 0), null);
   assertEquals((parseMask("a:b:c d", "x") as { code: string }).code, "badMask");
+});
+
+test("moderation: IRC masks (nick!user@host) match name, user and cloak or address; +e and +I let in", () => {
+  const subject = {
+    name: "Bob",
+    account: null,
+    address: "203.0.113.7",
+    user: "~bobby",
+    host: "k3x9.cloak",
+  };
+  const rules = new RoomRules();
+  const ban = (text: string) => (rules.bans = [parseMask(text, "ann") as never]);
+  for (const hit of ["bob!*@*", "BO?", "*!~bob*@*", "*!*@*.cloak", "*!*@203.0.113.0/24", "b*@*"]) {
+    ban(hit);
+    assertEquals(rules.admit("dev", subject, undefined, 0)?.code, "banned", hit);
+  }
+  for (const miss of ["al!*@*", "*!root@*", "*!*@other.cloak", "*!*@198.51.100.0/24"]) {
+    ban(miss);
+    assertEquals(rules.admit("dev", subject, undefined, 0), null, miss);
+  }
+  ban("b*!*@*");
+  rules.excepts = [parseMask("*!*@*.cloak", "ann") as never];
+  assertEquals(rules.admit("dev", subject, undefined, 0), null, "a ban exception lets in");
+  rules.bans = [];
+  rules.modes.add("i");
+  assertEquals(rules.admit("dev", subject, undefined, 0)?.code, "inviteOnly");
+  rules.invexes = [parseMask("bob!*@*", "ann") as never];
+  assertEquals(rules.admit("dev", subject, undefined, 0), null, "an invite exception lets in");
+});
+
+test("moderation: a guest's operator role ends when it leaves the room; /mode +e/+I set exceptions", () => {
+  using hub = modHub();
+  const bob = guest(hub, "bob", "192.0.2.2:1");
+  const gus = guest(hub, "gus", "192.0.2.3:1");
+  bob.say("/join tmp");
+  gus.say("/join tmp");
+  drain(bob, gus);
+  bob.say("/mode +e gus!*@*", "/mode +I *!*@192.0.2.0/24", "/mode -e zed");
+  assertEquals(bob.take(), [
+    "-- bob set modes +e gus!*@*",
+    "-- bob set modes +I *!*@192.0.2.0/24",
+    say.noSuchMask("zed"),
+  ]);
+  const rules = hub.roomRules.get("tmp")!;
+  assertEquals(rules.excepts.map((mask) => mask.mask), ["gus!*@*"]);
+  assertEquals(rules.invexes.map((mask) => mask.mask), ["*!*@192.0.2.0/24"]);
+  bob.say("/join lobby", "/join tmp");
+  drain(bob, gus);
+  bob.say("/kick gus");
+  assertEquals(bob.take(), [say.notOperator("tmp")], "its role ended as it left");
+  assertEquals(rules.guestOps.size, 0);
+  gus.say("/topic free for all");
+  assert(
+    gus.take().some((line) => line.includes("free for all")),
+    "+t binds no one when no one operates",
+  );
 });
 
 test("moderation: modes +t, +m (voice), mute, +i with /invite, +k, +l and +s", async () => {

@@ -115,6 +115,16 @@ export abstract class Session {
     this.#tokens = hub.options.burst;
   }
 
+  /** The user part of this member's IRC mask (`nick!user@host`), if its front-end shows one. */
+  maskUser(): string | undefined {
+    return undefined;
+  }
+
+  /** The host part of this member's IRC mask (a cloak), if its front-end shows one. */
+  maskHost(): string | undefined {
+    return undefined;
+  }
+
   /** The key of the account this session is logged in to, or `null` (a guest). */
   get account(): string | null {
     return this.#account;
