@@ -13,6 +13,7 @@ import { TextSession } from "../text/session.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 import { toJson } from "../json/render.ts";
 import { failed } from "./events.ts";
+import { roomKey } from "./protocol.ts";
 import { parseMask, RoomRules } from "./moderation.ts";
 import { openChatDatabase } from "../storage/database.ts";
 import { SqliteRulesStore } from "../storage/sqlite_rooms.ts";
@@ -269,7 +270,7 @@ test("moderation: a guest's operator role ends when it leaves the room; /mode +e
     "-- bob set modes +I *!*@192.0.2.0/24",
     say.noSuchMask("zed"),
   ]);
-  const rules = hub.roomRules.get("tmp")!;
+  const rules = hub.roomRules.get(roomKey("tmp"))!;
   assertEquals(rules.excepts.map((mask) => mask.mask), ["gus!*@*"]);
   assertEquals(rules.invexes.map((mask) => mask.mask), ["*!*@192.0.2.0/24"]);
   bob.say("/join lobby", "/join tmp");
