@@ -43,6 +43,7 @@ import type { HistoryEntry } from "../core/history.ts";
 import type { Refusal } from "../core/admission.ts";
 import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
+import type { RoomRules } from "../core/moderation.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
@@ -89,16 +90,20 @@ import {
   RPL_CHANNELMODEIS,
   RPL_CREATED,
   RPL_ENDOFBANLIST,
+  RPL_ENDOFEXCEPTLIST,
   RPL_ENDOFHELP,
   RPL_ENDOFINFO,
+  RPL_ENDOFINVEXLIST,
   RPL_ENDOFMONLIST,
   RPL_ENDOFNAMES,
   RPL_ENDOFWHO,
   RPL_ENDOFWHOIS,
+  RPL_EXCEPTLIST,
   RPL_GLOBALUSERS,
   RPL_HELPSTART,
   RPL_HELPTXT,
   RPL_INFO,
+  RPL_INVEXLIST,
   RPL_INVITING,
   RPL_ISON,
   RPL_ISUPPORT,
@@ -128,6 +133,7 @@ import {
   RPL_WHOISACCOUNT,
   RPL_WHOISCHANNELS,
   RPL_WHOISHOST,
+  RPL_WHOISOPERATOR,
   RPL_WHOISSERVER,
   RPL_WHOISUSER,
   RPL_WHOREPLY,
@@ -643,6 +649,16 @@ export class IrcSession extends Session {
     this.host = front.cloaks.of(this.address);
   }
 
+  /** The user part of its mask, for bans (`*!user@*`). */
+  override maskUser(): string {
+    return this.user;
+  }
+
+  /** Its cloak, for bans (`*!*@host`). */
+  override maskHost(): string {
+    return this.host;
+  }
+
   /** The tags this client takes on chat messages (see {@linkcode Tags}). */
   get tags(): Tags {
     return (this.caps.has("server-time") ? TIME_TAG : 0) |
@@ -950,11 +966,13 @@ export class IrcSession extends Session {
       "AWAYLEN=300",
       "CASEMAPPING=ascii",
       "CHANLIMIT=#:1",
-      "CHANMODES=b,k,l,imnst",
+      "CHANMODES=beI,k,l,imnst",
       // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
       "CLIENTTAGDENY=*",
       `CHANNELLEN=${NAME_MAX + 1}`,
       "CHANTYPES=#",
+      "EXCEPTS=e",
+      "INVEX=I",
       `MONITOR=${MONITOR_MAX}`,
       `NETWORK=${NETWORK}`,
       `NICKLEN=${NAME_MAX}`,
@@ -1134,12 +1152,8 @@ function channelMode(session: IrcSession, room: Room<Session>, params: string[])
     const modes = letters.includes("n") ? letters : "+n" + letters.slice(1);
     return session.reply(RPL_CHANNELMODEIS, channel, modes, ...values);
   }
-  if (/^\+?b$/.test(change) && args.length === 0) {
-    for (const ban of rules?.bans ?? []) {
-      session.reply(RPL_BANLIST, channel, ban.mask, ban.by, String(Math.floor(ban.time / 1000)));
-    }
-    return session.reply(RPL_ENDOFBANLIST, channel, "End of channel ban list");
-  }
+  const list = /^\+?([beI])$/.exec(change);
+  if (list !== null && args.length === 0) return maskList(session, channel, rules, list[1]);
   if (session.member.room !== room) {
     return session.reply(ERR_CHANOPRIVSNEEDED, channel, "You're not channel operator");
   }
@@ -1159,6 +1173,11 @@ function channelMode(session: IrcSession, room: Room<Session>, params: string[])
     } else if (letter === "b") {
       const mask = args.shift();
       if (mask !== undefined) chatCommand(session, adding ? "/ban" : "/unban", mask);
+    } else if (letter === "e" || letter === "I") {
+      const mask = args.shift();
+      if (mask === undefined) continue; // a list asked for beside changes: IRC servers skip it
+      flags += letter;
+      flagArgs.push(mask);
     } else {
       flags += letter;
       if ((letter === "k" || letter === "l") && adding) flagArgs.push(args.shift() ?? "");
@@ -1168,6 +1187,27 @@ function channelMode(session: IrcSession, room: Room<Session>, params: string[])
   // Signs with no letter after them are dropped: `+o-t` leaves `-t`.
   const spec = flags.replace(/[+-]+(?=[+-]|$)/g, "");
   if (spec !== "") chatCommand(session, "/mode", [spec, ...flagArgs].join(" "));
+}
+
+/** The numerics of each mask list: bans (367/368), ban (348/349) and invite (346/347) exceptions. */
+const MASK_LISTS = {
+  b: [RPL_BANLIST, RPL_ENDOFBANLIST, "End of channel ban list", "bans"],
+  e: [RPL_EXCEPTLIST, RPL_ENDOFEXCEPTLIST, "End of channel exception list", "excepts"],
+  I: [RPL_INVEXLIST, RPL_ENDOFINVEXLIST, "End of channel invite exception list", "invexes"],
+} as const;
+
+/** Sends the room's list of `letter` masks (`b`, `e` or `I`): each with who set it and when. */
+function maskList(
+  session: IrcSession,
+  channel: string,
+  rules: RoomRules | undefined,
+  letter: string,
+): void {
+  const [item, end, text, field] = MASK_LISTS[letter as keyof typeof MASK_LISTS];
+  for (const mask of rules?.[field] ?? []) {
+    session.reply(item, channel, mask.mask, mask.by, String(Math.floor(mask.time / 1000)));
+  }
+  session.reply(end, channel, text);
 }
 
 /** The room a `#channel` parameter names, if it exists (`##dev` names none: see `join`). */
@@ -1204,8 +1244,8 @@ function names(session: IrcSession, room: Room<Session>): void {
   const prefix = (member: Session): string => {
     if (rules === undefined) return "";
     const account = member.member.account;
-    const op = rules.isOperator(account) ? "@" : "";
-    const voice = rules.isVoiced(account) ? "+" : "";
+    const op = rules.isOperator(account, member.member) ? "@" : "";
+    const voice = rules.isVoiced(account, member.member) ? "+" : "";
     return multi ? op + voice : op || voice;
   };
   const here = [...room.members].map((member) => [prefix(member), member.name!]);
@@ -1240,7 +1280,7 @@ function topic(session: IrcSession, room: Room<Session>, always: boolean): void 
 function whoEntry(session: IrcSession, channel: string, member: Member): void {
   const { name } = member;
   const irc = member instanceof IrcSession ? member : null;
-  const flags = (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member);
+  const flags = whoFlags(session, channel, member);
   session.reply(
     RPL_WHOREPLY,
     channel,
@@ -1288,14 +1328,21 @@ function targets(session: IrcSession, list: string, quiet = false): string[] | n
  */
 const WHO_MAX = 500;
 
+/** WHO's flags for `member`: `H` here or `G` away, `*` a server operator, then its prefixes. */
+function whoFlags(session: IrcSession, channel: string, member: Member): string {
+  const irc = member instanceof IrcSession ? member : null;
+  const oper = member instanceof Session && session.hub.isServerOperator(member) ? "*" : "";
+  return (irc?.away != null ? "G" : "H") + oper + rolePrefix(session, channel, member);
+}
+
 /** `@`/`+` (both with `multi-prefix`) for `member`'s role in `channel` (`*`: none), as WHO flags. */
 function rolePrefix(session: IrcSession, channel: string, member: Member): string {
   if (!channel.startsWith("#") || !(member instanceof Session)) return "";
   const rules = session.hub.roomRules.get(roomKey(channel.slice(1)));
   if (rules === undefined) return "";
   const account = member.member.account;
-  const op = rules.isOperator(account) ? "@" : "";
-  const voice = rules.isVoiced(account) ? "+" : "";
+  const op = rules.isOperator(account, member.member) ? "@" : "";
+  const voice = rules.isVoiced(account, member.member) ? "+" : "";
   return session.caps.has("multi-prefix") ? op + voice : op || voice;
 }
 
@@ -1312,7 +1359,7 @@ function whoxEntry(session: IrcSession, channel: string, member: Member, spec: s
     h: irc?.host ?? CHAT_HOST,
     s: session.front.options.serverName,
     n: name,
-    f: (irc?.away != null ? "G" : "H") + rolePrefix(session, channel, member),
+    f: whoFlags(session, channel, member),
     d: "0",
     l: irc ? String(Math.floor((performance.now() - irc.heardAt) / 1000)) : "0",
     a: (member instanceof Session ? accountOf(member) : null) ?? "0",
@@ -1738,8 +1785,14 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       );
       const address = irc && session.front.realAddress(session, irc);
       if (address) session.reply(RPL_WHOISHOST, name, `is connecting from *@${address} ${address}`);
-      if (room) session.reply(RPL_WHOISCHANNELS, name, channelOf(room));
+      if (room && !(member instanceof Session && hidden(session, member))) {
+        const channel = channelOf(room);
+        session.reply(RPL_WHOISCHANNELS, name, rolePrefix(session, channel, member) + channel);
+      }
       session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
+      if (member instanceof Session && session.hub.isServerOperator(member)) {
+        session.reply(RPL_WHOISOPERATOR, name, "is an IRC operator");
+      }
       if (irc?.away != null) session.reply(RPL_AWAY, name, irc.away);
       const account = member instanceof Session ? accountOf(member) : null;
       if (account !== null) session.reply(RPL_WHOISACCOUNT, name, account, "is logged in as");

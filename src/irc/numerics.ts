@@ -47,7 +47,16 @@ export const RPL_NAMREPLY = "353";
 export const RPL_WHOSPCRPL = "354";
 export const RPL_ENDOFNAMES = "366";
 export const RPL_INVITING = "341";
+export const RPL_INVEXLIST = "346";
+export const RPL_ENDOFINVEXLIST = "347";
+export const RPL_EXCEPTLIST = "348";
+export const RPL_ENDOFEXCEPTLIST = "349";
 export const RPL_BANLIST = "367";
+export const RPL_WHOISOPERATOR = "313";
+export const RPL_WHOWASUSER = "314";
+export const RPL_WHOISIDLE = "317";
+export const RPL_ENDOFWHOWAS = "369";
+export const ERR_WASNOSUCHNICK = "406";
 export const RPL_ENDOFBANLIST = "368";
 export const RPL_INFO = "371";
 export const RPL_ENDOFINFO = "374";
@@ -134,6 +143,15 @@ export type Numeric =
   | typeof RPL_CHANNELMODEIS
   | typeof RPL_INVITING
   | typeof RPL_BANLIST
+  | typeof RPL_INVEXLIST
+  | typeof RPL_ENDOFINVEXLIST
+  | typeof RPL_EXCEPTLIST
+  | typeof RPL_ENDOFEXCEPTLIST
+  | typeof RPL_WHOISOPERATOR
+  | typeof RPL_WHOWASUSER
+  | typeof RPL_WHOISIDLE
+  | typeof RPL_ENDOFWHOWAS
+  | typeof ERR_WASNOSUCHNICK
   | typeof ERR_USERNOTINCHANNEL
   | typeof ERR_CHANNELISFULL
   | typeof ERR_UNKNOWNMODE
