@@ -222,7 +222,11 @@ export class Hub implements ClusterHub {
    * one recipient. Every message passes here, rendered and encoded once for all.
    */
   post(message: ChatMessage, sender: Session | null): void {
-    if (sender !== null && message.kind !== "private" && sender.room !== null) {
+    // A message to a room from outside it (IRC, `-n`) was checked by `mayPostFromOutside`.
+    if (
+      sender !== null && message.kind !== "private" && sender.room !== null &&
+      sender.room.name === message.room
+    ) {
       // One map lookup per message; a subject is made only in a muted or moderated room.
       const rules = this.roomRules.get(sender.room.key);
       if (rules !== undefined && rules.restricted) {
@@ -236,7 +240,10 @@ export class Hub implements ClusterHub {
     if (sender !== null && sender.account !== null) {
       message.account = this.accounts.accountName(sender.account) ?? sender.account;
     }
-    const key = sender?.room?.key ?? roomKey(message.room);
+    const own = sender?.room;
+    const key = own && (message.kind === "private" || own.name === message.room)
+      ? own.key
+      : roomKey(message.room);
     // Queued for the other servers first: their send then goes out before this one's writes.
     this.cluster?.publish({ t: "msg", k: key, m: message });
     const member = sender?.member ?? null;
@@ -250,6 +257,19 @@ export class Hub implements ClusterHub {
       this.log.event({ event: kind, name: from, room, text });
     }
     for (const hook of this.postHooks) hook(message);
+  }
+
+  /**
+   * Why `session` may not say something in `room` from outside it, or `null`: a room is
+   * `+n` (no messages from outside) unless its operators set `-n`; then its bans, mutes
+   * and `+m` apply as to its members.
+   */
+  mayPostFromOutside(session: Session, room: Room<Session>): Problem | null {
+    const rules = this.roomRules.get(room.key);
+    if (rules === undefined || rules.modes.has("n")) {
+      return { code: "notInRoom", name: session.member.name!, room: room.name };
+    }
+    return rules.speak(room.name, this.subject(session));
   }
 
   /** Hands what `sender` said to the other connections of its member. */

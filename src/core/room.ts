@@ -65,6 +65,8 @@ export class Room<M extends RoomMember = RoomMember> {
   readonly name: string;
   readonly key: string;
   topic = "";
+  /** When the room was made (ms since the epoch; IRC's 329). */
+  readonly created = Date.now();
   /** The address (see `Admission.keyOf`) that made this room, counted against it while it exists. */
   owner: string | null = null;
 

@@ -61,6 +61,7 @@ import {
   ERR_HELPNOTFOUND,
   ERR_INPUTTOOLONG,
   ERR_INVALIDCAPCMD,
+  ERR_INVALIDMODEPARAM,
   ERR_INVITEONLYCHAN,
   ERR_MONLISTFULL,
   ERR_NEEDMOREPARAMS,
@@ -83,12 +84,15 @@ import {
   ERR_UNKNOWNCOMMAND,
   ERR_UNKNOWNMODE,
   ERR_USERNOTINCHANNEL,
+  ERR_USERONCHANNEL,
   ERR_USERSDONTMATCH,
+  ERR_WASNOSUCHNICK,
   type Numeric,
   RPL_AWAY,
   RPL_BANLIST,
   RPL_CHANNELMODEIS,
   RPL_CREATED,
+  RPL_CREATIONTIME,
   RPL_ENDOFBANLIST,
   RPL_ENDOFEXCEPTLIST,
   RPL_ENDOFHELP,
@@ -98,6 +102,7 @@ import {
   RPL_ENDOFNAMES,
   RPL_ENDOFWHO,
   RPL_ENDOFWHOIS,
+  RPL_ENDOFWHOWAS,
   RPL_EXCEPTLIST,
   RPL_GLOBALUSERS,
   RPL_HELPSTART,
@@ -138,6 +143,7 @@ import {
   RPL_WHOISUSER,
   RPL_WHOREPLY,
   RPL_WHOSPCRPL,
+  RPL_WHOWASUSER,
   RPL_YOUREOPER,
   RPL_YOURHOST,
 } from "./numerics.ts";
@@ -255,6 +261,24 @@ const TIME_TAG = 1;
 const MSGID_TAG = 2;
 const ACCOUNT_TAG = 4;
 
+/** One nick WHOWAS remembers: as it was shown (`nick!user@host`, real name) and when it went. */
+interface WhowasEntry {
+  readonly key: string;
+  readonly nick: string;
+  readonly user: string;
+  readonly host: string;
+  readonly realname: string;
+  readonly at: number;
+}
+
+/**
+ * Nicks WHOWAS remembers on this server (a shift of 200 entries costs nothing against a
+ * QUIT): at most ~200 × (nick + user + cloak + 100 characters) ≈ 100 KB.
+ */
+const WHOWAS_MAX = 200;
+/** The characters of a real name WHOWAS keeps. */
+const WHOWAS_REALNAME_MAX = 100;
+
 /** The IRC side of a hub: its sessions, who of them is in which room, and pings. */
 export class IrcFront {
   /** Every IRC session, registered or not. */
@@ -270,6 +294,8 @@ export class IrcFront {
   readonly watchers = new Map<string, Set<IrcSession>>();
   /** The most members there have been at once (for 265 and 266). */
   peakMembers = 0;
+  /** Nicks that quit or were renamed, oldest first, for WHOWAS: at most WHOWAS_MAX. */
+  readonly whowas: WhowasEntry[] = [];
   /** What IRC users' addresses are shown as: no IRC user ever sees another's address. */
   readonly cloaks: Cloaks;
   #last: Rendered | null = null;
@@ -422,6 +448,20 @@ export class IrcFront {
   }
 
   /** A member's room, name or topic changed: IRC says so one line per person, at once. */
+  /** Keeps `nick` (as `irc`, or a chat member, showed it) for WHOWAS, the oldest dropped. */
+  #remembered(nick: string, irc: IrcSession | null): void {
+    if (this.whowas.length >= WHOWAS_MAX) this.whowas.shift();
+    this.whowas.push({
+      key: nameKey(nick),
+      nick,
+      user: irc?.user ?? nick,
+      host: irc?.host ?? CHAT_HOST,
+      // Real names are cut to a line's worth already; kept shorter here, as 200 of them are.
+      realname: [...(irc?.realname || nick)].slice(0, WHOWAS_REALNAME_MAX).join(""),
+      at: Date.now(),
+    });
+  }
+
   #changed(change: MemberChange): void {
     const { session } = change;
     const irc = session instanceof IrcSession ? session : null;
@@ -452,6 +492,7 @@ export class IrcFront {
       }
       case "quit": {
         const { room, reason } = change;
+        if (!this.hub.closing) this.#remembered(session.name!, irc);
         if (room !== null) { for (const each of ircs) this.#forget(room, each); }
         // A shutdown tells no one of each leave: that would be a line per pair of members.
         if (this.hub.closing) break;
@@ -464,6 +505,7 @@ export class IrcFront {
         break;
       }
       case "renamed": {
+        if (nameKey(change.old) !== nameKey(session.name!)) this.#remembered(change.old, irc);
         const line = ircLine(
           irc
             ? `${change.old}!${irc.user}@${irc.host}`
@@ -756,6 +798,8 @@ export class IrcSession extends Session {
         return;
       case "history":
         return this.#replay(event.room, event.entries);
+      case "moderation": // told to this member alone (its own invitation: 341)
+        return this.#moderation(event);
       case "shutdown":
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
@@ -770,10 +814,20 @@ export class IrcSession extends Session {
             event.reason ?? event.by,
           ),
         );
-      case "invited":
-        return this.raw(
-          ircLine(this.front.mask(event.by), "INVITE", this.name!, channelOf(event.room)),
+      case "invited": {
+        const line = ircLine(
+          this.front.mask(event.by),
+          "INVITE",
+          this.name!,
+          channelOf(event.room),
         );
+        // account-tag: the inviter's account, as on its messages.
+        const inviter = this.caps.has("account-tag")
+          ? this.hub.members.get(nameKey(event.by))
+          : null;
+        const account = inviter ? accountOf(inviter) : null;
+        return this.raw(account === null ? line : `@account=${account} ${line}`);
+      }
       case "killed": // the connection ends next; its channels see the QUIT with the reason
         return this.raw(
           ircLine(
@@ -861,6 +915,17 @@ export class IrcSession extends Session {
         // Moderation refusals IRC has no numeric for: the chat's words.
         return this.fromServer("NOTICE", this.target, problemWords(problem));
       case "badMode":
+        // A bad key or limit is a known mode with a bad parameter (696), not an unknown one.
+        if (/^[+-]?[kl]$/.test(problem.mode)) {
+          const letter = problem.mode.slice(-1);
+          return this.reply(
+            ERR_INVALIDMODEPARAM,
+            this.room ? channelOf(this.room.name) : "*",
+            letter,
+            "*",
+            letter === "k" ? "Invalid key" : "Invalid limit",
+          );
+        }
         return this.reply(
           ERR_UNKNOWNMODE,
           problem.mode.replace(/^[+-]/, ""),
@@ -1146,11 +1211,10 @@ function channelMode(session: IrcSession, room: Room<Session>, params: string[])
   const rules = session.hub.roomRules.get(room.key);
   const [change, ...args] = params;
   if (change === undefined) {
-    // Every room is +n on IRC: nobody outside a room can speak in it.
-    const shown = rules?.modeString(session.member.room === room) ?? "+";
-    const [letters, ...values] = shown.split(" ");
-    const modes = letters.includes("n") ? letters : "+n" + letters.slice(1);
-    return session.reply(RPL_CHANNELMODEIS, channel, modes, ...values);
+    // A room without rules (the lobby) takes no messages from outside: +n.
+    const shown = rules?.modeString(session.member.room === room) ?? "+n";
+    session.reply(RPL_CHANNELMODEIS, channel, ...shown.split(" "));
+    return session.reply(RPL_CREATIONTIME, channel, String(Math.floor(room.created / 1000)));
   }
   const list = /^\+?([beI])$/.exec(change);
   if (list !== null && args.length === 0) return maskList(session, channel, rules, list[1]);
@@ -1232,14 +1296,17 @@ function names(session: IrcSession, room: Room<Session>): void {
   const { front } = session;
   const full = session.caps.has("userhost-in-names");
   const channel = channelOf(room.name);
-  const head = `:${front.options.serverName} ${RPL_NAMREPLY} ${session.target} = ${channel} :`;
+  const rules = session.hub.roomRules.get(room.key);
+  // `@` marks a secret (+s) channel, `=` a public one.
+  const kind = rules?.modes.has("s") ? "@" : "=";
+  const head =
+    `:${front.options.serverName} ${RPL_NAMREPLY} ${session.target} ${kind} ${channel} :`;
   const budget = LINE_MAX - 2 - byteLength(head);
   let line = "";
   let bytes = 0;
   let out = "";
   // Those here, then those on the other servers of a cluster.
   const remote = session.hub.cluster?.membersIn(room.key, Infinity).names ?? [];
-  const rules = session.hub.roomRules.get(room.key);
   const multi = session.caps.has("multi-prefix");
   const prefix = (member: Session): string => {
     if (rules === undefined) return "";
@@ -1404,10 +1471,17 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
         continue;
       }
       if (session.room !== room) {
-        if (!notice) {
-          session.reply(ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel (you are not in it)");
+        // From outside the channel: only to a `-n` one (the core decides).
+        const problem = hub.mayPostFromOutside(session, room);
+        if (problem !== null) {
+          if (!notice) {
+            const why = problem.code === "notInRoom"
+              ? "Cannot send to channel (you are not in it)"
+              : problemWords(problem);
+            session.reply(ERR_CANNOTSENDTOCHAN, target, why);
+          }
+          continue;
         }
-        continue;
       }
       const said: ChatMessage = {
         kind,
@@ -1717,7 +1791,10 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler(session, params) {
       const channel = params[0]?.split(",")[0];
       const room = channel ? roomOf(session, channel) : session.room;
-      if (room) names(session, room);
+      // A secret room's members are shown to its own members only.
+      const secret = room && room !== session.room &&
+        session.hub.roomRules.get(room.key)?.modes.has("s");
+      if (room && !secret) names(session, room);
       else session.reply(RPL_ENDOFNAMES, channel || "*", "End of /NAMES list");
     },
   },
@@ -1800,6 +1877,33 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     },
   },
   {
+    name: "WHOWAS",
+    help: "WHOWAS nick [count]: who had that nick lately (newest first)",
+    handler(session, params) {
+      const nick = params[0] ?? "";
+      if (!nick) return session.reply(ERR_NONICKNAMEGIVEN, "No nickname given");
+      const count = Number(params[1]);
+      const most = Number.isInteger(count) && count > 0 ? count : Infinity;
+      const key = nameKey(nick);
+      const { whowas, options } = session.front;
+      let found = 0;
+      for (let i = whowas.length - 1; i >= 0 && found < most; i--) {
+        const entry = whowas[i];
+        if (entry.key !== key) continue;
+        found++;
+        session.reply(RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname);
+        session.reply(
+          RPL_WHOISSERVER,
+          entry.nick,
+          options.serverName,
+          new Date(entry.at).toUTCString(),
+        );
+      }
+      if (found === 0) session.reply(ERR_WASNOSUCHNICK, nick, "There was no such nickname");
+      session.reply(RPL_ENDOFWHOWAS, nick, "End of WHOWAS");
+    },
+  },
+  {
     name: "LIST",
     help: "LIST [#room,...]: the rooms, with members and topics",
     handler(session, params) {
@@ -1807,8 +1911,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       session.reply(RPL_LISTSTART, "Channel", "Users  Name");
       // Every room of the cluster, with those here and elsewhere counted.
       const keys = wanted && new Set(wanted.map(roomKey));
+      const own = session.member.room?.key;
       for (const room of session.hub.roomList()) {
-        if (keys && !keys.has(roomKey(room.name))) continue;
+        const key = roomKey(room.name);
+        if (keys && !keys.has(key)) continue;
+        // A secret room (+s) is listed to those in it only, as /rooms does.
+        if (key !== own && session.hub.roomRules.get(key)?.modes.has("s")) continue;
         session.reply(RPL_LIST, channelOf(room.name), String(room.members), room.topic);
       }
       session.reply(RPL_LISTEND, "End of /LIST");
@@ -1839,6 +1947,10 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[1], "No such channel");
       if (session.member.room !== room) {
         return session.reply(ERR_NOTONCHANNEL, params[1], "You're not on that channel");
+      }
+      const invitee = session.hub.members.get(nameKey(params[0]));
+      if (invitee?.name && invitee.room === room) {
+        return session.reply(ERR_USERONCHANNEL, invitee.name, params[1], "is already on channel");
       }
       chatCommand(session, "/invite", params[0]);
     },

@@ -52,6 +52,7 @@ export const RPL_ENDOFINVEXLIST = "347";
 export const RPL_EXCEPTLIST = "348";
 export const RPL_ENDOFEXCEPTLIST = "349";
 export const RPL_BANLIST = "367";
+export const RPL_CREATIONTIME = "329";
 export const RPL_WHOISOPERATOR = "313";
 export const RPL_WHOWASUSER = "314";
 export const RPL_WHOISIDLE = "317";
@@ -91,6 +92,8 @@ export const ERR_NEEDMOREPARAMS = "461";
 export const ERR_ALREADYREGISTERED = "462";
 export const ERR_BADCHANNAME = "479";
 export const ERR_CHANOPRIVSNEEDED = "482";
+export const ERR_USERONCHANNEL = "443";
+export const ERR_INVALIDMODEPARAM = "696";
 
 export const ERR_PASSWDMISMATCH = "464";
 export const ERR_NOPRIVILEGES = "481";
@@ -143,6 +146,7 @@ export type Numeric =
   | typeof RPL_CHANNELMODEIS
   | typeof RPL_INVITING
   | typeof RPL_BANLIST
+  | typeof RPL_CREATIONTIME
   | typeof RPL_INVEXLIST
   | typeof RPL_ENDOFINVEXLIST
   | typeof RPL_EXCEPTLIST
@@ -192,6 +196,8 @@ export type Numeric =
   | typeof ERR_ALREADYREGISTERED
   | typeof ERR_BADCHANNAME
   | typeof ERR_CHANOPRIVSNEEDED
+  | typeof ERR_USERONCHANNEL
+  | typeof ERR_INVALIDMODEPARAM
   | typeof ERR_UMODEUNKNOWNFLAG
   | typeof ERR_USERSDONTMATCH
   | typeof ERR_HELPNOTFOUND
