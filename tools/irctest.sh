@@ -15,9 +15,12 @@ fi
 # The services tests (SASL, account registration, account-tag, extended-join, WHOX %a…)
 # are included: NickServ is part of the server (see registerUser in chat_irctest.py).
 markers='not implementation-specific and not deprecated'
-# chathistory and read_marker belong to the conversations issue; the rest that is left out
-# is explained in docs/irc.md (section "irctest").
-deselected='chathistory or read_marker'
+# chathistory and read_marker belong to the conversations issue. The others need a user in
+# two channels at once, which the hub does not do (005 says CHANLIMIT=#:1; irctest does not
+# read it): see docs/irc.md, "irctest".
+deselected='chathistory or read_marker
+  or testLimitMultipleChannels or (ChannelOperatorModeTestCase and not SenderPrivsNeeded)
+  or testJoinKeys or testJoinManySingleKey or testWhoMultiChan or testWhoisNumerics'
 cd "$irctest"
 # irctest's own port bookkeeping lives in the temp dir; -p no:cacheprovider keeps its tree clean.
 PYTHONPATH="$irctest:$root/tools" exec "$python" -m pytest -p no:cacheprovider \

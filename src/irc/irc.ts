@@ -153,6 +153,7 @@ import {
   accountNumeric,
   accountOf,
   authenticate,
+  chanServ,
   fromNickServ,
   loggedIn,
   nickServ,
@@ -1368,6 +1369,8 @@ function hidden(asker: IrcSession, member: Session): boolean {
 
 /** NickServ's name as a key: a PRIVMSG to it is a NickServ command. */
 const NICKSERV_KEY = nameKey("NickServ");
+/** ChanServ's name as a key: a PRIVMSG to it is a ChanServ command. */
+const CHANSERV_KEY = nameKey("ChanServ");
 
 /** Targets of one JOIN, PART, PRIVMSG or NOTICE (each costs what a line does). */
 const TARGETS_MAX = 4;
@@ -1462,6 +1465,10 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
   for (const target of targets(session, params[0], notice) ?? []) {
     if (nameKey(target) === NICKSERV_KEY) {
       if (!notice) nickServ(session, raw);
+      continue;
+    }
+    if (nameKey(target) === CHANSERV_KEY) {
+      if (!notice) chanServ(session, raw);
       continue;
     }
     if (target.startsWith("#")) {
@@ -1643,6 +1650,15 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
   {
     name: "NS",
     handler: (session, params) => nickServ(session, params.join(" ")),
+  },
+  {
+    name: "CHANSERV",
+    help: "CHANSERV REGISTER #room|HELP: hold your room with your account (also CS)",
+    handler: (session, params) => chanServ(session, params.join(" ")),
+  },
+  {
+    name: "CS",
+    handler: (session, params) => chanServ(session, params.join(" ")),
   },
   {
     name: "REGISTER",

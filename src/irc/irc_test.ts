@@ -141,7 +141,8 @@ test("irc: JOIN echoes, lists names and the topic; a chat member sees the join",
   assertEquals(lines[0], `:alice!alice@${MEMORY_HOST} JOIN #dev`);
   assertEquals(lines[1], ":irc.test 332 alice #dev :发布 on Friday");
   assertMatch(lines[2], /^:irc\.test 333 alice #dev bob :\d+$/);
-  assertMatch(lines[3], /^:irc\.test 353 alice = #dev :(bob alice|alice bob)$/);
+  // bob made the room: its operator while it stays (a guest's room, as on IRC).
+  assertMatch(lines[3], /^:irc\.test 353 alice = #dev :(@bob alice|alice @bob)$/);
   assertEquals(lines[4], ":irc.test 366 alice #dev :End of /NAMES list");
   assertEquals(nc.take(), ["-- alice joined"]);
 });
@@ -172,16 +173,18 @@ test("irc: nc's /join #dev and IRC's JOIN #dev are one room, #dev on IRC (never 
   irc.say("JOIN #dev");
   const joined = ircLines(irc);
   assertEquals(joined[0], `:alice!alice@${MEMORY_HOST} JOIN #dev`);
-  assertEquals(joined[1], ":irc.test 353 alice = #dev :bob alice");
+  assertEquals(joined[1], ":irc.test 353 alice = #dev :@bob alice");
   assertEquals(nc.take(), [say.joined("alice")]);
   nc.say("hi from nc");
   assertEquals(ircLines(irc), [":bob!bob@chat PRIVMSG #dev :hi from nc"]);
   irc.say("PRIVMSG #dev :hi from irc");
   assertEquals(nc.take(), ["alice: hi from irc"]);
-  hub.member("carl").say("/join dev", "/topic 周五发布");
+  // The room is +t and bob, its maker, operates it: he sets the topic.
+  hub.member("carl").say("/join dev");
+  nc.say("/topic 周五发布");
   assertEquals(ircLines(irc), [
     `:carl!carl@chat JOIN #dev`,
-    `:carl!carl@chat TOPIC #dev :周五发布`,
+    `:bob!bob@chat TOPIC #dev :周五发布`,
   ]);
   nc.take();
   irc.say("LIST", "WHOIS bob");
@@ -189,7 +192,7 @@ test("irc: nc's /join #dev and IRC's JOIN #dev are one room, #dev on IRC (never 
   assertEquals(listed.filter((line) => / 322 /.test(line)), [
     ":irc.test 322 alice #dev 3 :周五发布",
   ]);
-  assertEquals(listed.filter((line) => / 319 /.test(line)), [":irc.test 319 alice bob :#dev"]);
+  assertEquals(listed.filter((line) => / 319 /.test(line)), [":irc.test 319 alice bob :@#dev"]);
   // A room name has no # of its own: ##dev is no channel, not another way to say #dev.
   irc.say("JOIN ##dev", "PRIVMSG ##dev :lost?", "JOIN #");
   assertEquals(ircLines(irc), [
@@ -307,7 +310,7 @@ test("irc: WHO, WHOIS, LIST, MODE, NAMES and LUSERS answer with numerics", () =>
   a.say("LIST");
   assertEquals(ircLines(a)[1], ":irc.test 322 ann #lobby 2 :");
   a.say("MODE #lobby", "MODE #lobby b", "MODE #lobby +o bob", "MODE ann", "MODE bob");
-  assertEquals(commands(a), ["324", "368", "482", "221", "502"]);
+  assertEquals(commands(a), ["324", "329", "368", "482", "221", "502"]);
   a.say("FROB", "PRIVMSG", "PRIVMSG #nowhere :x", "PRIVMSG nobody :x", "PART #dev", "TOPIC");
   assertEquals(commands(a), ["421", "411", "403", "401", "403", "461"]);
 });
@@ -553,7 +556,8 @@ test("irc: NAMES of a big room comes in lines of at most 512 bytes, every name o
     assert(byteLength(line) + 2 <= 512, `${byteLength(line)} bytes`);
     listed.push(...parseCommand(line)!.params[3].split(" ").map((mask) => mask.split("!")[0]));
   }
-  assertEquals(listed.sort(), [...names, "ann"].sort());
+  // The room's maker is its operator.
+  assertEquals(listed.sort(), [...names.slice(1), "@" + names[0], "ann"].sort());
 });
 
 test("irc: more than four targets is 407; a shutdown sends no QUIT per member", () => {
@@ -644,9 +648,9 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO INVITE ISON JOIN KICK KILL LIST LUSERS MODE MONITOR MOTD " +
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV HELP INFO INVITE ISON JOIN KICK KILL LIST LUSERS MODE MONITOR MOTD " +
     "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
-    "VERSION WALLOPS WHO WHOIS",
+    "VERSION WALLOPS WHO WHOIS WHOWAS",
     ":irc.test 706 ann * :End of /HELP",
     ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
     ":irc.test 706 ann JOIN :End of /HELP",
@@ -1034,6 +1038,7 @@ test("irc: moderation from the same core: @ in NAMES, MODE +m/+b/+k, KICK withou
   assertEquals(ircLines(bob), [
     ":irc.test 482 bob #dev :You're not channel operator",
     ":irc.test 324 bob #dev :+nt",
+    `:irc.test 329 bob #dev :${Math.floor(hub.rooms.get("dev")!.created / 1000)}`,
   ]);
   phone.say("MODE #dev +m");
   assertEquals(ircLines(bob), [":ann!ann@chat MODE #dev +m"]);
@@ -1149,4 +1154,88 @@ test("irc: OPER (381 and +o, 491, 464), KILL (481 for others) and WALLOPS, from 
   assertEquals(quit.length, 1);
   assertMatch(quit[0], /^:bob!bob@\S+ QUIT :killed by baz: spam$/);
   assertEquals(hub.metrics.moderation.with("kill").value, 1);
+});
+
+test("irc: a guest's channel is its maker's (@ while it stays); +e/+I lists; WHOWAS; -n lets outsiders speak", () => {
+  using hub = new IrcHub({ replay: 0 });
+  const op = hub.ircMember("op", "multi-prefix");
+  op.say("JOIN #dev");
+  assertMatch(ircLines(op).find((line) => / 353 /.test(line))!, / :@op$/);
+  const bar = hub.ircMember("bar");
+  bar.say("JOIN #dev");
+  ircLines(bar);
+  ircLines(op);
+  op.say("MODE #dev +v bar", "MODE #dev +e bar!*@*", "MODE #dev +I *!*@*.test", "MODE #dev e");
+  const lines = ircLines(op);
+  assertEquals(lines.slice(0, 3), [
+    `:op!op@${MEMORY_HOST} MODE #dev +v bar`,
+    `:op!op@${MEMORY_HOST} MODE #dev +e bar!*@*`,
+    `:op!op@${MEMORY_HOST} MODE #dev +I *!*@*.test`,
+  ]);
+  assertMatch(lines[3], /^:irc\.test 348 op #dev bar!\*@\* op :\d+$/);
+  assertEquals(lines[4], ":irc.test 349 op #dev :End of channel exception list");
+  op.say("MODE #dev I", "WHO #dev", "WHOIS bar");
+  const replies = ircLines(op);
+  assertMatch(replies[0], /^:irc\.test 346 op #dev \*!\*@\*\.test op :\d+$/);
+  assert(replies.some((line) => / 352 op #dev .* bar H\+ :0 /.test(line)), replies.join("\n"));
+  assert(replies.some((line) => / 352 op #dev .* op H@ :0 /.test(line)), replies.join("\n"));
+  assert(replies.includes(":irc.test 319 op bar :+#dev"), replies.join("\n"));
+  // An outsider speaks in a -n room only.
+  const out = hub.ircMember("out");
+  out.say("PRIVMSG #dev :from outside");
+  assertEquals(commands(out), ["404"]);
+  op.say("MODE #dev -n");
+  ircLines(op);
+  ircLines(bar);
+  out.say("PRIVMSG #dev :from outside");
+  assertEquals(ircLines(out), []);
+  assertEquals(ircLines(bar), [`:out!out@${MEMORY_HOST} PRIVMSG #dev :from outside`]);
+  // The maker leaves: its role ends; back in, it is an ordinary member.
+  op.say("PART #dev", "JOIN #dev");
+  ircLines(op);
+  op.say("MODE #dev +m");
+  assertEquals(ircLines(op), [":irc.test 482 op #dev :You're not channel operator"]);
+  // WHOWAS: the nicks that quit or were renamed, newest first, bounded.
+  bar.say("NICK baz");
+  out.say("WHOWAS bar", "WHOWAS nobody", "WHOWAS");
+  const was = ircLines(out);
+  assertEquals(was[0], `:irc.test 314 out bar bar ${MEMORY_HOST} * :bar here`);
+  assertMatch(was[1], /^:irc\.test 312 out bar irc\.test :/);
+  assertEquals(was.slice(2), [
+    ":irc.test 369 out bar :End of WHOWAS",
+    ":irc.test 406 out nobody :There was no such nickname",
+    ":irc.test 369 out nobody :End of WHOWAS",
+    ":irc.test 431 out :No nickname given",
+  ]);
+  for (let i = 0; i < 250; i++) bar.say(`NICK n${i}`);
+  assertEquals(hub.front.whowas.length, 200, "WHOWAS keeps at most 200");
+  assertEquals(hub.front.whowas.at(-1)?.nick, "n248");
+});
+
+test("irc: CS REGISTER #room claims the room a logged-in member is in (the core's /claim)", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text, account } = await annAccount(hub);
+  const guest = hub.ircMember("gus");
+  guest.say("JOIN #pub", "CS REGISTER #pub");
+  const refused = ircLines(guest);
+  assert(refused.some((line) => line.includes("not logged in")), refused.join("\n"));
+  const phone = hub.irc();
+  hub.accounts.logIn(phone.session, account);
+  phone.say("NICK ann", "USER phone 0 * :Ann's phone", "JOIN #pub");
+  ircLines(phone);
+  phone.say("CS REGISTER #other", "PRIVMSG ChanServ :REGISTER #pub");
+  const lines = ircLines(phone);
+  assertEquals(
+    lines[0],
+    ":ChanServ!ChanServ@services NOTICE ann :You must be in #other to register it",
+  );
+  assertEquals(lines[1], ":irc.test 482 ann #pub :You're not channel operator", "gus operates it");
+  guest.say("MODE #pub +o ann");
+  ircLines(guest);
+  ircLines(phone);
+  text.take();
+  phone.say("CS REGISTER #pub");
+  assertEquals(ircLines(phone), [":irc.test NOTICE #pub :ann claimed pub"]);
+  assertEquals(text.take(), ["-- ann claimed pub"]);
+  assertEquals(hub.roomRules.get("pub")?.founder, account.key);
 });

@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { Account } from "../core/accounts.ts";
 import type { Problem } from "../core/events.ts";
-import { nameKey } from "../core/protocol.ts";
+import { nameKey, roomKey } from "../core/protocol.ts";
 import type { Session } from "../core/session.ts";
 import { ircLine } from "./format.ts";
 import type { IrcSession } from "./irc.ts";
@@ -41,6 +41,8 @@ import {
 
 /** NickServ's source on every line it sends (its name is reserved: no member may take it). */
 export const NICKSERV = "NickServ!NickServ@services";
+/** Where ChanServ's notices come from. */
+export const CHANSERV = "ChanServ!ChanServ@services";
 
 /** One SASL exchange under way on a session. */
 export interface SaslExchange {
@@ -87,6 +89,11 @@ export const WORDS = {
     "DROP password: delete the account you are logged in to",
   ],
   nsUnknown: (command: string) => `Unknown command ${command}: try HELP`,
+  csHelp: [
+    "ChanServ holds channels for accounts (the chat's /claim):",
+    "REGISTER #channel (or CLAIM): hold the channel you are in, no one holding it, with your account",
+  ],
+  csNotIn: (channel: string) => `You must be in ${channel} to register it`,
   nsUsage: (usage: string) => `Syntax: ${usage}`,
   identifyFirst: (nick: string, seconds: number) =>
     `${nick} is a registered account: log in with /msg NickServ IDENTIFY password within ${seconds} s, or your nick will be changed`,
@@ -358,6 +365,26 @@ export function nickServ(session: IrcSession, text: string): void {
   const handler = NICKSERV_COMMANDS[command.toUpperCase()];
   if (!handler) return fromNickServ(session, WORDS.nsUnknown(command));
   handler(session, args);
+}
+
+/**
+ * A ChanServ command (`/msg ChanServ …`, `CS …`, `CHANSERV …`): `REGISTER #channel` (Ergo's
+ * word; `CLAIM` too) is the chat's `/claim` of the channel one is in; the core decides.
+ */
+export function chanServ(session: IrcSession, text: string): void {
+  const [command = "HELP", channel = ""] = text.trim().split(/ +/);
+  const word = command.toUpperCase();
+  if (word !== "REGISTER" && word !== "CLAIM") {
+    const lines = word === "HELP" ? WORDS.csHelp : [WORDS.nsUnknown(command)];
+    for (const line of lines) session.raw(ircLine(CHANSERV, "NOTICE", session.target, line));
+    return;
+  }
+  const room = session.member.room;
+  if (room === null || !channel.startsWith("#") || roomKey(channel.slice(1)) !== room.key) {
+    const line = WORDS.csNotIn(channel || "#channel");
+    return session.raw(ircLine(CHANSERV, "NOTICE", session.target, line));
+  }
+  session.hub.commands.get("/claim")!.run(session.hub, session, "");
 }
 
 /** `REGISTER account email password` (draft/account-registration): the account is the nick. */
