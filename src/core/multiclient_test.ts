@@ -126,7 +126,9 @@ test("multiclient: /join on one connection moves the member: every connection is
   assertEquals([laptop.session.room?.name, phone.session.room?.name], ["dev", "dev"]);
   assertEquals(await send(hub, laptop, "/join dev"), [say.alreadyIn("dev")]);
   assertEquals(phone.take(), []);
-  // /topic from either is the member's.
+  // /topic from either is the member's (carol made dev, +t: she makes ann an operator first).
+  carol.say("/op ann");
+  for (const conn of [carol, laptop, phone]) conn.take();
   phone.say("/topic plans");
   assertEquals(carol.take(), [say.topicSet("ann", "plans")]);
   assertEquals(laptop.take(), [say.topicSet("ann", "plans")]);
