@@ -250,7 +250,8 @@ export type Reply =
     | {
       readonly type: "bans";
       readonly room: string;
-      readonly list: "bans" | "mutes";
+      /** Ban exceptions (`excepts`, +e) and invite exceptions (`invexes`, +I) come when set. */
+      readonly list: "bans" | "mutes" | "excepts" | "invexes";
       readonly masks: readonly { readonly mask: string; readonly by: string }[];
     }
     /** The modes of `room` (`+nt`), its founder, operators and voiced members (names of accounts). */

@@ -437,7 +437,9 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       if (!held) return;
       const { room, rules } = held;
       const time = Date.now();
-      for (const list of ["bans", "mutes"] as const) {
+      for (const list of ["bans", "mutes", "excepts", "invexes"] as const) {
+        // The exceptions only when there are some (most rooms have none).
+        if (rules[list].length === 0 && (list === "excepts" || list === "invexes")) continue;
         const masks = rules[list].map(({ mask, by }) => ({ mask, by }));
         session.tell({ type: "bans", time, room: room.name, list, masks });
       }

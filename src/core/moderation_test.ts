@@ -273,6 +273,15 @@ test("moderation: a guest's operator role ends when it leaves the room; /mode +e
   const rules = hub.roomRules.get(roomKey("tmp"))!;
   assertEquals(rules.excepts.map((mask) => mask.mask), ["gus!*@*"]);
   assertEquals(rules.invexes.map((mask) => mask.mask), ["*!*@192.0.2.0/24"]);
+  bob.say("/bans");
+  assertEquals(bob.take(), [
+    "-- Bans of tmp (0)",
+    "-- Mutes of tmp (0)",
+    "-- Ban exceptions (+e) of tmp (1):",
+    "--   gus!*@* (by bob)",
+    "-- Invite exceptions (+I) of tmp (1):",
+    "--   *!*@192.0.2.0/24 (by bob)",
+  ]);
   bob.say("/join lobby", "/join tmp");
   drain(bob, gus);
   bob.say("/kick gus");

@@ -175,6 +175,14 @@ const MODERATION_WORDS: Record<string, string> = {
 };
 
 /** Every sentence the server sends, as whole lines without the newline. */
+/** What `/bans` calls each list of masks. */
+const MASK_LISTS: Record<string, string> = {
+  bans: "Bans",
+  mutes: "Mutes",
+  excepts: "Ban exceptions (+e)",
+  invexes: "Invite exceptions (+I)",
+};
+
 export const say = {
   hello: (name: string, others: readonly string[], count: number) =>
     notice(`Hello, ${name}! ${company(others, count)} Type /help for commands.`),
@@ -302,7 +310,7 @@ export const say = {
   notServerOperator: error("you are not a server operator"),
   invited: (room: string, by: string) => notice(`${by} invites you to ${room}: /join ${room}`),
   masksHeader: (room: string, list: string, count: number) =>
-    notice(`${list === "mutes" ? "Mutes" : "Bans"} of ${room} (${count})${count ? ":" : ""}`),
+    notice(`${MASK_LISTS[list] ?? "Bans"} of ${room} (${count})${count ? ":" : ""}`),
   maskEntry: (mask: string, by: string) => notice(`  ${mask} (by ${by})`),
   modes: (room: string, modes: string, founder: string | null, ops: readonly string[]) =>
     notice(
