@@ -215,8 +215,8 @@ export class RoomRules {
     // Its own ops are never locked out.
     if (this.isOperator(subject.account, subject.member)) return null;
     const invitedBy = this.#invitation(subject);
-    // An invitation lets one in past a ban too, as on IRC (an operator chose to).
-    if (invitedBy === null && this.banned(subject)) return { code: "banned", room };
+    if (this.banned(subject)) return { code: "banned", room }; // an invitation does not lift it
+    // An invitation lets one in past +i, the key and the limit (an operator chose to).
     if (this.modes.has("i") && invitedBy === null && !matchAny(this.invexes, subject)) {
       return { code: "inviteOnly", room };
     }
