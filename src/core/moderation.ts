@@ -255,16 +255,18 @@ export class RoomRules {
   speak(room: string, subject: Subject): Problem | null {
     if (this.isOperator(subject.account, subject.member)) return null;
     if (this.mutes.length > 0 && matchAny(this.mutes, subject)) return { code: "muted", room };
-    const voiced = this.isVoiced(subject.account, subject.member);
-    if (this.modes.has("m") && !voiced) return { code: "moderated", room };
-    // A banned member still here (it came before the ban, or with an invitation) is silent.
-    if (this.bans.length > 0 && !voiced && this.banned(subject)) return { code: "banned", room };
+    if (this.modes.has("m") && !this.isVoiced(subject.account, subject.member)) {
+      return { code: "moderated", room };
+    }
     return null;
   }
 
-  /** Whether anyone may be refused speech here (mutes, bans, or `+m`). */
+  /**
+   * Whether anyone may be refused speech here (mutes, or `+m`); bans are not checked per
+   * message: a ban takes whom it matches out of the room.
+   */
   get restricted(): boolean {
-    return this.mutes.length > 0 || this.bans.length > 0 || this.modes.has("m");
+    return this.mutes.length > 0 || this.modes.has("m");
   }
 
   /**
