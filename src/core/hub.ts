@@ -269,7 +269,9 @@ export class Hub implements ClusterHub {
     if (rules === undefined || rules.modes.has("n")) {
       return { code: "notInRoom", name: session.member.name!, room: room.name };
     }
-    return rules.speak(room.name, this.subject(session));
+    const subject = this.subject(session);
+    if (rules.banned(subject)) return { code: "banned", room: room.name };
+    return rules.speak(room.name, subject);
   }
 
   /** Hands what `sender` said to the other connections of its member. */
