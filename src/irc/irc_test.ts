@@ -1190,6 +1190,15 @@ test("irc: a guest's channel is its maker's (@ while it stays); +e/+I lists; WHO
   out.say("PRIVMSG #dev :from outside");
   assertEquals(ircLines(out), []);
   assertEquals(ircLines(bar), [`:out!out@${MEMORY_HOST} PRIVMSG #dev :from outside`]);
+  op.say("MODE #dev +b out!*@*");
+  ircLines(op);
+  ircLines(bar);
+  out.say("PRIVMSG #dev :banned now");
+  assertEquals(commands(out), ["404"]);
+  assertEquals(ircLines(bar), []);
+  op.say("MODE #dev -b out!*@*");
+  ircLines(op);
+  ircLines(bar);
   // The maker leaves: its role ends; back in, it is an ordinary member.
   op.say("PART #dev", "JOIN #dev");
   ircLines(op);
