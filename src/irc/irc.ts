@@ -1027,7 +1027,8 @@ export class IrcSession extends Session {
     this.reply(RPL_WELCOME, `Welcome to the ${NETWORK} IRC network, ${nick}`);
     this.reply(RPL_YOURHOST, `Your host is ${serverName}, running version ${VERSION}`);
     this.reply(RPL_CREATED, `This server was created ${this.front.created.toUTCString()}`);
-    this.reply(RPL_MYINFO, serverName, VERSION, "i", "bn");
+    // User modes, then channel modes (those with a parameter among them).
+    this.reply(RPL_MYINFO, serverName, VERSION, "iow", "beIiklmnostv");
     const tokens = [
       "AWAYLEN=300",
       "CASEMAPPING=ascii",
