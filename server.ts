@@ -323,6 +323,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");
       hub.loadRules(new SqliteRulesStore(history.database));
+      // Klines too (with --redis, Redis keeps them and the bus loads them).
+      const { SqliteKlineStore } = await import("./src/storage/sqlite_klines.ts");
+      hub.loadKlines(new SqliteKlineStore(history.database));
     }
   } catch (error) {
     await bus?.close(0);

@@ -84,6 +84,8 @@ export const ERR_BADCHANNAME = "479";
 export const ERR_CHANOPRIVSNEEDED = "482";
 
 export const ERR_PASSWDMISMATCH = "464";
+/** Refused (or disconnected) by a kline: ERROR follows. */
+export const ERR_YOUREBANNEDCREEP = "465";
 export const ERR_NOPRIVILEGES = "481";
 export const ERR_NOOPERHOST = "491";
 export const ERR_UMODEUNKNOWNFLAG = "501";
@@ -110,6 +112,7 @@ export type Numeric =
   | typeof RPL_UMODEIS
   | typeof RPL_YOUREOPER
   | typeof ERR_PASSWDMISMATCH
+  | typeof ERR_YOUREBANNEDCREEP
   | typeof ERR_NOPRIVILEGES
   | typeof ERR_NOOPERHOST
   | typeof RPL_LUSERCLIENT
