@@ -1150,3 +1150,43 @@ test("irc: OPER (381 and +o, 491, 464), KILL (481 for others) and WALLOPS, from 
   assertMatch(quit[0], /^:bob!bob@\S+ QUIT :killed by baz: spam$/);
   assertEquals(hub.metrics.moderation.with("kill").value, 1);
 });
+
+test("irc: KLINE [duration] mask [reason] and UNKLINE for server operators; a klined client gets 465 and ERROR, at once or at registration", async () => {
+  using hub = new IrcHub({ replay: 0, admins: ["ann"] });
+  await annAccount(hub);
+  const baz = hub.ircMember("baz");
+  const bob = hub.ircMember("bob");
+  bob.say("KLINE 1h baz :no");
+  assertEquals(commands(bob), ["481"]);
+  baz.say("OPER ann pw");
+  await hub.accounts.idle();
+  ircLines(baz);
+  baz.say("KLINE 2h bob :flooding");
+  const bobLines = ircLines(bob);
+  assertMatch(
+    bobLines[0],
+    /^:irc\.test 465 bob :you are banned from this server until .* UTC: flooding$/,
+  );
+  assertMatch(
+    bobLines[1],
+    /^ERROR :Closing Link: you are banned from this server until .*: flooding$/,
+  );
+  assert(bob.closed !== undefined, "bob's connection is closed");
+  const set = ircLines(baz);
+  assertMatch(
+    set.at(-1)!,
+    /^:irc\.test NOTICE baz :Server ban on bob until .* \(flooding\); 1 connection ended$/,
+  );
+  // A new client taking the name is refused when it registers.
+  const again = hub.irc();
+  again.say("NICK bob", "USER bob 0 * :bob");
+  const refused = ircLines(again);
+  assertEquals(refused.map((line) => line.split(" ")[1] ?? line), ["465", ":Closing"]);
+  assert(again.closed !== undefined);
+  baz.say("KLINE spam*", "UNKLINE bob", "UNKLINE nobody");
+  assertEquals(ircLines(baz).map((line) => line.replace(/ until .*$/, "")), [
+    ":irc.test NOTICE baz :Server ban on spam* for good; 0 connections ended",
+    ":irc.test NOTICE baz :Server ban on bob lifted",
+    ":irc.test NOTICE baz :nobody is not on the list",
+  ]);
+});
