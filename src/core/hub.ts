@@ -46,7 +46,7 @@ import {
   type RulesStore,
   type Subject,
 } from "./moderation.ts";
-import { type Kline, Klines, type KlineStore, MemoryKlineStore } from "./klines.ts";
+import { type Kline, klineKey, Klines, type KlineStore, MemoryKlineStore } from "./klines.ts";
 import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
@@ -1049,17 +1049,19 @@ export class Hub implements ClusterHub {
 
   /**
    * Puts `kline` in force (set here, or by another server: `local` false): every connection
-   * it matches ends; gives how many did. Kept in the store when set here.
+   * it matches ends; gives how many did (`null`: the list is full). Kept in the store
+   * when set here.
    */
-  applyKline(kline: Kline, local: boolean): number {
-    if (!this.klines.add(kline)) return 0;
+  applyKline(kline: Kline, local: boolean): number | null {
     if (local) {
-      try {
-        this.klineStore.save(kline);
-      } catch (error) {
-        this.internalError(null, error);
+      // Ended klines leave the store and Redis too: what is kept stays bounded.
+      for (const key of this.klines.sweep()) {
+        this.cluster?.publish({ t: "unkline", k: key });
+        this.#keepKline(null, key);
       }
     }
+    if (!this.klines.add(kline)) return null;
+    if (local) this.#keepKline(kline, klineKey(kline.mask));
     let ended = 0;
     for (const session of [...this.sessions]) {
       if (session.closed || session.lead !== null) continue; // a member's, with its lead
@@ -1083,14 +1085,18 @@ export class Hub implements ClusterHub {
   /** Lifts the kline of `mask` (here, or by another server: `local` false); the one lifted. */
   liftKline(mask: string, local: boolean): Kline | undefined {
     const kline = this.klines.remove(mask);
-    if (kline !== undefined && local) {
-      try {
-        this.klineStore.remove(mask.toLowerCase());
-      } catch (error) {
-        this.internalError(null, error);
-      }
-    }
+    if (kline !== undefined && local) this.#keepKline(null, klineKey(mask));
     return kline;
+  }
+
+  /** Keeps `kline` under `key` in the store (`null`: forgets it); a failure is logged. */
+  #keepKline(kline: Kline | null, key: string): void {
+    try {
+      if (kline === null) this.klineStore.remove(key);
+      else this.klineStore.save(kline);
+    } catch (error) {
+      this.internalError(null, error);
+    }
   }
 
   remoteKline(kline: Kline): void {

@@ -102,7 +102,8 @@ export function makeKline(
 /** A kline with its matcher made once (a CIDR parsed, a glob folded). */
 interface Entry {
   readonly kline: Kline;
-  readonly test: (subject: Subject) => boolean;
+  /** `bytes`: the subject's address parsed (once for all klines), or `null`. */
+  readonly test: (subject: Subject, bytes: number[] | null) => boolean;
 }
 
 /** The klines in force, matched in bounded steps (no regular expressions). */
@@ -170,16 +171,17 @@ export class Klines {
   /** The kline in force that matches `subject` (an empty name matches no name kline), or `null`. */
   match(subject: Subject, now = Date.now()): Kline | null {
     if (this.#all.size === 0) return null;
+    const bytes = this.#addresses > 0 ? parseIp(subject.address) : null;
     for (const { kline, test } of this.#all.values()) {
       if (kline.expires !== null && kline.expires <= now) continue;
-      if (test(subject)) return kline;
+      if (test(subject, bytes)) return kline;
     }
     return null;
   }
 }
 
 /** The test of `kline` against a subject, made once. */
-function matcher(kline: Kline): (subject: Subject) => boolean {
+function matcher(kline: Kline): (subject: Subject, bytes: number[] | null) => boolean {
   const mask = parseMask(kline.mask, kline.by);
   if ("code" in mask) return () => false;
   const text = mask.mask;
@@ -196,10 +198,7 @@ function matcher(kline: Kline): (subject: Subject) => boolean {
       if (parseIp(text) !== null || text.includes("/")) {
         try {
           const network = parseCidr(text);
-          return (subject) => {
-            const bytes = parseIp(subject.address);
-            return bytes !== null && network.contains(bytes);
-          };
+          return (_, bytes) => bytes !== null && network.contains(bytes);
         } catch {
           // not a network: matched as a glob below
         }

@@ -553,10 +553,8 @@ export const MODERATION_COMMANDS: readonly Command[] = [
         return hub.refuse(session, { code: "thatIsYou" });
       }
       if (!paced(hub, session)) return;
-      if (hub.klines.size >= KLINES_MAX && hub.klines.sweep().length === 0) {
-        return hub.refuse(session, { code: "tooManyKlines", max: KLINES_MAX });
-      }
       const ended = hub.applyKline(kline, true);
+      if (ended === null) return hub.refuse(session, { code: "tooManyKlines", max: KLINES_MAX });
       hub.cluster?.publish({ t: "kline", k: klineKey(kline.mask), j: JSON.stringify(kline) });
       serverDone(hub, session, "kline", kline.mask, why || undefined);
       session.tell({ type: "kline", time: Date.now(), kline, removed: false, disconnected: ended });
