@@ -171,7 +171,8 @@ export class Cluster implements ClusterLink {
         if (member && member.instance === instance) {
           const from = member.room;
           if (!this.#move(member, envelope.room)) return; // known already
-          return hub.remoteMoved(member, from, envelope.t === "move" ? envelope.reason : undefined);
+          if (envelope.t === "join") return hub.remoteMoved(member, from);
+          return hub.remoteMoved(member, from, envelope.reason, envelope.kicked === true);
         }
         if (member) this.#remove(envelope.k, member); // a stale claim, given away since
         const added = new RemoteMember(envelope.name, envelope.room, instance);

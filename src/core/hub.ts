@@ -587,7 +587,8 @@ export class Hub implements ClusterHub {
     if (room.members.size > 0) room.announce(session, "left", reason);
     this.#changed({ kind: "parted", session, room, reason, kicked });
     const name = session.name!;
-    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
+    const moved = { t: "move" as const, k: nameKey(name), name, from: room.name, room: "", reason };
+    this.cluster?.publish(kicked ? { ...moved, kicked } : moved);
   }
 
   /** `session` logged in or out (see {@linkcode Session.account}): the change hooks are told. */
@@ -739,13 +740,13 @@ export class Hub implements ClusterHub {
       each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
       this.#arrive(each, room);
     }
-    this.cluster?.publish({
-      t: "move",
-      k: nameKey(member),
-      name: member,
-      from: from?.name ?? "",
-      room: room.name,
-    });
+    const moved = { t: "move" as const, k: nameKey(member), name: member };
+    // A kick was told everywhere already: the others' rooms say no "went to lobby" after it.
+    this.cluster?.publish(
+      this.#kicked === session
+        ? { ...moved, from: from?.name ?? "", room: room.name, kicked: true }
+        : { ...moved, from: from?.name ?? "", room: room.name },
+    );
     return { ok: true, room };
   }
 
@@ -949,13 +950,14 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "quit", session: member, room: left, reason });
   }
 
-  remoteMoved(member: RemoteMember, from: string, reason?: string): void {
+  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked = false): void {
     const left = this.rooms.get(roomKey(from));
     if (left) {
-      // Into no room (an IRC user's PART) is a leave, as the room sees it.
-      if (member.room) left.announce(member, "moved", member.room);
+      // Into no room (an IRC user's PART) is a leave, as the room sees it; a kick was told.
+      if (kicked) left.introduce(member);
+      else if (member.room) left.announce(member, "moved", member.room);
       else left.announce(member, "left", reason);
-      this.#changed({ kind: "parted", session: member, room: left, reason });
+      this.#changed({ kind: "parted", session: member, room: left, reason, kicked });
     }
     this.#remoteJoined(member);
   }

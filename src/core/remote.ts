@@ -21,7 +21,16 @@ export type ClusterEvent =
   | { t: "join"; k: string; name: string; room: string }
   | { t: "leave"; k: string; name: string; room: string; reason?: string }
   /** To `room` "" is out of every room (an IRC PART), for `reason`. */
-  | { t: "move"; k: string; name: string; from: string; room: string; reason?: string }
+  | {
+    t: "move";
+    k: string;
+    name: string;
+    from: string;
+    room: string;
+    reason?: string;
+    /** Moved out by a kick (told as the kick, not as a move). */
+    kicked?: boolean;
+  }
   /** `ok`: the old name's key. */
   | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
   | { t: "topic"; k: string; room: string; topic: string; by: string }
@@ -73,7 +82,7 @@ export interface ClusterHub {
   remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
   remoteEntered(member: RemoteMember): void;
   remoteLeft(member: RemoteMember, room: string, reason?: string): void;
-  remoteMoved(member: RemoteMember, from: string, reason?: string): void;
+  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked?: boolean): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
