@@ -77,6 +77,13 @@ export type Problem =
   | { readonly code: "tooManyKlines"; readonly max: number }
   /** `text` is no duration (`30m`, `2h`, `7d`, `perm`). */
   | { readonly code: "badDuration"; readonly text: string }
+  /** The room's bans (or mutes: `list`) are full (`max`): lift some first. */
+  | {
+    readonly code: "tooManyMasks";
+    readonly room: string;
+    readonly list: "bans" | "mutes";
+    readonly max: number;
+  }
   /** Moderation actions came faster than flood control allows: again in `seconds`. */
   | { readonly code: "moderationTooFast"; readonly seconds: number };
 

@@ -18,6 +18,7 @@ import { type Kline, Klines, KLINES_MAX, makeKline, parseDuration } from "./klin
 import { openChatDatabase } from "../storage/database.ts";
 import { SqliteKlineStore } from "../storage/sqlite_klines.ts";
 import { MODERATION_BURST } from "./session.ts";
+import { MASKS_MAX } from "./moderate.ts";
 
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 
@@ -300,4 +301,18 @@ test("moderation is paced like lines: a flood of kicks, mode changes or invites 
   // Asking is no action: /bans and /mode alone answer still; chat goes on.
   ann.say("/mode", "hello");
   assert(ann.take()[0].startsWith("-- Modes of dev"));
+});
+
+test("moderation: a room keeps at most MASKS_MAX bans and mutes (a founded room's rules travel whole in a cluster)", async () => {
+  using hub = adminHub([]);
+  const ann = await account(hub, "ann", "198.51.100.1:1");
+  ann.say("/join dev");
+  drain(ann);
+  ann.say(...Array.from({ length: MASKS_MAX }, (_, i) => `/ban spam${i}`));
+  assertEquals(hub.roomRules.get("dev")!.bans.length, MASKS_MAX);
+  drain(ann);
+  ann.say("/ban one-more", "/mute quiet");
+  assertEquals(ann.take(), [say.tooManyMasks("dev", "bans", MASKS_MAX), "-- ann muted quiet"]);
+  ann.say("/unban spam0", "/ban one-more");
+  assertEquals(ann.take(), ["-- ann unbanned spam0", "-- ann banned one-more"]);
 });

@@ -34,6 +34,11 @@ import {
 
 /** The most characters of a kick's reason. */
 const REASON_MAX = 200;
+/**
+ * The most bans (and mutes) a room keeps: each is matched at every join (and every line of
+ * a restricted room), and a founded room's rules travel whole on every change in a cluster.
+ */
+export const MASKS_MAX = 100;
 /** The longest room key (`+k`). */
 const KEY_MAX = 32;
 
@@ -239,6 +244,15 @@ function maskCommand(name: "ban" | "mute", summary: string): Command {
       const mask = parseMask(text, by);
       if ("code" in mask) return hub.refuse(session, mask);
       const list = name === "ban" ? rules.bans : rules.mutes;
+      if (list.length >= MASKS_MAX) {
+        const which = name === "ban" ? "bans" : "mutes";
+        return hub.refuse(session, {
+          code: "tooManyMasks",
+          room: room.name,
+          list: which,
+          max: MASKS_MAX,
+        });
+      }
       const added = [mask];
       // A member here by that very name: its account (or, a guest's, its address) too, so
       // that a rename, a reconnect or another connection does not let it back.

@@ -52,6 +52,7 @@ import {
   ERR_ALREADYREGISTERED,
   ERR_BADCHANNAME,
   ERR_BADCHANNELKEY,
+  ERR_BANLISTFULL,
   ERR_BANNEDFROMCHAN,
   ERR_CANNOTSENDTOCHAN,
   ERR_CHANNELISFULL,
@@ -832,6 +833,11 @@ export class IrcSession extends Session {
         this.reply(ERR_YOUREBANNEDCREEP, words);
         return this.raw(ircLine("", "ERROR", `Closing Link: ${words}`));
       }
+      case "tooManyMasks":
+        if (problem.list === "bans") {
+          return this.reply(ERR_BANLISTFULL, channelOf(problem.room), "b", "Channel list is full");
+        }
+        return this.fromServer("NOTICE", this.target, problemWords(problem));
       case "banned":
         return this.reply(ERR_BANNEDFROMCHAN, channelOf(problem.room), "Cannot join channel (+b)");
       case "inviteOnly":

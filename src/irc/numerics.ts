@@ -82,6 +82,8 @@ export const ERR_NEEDMOREPARAMS = "461";
 export const ERR_ALREADYREGISTERED = "462";
 export const ERR_BADCHANNAME = "479";
 export const ERR_CHANOPRIVSNEEDED = "482";
+/** A channel's ban list is full. */
+export const ERR_BANLISTFULL = "478";
 
 export const ERR_PASSWDMISMATCH = "464";
 /** Refused (or disconnected) by a kline: ERROR follows. */
@@ -177,6 +179,7 @@ export type Numeric =
   | typeof ERR_ALREADYREGISTERED
   | typeof ERR_BADCHANNAME
   | typeof ERR_CHANOPRIVSNEEDED
+  | typeof ERR_BANLISTFULL
   | typeof ERR_UMODEUNKNOWNFLAG
   | typeof ERR_USERSDONTMATCH
   | typeof ERR_HELPNOTFOUND

@@ -315,6 +315,8 @@ export const say = {
   tooManyKlines: (max: number) => error(`the kline list is full (${max}); /unkline some first`),
   badDuration: (text: string) =>
     error(`${text} is no duration: 30m, 2h, 7d, 1w (at most a year) or perm`),
+  tooManyMasks: (room: string, list: string, max: number) =>
+    error(`${room} has ${max} ${list} already, the most it keeps; lift some first`),
   moderationTooFast: (seconds: number) =>
     error(`too many moderation actions at once; try again in ${seconds} s`),
   klineSet: (mask: string, expires: number | null, reason: string, disconnected: number) =>

@@ -233,6 +233,8 @@ export function problemText(problem: Problem): string {
       return say.badDuration(problem.text);
     case "moderationTooFast":
       return say.moderationTooFast(problem.seconds);
+    case "tooManyMasks":
+      return say.tooManyMasks(problem.room, problem.list, problem.max);
   }
 }
 

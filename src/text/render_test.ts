@@ -326,6 +326,10 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     { code: "badDuration", text: "soon" },
     "!! soon is no duration: 30m, 2h, 7d, 1w (at most a year) or perm",
   ],
+  tooManyMasks: [
+    { code: "tooManyMasks", room: "dev", list: "bans", max: 100 },
+    "!! dev has 100 bans already, the most it keeps; lift some first",
+  ],
   moderationTooFast: [
     { code: "moderationTooFast", seconds: 3 },
     "!! too many moderation actions at once; try again in 3 s",

@@ -214,6 +214,9 @@ export function errorText(error) {
       return "You are banned from this server " + expires +
         (field("reason") ? ": " + field("reason") : "") + ".";
     }
+    case "tooManyMasks":
+      return field("room") + " keeps at most " + field("max") + " " + field("list") +
+        "; lift some first.";
     case "moderationTooFast":
       return "Too many moderation actions at once; try again in " + field("seconds") + " s.";
     default:
