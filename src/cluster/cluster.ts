@@ -155,7 +155,12 @@ export class Cluster implements ClusterLink {
   /** Applies an event from the bus: once, in order, and never one of this instance's own. */
   receive(envelope: Envelope): void {
     const { o: instance, s: seq } = envelope;
-    if (instance === this.id) return;
+    if (instance === this.id) {
+      // A room's rules are whole states: every server applies them in the stream's one order,
+      // its own included (silently), so that two changes made at once end the same everywhere.
+      if (envelope.t === "rules") this.hub.remoteRules(envelope.k, rulesOf(envelope.j));
+      return;
+    }
     if (seq <= (this.#applied.get(instance) ?? 0)) return; // a repeat after a reconnection
     this.#applied.set(instance, seq);
     this.#heard.set(instance, Date.now());
@@ -211,11 +216,7 @@ export class Cluster implements ClusterLink {
       case "account":
         return hub.remoteAccount(envelope.k, envelope.name);
       case "rules":
-        return hub.remoteRules(
-          envelope.k,
-          envelope.j === "" ? null : JSON.parse(envelope.j) as RulesData,
-          envelope.n,
-        );
+        return hub.remoteRules(envelope.k, rulesOf(envelope.j), envelope.n);
       case "kick":
         return hub.remoteKick(envelope.k, envelope.r, envelope.by, envelope.reason);
       case "kill":
@@ -315,4 +316,9 @@ export class Cluster implements ClusterLink {
     this.#add(name, member);
     return true;
   }
+}
+
+/** The rules a `rules` event carries (`null`: no one holds the room). */
+function rulesOf(json: string): RulesData | null {
+  return json === "" ? null : JSON.parse(json) as RulesData;
 }

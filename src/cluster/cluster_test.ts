@@ -271,3 +271,29 @@ test("moderation from another instance: rules applied and told, its bans enforce
   assertEquals(hub.klines.size, 0);
   await from_("cy", "192.0.2.2:2");
 });
+
+test("a room's rules are applied in the stream's order, this instance's own included (silently): changes made at once end the same everywhere", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const bob = await member(hub, "bob");
+  bob.say("/join dev");
+  bob.take();
+  const state = (modes: string) =>
+    JSON.stringify({
+      founder: "ann",
+      ops: [],
+      voices: [],
+      modes,
+      key: null,
+      limit: null,
+      bans: [],
+      mutes: [],
+    });
+  // Here +m was set (its event on its way); another instance set +i at the same time, and
+  // the stream took this instance's first: both apply +m, then +i.
+  cluster.receive({ t: "rules", k: "dev", j: state("ntm"), o: cluster.id, s: 1 });
+  assertEquals(bob.take(), [], "its own change is not told twice");
+  assertEquals([...hub.roomRules.get("dev")!.modes].sort().join(""), "mnt");
+  cluster.receive(from("B", 1, { t: "rules", k: "dev", j: state("nti") }));
+  assertEquals([...hub.roomRules.get("dev")!.modes].sort().join(""), "int");
+});
