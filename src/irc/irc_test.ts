@@ -1190,3 +1190,21 @@ test("irc: KLINE [duration] mask [reason] and UNKLINE for server operators; a kl
     ":irc.test NOTICE baz :nobody is not on the list",
   ]);
 });
+
+test("irc: a client from a klined address gets 465 and ERROR as it connects", () => {
+  using hub = new IrcHub({ replay: 0 });
+  hub.applyKline({
+    kind: "address",
+    mask: "address:memory",
+    by: "boss",
+    time: 1,
+    expires: null,
+    reason: "go away",
+  }, true);
+  const conn = hub.irc();
+  assertEquals(ircLines(conn), [
+    ":irc.test 465 * :you are banned from this server for good: go away",
+    "ERROR :Closing Link: you are banned from this server for good: go away",
+  ]);
+  assert(conn.closed !== undefined);
+});
