@@ -323,6 +323,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");
       hub.loadRules(new SqliteRulesStore(history.database));
+      // Klines too (with --redis, Redis keeps them and the bus loads them).
+      const { SqliteKlineStore } = await import("./src/storage/sqlite_klines.ts");
+      hub.loadKlines(new SqliteKlineStore(history.database));
     }
   } catch (error) {
     await bus?.close(0);
@@ -625,7 +628,8 @@ OPTIONS:
   --registration MODE   open (default): anyone may /register the name they hold;
                         closed: only the operator makes accounts (server.ts account add)
   --admins NAME,...     accounts that are server operators while logged in to them: they
-                        operate every room and may /kill, /announce (IRC: OPER, KILL, WALLOPS)
+                        operate every room and may /kill, /kline, /announce (IRC: OPER,
+                        KILL, KLINE, WALLOPS)
   --require-account     only those logged in to an account may chat (no guests; IRC
                         users log in with SASL before CAP END)
   --nick-timeout SECONDS

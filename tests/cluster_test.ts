@@ -559,3 +559,101 @@ clusterTest(
     assertEquals(await msgid(kim, "one id"), onA);
   },
 );
+
+// Moderation across the cluster: room rules shared (Redis, the event stream), kicks, bans,
+// kills and klines reaching members held by another server.
+
+const CHEAP_HASH = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+
+clusterTest(
+  "room rules, kicks, bans, kills and klines cross servers; a banned member cannot come back by another server, a reconnect or a rename",
+  async () => {
+    await using redis = await startRedis();
+    const options = { hashCost: CHEAP_HASH, admins: ["boss"] };
+    await using a = await instance(redis, options);
+    await using b = await instance(redis, options);
+    using ann = await LineClient.join(a, "ann");
+    await ann.write("/register pass-ann\n");
+    assertEquals(await ann.line(), say.registered("ann", true));
+    await ann.write("/join dev\n");
+    await ann.until((line) => line.startsWith("-- You are now in dev"));
+    // The founded room's rules reach the other server (and Redis) before anyone comes.
+    await eventually(() => b.hub.roomRules.get("dev")?.founder === "ann");
+    assert((await redis.cli("HGET", "chat:rules", "dev")).includes('"founder":"ann"'));
+
+    using bob = await LineClient.join(b, "bob");
+    await bob.write("/join dev\n");
+    await bob.until((line) => line.startsWith("-- You are now in dev"));
+    await ann.until((line) => line === say.joined("bob"));
+
+    // A mode set on A is told and applied on B.
+    await ann.write("/mode +m\n");
+    assertEquals(await bob.line(), "-- ann set modes +m");
+    await bob.write("hello?\n");
+    assertEquals(await bob.line(), say.moderated("dev"));
+    await ann.write("/mode -m\n");
+    assertEquals(await bob.line(), "-- ann set modes -m");
+
+    // A kick on A takes bob (on B) out, told who and why; the propagation is measured.
+    const kickedAt = performance.now();
+    await ann.write("/kick bob stop\n");
+    assertEquals(await bob.line(), "-- ann kicked you out of dev (stop)");
+    const kickMs = performance.now() - kickedAt;
+    console.log(`kick from server A reached bob on B in ${kickMs.toFixed(1)} ms`);
+    await ann.until((line) => line === "-- ann kicked bob (stop)");
+    await eventually(() => a.hub.cluster!.remote.get("bob")?.room === "lobby");
+    await bob.write("/join dev\n");
+    await bob.until((line) => line.startsWith("-- You are now in dev"));
+    // The kick was told once: no "bob went to lobby" after it.
+    assertEquals(await ann.line(), say.joined("bob"));
+
+    // A ban on A: bob is sent out on B, and B bans its address too (bob is a guest there).
+    await ann.write("/ban bob\n");
+    await ann.until((line) => line === "-- ann banned bob");
+    assertEquals(await bob.line(), "-- ann banned bob");
+    assertEquals(await bob.line(), "-- ann kicked you out of dev (banned)");
+    await eventually(() => a.hub.roomRules.get("dev")!.bans.some((ban) => ban.kind === "address"));
+    await bob.write("/join dev\n");
+    assertEquals(await bob.until((line) => line.startsWith("!!")), say.banned("dev"));
+    await bob.write("/nick bobby\n/join dev\n");
+    await bob.until((line) => line.startsWith("-- You are now known as bobby"));
+    assertEquals(await bob.line(), say.banned("dev"), "a rename does not let it back");
+    // Another connection, on the other server, from the banned address.
+    using bob2 = await LineClient.join(a, "robert");
+    await bob2.write("/join dev\n");
+    assertEquals(await bob2.line(), say.banned("dev"), "nor another server");
+    bob2.close();
+    // A server started later has the rules from Redis.
+    await using c = await instance(redis, options);
+    assertEquals(c.hub.roomRules.get("dev")?.bans.length, 2);
+    using bob3 = await LineClient.join(c, "bob3");
+    await bob3.write("/join dev\n");
+    assertEquals(await bob3.line(), say.banned("dev"), "nor a reconnect to a new server");
+    bob3.close();
+
+    // /kill on A reaches bobby on B; a kline on A ends a matching member on B.
+    using boss = await LineClient.join(a, "boss");
+    await boss.write("/register pass-boss\n");
+    assertEquals(await boss.line(), say.registered("boss", true));
+    await boss.write("/kill bobby enough\n");
+    assertEquals(
+      await bob.until((line) => line.includes("disconnected you")),
+      say.killed("boss", "enough"),
+    );
+    await bob.rest();
+    using troll = await LineClient.join(b, "trollface");
+    await eventually(() => a.hub.cluster!.remote.has("trollface"));
+    await boss.write("/kline troll* 1h trolling\n");
+    assertMatch(
+      await troll.until((line) => line.startsWith("!!")),
+      /^!! you are banned from this server until .* UTC: trolling$/,
+    );
+    await troll.rest();
+    assert((await redis.cli("HGET", "chat:klines", "troll*")).includes('"reason":"trolling"'));
+    using again = await LineClient.connect(c);
+    await again.until((line) => line.endsWith("call you?"));
+    await again.write("trollish\n");
+    assertMatch(await again.line(), /^!! you are banned from this server until/);
+    await again.rest();
+  },
+);

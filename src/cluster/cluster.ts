@@ -21,6 +21,9 @@ import {
   RemoteMember,
 } from "../core/remote.ts";
 
+import type { RulesData } from "../core/moderation.ts";
+import type { Kline } from "../core/klines.ts";
+
 export { type ClusterEvent, type ClusterHub, RemoteMember };
 
 /** An event as it travels: with its instance (`o`) and that instance's sequence number (`s`). */
@@ -30,6 +33,10 @@ export type Envelope = ClusterEvent & { o: string; s: number };
 export interface ClusterSnapshot {
   /** Members of the live instances: name key → name, room, instance. */
   members: Map<string, { name: string; room: string; instance: string }>;
+  /** The rules of founded rooms kept in Redis: room key → their JSON. */
+  rules?: [string, string][];
+  /** The klines kept in Redis, as JSON. */
+  klines?: string[];
 }
 
 /** What the cluster needs of the bus that carries its events. */
@@ -138,12 +145,22 @@ export class Cluster implements ClusterLink {
       this.#add(key, new RemoteMember(name, room, instance));
       this.#heard.set(instance, now);
     }
+    for (const [key, json] of snapshot.rules ?? []) this.hub.remoteRules(key, JSON.parse(json));
+    for (const json of snapshot.klines ?? []) {
+      const kline = JSON.parse(json) as Kline;
+      if (kline.expires === null || kline.expires > now) this.hub.remoteKline(kline);
+    }
   }
 
   /** Applies an event from the bus: once, in order, and never one of this instance's own. */
   receive(envelope: Envelope): void {
     const { o: instance, s: seq } = envelope;
-    if (instance === this.id) return;
+    if (instance === this.id) {
+      // A room's rules are whole states: every server applies them in the stream's one order,
+      // its own included (silently), so that two changes made at once end the same everywhere.
+      if (envelope.t === "rules") this.hub.remoteRules(envelope.k, rulesOf(envelope.j));
+      return;
+    }
     if (seq <= (this.#applied.get(instance) ?? 0)) return; // a repeat after a reconnection
     this.#applied.set(instance, seq);
     this.#heard.set(instance, Date.now());
@@ -159,7 +176,8 @@ export class Cluster implements ClusterLink {
         if (member && member.instance === instance) {
           const from = member.room;
           if (!this.#move(member, envelope.room)) return; // known already
-          return hub.remoteMoved(member, from, envelope.t === "move" ? envelope.reason : undefined);
+          if (envelope.t === "join") return hub.remoteMoved(member, from);
+          return hub.remoteMoved(member, from, envelope.reason, envelope.kicked === true);
         }
         if (member) this.#remove(envelope.k, member); // a stale claim, given away since
         const added = new RemoteMember(envelope.name, envelope.room, instance);
@@ -197,6 +215,18 @@ export class Cluster implements ClusterLink {
       }
       case "account":
         return hub.remoteAccount(envelope.k, envelope.name);
+      case "rules":
+        return hub.remoteRules(envelope.k, rulesOf(envelope.j), envelope.n);
+      case "kick":
+        return hub.remoteKick(envelope.k, envelope.r, envelope.by, envelope.reason);
+      case "kill":
+        return hub.remoteKill(envelope.k, envelope.by, envelope.reason);
+      case "invite":
+        return hub.remoteInvite(envelope.k, envelope.room, envelope.by);
+      case "kline":
+        return hub.remoteKline(JSON.parse(envelope.j) as Kline);
+      case "unkline":
+        return hub.remoteUnkline(envelope.k);
       case "drop":
       case "room":
         return;
@@ -286,4 +316,9 @@ export class Cluster implements ClusterLink {
     this.#add(name, member);
     return true;
   }
+}
+
+/** The rules a `rules` event carries (`null`: no one holds the room). */
+function rulesOf(json: string): RulesData | null {
+  return json === "" ? null : JSON.parse(json) as RulesData;
 }

@@ -11,7 +11,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Cluster, type ClusterBus, type ClusterEvent, type Envelope } from "./cluster.ts";
 import { nameKey, reasons } from "../core/protocol.ts";
 import { helloName, NAME_PROMPT, say } from "../text/protocol.ts";
-import { MemoryHub, test } from "../../tests/test_util.ts";
+import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
+import { TextSession } from "../text/session.ts";
 import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 
 /** A bus that keeps what is sent; its claims answer `claims` (default: granted). */
@@ -194,4 +195,105 @@ test("multiclient in a cluster: a second connection of an account attaches here,
   const late = hub.open();
   late.say("ann");
   assertEquals(late.take(), [say.accountElsewhere("ann"), NAME_PROMPT]);
+});
+
+test("moderation from another instance: rules applied and told, its bans enforced here (and widened), kicks, kills, invitations and klines", async () => {
+  const { hub, bus, cluster } = clusteredHub();
+  using _ = hub;
+  /** A member from an address of its own (a guest's ban covers its address). */
+  const from_ = async (name: string, remote: string) => {
+    const conn = new MemoryConnection();
+    (conn as { remote: string }).remote = remote;
+    conn.session = hub.connect(conn, new TextSession(hub, conn))!;
+    conn.say(name);
+    await settled();
+    conn.take();
+    return conn;
+  };
+  const bob = await from_("bob", "192.0.2.1:1");
+  const cy = await from_("cy", "192.0.2.2:1");
+  const dan = await from_("dan", "192.0.2.3:1");
+  for (const conn of [bob, cy, dan]) conn.say("/join dev");
+  await settled();
+  for (const conn of [bob, cy, dan]) conn.take();
+  bus.sent.length = 0;
+  const rules = (bans: { kind: string; mask: string; by: string; time: number }[]) =>
+    JSON.stringify({
+      founder: "ann",
+      ops: [],
+      voices: [],
+      modes: "nt",
+      key: null,
+      limit: null,
+      bans,
+      mutes: [],
+    });
+
+  // A ban set on A: told here, bob taken out, and his address banned too (shared back).
+  const ban = { kind: "name", mask: "bob", by: "ann", time: 1 };
+  cluster.receive(from("A", 1, {
+    t: "rules",
+    k: "dev",
+    j: rules([ban]),
+    n: { by: "ann", action: "ban", target: "bob" },
+  }));
+  assertEquals(bob.take().slice(0, 2), [
+    "-- ann banned bob",
+    "-- ann kicked you out of dev (banned)",
+  ]);
+  assertEquals(bob.session.room?.name, "lobby");
+  assertEquals(cy.take(), ["-- ann banned bob"]);
+  dan.take();
+  const shared = bus.sent.find((event) => event.t === "rules");
+  assert(shared?.t === "rules" && shared.j.includes('"kind":"address"'), JSON.stringify(bus.sent));
+  bob.say("/join dev");
+  assertEquals(bob.take().at(-1), say.banned("dev"));
+
+  // A kick of cy on A; never of the founder (checked here, where the account is known).
+  cluster.receive(from("A", 2, { t: "kick", k: "cy", r: "dev", by: "ann", reason: "spam" }));
+  assertEquals(cy.take()[0], "-- ann kicked you out of dev (spam)");
+  assertEquals(dan.take(), ["-- ann kicked cy (spam)"]);
+
+  // An invitation for bob, then a kill of dan with its reason.
+  cluster.receive(from("A", 3, { t: "invite", k: "bob", room: "dev", by: "ann" }));
+  assertEquals(bob.take().at(-1), "-- ann invites you to dev: /join dev");
+  assert(hub.roomRules.get("dev")!.invited.has("n:bob"), "kept here, where bob is");
+  cluster.receive(from("A", 4, { t: "kill", k: "dan", by: "boss", reason: "bye" }));
+  assertEquals(dan.take(), [say.killed("boss", "bye")]);
+  assert(dan.closed);
+
+  // A kline set on A ends cy here; lifted, cy's name may come back.
+  const kline = { kind: "name", mask: "cy", by: "boss", time: 1, expires: null, reason: "" };
+  cluster.receive(from("A", 5, { t: "kline", k: "cy", j: JSON.stringify(kline) }));
+  assertEquals(cy.take().at(-1), say.klined("", null));
+  assert(cy.closed);
+  cluster.receive(from("A", 6, { t: "unkline", k: "cy" }));
+  assertEquals(hub.klines.size, 0);
+  await from_("cy", "192.0.2.2:2");
+});
+
+test("a room's rules are applied in the stream's order, this instance's own included (silently): changes made at once end the same everywhere", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const bob = await member(hub, "bob");
+  bob.say("/join dev");
+  bob.take();
+  const state = (modes: string) =>
+    JSON.stringify({
+      founder: "ann",
+      ops: [],
+      voices: [],
+      modes,
+      key: null,
+      limit: null,
+      bans: [],
+      mutes: [],
+    });
+  // Here +m was set (its event on its way); another instance set +i at the same time, and
+  // the stream took this instance's first: both apply +m, then +i.
+  cluster.receive({ t: "rules", k: "dev", j: state("ntm"), o: cluster.id, s: 1 });
+  assertEquals(bob.take(), [], "its own change is not told twice");
+  assertEquals([...hub.roomRules.get("dev")!.modes].sort().join(""), "mnt");
+  cluster.receive(from("B", 1, { t: "rules", k: "dev", j: state("nti") }));
+  assertEquals([...hub.roomRules.get("dev")!.modes].sort().join(""), "int");
 });

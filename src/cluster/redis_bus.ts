@@ -14,6 +14,8 @@
  * chat:owned:INSTANCE  set: the name keys an instance holds
  * chat:instances       sorted set: live instances, scored by when their lease ends
  * chat:cloak-key       string: the key of IRC cloaks, the same on every instance
+ * chat:rules           hash: room key → the rules (roles, modes, bans) of a founded room, JSON
+ * chat:klines          hash: kline key → a server-wide ban (mask, by, time, expiry, reason), JSON
  * ```
  *
  * Each instance appends its events to `chat:events` with a script that also
@@ -149,6 +151,13 @@ for head in event_lines do
     redis.call('HSETNX', 'chat:topics', e.k, e.topic)
     used(e.k)
     publish = false
+  elseif e.t == 'rules' then
+    if e.j == '' then redis.call('HDEL', 'chat:rules', e.k)
+    else redis.call('HSET', 'chat:rules', e.k, e.j) end
+  elseif e.t == 'kline' then
+    redis.call('HSET', 'chat:klines', e.k, e.j)
+  elseif e.t == 'unkline' then
+    redis.call('HDEL', 'chat:klines', e.k)
   end
   if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then
@@ -198,7 +207,8 @@ for i = 1, #all, 2 do
   end
 end
 return {last[1] and last[1][1] or '0-0', members, redis.call('HGETALL', 'chat:topics'),
-  redis.call('ZREVRANGE', 'chat:rooms', 0, tonumber(ARGV[1]) - 1)}`;
+  redis.call('ZREVRANGE', 'chat:rooms', 0, tonumber(ARGV[1]) - 1),
+  redis.call('HGETALL', 'chat:rules'), redis.call('HVALS', 'chat:klines')}`;
 
 /** ARGV: instance. An instance that stops gives back its lease and its names. */
 const LEAVE_LUA = NAMES_LUA + `
@@ -518,12 +528,13 @@ export class RedisBus implements ClusterBus {
 
   /** Loads the members, topics and recent history of the cluster, then reads from there on. */
   async #load(history: HistoryStore): Promise<void> {
-    const [cursor, members, topics, rooms] = await this.#scripts.snapshot.run(
+    const [cursor, members, topics, rooms, rules, klines] = await this.#scripts.snapshot.run(
       this.#client,
       [String(this.options.rooms)],
-    ) as [string, string[], string[], string[]];
+    ) as [string, string[], string[], string[], string[], string[]];
     this.#cursor = cursor;
-    const snapshot: ClusterSnapshot = { members: new Map() };
+    const snapshot: ClusterSnapshot = { members: new Map(), rules: [], klines };
+    for (let i = 0; i < rules.length; i += 2) snapshot.rules!.push([rules[i], rules[i + 1]]);
     for (let i = 0; i < members.length; i += 2) {
       const { n, r, i: instance } = JSON.parse(members[i + 1]);
       snapshot.members.set(members[i], { name: n, room: r, instance });

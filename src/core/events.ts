@@ -67,7 +67,25 @@ export type Problem =
   | { readonly code: "notInRoom"; readonly name: string; readonly room: string }
   /** `room` is held (by `founder`), or, `founder` null, can be held by no one (the lobby). */
   | { readonly code: "roomHeld"; readonly room: string; readonly founder: string | null }
-  | { readonly code: "internal" };
+  | { readonly code: "internal" }
+  /**
+   * A server operator's kline matches this connection (its address, account or name): it
+   * is refused, or disconnected; `expires` is when the kline ends (`null`: never).
+   */
+  | { readonly code: "klined"; readonly reason: string; readonly expires: number | null }
+  /** The kline list is full (`max` klines). */
+  | { readonly code: "tooManyKlines"; readonly max: number }
+  /** `text` is no duration (`30m`, `2h`, `7d`, `perm`). */
+  | { readonly code: "badDuration"; readonly text: string }
+  /** The room's bans (or mutes: `list`) are full (`max`): lift some first. */
+  | {
+    readonly code: "tooManyMasks";
+    readonly room: string;
+    readonly list: "bans" | "mutes";
+    readonly max: number;
+  }
+  /** Moderation actions came faster than flood control allows: again in `seconds`. */
+  | { readonly code: "moderationTooFast"; readonly seconds: number };
 
 /** The stable code of a {@linkcode Problem}. */
 export type ErrorCode = Problem["code"];
@@ -146,7 +164,21 @@ export type ModerationAction =
   | "claim"
   /** A server operator's: a member disconnected (`/kill`), a notice to everyone (`/announce`). */
   | "kill"
-  | "announce";
+  | "announce"
+  /** A server operator's server-wide ban (`/kline`), and its lifting. */
+  | "kline"
+  | "unkline";
+
+/** A kline as listed (`/klines`) and told when set. */
+export interface KlineInfo {
+  readonly mask: string;
+  readonly by: string;
+  /** When it was set (ms since the epoch). */
+  readonly time: number;
+  /** When it ends (ms since the epoch), or `null`: for good. */
+  readonly expires: number | null;
+  readonly reason: string;
+}
 
 /** A moderation action in `room` by `by` on `target` (a name, a mask, or the modes changed). */
 export interface ModerationEvent extends Timed {
@@ -267,6 +299,15 @@ export type Reply =
     | { readonly type: "killed"; readonly by: string; readonly reason?: string }
     /** A server operator's notice to everyone connected (`/announce`, IRC's WALLOPS). */
     | { readonly type: "announcement"; readonly by: string; readonly text: string }
+    /** A kline was set (`disconnected`: connections it ended here) or lifted (`removed`). */
+    | {
+      readonly type: "kline";
+      readonly kline: KlineInfo;
+      readonly removed: boolean;
+      readonly disconnected: number;
+    }
+    /** The klines in force, oldest first. */
+    | { readonly type: "klines"; readonly klines: readonly KlineInfo[] }
     | { readonly type: "bye" }
     | { readonly type: "shutdown"; readonly reason: string }
   );

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ClusterHub, ClusterLink, RemoteMember } from "./remote.ts";
+import type { ClusterHub, ClusterLink, RemoteMember, RemoteNotice } from "./remote.ts";
 import { Accounts } from "./accounts.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
@@ -36,7 +36,17 @@ import type { Admission } from "./admission.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { deliverTo, Room, type RoomMember } from "./room.ts";
-import { MemoryRulesStore, RoomRules, type RulesStore, type Subject } from "./moderation.ts";
+import {
+  type Mask,
+  matches,
+  MemoryRulesStore,
+  parseMask,
+  RoomRules,
+  type RulesData,
+  type RulesStore,
+  type Subject,
+} from "./moderation.ts";
+import { type Kline, klineKey, Klines, type KlineStore, MemoryKlineStore } from "./klines.ts";
 import { type Connection, HISTORY_BURST, type Session } from "./session.ts";
 
 /** The hub's limits and timings. */
@@ -156,6 +166,10 @@ export class Hub implements ClusterHub {
   readonly roomRules = new Map<string, RoomRules>();
   /** Where founded rooms' rules are kept (`--db`), or nowhere; see {@linkcode loadRules}. */
   rulesStore: RulesStore = new MemoryRulesStore();
+  /** Server-wide bans (`/kline`): matched at every connection, name and login. */
+  readonly klines = new Klines();
+  /** Where klines are kept (`--db`), or nowhere (memory; with `--redis`, Redis). */
+  klineStore: KlineStore = new MemoryKlineStore();
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
   #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
@@ -192,6 +206,12 @@ export class Hub implements ClusterHub {
       return null;
     }
     this.sessions.add(session);
+    // A klined address is refused at the door, with the reason (one size check while none is).
+    const kline = this.klines.matchAddress(hostOf(conn.remote));
+    if (kline !== null) {
+      this.#klineOut([session], kline);
+      return null;
+    }
     // A front-end with a greeting of its own (IRC) ignores this one.
     session.tell({ type: "greeting", time: Date.now(), maxLine: this.options.maxLine });
     session.nameTimer = setTimeout(nameTimedOut, this.options.nameTimeout, session);
@@ -396,6 +416,7 @@ export class Hub implements ClusterHub {
 
   /** Gives unnamed `session` the name `name` (checked already) and lets it into the lobby. */
   takeName(session: Session, name: string): void {
+    if (this.#klined(session, name)) return;
     const key = nameKey(name);
     const member = this.#accountMember(session, key);
     if (member !== undefined) return this.#attach(session, member);
@@ -550,6 +571,11 @@ export class Hub implements ClusterHub {
   register(session: Session, name: string, asOwner = false): Problem | null {
     const error = this.nameError(name, session, asOwner);
     if (error) return error;
+    const kline = this.#klineFor(session, name);
+    if (kline !== null) {
+      this.#klineOut([session], kline);
+      return klinedProblem(kline);
+    }
     const member = this.#accountMember(session, nameKey(name));
     if (member !== undefined) {
       this.#attach(session, member);
@@ -589,12 +615,19 @@ export class Hub implements ClusterHub {
     if (room.members.size > 0) room.announce(session, "left", reason);
     this.#changed({ kind: "parted", session, room, reason, kicked });
     const name = session.name!;
-    this.cluster?.publish({ t: "move", k: nameKey(name), name, from: room.name, room: "", reason });
+    const moved = { t: "move" as const, k: nameKey(name), name, from: room.name, room: "", reason };
+    this.cluster?.publish(kicked ? { ...moved, kicked } : moved);
   }
 
   /** `session` logged in or out (see {@linkcode Session.account}): the change hooks are told. */
   accountChanged(session: Session, old: string | null): void {
     this.#changed({ kind: "account", session, old });
+    // A login to a klined account ends the connection, once the login's own work is done.
+    if (session.account !== null && session.name !== null && this.klines.size > 0) {
+      queueMicrotask(() => {
+        if (!session.closed && session.account !== null) this.#klined(session, session.name!);
+      });
+    }
   }
 
   /** Tells the change hooks; one that fails is logged, and the change stands. */
@@ -667,6 +700,7 @@ export class Hub implements ClusterHub {
     if (problem) return connection.tell(failed(problem));
     const old = session.name!;
     if (name === old) return connection.tell({ type: "alreadyNamed", time: Date.now(), name });
+    if (this.#klined(session, name)) return;
     // A change of case or form keeps the key, which is held already; so does a name this
     // session has claimed already (an IRC NICK claims first, to answer 433 itself).
     const key = nameKey(name);
@@ -734,13 +768,13 @@ export class Hub implements ClusterHub {
       each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
       this.#arrive(each, room);
     }
-    this.cluster?.publish({
-      t: "move",
-      k: nameKey(member),
-      name: member,
-      from: from?.name ?? "",
-      room: room.name,
-    });
+    const moved = { t: "move" as const, k: nameKey(member), name: member };
+    // A kick was told everywhere already: the others' rooms say no "went to lobby" after it.
+    this.cluster?.publish(
+      this.#kicked === session
+        ? { ...moved, from: from?.name ?? "", room: room.name, kicked: true }
+        : { ...moved, from: from?.name ?? "", room: room.name },
+    );
     return { ok: true, room };
   }
 
@@ -792,8 +826,12 @@ export class Hub implements ClusterHub {
     for (const [key, data] of store.load()) this.roomRules.set(key, RoomRules.from(data));
   }
 
-  /** Keeps the rules of the room `key` if it is founded (or forgets them if it no longer is). */
-  saveRules(key: string): void {
+  /**
+   * Keeps the rules of the room `key` if it is founded (or forgets them if it no longer is),
+   * and shares them with the cluster, with the moderation (`notice`) that changed them.
+   */
+  saveRules(key: string, notice?: RemoteNotice): void {
+    this.shareRules(key, notice);
     const rules = this.roomRules.get(key);
     try {
       this.rulesStore.save(key, rules?.held ? rules.data() : null);
@@ -950,13 +988,14 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "quit", session: member, room: left, reason });
   }
 
-  remoteMoved(member: RemoteMember, from: string, reason?: string): void {
+  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked = false): void {
     const left = this.rooms.get(roomKey(from));
     if (left) {
-      // Into no room (an IRC user's PART) is a leave, as the room sees it.
-      if (member.room) left.announce(member, "moved", member.room);
+      // Into no room (an IRC user's PART) is a leave, as the room sees it; a kick was told.
+      if (kicked) left.introduce(member);
+      else if (member.room) left.announce(member, "moved", member.room);
       else left.announce(member, "left", reason);
-      this.#changed({ kind: "parted", session: member, room: left, reason });
+      this.#changed({ kind: "parted", session: member, room: left, reason, kicked });
     }
     this.#remoteJoined(member);
   }
@@ -1014,6 +1053,222 @@ export class Hub implements ClusterHub {
     ) => [room.key, room.topic]);
   }
 
+  // Klines (see `klines.ts` and the `/kline` command in `moderate.ts`).
+
+  /** Loads the kept klines from `store`, which keeps them from now on. */
+  loadKlines(store: KlineStore): void {
+    this.klineStore = store;
+    for (const kline of store.load()) this.klines.add(kline);
+  }
+
+  /** The kline that `session` (by `name`, its account and its own address) falls under, or `null`. */
+  #klineFor(session: Session, name: string): Kline | null {
+    if (this.klines.size === 0) return null;
+    const account = session.member.account ?? session.account;
+    return this.klines.match({ name, account, address: hostOf(session.conn.remote) });
+  }
+
+  /** Whether a kline ends `session` (every connection of its member) as `name`: then ended. */
+  #klined(session: Session, name: string): boolean {
+    const kline = this.#klineFor(session, name);
+    if (kline === null) return false;
+    this.#klineOut(session.name === null ? [session] : session.connections(), kline);
+    return true;
+  }
+
+  /** Tells `sessions` why, and ends them (attached connections first, the lead last). */
+  #klineOut(sessions: Session[], kline: Kline): void {
+    const problem = klinedProblem(kline);
+    const why = kline.reason ? `banned from the server: ${kline.reason}` : "banned from the server";
+    for (const each of [...sessions].reverse()) {
+      this.refuse(each, problem);
+      this.log.repeated({ event: "refused", address: each.conn.remote, reason: "klined" });
+      this.leave(each, why, true);
+    }
+  }
+
+  /**
+   * Puts `kline` in force (set here, or by another server: `local` false): every connection
+   * it matches ends; gives how many did (`null`: the list is full). Kept in the store
+   * when set here.
+   */
+  applyKline(kline: Kline, local: boolean): number | null {
+    if (local) {
+      // Ended klines leave the store and Redis too: what is kept stays bounded.
+      for (const key of this.klines.sweep()) {
+        this.cluster?.publish({ t: "unkline", k: key });
+        this.#keepKline(null, key);
+      }
+    }
+    if (!this.klines.add(kline)) return null;
+    if (local) this.#keepKline(kline, klineKey(kline.mask));
+    let ended = 0;
+    for (const session of [...this.sessions]) {
+      if (session.closed || session.lead !== null) continue; // a member's, with its lead
+      const name = session.name ?? "";
+      // Each connection by its own address, the member by its name and account.
+      const hit = session.connections().some((each) =>
+        this.klines.match({
+          name,
+          account: session.account,
+          address: hostOf(each.conn.remote),
+        }) === kline
+      );
+      if (!hit) continue;
+      const connections = session.name === null ? [session] : session.connections();
+      ended += connections.length;
+      this.#klineOut(connections, kline);
+    }
+    return ended;
+  }
+
+  /** Lifts the kline of `mask` (here, or by another server: `local` false); the one lifted. */
+  liftKline(mask: string, local: boolean): Kline | undefined {
+    const kline = this.klines.remove(mask);
+    if (kline !== undefined && local) this.#keepKline(null, klineKey(mask));
+    return kline;
+  }
+
+  /** Keeps `kline` under `key` in the store (`null`: forgets it); a failure is logged. */
+  #keepKline(kline: Kline | null, key: string): void {
+    try {
+      if (kline === null) this.klineStore.remove(key);
+      else this.klineStore.save(kline);
+    } catch (error) {
+      this.internalError(null, error);
+    }
+  }
+
+  remoteKline(kline: Kline): void {
+    this.applyKline(kline, false);
+  }
+
+  remoteUnkline(mask: string): void {
+    this.liftKline(mask, false);
+  }
+
+  // Room rules, kicks, bans and kills across a cluster (see `moderate.ts`).
+
+  /**
+   * Another server changed the rules of the room `key` (`data` null: no one holds it now),
+   * by `notice`'s action if any: they apply here, the room here is told, and members here
+   * that its bans now match go to the lobby.
+   */
+  remoteRules(key: string, data: RulesData | null, notice?: RemoteNotice): void {
+    const old = this.roomRules.get(key);
+    if (data === null) {
+      if (old !== undefined) old.founder = null;
+      if (old !== undefined && !this.rooms.has(key)) this.roomRules.delete(key);
+    } else {
+      const rules = RoomRules.from(data);
+      for (const invited of old?.invited ?? []) rules.invited.add(invited);
+      this.roomRules.set(key, rules);
+    }
+    const room = this.rooms.get(key);
+    if (!room || !notice) return;
+    const rules = this.roomRules.get(key);
+    if (notice.action !== "invite") {
+      room.tell(moderationEvent(room.name, notice), null);
+    }
+    if (!rules || rules.bans.length === 0 || notice.action !== "ban") return;
+    let added = false;
+    for (const member of [...room.members]) {
+      const subject = this.subject(member);
+      if (rules.isOperator(subject.account)) continue;
+      const ban = rules.bans.find((ban) => matches(ban, subject));
+      if (ban === undefined) continue;
+      // Banned by name on another server, which knows neither its account nor its address:
+      // those are banned too, from here, so that a rename or reconnect does not let it back.
+      if (ban.kind === "name" && ban.for === undefined) {
+        const also = this.companionMask(member, ban.mask, ban.by);
+        if (also && !rules.bans.some((old) => old.kind === also.kind && old.mask === also.mask)) {
+          rules.bans.push(also);
+          added = true;
+        }
+      }
+      this.kickOut(notice.by, room, member, "banned");
+    }
+    if (added && rules.held) this.saveRules(key);
+  }
+
+  /**
+   * The mask that goes with a ban of the name `text` on the member `member`: its account,
+   * or (a guest's) its address.
+   */
+  companionMask(member: Session, text: string, by: string): Mask | null {
+    const subject = this.subject(member);
+    const also = subject.account !== null
+      ? parseMask(`account:${this.accounts.accountName(subject.account) ?? subject.account}`, by)
+      : parseMask(`address:${subject.address}`, by);
+    return "code" in also ? null : { ...also, for: text };
+  }
+
+  /** Publishes the rules of the room `key` to the cluster, with what changed them. */
+  shareRules(key: string, notice?: RemoteNotice): void {
+    if (!this.cluster) return;
+    const rules = this.roomRules.get(key);
+    const j = rules?.held ? JSON.stringify(rules.data()) : "";
+    this.cluster.publish(notice ? { t: "rules", k: key, j, n: notice } : { t: "rules", k: key, j });
+  }
+
+  /** Takes `target` out of `room` (to the lobby, or out of any) and tells it `by` did. */
+  kickOut(by: string, room: Room<Session>, target: Session, reason?: string): void {
+    const time = Date.now();
+    for (const each of target.connections()) {
+      each.tell(
+        reason === undefined
+          ? { type: "kicked", time, room: room.name, by }
+          : { type: "kicked", time, room: room.name, by, reason },
+      );
+    }
+    const why = reason === undefined ? `kicked by ${by}` : `kicked by ${by}: ${reason}`;
+    this.part(target, why, true);
+  }
+
+  /** Another server's operator `by` kicked the member `key` (here, in the room `roomKey`). */
+  remoteKick(key: string, roomKey: string, by: string, reason?: string): void {
+    const target = this.members.get(key);
+    const room = target?.room;
+    if (!target?.name || !room || room.key !== roomKey) return;
+    const rules = this.roomRules.get(roomKey);
+    if (target.account !== null && target.account === rules?.founder) return; // never its founder
+    room.introduce(target);
+    const notice = { by, action: "kick" as const, target: target.name, reason };
+    room.tell(moderationEvent(room.name, notice), target);
+    this.kickOut(by, room, target, reason);
+  }
+
+  /** Another server's operator `by` killed the member `key` (here): every connection ends. */
+  remoteKill(key: string, by: string, reason?: string): void {
+    const target = this.members.get(key);
+    if (!target?.name) return;
+    this.kill(target, by, reason);
+  }
+
+  /** Ends every connection of the member `target`, told that `by` disconnected it. */
+  kill(target: Session, by: string, reason?: string): void {
+    const time = Date.now();
+    const event = reason === undefined
+      ? { type: "killed" as const, time, by }
+      : { type: "killed" as const, time, by, reason };
+    const connections = target.connections();
+    for (const each of connections) each.tell(event);
+    const leaving = reason === undefined ? `killed by ${by}` : `killed by ${by}: ${reason}`;
+    // The attached connections first, the lead last: only its leave is told, with the reason.
+    for (const each of connections.reverse()) this.leave(each, leaving, true);
+  }
+
+  /** Another server's member `by` invited the member `key` (here) to the room `room`. */
+  remoteInvite(key: string, room: string, by: string): void {
+    const target = this.members.get(key);
+    const rules = this.roomRules.get(roomKey(room));
+    if (!target?.name || !rules) return;
+    rules.invite(this.subject(target));
+    for (const each of target.connections()) {
+      each.tell({ type: "invited", time: Date.now(), room, by });
+    }
+  }
+
   /** Logs an internal error with its stack; the user sees only that something failed. */
   internalError(session: Session | null, error: unknown): void {
     const text = error instanceof Error ? error.stack ?? error.message : String(error);
@@ -1065,12 +1320,15 @@ export class Hub implements ClusterHub {
       room.topic = this.history.topic(key);
       this.rooms.set(key, room);
       if (rules === undefined && key !== LOBBY_KEY) {
-        const account = session.member.account;
-        this.roomRules.set(
-          key,
-          RoomRules.made(account, account === null ? session.member : undefined),
+        // A room with members on other servers is not new: whoever comes first here founds nothing.
+        const elsewhere = (this.cluster?.membersIn(key, 0).count ?? 0) > 0;
+        const account = elsewhere ? null : session.member.account;
+        const made = RoomRules.made(
+          account,
+          account === null && !elsewhere ? session.member : undefined,
         );
-        if (session.member.account !== null) this.saveRules(key);
+        this.roomRules.set(key, made);
+        if (made.held) this.saveRules(key);
       }
     }
     room.members.add(session);
@@ -1119,6 +1377,22 @@ export class Hub implements ClusterHub {
     if (remote) others.push(...remote.names);
     return [others, room.members.size - 1 + (remote?.count ?? 0)];
   }
+}
+
+/** The refusal a kline makes. */
+function klinedProblem(kline: Kline): Problem {
+  return { code: "klined", reason: kline.reason, expires: kline.expires };
+}
+
+/** The moderation event of `notice` in `room`, now. */
+function moderationEvent(room: string, notice: RemoteNotice): Event {
+  const { by, action, target, reason } = notice;
+  const event = { type: "moderation" as const, time: Date.now(), room, by, action };
+  return {
+    ...event,
+    ...(target !== undefined && { target }),
+    ...(reason !== undefined && { reason }),
+  };
 }
 
 /** The event of a chat message. */
@@ -1188,6 +1462,8 @@ const RULE_CODES: ReadonlySet<string> = new Set([
   "muted",
   "needsAccount",
   "roomHeld",
+  "klined",
+  "moderationTooFast",
 ]);
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

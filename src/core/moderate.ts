@@ -10,13 +10,35 @@
 import type { Command } from "./commands.ts";
 import type { Hub } from "./hub.ts";
 import type { ModerationAction, Problem } from "./events.ts";
-import { FLAG_MODES, matches, parseMask, type Power, RoomRules } from "./moderation.ts";
+import {
+  FLAG_MODES,
+  matches,
+  parseMask,
+  type Power,
+  RoomRules,
+  type Subject,
+} from "./moderation.ts";
 import { LOBBY, nameKey, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./room.ts";
+import type { RemoteMember } from "./remote.ts";
+import {
+  type Kline,
+  KLINE_MASK_MAX,
+  klineKey,
+  Klines,
+  KLINES_MAX,
+  makeKline,
+  parseDuration,
+} from "./klines.ts";
 
 /** The most characters of a kick's reason. */
 const REASON_MAX = 200;
+/**
+ * The most bans (and mutes) a room keeps: each is matched at every join (and every line of
+ * a restricted room), and a founded room's rules travel whole on every change in a cluster.
+ */
+export const MASKS_MAX = 100;
 /** The longest room key (`+k`). */
 const KEY_MAX = 32;
 
@@ -25,6 +47,7 @@ function authorize(
   hub: Hub,
   session: Session,
   power: Power = "operate",
+  acts = true,
 ): { room: Room<Session>; rules: RoomRules } | null {
   const room = session.member.room;
   const serverOperator = hub.isServerOperator(session);
@@ -47,7 +70,19 @@ function authorize(
     hub.refuse(session, problem);
     return null;
   }
+  if (acts && !paced(hub, session)) return null;
   return { room, rules };
+}
+
+/**
+ * Whether `session`'s member may take one more moderation action now (its own bucket, as
+ * lines have theirs: see `Session.moderationWait`); else refused, with when to try again.
+ */
+function paced(hub: Hub, session: Session): boolean {
+  const wait = session.member.moderationWait();
+  if (wait <= 0) return true;
+  hub.refuse(session, { code: "moderationTooFast", seconds: Math.ceil(wait / 1000) });
+  return false;
 }
 
 /** Whether `session` is an operator of its room (for `/help`). */
@@ -64,17 +99,19 @@ function isServerOperator(hub: Hub, session: Session): boolean {
 }
 
 /** Whether `session` may use a server operator's command; else refused. */
-function authorizeServer(hub: Hub, session: Session): boolean {
-  if (hub.isServerOperator(session)) return true;
-  hub.refuse(session, { code: "notServerOperator" });
-  return false;
+function authorizeServer(hub: Hub, session: Session, acts = true): boolean {
+  if (!hub.isServerOperator(session)) {
+    hub.refuse(session, { code: "notServerOperator" });
+    return false;
+  }
+  return !acts || paced(hub, session);
 }
 
 /** Logs and counts a server operator's `action` (it has no room: told as it is done). */
 function serverDone(
   hub: Hub,
   by: Session,
-  action: "kill" | "announce",
+  action: "kill" | "announce" | "kline" | "unkline",
   target: string,
   reason?: string,
 ): void {
@@ -87,6 +124,17 @@ function serverDone(
 function inRoomWithRules(hub: Hub, session: Session): boolean {
   const room = session.member.room;
   return room !== null && hub.roomRules.has(room.key);
+}
+
+/**
+ * The member called `name` in `room` on another server of the cluster, if there is one
+ * there (and none here).
+ */
+function remoteIn(hub: Hub, room: Room<Session>, name: string): RemoteMember | null {
+  const key = nameKey(name);
+  if (hub.members.has(key)) return null;
+  const remote = hub.cluster?.remote.get(key);
+  return remote !== undefined && remote.roomKey === room.key ? remote : null;
 }
 
 /** The member called `name` in `room`, or refused (`null`). */
@@ -134,7 +182,18 @@ function done(
   }
   hub.log.event({ event: "moderation", name, text: action, target, room: room.name, reason });
   hub.metrics.moderation.with(action).inc();
-  if (hub.roomRules.get(room.key)?.held) hub.saveRules(room.key);
+  // Kept, and shared with the cluster with the notice its rooms are told.
+  if (hub.roomRules.get(room.key)?.held && action !== "kick" && action !== "invite") {
+    hub.saveRules(
+      room.key,
+      reason === undefined ? { by: name, action, target } : {
+        by: name,
+        action,
+        target,
+        reason,
+      },
+    );
+  }
 }
 
 /** The names of the guests in `set` (the members holding a guest role). */
@@ -207,17 +266,21 @@ function maskCommand(name: "ban" | "mute", summary: string): Command {
       const mask = parseMask(text, by);
       if ("code" in mask) return hub.refuse(session, mask);
       const list = name === "ban" ? rules.bans : rules.mutes;
+      if (list.length >= MASKS_MAX) {
+        const which = name === "ban" ? "bans" : "mutes";
+        return hub.refuse(session, {
+          code: "tooManyMasks",
+          room: room.name,
+          list: which,
+          max: MASKS_MAX,
+        });
+      }
       const added = [mask];
       // A member here by that very name: its account (or, a guest's, its address) too, so
       // that a rename, a reconnect or another connection does not let it back.
       const present = mask.kind === "name" ? hub.members.get(nameKey(text)) : undefined;
-      if (present?.name) {
-        const subject = hub.subject(present);
-        const also = subject.account !== null
-          ? parseMask(`account:${hub.accounts.accountName(subject.account) ?? subject.account}`, by)
-          : parseMask(`address:${subject.address}`, by);
-        if (!("code" in also)) added.push({ ...also, for: text });
-      }
+      const also = present?.name ? hub.companionMask(present, text, by) : null;
+      if (also !== null) added.push(also);
       for (const each of added) {
         if (!list.some((old) => old.kind === each.kind && old.mask === each.mask)) list.push(each);
       }
@@ -229,7 +292,7 @@ function maskCommand(name: "ban" | "mute", summary: string): Command {
         if (rules.isOperator(subject.account, subject.member)) continue;
         if (!list.some((ban) => matches(ban, subject)) || rules.banned(subject) === false) continue;
         room.introduce(member);
-        kickOut(hub, session, room, member, "banned");
+        hub.kickOut(session.member.name!, room, member, "banned");
       }
     },
   };
@@ -258,27 +321,6 @@ function unmaskCommand(name: "unban" | "unmute", summary: string): Command {
       done(hub, session, room, name, text);
     },
   };
-}
-
-/** Takes `target` out of `room` to the lobby (or, an IRC member, out of any) and tells it why. */
-function kickOut(
-  hub: Hub,
-  by: Session,
-  room: Room<Session>,
-  target: Session,
-  reason?: string,
-): void {
-  const byName = by.member.name!;
-  const time = Date.now();
-  for (const each of target.connections()) {
-    each.tell(
-      reason === undefined
-        ? { type: "kicked", time, room: room.name, by: byName }
-        : { type: "kicked", time, room: room.name, by: byName, reason },
-    );
-  }
-  const why = reason === undefined ? `kicked by ${byName}` : `kicked by ${byName}: ${reason}`;
-  hub.part(target, why, true);
 }
 
 /** The most ban or invite exceptions a room keeps (each is matched at every join). */
@@ -412,17 +454,29 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       if (!held) return;
       const { room, rules } = held;
       const [name, why] = split(rest);
+      const reason = why === "" ? undefined : [...why].slice(0, REASON_MAX).join("");
+      const remote = remoteIn(hub, room, name);
+      if (remote !== null) {
+        // Held by another server: it takes the member out (and checks it is not the founder).
+        const by = session.member.name!;
+        done(hub, session, room, "kick", remote.name, reason);
+        hub.cluster!.publish(
+          reason === undefined
+            ? { t: "kick", k: nameKey(remote.name), r: room.key, by }
+            : { t: "kick", k: nameKey(remote.name), r: room.key, by, reason },
+        );
+        return;
+      }
       const target = memberIn(hub, session, room, name);
       if (!target) return;
       if (target.member === session.member) return hub.refuse(session, { code: "thatIsYou" });
       if (target.member.account !== null && target.member.account === rules.founder) {
         return hub.refuse(session, { code: "notOperator", room: room.name });
       }
-      const reason = why === "" ? undefined : [...why].slice(0, REASON_MAX).join("");
       // Its join, if still unannounced, is settled first: none is told after it has gone.
       room.introduce(target.member);
       done(hub, session, room, "kick", target.name!, reason, target.member);
-      kickOut(hub, session, room, target, reason);
+      hub.kickOut(session.member.name!, room, target, reason);
     },
   },
   maskCommand("ban", "ban MASK from your room: NAME, account:NAME, an address or CIDR"),
@@ -433,7 +487,7 @@ export const MODERATION_COMMANDS: readonly Command[] = [
     summary: "your room's bans and mutes",
     mayUse: isOperator,
     run(hub, session) {
-      const held = authorize(hub, session);
+      const held = authorize(hub, session, "operate", false);
       if (!held) return;
       const { room, rules } = held;
       const time = Date.now();
@@ -471,8 +525,17 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       }
       const name = split(rest)[0];
       const target = hub.members.get(nameKey(name));
-      if (!target?.name) return hub.refuse(session, { code: "noSuchMember", name });
-      if (target.member === member) return hub.refuse(session, { code: "thatIsYou" });
+      const remote = target ? undefined : hub.cluster?.remote.get(nameKey(name));
+      if (!target?.name && !remote) return hub.refuse(session, { code: "noSuchMember", name });
+      if (target?.member === member) return hub.refuse(session, { code: "thatIsYou" });
+      if (!paced(hub, session)) return;
+      if (remote) {
+        // Its own server keeps the invitation, by what it knows of it (its account).
+        const by = member.name!;
+        hub.cluster!.publish({ t: "invite", k: nameKey(remote.name), room: room.name, by });
+        return done(hub, session, room, "invite", remote.name);
+      }
+      if (!target?.name) return;
       rules.invite(hub.subject(target));
       const time = Date.now();
       for (const each of target.connections()) {
@@ -533,24 +596,89 @@ export const MODERATION_COMMANDS: readonly Command[] = [
       if (!authorizeServer(hub, session)) return;
       const [name, why] = split(rest);
       const target = hub.members.get(nameKey(name));
-      if (!target?.name) return hub.refuse(session, { code: "noSuchMember", name });
+      const remote = target ? undefined : hub.cluster?.remote.get(nameKey(name));
+      if (!target?.name && !remote) return hub.refuse(session, { code: "noSuchMember", name });
       const by = session.member.name!;
       const reason = why === "" ? undefined : why.slice(0, REASON_MAX);
-      const time = Date.now();
-      const event = reason === undefined
-        ? { type: "killed" as const, time, by }
-        : { type: "killed" as const, time, by, reason };
-      serverDone(hub, session, "kill", target.name, reason);
-      const connections = target.connections();
-      for (const each of connections) each.tell(event);
-      const leaving = reason === undefined ? `killed by ${by}` : `killed by ${by}: ${reason}`;
-      // The attached connections first, the lead last: only its leave is told, with the reason.
-      for (const each of connections.reverse()) hub.leave(each, leaving, true);
+      if (remote) {
+        // Its own server disconnects it; its rooms everywhere see it leave with the reason.
+        serverDone(hub, session, "kill", remote.name, reason);
+        const k = nameKey(remote.name);
+        hub.cluster!.publish(
+          reason === undefined ? { t: "kill", k, by } : { t: "kill", k, by, reason },
+        );
+        return;
+      }
+      serverDone(hub, session, "kill", target!.name!, reason);
+      hub.kill(target!, by, reason);
+    },
+  },
+  {
+    name: "/kline",
+    usage: "/kline MASK DURATION [REASON]",
+    summary:
+      "ban an address, CIDR, account:NAME or name glob from the server for 30m, 2h, 7d … or perm (server operators)",
+    needsArgument: true,
+    mayUse: isServerOperator,
+    run(hub, session, rest) {
+      if (!authorizeServer(hub, session, false)) return;
+      const [mask, more] = split(rest);
+      const [when, why] = split(more);
+      if (when === "") return hub.refuse(session, { code: "usage", usage: this.usage });
+      const duration = parseDuration(when);
+      if (duration === undefined) return hub.refuse(session, { code: "badDuration", text: when });
+      const by = session.member.name!;
+      const kline = makeKline(mask, by, duration, why);
+      if ("code" in kline) return hub.refuse(session, kline);
+      // Never oneself: an operator's own address, account or name would end its own session.
+      if (wouldMatch(kline, hub.subject(session))) {
+        return hub.refuse(session, { code: "thatIsYou" });
+      }
+      if (!paced(hub, session)) return;
+      const ended = hub.applyKline(kline, true);
+      if (ended === null) return hub.refuse(session, { code: "tooManyKlines", max: KLINES_MAX });
+      hub.cluster?.publish({ t: "kline", k: klineKey(kline.mask), j: JSON.stringify(kline) });
+      serverDone(hub, session, "kline", kline.mask, why || undefined);
+      session.tell({ type: "kline", time: Date.now(), kline, removed: false, disconnected: ended });
+    },
+  },
+  {
+    name: "/unkline",
+    usage: "/unkline MASK",
+    summary: "lift a server ban (server operators)",
+    needsArgument: true,
+    mayUse: isServerOperator,
+    run(hub, session, rest) {
+      if (!authorizeServer(hub, session)) return;
+      const mask = split(rest)[0];
+      if (mask.length > KLINE_MASK_MAX) return hub.refuse(session, { code: "noSuchMask", mask });
+      const kline = hub.liftKline(mask, true);
+      if (kline === undefined) return hub.refuse(session, { code: "noSuchMask", mask });
+      hub.cluster?.publish({ t: "unkline", k: klineKey(mask) });
+      serverDone(hub, session, "unkline", kline.mask);
+      session.tell({ type: "kline", time: Date.now(), kline, removed: true, disconnected: 0 });
+    },
+  },
+  {
+    name: "/klines",
+    usage: "/klines",
+    summary: "the server bans in force: who set each, when, until when, why (server operators)",
+    mayUse: isServerOperator,
+    run(hub, session) {
+      if (!authorizeServer(hub, session, false)) return;
+      session.tell({ type: "klines", time: Date.now(), klines: hub.klines.list() });
     },
   },
   announceCommand("/announce"),
   announceCommand("/wallops"),
 ];
+
+/** Whether `kline` would match `subject` (checked on a list of its own). */
+function wouldMatch(kline: Kline, subject: Subject): boolean {
+  const one = new Klines();
+  one.add(kline);
+  return one.match(subject) !== null;
+}
 
 /** `/announce TEXT` (or `/wallops`): a server operator's notice to everyone connected. */
 function announceCommand(name: "/announce" | "/wallops"): Command {

@@ -9,6 +9,9 @@
 import type { ChatMessage } from "./protocol.ts";
 import { roomKey } from "./protocol.ts";
 import type { RoomMember } from "./room.ts";
+import type { ModerationAction } from "./events.ts";
+import type { RulesData } from "./moderation.ts";
+import type { Kline } from "./klines.ts";
 
 /** What an instance publishes about its own members. */
 export type ClusterEvent =
@@ -18,7 +21,16 @@ export type ClusterEvent =
   | { t: "join"; k: string; name: string; room: string }
   | { t: "leave"; k: string; name: string; room: string; reason?: string }
   /** To `room` "" is out of every room (an IRC PART), for `reason`. */
-  | { t: "move"; k: string; name: string; from: string; room: string; reason?: string }
+  | {
+    t: "move";
+    k: string;
+    name: string;
+    from: string;
+    room: string;
+    reason?: string;
+    /** Moved out by a kick (told as the kick, not as a move). */
+    kicked?: boolean;
+  }
   /** `ok`: the old name's key. */
   | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
   | { t: "topic"; k: string; room: string; topic: string; by: string }
@@ -29,7 +41,30 @@ export type ClusterEvent =
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
   | { t: "hello"; keys: string[] }
   /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
-  | { t: "account"; k: string; name: string | null };
+  | { t: "account"; k: string; name: string | null }
+  /**
+   * The rules of the founded room `k` (`j`: their JSON, a `RulesData`; "" when no one holds
+   * it now), kept in Redis, with the moderation that changed them (`n`) for the room's notice.
+   */
+  | { t: "rules"; k: string; j: string; n?: RemoteNotice }
+  /** The member `k` (held by whichever instance) is kicked out of the room `r` (its key). */
+  | { t: "kick"; k: string; r: string; by: string; reason?: string }
+  /** The member `k` is disconnected by the server operator `by` (`/kill`). */
+  | { t: "kill"; k: string; by: string; reason?: string }
+  /** The member `k` is invited to the room `room` by `by`. */
+  | { t: "invite"; k: string; room: string; by: string }
+  /** A kline set (`j`: its JSON, a `Kline`), kept in Redis under `k` (its key). */
+  | { t: "kline"; k: string; j: string }
+  /** The kline kept under `k` is lifted. */
+  | { t: "unkline"; k: string };
+
+/** What another server's moderation did, for its notice (see `Hub.remoteRules`). */
+export interface RemoteNotice {
+  readonly by: string;
+  readonly action: ModerationAction;
+  readonly target?: string;
+  readonly reason?: string;
+}
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -47,13 +82,25 @@ export interface ClusterHub {
   remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
   remoteEntered(member: RemoteMember): void;
   remoteLeft(member: RemoteMember, room: string, reason?: string): void;
-  remoteMoved(member: RemoteMember, from: string, reason?: string): void;
+  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked?: boolean): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */
   remoteAccount(key: string, name: string | null): void;
+  /** The rules of the founded room `key` changed elsewhere (`null`: no one holds it). */
+  remoteRules(key: string, data: RulesData | null, notice?: RemoteNotice): void;
+  /** A member here (`key`) was kicked out of the room `roomKey` by `by` elsewhere. */
+  remoteKick(key: string, roomKey: string, by: string, reason?: string): void;
+  /** A member here (`key`) was killed by `by` elsewhere. */
+  remoteKill(key: string, by: string, reason?: string): void;
+  /** A member here (`key`) was invited to `room` by `by` elsewhere. */
+  remoteInvite(key: string, room: string, by: string): void;
+  /** A kline was set elsewhere (or found kept in Redis at start). */
+  remoteKline(kline: Kline): void;
+  /** The kline of `mask` (its key) was lifted elsewhere. */
+  remoteUnkline(mask: string): void;
   /** Every local member, as events that (re)announce them. */
   localMembers(): { k: string; name: string; room: string }[];
   /** The topics of rooms with members here, by room key. */

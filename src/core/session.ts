@@ -54,6 +54,13 @@ const LONG_BYTES_MAX = 16;
  */
 export const HISTORY_BURST = 256 * 1024;
 export const HISTORY_RATE = 16 * 1024;
+/**
+ * Moderation actions (kicks, bans, mode changes, invites, klines …) a member may take at
+ * once, and then per second: a bucket of their own, beside the lines' (a kick is one short
+ * line, but it moves members and tells rooms), on whenever flood control is (`--rate`).
+ */
+export const MODERATION_BURST = 10;
+export const MODERATION_RATE = 1;
 /** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
 const NO_LINE = new Uint8Array(0);
 
@@ -104,6 +111,9 @@ export abstract class Session {
   /** History this session may still be sent now, in bytes (below zero: in debt), and when. */
   #historyBytes = HISTORY_BURST;
   #historyAt = performance.now();
+  /** Moderation actions this member may still take now (see {@linkcode MODERATION_BURST}). */
+  #moderationTokens = MODERATION_BURST;
+  #moderationAt = performance.now();
   /** Over-long input in the current window: when it began, its lines and bytes. */
   #longSince = -Infinity;
   #longLines = 0;
@@ -189,6 +199,23 @@ export abstract class Session {
     this.#historyBytes = Math.min(HISTORY_BURST, this.#historyBytes + refill);
     this.#historyAt = now;
     return this.#historyBytes >= 0 ? 0 : Math.ceil(-this.#historyBytes * 1000 / HISTORY_RATE);
+  }
+
+  /**
+   * Takes one moderation action's token, as a line takes the flood bucket's: 0 if it may
+   * go now, else the milliseconds until it may (nothing is taken then: it is refused).
+   */
+  moderationWait(): number {
+    if (this.hub.options.rate <= 0) return 0;
+    const now = performance.now();
+    const refill = (now - this.#moderationAt) * MODERATION_RATE / 1000;
+    this.#moderationTokens = Math.min(MODERATION_BURST, this.#moderationTokens + refill);
+    this.#moderationAt = now;
+    if (this.#moderationTokens >= 1) {
+      this.#moderationTokens--;
+      return 0;
+    }
+    return Math.ceil((1 - this.#moderationTokens) * 1000 / MODERATION_RATE);
   }
 
   /** Counts `bytes` of history sent to this session against its budget. */

@@ -53,6 +53,7 @@ import {
   ERR_ALREADYREGISTERED,
   ERR_BADCHANNAME,
   ERR_BADCHANNELKEY,
+  ERR_BANLISTFULL,
   ERR_BANNEDFROMCHAN,
   ERR_CANNOTSENDTOCHAN,
   ERR_CHANNELISFULL,
@@ -87,6 +88,7 @@ import {
   ERR_USERONCHANNEL,
   ERR_USERSDONTMATCH,
   ERR_WASNOSUCHNICK,
+  ERR_YOUREBANNEDCREEP,
   type Numeric,
   RPL_AWAY,
   RPL_BANLIST,
@@ -837,6 +839,13 @@ export class IrcSession extends Session {
             `Closing Link: Killed (${event.by}${event.reason ? `: ${event.reason}` : ""})`,
           ),
         );
+      case "kline":
+      case "klines":
+        // Answers to KLINE, UNKLINE and /klines: the chat's words, a NOTICE a line.
+        for (const line of renderText(event).split("\n")) {
+          this.fromServer("NOTICE", this.target, line.slice(3));
+        }
+        return;
       case "announcement":
         // As WALLOPS: to users with +w, server operators and the sender only.
         if (!this.wallops && event.by !== this.name && !this.hub.isServerOperator(this)) return;
@@ -889,6 +898,17 @@ export class IrcSession extends Session {
         );
       case "notServerOperator":
         return this.reply(ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator");
+      case "klined": {
+        // The connection ends next: 465, then ERROR with the same words.
+        const words = problemWords(problem);
+        this.reply(ERR_YOUREBANNEDCREEP, words);
+        return this.raw(ircLine("", "ERROR", `Closing Link: ${words}`));
+      }
+      case "tooManyMasks":
+        if (problem.list === "bans") {
+          return this.reply(ERR_BANLISTFULL, channelOf(problem.room), "b", "Channel list is full");
+        }
+        return this.fromServer("NOTICE", this.target, problemWords(problem));
       case "banned":
         return this.reply(ERR_BANNEDFROMCHAN, channelOf(problem.room), "Cannot join channel (+b)");
       case "inviteOnly":
@@ -913,6 +933,9 @@ export class IrcSession extends Session {
       case "roomHeld":
       case "badMask":
       case "noSuchMask":
+      case "badDuration":
+      case "tooManyKlines":
+      case "moderationTooFast":
         // Moderation refusals IRC has no numeric for: the chat's words.
         return this.fromServer("NOTICE", this.target, problemWords(problem));
       case "badMode":
@@ -1004,6 +1027,7 @@ export class IrcSession extends Session {
       problem = { code: "accountRequired", name: this.nick! };
     }
     problem ??= this.hub.register(this, this.nick!, true);
+    if (this.closed) return; // refused and disconnected (a kline)
     if (problem) {
       this.tell(failed(problem));
       this.nick = null;
@@ -2044,6 +2068,29 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler(session, [nick, reason]) {
       const command = session.hub.commands.get("/kill")!;
       command.run(session.hub, session, reason ? `${nick} ${reason}` : nick);
+    },
+  },
+  {
+    name: "KLINE",
+    minParams: 1,
+    help:
+      "KLINE [duration] mask [reason]: ban from the server (30m, 2h, 7d, perm; server operators)",
+    handler(session, params) {
+      // As Ergo: the duration first, if given (else for good); ANDKILL is what it always does.
+      const words = params[0]?.toUpperCase() === "ANDKILL" ? params.slice(1) : params;
+      const timed = words.length > 1 && /^(\d+[smhdw]?|perm)$/i.test(words[0]);
+      const [when, mask, ...reason] = timed ? words : ["perm", ...words];
+      if (!mask) return session.reply(ERR_NEEDMOREPARAMS, "KLINE", "Not enough parameters");
+      const command = session.hub.commands.get("/kline")!;
+      command.run(session.hub, session, [mask, when, ...reason].join(" "));
+    },
+  },
+  {
+    name: "UNKLINE",
+    minParams: 1,
+    help: "UNKLINE mask: lift a server ban (server operators)",
+    handler(session, [mask]) {
+      session.hub.commands.get("/unkline")!.run(session.hub, session, mask);
     },
   },
   {

@@ -648,8 +648,8 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV HELP INFO INVITE ISON JOIN KICK KILL LIST LUSERS MODE MONITOR MOTD " +
-    "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV HELP INFO INVITE ISON JOIN KICK KILL KLINE LIST LUSERS MODE MONITOR MOTD " +
+    "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC UNKLINE USERHOST " +
     "VERSION WALLOPS WHO WHOIS WHOWAS",
     ":irc.test 706 ann * :End of /HELP",
     ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
@@ -1247,4 +1247,62 @@ test("irc: CS REGISTER #room claims the room a logged-in member is in (the core'
   assertEquals(ircLines(phone), [":irc.test NOTICE #pub :ann claimed pub"]);
   assertEquals(text.take(), ["-- ann claimed pub"]);
   assertEquals(hub.roomRules.get("pub")?.founder, account.key);
+});
+
+test("irc: KLINE [duration] mask [reason] and UNKLINE for server operators; a klined client gets 465 and ERROR, at once or at registration", async () => {
+  using hub = new IrcHub({ replay: 0, admins: ["ann"] });
+  await annAccount(hub);
+  const baz = hub.ircMember("baz");
+  const bob = hub.ircMember("bob");
+  bob.say("KLINE 1h baz :no");
+  assertEquals(commands(bob), ["481"]);
+  baz.say("OPER ann pw");
+  await hub.accounts.idle();
+  ircLines(baz);
+  baz.say("KLINE 2h bob :flooding");
+  const bobLines = ircLines(bob);
+  assertMatch(
+    bobLines[0],
+    /^:irc\.test 465 bob :you are banned from this server until .* UTC: flooding$/,
+  );
+  assertMatch(
+    bobLines[1],
+    /^ERROR :Closing Link: you are banned from this server until .*: flooding$/,
+  );
+  assert(bob.closed !== undefined, "bob's connection is closed");
+  const set = ircLines(baz);
+  assertMatch(
+    set.at(-1)!,
+    /^:irc\.test NOTICE baz :Server ban on bob until .* \(flooding\); 1 connection ended$/,
+  );
+  // A new client taking the name is refused when it registers.
+  const again = hub.irc();
+  again.say("NICK bob", "USER bob 0 * :bob");
+  const refused = ircLines(again);
+  assertEquals(refused.map((line) => line.split(" ")[1] ?? line), ["465", ":Closing"]);
+  assert(again.closed !== undefined);
+  baz.say("KLINE spam*", "UNKLINE bob", "UNKLINE nobody");
+  assertEquals(ircLines(baz).map((line) => line.replace(/ until .*$/, "")), [
+    ":irc.test NOTICE baz :Server ban on spam* for good; 0 connections ended",
+    ":irc.test NOTICE baz :Server ban on bob lifted",
+    ":irc.test NOTICE baz :nobody is not on the list",
+  ]);
+});
+
+test("irc: a client from a klined address gets 465 and ERROR as it connects", () => {
+  using hub = new IrcHub({ replay: 0 });
+  hub.applyKline({
+    kind: "address",
+    mask: "address:memory",
+    by: "boss",
+    time: 1,
+    expires: null,
+    reason: "go away",
+  }, true);
+  const conn = hub.irc();
+  assertEquals(ircLines(conn), [
+    ":irc.test 465 * :you are banned from this server for good: go away",
+    "ERROR :Closing Link: you are banned from this server for good: go away",
+  ]);
+  assert(conn.closed !== undefined);
 });

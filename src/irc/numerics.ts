@@ -94,8 +94,12 @@ export const ERR_BADCHANNAME = "479";
 export const ERR_CHANOPRIVSNEEDED = "482";
 export const ERR_USERONCHANNEL = "443";
 export const ERR_INVALIDMODEPARAM = "696";
+/** A channel's ban list is full. */
+export const ERR_BANLISTFULL = "478";
 
 export const ERR_PASSWDMISMATCH = "464";
+/** Refused (or disconnected) by a kline: ERROR follows. */
+export const ERR_YOUREBANNEDCREEP = "465";
 export const ERR_NOPRIVILEGES = "481";
 export const ERR_NOOPERHOST = "491";
 export const ERR_UMODEUNKNOWNFLAG = "501";
@@ -122,6 +126,7 @@ export type Numeric =
   | typeof RPL_UMODEIS
   | typeof RPL_YOUREOPER
   | typeof ERR_PASSWDMISMATCH
+  | typeof ERR_YOUREBANNEDCREEP
   | typeof ERR_NOPRIVILEGES
   | typeof ERR_NOOPERHOST
   | typeof RPL_LUSERCLIENT
@@ -198,6 +203,7 @@ export type Numeric =
   | typeof ERR_CHANOPRIVSNEEDED
   | typeof ERR_USERONCHANNEL
   | typeof ERR_INVALIDMODEPARAM
+  | typeof ERR_BANLISTFULL
   | typeof ERR_UMODEUNKNOWNFLAG
   | typeof ERR_USERSDONTMATCH
   | typeof ERR_HELPNOTFOUND

@@ -14,6 +14,7 @@ import { type MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts
 import type { Session } from "../core/session.ts";
 import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
 import { MemorySessionStore, WebSessions } from "../core/web_sessions.ts";
+import type { Kline } from "../core/klines.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -601,4 +602,31 @@ test("json: moderation comes as data: a kick, a mode change, and a refusal's cod
   ]);
   bob.send({ type: "line", text: "/kick ann" });
   assertEquals(timeless(bob.take()), [{ type: "error", code: "notOperator", room: "lobby" }]);
+});
+
+test("json: a kline refuses a hello with its code, reason and end, and closes; one set later ends a member", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  ann.take();
+  const kline: Kline = {
+    kind: "name",
+    mask: "spam*",
+    by: "boss",
+    time: 1,
+    expires: null,
+    reason: "ads",
+  };
+  hub.applyKline(kline, true);
+  const spam = open(hub);
+  spam.send({ type: "hello", name: "spammer", ref: "h" });
+  assertEquals(timeless(spam.take()), [
+    { type: "error", code: "klined", reason: "ads", expires: null, ref: "h" },
+  ]);
+  assertEquals(spam.closed, true, "closed, what was queued written first");
+  const until = Date.now() + 3_600_000;
+  hub.applyKline({ ...kline, mask: "ann", expires: until }, true);
+  assertEquals(timeless(ann.take()), [
+    { type: "error", code: "klined", reason: "ads", expires: until },
+  ]);
+  assertEquals(ann.closed, true);
 });

@@ -1,6 +1,6 @@
 /**
  * The `--db` file: one SQLite file (Deno's built-in `node:sqlite`) that keeps history,
- * topics, the IRC cloak key, accounts, the page's login sessions and founded rooms' rules. Opened here once, checked (it must be this
+ * topics, the IRC cloak key, accounts, the page's login sessions, founded rooms' rules and klines. Opened here once, checked (it must be this
  * server's), locked (one server at a time) and brought to the current schema by the
  * migrations below, each run once, in order, recorded in `PRAGMA user_version`. A file
  * made before a migration existed is brought up to date at its next start.
@@ -33,6 +33,12 @@ function migrateEventIds(db: DatabaseSync): void {
   db.exec("CREATE INDEX IF NOT EXISTS messages_by_eid ON messages (room, eid)");
 }
 
+/** Klines: one row per folded mask, the kline as JSON, its end (NULL: for good) to prune by. */
+function migrateKlines(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS klines (
+     key TEXT PRIMARY KEY, kline TEXT NOT NULL, expires INTEGER)`);
+}
+
 /**
  * The schema's steps (SQL, or a function for a step that computes): the file's
  * `user_version` is how many it has had. Never edit one that shipped: add the next.
@@ -63,6 +69,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   "ALTER TABLE messages ADD COLUMN account TEXT;",
   // 6: founded rooms' rules (roles, modes, bans) as JSON (src/core/moderation.ts).
   `CREATE TABLE IF NOT EXISTS room_rules (key TEXT PRIMARY KEY, rules TEXT NOT NULL);`,
+  // 7 (after merge): klines, server-wide bans, as JSON by folded mask (src/core/klines.ts).
+  migrateKlines,
 ];
 
 /** The schema version this server writes. */

@@ -172,7 +172,16 @@ const MODERATION_WORDS: Record<string, string> = {
   claim: "claimed",
   kill: "disconnected",
   announce: "announced",
+  kline: "banned from the server",
+  unkline: "lifted the server ban on",
 };
+
+/** When a kline ends, as its notices say it: `for good`, or `until 2026-12-06 03:00 UTC`. */
+function until(expires: number | null): string {
+  return expires === null
+    ? "for good"
+    : `until ${new Date(expires).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
 
 /** Every sentence the server sends, as whole lines without the newline. */
 /** What `/bans` calls each list of masks. */
@@ -308,6 +317,28 @@ export const say = {
     notice(`${by} disconnected you${reason ? ` (${reason})` : ""}`),
   announcement: (by: string, text: string) => notice(`Announcement from ${by}: ${text}`),
   notServerOperator: error("you are not a server operator"),
+  // Klines (see src/core/klines.ts).
+  klined: (reason: string, expires: number | null) =>
+    error(`you are banned from this server ${until(expires)}${reason ? `: ${reason}` : ""}`),
+  tooManyKlines: (max: number) => error(`the kline list is full (${max}); /unkline some first`),
+  badDuration: (text: string) =>
+    error(`${text} is no duration: 30m, 2h, 7d, 1w (at most a year) or perm`),
+  tooManyMasks: (room: string, list: string, max: number) =>
+    error(`${room} has ${max} ${list} already, the most it keeps; lift some first`),
+  moderationTooFast: (seconds: number) =>
+    error(`too many moderation actions at once; try again in ${seconds} s`),
+  klineSet: (mask: string, expires: number | null, reason: string, disconnected: number) =>
+    notice(
+      `Server ban on ${mask} ${until(expires)}${reason ? ` (${reason})` : ""}; ` +
+        `${disconnected} connection${disconnected === 1 ? "" : "s"} ended`,
+    ),
+  klineLifted: (mask: string) => notice(`Server ban on ${mask} lifted`),
+  klinesHeader: (count: number) => notice(`Server bans (${count})${count ? ":" : ""}`),
+  klineEntry: (mask: string, by: string, time: number, expires: number | null, reason: string) =>
+    notice(
+      `  ${mask} by ${by} at ${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC, ` +
+        `${until(expires)}${reason ? ` (${reason})` : ""}`,
+    ),
   invited: (room: string, by: string) => notice(`${by} invites you to ${room}: /join ${room}`),
   masksHeader: (room: string, list: string, count: number) =>
     notice(`${MASK_LISTS[list] ?? "Bans"} of ${room} (${count})${count ? ":" : ""}`),

@@ -46,6 +46,19 @@ export function renderText(event: Event): string {
       for (const { mask, by } of event.masks) lines.push(say.maskEntry(mask, by));
       return lines.join("\n");
     }
+    case "kline": {
+      const { mask, expires, reason } = event.kline;
+      return event.removed
+        ? say.klineLifted(mask)
+        : say.klineSet(mask, expires, reason, event.disconnected);
+    }
+    case "klines": {
+      const lines = [say.klinesHeader(event.klines.length)];
+      for (const { mask, by, time, expires, reason } of event.klines) {
+        lines.push(say.klineEntry(mask, by, time, expires, reason));
+      }
+      return lines.join("\n");
+    }
     case "modes":
       return say.modes(event.room, event.modes, event.founder, event.ops);
     case "greeting":
@@ -212,6 +225,16 @@ export function problemText(problem: Problem): string {
       return say.roomHeld(problem.room, problem.founder);
     case "internal":
       return say.internalError;
+    case "klined":
+      return say.klined(problem.reason, problem.expires);
+    case "tooManyKlines":
+      return say.tooManyKlines(problem.max);
+    case "badDuration":
+      return say.badDuration(problem.text);
+    case "moderationTooFast":
+      return say.moderationTooFast(problem.seconds);
+    case "tooManyMasks":
+      return say.tooManyMasks(problem.room, problem.list, problem.max);
   }
 }
 

@@ -206,6 +206,24 @@ const EXPECTED: [Event, string][] = [
     { type: "modes", time, room: "dev", modes: "+nt", founder: "ann", ops: ["cy"], voices: [] },
     "-- Modes of dev: +nt; held by ann; operators: cy",
   ],
+  [
+    {
+      type: "kline",
+      time,
+      kline: { mask: "192.0.2.0/24", by: "ann", time: 0, expires: 7_200_000, reason: "spam" },
+      removed: false,
+      disconnected: 2,
+    },
+    "-- Server ban on 192.0.2.0/24 until 1970-01-01 02:00 UTC (spam); 2 connections ended",
+  ],
+  [
+    {
+      type: "klines",
+      time,
+      klines: [{ mask: "account:bob", by: "ann", time: 0, expires: null, reason: "" }],
+    },
+    "-- Server bans (1):\n--   account:bob by ann at 1970-01-01 00:00 UTC, for good",
+  ],
 ];
 
 /** Every error code, with its line in today's wording. */
@@ -296,6 +314,26 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     "!! dev is held by ann already",
   ],
   internal: [{ code: "internal" }, say.internalError],
+  klined: [
+    { code: "klined", reason: "spam", expires: null },
+    "!! you are banned from this server for good: spam",
+  ],
+  tooManyKlines: [
+    { code: "tooManyKlines", max: 1000 },
+    "!! the kline list is full (1000); /unkline some first",
+  ],
+  badDuration: [
+    { code: "badDuration", text: "soon" },
+    "!! soon is no duration: 30m, 2h, 7d, 1w (at most a year) or perm",
+  ],
+  tooManyMasks: [
+    { code: "tooManyMasks", room: "dev", list: "bans", max: 100 },
+    "!! dev has 100 bans already, the most it keeps; lift some first",
+  ],
+  moderationTooFast: [
+    { code: "moderationTooFast", seconds: 3 },
+    "!! too many moderation actions at once; try again in 3 s",
+  ],
 };
 
 test("text: every event renders as today's wording, byte for byte", () => {
@@ -304,7 +342,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 33, "every event type but errors");
+  assertEquals(kinds.size, 35, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 

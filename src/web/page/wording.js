@@ -206,6 +206,19 @@ export function errorText(error) {
       return "Too many logins at once; try again in a moment.";
     case "internal":
       return "Something went wrong on the server; it was logged.";
+    case "klined": {
+      // A server operator's ban (kline): the connection ends after this.
+      const expires = error.expires === null || error.expires === undefined
+        ? "for good"
+        : "until " + new Date(Number(error.expires)).toLocaleString();
+      return "You are banned from this server " + expires +
+        (field("reason") ? ": " + field("reason") : "") + ".";
+    }
+    case "tooManyMasks":
+      return field("room") + " keeps at most " + field("max") + " " + field("list") +
+        "; lift some first.";
+    case "moderationTooFast":
+      return "Too many moderation actions at once; try again in " + field("seconds") + " s.";
     default:
       // badJson, unknownType, badRequest, tooBig: the page sent what the server did not take.
       return "The server refused that (" + error.code + ").";
