@@ -197,6 +197,8 @@ export class Cluster implements ClusterLink {
       }
       case "account":
         return hub.remoteAccount(envelope.k, envelope.name);
+      case "delete":
+        return hub.remoteDeleted(envelope.k, envelope.id, envelope.by, envelope.reason);
       case "drop":
       case "room":
         return;

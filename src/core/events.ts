@@ -67,6 +67,10 @@ export type Problem =
   | { readonly code: "notInRoom"; readonly name: string; readonly room: string }
   /** `room` is held (by `founder`), or, `founder` null, can be held by no one (the lobby). */
   | { readonly code: "roomHeld"; readonly room: string; readonly founder: string | null }
+  /** No message with id `id` is kept in `room` (unknown, trimmed, or another room's). */
+  | { readonly code: "noSuchMessage"; readonly room: string; readonly id: string }
+  /** Only its author, an operator of `room` or a server operator may delete message `id`. */
+  | { readonly code: "deleteForbidden"; readonly room: string; readonly id: string }
   | { readonly code: "internal" };
 
 /** The stable code of a {@linkcode Problem}. */
@@ -155,6 +159,21 @@ export interface ModerationEvent extends Timed {
   readonly by: string;
   readonly action: ModerationAction;
   readonly target?: string;
+  readonly reason?: string;
+}
+
+/**
+ * The kept message `id` of `room` was deleted by `by` (its author, an operator): every
+ * member is told, so that front-ends that can take a line back do (`from`: its author,
+ * if the server still knew the message).
+ */
+export interface DeletedEvent extends Timed {
+  readonly type: "deleted";
+  readonly room: string;
+  readonly id: string;
+  readonly by: string;
+  readonly from?: string;
+  /** Why, if the one who deleted it said (IRC's REDACT reason, `/delete ID REASON`). */
   readonly reason?: string;
 }
 
@@ -277,6 +296,7 @@ export type Event =
   | RenameEvent
   | TopicEvent
   | ModerationEvent
+  | DeletedEvent
   | Reply
   | ErrorEvent;
 

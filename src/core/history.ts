@@ -46,6 +46,10 @@ export interface HistoryStore {
    * not kept (unknown, or trimmed), every entry kept, and `gap`.
    */
   after(room: string, after: string): EntriesAfter;
+  /** The entry of `room` with id `id`, if it is kept. */
+  entry(room: string, id: string): HistoryEntry | undefined;
+  /** Forgets the entry of `room` with id `id` (a deleted message); whether it was kept. */
+  delete(room: string, id: string): boolean;
   /** The topic kept for `room`, or `""`. */
   topic(room: string): string;
   /** Keeps the topic of `room`. */
@@ -105,6 +109,23 @@ export class MemoryHistory implements HistoryStore {
       return { entries: entries.slice(at + 1), gap: false };
     }
     return { entries: entries.slice(first), gap: true };
+  }
+
+  entry(room: string, id: string): HistoryEntry | undefined {
+    const entries = this.#rooms.get(room);
+    if (!entries) return undefined;
+    const at = indexOf(entries, id);
+    return entries[at]?.id === id ? entries[at] : undefined;
+  }
+
+  delete(room: string, id: string): boolean {
+    const entries = this.#rooms.get(room);
+    if (!entries) return false;
+    const at = indexOf(entries, id);
+    if (entries[at]?.id !== id) return false;
+    entries.splice(at, 1);
+    this.#lines--;
+    return true;
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */

@@ -23,7 +23,7 @@ import {
   roomKey,
   roomName,
 } from "./protocol.ts";
-import { type Event, failed, type Problem } from "./events.ts";
+import { type DeletedEvent, type Event, failed, type Problem } from "./events.ts";
 import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
 import {
@@ -232,7 +232,10 @@ export class Hub implements ClusterHub {
     }
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
-    if (message.kind !== "private") message.id = this.ids.next(message.time);
+    if (message.kind !== "private") {
+      message.id = this.ids.next(message.time);
+      sender?.member.rememberPosted(message.id); // a guest's proof of authorship (`/delete`)
+    }
     if (sender !== null && sender.account !== null) {
       message.account = this.accounts.accountName(sender.account) ?? sender.account;
     }
@@ -946,6 +949,31 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "topic", session: by, room });
   }
 
+  /**
+   * Takes the kept message `id` out of the room `key`'s history and tells the room that
+   * `by` deleted it (the permission was checked: see `deleteMessage` in `moderate.ts`).
+   */
+  messageDeleted(key: string, id: string, by: string, reason?: string): void {
+    const from = this.history.entry(key, id)?.from;
+    this.history.delete(key, id);
+    const room = this.rooms.get(key);
+    if (!room) return;
+    // Fields left out rather than undefined: the JSON and the tests see only what is said.
+    const event: DeletedEvent = { type: "deleted", time: Date.now(), room: room.name, id, by };
+    room.tell(
+      from === undefined && reason === undefined ? event : {
+        ...event,
+        ...(from !== undefined && { from }),
+        ...(reason !== undefined && { reason }),
+      },
+      null,
+    );
+  }
+
+  remoteDeleted(key: string, id: string, by: string, reason?: string): void {
+    this.messageDeleted(key, id, by, reason);
+  }
+
   nameLost(key: string): void {
     const session = this.members.get(key);
     if (!session?.name) return;
@@ -1144,6 +1172,7 @@ const RULE_CODES: ReadonlySet<string> = new Set([
   "muted",
   "needsAccount",
   "roomHeld",
+  "deleteForbidden",
 ]);
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

@@ -29,7 +29,9 @@ export type ClusterEvent =
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
   | { t: "hello"; keys: string[] }
   /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
-  | { t: "account"; k: string; name: string | null };
+  | { t: "account"; k: string; name: string | null }
+  /** The kept message `id` of the room `k` was deleted by `by` (history forgets it everywhere). */
+  | { t: "delete"; k: string; id: string; by: string; reason?: string };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -50,6 +52,8 @@ export interface ClusterHub {
   remoteMoved(member: RemoteMember, from: string, reason?: string): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
+  /** A member of another instance deleted the kept message `id` of the room `roomKey`. */
+  remoteDeleted(roomKey: string, id: string, by: string, reason?: string): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */

@@ -48,6 +48,13 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
       if (gap) out.gap = true;
       break;
     }
+    case "deleted": {
+      // As the protocol names it: the author (`from`) is the text protocol's wording only.
+      const { id, room, by, reason } = event;
+      out = { type: "deleted", time, id, room, by };
+      if (reason !== undefined) out.reason = reason;
+      break;
+    }
     default:
       // Every other event is its fields as they are (an absent `reason` is left out).
       out = { ...event, time };

@@ -48,6 +48,10 @@ export class SqliteHistory implements HistoryStore {
   readonly #forgetTopics: StatementSync;
   readonly #trim: StatementSync;
   readonly #forgetRoom: StatementSync;
+  readonly #one: StatementSync;
+  readonly #deleteOne: StatementSync;
+  /** Deleted messages (room, id) to delete in the file, after the lines pending. */
+  #deleted: [string, string][] = [];
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,6 +94,11 @@ export class SqliteHistory implements HistoryStore {
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
     this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
+    this.#one = db.prepare(
+      'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
+        "WHERE room = ? AND eid = ?",
+    );
+    this.#deleteOne = db.prepare("DELETE FROM messages WHERE room = ? AND eid = ?");
     const active = db.prepare(
       "SELECT room, max(eid) AS last FROM messages GROUP BY room ORDER BY last",
     ).all();
@@ -162,6 +171,32 @@ export class SqliteHistory implements HistoryStore {
     return this.#memory.after(room, after);
   }
 
+  entry(room: string, id: string): HistoryEntry | undefined {
+    this.#load(room);
+    const kept = this.#memory.entry(room, id);
+    if (kept !== undefined) return kept;
+    // Older than memory holds (or written already and trimmed from memory): the file.
+    try {
+      const row = this.#one.get(room, id) as unknown as Row | undefined;
+      if (row === undefined) return undefined;
+      if (row.account === null) delete row.account;
+      return row as HistoryEntry;
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      return undefined;
+    }
+  }
+
+  delete(room: string, id: string): boolean {
+    const known = this.entry(room, id) !== undefined;
+    this.#memory.delete(room, id);
+    // Written now, after the lines pending (it may be one of them): deletions are rare, and
+    // the line must not be found in the file once it is gone from memory.
+    this.#deleted.push([room, id]);
+    this.#write();
+    return known;
+  }
+
   topic(room: string): string {
     return this.#topics.get(room) ?? "";
   }
@@ -223,9 +258,11 @@ export class SqliteHistory implements HistoryStore {
     this.#writeTimer = undefined;
     const pending = this.#pending;
     const forgotten = this.#forgotten;
-    if (pending.length === 0 && forgotten.length === 0) return;
+    const deleted = this.#deleted;
+    if (pending.length === 0 && forgotten.length === 0 && deleted.length === 0) return;
     this.#pending = [];
     this.#forgotten = [];
+    this.#deleted = [];
     try {
       this.#db.exec("BEGIN");
       for (const [room, { id, kind, from, text, time, account }] of pending) {
@@ -234,6 +271,7 @@ export class SqliteHistory implements HistoryStore {
       }
       // Up to the newest line it had when it was forgotten: it may have been spoken in since.
       for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
+      for (const [room, id] of deleted) this.#deleteOne.run(room, id);
       this.#db.exec("COMMIT");
     } catch (error) {
       try {

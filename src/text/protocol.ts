@@ -327,6 +327,18 @@ export const say = {
   notInRoom: (name: string, room: string) => error(`${name} is not in ${room}`),
   roomHeld: (room: string, founder: string | null) =>
     error(founder ? `${room} is held by ${founder} already` : `${room} belongs to no one`),
+  // Deleting a message (`/delete`): text users never see ids, so the author is named.
+  deleted: (by: string, from?: string, reason?: string) =>
+    notice(
+      (from === undefined
+        ? `${by} deleted a message`
+        : from === by
+        ? `${by} deleted one of their messages`
+        : `${by} deleted a message by ${from}`) + (reason ? ` (${reason})` : ""),
+    ),
+  noSuchMessage: (id: string) =>
+    error(id === "" ? "you have no message here to delete" : `no message ${id} is kept here`),
+  deleteForbidden: error("only its author or an operator may delete that message"),
   /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
   tooFast: error("too much input too fast; goodbye"),
 } as const;

@@ -33,6 +33,8 @@ export function renderText(event: Event): string {
       return say.topicSet(event.by, event.topic);
     case "moderation":
       return say.moderation(event.by, event.action, event.target ?? event.room, event.reason);
+    case "deleted":
+      return say.deleted(event.by, event.from, event.reason);
     case "kicked":
       return say.kicked(event.room, event.by, event.reason);
     case "invited":
@@ -210,6 +212,10 @@ export function problemText(problem: Problem): string {
       return say.notInRoom(problem.name, problem.room);
     case "roomHeld":
       return say.roomHeld(problem.room, problem.founder);
+    case "noSuchMessage":
+      return say.noSuchMessage(problem.id);
+    case "deleteForbidden":
+      return say.deleteForbidden;
     case "internal":
       return say.internalError;
   }

@@ -197,6 +197,15 @@ const EXPECTED: [Event, string][] = [
   [{ type: "invited", time, room: "dev", by: "ann" }, "-- ann invites you to dev: /join dev"],
   [{ type: "killed", time, by: "ann", reason: "spam" }, "-- ann disconnected you (spam)"],
   [{ type: "killed", time, by: "ann" }, "-- ann disconnected you"],
+  [{ type: "deleted", time, room: "dev", id: "x", by: "ann" }, "-- ann deleted a message"],
+  [
+    { type: "deleted", time, room: "dev", id: "x", by: "ann", from: "bob", reason: "spam" },
+    "-- ann deleted a message by bob (spam)",
+  ],
+  [
+    { type: "deleted", time, room: "dev", id: "x", by: "ann", from: "ann" },
+    "-- ann deleted one of their messages",
+  ],
   [{ type: "announcement", time, by: "ann", text: "hi" }, "-- Announcement from ann: hi"],
   [
     { type: "bans", time, room: "dev", list: "bans", masks: [{ mask: "bob", by: "ann" }] },
@@ -211,6 +220,14 @@ const EXPECTED: [Event, string][] = [
 /** Every error code, with its line in today's wording. */
 const ERRORS: Record<ErrorCode, [Problem, string]> = {
   tooFast: [{ code: "tooFast" }, "!! too much input too fast; goodbye"],
+  noSuchMessage: [
+    { code: "noSuchMessage", room: "dev", id: "x" },
+    "!! no message x is kept here",
+  ],
+  deleteForbidden: [
+    { code: "deleteForbidden", room: "dev", id: "x" },
+    "!! only its author or an operator may delete that message",
+  ],
   badName: [
     { code: "badName", name: "", reason: "a name cannot be empty" },
     say.badName(
@@ -304,7 +321,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 33, "every event type but errors");
+  assertEquals(kinds.size, 34, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 
