@@ -71,6 +71,9 @@ export type Problem =
   | { readonly code: "noSuchMessage"; readonly room: string; readonly id: string }
   /** Only its author, an operator of `room` or a server operator may delete message `id`. */
   | { readonly code: "deleteForbidden"; readonly room: string; readonly id: string }
+  /** A room has as many webhooks as it may (`max`), or the server has. */
+  | { readonly code: "tooManyHooks"; readonly max: number }
+  | { readonly code: "noSuchHook"; readonly id: string }
   | { readonly code: "internal" };
 
 /** The stable code of a {@linkcode Problem}. */
@@ -285,6 +288,27 @@ export type Reply =
     | { readonly type: "killed"; readonly by: string; readonly reason?: string }
     /** A server operator's notice to everyone connected (`/announce`, IRC's WALLOPS). */
     | { readonly type: "announcement"; readonly by: string; readonly text: string }
+    /** A webhook was made: `url` (or, without a web listener, `path`) posts into `room`, once shown. */
+    | {
+      readonly type: "hookCreated";
+      readonly id: string;
+      readonly room: string;
+      readonly name: string;
+      readonly path: string;
+      readonly url: string;
+    }
+    | { readonly type: "hookDeleted"; readonly id: string; readonly room: string }
+    /** Webhooks (never their tokens). */
+    | {
+      readonly type: "hooks";
+      readonly hooks: readonly {
+        readonly id: string;
+        readonly room: string;
+        readonly name: string;
+        readonly by: string;
+        readonly created: number;
+      }[];
+    }
     | { readonly type: "bye" }
     | { readonly type: "shutdown"; readonly reason: string }
   );

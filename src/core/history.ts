@@ -23,6 +23,8 @@ export interface HistoryEntry {
   readonly time: number;
   /** The account its sender was logged in to (its name as registered); absent for a guest. */
   readonly account?: string;
+  /** Posted by a webhook. */
+  readonly bot?: true;
 }
 
 /** What is kept of a message (a `ChatMessage` with its id may be passed as it is: the rest is left out). */
@@ -76,8 +78,10 @@ export class MemoryHistory implements HistoryStore {
   constructor(readonly perRoom: number, readonly rooms: number) {}
 
   add(room: string, entry: HistoryMessage): HistoryEntry {
-    const { id, kind, from, text, time, account } = entry; // one object kept, nothing else of `entry`
-    const kept: HistoryEntry = account === undefined
+    const { id, kind, from, text, time, account, bot } = entry; // one object kept, nothing else
+    const kept: HistoryEntry = bot === true
+      ? { id, kind, from, text, time, bot }
+      : account === undefined
       ? { id, kind, from, text, time }
       : { id, kind, from, text, time, account };
     const entries = this.#use(room);

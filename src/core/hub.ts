@@ -33,6 +33,7 @@ import {
   MemoryHistory,
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
+import { Webhooks } from "./webhooks.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { deliverTo, Room, type RoomMember } from "./room.ts";
@@ -156,6 +157,10 @@ export class Hub implements ClusterHub {
   readonly roomRules = new Map<string, RoomRules>();
   /** Where founded rooms' rules are kept (`--db`), or nowhere; see {@linkcode loadRules}. */
   rulesStore: RulesStore = new MemoryRulesStore();
+  /** Incoming webhooks (see `webhooks.ts`); the server gives a store that keeps them. */
+  webhooks: Webhooks = new Webhooks();
+  /** What a webhook's path follows in the URL it is shown with (`http://host:port`; `""`: none). */
+  webhookBase = "";
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
   #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
@@ -253,6 +258,23 @@ export class Hub implements ClusterHub {
       this.log.event({ event: kind, name: from, room, text });
     }
     for (const hook of this.postHooks) hook(message);
+  }
+
+  /**
+   * Posts `text` into the room `room` as the bot `name` (a webhook's post, checked and
+   * rated by the caller): kept, relayed to the cluster and delivered like any message.
+   */
+  postBot(room: string, name: string, text: string): string {
+    const message: ChatMessage = {
+      kind: "message",
+      from: name,
+      room,
+      text,
+      time: Date.now(),
+      bot: true,
+    };
+    this.post(message, null);
+    return message.id!;
   }
 
   /** Hands what `sender` said to the other connections of its member. */

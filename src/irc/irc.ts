@@ -171,7 +171,9 @@ function tagsOf(message: ChatMessage, tags: Tags): string {
   const account = tags & ACCOUNT_TAG && message.account !== undefined
     ? `account=${message.account}`
     : "";
-  const all = [time, id, account].filter(Boolean).join(";");
+  // A webhook's post carries the `bot` tag (message-tags), as bots' messages do on IRCv3 servers.
+  const bot = tags & MSGID_TAG && message.bot ? "bot" : "";
+  const all = [time, id, account, bot].filter(Boolean).join(";");
   return all ? `@${all} ` : "";
 }
 
@@ -368,7 +370,11 @@ export class IrcFront {
   ): [string, string[]] {
     const target = message.kind === "private" ? message.to! : channelOf(message.room);
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
-    const head = `:${this.mask(message.from)} ${command} ${target} :`;
+    // A webhook's bot speaks as NAME[bot]: no chat name has brackets, so none is mistaken for it.
+    const source = (message as ChatMessage).bot
+      ? `${message.from}[bot]!bot@${CHAT_HOST}`
+      : this.mask(message.from);
+    const head = `:${source} ${command} ${target} :`;
     const pieces = message.kind === "action"
       ? textPieces(head, message.text, ctcpAction)
       : textPieces(head, message.text);

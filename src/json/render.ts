@@ -40,6 +40,7 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
         ? { type: kind, time, from, to, text }
         : { type: kind, id, time, room, from, text };
       if (account !== undefined) out.account = account;
+      if (event.message.bot) out.bot = true;
       break;
     }
     case "history": {
@@ -65,7 +66,7 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
 
 /** One entry of a history page. */
 function entryJson(
-  { id, kind, from, text, time, account }: HistoryEntry,
+  { id, kind, from, text, time, account, bot }: HistoryEntry,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id,
@@ -75,6 +76,7 @@ function entryJson(
     time: new Date(time).toISOString(),
   };
   if (account !== undefined) out.account = account; // a guest's entry has none, as live
+  if (bot) out.bot = true;
   return out;
 }
 

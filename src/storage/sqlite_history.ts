@@ -35,8 +35,19 @@ const AFTER_EVERY_ID = "~";
 
 export { HistoryFileError };
 
-/** A kept line as the file gives it back (a guest's `account` is `NULL`). */
-type Row = Omit<HistoryEntry, "account"> & { account?: string | null };
+/** A kept line as the file gives it back (a guest's `account` is `NULL`; `bot` 1 or `NULL`). */
+type Row = Omit<HistoryEntry, "account" | "bot"> & {
+  account?: string | null;
+  bot?: number | boolean | null;
+};
+
+/** A row as an entry: absent fields left out (never `null`), as in memory. */
+function entryOf(row: Row): HistoryEntry {
+  if (row.account === null) delete row.account;
+  if (row.bot) row.bot = true;
+  else delete row.bot;
+  return row as HistoryEntry;
+}
 
 /** History kept in memory and in a SQLite file. */
 export class SqliteHistory implements HistoryStore {
@@ -78,10 +89,11 @@ export class SqliteHistory implements HistoryStore {
     this.#db = db;
     this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
-      "INSERT INTO messages (eid, room, kind, sender, text, time, account) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (eid, room, kind, sender, text, time, account, bot) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#page = db.prepare(
-      'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
+      'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
         "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
@@ -95,7 +107,7 @@ export class SqliteHistory implements HistoryStore {
     );
     this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
     this.#one = db.prepare(
-      'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
+      'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
         "WHERE room = ? AND eid = ?",
     );
     this.#deleteOne = db.prepare("DELETE FROM messages WHERE room = ? AND eid = ?");
@@ -178,9 +190,7 @@ export class SqliteHistory implements HistoryStore {
     // Older than memory holds (or written already and trimmed from memory): the file.
     try {
       const row = this.#one.get(room, id) as unknown as Row | undefined;
-      if (row === undefined) return undefined;
-      if (row.account === null) delete row.account;
-      return row as HistoryEntry;
+      return row === undefined ? undefined : entryOf(row);
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       return undefined;
@@ -244,8 +254,7 @@ export class SqliteHistory implements HistoryStore {
     try {
       const rows = this.#page.all(room, before, limit) as unknown as Row[];
       // A guest's line has no account: left out, as in memory (never `null`).
-      for (const row of rows) if (row.account === null) delete row.account;
-      return (rows as HistoryEntry[]).reverse();
+      return rows.map(entryOf).reverse();
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       return [];
@@ -265,8 +274,8 @@ export class SqliteHistory implements HistoryStore {
     this.#deleted = [];
     try {
       this.#db.exec("BEGIN");
-      for (const [room, { id, kind, from, text, time, account }] of pending) {
-        this.#insert.run(id, room, kind, from, text, time, account ?? null);
+      for (const [room, { id, kind, from, text, time, account, bot }] of pending) {
+        this.#insert.run(id, room, kind, from, text, time, account ?? null, bot ? 1 : null);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
       // Up to the newest line it had when it was forgotten: it may have been spoken in since.
