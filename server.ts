@@ -320,6 +320,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   );
   try {
     await hub.accounts.load();
+    // Webhooks: in the --db file (below), or in Redis for a cluster, or in memory.
+    if (!history && bus) {
+      const { RedisWebhookStore } = await import("./src/storage/redis_webhooks.ts");
+      hub.webhooks = new Webhooks(await RedisWebhookStore.load(bus));
+    }
     // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");

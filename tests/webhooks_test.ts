@@ -8,7 +8,15 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { ChatServer, ServerOptions } from "../server.ts";
-import { LineClient, quietServer, test } from "./test_util.ts";
+import {
+  eventually,
+  HAVE_REDIS,
+  LineClient,
+  quietServer,
+  sanitized,
+  startRedis,
+  test,
+} from "./test_util.ts";
 import { toJson } from "../src/json/render.ts";
 import { HOOK_BURST } from "../src/core/webhooks.ts";
 import { roomKey } from "../src/core/protocol.ts";
@@ -44,7 +52,7 @@ async function post(url: string, body: unknown, type = "application/json") {
 }
 
 test("webhooks: a POST posts into the room as a bot: text, IRC (bot tag), JSON", async () => {
-  await using server = await hookServer();
+  await using server = await hookServer({ replay: 20 });
   const { ann, url } = await annWithHook(server);
   using _ann = ann;
   assert(url.startsWith(`http://127.0.0.1:${server.webAddr!.port}/hooks/`), url);
@@ -66,6 +74,14 @@ test("webhooks: a POST posts into the room as a bot: text, IRC (bot tag), JSON",
   // Kept as a bot's line: a replay shows it as one.
   const entry = server.hub.history.before(roomKey("ci"), 5).at(-1)!;
   assertEquals([entry.from, entry.bot, entry.id], ["ci", true, sent.json.ids[0]]);
+  using late = await LineClient.connect({ addr: server.ircAddr! });
+  await late.write("CAP REQ :message-tags\r\nNICK lee\r\nUSER lee 0 * :lee\r\nCAP END\r\n");
+  await late.write("JOIN #ci\r\n");
+  const replayed = (await late.until((line) => line.includes("build passed"))).replace(/\r$/, "");
+  assert(
+    /^@[^ ]*\bbot\b[^ ]* :ci\[bot\]!bot@chat PRIVMSG #ci :build passed$/.test(replayed),
+    replayed,
+  );
 
   // Slack's form body, and the hook's own name when none is given; several lines, several messages.
   const form = "payload=" + encodeURIComponent(JSON.stringify({ text: "deploy\nstarted" }));
@@ -184,4 +200,32 @@ test("webhooks: with --db a hook outlives a restart, its token kept only as SHA-
   } finally {
     for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db + suffix).catch(() => {});
   }
+});
+
+Deno.test({
+  name:
+    "webhooks: in a cluster, a hook made on one server posts through any, and a server started later knows it",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await hookServer({ redis: redis.url });
+    await using b = await hookServer({ redis: redis.url });
+    const { ann, url } = await annWithHook(a);
+    using _ann = ann;
+    const token = url.slice(url.lastIndexOf("/") + 1);
+    const viaB = `http://127.0.0.1:${b.webAddr!.port}/hooks/${token}`;
+    await eventually(() => b.hub.webhooks.list().length === 1);
+    const answer = await post(viaB, { text: "through b", username: "ci" });
+    assertEquals(answer.status, 200, JSON.stringify(answer.json));
+    // ann, on a, in the room: the post went through the hub and the bus like any message.
+    assertEquals(await ann.until((line) => line.includes("through b")), "ci [bot]: through b");
+    await using c = await hookServer({ redis: redis.url });
+    assertEquals(c.hub.webhooks.list().map((hook) => hook.room), ["ci"]);
+    assertEquals(c.hub.history.before(roomKey("ci"), 1)[0]?.bot, true);
+    // Revoked on a: b forgets it too.
+    await ann.write(`/hook delete ${c.hub.webhooks.list()[0].id}\n`);
+    await eventually(() => b.hub.webhooks.list().length === 0);
+    assertEquals((await post(viaB, { text: "x" })).status, 404);
+  },
 });

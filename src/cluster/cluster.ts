@@ -199,6 +199,10 @@ export class Cluster implements ClusterLink {
         return hub.remoteAccount(envelope.k, envelope.name);
       case "delete":
         return hub.remoteDeleted(envelope.k, envelope.id, envelope.by, envelope.reason);
+      case "hook":
+        return hub.remoteHook(envelope.hook);
+      case "unhook":
+        return hub.remoteUnhook(envelope.id);
       case "drop":
       case "room":
         return;

@@ -174,6 +174,10 @@ for head in event_lines do
     publish = false
   elseif e.t == 'delete' then
     forget_message(e.k, e.id)
+  elseif e.t == 'hook' then
+    redis.call('HSET', 'chat:webhooks', e.hook.id, cjson.encode(e.hook))
+  elseif e.t == 'unhook' then
+    redis.call('HDEL', 'chat:webhooks', e.id)
   end
   if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then

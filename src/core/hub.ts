@@ -33,7 +33,7 @@ import {
   MemoryHistory,
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
-import { Webhooks } from "./webhooks.ts";
+import { type Webhook, Webhooks } from "./webhooks.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { deliverTo, Room, type RoomMember } from "./room.ts";
@@ -994,6 +994,14 @@ export class Hub implements ClusterHub {
 
   remoteDeleted(key: string, id: string, by: string, reason?: string): void {
     this.messageDeleted(key, id, by, reason);
+  }
+
+  remoteHook(hook: Webhook): void {
+    this.webhooks.adopt(hook);
+  }
+
+  remoteUnhook(id: string): void {
+    this.webhooks.forget(id);
   }
 
   nameLost(key: string): void {

@@ -9,6 +9,7 @@
 import type { ChatMessage } from "./protocol.ts";
 import { roomKey } from "./protocol.ts";
 import type { RoomMember } from "./room.ts";
+import type { Webhook } from "./webhooks.ts";
 
 /** What an instance publishes about its own members. */
 export type ClusterEvent =
@@ -31,7 +32,10 @@ export type ClusterEvent =
   /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
   | { t: "account"; k: string; name: string | null }
   /** The kept message `id` of the room `k` was deleted by `by` (history forgets it everywhere). */
-  | { t: "delete"; k: string; id: string; by: string; reason?: string };
+  | { t: "delete"; k: string; id: string; by: string; reason?: string }
+  /** A webhook made (kept by every server; on Redis in `chat:webhooks`), or revoked. */
+  | { t: "hook"; hook: Webhook }
+  | { t: "unhook"; id: string };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -54,6 +58,9 @@ export interface ClusterHub {
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A member of another instance deleted the kept message `id` of the room `roomKey`. */
   remoteDeleted(roomKey: string, id: string, by: string, reason?: string): void;
+  /** A webhook was made (`hook`) or revoked (`id`) on another instance. */
+  remoteHook(hook: Webhook): void;
+  remoteUnhook(id: string): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */

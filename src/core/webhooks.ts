@@ -91,11 +91,24 @@ export class Webhooks {
     return this.#byId.get(id);
   }
 
+  /** Takes in a hook made on another server of the cluster (its store has it already). */
+  adopt(hook: Webhook): void {
+    if (typeof hook?.id !== "string" || typeof hook.hash !== "string") return;
+    if (this.#byId.size >= MAX_HOOKS || this.#byId.has(hook.id)) return;
+    this.#add(hook);
+  }
+
   /** Revokes the hook `id`; whether there was one. */
   remove(id: string): boolean {
+    if (!this.#byId.has(id)) return false;
+    this.store.remove(id);
+    return this.forget(id);
+  }
+
+  /** Forgets the hook `id` here (revoked on another server, whose store forgot it). */
+  forget(id: string): boolean {
     const hook = this.#byId.get(id);
     if (!hook) return false;
-    this.store.remove(id);
     this.#byId.delete(id);
     this.#byHash.delete(hook.hash);
     this.#buckets.delete(id);
@@ -167,6 +180,7 @@ export const HOOK_COMMAND: Command = {
           return hub.refuse(session, { code: "tooManyHooks", max: MAX_HOOKS_PER_ROOM });
         }
         const { hook, token } = made;
+        hub.cluster?.publish({ t: "hook", hook });
         hub.log.event({
           event: "moderation",
           name: session.member.name!,
@@ -206,6 +220,7 @@ export const HOOK_COMMAND: Command = {
         if (!hook) return hub.refuse(session, { code: "noSuchHook", id: words[0] ?? "" });
         if (!mayManage(hub, session, hook.room)) return;
         hub.webhooks.remove(hook.id);
+        hub.cluster?.publish({ t: "unhook", id: hook.id });
         hub.log.event({
           event: "moderation",
           name: session.member.name!,

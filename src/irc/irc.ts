@@ -353,7 +353,7 @@ export class IrcFront {
 
   /** The IRC lines of a message (several if its text is long), each starting with `tags`. */
   render(
-    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
+    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text" | "bot">,
     tags: string,
   ): string {
     const [head, pieces] = this.#pieces(message);
@@ -366,12 +366,12 @@ export class IrcFront {
    * may send more than fits once the server's longer source is in front).
    */
   #pieces(
-    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
+    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text" | "bot">,
   ): [string, string[]] {
     const target = message.kind === "private" ? message.to! : channelOf(message.room);
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
     // A webhook's bot speaks as NAME[bot]: no chat name has brackets, so none is mistaken for it.
-    const source = (message as ChatMessage).bot
+    const source = message.bot
       ? `${message.from}[bot]!bot@${CHAT_HOST}`
       : this.mask(message.from);
     const head = `:${source} ${command} ${target} :`;
@@ -1033,6 +1033,7 @@ export class IrcSession extends Session {
       if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
       if (msgid) tags.push(`msgid=${entry.id}`);
       if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
+      if (msgid && entry.bot) tags.push("bot");
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
       lines.push(this.front.render({ ...entry, room }, prefix));
     }
