@@ -371,9 +371,7 @@ export class IrcFront {
     const target = message.kind === "private" ? message.to! : channelOf(message.room);
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
     // A webhook's bot speaks as NAME[bot]: no chat name has brackets, so none is mistaken for it.
-    const source = message.bot
-      ? `${message.from}[bot]!bot@${CHAT_HOST}`
-      : this.mask(message.from);
+    const source = message.bot ? `${message.from}[bot]!bot@${CHAT_HOST}` : this.mask(message.from);
     const head = `:${source} ${command} ${target} :`;
     const pieces = message.kind === "action"
       ? textPieces(head, message.text, ctcpAction)
