@@ -229,3 +229,34 @@ Deno.test({
     assertEquals((await post(viaB, { text: "x" })).status, 404);
   },
 });
+
+test("webhooks: the body is read whole across chunks, and a request pipelined behind it is answered", async () => {
+  await using server = await hookServer();
+  const { ann, url } = await annWithHook(server);
+  using _ann = ann;
+  const path = new URL(url).pathname;
+  const body = JSON.stringify({ text: "in two pieces" });
+  const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${body.length}\r\n\r\n`;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.webAddr!.port });
+  try {
+    const encoder = new TextEncoder();
+    conn.setNoDelay(true); // two writes, two segments (the server sees two chunks, as a rule)
+    await conn.write(encoder.encode(head + body.slice(0, 7)));
+    // The rest of the body, then a second request on the same connection.
+    await conn.write(encoder.encode(
+      body.slice(7) + `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    ));
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((match) => match[1]);
+    assertEquals(statuses, ["200", "200"]);
+    assert(text.includes('"ok":true') && text.endsWith("ok\n"), text);
+    assertEquals(server.hub.history.before(roomKey("ci"), 1)[0].text, "in two pieces");
+  } finally {
+    conn.close();
+  }
+});

@@ -158,6 +158,12 @@ export const HOOK_COMMAND: Command = {
   usage: "/hook create ROOM [NAME] | list [ROOM] | delete ID",
   summary: "incoming webhooks: a URL that posts into ROOM as a bot (room operators)",
   needsArgument: true,
+  // Listed by /help to operators of the member's room and to server operators.
+  mayUse(hub, session) {
+    const room = session.member.room;
+    return hub.isServerOperator(session) ||
+      (room !== null && hub.roomRules.get(room.key)?.isOperator(session.member.account) === true);
+  },
   run(hub, session, rest) {
     const [action, ...words] = rest.split(/\s+/);
     const time = Date.now();

@@ -4,8 +4,9 @@
  * {@linkcode MAX_HEAD} bytes, within the header timeout), hands them to a
  * handler, and writes its answer with a `Content-Length`; keep-alive
  * connections wait for their next request for the idle timeout at most.
- * Bodies are not wanted: a short one is skipped, a long one or a chunked one
- * is refused and the connection closed.
+ * Bodies are not wanted, but where `readsBody` says (a webhook's post: read whole
+ * before the handler is called): a short one is skipped, a long one or a chunked
+ * one is refused and the connection closed.
  *
  * Each accepted connection counts at the door (`src/core/admission.ts`, shared
  * with TCP and IRC) from its accept until its close, whatever it becomes: a
