@@ -137,6 +137,8 @@ test("webhooks: refusals: 404, 405, 400 with a reason, 413, 429 with Retry-After
   assertEquals(answer!.status, 429);
   assertEquals(answer!.json.code, "tooFast");
   assert(Number(answer!.headers.get("retry-after")) >= 1);
+  const counted = (result: string) => server.hub.metrics.webhooks.with(result).value;
+  assert(counted("limited") === 1 && counted("bad") === 8 && counted("unknown") === 2, "counted");
 
   // Listed (never with its token), and revoked.
   await ann.write("/hook list\n");

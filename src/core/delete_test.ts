@@ -166,6 +166,19 @@ test("delete: a JSON client is told {type: deleted, id, room, by}; its /delete l
     by: "ann",
     time: undefined,
   });
+  ann.say("ann's");
+  const others = idOf(hub, "lobby", "ann's");
+  conn.objects.splice(0);
+  json.receive(
+    new TextEncoder().encode(JSON.stringify({ type: "line", text: `/delete ${others}` })),
+  );
+  const [forbidden] = conn.objects.splice(0);
+  assertEquals([forbidden.type, forbidden.code, forbidden.room, forbidden.id], [
+    "error",
+    "deleteForbidden",
+    "lobby",
+    others,
+  ]);
   json.receive(
     new TextEncoder().encode(JSON.stringify({ type: "line", text: "/delete nope", ref: "r1" })),
   );

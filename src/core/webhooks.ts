@@ -223,7 +223,9 @@ export const HOOK_COMMAND: Command = {
       }
       case "delete": {
         const hook = words[0] ? hub.webhooks.get(words[0]) : undefined;
-        if (!hook) return hub.refuse(session, { code: "noSuchHook", id: words[0] ?? "" });
+        if (!hook) {
+          return hub.refuse(session, { code: "noSuchHook", id: (words[0] ?? "").slice(0, 32) });
+        }
         if (!mayManage(hub, session, hook.room)) return;
         hub.webhooks.remove(hook.id);
         hub.cluster?.publish({ t: "unhook", id: hook.id });

@@ -26,8 +26,23 @@ export interface HookAnswer {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const TOKEN = /^[A-Za-z0-9_-]{1,100}$/;
 
-/** Answers a request to `/hooks/…` (`request.body` read by the HTTP server). */
+/** Answers a request to `/hooks/…` (`request.body` read by the HTTP server), counted by result. */
 export function hookRequest(hub: Hub, request: HttpRequest): HookAnswer {
+  const answer = answerHook(hub, request);
+  const result = answer.status === 200
+    ? "posted"
+    : answer.status === 429
+    ? "limited"
+    : answer.status === 404
+    ? "unknown"
+    : answer.status === 405
+    ? "method"
+    : "bad";
+  hub.metrics.webhooks.with(result).inc();
+  return answer;
+}
+
+function answerHook(hub: Hub, request: HttpRequest): HookAnswer {
   if (request.method !== "POST") {
     return { status: 405, body: refusal("only POST", "method"), allow: "POST" };
   }
@@ -37,7 +52,6 @@ export function hookRequest(hub: Hub, request: HttpRequest): HookAnswer {
   const wait = hub.webhooks.take(hook);
   if (wait > 0) {
     const seconds = Math.ceil(wait / 1000);
-    hub.metrics.moderationRefused.with("hookRate").inc();
     return {
       status: 429,
       body: refusal("too many posts; slow down", "tooFast"),
