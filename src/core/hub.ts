@@ -268,7 +268,8 @@ export class Hub implements ClusterHub {
     const message: ChatMessage = {
       kind: "message",
       from: name,
-      room,
+      // As the room is called now (a hook made for `#CI` posts to `ci` if that is its name).
+      room: this.rooms.get(roomKey(room))?.name ?? room,
       text,
       time: Date.now(),
       bot: true,
