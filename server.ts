@@ -44,6 +44,7 @@ import {
   MemoryAccountStore,
 } from "./src/core/accounts.ts";
 import { MemorySessionStore, WebSessions } from "./src/core/web_sessions.ts";
+import { Webhooks } from "./src/core/webhooks.ts";
 import type { HashCost } from "./src/core/passwords.ts";
 import { parseOrigin, WebServer } from "./src/web/web.ts";
 
@@ -319,6 +320,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   );
   try {
     await hub.accounts.load();
+    // Webhooks: in the --db file (below), or in Redis for a cluster, or in memory.
+    if (!history && bus) {
+      const { RedisWebhookStore } = await import("./src/storage/redis_webhooks.ts");
+      hub.webhooks = new Webhooks(await RedisWebhookStore.load(bus));
+    }
     // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");
@@ -326,6 +332,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       // Klines too (with --redis, Redis keeps them and the bus loads them).
       const { SqliteKlineStore } = await import("./src/storage/sqlite_klines.ts");
       hub.loadKlines(new SqliteKlineStore(history.database));
+      const { SqliteWebhookStore } = await import("./src/storage/sqlite_webhooks.ts");
+      hub.webhooks = new Webhooks(new SqliteWebhookStore(history.database));
     }
   } catch (error) {
     await bus?.close(0);
@@ -411,6 +419,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       address: hostPort(web.addr.hostname, web.addr.port),
       text: `page at ${web.url}`,
     });
+    // A webhook is shown with its whole URL (behind a proxy, the address seen from outside differs).
+    hub.webhookBase = web.url.replace(/\/$/, "");
   }
 
   // IRC clients come by a second TCP listener whose sessions speak IRC (see src/irc/irc.ts).
@@ -740,6 +750,14 @@ function intFlag(
 }
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "hook") {
+    const { hookCommand } = await import("./src/ops/hook_command.ts");
+    const io = {
+      out: (line: string) => console.log(line),
+      err: (line: string) => console.error(line),
+    };
+    Deno.exit(await hookCommand(Deno.args.slice(1), io));
+  }
   if (Deno.args[0] === "account") {
     const { accountCommand, processIo } = await import("./src/ops/account_command.ts");
     Deno.exit(await accountCommand(Deno.args.slice(1), processIo()));

@@ -657,3 +657,27 @@ clusterTest(
     await again.rest();
   },
 );
+
+clusterTest(
+  "a deleted message leaves every instance's history and Redis: an instance started later never sees it",
+  async () => {
+    await using cluster = await twoServers();
+    const { redis, a, b } = cluster;
+    using people = await annAndBob(a, b);
+    const { ann, bob } = people;
+    await ann.write("one\ntwo\nthree\n");
+    await bob.until((line) => line === "ann: three");
+    const two = a.hub.history.before("lobby", 10).find((entry) => entry.text === "two")!.id;
+    await ann.write(`/delete ${two}\n`);
+    assertEquals(
+      await bob.until((line) => line.startsWith("-- ann deleted")),
+      say.deleted("ann", "ann"),
+    );
+    const texts = (server: ChatServer) => server.hub.history.before("lobby", 10).map((e) => e.text);
+    assertEquals(texts(a), ["one", "three"]);
+    assertEquals(texts(b), ["one", "three"]);
+    // Loaded from Redis's history stream by a server that starts now.
+    await using c = await instance(redis);
+    assertEquals(texts(c), ["one", "three"]);
+  },
+);

@@ -1374,3 +1374,22 @@ browserTest(
     assertEquals(chat.errors, []);
   },
 );
+
+browserTest(
+  "page: a deleted message's line leaves the page (the deleted event, by its id)",
+  async (browser) => {
+    await using server = await startChat();
+    const chat = await joinPage(browser, server, "ann");
+    using carol = await LineClient.join(server, "carol");
+    await carol.write("keep this\nregret this\n");
+    await seeLine(chat.page, "carol: regret this");
+    await carol.write("/delete\n");
+    await until(
+      chat.page,
+      `![...document.querySelectorAll("#log .line .body")].some((e) => e.textContent === "carol: regret this")`,
+      "the deleted line to go",
+    );
+    assert((await logLines(chat.page)).includes("carol: keep this"));
+    assertEquals(chat.errors, []);
+  },
+);

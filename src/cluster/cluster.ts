@@ -227,6 +227,12 @@ export class Cluster implements ClusterLink {
         return hub.remoteKline(JSON.parse(envelope.j) as Kline);
       case "unkline":
         return hub.remoteUnkline(envelope.k);
+      case "delete":
+        return hub.remoteDeleted(envelope.k, envelope.id, envelope.by, envelope.reason);
+      case "hook":
+        return hub.remoteHook(envelope.hook);
+      case "unhook":
+        return hub.remoteUnhook(envelope.id);
       case "drop":
       case "room":
         return;

@@ -122,6 +122,29 @@ local function used(room)
   end
   redis.call('ZREMRANGEBYRANK', 'chat:rooms', 0, extra - 1)
 end
+-- A deleted message leaves the room's history stream and the events stream (XDEL: the
+-- entry has the same stream id in both). Found by its event id in the raw JSON, newest
+-- first, 100 entries a call, bounded by the stream's length (MAXLEN ~ lines, a node more).
+local function forget_message(room, eid)
+  if not string.match(eid, '^[0-9a-z]+$') then return end
+  local key = 'chat:history:' .. room
+  local needle = '"id":"' .. eid .. '"'
+  local top = '+'
+  local scanned, most = 0, tonumber(lines) * 2 + 200
+  while scanned < most do
+    local page = redis.call('XREVRANGE', key, top, '-', 'COUNT', 100)
+    for _, entry in ipairs(page) do
+      if string.find(entry[2][2], needle, 1, true) then
+        redis.call('XDEL', key, entry[1])
+        redis.call('XDEL', 'chat:events', entry[1])
+        return
+      end
+    end
+    if #page < 100 then return end
+    top = '(' .. page[#page][1]
+    scanned = scanned + #page
+  end
+end
 local event_lines = string.gmatch(ARGV[5], '[^\\n]+')
 for head in event_lines do
   local raw = event_lines()
@@ -158,6 +181,12 @@ for head in event_lines do
     redis.call('HSET', 'chat:klines', e.k, e.j)
   elseif e.t == 'unkline' then
     redis.call('HDEL', 'chat:klines', e.k)
+  elseif e.t == 'delete' then
+    forget_message(e.k, e.id)
+  elseif e.t == 'hook' then
+    redis.call('HSET', 'chat:webhooks', e.hook.id, cjson.encode(e.hook))
+  elseif e.t == 'unhook' then
+    redis.call('HDEL', 'chat:webhooks', e.id)
   end
   if not publish and e.t ~= 'drop' and e.t ~= 'room' then refused[#refused + 1] = e.k end
   if publish then

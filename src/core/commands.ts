@@ -10,6 +10,7 @@ import { failed, type Problem } from "./events.ts";
 import { nameKey, reasons, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import { MODERATION_COMMANDS } from "./moderate.ts";
+import { HOOK_COMMAND } from "./webhooks.ts";
 
 /** One slash command. */
 export interface Command {
@@ -224,6 +225,7 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   ...MODERATION_COMMANDS,
+  HOOK_COMMAND,
   {
     name: "/help",
     usage: "/help",

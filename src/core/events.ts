@@ -85,7 +85,14 @@ export type Problem =
     readonly max: number;
   }
   /** Moderation actions came faster than flood control allows: again in `seconds`. */
-  | { readonly code: "moderationTooFast"; readonly seconds: number };
+  | { readonly code: "moderationTooFast"; readonly seconds: number }
+  /** No message with id `id` is kept in `room` (unknown, trimmed, or another room's). */
+  | { readonly code: "noSuchMessage"; readonly room: string; readonly id: string }
+  /** Only its author, an operator of `room` or a server operator may delete message `id`. */
+  | { readonly code: "deleteForbidden"; readonly room: string; readonly id: string }
+  /** A room has as many webhooks as it may (`max`), or the server has. */
+  | { readonly code: "tooManyHooks"; readonly max: number }
+  | { readonly code: "noSuchHook"; readonly id: string };
 
 /** The stable code of a {@linkcode Problem}. */
 export type ErrorCode = Problem["code"];
@@ -187,6 +194,21 @@ export interface ModerationEvent extends Timed {
   readonly by: string;
   readonly action: ModerationAction;
   readonly target?: string;
+  readonly reason?: string;
+}
+
+/**
+ * The kept message `id` of `room` was deleted by `by` (its author, an operator): every
+ * member is told, so that front-ends that can take a line back do (`from`: its author,
+ * if the server still knew the message).
+ */
+export interface DeletedEvent extends Timed {
+  readonly type: "deleted";
+  readonly room: string;
+  readonly id: string;
+  readonly by: string;
+  readonly from?: string;
+  /** Why, if the one who deleted it said (IRC's REDACT reason, `/delete ID REASON`). */
   readonly reason?: string;
 }
 
@@ -308,6 +330,27 @@ export type Reply =
     }
     /** The klines in force, oldest first. */
     | { readonly type: "klines"; readonly klines: readonly KlineInfo[] }
+    /** A webhook was made: `url` (or, without a web listener, `path`) posts into `room`, once shown. */
+    | {
+      readonly type: "hookCreated";
+      readonly id: string;
+      readonly room: string;
+      readonly name: string;
+      readonly path: string;
+      readonly url: string;
+    }
+    | { readonly type: "hookDeleted"; readonly id: string; readonly room: string }
+    /** Webhooks (never their tokens). */
+    | {
+      readonly type: "hooks";
+      readonly hooks: readonly {
+        readonly id: string;
+        readonly room: string;
+        readonly name: string;
+        readonly by: string;
+        readonly created: number;
+      }[];
+    }
     | { readonly type: "bye" }
     | { readonly type: "shutdown"; readonly reason: string }
   );
@@ -319,6 +362,7 @@ export type Event =
   | RenameEvent
   | TopicEvent
   | ModerationEvent
+  | DeletedEvent
   | Reply
   | ErrorEvent;
 

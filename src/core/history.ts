@@ -23,6 +23,8 @@ export interface HistoryEntry {
   readonly time: number;
   /** The account its sender was logged in to (its name as registered); absent for a guest. */
   readonly account?: string;
+  /** Posted by a webhook. */
+  readonly bot?: true;
 }
 
 /** What is kept of a message (a `ChatMessage` with its id may be passed as it is: the rest is left out). */
@@ -46,6 +48,10 @@ export interface HistoryStore {
    * not kept (unknown, or trimmed), every entry kept, and `gap`.
    */
   after(room: string, after: string): EntriesAfter;
+  /** The entry of `room` with id `id`, if it is kept. */
+  entry(room: string, id: string): HistoryEntry | undefined;
+  /** Forgets the entry of `room` with id `id` (a deleted message); whether it was kept. */
+  delete(room: string, id: string): boolean;
   /** The topic kept for `room`, or `""`. */
   topic(room: string): string;
   /** Keeps the topic of `room`. */
@@ -72,8 +78,10 @@ export class MemoryHistory implements HistoryStore {
   constructor(readonly perRoom: number, readonly rooms: number) {}
 
   add(room: string, entry: HistoryMessage): HistoryEntry {
-    const { id, kind, from, text, time, account } = entry; // one object kept, nothing else of `entry`
-    const kept: HistoryEntry = account === undefined
+    const { id, kind, from, text, time, account, bot } = entry; // one object kept, nothing else
+    const kept: HistoryEntry = bot === true
+      ? { id, kind, from, text, time, bot }
+      : account === undefined
       ? { id, kind, from, text, time }
       : { id, kind, from, text, time, account };
     const entries = this.#use(room);
@@ -105,6 +113,23 @@ export class MemoryHistory implements HistoryStore {
       return { entries: entries.slice(at + 1), gap: false };
     }
     return { entries: entries.slice(first), gap: true };
+  }
+
+  entry(room: string, id: string): HistoryEntry | undefined {
+    const entries = this.#rooms.get(room);
+    if (!entries) return undefined;
+    const at = indexOf(entries, id);
+    return entries[at]?.id === id ? entries[at] : undefined;
+  }
+
+  delete(room: string, id: string): boolean {
+    const entries = this.#rooms.get(room);
+    if (!entries) return false;
+    const at = indexOf(entries, id);
+    if (entries[at]?.id !== id) return false;
+    entries.splice(at, 1);
+    this.#lines--;
+    return true;
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */

@@ -23,7 +23,7 @@ import {
   roomKey,
   roomName,
 } from "./protocol.ts";
-import { type Event, failed, type Problem } from "./events.ts";
+import { type DeletedEvent, type Event, failed, type Problem } from "./events.ts";
 import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
 import {
@@ -33,6 +33,7 @@ import {
   MemoryHistory,
 } from "./history.ts";
 import type { Admission } from "./admission.ts";
+import { type Webhook, Webhooks } from "./webhooks.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
 import { ChatMetrics, type DropReason, NO_LISTENER } from "../ops/metrics.ts";
 import { deliverTo, Room, type RoomMember } from "./room.ts";
@@ -170,6 +171,10 @@ export class Hub implements ClusterHub {
   readonly klines = new Klines();
   /** Where klines are kept (`--db`), or nowhere (memory; with `--redis`, Redis). */
   klineStore: KlineStore = new MemoryKlineStore();
+  /** Incoming webhooks (see `webhooks.ts`); the server gives a store that keeps them. */
+  webhooks: Webhooks = new Webhooks();
+  /** What a webhook's path follows in the URL it is shown with (`http://host:port`; `""`: none). */
+  webhookBase = "";
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
   #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
@@ -256,7 +261,10 @@ export class Hub implements ClusterHub {
     }
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
-    if (message.kind !== "private") message.id = this.ids.next(message.time);
+    if (message.kind !== "private") {
+      message.id = this.ids.next(message.time);
+      sender?.member.rememberPosted(message.id); // a guest's proof of authorship (`/delete`)
+    }
     if (sender !== null && sender.account !== null) {
       message.account = this.accounts.accountName(sender.account) ?? sender.account;
     }
@@ -292,6 +300,24 @@ export class Hub implements ClusterHub {
     const subject = this.subject(session);
     if (rules.banned(subject)) return { code: "banned", room: room.name };
     return rules.speak(room.name, subject);
+  }
+
+  /**
+   * Posts `text` into the room `room` as the bot `name` (a webhook's post, checked and
+   * rated by the caller): kept, relayed to the cluster and delivered like any message.
+   */
+  postBot(room: string, name: string, text: string): string {
+    const message: ChatMessage = {
+      kind: "message",
+      from: name,
+      // As the room is called now (a hook made for `#CI` posts to `ci` if that is its name).
+      room: this.rooms.get(roomKey(room))?.name ?? room,
+      text,
+      time: Date.now(),
+      bot: true,
+    };
+    this.post(message, null);
+    return message.id!;
   }
 
   /** Hands what `sender` said to the other connections of its member. */
@@ -1023,6 +1049,39 @@ export class Hub implements ClusterHub {
     this.#changed({ kind: "topic", session: by, room });
   }
 
+  /**
+   * Takes the kept message `id` out of the room `key`'s history and tells the room that
+   * `by` deleted it (the permission was checked: see `deleteMessage` in `moderate.ts`).
+   */
+  messageDeleted(key: string, id: string, by: string, reason?: string): void {
+    const from = this.history.entry(key, id)?.from;
+    this.history.delete(key, id);
+    const room = this.rooms.get(key);
+    if (!room) return;
+    // Fields left out rather than undefined: the JSON and the tests see only what is said.
+    const event: DeletedEvent = { type: "deleted", time: Date.now(), room: room.name, id, by };
+    room.tell(
+      from === undefined && reason === undefined ? event : {
+        ...event,
+        ...(from !== undefined && { from }),
+        ...(reason !== undefined && { reason }),
+      },
+      null,
+    );
+  }
+
+  remoteDeleted(key: string, id: string, by: string, reason?: string): void {
+    this.messageDeleted(key, id, by, reason);
+  }
+
+  remoteHook(hook: Webhook): void {
+    this.webhooks.adopt(hook);
+  }
+
+  remoteUnhook(id: string): void {
+    this.webhooks.forget(id);
+  }
+
   nameLost(key: string): void {
     const session = this.members.get(key);
     if (!session?.name) return;
@@ -1464,6 +1523,7 @@ const RULE_CODES: ReadonlySet<string> = new Set([
   "roomHeld",
   "klined",
   "moderationTooFast",
+  "deleteForbidden",
 ]);
 
 /** Names listed by `/who` before the rest are only counted: its cost stays bounded. */

@@ -11,6 +11,7 @@ import type { Command } from "./commands.ts";
 import type { Hub } from "./hub.ts";
 import type { ModerationAction, Problem } from "./events.ts";
 import {
+  checkDelete,
   FLAG_MODES,
   matches,
   parseMask,
@@ -18,6 +19,8 @@ import {
   RoomRules,
   type Subject,
 } from "./moderation.ts";
+import type { HistoryEntry } from "./history.ts";
+import { isId } from "./ids.ts";
 import { LOBBY, nameKey, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./room.ts";
@@ -671,6 +674,7 @@ export const MODERATION_COMMANDS: readonly Command[] = [
   },
   announceCommand("/announce"),
   announceCommand("/wallops"),
+  deleteCommand(),
 ];
 
 /** Whether `kline` would match `subject` (checked on a list of its own). */
@@ -694,6 +698,79 @@ function announceCommand(name: "/announce" | "/wallops"): Command {
       const event = { type: "announcement" as const, time: Date.now(), by, text: rest };
       serverDone(hub, session, "announce", "*", rest);
       for (const each of hub.sessions) if (each.name !== null) each.tell(event);
+    },
+  };
+}
+
+/** Messages of the room `/delete` (no id) looks back through for an account's last one. */
+const OWN_LOOKBACK = 200;
+
+/**
+ * Deletes the kept message `id` of `session`'s room (`undefined`: the member's own last
+ * one there) if it may (see {@linkcode checkDelete}): history forgets it here and, through
+ * the cluster, everywhere; the room is told; it is logged and counted. Else refused.
+ */
+export function deleteMessage(
+  hub: Hub,
+  session: Session,
+  id: string | undefined,
+  why?: string,
+): void {
+  const member = session.member;
+  const room = member.room;
+  if (room === null) {
+    return hub.refuse(session, { code: "noSuchMessage", room: LOBBY, id: id ?? "" });
+  }
+  const account = member.account;
+  const posted = member.recentlyPosted();
+  const own = (entry: HistoryEntry) =>
+    entry.account !== undefined
+      ? account !== null && nameKey(entry.account) === account
+      : posted.includes(entry.id);
+  let entry: HistoryEntry | undefined;
+  if (id === undefined) {
+    for (const each of posted) if ((entry = hub.history.entry(room.key, each)) !== undefined) break;
+    if (entry === undefined && account !== null) {
+      entry = hub.history.before(room.key, OWN_LOOKBACK).findLast(own);
+    }
+  } else if (isId(id)) {
+    entry = hub.history.entry(room.key, id);
+  }
+  if (entry === undefined) {
+    // What the client sent is said back to it only, and not at any length.
+    return hub.refuse(session, {
+      code: "noSuchMessage",
+      room: room.name,
+      id: id?.slice(0, 32) ?? "",
+    });
+  }
+  const rules = hub.roomRules.get(room.key);
+  const serverOperator = hub.isServerOperator(session);
+  const problem = checkDelete(rules, room.name, entry.id, account, own(entry), serverOperator);
+  if (problem !== null) return hub.refuse(session, problem);
+  const by = member.name!;
+  const reason = why ? [...why].slice(0, REASON_MAX).join("") : undefined;
+  hub.messageDeleted(room.key, entry.id, by, reason);
+  hub.cluster?.publish(
+    reason === undefined
+      ? { t: "delete", k: room.key, id: entry.id, by }
+      : { t: "delete", k: room.key, id: entry.id, by, reason },
+  );
+  // The log says whose it was (never its text: the point was to take it back).
+  const target = `${entry.id} (${entry.from === by ? "own" : `by ${entry.from}`})`;
+  hub.log.event({ event: "moderation", name: by, text: "delete", target, room: room.name, reason });
+  hub.metrics.moderation.with("delete").inc();
+}
+
+/** `/delete [ID]`: a kept message of your room, by id, or your own last one. */
+function deleteCommand(): Command {
+  return {
+    name: "/delete",
+    usage: "/delete [ID [REASON]]",
+    summary: "delete your last message here, or message ID (yours, or as an operator)",
+    run(hub, session, rest) {
+      const [id, reason] = split(rest);
+      deleteMessage(hub, session, id === "" ? undefined : id, reason || undefined);
     },
   };
 }

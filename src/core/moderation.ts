@@ -279,6 +279,23 @@ export class RoomRules {
 }
 
 /**
+ * Whether a member may delete the kept message `id` of `room`, or why not: its author
+ * (`author`: the caller checked its account, or a guest's own recent post) may, and so
+ * may an operator of the room (`rules`: none in the lobby) and a server operator.
+ */
+export function checkDelete(
+  rules: RoomRules | undefined,
+  room: string,
+  id: string,
+  account: string | null,
+  author: boolean,
+  serverOperator: boolean,
+): Problem | null {
+  if (author || serverOperator || rules?.isOperator(account) === true) return null;
+  return { code: "deleteForbidden", room, id };
+}
+
+/**
  * The mask `text` (`account:NAME`, `address:MASK`, an address or CIDR, or else a name
  * glob), or why it is none.
  */

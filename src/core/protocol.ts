@@ -33,6 +33,8 @@ export interface ChatMessage {
   id?: string;
   /** The account its sender was logged in to (its name as registered), set by the hub. */
   account?: string;
+  /** Posted by a webhook (`from` is the bot's name, no member's): shown as a bot everywhere. */
+  bot?: true;
 }
 
 /** A name, as a regular expression source (the `u` flag). */

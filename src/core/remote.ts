@@ -12,6 +12,7 @@ import type { RoomMember } from "./room.ts";
 import type { ModerationAction } from "./events.ts";
 import type { RulesData } from "./moderation.ts";
 import type { Kline } from "./klines.ts";
+import type { Webhook } from "./webhooks.ts";
 
 /** What an instance publishes about its own members. */
 export type ClusterEvent =
@@ -56,7 +57,12 @@ export type ClusterEvent =
   /** A kline set (`j`: its JSON, a `Kline`), kept in Redis under `k` (its key). */
   | { t: "kline"; k: string; j: string }
   /** The kline kept under `k` is lifted. */
-  | { t: "unkline"; k: string };
+  | { t: "unkline"; k: string }
+  /** The kept message `id` of the room `k` was deleted by `by` (history forgets it everywhere). */
+  | { t: "delete"; k: string; id: string; by: string; reason?: string }
+  /** A webhook made (kept by every server; on Redis in `chat:webhooks`), or revoked. */
+  | { t: "hook"; hook: Webhook }
+  | { t: "unhook"; id: string };
 
 /** What another server's moderation did, for its notice (see `Hub.remoteRules`). */
 export interface RemoteNotice {
@@ -85,6 +91,11 @@ export interface ClusterHub {
   remoteMoved(member: RemoteMember, from: string, reason?: string, kicked?: boolean): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
+  /** A member of another instance deleted the kept message `id` of the room `roomKey`. */
+  remoteDeleted(roomKey: string, id: string, by: string, reason?: string): void;
+  /** A webhook was made (`hook`) or revoked (`id`) on another instance. */
+  remoteHook(hook: Webhook): void;
+  remoteUnhook(id: string): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */

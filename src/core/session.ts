@@ -64,6 +64,9 @@ export const MODERATION_RATE = 1;
 /** Held while flood control makes a session pay for bytes it threw away: no line to handle. */
 const NO_LINE = new Uint8Array(0);
 
+/** Room messages a member's session remembers having posted (for a guest's `/delete`). */
+export const POSTED_KEPT = 32;
+
 /**
  * One connected client: unnamed until it picks a name, then a member of one room.
  * A front-end's subclass renders what it is told (`src/text/session.ts`, `src/irc/irc.ts`).
@@ -95,6 +98,31 @@ export abstract class Session {
   attached: Session[] | null = null;
   /** Whether this front-end's client is always in some room (IRC's may be in none). */
   readonly alwaysInRoom: boolean = true;
+  /**
+   * The ids of the last {@linkcode POSTED_KEPT} room messages this member (its lead) posted,
+   * a ring made on its first message: how a guest proves it wrote one (`/delete`).
+   */
+  #posted: string[] | null = null;
+  #postedAt = 0;
+
+  /** Notes that this member posted the kept message `id` (a ring: no allocation once made). */
+  rememberPosted(id: string): void {
+    const ring = this.#posted ??= new Array<string>(POSTED_KEPT).fill("");
+    ring[this.#postedAt] = id;
+    this.#postedAt = (this.#postedAt + 1) % POSTED_KEPT;
+  }
+
+  /** The ids this member posted lately, newest first. */
+  recentlyPosted(): string[] {
+    const ring = this.#posted;
+    if (ring === null) return [];
+    const ids: string[] = [];
+    for (let i = 1; i <= POSTED_KEPT; i++) {
+      const id = ring[(this.#postedAt - i + POSTED_KEPT) % POSTED_KEPT];
+      if (id !== "") ids.push(id);
+    }
+    return ids;
+  }
 
   #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the

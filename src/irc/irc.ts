@@ -44,6 +44,8 @@ import type { Refusal } from "../core/admission.ts";
 import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import type { RoomRules } from "../core/moderation.ts";
+import { deleteMessage } from "../core/moderate.ts";
+import { isId } from "../core/ids.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
@@ -184,7 +186,9 @@ function tagsOf(message: ChatMessage, tags: Tags): string {
   const account = tags & ACCOUNT_TAG && message.account !== undefined
     ? `account=${message.account}`
     : "";
-  const all = [time, id, account].filter(Boolean).join(";");
+  // A webhook's post carries the `bot` tag (message-tags), as bots' messages do on IRCv3 servers.
+  const bot = tags & MSGID_TAG && message.bot ? "bot" : "";
+  const all = [time, id, account, bot].filter(Boolean).join(";");
   return all ? `@${all} ` : "";
 }
 
@@ -213,6 +217,7 @@ export const CAPABILITIES: readonly string[] = [
   "batch",
   "cap-notify",
   "draft/account-registration",
+  "draft/message-redaction",
   "echo-message",
   "extended-join",
   "message-tags",
@@ -306,6 +311,15 @@ export class IrcFront {
   readonly formats: readonly Format[] = [0, 1, 2, 3, 4, 5, 6, 7].map((tags) => ({
     encode: (event) => event.type === "chat" ? this.lines(event.message, tags) : EMPTY,
   }));
+  /** A deleted message's `REDACT` line (`draft/message-redaction`), made once for every client. */
+  readonly redaction: Format = {
+    encode: (event) => {
+      if (event.type !== "deleted") return EMPTY;
+      const params = [channelOf(event.room), event.id];
+      if (event.reason !== undefined) params.push(event.reason);
+      return encoder.encode(ircLine(this.mask(event.by), "REDACT", ...params));
+    },
+  };
   #pinger: ReturnType<typeof setInterval>;
   #hook = (change: MemberChange) => this.#changed(change);
 
@@ -374,7 +388,7 @@ export class IrcFront {
 
   /** The IRC lines of a message (several if its text is long), each starting with `tags`. */
   render(
-    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
+    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text" | "bot">,
     tags: string,
   ): string {
     const [head, pieces] = this.#pieces(message);
@@ -387,11 +401,13 @@ export class IrcFront {
    * may send more than fits once the server's longer source is in front).
    */
   #pieces(
-    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text">,
+    message: Pick<ChatMessage, "kind" | "from" | "room" | "to" | "text" | "bot">,
   ): [string, string[]] {
     const target = message.kind === "private" ? message.to! : channelOf(message.room);
     const command = this.notices.has(message as ChatMessage) ? "NOTICE" : "PRIVMSG";
-    const head = `:${this.mask(message.from)} ${command} ${target} :`;
+    // A webhook's bot speaks as NAME[bot]: no chat name has brackets, so none is mistaken for it.
+    const source = message.bot ? `${message.from}[bot]!bot@${CHAT_HOST}` : this.mask(message.from);
+    const head = `:${source} ${command} ${target} :`;
     const pieces = message.kind === "action"
       ? textPieces(head, message.text, ctcpAction)
       : textPieces(head, message.text);
@@ -742,6 +758,13 @@ export class IrcSession extends Session {
    */
   deliver(delivery: Delivery): void {
     if (delivery.event.type === "moderation") return this.#moderation(delivery.event);
+    if (delivery.event.type === "deleted") {
+      // Only to clients that asked: to the others a line once shown stays (no NOTICE either).
+      if (this.caps.has("draft/message-redaction")) {
+        this.conn.deliver(delivery.bytes(this.front.redaction));
+      }
+      return;
+    }
     if (delivery.event.type !== "chat") return;
     const front = this.front;
     const bytes = delivery.bytes(front.formats[this.tags]);
@@ -957,6 +980,25 @@ export class IrcSession extends Session {
         );
       case "accountRequired":
         return this.fromServer("FAIL", "*", "ACCOUNT_REQUIRED", ACCOUNT_REQUIRED);
+      // draft/message-redaction's codes (REDACT is the only way an IRC client deletes).
+      case "noSuchMessage":
+        return this.fromServer(
+          "FAIL",
+          "REDACT",
+          "UNKNOWN_MSGID",
+          channelOf(problem.room),
+          isId(problem.id) ? problem.id : "*",
+          "This message does not exist or is too old",
+        );
+      case "deleteForbidden":
+        return this.fromServer(
+          "FAIL",
+          "REDACT",
+          "REDACT_FORBIDDEN",
+          channelOf(problem.room),
+          problem.id,
+          "You are not authorised to delete this message",
+        );
       // Refusals of NickServ's commands (the account work is the hub's): said by NickServ.
       case "wrongPassword":
       case "noSuchAccount":
@@ -1098,6 +1140,7 @@ export class IrcSession extends Session {
       if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
       if (msgid) tags.push(`msgid=${entry.id}`);
       if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
+      if (msgid && entry.bot) tags.push("bot");
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
       lines.push(this.front.render({ ...entry, room }, prefix));
     }
@@ -1807,6 +1850,32 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     name: "TAGMSG",
     help: "TAGMSG target: client-only tags (accepted, not relayed)",
     handler() {},
+  },
+  {
+    // draft/message-redaction: only from clients that negotiated it (as the spec asks).
+    name: "REDACT",
+    help: "REDACT #room msgid [:reason]: delete a message (yours, or as an operator)",
+    handler(session, params) {
+      if (!session.caps.has("draft/message-redaction")) {
+        return session.reply(ERR_UNKNOWNCOMMAND, "REDACT", "Unknown command");
+      }
+      if (!params[0] || !params[1]) {
+        return session.reply(ERR_NEEDMOREPARAMS, "REDACT", "Not enough parameters");
+      }
+      const room = roomOf(session, params[0]);
+      // A private message's id, or a channel the client is not in: not a target here.
+      if (!room || session.room !== room) {
+        return session.fromServer(
+          "FAIL",
+          "REDACT",
+          "INVALID_TARGET",
+          params[0],
+          "You cannot delete messages from this target",
+        );
+      }
+      const reason = params[2] ? cleanText(params[2]) : undefined;
+      deleteMessage(session.hub, session, params[1], reason || undefined);
+    },
   },
   {
     name: "TOPIC",

@@ -649,7 +649,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
     ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV HELP INFO INVITE ISON JOIN KICK KILL KLINE LIST LUSERS MODE MONITOR MOTD " +
-    "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC UNKLINE USERHOST " +
+    "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REDACT REGISTER TAGMSG TIME TOPIC UNKLINE USERHOST " +
     "VERSION WALLOPS WHO WHOIS WHOWAS",
     ":irc.test 706 ann * :End of /HELP",
     ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",

@@ -40,12 +40,20 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
         ? { type: kind, time, from, to, text }
         : { type: kind, id, time, room, from, text };
       if (account !== undefined) out.account = account;
+      if (event.message.bot) out.bot = true;
       break;
     }
     case "history": {
       const { room, earlier, entries, gap } = event;
       out = { type: "history", time, room, earlier, entries: entries.map(entryJson) };
       if (gap) out.gap = true;
+      break;
+    }
+    case "deleted": {
+      // As the protocol names it: the author (`from`) is the text protocol's wording only.
+      const { id, room, by, reason } = event;
+      out = { type: "deleted", time, id, room, by };
+      if (reason !== undefined) out.reason = reason;
       break;
     }
     default:
@@ -58,7 +66,7 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
 
 /** One entry of a history page. */
 function entryJson(
-  { id, kind, from, text, time, account }: HistoryEntry,
+  { id, kind, from, text, time, account, bot }: HistoryEntry,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id,
@@ -68,6 +76,7 @@ function entryJson(
     time: new Date(time).toISOString(),
   };
   if (account !== undefined) out.account = account; // a guest's entry has none, as live
+  if (bot) out.bot = true;
   return out;
 }
 

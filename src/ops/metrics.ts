@@ -237,6 +237,12 @@ export class ChatMetrics extends Registry {
     "Refusals by room rules and roles, by code.",
     "code",
   );
+  /** Webhook requests (`POST /hooks/TOKEN`), by how they were answered. */
+  readonly webhooks = this.counter(
+    "chat_webhook_requests_total",
+    "Webhook requests, by result (posted, limited, bad, unknown, method).",
+    "result",
+  );
   /** Chat messages posted (not counted per recipient). */
   readonly messages = this.counter(
     "chat_messages_total",

@@ -71,6 +71,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   `CREATE TABLE IF NOT EXISTS room_rules (key TEXT PRIMARY KEY, rules TEXT NOT NULL);`,
   // 7 (after merge): klines, server-wide bans, as JSON by folded mask (src/core/klines.ts).
   migrateKlines,
+  // 8 after merge (c-delete-hooks): incoming webhooks, by the SHA-256 of their token
+  // (src/core/webhooks.ts); kept lines posted by one are marked (`bot` 1).
+  `CREATE TABLE IF NOT EXISTS webhooks (
+     id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, room TEXT NOT NULL,
+     name TEXT NOT NULL, "by" TEXT NOT NULL, created INTEGER NOT NULL);
+   ALTER TABLE messages ADD COLUMN bot INTEGER;`,
 ];
 
 /** The schema version this server writes. */

@@ -35,8 +35,19 @@ const AFTER_EVERY_ID = "~";
 
 export { HistoryFileError };
 
-/** A kept line as the file gives it back (a guest's `account` is `NULL`). */
-type Row = Omit<HistoryEntry, "account"> & { account?: string | null };
+/** A kept line as the file gives it back (a guest's `account` is `NULL`; `bot` 1 or `NULL`). */
+type Row = Omit<HistoryEntry, "account" | "bot"> & {
+  account?: string | null;
+  bot?: number | boolean | null;
+};
+
+/** A row as an entry: absent fields left out (never `null`), as in memory. */
+function entryOf(row: Row): HistoryEntry {
+  if (row.account === null) delete row.account;
+  if (row.bot) row.bot = true;
+  else delete row.bot;
+  return row as HistoryEntry;
+}
 
 /** History kept in memory and in a SQLite file. */
 export class SqliteHistory implements HistoryStore {
@@ -48,6 +59,10 @@ export class SqliteHistory implements HistoryStore {
   readonly #forgetTopics: StatementSync;
   readonly #trim: StatementSync;
   readonly #forgetRoom: StatementSync;
+  readonly #one: StatementSync;
+  readonly #deleteOne: StatementSync;
+  /** Deleted messages (room, id) to delete in the file, after the lines pending. */
+  #deleted: [string, string][] = [];
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,10 +89,11 @@ export class SqliteHistory implements HistoryStore {
     this.#db = db;
     this.#memory = new MemoryHistory(perRoom, rooms);
     this.#insert = db.prepare(
-      "INSERT INTO messages (eid, room, kind, sender, text, time, account) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (eid, room, kind, sender, text, time, account, bot) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#page = db.prepare(
-      'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
+      'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
         "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
@@ -90,6 +106,11 @@ export class SqliteHistory implements HistoryStore {
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
     this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
+    this.#one = db.prepare(
+      'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
+        "WHERE room = ? AND eid = ?",
+    );
+    this.#deleteOne = db.prepare("DELETE FROM messages WHERE room = ? AND eid = ?");
     const active = db.prepare(
       "SELECT room, max(eid) AS last FROM messages GROUP BY room ORDER BY last",
     ).all();
@@ -162,6 +183,30 @@ export class SqliteHistory implements HistoryStore {
     return this.#memory.after(room, after);
   }
 
+  entry(room: string, id: string): HistoryEntry | undefined {
+    this.#load(room);
+    const kept = this.#memory.entry(room, id);
+    if (kept !== undefined) return kept;
+    // Older than memory holds (or written already and trimmed from memory): the file.
+    try {
+      const row = this.#one.get(room, id) as unknown as Row | undefined;
+      return row === undefined ? undefined : entryOf(row);
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      return undefined;
+    }
+  }
+
+  delete(room: string, id: string): boolean {
+    const known = this.entry(room, id) !== undefined;
+    this.#memory.delete(room, id);
+    // Written now, after the lines pending (it may be one of them): deletions are rare, and
+    // the line must not be found in the file once it is gone from memory.
+    this.#deleted.push([room, id]);
+    this.#write();
+    return known;
+  }
+
   topic(room: string): string {
     return this.#topics.get(room) ?? "";
   }
@@ -209,8 +254,7 @@ export class SqliteHistory implements HistoryStore {
     try {
       const rows = this.#page.all(room, before, limit) as unknown as Row[];
       // A guest's line has no account: left out, as in memory (never `null`).
-      for (const row of rows) if (row.account === null) delete row.account;
-      return (rows as HistoryEntry[]).reverse();
+      return rows.map(entryOf).reverse();
     } catch (error) {
       this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       return [];
@@ -223,17 +267,20 @@ export class SqliteHistory implements HistoryStore {
     this.#writeTimer = undefined;
     const pending = this.#pending;
     const forgotten = this.#forgotten;
-    if (pending.length === 0 && forgotten.length === 0) return;
+    const deleted = this.#deleted;
+    if (pending.length === 0 && forgotten.length === 0 && deleted.length === 0) return;
     this.#pending = [];
     this.#forgotten = [];
+    this.#deleted = [];
     try {
       this.#db.exec("BEGIN");
-      for (const [room, { id, kind, from, text, time, account }] of pending) {
-        this.#insert.run(id, room, kind, from, text, time, account ?? null);
+      for (const [room, { id, kind, from, text, time, account, bot }] of pending) {
+        this.#insert.run(id, room, kind, from, text, time, account ?? null, bot ? 1 : null);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
       // Up to the newest line it had when it was forgotten: it may have been spoken in since.
       for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
+      for (const [room, id] of deleted) this.#deleteOne.run(room, id);
       this.#db.exec("COMMIT");
     } catch (error) {
       try {

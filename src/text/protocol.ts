@@ -28,7 +28,10 @@ import {
 export function renderMessage(message: ChatMessage): string {
   switch (message.kind) {
     case "message":
-      return `${message.from}: ${message.text}`;
+      // A webhook's bot: " [bot]" cannot be part of a name, so no member can pass for one.
+      return message.bot
+        ? `${message.from} [bot]: ${message.text}`
+        : `${message.from}: ${message.text}`;
     case "action":
       return `* ${message.from} ${message.text}`;
     case "private":
@@ -138,7 +141,9 @@ const lines = (count: number) => `${count} line${count === 1 ? "" : "s"}`;
  * UTC to the second, in brackets before the line as it was sent then. No name
  * starts with `[`, so a replayed line is never taken for a live one.
  */
-export function historyLine(message: Pick<ChatMessage, "kind" | "from" | "text" | "time">): string {
+export function historyLine(
+  message: Pick<ChatMessage, "kind" | "from" | "text" | "time" | "bot">,
+): string {
   const time = new Date(message.time).toISOString().slice(0, 19) + "Z";
   return `[${time}] ${renderMessage({ ...message, room: "" })}`;
 }
@@ -366,6 +371,27 @@ export const say = {
   notInRoom: (name: string, room: string) => error(`${name} is not in ${room}`),
   roomHeld: (room: string, founder: string | null) =>
     error(founder ? `${room} is held by ${founder} already` : `${room} belongs to no one`),
+  // Deleting a message (`/delete`): text users never see ids, so the author is named.
+  deleted: (by: string, from?: string, reason?: string) =>
+    notice(
+      (from === undefined
+        ? `${by} deleted a message`
+        : from === by
+        ? `${by} deleted one of their messages`
+        : `${by} deleted a message by ${from}`) + (reason ? ` (${reason})` : ""),
+    ),
+  noSuchMessage: (id: string) =>
+    error(id === "" ? "you have no message here to delete" : `no message ${id} is kept here`),
+  deleteForbidden: error("only its author or an operator may delete that message"),
+  // Incoming webhooks (`/hook`): the URL carries the secret, shown this once.
+  hookCreated: (room: string, id: string, url: string) =>
+    notice(`Webhook ${id} for ${room}: POST to ${url} (keep it secret; it is shown only now)`),
+  hookDeleted: (room: string, id: string) => notice(`Webhook ${id} for ${room} is deleted`),
+  hooksHeader: (count: number) => notice(`Webhooks (${count})${count ? ":" : ""}`),
+  hookEntry: (id: string, room: string, name: string, by: string) =>
+    notice(`  ${id} in ${room} as ${name} (by ${by})`),
+  tooManyHooks: (max: number) => error(`too many webhooks (at most ${max} a room)`),
+  noSuchHook: (id: string) => error(`there is no webhook ${id}; /hook list shows them`),
   /** To a WebSocket client dropped for sending faster than flood control lets it (see `--rate`). */
   tooFast: error("too much input too fast; goodbye"),
 } as const;

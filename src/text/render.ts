@@ -33,6 +33,19 @@ export function renderText(event: Event): string {
       return say.topicSet(event.by, event.topic);
     case "moderation":
       return say.moderation(event.by, event.action, event.target ?? event.room, event.reason);
+    case "deleted":
+      return say.deleted(event.by, event.from, event.reason);
+    case "hookCreated":
+      return say.hookCreated(event.room, event.id, event.url || event.path);
+    case "hookDeleted":
+      return say.hookDeleted(event.room, event.id);
+    case "hooks": {
+      const lines = [say.hooksHeader(event.hooks.length)];
+      for (const { id, room, name, by } of event.hooks) {
+        lines.push(say.hookEntry(id, room, name, by));
+      }
+      return lines.join("\n");
+    }
     case "kicked":
       return say.kicked(event.room, event.by, event.reason);
     case "invited":
@@ -223,6 +236,14 @@ export function problemText(problem: Problem): string {
       return say.notInRoom(problem.name, problem.room);
     case "roomHeld":
       return say.roomHeld(problem.room, problem.founder);
+    case "noSuchMessage":
+      return say.noSuchMessage(problem.id);
+    case "deleteForbidden":
+      return say.deleteForbidden;
+    case "tooManyHooks":
+      return say.tooManyHooks(problem.max);
+    case "noSuchHook":
+      return say.noSuchHook(problem.id);
     case "internal":
       return say.internalError;
     case "klined":

@@ -197,6 +197,32 @@ const EXPECTED: [Event, string][] = [
   [{ type: "invited", time, room: "dev", by: "ann" }, "-- ann invites you to dev: /join dev"],
   [{ type: "killed", time, by: "ann", reason: "spam" }, "-- ann disconnected you (spam)"],
   [{ type: "killed", time, by: "ann" }, "-- ann disconnected you"],
+  [{ type: "deleted", time, room: "dev", id: "x", by: "ann" }, "-- ann deleted a message"],
+  [
+    { type: "hookCreated", time, id: "ab", room: "ci", name: "ci", path: "/hooks/T", url: "" },
+    "-- Webhook ab for ci: POST to /hooks/T (keep it secret; it is shown only now)",
+  ],
+  [{ type: "hookDeleted", time, id: "ab", room: "ci" }, "-- Webhook ab for ci is deleted"],
+  [
+    { type: "hooks", time, hooks: [{ id: "ab", room: "ci", name: "ci", by: "ann", created: 0 }] },
+    "-- Webhooks (1):\n--   ab in ci as ci (by ann)",
+  ],
+  [
+    {
+      type: "chat",
+      time,
+      message: { kind: "message", from: "ci", room: "ci", text: "build passed", time, bot: true },
+    },
+    "ci [bot]: build passed",
+  ],
+  [
+    { type: "deleted", time, room: "dev", id: "x", by: "ann", from: "bob", reason: "spam" },
+    "-- ann deleted a message by bob (spam)",
+  ],
+  [
+    { type: "deleted", time, room: "dev", id: "x", by: "ann", from: "ann" },
+    "-- ann deleted one of their messages",
+  ],
   [{ type: "announcement", time, by: "ann", text: "hi" }, "-- Announcement from ann: hi"],
   [
     { type: "bans", time, room: "dev", list: "bans", masks: [{ mask: "bob", by: "ann" }] },
@@ -229,6 +255,19 @@ const EXPECTED: [Event, string][] = [
 /** Every error code, with its line in today's wording. */
 const ERRORS: Record<ErrorCode, [Problem, string]> = {
   tooFast: [{ code: "tooFast" }, "!! too much input too fast; goodbye"],
+  noSuchMessage: [
+    { code: "noSuchMessage", room: "dev", id: "x" },
+    "!! no message x is kept here",
+  ],
+  tooManyHooks: [{ code: "tooManyHooks", max: 20 }, "!! too many webhooks (at most 20 a room)"],
+  noSuchHook: [
+    { code: "noSuchHook", id: "ab" },
+    "!! there is no webhook ab; /hook list shows them",
+  ],
+  deleteForbidden: [
+    { code: "deleteForbidden", room: "dev", id: "x" },
+    "!! only its author or an operator may delete that message",
+  ],
   badName: [
     { code: "badName", name: "", reason: "a name cannot be empty" },
     say.badName(
@@ -342,7 +381,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 35, "every event type but errors");
+  assertEquals(kinds.size, 39, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 

@@ -4,8 +4,9 @@
  * {@linkcode MAX_HEAD} bytes, within the header timeout), hands them to a
  * handler, and writes its answer with a `Content-Length`; keep-alive
  * connections wait for their next request for the idle timeout at most.
- * Bodies are not wanted: a short one is skipped, a long one or a chunked one
- * is refused and the connection closed.
+ * Bodies are not wanted, but where `readsBody` says (a webhook's post: read whole
+ * before the handler is called): a short one is skipped, a long one or a chunked
+ * one is refused and the connection closed.
  *
  * Each accepted connection counts at the door (`src/core/admission.ts`, shared
  * with TCP and IRC) from its accept until its close, whatever it becomes: a
@@ -44,6 +45,12 @@ export interface HttpOptions {
   handshakeTimeout?: number;
   /** Where its connections, accepted and refused, are counted (under the listener `web`). */
   metrics?: ChatMetrics;
+  /**
+   * Whether the handler wants the body of `request` (a webhook's `POST`): it is then read
+   * whole (`Content-Length` only, at most 64 KiB) before the handler is called. Others are
+   * skipped, as ever.
+   */
+  readsBody?: (request: HttpRequest) => boolean;
 }
 
 /** A request head, as read. */
@@ -55,6 +62,8 @@ export interface HttpRequest {
   headers: Map<string, string>;
   /** The peer. */
   remote: { hostname: string; port: number };
+  /** The body, read whole, for a request the server's `readsBody` asked for. */
+  body?: Uint8Array;
 }
 
 /** An answer: its body is sent with a `Content-Length` (and left out for `HEAD`). */
@@ -331,6 +340,10 @@ class Exchange implements HttpExchange {
   #head = "";
   /** Bytes of a body still to skip. */
   #skip = 0;
+  /** A body being read for its request (see `readsBody`), filled up to `#bodyAt`. */
+  #body: Uint8Array | null = null;
+  #bodyAt = 0;
+  #bodyFor: { request: HttpRequest; keepAlive: boolean } | null = null;
   /** Set between requests: nothing of the next one has come yet. */
   idle = false;
   takenOver = false;
@@ -361,6 +374,21 @@ class Exchange implements HttpExchange {
       if (this.#waiting) {
         this.#parked = chunk.slice(offset);
         return;
+      }
+      if (this.#body !== null) {
+        // The body of the request that wants it: its handler is called once it is whole.
+        const body = this.#body;
+        const taken = Math.min(body.length - this.#bodyAt, chunk.length - offset);
+        body.set(chunk.subarray(offset, offset + taken), this.#bodyAt);
+        this.#bodyAt += taken;
+        offset += taken;
+        if (this.#bodyAt === body.length) {
+          const { request, keepAlive } = this.#bodyFor!;
+          this.#body = this.#bodyFor = null;
+          request.body = body;
+          this.#dispatch(request, keepAlive);
+        }
+        continue;
       }
       if (this.#skip > 0) {
         // The body of the request answered last: read and dropped.
@@ -484,6 +512,20 @@ class Exchange implements HttpExchange {
       headers,
       remote: { hostname: remoteAddress ?? "", port: remotePort ?? 0 },
     };
+    if (this.#skip > 0 && this.server.options.readsBody?.(request)) {
+      // Read within the header timeout, which still runs: a slow body is a slow request.
+      this.#body = new Uint8Array(this.#skip);
+      this.#bodyAt = 0;
+      this.#bodyFor = { request, keepAlive };
+      this.#skip = 0;
+      return;
+    }
+    this.#dispatch(request, keepAlive);
+  }
+
+  /** Calls the handler with `request` (its body read, if it wanted it), and answers. */
+  #dispatch(request: HttpRequest, keepAlive: boolean): void {
+    const { method } = request;
     clearTimeout(this.#timer);
     let response: HttpResponse | null | Promise<HttpResponse>;
     try {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { HOOK_PREFIX, hookRequest } from "./webhook_http.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "../core/admission.ts";
 import { type HttpExchange, type HttpRequest, type HttpResponse, HttpServer } from "./http.ts";
@@ -102,6 +103,8 @@ export class WebServer {
         log: hub.log,
         metrics: hub.metrics,
         internalError: (error) => web.#internalError(error),
+        // A webhook's post is the one request whose body is read (see webhook_http.ts).
+        readsBody: (request) => request.path.startsWith(HOOK_PREFIX) && request.method === "POST",
       }, (request, exchange) => web.#handle(request, exchange));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -176,6 +179,7 @@ export class WebServer {
     const { path } = request;
     if (path === "/ws") return this.#upgrade(request, exchange, host);
     if (path === SESSION_PATH) return this.#session(request, host);
+    if (path.startsWith(HOOK_PREFIX)) return this.#hook(request, host);
     const asset = ASSETS.get(path);
     if (asset === undefined && path !== "/healthz" && path !== "/metrics") {
       return this.#respond(404, "not found\n", TEXT, host);
@@ -197,6 +201,22 @@ export class WebServer {
       return response;
     }
     return this.#respond(200, this.#metrics(), METRICS_TYPE, host);
+  }
+
+  /** A webhook's post: JSON in, JSON out (see `webhook_http.ts`). */
+  #hook(request: HttpRequest, host: string | null): HttpResponse {
+    const answer = hookRequest(this.hub, request);
+    const response = this.#respond(
+      answer.status,
+      JSON.stringify(answer.body) + "\n",
+      JSON_TYPE,
+      host,
+    );
+    if (answer.retryAfter !== undefined) {
+      response.headers["retry-after"] = String(answer.retryAfter);
+    }
+    if (answer.allow !== undefined) response.headers["allow"] = answer.allow;
+    return response;
   }
 
   /** The page's login sessions (kept with the accounts). */
@@ -454,6 +474,7 @@ export class WebServer {
 }
 
 const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json";
 const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const encoder = new TextEncoder();

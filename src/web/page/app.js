@@ -119,6 +119,7 @@ const MAX_PENDING = 100;
  *   | { type: "alreadyNamed", name: string }
  *   | { type: "bye" }
  *   | { type: "shutdown", reason: string }
+ *   | { type: "deleted", id: string, room: string, by: string }
  *   | { type: "sessionTicket", ticket: string }
  *   | { type: "error", code: string, [field: string]: unknown }} Body
  */
@@ -591,6 +592,8 @@ function onEvent(event) {
       return;
     case "error":
       return onError(event);
+    case "deleted":
+      return onDeleted(event);
     default:
       // A type from a newer server: nothing to show for it.
       return;
@@ -764,6 +767,16 @@ function onHistory(event) {
     });
     item.dataset.id = entry.id;
   }
+}
+
+/**
+ * A kept message was deleted (by its author or an operator): its line goes, wherever
+ * it is shown (a line already seen cannot be unseen, but it is not left on the page).
+ * @param {Extract<ServerEvent, { type: "deleted" }>} event
+ */
+function onDeleted(event) {
+  if (!/^[0-9a-z]{1,32}$/.test(event.id)) return;
+  for (const item of ui.log.querySelectorAll(`[data-id="${event.id}"]`)) item.remove();
 }
 
 /** @param {Extract<ServerEvent, { type: "error" }>} event */
