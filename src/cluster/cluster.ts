@@ -197,6 +197,8 @@ export class Cluster implements ClusterLink {
       }
       case "account":
         return hub.remoteAccount(envelope.k, envelope.name);
+      case "held":
+        return hub.remoteHeldTaken(envelope.k);
       case "drop":
       case "room":
         return;

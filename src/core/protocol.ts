@@ -28,11 +28,18 @@ export interface ChatMessage {
   readonly time: number;
   /**
    * Its event id (see `ids.ts`), given by the hub that accepted it (a private message
-   * is not kept and has none): the same in history, on every front-end and server.
+   * has one only if kept: between two accounts): the same in history, on every front-end and server.
    */
   id?: string;
   /** The account its sender was logged in to (its name as registered), set by the hub. */
   account?: string;
+  /**
+   * A private message's recipient's account (its name as registered): with `account`, the
+   * message is kept in their conversation (see `private.ts`) and has an id.
+   */
+  toAccount?: string;
+  /** A private message kept for its recipient's next login (it is not connected). */
+  held?: boolean;
 }
 
 /** A name, as a regular expression source (the `u` flag). */

@@ -29,7 +29,9 @@ export type ClusterEvent =
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
   | { t: "hello"; keys: string[] }
   /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
-  | { t: "account"; k: string; name: string | null };
+  | { t: "account"; k: string; name: string | null }
+  /** The private messages held for the account `k` were delivered (see `private.ts`). */
+  | { t: "held"; k: string };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -50,6 +52,8 @@ export interface ClusterHub {
   remoteMoved(member: RemoteMember, from: string, reason?: string): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
+  /** The private messages held for the account `key` were delivered by another instance. */
+  remoteHeldTaken(key: string): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */

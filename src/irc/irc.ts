@@ -40,6 +40,7 @@ import {
   type Problem,
 } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
+import type { PrivateEntry } from "../core/private.ts";
 import type { Refusal } from "../core/admission.ts";
 import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
@@ -740,6 +741,11 @@ export class IrcSession extends Session {
         return;
       case "history":
         return this.#replay(event.room, event.entries);
+      case "privateHistory":
+        // What waited for this account while it was away: PRIVMSGs with their time and msgid.
+        return this.replayEntries(event.with, event.entries, "chathistory");
+      case "heldForLater":
+        return this.reply(RPL_AWAY, event.to, HELD_FOR_LATER);
       case "shutdown":
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
@@ -974,13 +980,27 @@ export class IrcSession extends Session {
 
   /** Replays a room's recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
   #replay(room: string, entries: readonly HistoryEntry[]): void {
+    this.replayEntries(
+      channelOf(room),
+      entries.map((entry) => ({ ...entry, room })),
+      "chathistory",
+    );
+  }
+
+  /**
+   * Sends kept messages as PRIVMSGs (with `@time` and `@msgid` as the client takes them), in
+   * a batch of `type` about `target` if the client takes batches (`type` null: none).
+   */
+  replayEntries(
+    target: string,
+    entries: readonly ((HistoryEntry & { room: string }) | PrivateEntry)[],
+    type: string | null,
+  ): void {
     const time = this.caps.has("server-time");
-    const batch = this.caps.has("batch") ? `h${++this.#batches}` : null;
+    const batch = type !== null && this.caps.has("batch") ? `h${++this.#batches}` : null;
     const lines: string[] = [];
     const { serverName } = this.front.options;
-    if (batch) {
-      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
-    }
+    if (batch) lines.push(ircLine(serverName, "BATCH", `+${batch}`, type!, target));
     const msgid = this.caps.has("message-tags");
     const account = this.caps.has("account-tag");
     for (const entry of entries) {
@@ -990,7 +1010,9 @@ export class IrcSession extends Session {
       if (msgid) tags.push(`msgid=${entry.id}`);
       if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
-      lines.push(this.front.render({ ...entry, room }, prefix));
+      lines.push(
+        this.front.render(entry.kind === "private" ? { ...entry, room: "" } : entry, prefix),
+      );
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
@@ -1035,6 +1057,8 @@ function lusers(session: IrcSession): void {
 
 /** A registered nick is as good as in use (433) to whoever is not logged in to it. */
 const NICK_REGISTERED = "Nickname is registered to an account";
+/** 301's text for a private message kept for an account that is not connected. */
+const HELD_FOR_LATER = "is not connected; your message will be delivered when they next log in";
 /** Why a guest is refused on a server with `--require-account`. */
 const ACCOUNT_REQUIRED =
   "This server requires an account: log in with SASL (CAP REQ sasl, AUTHENTICATE) before CAP END";
@@ -1380,7 +1404,9 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     // Here or on another server of the cluster.
     const to = hub.memberName(target);
     if (to === undefined) {
-      if (!notice) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
+      // An account not connected: kept for its next login (told with 301), if the sender has one.
+      const held = !notice && kind !== "action" && hub.holdPrivate(session, target, text);
+      if (!notice && !held) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
       continue;
     }
     const member = hub.members.get(nameKey(to));
