@@ -26,12 +26,7 @@ import {
 import { type Event, failed, type Problem } from "./events.ts";
 import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
-import {
-  type HistoryEntry,
-  type HistoryMessage,
-  type HistoryStore,
-  MemoryHistory,
-} from "./history.ts";
+import { type HistoryMessage, type HistoryStore, MemoryHistory } from "./history.ts";
 import {
   CONVERSATIONS_LISTED,
   HELD_MAX,
