@@ -25,8 +25,9 @@ const PRUNE_EVERY = 10_000;
 /** Sorts after every event id (ids are `0-9a-z`). */
 const AFTER_EVERY_ID = "~";
 
-const COLUMNS =
-  'eid AS id, sender AS "from", recipient AS "to", text, time, account, to_account AS toAccount';
+/** The columns of an entry, of the table (or alias) `m`. */
+const COLUMNS = 'm.eid AS id, m.sender AS "from", m.recipient AS "to", m.text AS text, ' +
+  "m.time AS time, m.account AS account, m.to_account AS toAccount";
 
 /** Private conversations in a SQLite file (the one history and accounts live in). */
 export class SqlitePrivates implements PrivateStore {
@@ -67,16 +68,16 @@ export class SqlitePrivates implements PrivateStore {
       "INSERT OR IGNORE INTO private_held (account, pair, eid) VALUES (?, ?, ?)",
     );
     this.#before = db.prepare(
-      `SELECT ${COLUMNS} FROM private_messages WHERE pair = ? AND eid < ? ORDER BY eid DESC LIMIT ?`,
+      `SELECT ${COLUMNS} FROM private_messages m WHERE pair = ? AND eid < ? ORDER BY eid DESC LIMIT ?`,
     );
     this.#after = db.prepare(
-      `SELECT ${COLUMNS} FROM private_messages WHERE pair = ? AND eid > ? ORDER BY eid LIMIT ?`,
+      `SELECT ${COLUMNS} FROM private_messages m WHERE pair = ? AND eid > ? ORDER BY eid LIMIT ?`,
     );
     this.#conversations = db.prepare(
       "SELECT p.pair AS pair, (SELECT max(eid) FROM private_messages m WHERE m.pair = p.pair) AS last " +
         "FROM private_pairs p WHERE p.account = ? AND last IS NOT NULL ORDER BY last DESC LIMIT ?",
     );
-    this.#last = db.prepare(`SELECT ${COLUMNS} FROM private_messages WHERE pair = ? AND eid = ?`);
+    this.#last = db.prepare(`SELECT ${COLUMNS} FROM private_messages m WHERE pair = ? AND eid = ?`);
     this.#heldCount = db.prepare("SELECT count(*) AS n FROM private_held WHERE account = ?");
     this.#held = db.prepare(
       `SELECT ${COLUMNS} FROM private_held h JOIN private_messages m ` +
