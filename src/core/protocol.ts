@@ -116,6 +116,8 @@ import { hasInvisible, lookalikeKey, mixedScripts } from "./names.ts";
 
 /** The longest name, in characters. */
 export const NAME_MAX = 24;
+/** The most characters in a room name (IRC clients and irctest make channels of 28 and more). */
+export const ROOM_NAME_MAX = 32;
 const NAME_PATTERN = new RegExp(`^${NAME_SOURCE}$`, "u");
 
 /**
@@ -134,9 +136,9 @@ export function checkName(name: string): string | null {
 }
 
 /** Why `name` cannot be called `what` ("a name", "a room name"), or `null`. */
-function nameProblem(name: string, what: string): string | null {
+function nameProblem(name: string, what: string, max = NAME_MAX): string | null {
   if (name.length === 0) return `${what} cannot be empty`;
-  if ([...name].length > NAME_MAX) return `${what} is at most ${NAME_MAX} characters`;
+  if ([...name].length > max) return `${what} is at most ${max} characters`;
   if (hasInvisible(name)) return `${what} may not contain invisible characters`;
   if (!NAME_PATTERN.test(name)) {
     return `${what} is letters and digits, with _ - . allowed after the first`;
@@ -182,7 +184,11 @@ export function roomKey(room: string): string {
 
 /** Why `room` cannot be a room name, or `null` if it can (the name rules, after an optional `#`). */
 export function checkRoomName(room: string): string | null {
-  const problem = nameProblem(room.startsWith("#") ? room.slice(1) : room, "a room name");
+  const problem = nameProblem(
+    room.startsWith("#") ? room.slice(1) : room,
+    "a room name",
+    ROOM_NAME_MAX,
+  );
   return problem?.endsWith(" after the first") ? `${problem}, and may start with #` : problem;
 }
 

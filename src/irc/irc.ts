@@ -30,6 +30,7 @@ import {
   NAME_MAX,
   nameKey,
   reasons,
+  ROOM_NAME_MAX,
   roomKey,
 } from "../core/protocol.ts";
 import {
@@ -41,6 +42,7 @@ import {
 } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
 import type { PrivateEntry } from "../core/private.ts";
+import { chathistory, CHATHISTORY_MAX } from "./chathistory.ts";
 import type { Refusal } from "../core/admission.ts";
 import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
@@ -199,8 +201,10 @@ export const CAPABILITIES: readonly string[] = [
   "batch",
   "cap-notify",
   "draft/account-registration",
+  "draft/chathistory",
   "echo-message",
   "extended-join",
+  "labeled-response",
   "message-tags",
   "multi-prefix",
   "sasl",
@@ -904,7 +908,41 @@ export class IrcSession extends Session {
     for (let i = 0; i < (known.minParams ?? 0); i++) {
       if (!params[i]) return this.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters");
     }
-    known.handler(this, params);
+    const label = bytes[0] === 0x40 && this.caps.has("labeled-response") ? labelOf(line) : null;
+    if (label === null) return known.handler(this, params);
+    this.#labeled(label, () => known.handler(this, params));
+  }
+
+  /**
+   * IRCv3 `labeled-response`: what handling a labeled line sends at once carries its label
+   * (one line), comes in a `labeled-response` batch (several), or is an `ACK` (none).
+   * What comes later (an account check's answer) goes out unlabeled.
+   */
+  #labeled(label: string, handle: () => void): void {
+    const conn = this.conn;
+    const chunks: Uint8Array[] = [];
+    const own = Object.getOwnPropertyDescriptor(conn, "deliver");
+    conn.deliver = (bytes: Uint8Array) => void chunks.push(bytes);
+    try {
+      handle();
+    } finally {
+      if (own) Object.defineProperty(conn, "deliver", own);
+      else delete (conn as { deliver?: unknown }).deliver; // the class's own again
+    }
+    const text = chunks.map((chunk) => decoder.decode(chunk)).join("");
+    const lines = text.split("\r\n").filter((line) => line !== "");
+    const { serverName } = this.front.options;
+    const tagged = (tag: string, line: string) =>
+      line.startsWith("@") ? `@${tag};${line.slice(1)}` : `@${tag} ${line}`;
+    if (lines.length === 0) return this.raw(tagged(`label=${label}`, ircLine(serverName, "ACK")));
+    if (lines.length === 1) return this.raw(tagged(`label=${label}`, lines[0]) + "\r\n");
+    const batch = `l${++this.#batches}`;
+    const open = tagged(
+      `label=${label}`,
+      ircLine(serverName, "BATCH", `+${batch}`, "labeled-response"),
+    );
+    const inner = lines.map((line) => tagged(`batch=${batch}`, line) + "\r\n").join("");
+    this.raw(open + inner + ircLine(serverName, "BATCH", `-${batch}`));
   }
 
   /** Registers once NICK and USER are in and capability negotiation is over. */
@@ -935,6 +973,8 @@ export class IrcSession extends Session {
     }
     this.registered = true;
     this.welcome();
+    // Logged in by SASL: what waited for the account while it was away comes now.
+    if (this.account !== null) this.hub.deliverHeld(this);
     // One more connection of an account's member in a channel: it is there too.
     if (this.room) {
       this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
@@ -959,9 +999,11 @@ export class IrcSession extends Session {
       "CHANMODES=b,k,l,imnst",
       // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
       "CLIENTTAGDENY=*",
-      `CHANNELLEN=${NAME_MAX + 1}`,
+      `CHANNELLEN=${ROOM_NAME_MAX + 1}`,
       "CHANTYPES=#",
+      `CHATHISTORY=${CHATHISTORY_MAX}`,
       `MONITOR=${MONITOR_MAX}`,
+      "MSGREFTYPES=msgid,timestamp",
       `NETWORK=${NETWORK}`,
       `NICKLEN=${NAME_MAX}`,
       "PREFIX=(ov)@+",
@@ -1904,6 +1946,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler: (session) => session.reply(ERR_NOMOTD, "MOTD File is missing"),
   },
   {
+    name: "CHATHISTORY",
+    minParams: 1,
+    help: "CHATHISTORY LATEST|BEFORE|AFTER|BETWEEN|AROUND target … limit: kept messages",
+    handler: chathistory,
+  },
+  {
     name: "MONITOR",
     minParams: 1,
     help: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
@@ -1998,6 +2046,12 @@ const COMMANDS: ReadonlyMap<string, IrcCommand> = new Map(
 /** The commands HELP lists, in alphabetical order. */
 const HELPED = COMMAND_TABLE.filter((command) => command.help).map((command) => command.name)
   .sort();
+
+/** The value of the `label` tag of a tagged line, if it has one (at most 64 characters). */
+function labelOf(line: string): string | null {
+  const match = /^@(?:[^ ]*;)?label=([^; ]{1,64})(?:[; ]|$)/.exec(line);
+  return match ? match[1] : null;
+}
 
 /** Nicks one client may MONITOR. */
 const MONITOR_MAX = 100;
