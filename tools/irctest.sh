@@ -28,8 +28,17 @@ deselected='KeyNormal or KeyValidation or JoinKeys or JoinManySingleKey or Limit
   or (Invite and not NoNotificationForOtherMembers and not InviteOnlyFromUsersInChannel)
   or (Kick and not KickNonexistentChannel) or NickOper
   or AwayAndOper or testInfo or Whowas'
+# draft/chathistory: private conversations are kept between accounts only (a guest's name is no
+# identity; docs/protocol.md), where testChathistoryDMs expects one with a guest too (its account
+# part passes); TARGETS lists the one channel a member is in, where the test joins two at once.
+# By --deselect, so that they stay out when a -k of the caller's replaces the one below.
+chathistory=irctest/server_tests/chathistory.py::ChathistoryTestCase
+skip=(--deselect "$chathistory::testChathistoryTargets")
+for sub in LATEST BEFORE AFTER BETWEEN AROUND; do
+  skip+=(--deselect "$chathistory::testChathistoryDMs[$sub]")
+done
 cd "$irctest"
 # irctest's own port bookkeeping lives in the temp dir; -p no:cacheprovider keeps its tree clean.
 PYTHONPATH="$irctest:$root/tools" exec "$python" -m pytest -p no:cacheprovider \
   --controller chat_irctest -m "$markers" -k "not ($(tr '\n' ' ' <<<"$deselected"))" \
-  irctest/server_tests/ "$@"
+  "${skip[@]}" irctest/server_tests/ "$@"

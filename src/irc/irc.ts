@@ -640,6 +640,8 @@ export class IrcSession extends Session {
    */
   lineBytes = 0;
   #batches = 0;
+  /** While a labeled line is handled: writes what is no response to it (see `#labeled`). */
+  #unlabeled: ((bytes: Uint8Array) => void) | null = null;
 
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
@@ -690,7 +692,9 @@ export class IrcSession extends Session {
     const front = this.front;
     const bytes = delivery.bytes(front.formats[this.tags]);
     this.hub.relayedBytes += bytes.length;
-    this.conn.deliver(bytes);
+    // What others said (oneself too, to oneself) is no response to a labeled line.
+    if (this.#unlabeled !== null) this.#unlabeled(bytes);
+    else this.conn.deliver(bytes);
   }
 
   /** A moderation action in this member's channel, as IRC says it (MODE, KICK, or a NOTICE). */
@@ -922,10 +926,12 @@ export class IrcSession extends Session {
     const conn = this.conn;
     const chunks: Uint8Array[] = [];
     const own = Object.getOwnPropertyDescriptor(conn, "deliver");
+    this.#unlabeled = conn.deliver.bind(conn);
     conn.deliver = (bytes: Uint8Array) => void chunks.push(bytes);
     try {
       handle();
     } finally {
+      this.#unlabeled = null;
       if (own) Object.defineProperty(conn, "deliver", own);
       else delete (conn as { deliver?: unknown }).deliver; // the class's own again
     }
