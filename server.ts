@@ -299,6 +299,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       cluster,
       hub.history,
       log,
+      hub.privates,
     );
   }
   // Accounts live where history lives: the --db file, Redis, or memory (until the server stops).

@@ -175,3 +175,36 @@ test("SqlitePrivates pages by id, trims each conversation to keep and the file t
     file.close();
   }
 });
+
+Deno.test({
+  name:
+    "private conversations and held messages are kept in Redis: a server started later has them",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    {
+      await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+      using ann = await registered(a, "ann");
+      using bo = await registered(a, "bo");
+      await ann.write("/msg bo first\n");
+      await bo.until((line) => line === "ann (private): first");
+      await bo.write("/quit\n");
+      await bo.until((line) => line === say.bye);
+      await eventually(() => a.hub.memberName("bo") === undefined);
+      await ann.write("/msg bo second\n");
+      await ann.until((line) => line === HELD("bo"));
+    }
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    assertEquals(b.hub.privates.heldCount("bo"), 1);
+    using bo = await logIn(b, "bo");
+    assertEquals(await pageOf(bo, /^-- while you were away, ann wrote/), ["ann (private): second"]);
+    await bo.write("/history ann\n");
+    assertEquals(await pageOf(bo, /^-- earlier with ann/), [
+      "ann (private): first",
+      "ann (private): second",
+    ]);
+    // Delivered: Redis holds it no more either.
+    await eventually(async () => (await redis.cli("EXISTS", "chat:held:bo")).trim() === "0");
+  },
+});

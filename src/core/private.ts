@@ -95,11 +95,13 @@ export class MemoryPrivates implements PrivateStore {
     }
     this.#pairs.set(pair, entries);
     const at = indexOf(entries, entry.id);
-    if (entries[at]?.id === entry.id) return; // the same message twice (a cluster's repeat)
-    entries.splice(at, 0, entry);
-    // Trimmed a quarter at a time, so that keeping a line costs O(1) on average.
-    if (entries.length > this.perConversation + (this.perConversation >> 2)) {
-      entries.splice(0, entries.length - this.perConversation);
+    // The same message twice (a cluster's repeat, or loaded and held) is kept once.
+    if (entries[at]?.id !== entry.id) {
+      entries.splice(at, 0, entry);
+      // Trimmed a quarter at a time, so that keeping a line costs O(1) on average.
+      if (entries.length > this.perConversation + (this.perConversation >> 2)) {
+        entries.splice(0, entries.length - this.perConversation);
+      }
     }
     if (heldFor !== undefined) {
       let held = this.#held.get(heldFor);
@@ -110,7 +112,7 @@ export class MemoryPrivates implements PrivateStore {
         }
         this.#held.set(heldFor, held = []);
       }
-      if (held.length < HELD_MAX) held.push(entry);
+      if (held.length < HELD_MAX && held[held.length - 1]?.id !== entry.id) held.push(entry);
     }
   }
 
