@@ -335,10 +335,11 @@ export class Hub implements ClusterHub {
 
   /**
    * A private message from logged-in `session` to `name`, who is not connected: if `name`
-   * is an account, the message is kept for its next login and the sender told so (`true`);
-   * `false` if not (no such member). At most {@linkcode HELD_MAX} wait per account.
+   * is an account, the message is kept for its next login and the sender told so (gives
+   * the message; `true`: refused, and told why); `false` if not (no such member). At most
+   * {@linkcode HELD_MAX} wait per account.
    */
-  holdPrivate(session: Session, name: string, text: string): boolean {
+  holdPrivate(session: Session, name: string, text: string): ChatMessage | boolean {
     if (session.account === null) return false;
     const key = nameKey(name);
     const account = this.accounts.accountName(key);
@@ -354,7 +355,7 @@ export class Hub implements ClusterHub {
     const time = Date.now();
     const from = session.name!;
     const room = session.room?.name ?? LOBBY;
-    this.post({
+    const message: ChatMessage = {
       kind: "private",
       from,
       room,
@@ -363,9 +364,10 @@ export class Hub implements ClusterHub {
       held: true,
       text,
       time,
-    }, session);
+    };
+    this.post(message, session);
     session.tell({ type: "heldForLater", time: Date.now(), to: account });
-    return true;
+    return message;
   }
 
   /** Tells `session`, just logged in, the private messages that waited for its account. */

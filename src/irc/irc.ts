@@ -1455,6 +1455,10 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
       // An account not connected: kept for its next login (told with 301), if the sender has one.
       const held = !notice && kind !== "action" && hub.holdPrivate(session, target, text);
       if (!notice && !held) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
+      // Kept: echoed (with its msgid) as a delivered one would be.
+      if (typeof held === "object" && session.caps.has("echo-message")) {
+        session.conn.deliver(front.lines(held, session.tags));
+      }
       continue;
     }
     const member = hub.members.get(nameKey(to));

@@ -1205,3 +1205,22 @@ test("irc: a PRIVMSG to an account not connected waits (301); at its login it co
   ann.say("CHATHISTORY LATEST bo * 0", "CHATHISTORY AROUND bo msgid=nope 5");
   assertEquals(commands(ann), ["FAIL", "FAIL"]);
 });
+
+test("irc: with echo-message, a message held for later is echoed with its msgid, after 301", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text, account } = await annAccount(hub);
+  text.say("/quit");
+  const bo = hub.open();
+  bo.say("bo", "/register pw2");
+  await hub.accounts.idle();
+  bo.say("/quit");
+  const ann = hub.irc();
+  hub.accounts.logIn(ann.session, account);
+  ann.say("CAP REQ :message-tags echo-message", "NICK ann", "USER ann 0 * :Ann", "CAP END");
+  ircLines(ann);
+  ann.say("PRIVMSG bo :later");
+  const [away, echo] = ircLines(ann);
+  assertMatch(away, / 301 ann bo :/);
+  const [kept] = hub.privates.before(pairKey("ann", "bo"), 1);
+  assertEquals(echo, `@msgid=${kept.id} :ann!ann@${MEMORY_HOST} PRIVMSG bo :later`);
+});
