@@ -903,7 +903,13 @@ export class IrcSession extends Session {
     }
     const parsed = parseCommand(line);
     if (parsed === null) return;
-    const { command, params } = parsed;
+    const label = bytes[0] === 0x40 && this.caps.has("labeled-response") ? labelOf(line) : null;
+    if (label === null) return this.#handle(parsed.command, parsed.params);
+    this.#labeled(label, () => this.#handle(parsed.command, parsed.params));
+  }
+
+  /** Handles one parsed command: by its entry in the command table, or a numeric refusal. */
+  #handle(command: string, params: string[]): void {
     const known = COMMANDS.get(command);
     if (!known?.preRegistration && !this.registered) {
       return this.reply(ERR_NOTREGISTERED, "You have not registered");
@@ -912,9 +918,7 @@ export class IrcSession extends Session {
     for (let i = 0; i < (known.minParams ?? 0); i++) {
       if (!params[i]) return this.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters");
     }
-    const label = bytes[0] === 0x40 && this.caps.has("labeled-response") ? labelOf(line) : null;
-    if (label === null) return known.handler(this, params);
-    this.#labeled(label, () => known.handler(this, params));
+    known.handler(this, params);
   }
 
   /**
