@@ -170,6 +170,13 @@ test("SqlitePrivates pages by id, trims each conversation to keep and the file t
     store.prune();
     const count = file.prepare("SELECT count(*) AS n FROM private_messages").get()!.n as number;
     assertEquals(count <= 25, true, `${count} lines kept`);
+    // A deleted account's conversations and what waits for it go.
+    store.add(cy, entry("cy", "bo", "held"), "bo");
+    store.forgetAccount("cy");
+    assertEquals(store.before(cy, 100), []);
+    assertEquals(store.heldCount("bo"), 0);
+    assertEquals(store.before(ab, 100).length > 0, true);
+    assertEquals(store.conversations("bo", 10).map((c) => c.with), ["ann"]);
   } finally {
     await store.close();
     file.close();
@@ -206,5 +213,11 @@ Deno.test({
     ]);
     // Delivered: Redis holds it no more either.
     await eventually(async () => (await redis.cli("EXISTS", "chat:held:bo")).trim() === "0");
+    // bo deletes its account: its conversations go from Redis too.
+    assertEquals((await redis.cli("EXISTS", "chat:private:ann bo")).trim(), "1");
+    await bo.write("/unregister open sesame\n");
+    await bo.until((line) => line.startsWith("-- The account bo"));
+    await eventually(async () => (await redis.cli("EXISTS", "chat:private:ann bo")).trim() === "0");
+    assertEquals(b.hub.privates.conversations("ann", 10), []);
   },
 });

@@ -161,6 +161,17 @@ for head in event_lines do
   elseif e.t == 'topic' then
     redis.call('HSET', 'chat:topics', e.k, e.topic)
     used(e.k)
+  elseif e.t == 'account' and e.name == cjson.null then
+    -- A deleted account's private conversations and waiting messages go with it.
+    for _, pair in ipairs(redis.call('ZRANGE', 'chat:privates', 0, -1)) do
+      local a, b = string.match(pair, '^(%S+) (%S+)$')
+      if a == e.k or b == e.k then
+        redis.call('DEL', 'chat:private:' .. pair)
+        redis.call('ZREM', 'chat:privates', pair)
+      end
+    end
+    redis.call('DEL', 'chat:held:' .. e.k)
+    redis.call('SREM', 'chat:heldfor', e.k)
   elseif e.t == 'held' then
     redis.call('DEL', 'chat:held:' .. e.k)
     redis.call('SREM', 'chat:heldfor', e.k)

@@ -939,6 +939,8 @@ export class Hub implements ClusterHub {
       }
       this.saveRules(roomKey);
     }
+    // Its private conversations too: a new account of the name must not read them.
+    this.privates.forgetAccount(key);
   }
 
   /** Loads the kept rules of founded rooms from `store`, which keeps them from now on. */
@@ -1148,6 +1150,7 @@ export class Hub implements ClusterHub {
 
   remoteAccount(key: string, name: string | null): void {
     this.accounts.remoteChanged(key, name);
+    if (name === null) this.privates.forgetAccount(key); // Redis forgot them too (PUBLISH)
   }
 
   localMembers(): { k: string; name: string; room: string }[] {

@@ -60,6 +60,8 @@ export interface PrivateStore {
   heldCount(key: string): number;
   /** The messages waiting for the account `key`, oldest first; they wait no more. */
   takeHeld(key: string): PrivateEntry[];
+  /** Forgets every conversation of the account `key` and what waits for it (it was deleted). */
+  forgetAccount(key: string): void;
   /** Writes what is pending and lets go of the store. */
   close(): Promise<void>;
 }
@@ -152,6 +154,17 @@ export class MemoryPrivates implements PrivateStore {
     const held = this.#held.get(key) ?? [];
     this.#held.delete(key);
     return held;
+  }
+
+  forgetAccount(key: string): void {
+    for (const pair of [...this.#byAccount.get(key) ?? []]) this.#forget(pair);
+    this.#held.delete(key);
+    // What it sent and waits for others goes too.
+    for (const [other, held] of this.#held) {
+      const kept = held.filter((entry) => nameKey(entry.account) !== key);
+      if (kept.length === 0) this.#held.delete(other);
+      else if (kept.length < held.length) this.#held.set(other, kept);
+    }
   }
 
   /** Conversations and entries in memory (for tests and `/metrics`). */

@@ -192,3 +192,19 @@ test("private: one sender cannot hold more than HELD_MAX messages for an account
     "!! too many messages are waiting for bo; try again later",
   ]);
 });
+
+test("private: a deleted account's conversations go with it; a new account of the name reads nothing", async () => {
+  using hub = accountsHub();
+  const ann = await account(hub, "ann");
+  const bo = await account(hub, "bo");
+  await send(hub, ann, "/msg bo secret");
+  await send(hub, bo, "/quit");
+  await send(hub, ann, "/msg bo also secret");
+  assertEquals(hub.privates.heldCount("bo"), 1);
+  await send(hub, ann, "/unregister s3cret pass");
+  assertEquals(hub.privates.conversations("bo", 10), []);
+  assertEquals(hub.privates.heldCount("bo"), 0);
+  // Someone makes an account of the name: nothing of the old one's.
+  const again = await account(hub, "ann");
+  assertEquals(await send(hub, again, "/history bo"), ["-- no earlier private history with bo"]);
+});

@@ -142,6 +142,28 @@ export class SqlitePrivates implements PrivateStore {
     }
   }
 
+  forgetAccount(key: string): void {
+    this.#write();
+    try {
+      this.#db.exec("BEGIN");
+      const pairs = "SELECT pair FROM private_pairs WHERE account = ?";
+      this.#db.prepare(`DELETE FROM private_held WHERE account = ? OR pair IN (${pairs})`).run(
+        key,
+        key,
+      );
+      this.#db.prepare(`DELETE FROM private_messages WHERE pair IN (${pairs})`).run(key);
+      this.#db.prepare(`DELETE FROM private_pairs WHERE pair IN (${pairs})`).run(key);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // no transaction left to roll back
+      }
+      this.#failed(error);
+    }
+  }
+
   close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     this.#write();
