@@ -21,6 +21,7 @@ import { eventually } from "./test_util.ts";
 import { openChatDatabase } from "../src/storage/database.ts";
 import { SqlitePrivates } from "../src/storage/sqlite_privates.ts";
 import { ServerLog } from "../src/ops/log.ts";
+import { accountCommand } from "../src/ops/account_command.ts";
 import { IdMaker } from "../src/core/ids.ts";
 import { pairKey, type PrivateEntry } from "../src/core/private.ts";
 
@@ -220,4 +221,43 @@ Deno.test({
     await eventually(async () => (await redis.cli("EXISTS", "chat:private:ann bo")).trim() === "0");
     assertEquals(b.hub.privates.conversations("ann", 10), []);
   },
+});
+
+test("server.ts account remove takes the account's private conversations out of the --db file", async () => {
+  await using db = await tempDb();
+  const io = {
+    readPassword: () => Promise.resolve("a-password"),
+    interactive: false,
+    out: () => {},
+    err: () => {},
+  };
+  assertEquals(await accountCommand(["add", "ann", "--db", db.path], io), 0);
+  const ab = pairKey("ann", "bo");
+  const entry: PrivateEntry = {
+    id: new IdMaker().next(),
+    kind: "private",
+    from: "ann",
+    to: "bo",
+    text: "secret",
+    time: Date.now(),
+    account: "ann",
+    toAccount: "bo",
+  };
+  const stored = async (check: (store: SqlitePrivates) => void) => {
+    const file = openChatDatabase(db.path);
+    const store = new SqlitePrivates(file, 10, 100, new ServerLog(() => {}));
+    try {
+      check(store);
+    } finally {
+      await store.close();
+      file.close();
+    }
+  };
+  await stored((store) => store.add(ab, entry, "bo"));
+  await stored((store) => assertEquals(store.before(ab, 10).map((e) => e.text), ["secret"]));
+  assertEquals(await accountCommand(["remove", "ann", "--db", db.path], io), 0);
+  await stored((store) => {
+    assertEquals(store.before(ab, 10), []);
+    assertEquals(store.heldCount("bo"), 0);
+  });
 });
