@@ -100,7 +100,8 @@ export const COMMANDS: readonly Command[] = [
       `earlier lines of your room, or of your private conversation with NAME, N at a time (default 20, at most ${HISTORY_MAX})`,
     run(hub, session, rest) {
       const words = /^(\S+)(?: +(\d+))?$/.exec(rest);
-      if (words !== null && !/^\d+$/.test(words[1])) {
+      // A lone number is a count; a name of digits pages with its count: `/history 42 20`.
+      if (words !== null && (words[2] !== undefined || !/^\d+$/.test(words[1]))) {
         const count = words[2] === undefined ? 20 : Number(words[2]);
         if (!(count >= 1)) return refuse(session, { code: "usage", usage: this.usage });
         return hub.earlierWith(session, words[1], Math.min(count, HISTORY_MAX));
