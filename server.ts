@@ -279,6 +279,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     )
     : undefined;
   const hub = new Hub(settings, log, history);
+  if (history) {
+    // Private conversations live in the --db file too (in memory otherwise).
+    const { SqlitePrivates } = await import("./src/storage/sqlite_privates.ts");
+    hub.privates = new SqlitePrivates(history.database, settings.keep, PRIVATE_LINES, log);
+  }
   hub.admission = admission; // rooms made per address count under its keys and exemptions
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.
   let bus: import("./src/cluster/redis_bus.ts").RedisBus | null = null;
@@ -295,6 +300,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       cluster,
       hub.history,
       log,
+      hub.privates,
     );
   }
   // Accounts live where history lives: the --db file, Redis, or memory (until the server stops).
@@ -337,7 +343,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     }
   } catch (error) {
     await bus?.close(0);
-    await hub.history.close();
+    await closeStores(hub);
     throw error;
   }
   // The key of IRC cloaks: given, or kept with the data so that a restart (or another server
@@ -351,7 +357,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         : history?.kept(CLOAK_KEY, fresh) ?? fresh;
     } catch (error) {
       await bus?.close(0);
-      await hub.history.close();
+      await closeStores(hub);
       throw error; // a HistoryFileError or a ClusterError: one line for the operator
     }
   }
@@ -370,7 +376,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
     });
   } catch (error) {
     await bus?.close(0);
-    await hub.history.close();
+    await closeStores(hub);
     throw error;
   }
 
@@ -410,7 +416,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       hub.shutdown();
       await tcp.closed(0);
       await bus?.close(0);
-      await hub.history.close();
+      await closeStores(hub);
       log.close();
       throw error;
     }
@@ -454,7 +460,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       web?.stopAccepting();
       hub.shutdown();
       await Promise.all([tcp.closed(0), web?.closed(0), bus?.close(0)]);
-      await hub.history.close();
+      await closeStores(hub);
       log.close();
       throw error;
     }
@@ -491,7 +497,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
         irc?.tcp.closed(settings.drainTimeout),
       ]);
       await hub.accounts.store.close();
-      await hub.history.close();
+      await closeStores(hub);
       log.close();
       if (stdout) await withTimeout(stdout.flush(), settings.drainTimeout);
     })();
@@ -955,3 +961,12 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) main();
+
+/** Private lines the --db file keeps in all (the oldest go first): the disk stays bounded. */
+const PRIVATE_LINES = 1_000_000;
+
+/** Writes what the hub's stores hold pending and closes them (private ones first: same file). */
+async function closeStores(hub: Hub): Promise<void> {
+  await hub.privates.close();
+  await hub.history.close();
+}

@@ -233,6 +233,8 @@ export class Cluster implements ClusterLink {
         return hub.remoteHook(envelope.hook);
       case "unhook":
         return hub.remoteUnhook(envelope.id);
+      case "held":
+        return hub.remoteHeldTaken(envelope.k);
       case "drop":
       case "room":
         return;

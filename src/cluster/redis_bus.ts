@@ -16,6 +16,10 @@
  * chat:cloak-key       string: the key of IRC cloaks, the same on every instance
  * chat:rules           hash: room key → the rules (roles, modes, bans) of a founded room, JSON
  * chat:klines          hash: kline key → a server-wide ban (mask, by, time, expiry, reason), JSON
+ * chat:private:PAIR    stream: a private conversation between two accounts (src/core/private.ts)
+ * chat:privates        sorted set: private conversations, by last use
+ * chat:held:ACCOUNT    list: private messages waiting for an account's next login
+ * chat:heldfor         set: the accounts with messages waiting
  * ```
  *
  * Each instance appends its events to `chat:events` with a script that also
@@ -34,6 +38,8 @@
 import type { createClient } from "npm:redis@5.10.0";
 import type { Cluster, ClusterBus, ClusterSnapshot, Envelope } from "./cluster.ts";
 import type { HistoryStore } from "../core/history.ts";
+import { pairKey, type PrivateEntry, type PrivateStore } from "../core/private.ts";
+import { type ChatMessage, nameKey } from "../core/protocol.ts";
 import { idOf } from "../core/ids.ts";
 import type { ServerLog } from "../ops/log.ts";
 import { withTimeout } from "../core/timeout.ts";
@@ -107,7 +113,8 @@ return 0`;
  * for all the events keeps a batch one small write (the client writes each
  * argument apart). The head spares decoding JSON for messages, the bulk:
  * `hROOMKEY` a message or action kept in that room's history, `p` a private
- * message, `e` any other event (decoded).
+ * message, `qPAIR` one kept in that conversation (`qPAIR\tACCOUNT`: and held for that
+ * account's next login), `e` any other event (decoded).
  */
 const PUBLISH = NAMES_LUA + `
 local id, lines, events, rooms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -144,6 +151,14 @@ local function forget_message(room, eid)
     top = '(' .. page[#page][1]
     scanned = scanned + #page
   end
+local function used_pair(pair)
+  if redis.call('ZADD', 'chat:privates', now(), pair) == 0 then return end
+  local extra = redis.call('ZCARD', 'chat:privates') - rooms
+  if extra <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', 'chat:privates', 0, extra - 1)) do
+    redis.call('DEL', 'chat:private:' .. old)
+  end
+  redis.call('ZREMRANGEBYRANK', 'chat:privates', 0, extra - 1)
 end
 local event_lines = string.gmatch(ARGV[5], '[^\\n]+')
 for head in event_lines do
@@ -170,6 +185,20 @@ for head in event_lines do
   elseif e.t == 'topic' then
     redis.call('HSET', 'chat:topics', e.k, e.topic)
     used(e.k)
+  elseif e.t == 'account' and e.name == cjson.null then
+    -- A deleted account's private conversations and waiting messages go with it.
+    for _, pair in ipairs(redis.call('ZRANGE', 'chat:privates', 0, -1)) do
+      local a, b = string.match(pair, '^(%S+) (%S+)$')
+      if a == e.k or b == e.k then
+        redis.call('DEL', 'chat:private:' .. pair)
+        redis.call('ZREM', 'chat:privates', pair)
+      end
+    end
+    redis.call('DEL', 'chat:held:' .. e.k)
+    redis.call('SREM', 'chat:heldfor', e.k)
+  elseif e.t == 'held' then
+    redis.call('DEL', 'chat:held:' .. e.k)
+    redis.call('SREM', 'chat:heldfor', e.k)
   elseif e.t == 'room' then
     redis.call('HSETNX', 'chat:topics', e.k, e.topic)
     used(e.k)
@@ -196,6 +225,15 @@ for head in event_lines do
       local room = string.sub(head, 2)
       redis.pcall('XADD', 'chat:history:' .. room, 'MAXLEN', '~', lines, xid, 'e', raw)
       used(room)
+    elseif string.sub(head, 1, 1) == 'q' then
+      local pair, held = string.match(string.sub(head, 2), '^([^\t]*)\t?(.*)$')
+      redis.pcall('XADD', 'chat:private:' .. pair, 'MAXLEN', '~', lines, xid, 'e', raw)
+      used_pair(pair)
+      if held ~= '' then
+        redis.call('RPUSH', 'chat:held:' .. held, raw)
+        redis.call('LTRIM', 'chat:held:' .. held, -1000, -1)
+        redis.call('SADD', 'chat:heldfor', held)
+      end
     end
   end
 end
@@ -238,6 +276,26 @@ end
 return {last[1] and last[1][1] or '0-0', members, redis.call('HGETALL', 'chat:topics'),
   redis.call('ZREVRANGE', 'chat:rooms', 0, tonumber(ARGV[1]) - 1),
   redis.call('HGETALL', 'chat:rules'), redis.call('HVALS', 'chat:klines')}`;
+
+/** The head of a private message (see `PUBLISH`): kept between two accounts, or not. */
+function privateHead(message: ChatMessage): string {
+  if (message.id === undefined || !message.account || !message.toAccount) return "p";
+  const to = nameKey(message.toAccount);
+  const pair = pairKey(nameKey(message.account), to);
+  return message.held ? `q${pair}\t${to}` : `q${pair}`;
+}
+
+/** The kept private message of an envelope's JSON, or `null` if it is none. */
+function privateEntry(raw: string): PrivateEntry | null {
+  try {
+    const { m } = JSON.parse(raw);
+    if (typeof m?.id !== "string" || !m.account || !m.toAccount) return null;
+    const { id, from, to, text, time, account, toAccount } = m;
+    return { id, kind: "private", from, to, text, time, account, toAccount };
+  } catch {
+    return null;
+  }
+}
 
 /** ARGV: instance. An instance that stops gives back its lease and its names. */
 const LEAVE_LUA = NAMES_LUA + `
@@ -347,6 +405,7 @@ export class RedisBus implements ClusterBus {
     cluster: Cluster,
     history: HistoryStore,
     log: ServerLog,
+    privates?: PrivateStore,
   ): Promise<RedisBus> {
     const redis = await import(REDIS_PACKAGE) as typeof import("npm:redis@5.10.0");
     const bus = new RedisBus(options, cluster, log, redis.createClient);
@@ -364,6 +423,7 @@ export class RedisBus implements ClusterBus {
       await Promise.race([Promise.all([bus.#client.connect(), bus.#reader.connect()]), failed]);
       if (!bus.#client.isReady) throw new ClusterError("not connected");
       await bus.#load(history);
+      if (privates) await bus.#loadPrivates(privates);
     } catch (error) {
       bus.#closed = true;
       bus.#disconnect();
@@ -394,7 +454,7 @@ export class RedisBus implements ClusterBus {
     const head = envelope.t !== "msg"
       ? "e"
       : envelope.m.kind === "private"
-      ? "p"
+      ? privateHead(envelope.m)
       : `h${envelope.k}`;
     this.#queue.push(head, JSON.stringify(envelope));
     if (!this.#scheduled) {
@@ -598,6 +658,44 @@ export class RedisBus implements ClusterBus {
         history.add(room, m);
       }
     });
+  }
+
+  /**
+   * Loads the private conversations kept in Redis (the most recently used, up to `rooms`, each
+   * its last `history` lines) and the messages waiting for accounts' next logins.
+   */
+  async #loadPrivates(privates: PrivateStore): Promise<void> {
+    const client = this.#client;
+    const rooms = String(this.options.rooms);
+    const pairs = await client.sendCommand(["ZREVRANGE", "chat:privates", "0", rooms]) as string[];
+    const pages = await Promise.all(pairs.map((pair) =>
+      client.sendCommand([
+        "XREVRANGE",
+        `chat:private:${pair}`,
+        "+",
+        "-",
+        "COUNT",
+        String(this.options.history),
+      ]) as Promise<[string, string[]][]>
+    ));
+    pairs.reverse();
+    pages.reverse();
+    pairs.forEach((pair, index) => {
+      for (const [, fields] of pages[index].reverse()) {
+        const entry = privateEntry(fields[1]);
+        if (entry) privates.add(pair, entry);
+      }
+    });
+    const waiting = await client.sendCommand(["SMEMBERS", "chat:heldfor"]) as string[];
+    for (const key of waiting.slice(0, this.options.rooms)) {
+      const held = await client.sendCommand(["LRANGE", `chat:held:${key}`, "0", "-1"]) as string[];
+      for (const raw of held) {
+        const entry = privateEntry(raw);
+        if (entry) {
+          privates.add(pairKey(nameKey(entry.account), nameKey(entry.toAccount)), entry, key);
+        }
+      }
+    }
   }
 
   /** The command connection is (again) up: renew the lease, then send what waits. */

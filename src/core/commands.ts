@@ -96,9 +96,17 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "/history",
-    usage: "/history [N]",
-    summary: `earlier lines of your room, N at a time (default 20, at most ${HISTORY_MAX})`,
+    usage: "/history [NAME] [N]",
+    summary:
+      `earlier lines of your room, or of your private conversation with NAME, N at a time (default 20, at most ${HISTORY_MAX})`,
     run(hub, session, rest) {
+      const words = /^(\S+)(?: +(\d+))?$/.exec(rest);
+      // A lone number is a count; a name of digits pages with its count: `/history 42 20`.
+      if (words !== null && (words[2] !== undefined || !/^\d+$/.test(words[1]))) {
+        const count = words[2] === undefined ? 20 : Number(words[2]);
+        if (!(count >= 1)) return refuse(session, { code: "usage", usage: this.usage });
+        return hub.earlierWith(session, words[1], Math.min(count, HISTORY_MAX));
+      }
       const count = rest === "" ? 20 : Number(rest);
       if (!/^\d*$/.test(rest) || !(count >= 1)) {
         return refuse(session, { code: "usage", usage: this.usage });
@@ -201,7 +209,11 @@ export const COMMANDS: readonly Command[] = [
       if (text === "") return refuse(session, { code: "usage", usage: this.usage });
       const to = rest.slice(0, gap);
       const target = hub.memberName(to);
-      if (target === undefined) return refuse(session, { code: "noSuchMember", name: to });
+      if (target === undefined) {
+        // An account not connected: kept for its next login, if the sender has one too.
+        if (hub.holdPrivate(session, to, text)) return;
+        return refuse(session, { code: "noSuchMember", name: to });
+      }
       if (target === session.name) return refuse(session, { code: "thatIsYou" });
       hub.post({
         kind: "private",

@@ -14,6 +14,7 @@
 
 import type { ChatMessage } from "./protocol.ts";
 import type { HistoryEntry } from "./history.ts";
+import type { Conversation, PrivateEntry } from "./private.ts";
 
 /** Why something a client asked for was refused, with what its wording needs. */
 export type Problem =
@@ -92,7 +93,9 @@ export type Problem =
   | { readonly code: "deleteForbidden"; readonly room: string; readonly id: string }
   /** A room has as many webhooks as it may (`max`), or the server has. */
   | { readonly code: "tooManyHooks"; readonly max: number }
-  | { readonly code: "noSuchHook"; readonly id: string };
+  | { readonly code: "noSuchHook"; readonly id: string }
+  /** `name` (an account not connected) has too many messages waiting for it already. */
+  | { readonly code: "heldFull"; readonly name: string };
 
 /** The stable code of a {@linkcode Problem}. */
 export type ErrorCode = Problem["code"];
@@ -283,7 +286,25 @@ export type Reply =
       readonly entries: readonly HistoryEntry[];
       /** Asked for what followed an id not kept (unknown, or trimmed), or more than fits: not all. */
       readonly gap?: boolean;
+      /** A page asked for by id (JSON `history`): whether older entries are kept before these. */
+      readonly more?: boolean;
     }
+    /**
+     * A page of the private conversation with the account `with`, oldest first (none: no
+     * earlier); `away`: the messages that waited for this account while it was not connected.
+     */
+    | {
+      readonly type: "privateHistory";
+      readonly with: string;
+      readonly earlier: boolean;
+      readonly entries: readonly PrivateEntry[];
+      readonly more: boolean;
+      readonly away?: boolean;
+    }
+    /** `to` is not connected: the private message waits for its next login. */
+    | { readonly type: "heldForLater"; readonly to: string }
+    /** The private conversations of this session's account, newest first (JSON only). */
+    | { readonly type: "conversations"; readonly list: readonly Conversation[] }
     | { readonly type: "noEarlier"; readonly room: string }
     | {
       readonly type: "help";

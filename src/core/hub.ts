@@ -26,12 +26,16 @@ import {
 import { type DeletedEvent, type Event, failed, type Problem } from "./events.ts";
 import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
+import { type HistoryMessage, type HistoryStore, MemoryHistory } from "./history.ts";
 import {
-  type HistoryEntry,
-  type HistoryMessage,
-  type HistoryStore,
-  MemoryHistory,
-} from "./history.ts";
+  CONVERSATIONS_LISTED,
+  HELD_MAX,
+  MemoryPrivates,
+  otherOf,
+  pairKey,
+  type PrivateEntry,
+  type PrivateStore,
+} from "./private.ts";
 import type { Admission } from "./admission.ts";
 import { type Webhook, Webhooks } from "./webhooks.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
@@ -175,6 +179,8 @@ export class Hub implements ClusterHub {
   webhooks: Webhooks = new Webhooks();
   /** What a webhook's path follows in the URL it is shown with (`http://host:port`; `""`: none). */
   webhookBase = "";
+  /** Private conversations between accounts (in memory unless the server gives a store). */
+  privates: PrivateStore;
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
   #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
@@ -198,6 +204,7 @@ export class Hub implements ClusterHub {
     this.commands = new Map(commands.map((command) => [command.name, command]));
     this.#admins = new Set((options.admins ?? []).map(nameKey));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
+    this.privates = new MemoryPrivates(options.history, options.maxRooms);
   }
 
   /**
@@ -261,12 +268,15 @@ export class Hub implements ClusterHub {
     }
     this.messages++;
     this.metrics.messages.with(sender?.conn.listener ?? NO_LISTENER).inc();
-    if (message.kind !== "private") {
-      message.id = this.ids.next(message.time);
-      sender?.member.rememberPosted(message.id); // a guest's proof of authorship (`/delete`)
-    }
     if (sender !== null && sender.account !== null) {
       message.account = this.accounts.accountName(sender.account) ?? sender.account;
+      if (message.kind === "private") message.toAccount ??= this.#accountOf(message.to!);
+    }
+    // A private message is kept, and has an id, between two accounts only.
+    if (message.kind !== "private" || message.toAccount !== undefined) {
+      message.id = this.ids.next(message.time);
+      // A guest's proof of authorship (`/delete`, rooms only).
+      if (message.kind !== "private") sender?.member.rememberPosted(message.id);
     }
     const own = sender?.room;
     const key = own && (message.kind === "private" || own.name === message.room)
@@ -341,6 +351,9 @@ export class Hub implements ClusterHub {
   #deliver(message: ChatMessage, key: string, sender: RoomMember | null): Delivery | null {
     const delivery = new Delivery(chatEvent(message));
     if (message.kind === "private") {
+      if (message.id !== undefined && message.account !== undefined && message.toAccount) {
+        this.#keepPrivate(message);
+      }
       const target = this.members.get(nameKey(message.to!));
       // A private line must not arrive before the sender's join notice.
       if (target?.name) {
@@ -357,6 +370,175 @@ export class Hub implements ClusterHub {
     }
     this.history.add(key, message as HistoryMessage);
     return delivery;
+  }
+
+  /** Keeps a private message between two accounts in their conversation. */
+  #keepPrivate(message: ChatMessage): void {
+    const { id, from, to, text, time, account, toAccount } = message;
+    const entry: PrivateEntry = {
+      id: id!,
+      kind: "private",
+      from,
+      to: to!,
+      text,
+      time,
+      account: account!,
+      toAccount: toAccount!,
+    };
+    const toKey = nameKey(toAccount!);
+    this.privates.add(pairKey(nameKey(account!), toKey), entry, message.held ? toKey : undefined);
+  }
+
+  /** The account (its name as registered) of the member called `name`, if logged in to one. */
+  #accountOf(name: string): string | undefined {
+    const key = nameKey(name);
+    const local = this.members.get(key);
+    if (local !== undefined) {
+      return local.account === null ? undefined : this.accounts.accountName(local.account);
+    }
+    // A registered name is held only by a member logged in to its account.
+    return this.cluster?.remote.has(key) ? this.accounts.accountName(key) : undefined;
+  }
+
+  /**
+   * A private message from logged-in `session` to `name`, who is not connected: if `name`
+   * is an account, the message is kept for its next login and the sender told so (gives
+   * the message; `true`: refused, and told why); `false` if not (no such member). At most
+   * {@linkcode HELD_MAX} wait per account.
+   */
+  holdPrivate(session: Session, name: string, text: string): ChatMessage | boolean {
+    if (session.account === null) return false;
+    const key = nameKey(name);
+    const account = this.accounts.accountName(key);
+    if (account === undefined) return false;
+    if (key === session.account) {
+      session.tell(failed({ code: "thatIsYou" }));
+      return true;
+    }
+    if (this.privates.heldCount(key) >= HELD_MAX) {
+      session.tell(failed({ code: "heldFull", name: account }));
+      return true;
+    }
+    const time = Date.now();
+    const from = session.name!;
+    const room = session.room?.name ?? LOBBY;
+    const message: ChatMessage = {
+      kind: "private",
+      from,
+      room,
+      to: account,
+      toAccount: account,
+      held: true,
+      text,
+      time,
+    };
+    this.post(message, session);
+    session.tell({ type: "heldForLater", time: Date.now(), to: account });
+    return message;
+  }
+
+  /** Tells `session`, just logged in, the private messages that waited for its account. */
+  deliverHeld(session: Session): void {
+    const key = session.account;
+    if (key === null) return;
+    const held = this.privates.takeHeld(key);
+    if (held.length === 0) return;
+    this.cluster?.publish({ t: "held", k: key });
+    // One page per conversation, in the order each first wrote.
+    const byOther = new Map<string, PrivateEntry[]>();
+    for (const entry of held) {
+      const other = otherOf(entry, key);
+      const entries = byOther.get(other);
+      if (entries) entries.push(entry);
+      else byOther.set(other, [entry]);
+    }
+    const time = Date.now();
+    for (const [other, entries] of byOther) {
+      session.tell({
+        type: "privateHistory",
+        time,
+        with: other,
+        earlier: false,
+        entries,
+        more: false,
+        away: true,
+      });
+    }
+  }
+
+  /** Another instance delivered what waited for the account `key`: it waits here no more. */
+  remoteHeldTaken(key: string): void {
+    this.privates.takeHeld(key);
+  }
+
+  /**
+   * Tells `session` the private conversations of its account, newest first (bounded), if it
+   * has any (none: nothing told).
+   */
+  conversationsOf(session: Session): void {
+    if (session.account === null) return;
+    const list = this.privates.conversations(session.account, CONVERSATIONS_LISTED);
+    if (list.length > 0) session.tell({ type: "conversations", time: Date.now(), list });
+  }
+
+  /**
+   * Tells `session` a page of up to `limit` entries before the id `before` (the newest if
+   * absent) of its room `room` (another room is refused), with whether older ones are kept.
+   */
+  roomPage(session: Session, room: string, limit: number, before?: string): void {
+    const here = session.room;
+    if (here === null || here.key !== roomKey(room)) {
+      return session.tell(failed({ code: "notInRoom", name: session.name ?? "", room }));
+    }
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    const got = this.history.before(here.key, limit + 1, before);
+    const entries = fit(got.length > limit ? got.slice(1) : got);
+    const more = got.length > entries.length;
+    const time = Date.now();
+    session.tell({ type: "history", time, room: here.name, earlier: true, entries, more });
+  }
+
+  /**
+   * Tells logged-in `session` a page of up to `limit` entries before the id `before` (the
+   * newest if absent) of its private conversation with the account `name`; gives back the
+   * entries sent (`null`: refused).
+   */
+  privatePage(
+    session: Session,
+    name: string,
+    limit: number,
+    before?: string,
+  ): readonly PrivateEntry[] | null {
+    if (session.account === null) {
+      session.tell(failed({ code: "notLoggedIn" }));
+      return null;
+    }
+    const wait = session.historyWait();
+    if (wait > 0) {
+      session.tell(historyTooFast(wait));
+      return null;
+    }
+    const key = nameKey(name);
+    const other = this.accounts.accountName(key) ?? name;
+    const got = this.privates.before(pairKey(session.account, key), limit + 1, before);
+    const entries = fit(got.length > limit ? got.slice(1) : got);
+    const more = got.length > entries.length;
+    const time = Date.now();
+    session.tell({ type: "privateHistory", time, with: other, earlier: true, entries, more });
+    return entries;
+  }
+
+  /**
+   * `/history NAME [N]`: the next `count` older lines of the private conversation with
+   * `name` than `session` was last shown of it (its newest, the first time).
+   */
+  earlierWith(session: Session, name: string, count: number): void {
+    const pair = session.account === null ? "" : pairKey(session.account, nameKey(name));
+    const cursor = session.privateCursor;
+    const before = cursor !== undefined && cursor[0] === pair ? cursor[1] : undefined;
+    const entries = this.privatePage(session, name, count, before);
+    if (entries !== null && entries.length > 0) session.privateCursor = [pair, entries[0].id];
   }
 
   /**
@@ -513,6 +695,7 @@ export class Hub implements ClusterHub {
       topic,
     });
     this.#arrive(session, room);
+    if (session.account !== null) this.deliverHeld(session);
     this.log.event({ event: "join", name, room: room.name, address: session.conn.remote });
     this.metrics.joins.with(session.conn.listener ?? NO_LISTENER).inc();
     room.announce(session, "joined");
@@ -648,10 +831,13 @@ export class Hub implements ClusterHub {
   /** `session` logged in or out (see {@linkcode Session.account}): the change hooks are told. */
   accountChanged(session: Session, old: string | null): void {
     this.#changed({ kind: "account", session, old });
-    // A login to a klined account ends the connection, once the login's own work is done.
-    if (session.account !== null && session.name !== null && this.klines.size > 0) {
+    // A login to a klined account ends the connection, once the login's own work is done;
+    // one logged in while named is told what waited for it (at the prompt: once admitted).
+    if (session.account !== null && session.name !== null) {
       queueMicrotask(() => {
-        if (!session.closed && session.account !== null) this.#klined(session, session.name!);
+        if (session.closed || session.account === null) return;
+        if (this.klines.size > 0 && this.#klined(session, session.name!)) return;
+        this.deliverHeld(session);
       });
     }
   }
@@ -844,6 +1030,8 @@ export class Hub implements ClusterHub {
       }
       this.saveRules(roomKey);
     }
+    // Its private conversations too: a new account of the name must not read them.
+    this.privates.forgetAccount(key);
   }
 
   /** Loads the kept rules of founded rooms from `store`, which keeps them from now on. */
@@ -1094,6 +1282,7 @@ export class Hub implements ClusterHub {
 
   remoteAccount(key: string, name: string | null): void {
     this.accounts.remoteChanged(key, name);
+    if (name === null) this.privates.forgetAccount(key); // Redis forgot them too (PUBLISH)
   }
 
   localMembers(): { k: string; name: string; room: string }[] {
@@ -1463,7 +1652,7 @@ function chatEvent(message: ChatMessage): Event {
 const HISTORY_BYTES = HISTORY_BURST;
 
 /** The newest of `entries` that fit in {@linkcode HISTORY_BYTES} (at least one). */
-function fit(entries: HistoryEntry[]): HistoryEntry[] {
+function fit<T extends { from: string; text: string }>(entries: T[]): T[] {
   let bytes = 0;
   for (let i = entries.length - 1; i >= 0; i--) {
     bytes += entries[i].from.length + entries[i].text.length * 3 + 32; // UTF-8 at most 3× UTF-16

@@ -480,8 +480,13 @@ test("/history pages back through older lines, and says when there are none", ()
   ]);
   bob.say("/history");
   assertEquals(bob.take().length, 3 + 2); // lines 0-2, header and end
-  bob.say("/history", "/history x");
-  assertEquals(bob.take(), [say.noEarlier(LOBBY), say.usage("/history [N]")]);
+  bob.say("/history", "/history x y", "/history x");
+  assertEquals(bob.take(), [
+    say.noEarlier(LOBBY),
+    say.usage("/history [NAME] [N]"),
+    // A name pages a private conversation: an account's only.
+    "!! you are not logged in; /login NAME PASSWORD",
+  ]);
 });
 
 test("/join replays the room entered; a topic outlives its room's emptiness", () => {

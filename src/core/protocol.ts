@@ -28,13 +28,20 @@ export interface ChatMessage {
   readonly time: number;
   /**
    * Its event id (see `ids.ts`), given by the hub that accepted it (a private message
-   * is not kept and has none): the same in history, on every front-end and server.
+   * has one only if kept: between two accounts): the same in history, on every front-end and server.
    */
   id?: string;
   /** The account its sender was logged in to (its name as registered), set by the hub. */
   account?: string;
   /** Posted by a webhook (`from` is the bot's name, no member's): shown as a bot everywhere. */
   bot?: true;
+  /**
+   * A private message's recipient's account (its name as registered): with `account`, the
+   * message is kept in their conversation (see `private.ts`) and has an id.
+   */
+  toAccount?: string;
+  /** A private message kept for its recipient's next login (it is not connected). */
+  held?: boolean;
 }
 
 /** A name, as a regular expression source (the `u` flag). */
@@ -111,6 +118,8 @@ import { hasInvisible, lookalikeKey, mixedScripts } from "./names.ts";
 
 /** The longest name, in characters. */
 export const NAME_MAX = 24;
+/** The most characters in a room name (IRC clients and irctest make channels of 28 and more). */
+export const ROOM_NAME_MAX = 32;
 const NAME_PATTERN = new RegExp(`^${NAME_SOURCE}$`, "u");
 
 /**
@@ -129,9 +138,9 @@ export function checkName(name: string): string | null {
 }
 
 /** Why `name` cannot be called `what` ("a name", "a room name"), or `null`. */
-function nameProblem(name: string, what: string): string | null {
+function nameProblem(name: string, what: string, max = NAME_MAX): string | null {
   if (name.length === 0) return `${what} cannot be empty`;
-  if ([...name].length > NAME_MAX) return `${what} is at most ${NAME_MAX} characters`;
+  if ([...name].length > max) return `${what} is at most ${max} characters`;
   if (hasInvisible(name)) return `${what} may not contain invisible characters`;
   if (!NAME_PATTERN.test(name)) {
     return `${what} is letters and digits, with _ - . allowed after the first`;
@@ -177,7 +186,11 @@ export function roomKey(room: string): string {
 
 /** Why `room` cannot be a room name, or `null` if it can (the name rules, after an optional `#`). */
 export function checkRoomName(room: string): string | null {
-  const problem = nameProblem(room.startsWith("#") ? room.slice(1) : room, "a room name");
+  const problem = nameProblem(
+    room.startsWith("#") ? room.slice(1) : room,
+    "a room name",
+    ROOM_NAME_MAX,
+  );
   return problem?.endsWith(" after the first") ? `${problem}, and may start with #` : problem;
 }
 

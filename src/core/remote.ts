@@ -62,7 +62,9 @@ export type ClusterEvent =
   | { t: "delete"; k: string; id: string; by: string; reason?: string }
   /** A webhook made (kept by every server; on Redis in `chat:webhooks`), or revoked. */
   | { t: "hook"; hook: Webhook }
-  | { t: "unhook"; id: string };
+  | { t: "unhook"; id: string }
+  /** The private messages held for the account `k` were delivered (see `private.ts`). */
+  | { t: "held"; k: string };
 
 /** What another server's moderation did, for its notice (see `Hub.remoteRules`). */
 export interface RemoteNotice {
@@ -96,6 +98,8 @@ export interface ClusterHub {
   /** A webhook was made (`hook`) or revoked (`id`) on another instance. */
   remoteHook(hook: Webhook): void;
   remoteUnhook(id: string): void;
+  /** The private messages held for the account `key` were delivered by another instance. */
+  remoteHeldTaken(key: string): void;
   /** A local member's name was taken elsewhere while this instance was cut off. */
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */

@@ -78,6 +78,8 @@ export abstract class Session {
   closed = false;
   /** The oldest history line this session was shown in its room (`/history` goes on from it). */
   historyCursor: string | undefined;
+  /** The private conversation (its pair key) `/history NAME` paged last, and its oldest id shown. */
+  privateCursor: [string, string] | undefined;
   /** Closes an unnamed session that took too long (see {@linkcode Hub.connect}). */
   nameTimer: Timer | undefined;
   #account: string | null = null;

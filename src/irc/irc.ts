@@ -30,6 +30,7 @@ import {
   NAME_MAX,
   nameKey,
   reasons,
+  ROOM_NAME_MAX,
   roomKey,
 } from "../core/protocol.ts";
 import {
@@ -40,6 +41,8 @@ import {
   type Problem,
 } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
+import type { PrivateEntry } from "../core/private.ts";
+import { chathistory, CHATHISTORY_MAX } from "./chathistory.ts";
 import type { Refusal } from "../core/admission.ts";
 import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
@@ -218,8 +221,10 @@ export const CAPABILITIES: readonly string[] = [
   "cap-notify",
   "draft/account-registration",
   "draft/message-redaction",
+  "draft/chathistory",
   "echo-message",
   "extended-join",
+  "labeled-response",
   "message-tags",
   "multi-prefix",
   "sasl",
@@ -702,6 +707,8 @@ export class IrcSession extends Session {
    */
   lineBytes = 0;
   #batches = 0;
+  /** While a labeled line is handled: writes what is no response to it (see `#labeled`). */
+  #unlabeled: ((bytes: Uint8Array) => void) | null = null;
 
   /** Makes the session of `conn` for `front`. */
   constructor(readonly front: IrcFront, conn: Connection) {
@@ -769,7 +776,9 @@ export class IrcSession extends Session {
     const front = this.front;
     const bytes = delivery.bytes(front.formats[this.tags]);
     this.hub.relayedBytes += bytes.length;
-    this.conn.deliver(bytes);
+    // What others said (oneself too, to oneself) is no response to a labeled line.
+    if (this.#unlabeled !== null) this.#unlabeled(bytes);
+    else this.conn.deliver(bytes);
   }
 
   /** A moderation action in this member's channel, as IRC says it (MODE, KICK, or a NOTICE). */
@@ -826,6 +835,11 @@ export class IrcSession extends Session {
         return this.#replay(event.room, event.entries);
       case "moderation": // told to this member alone (its own invitation: 341)
         return this.#moderation(event);
+      case "privateHistory":
+        // What waited for this account while it was away: PRIVMSGs with their time and msgid.
+        return this.replayEntries(event.with, event.entries, "chathistory");
+      case "heldForLater":
+        return this.reply(RPL_AWAY, event.to, HELD_FOR_LATER);
       case "shutdown":
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
@@ -1036,7 +1050,13 @@ export class IrcSession extends Session {
     }
     const parsed = parseCommand(line);
     if (parsed === null) return;
-    const { command, params } = parsed;
+    const label = bytes[0] === 0x40 && this.caps.has("labeled-response") ? labelOf(line) : null;
+    if (label === null) return this.#handle(parsed.command, parsed.params);
+    this.#labeled(label, () => this.#handle(parsed.command, parsed.params));
+  }
+
+  /** Handles one parsed command: by its entry in the command table, or a numeric refusal. */
+  #handle(command: string, params: string[]): void {
     const known = COMMANDS.get(command);
     if (!known?.preRegistration && !this.registered) {
       return this.reply(ERR_NOTREGISTERED, "You have not registered");
@@ -1046,6 +1066,40 @@ export class IrcSession extends Session {
       if (!params[i]) return this.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters");
     }
     known.handler(this, params);
+  }
+
+  /**
+   * IRCv3 `labeled-response`: what handling a labeled line sends at once carries its label
+   * (one line), comes in a `labeled-response` batch (several), or is an `ACK` (none).
+   * What comes later (an account check's answer) goes out unlabeled.
+   */
+  #labeled(label: string, handle: () => void): void {
+    const conn = this.conn;
+    const chunks: Uint8Array[] = [];
+    const own = Object.getOwnPropertyDescriptor(conn, "deliver");
+    this.#unlabeled = conn.deliver.bind(conn);
+    conn.deliver = (bytes: Uint8Array) => void chunks.push(bytes);
+    try {
+      handle();
+    } finally {
+      this.#unlabeled = null;
+      if (own) Object.defineProperty(conn, "deliver", own);
+      else delete (conn as { deliver?: unknown }).deliver; // the class's own again
+    }
+    const text = chunks.map((chunk) => decoder.decode(chunk)).join("");
+    const lines = text.split("\r\n").filter((line) => line !== "");
+    const { serverName } = this.front.options;
+    const tagged = (tag: string, line: string) =>
+      line.startsWith("@") ? `@${tag};${line.slice(1)}` : `@${tag} ${line}`;
+    if (lines.length === 0) return this.raw(tagged(`label=${label}`, ircLine(serverName, "ACK")));
+    if (lines.length === 1) return this.raw(tagged(`label=${label}`, lines[0]) + "\r\n");
+    const batch = `l${++this.#batches}`;
+    const open = tagged(
+      `label=${label}`,
+      ircLine(serverName, "BATCH", `+${batch}`, "labeled-response"),
+    );
+    const inner = lines.map((line) => tagged(`batch=${batch}`, line) + "\r\n").join("");
+    this.raw(open + inner + ircLine(serverName, "BATCH", `-${batch}`));
   }
 
   /** Registers once NICK and USER are in and capability negotiation is over. */
@@ -1077,6 +1131,8 @@ export class IrcSession extends Session {
     }
     this.registered = true;
     this.welcome();
+    // Logged in by SASL: what waited for the account while it was away comes now.
+    if (this.account !== null) this.hub.deliverHeld(this);
     // One more connection of an account's member in a channel: it is there too.
     if (this.room) {
       this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
@@ -1102,11 +1158,13 @@ export class IrcSession extends Session {
       "CHANMODES=beI,k,l,imnst",
       // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
       "CLIENTTAGDENY=*",
-      `CHANNELLEN=${NAME_MAX + 1}`,
+      `CHANNELLEN=${ROOM_NAME_MAX + 1}`,
       "CHANTYPES=#",
       "EXCEPTS=e",
       "INVEX=I",
+      `CHATHISTORY=${CHATHISTORY_MAX}`,
       `MONITOR=${MONITOR_MAX}`,
+      "MSGREFTYPES=msgid,timestamp",
       `NETWORK=${NETWORK}`,
       `NICKLEN=${NAME_MAX}`,
       "PREFIX=(ov)@+",
@@ -1125,13 +1183,27 @@ export class IrcSession extends Session {
 
   /** Replays a room's recent history as PRIVMSGs (with `@time`, in a batch if asked for). */
   #replay(room: string, entries: readonly HistoryEntry[]): void {
+    this.replayEntries(
+      channelOf(room),
+      entries.map((entry) => ({ ...entry, room })),
+      "chathistory",
+    );
+  }
+
+  /**
+   * Sends kept messages as PRIVMSGs (with `@time` and `@msgid` as the client takes them), in
+   * a batch of `type` about `target` if the client takes batches (`type` null: none).
+   */
+  replayEntries(
+    target: string,
+    entries: readonly ((HistoryEntry & { room: string }) | PrivateEntry)[],
+    type: string | null,
+  ): void {
     const time = this.caps.has("server-time");
-    const batch = this.caps.has("batch") ? `h${++this.#batches}` : null;
+    const batch = type !== null && this.caps.has("batch") ? `h${++this.#batches}` : null;
     const lines: string[] = [];
     const { serverName } = this.front.options;
-    if (batch) {
-      lines.push(ircLine(serverName, "BATCH", `+${batch}`, "chathistory", channelOf(room)));
-    }
+    if (batch) lines.push(ircLine(serverName, "BATCH", `+${batch}`, type!, target));
     const msgid = this.caps.has("message-tags");
     const account = this.caps.has("account-tag");
     for (const entry of entries) {
@@ -1140,9 +1212,11 @@ export class IrcSession extends Session {
       if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
       if (msgid) tags.push(`msgid=${entry.id}`);
       if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
-      if (msgid && entry.bot) tags.push("bot");
+      if (msgid && "bot" in entry && entry.bot) tags.push("bot");
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
-      lines.push(this.front.render({ ...entry, room }, prefix));
+      lines.push(
+        this.front.render(entry.kind === "private" ? { ...entry, room: "" } : entry, prefix),
+      );
     }
     if (batch) lines.push(ircLine(serverName, "BATCH", `-${batch}`));
     const text = lines.join("");
@@ -1187,6 +1261,8 @@ function lusers(session: IrcSession): void {
 
 /** A registered nick is as good as in use (433) to whoever is not logged in to it. */
 const NICK_REGISTERED = "Nickname is registered to an account";
+/** 301's text for a private message kept for an account that is not connected. */
+const HELD_FOR_LATER = "is not connected; your message will be delivered when they next log in";
 /** Why a guest is refused on a server with `--require-account`. */
 const ACCOUNT_REQUIRED =
   "This server requires an account: log in with SASL (CAP REQ sasl, AUTHENTICATE) before CAP END";
@@ -1576,7 +1652,13 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     // Here or on another server of the cluster.
     const to = hub.memberName(target);
     if (to === undefined) {
-      if (!notice) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
+      // An account not connected: kept for its next login (told with 301), if the sender has one.
+      const held = !notice && kind !== "action" && hub.holdPrivate(session, target, text);
+      if (!notice && !held) session.reply(ERR_NOSUCHNICK, target, "No such nick/channel");
+      // Kept: echoed (with its msgid) as a delivered one would be.
+      if (typeof held === "object" && session.caps.has("echo-message")) {
+        session.conn.deliver(front.lines(held, session.tags));
+      }
       continue;
     }
     const member = hub.members.get(nameKey(to));
@@ -2176,6 +2258,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler: (session) => session.reply(ERR_NOMOTD, "MOTD File is missing"),
   },
   {
+    name: "CHATHISTORY",
+    minParams: 1,
+    help: "CHATHISTORY LATEST|BEFORE|AFTER|BETWEEN|AROUND target … limit: kept messages",
+    handler: chathistory,
+  },
+  {
     name: "MONITOR",
     minParams: 1,
     help: "MONITOR +|-|C|L|S [nicks]: be told when nicks come and go",
@@ -2270,6 +2358,12 @@ const COMMANDS: ReadonlyMap<string, IrcCommand> = new Map(
 /** The commands HELP lists, in alphabetical order. */
 const HELPED = COMMAND_TABLE.filter((command) => command.help).map((command) => command.name)
   .sort();
+
+/** The value of the `label` tag of a tagged line, if it has one (at most 64 characters). */
+function labelOf(line: string): string | null {
+  const match = /^@(?:[^ ]*;)?label=([^; ]{1,64})(?:[; ]|$)/.exec(line);
+  return match ? match[1] : null;
+}
 
 /** Nicks one client may MONITOR. */
 const MONITOR_MAX = 100;

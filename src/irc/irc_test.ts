@@ -27,6 +27,7 @@ import type { HubOptions } from "../core/hub.ts";
 import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
 import { helloName, say } from "../text/protocol.ts";
 import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
+import { pairKey } from "../core/private.ts";
 
 /** The cloaks of every test hub's IRC front-end (a fixed key, so that hosts are known). */
 const TEST_CLOAKS = new Cloaks("a test key, sixteen characters or more");
@@ -648,7 +649,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV HELP INFO INVITE ISON JOIN KICK KILL KLINE LIST LUSERS MODE MONITOR MOTD " +
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP CHANSERV CHATHISTORY HELP INFO INVITE ISON JOIN KICK KILL KLINE LIST LUSERS MODE MONITOR MOTD " +
     "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REDACT REGISTER TAGMSG TIME TOPIC UNKLINE USERHOST " +
     "VERSION WALLOPS WHO WHOIS WHOWAS",
     ":irc.test 706 ann * :End of /HELP",
@@ -1305,4 +1306,77 @@ test("irc: a client from a klined address gets 465 and ERROR as it connects", ()
     "ERROR :Closing Link: you are banned from this server for good: go away",
   ]);
   assert(conn.closed !== undefined);
+});
+
+test("irc: a PRIVMSG to an account not connected waits (301); at its login it comes with time and msgid, and CHATHISTORY pages it", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text, account } = await annAccount(hub);
+  text.say("/register bo pw2");
+  text.say("/quit");
+  // bo registers, goes; ann (on IRC, logged in) writes to bo.
+  const bo = hub.open();
+  bo.say("bo");
+  bo.say("/register pw2");
+  await hub.accounts.idle();
+  bo.say("/quit");
+  const ann = hub.irc();
+  hub.accounts.logIn(ann.session, account);
+  ann.say("CAP REQ :message-tags server-time batch draft/chathistory labeled-response");
+  ann.say("NICK ann", "USER ann 0 * :Ann", "CAP END");
+  ircLines(ann);
+  ann.say("PRIVMSG bo :are you there?");
+  assertEquals(ircLines(ann), [
+    ":irc.test 301 ann bo :is not connected; your message will be delivered when they next log in",
+  ]);
+  const kept = hub.privates.before(pairKey("ann", "bo"), 10);
+  assertEquals(kept.map((entry) => entry.text), ["are you there?"]);
+  // bo logs in by SASL (as the account, before registering): told once registered.
+  const phone = hub.irc();
+  hub.accounts.logIn(phone.session, (await hub.accounts.account("bo"))!);
+  phone.say("CAP REQ :server-time message-tags batch", "NICK bo", "USER bo 0 * :Bo", "CAP END");
+  const lines = ircLines(phone);
+  const at = lines.findIndex((line) => line.includes(" 422 "));
+  assertMatch(lines[at + 1], /^:irc\.test BATCH \+(\S+) chathistory ann$/);
+  const time = new Date(kept[0].time).toISOString();
+  assertEquals(
+    lines[at + 2].replace(/batch=\S+?;/, ""),
+    `@time=${time};msgid=${
+      kept[0].id
+    };account=ann :ann!ann@${MEMORY_HOST} PRIVMSG bo :are you there?`
+      .replace(";account=ann", ""),
+  );
+  assertMatch(lines[at + 3], /^:irc\.test BATCH -/);
+  assertEquals(hub.privates.heldCount("bo"), 0);
+  // ann pages the conversation; a labeled request's batch is in a labeled-response batch.
+  ann.say(`CHATHISTORY BEFORE bo timestamp=${new Date(Date.now() + 1000).toISOString()} 10`);
+  const page = ircLines(ann);
+  assertEquals(page.length, 3);
+  assertMatch(page[1], new RegExp(`msgid=${kept[0].id}.* PRIVMSG bo :are you there\\?$`));
+  ann.say("@label=x1 CHATHISTORY LATEST #nowhere * 10", "@label=x2 PING me", "CHATHISTORY NOPE");
+  assertEquals(ircLines(ann), [
+    "@label=x1 :irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :You are not in that channel",
+    "@label=x2 :irc.test PONG irc.test :me",
+    ":irc.test FAIL CHATHISTORY INVALID_PARAMS NOPE :Unknown subcommand",
+  ]);
+  ann.say("CHATHISTORY LATEST bo * 0", "CHATHISTORY AROUND bo msgid=nope 5");
+  assertEquals(commands(ann), ["FAIL", "FAIL"]);
+});
+
+test("irc: with echo-message, a message held for later is echoed with its msgid, after 301", async () => {
+  using hub = new IrcHub({ replay: 0 });
+  const { text, account } = await annAccount(hub);
+  text.say("/quit");
+  const bo = hub.open();
+  bo.say("bo", "/register pw2");
+  await hub.accounts.idle();
+  bo.say("/quit");
+  const ann = hub.irc();
+  hub.accounts.logIn(ann.session, account);
+  ann.say("CAP REQ :message-tags echo-message", "NICK ann", "USER ann 0 * :Ann", "CAP END");
+  ircLines(ann);
+  ann.say("PRIVMSG bo :later");
+  const [away, echo] = ircLines(ann);
+  assertMatch(away, / 301 ann bo :/);
+  const [kept] = hub.privates.before(pairKey("ann", "bo"), 1);
+  assertEquals(echo, `@msgid=${kept.id} :ann!ann@${MEMORY_HOST} PRIVMSG bo :later`);
 });

@@ -9,6 +9,7 @@
 
 import type { Event } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
+import type { PrivateEntry } from "../core/private.ts";
 
 /** The subprotocol a WebSocket client asks for to speak JSON. */
 export const JSON_PROTOCOL = "chat.v1.json";
@@ -36,9 +37,11 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
   switch (event.type) {
     case "chat": {
       const { kind, id, room, from, to, text, account } = event.message;
-      out = kind === "private"
+      out = kind !== "private"
+        ? { type: kind, id, time, room, from, text }
+        : id === undefined
         ? { type: kind, time, from, to, text }
-        : { type: kind, id, time, room, from, text };
+        : { type: kind, id, time, from, to, text }; // kept: between two accounts
       if (account !== undefined) out.account = account;
       if (event.message.bot) out.bot = true;
       break;
@@ -47,6 +50,7 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
       const { room, earlier, entries, gap } = event;
       out = { type: "history", time, room, earlier, entries: entries.map(entryJson) };
       if (gap) out.gap = true;
+      if (event.more !== undefined) out.more = event.more;
       break;
     }
     case "deleted": {
@@ -56,6 +60,20 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
       if (reason !== undefined) out.reason = reason;
       break;
     }
+    case "privateHistory": {
+      const { earlier, entries, more, away } = event;
+      out = { type: "history", time, with: event.with, earlier, entries: entries.map(privateJson) };
+      out.more = more;
+      if (away) out.away = true;
+      break;
+    }
+    case "conversations":
+      out = {
+        type: "conversations",
+        time,
+        list: event.list.map((each) => ({ with: each.with, last: privateJson(each.last) })),
+      };
+      break;
     default:
       // Every other event is its fields as they are (an absent `reason` is left out).
       out = { ...event, time };
@@ -78,6 +96,13 @@ function entryJson(
   if (account !== undefined) out.account = account; // a guest's entry has none, as live
   if (bot) out.bot = true;
   return out;
+}
+
+/** One entry of a private conversation's page. */
+function privateJson(
+  { id, from, to, text, time, account }: PrivateEntry,
+): Record<string, unknown> {
+  return { id, type: "private", from, to, text, time: new Date(time).toISOString(), account };
 }
 
 /** The error object of a JSON protocol refusal (`ref`: the request's, if it had a usable one). */

@@ -13,10 +13,15 @@ import { type Event, failed } from "../core/events.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
 import { type Framer, TOO_LONG } from "../core/input.ts";
 import { cleanText, nameKey } from "../core/protocol.ts";
+import { isId } from "../core/ids.ts";
 import { type Connection, Session } from "../core/session.ts";
 import { textFrame, type WsConnection } from "../transport/websocket.ts";
 import { jsonError, type JsonProblem, REF_MAX, ticketJson, toJson } from "./render.ts";
 import type { WebSessions } from "../core/web_sessions.ts";
+
+/** Entries a JSON `history` request gets at most, and when it does not say. */
+const PAGE_MAX = 100;
+const PAGE_DEFAULT = 50;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // the WebSocket checked the UTF-8 of text frames
@@ -155,7 +160,14 @@ export class JsonSession extends Session {
     }
     const bytes = frameOf(json);
     this.conn.deliver(bytes);
-    if (event.type === "history") this.historySent(bytes.length);
+    if (event.type === "history" || event.type === "privateHistory") {
+      this.historySent(bytes.length);
+    }
+    // The page lists the account's private conversations once it is logged in and named.
+    if (
+      (event.type === "welcome" && this.account !== null) ||
+      (event.type === "loggedIn" || event.type === "registered") && this.name !== null
+    ) this.hub.conversationsOf(this);
     if (event.type === "loggedOut" || event.type === "unregistered") this.#ticketed = null;
     if (
       event.type === "welcome" || event.type === "loggedIn" || event.type === "registered" ||
@@ -211,6 +223,8 @@ export class JsonSession extends Session {
           return this.#line(fields);
         case "password":
           return this.#password(fields);
+        case "history":
+          return this.#history(fields);
         default:
           if (typeof type !== "string") return this.#refuse({ code: "badRequest", field: "type" });
           return this.#refuse({ code: "unknownType", got: type.slice(0, REF_MAX) });
@@ -278,6 +292,30 @@ export class JsonSession extends Session {
     const { maxLine } = this.hub.options;
     if (bytes.length > maxLine) return this.tell(failed({ code: "lineTooLong", max: maxLine }));
     this.hub.handleLine(this, bytes);
+  }
+
+  /**
+   * `{"type":"history","room"|"with","before"?,"limit"?}`: a page of the session's room, or
+   * of its private conversation with an account, before the id `before` (the newest if absent).
+   */
+  #history({ room, with: other, before, limit }: Record<string, unknown>): void {
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    if (before !== undefined && !isId(before)) {
+      return this.#refuse({ code: "badRequest", field: "before" });
+    }
+    if (
+      limit !== undefined &&
+      (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
+    ) return this.#refuse({ code: "badRequest", field: "limit" });
+    const count = (limit as number | undefined) ?? PAGE_DEFAULT;
+    if (typeof room === "string" && other === undefined) {
+      return this.hub.roomPage(this, room, count, before);
+    }
+    if (typeof other === "string" && room === undefined) {
+      this.hub.privatePage(this, other, count, before);
+      return;
+    }
+    this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
   }
 
   #refuse(problem: JsonProblem): void {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isId } from "../core/ids.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { TOO_LONG } from "../core/input.ts";
 import { JsonSession, type MessageConnection } from "./session.ts";
@@ -629,4 +630,92 @@ test("json: a kline refuses a hello with its code, reason and end, and closes; o
     { type: "error", code: "klined", reason: "ads", expires: until },
   ]);
   assertEquals(ann.closed, true);
+});
+
+test("json: history pages a room by id, bounded per request, with more; another room is refused", () => {
+  using hub = new MemoryHub({ history: 500 });
+  const ann = member(hub, "ann");
+  for (let i = 0; i < 120; i++) ann.send({ type: "line", text: `line ${i}` });
+  ann.take();
+  ann.send({ type: "history", room: "lobby", ref: "h1" });
+  const [first] = ann.take() as { entries: Json[]; more: boolean; ref: string; room: string }[];
+  assertEquals([first.room, first.entries.length, first.more, first.ref], [
+    "lobby",
+    50,
+    true,
+    "h1",
+  ]);
+  assertEquals(first.entries[49].text, "line 119");
+  assertEquals(Object.keys(first.entries[0]), ["id", "type", "from", "text", "time"]);
+  ann.send({ type: "history", room: "lobby", before: first.entries[0].id, limit: 100 });
+  const [second] = ann.take() as { entries: Json[]; more: boolean }[];
+  assertEquals([second.entries.length, second.more], [70, false]);
+  assertEquals([second.entries[0].text, second.entries[69].text], ["line 0", "line 69"]);
+  // Bounded: at most 100 entries a request; bad fields are named.
+  ann.send({ type: "history", room: "lobby", limit: 101 });
+  ann.send({ type: "history", room: "lobby", before: "nope" });
+  ann.send({ type: "history" });
+  assertEquals(ann.take().map((error) => [error.code, error.field]), [
+    ["badRequest", "limit"],
+    ["badRequest", "before"],
+    ["badRequest", "with"],
+  ]);
+  ann.send({ type: "history", room: "elsewhere", ref: "x" });
+  assertEquals(timeless(ann.take()), [
+    { type: "error", code: "notInRoom", name: "ann", room: "elsewhere", ref: "x" },
+  ]);
+});
+
+test("json: private messages between accounts carry ids; history with pages them; conversations after login", async () => {
+  using hub = accountsHub();
+  const ann = member(hub, "ann");
+  ann.send({ type: "line", text: "/register right one" });
+  const bo = member(hub, "bo");
+  bo.send({ type: "line", text: "/register right two" });
+  await hub.accounts.idle();
+  ann.take();
+  bo.take();
+  ann.send({ type: "line", text: "/msg bo hi bo" });
+  const [live] = bo.take();
+  assertEquals(Object.keys(live), ["type", "id", "time", "from", "to", "text", "account"]);
+  assert(isId(live.id), String(live.id));
+  bo.send({ type: "line", text: "/msg ann hi ann" });
+  ann.take();
+  ann.send({ type: "history", with: "BO", limit: 1, ref: "p" });
+  const [page] = timeless(ann.take());
+  assertEquals(page.with, "bo");
+  assertEquals(page.more, true);
+  assertEquals(page.ref, "p");
+  const entries = page.entries as Json[];
+  assertEquals(entries.map((e) => [e.type, e.from, e.to, e.text, e.account]), [
+    ["private", "bo", "ann", "hi ann", "bo"],
+  ]);
+  ann.send({ type: "history", with: "bo", before: entries[0].id });
+  const [older] = ann.take();
+  assertEquals([(older.entries as Json[])[0].id, older.more], [live.id, false]);
+  // A guest has no conversations to page.
+  const cy = member(hub, "cy");
+  cy.take();
+  cy.send({ type: "history", with: "ann" });
+  assertEquals(cy.take().map((e) => e.code), ["notLoggedIn"]);
+  // bo goes; ann writes; bo's page logs in and is told what waited and its conversations.
+  bo.send({ type: "line", text: "/quit" });
+  ann.send({ type: "line", text: "/msg bo while away", ref: "m" });
+  assertEquals(timeless(ann.take().filter((e) => e.type !== "presence")), [
+    { type: "heldForLater", to: "bo", ref: "m" },
+  ]);
+  const again = open(hub);
+  again.send({ type: "hello", name: "bo" });
+  await hub.accounts.idle();
+  again.send({ type: "password", password: "right two" });
+  await hub.accounts.idle();
+  const told = again.take();
+  const conversations = told.find((e) => e.type === "conversations")!;
+  assertEquals(
+    (conversations.list as { with: string; last: Json }[]).map((c) => [c.with, c.last.text]),
+    [["ann", "while away"]],
+  );
+  const away = told.find((e) => e.type === "history" && e.with === "ann")!;
+  assertEquals(away.away, true);
+  assertEquals((away.entries as Json[]).map((e) => e.text), ["while away"]);
 });

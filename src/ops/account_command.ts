@@ -26,6 +26,8 @@ import { openChatDatabase } from "../storage/database.ts";
 import { SqliteAccountStore } from "../storage/sqlite_accounts.ts";
 import { SqliteRulesStore } from "../storage/sqlite_rooms.ts";
 import { SqliteSessionStore } from "../storage/sqlite_sessions.ts";
+import { SqlitePrivates } from "../storage/sqlite_privates.ts";
+import { ServerLog } from "./log.ts";
 
 /** Where the command reads the password and writes its words (tests replace them). */
 export interface AccountIo {
@@ -110,6 +112,10 @@ export async function accountCommand(args: string[], io: AccountIo): Promise<num
         }
         await new SqliteSessionStore(db).revoke(key); // and the browsers logged in to it
         forgetRoles(db, key); // and its rooms and roles: a new account of the name inherits none
+        // and its private conversations: a new account of the name reads none
+        const privates = new SqlitePrivates(db, 1, 1, new ServerLog(() => {}));
+        privates.forgetAccount(key);
+        await privates.close();
         io.err(`removed the account ${display}`);
         return 0;
       }

@@ -40,6 +40,23 @@ function migrateKlines(db: DatabaseSync): void {
 }
 
 /**
+ * Private conversations between accounts, keyed by the pair of account keys
+ * (`src/core/private.ts`): the messages, each account's conversations, and the messages
+ * held for an account until its next login.
+ */
+function migratePrivateMessages(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS private_messages (
+     id INTEGER PRIMARY KEY, pair TEXT NOT NULL, eid TEXT NOT NULL,
+     sender TEXT NOT NULL, recipient TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL,
+     account TEXT NOT NULL, to_account TEXT NOT NULL);
+   CREATE INDEX IF NOT EXISTS private_by_pair ON private_messages (pair, eid);
+   CREATE TABLE IF NOT EXISTS private_pairs (
+     account TEXT NOT NULL, pair TEXT NOT NULL, PRIMARY KEY (account, pair));
+   CREATE TABLE IF NOT EXISTS private_held (
+     account TEXT NOT NULL, pair TEXT NOT NULL, eid TEXT NOT NULL, PRIMARY KEY (account, eid));`);
+}
+
+/**
  * The schema's steps (SQL, or a function for a step that computes): the file's
  * `user_version` is how many it has had. Never edit one that shipped: add the next.
  * (Files from before versions were kept have 0 and the history tables, with or
@@ -69,14 +86,16 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   "ALTER TABLE messages ADD COLUMN account TEXT;",
   // 6: founded rooms' rules (roles, modes, bans) as JSON (src/core/moderation.ts).
   `CREATE TABLE IF NOT EXISTS room_rules (key TEXT PRIMARY KEY, rules TEXT NOT NULL);`,
-  // 7 (after merge): klines, server-wide bans, as JSON by folded mask (src/core/klines.ts).
+  // 7: klines, server-wide bans, as JSON by folded mask (src/core/klines.ts).
   migrateKlines,
-  // 8 after merge (c-delete-hooks): incoming webhooks, by the SHA-256 of their token
+  // 8: incoming webhooks, by the SHA-256 of their token
   // (src/core/webhooks.ts); kept lines posted by one are marked (`bot` 1).
   `CREATE TABLE IF NOT EXISTS webhooks (
      id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, room TEXT NOT NULL,
      name TEXT NOT NULL, "by" TEXT NOT NULL, created INTEGER NOT NULL);
    ALTER TABLE messages ADD COLUMN bot INTEGER;`,
+  // 9: private conversations between accounts (src/core/private.ts).
+  migratePrivateMessages,
 ];
 
 /** The schema version this server writes. */

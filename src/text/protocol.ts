@@ -148,6 +148,20 @@ export function historyLine(
   return `[${time}] ${renderMessage({ ...message, room: "" })}`;
 }
 
+/**
+ * A kept private message as `/history NAME` shows it: its time in brackets, then the line
+ * as it came (`NAME (private): TEXT`), or, one's own, as its receipt (`to NAME (private): TEXT`).
+ */
+export function privateHistoryLine(
+  message: Pick<ChatMessage, "from" | "text" | "time">,
+  to: string | null,
+): string {
+  const time = new Date(message.time).toISOString().slice(0, 19) + "Z";
+  return to === null
+    ? `[${time}] ${message.from} (private): ${message.text}`
+    : `[${time}] to ${to} (private): ${message.text}`;
+}
+
 /** The time and the line of a replayed history line, or `null` for any other line. */
 export function parseHistoryLine(line: string): { time: Date; line: string } | null {
   const match = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] (.*)$/.exec(line);
@@ -251,6 +265,17 @@ export const say = {
   /** History not sent: this session was sent its share of late (see `HISTORY_RATE`). */
   historyTooFast: (seconds: number) =>
     error(`too much history sent to you lately; /history works again in ${seconds} s`),
+  /** A page of a private conversation with `name` (`/history NAME`). */
+  privateHeader: (name: string, count: number) =>
+    notice(`earlier with ${name} (private): ${lines(count)}, oldest first`),
+  /** The private messages that waited for this account while it was not connected. */
+  awayHeader: (name: string, count: number) =>
+    notice(`while you were away, ${name} wrote (private): ${lines(count)}, oldest first`),
+  noEarlierWith: (name: string) => notice(`no earlier private history with ${name}`),
+  /** The private message went to an account not connected: it waits for its next login. */
+  heldForLater: (name: string) =>
+    notice(`${name} is away; your message will be delivered when they next log in`),
+  heldFull: (name: string) => error(`too many messages are waiting for ${name}; try again later`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),

@@ -15,6 +15,7 @@ import {
   listNames,
   NAME_PROMPT,
   notice,
+  privateHistoryLine,
   renderMessage,
   say,
   WELCOME,
@@ -129,6 +130,21 @@ export function renderText(event: Event): string {
     }
     case "noEarlier":
       return say.noEarlier(event.room);
+    case "privateHistory": {
+      const { entries } = event;
+      if (entries.length === 0) return say.noEarlierWith(event.with);
+      const header = event.away ? say.awayHeader : say.privateHeader;
+      const lines = [header(event.with, entries.length)];
+      for (const entry of entries) {
+        lines.push(privateHistoryLine(entry, entry.account === event.with ? null : entry.to));
+      }
+      lines.push(say.historyEnd);
+      return lines.join("\n");
+    }
+    case "heldForLater":
+      return say.heldForLater(event.to);
+    case "conversations":
+      return ""; // the page's (JSON); a text client lists nothing
     case "help": {
       const lines = [say.helpHeader];
       for (const { usage, summary } of event.commands) lines.push(say.helpEntry(usage, summary));
@@ -180,6 +196,8 @@ export function problemText(problem: Problem): string {
       return say.topicTooLong(problem.max);
     case "historyTooFast":
       return say.historyTooFast(problem.seconds);
+    case "heldFull":
+      return say.heldFull(problem.name);
     case "tooManyRooms":
       return say.tooManyRooms(problem.max);
     case "tooManyRoomsFromAddress":

@@ -252,6 +252,48 @@ const EXPECTED: [Event, string][] = [
   ],
 ];
 
+/** A kept private message of ann's to bo, and bo's answer. */
+const PRIVATE_A = {
+  id: "a",
+  kind: "private",
+  from: "ann",
+  to: "bo",
+  text: "hi",
+  time: 0,
+  account: "ann",
+  toAccount: "bo",
+} as const;
+const PRIVATE_B = { ...PRIVATE_A, id: "b", from: "bo", to: "ann", account: "bo", toAccount: "ann" };
+
+Deno.test("a private conversation's page shows the other's lines as they came, one's own as receipts", () => {
+  const event = {
+    type: "privateHistory",
+    time,
+    with: "bo",
+    earlier: true,
+    entries: [PRIVATE_A, PRIVATE_B],
+    more: false,
+  } as const;
+  assertEquals(
+    renderText(event),
+    [
+      "-- earlier with bo (private): 2 lines, oldest first",
+      "[1970-01-01T00:00:00Z] to bo (private): hi",
+      "[1970-01-01T00:00:00Z] bo (private): hi",
+      "-- end of history",
+    ].join("\n"),
+  );
+  assertEquals(
+    renderText({ ...event, entries: [PRIVATE_B], away: true }).split("\n")[0],
+    "-- while you were away, bo wrote (private): 1 line, oldest first",
+  );
+  assertEquals(renderText({ ...event, entries: [] }), "-- no earlier private history with bo");
+  assertEquals(
+    renderText({ type: "heldForLater", time, to: "bo" }),
+    "-- bo is away; your message will be delivered when they next log in",
+  );
+});
+
 /** Every error code, with its line in today's wording. */
 const ERRORS: Record<ErrorCode, [Problem, string]> = {
   tooFast: [{ code: "tooFast" }, "!! too much input too fast; goodbye"],
@@ -288,6 +330,10 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
   thatIsYou: [{ code: "thatIsYou" }, say.thatIsYou],
   topicTooLong: [{ code: "topicTooLong", max: 300 }, say.topicTooLong(300)],
   historyTooFast: [{ code: "historyTooFast", seconds: 3 }, say.historyTooFast(3)],
+  heldFull: [
+    { code: "heldFull", name: "ann" },
+    "!! too many messages are waiting for ann; try again later",
+  ],
   tooManyRooms: [{ code: "tooManyRooms", max: 9, room: "x" }, say.tooManyRooms(9)],
   tooManyRoomsFromAddress: [
     { code: "tooManyRoomsFromAddress", max: 4, room: "x" },

@@ -43,9 +43,10 @@ export class TextSession extends Session {
       if (bytes === undefined) greetings.set(event.maxLine, bytes = TEXT.encode(event));
       return this.conn.deliver(bytes);
     }
+    if (event.type === "conversations") return; // the page's, not a text client's
     const bytes = TEXT.encode(event);
     this.conn.deliver(bytes);
-    if (event.type === "history") this.historySent(bytes.length);
+    if (event.type === "history" || event.type === "privateHistory") this.historySent(bytes.length);
   }
 }
 

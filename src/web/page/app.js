@@ -531,6 +531,13 @@ function onEvent(event) {
       if (asked(event)) showRoomList(event.rooms, event.count, time);
       return;
     case "history":
+      // A private conversation's page (what waited while away): its lines, as private ones.
+      if ("with" in event) {
+        for (const entry of /** @type {Entry[]} */ (event.entries)) {
+          if (entry.from !== state.name) showPrivate(entry.from, entry.text, when(entry.time));
+        }
+        return;
+      }
       return onHistory(event);
     case "noEarlier":
       showNotice(say.noEarlier(event.room), "history-mark", time);

@@ -1,0 +1,263 @@
+/**
+ * Private conversations kept across a restart (`--db`) and across the servers of a
+ * cluster (`--redis`): a message to an account not connected is delivered at its next
+ * login, on the same server after a restart or on another server of the cluster.
+ *
+ * @module
+ */
+
+import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { NAME_PROMPT, parseHistoryLine, say } from "../src/text/protocol.ts";
+import {
+  HAVE_REDIS,
+  LineClient,
+  type Listening,
+  quietServer,
+  sanitized,
+  startRedis,
+  test,
+} from "./test_util.ts";
+import { eventually } from "./test_util.ts";
+import { openChatDatabase } from "../src/storage/database.ts";
+import { SqlitePrivates } from "../src/storage/sqlite_privates.ts";
+import { ServerLog } from "../src/ops/log.ts";
+import { accountCommand } from "../src/ops/account_command.ts";
+import { IdMaker } from "../src/core/ids.ts";
+import { pairKey, type PrivateEntry } from "../src/core/private.ts";
+
+const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+const HELD = (name: string) =>
+  `-- ${name} is away; your message will be delivered when they next log in`;
+
+/** A fresh path for a database file, removed (with its WAL files) when disposed. */
+async function tempDb(): Promise<{ path: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-private-" });
+  return {
+    path: `${dir}/chat.db`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Joins as `name` and registers it with a password. */
+async function registered(server: Listening, name: string): Promise<LineClient> {
+  const client = await LineClient.join(server, name);
+  await client.write("/register open sesame\n");
+  await client.until((line) => line.startsWith(`-- ${name} is now your account`));
+  return client;
+}
+
+/** Logs in as `name` at the prompt; gives back the client once welcomed. */
+async function logIn(server: Listening, name: string): Promise<LineClient> {
+  const client = await LineClient.connect(server);
+  await client.until((line) => line === NAME_PROMPT);
+  await client.write(`${name}\nopen sesame\n`);
+  assertEquals(await client.line(), say.passwordPrompt(name));
+  assertMatch(await client.line(), new RegExp(`^-- Hello, ${name}! `));
+  return client;
+}
+
+/** Reads a private page's lines (between its header and the end line), as sent then. */
+async function pageOf(client: LineClient, header: RegExp): Promise<string[]> {
+  await client.until((line) => header.test(line));
+  const lines = await client.through((line) => line === say.historyEnd);
+  return lines.slice(0, -1).map((line) => parseHistoryLine(line)!.line);
+}
+
+test("private conversations and messages held for later survive a restart on the --db file", async () => {
+  await using db = await tempDb();
+  {
+    await using server = await quietServer({ db: db.path, hashCost: CHEAP });
+    using ann = await registered(server, "ann");
+    using bo = await registered(server, "bo");
+    await ann.write("/msg bo before the restart\n");
+    await bo.until((line) => line === "ann (private): before the restart");
+    await bo.write("/quit\n");
+    await bo.until((line) => line === say.bye);
+    await eventually(() => server.hub.memberName("bo") === undefined);
+    await ann.write("/msg bo while you were out\n");
+    await ann.until((line) => line === HELD("bo"));
+  }
+  await using server = await quietServer({ db: db.path, hashCost: CHEAP });
+  using bo = await logIn(server, "bo");
+  assertEquals(await pageOf(bo, /^-- while you were away, ann wrote/), [
+    "ann (private): while you were out",
+  ]);
+  await bo.write("/history ann\n");
+  assertEquals(await pageOf(bo, /^-- earlier with ann/), [
+    "ann (private): before the restart",
+    "ann (private): while you were out",
+  ]);
+  // Delivered once: the next login is told nothing more.
+  await bo.write("/quit\n");
+  await bo.until((line) => line === say.bye);
+  await eventually(() => server.hub.memberName("bo") === undefined);
+  using again = await logIn(server, "bo");
+  await again.write("/history ann 1\n");
+  const next = await again.until((line) =>
+    line.startsWith("-- earlier with ann") || line.includes("while you were away")
+  );
+  assertEquals(next, "-- earlier with ann (private): 1 line, oldest first");
+});
+
+Deno.test({
+  name: "a private message held on one server of a cluster is delivered at a login on the other",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    using ann = await registered(a, "ann");
+    using bo = await registered(b, "bo");
+    await eventually(() => a.hub.accounts.accountName("bo") !== undefined);
+    await ann.write("/msg bo live\n");
+    await bo.until((line) => line === "ann (private): live");
+    await bo.write("/quit\n");
+    await bo.until((line) => line === say.bye);
+    await eventually(() => a.hub.memberName("bo") === undefined);
+    await ann.write("/msg bo held on a\n");
+    await ann.until((line) => line === HELD("bo"));
+    // b heard of it on the bus: bo logging in there is told.
+    await eventually(() => b.hub.privates.heldCount("bo") === 1);
+    using back = await logIn(b, "bo");
+    assertEquals(await pageOf(back, /^-- while you were away, ann wrote/), [
+      "ann (private): held on a",
+    ]);
+    // Delivered on b: a holds it no longer either.
+    await eventually(() => a.hub.privates.heldCount("bo") === 0);
+    await back.write("/history ann\n");
+    assertEquals(await pageOf(back, /^-- earlier with ann/), [
+      "ann (private): live",
+      "ann (private): held on a",
+    ]);
+  },
+});
+
+test("SqlitePrivates pages by id, trims each conversation to keep and the file to total", async () => {
+  await using db = await tempDb();
+  const file = openChatDatabase(db.path);
+  const store = new SqlitePrivates(file, 10, 25, new ServerLog(() => {}));
+  try {
+    const ids = new IdMaker();
+    const entry = (from: string, to: string, text: string): PrivateEntry => ({
+      id: ids.next(),
+      kind: "private",
+      from,
+      to,
+      text,
+      time: Date.now(),
+      account: from,
+      toAccount: to,
+    });
+    const ab = pairKey("ann", "bo");
+    for (let i = 0; i < 30; i++) {
+      store.add(ab, entry("ann", "bo", `ab ${i}`), i >= 28 ? "bo" : undefined);
+    }
+    const page = store.before(ab, 5);
+    assertEquals(page.map((e) => e.text), ["ab 25", "ab 26", "ab 27", "ab 28", "ab 29"]);
+    assertEquals(store.before(ab, 2, page[0].id).map((e) => e.text), ["ab 23", "ab 24"]);
+    assertEquals(store.after(ab, 2, page[0].id).map((e) => e.text), ["ab 26", "ab 27"]);
+    assertEquals(store.conversations("bo", 10).map((c) => [c.with, c.last.text]), [[
+      "ann",
+      "ab 29",
+    ]]);
+    assertEquals(store.heldCount("bo"), 2);
+    assertEquals(store.takeHeld("bo").map((e) => e.text), ["ab 28", "ab 29"]);
+    assertEquals(store.heldCount("bo"), 0);
+    store.prune();
+    assertEquals(store.before(ab, 100).length, 10);
+    const cy = pairKey("bo", "cy");
+    for (let i = 0; i < 20; i++) store.add(cy, entry("cy", "bo", `cy ${i}`));
+    store.prune();
+    const count = file.prepare("SELECT count(*) AS n FROM private_messages").get()!.n as number;
+    assertEquals(count <= 25, true, `${count} lines kept`);
+    // A deleted account's conversations and what waits for it go.
+    store.add(cy, entry("cy", "bo", "held"), "bo");
+    store.forgetAccount("cy");
+    assertEquals(store.before(cy, 100), []);
+    assertEquals(store.heldCount("bo"), 0);
+    assertEquals(store.before(ab, 100).length > 0, true);
+    assertEquals(store.conversations("bo", 10).map((c) => c.with), ["ann"]);
+  } finally {
+    await store.close();
+    file.close();
+  }
+});
+
+Deno.test({
+  name:
+    "private conversations and held messages are kept in Redis: a server started later has them",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    {
+      await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+      using ann = await registered(a, "ann");
+      using bo = await registered(a, "bo");
+      await ann.write("/msg bo first\n");
+      await bo.until((line) => line === "ann (private): first");
+      await bo.write("/quit\n");
+      await bo.until((line) => line === say.bye);
+      await eventually(() => a.hub.memberName("bo") === undefined);
+      await ann.write("/msg bo second\n");
+      await ann.until((line) => line === HELD("bo"));
+    }
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    assertEquals(b.hub.privates.heldCount("bo"), 1);
+    using bo = await logIn(b, "bo");
+    assertEquals(await pageOf(bo, /^-- while you were away, ann wrote/), ["ann (private): second"]);
+    await bo.write("/history ann\n");
+    assertEquals(await pageOf(bo, /^-- earlier with ann/), [
+      "ann (private): first",
+      "ann (private): second",
+    ]);
+    // Delivered: Redis holds it no more either.
+    await eventually(async () => (await redis.cli("EXISTS", "chat:held:bo")).trim() === "0");
+    // bo deletes its account: its conversations go from Redis too.
+    assertEquals((await redis.cli("EXISTS", "chat:private:ann bo")).trim(), "1");
+    await bo.write("/unregister open sesame\n");
+    await bo.until((line) => line.startsWith("-- The account bo"));
+    await eventually(async () => (await redis.cli("EXISTS", "chat:private:ann bo")).trim() === "0");
+    assertEquals(b.hub.privates.conversations("ann", 10), []);
+  },
+});
+
+test("server.ts account remove takes the account's private conversations out of the --db file", async () => {
+  await using db = await tempDb();
+  const io = {
+    readPassword: () => Promise.resolve("a-password"),
+    interactive: false,
+    out: () => {},
+    err: () => {},
+  };
+  assertEquals(await accountCommand(["add", "ann", "--db", db.path], io), 0);
+  const ab = pairKey("ann", "bo");
+  const entry: PrivateEntry = {
+    id: new IdMaker().next(),
+    kind: "private",
+    from: "ann",
+    to: "bo",
+    text: "secret",
+    time: Date.now(),
+    account: "ann",
+    toAccount: "bo",
+  };
+  const stored = async (check: (store: SqlitePrivates) => void) => {
+    const file = openChatDatabase(db.path);
+    const store = new SqlitePrivates(file, 10, 100, new ServerLog(() => {}));
+    try {
+      check(store);
+    } finally {
+      await store.close();
+      file.close();
+    }
+  };
+  await stored((store) => store.add(ab, entry, "bo"));
+  await stored((store) => assertEquals(store.before(ab, 10).map((e) => e.text), ["secret"]));
+  assertEquals(await accountCommand(["remove", "ann", "--db", db.path], io), 0);
+  await stored((store) => {
+    assertEquals(store.before(ab, 10), []);
+    assertEquals(store.heldCount("bo"), 0);
+  });
+});
