@@ -317,6 +317,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       : new MemorySessionStore(),
     { lifetime: settings.webSessionLifetime },
   );
+  // Read markers live beside the accounts too (in memory without --db; see docs/protocol.md).
+  if (history) {
+    const { SqliteMarkerStore } = await import("./src/storage/sqlite_markers.ts");
+    hub.readMarkers.store = new SqliteMarkerStore(history.database);
+  }
+  if (hub.cluster !== null) {
+    const cluster = hub.cluster;
+    hub.readMarkers.publish = (a, m) => cluster.publish({ t: "mark", a, m });
+  }
   try {
     await hub.accounts.load();
     // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).

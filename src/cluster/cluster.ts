@@ -197,6 +197,8 @@ export class Cluster implements ClusterLink {
       }
       case "account":
         return hub.remoteAccount(envelope.k, envelope.name);
+      case "mark":
+        return hub.remoteMarker(envelope.a, envelope.m);
       case "drop":
       case "room":
         return;

@@ -9,6 +9,7 @@
 import type { ChatMessage } from "./protocol.ts";
 import { roomKey } from "./protocol.ts";
 import type { RoomMember } from "./room.ts";
+import type { Marker } from "./read_markers.ts";
 
 /** What an instance publishes about its own members. */
 export type ClusterEvent =
@@ -29,7 +30,9 @@ export type ClusterEvent =
   /** Every member the instance holds now (`keys`): the others forget the rest of its members. */
   | { t: "hello"; keys: string[] }
   /** An account was made (`name`) or deleted (`null`) under the name key `k`. */
-  | { t: "account"; k: string; name: string | null };
+  | { t: "account"; k: string; name: string | null }
+  /** The account `a` (its key) moved a read marker forward (see `read_markers.ts`). */
+  | { t: "mark"; a: string; m: Marker };
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
@@ -54,6 +57,8 @@ export interface ClusterHub {
   nameLost(key: string): void;
   /** An account was made (`name`) or deleted (`null`) on another instance. */
   remoteAccount(key: string, name: string | null): void;
+  /** An account moved a read marker forward on another instance. */
+  remoteMarker(account: string, marker: Marker): void;
   /** Every local member, as events that (re)announce them. */
   localMembers(): { k: string; name: string; room: string }[];
   /** The topics of rooms with members here, by room key. */

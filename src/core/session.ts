@@ -89,6 +89,11 @@ export abstract class Session {
   /** Whether this front-end's client is always in some room (IRC's may be in none). */
   readonly alwaysInRoom: boolean = true;
 
+  /** Whether this client is told read markers (JSON; IRC with `draft/read-marker`). */
+  get takesMarkers(): boolean {
+    return false;
+  }
+
   #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
   // session holds the line it was about to handle, and the transport stops reading.

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Event } from "../core/events.ts";
+import type { Event, SearchResult } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
 
 /** The subprotocol a WebSocket client asks for to speak JSON. */
@@ -48,6 +48,18 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
       if (gap) out.gap = true;
       break;
     }
+    case "searchResults": {
+      const { text, results, more } = event;
+      out = { type: "searchResults", time, text, results: results.map(resultJson), more };
+      break;
+    }
+    case "readMarker": {
+      const { room, id, read } = event;
+      out = room !== undefined
+        ? { type: "readMarker", time, room, id, read: new Date(read).toISOString() }
+        : { type: "readMarker", time, with: event.with, id, read: new Date(read).toISOString() };
+      break;
+    }
     default:
       // Every other event is its fields as they are (an absent `reason` is left out).
       out = { ...event, time };
@@ -68,6 +80,14 @@ function entryJson(
     time: new Date(time).toISOString(),
   };
   if (account !== undefined) out.account = account; // a guest's entry has none, as live
+  return out;
+}
+
+/** One search result: an entry, with the room (or the other person, `with`) it is in. */
+function resultJson(result: SearchResult): Record<string, unknown> {
+  const out = entryJson(result);
+  if (result.room !== undefined) out.room = result.room;
+  else out.with = result.with;
   return out;
 }
 

@@ -17,6 +17,8 @@ import { type Connection, Session } from "../core/session.ts";
 import { textFrame, type WsConnection } from "../transport/websocket.ts";
 import { jsonError, type JsonProblem, REF_MAX, ticketJson, toJson } from "./render.ts";
 import type { WebSessions } from "../core/web_sessions.ts";
+import { markerAt, markerTarget } from "../core/read_markers.ts";
+import { SEARCH_LIMIT_MAX } from "../core/hub.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // the WebSocket checked the UTF-8 of text frames
@@ -156,6 +158,13 @@ export class JsonSession extends Session {
     const bytes = frameOf(json);
     this.conn.deliver(bytes);
     if (event.type === "history") this.historySent(bytes.length);
+    // Logged in (or welcomed so): the account's markers follow, one event per conversation.
+    if (
+      (event.type === "welcome" && this.account !== null) ||
+      (event.type === "loggedIn" && this.name !== null)
+    ) {
+      this.hub.readMarkers.tellAll(this);
+    }
     if (event.type === "loggedOut" || event.type === "unregistered") this.#ticketed = null;
     if (
       event.type === "welcome" || event.type === "loggedIn" || event.type === "registered" ||
@@ -211,6 +220,10 @@ export class JsonSession extends Session {
           return this.#line(fields);
         case "password":
           return this.#password(fields);
+        case "markRead":
+          return this.#markRead(fields);
+        case "search":
+          return this.#search(fields);
         default:
           if (typeof type !== "string") return this.#refuse({ code: "badRequest", field: "type" });
           return this.#refuse({ code: "unknownType", got: type.slice(0, REF_MAX) });
@@ -278,6 +291,44 @@ export class JsonSession extends Session {
     const { maxLine } = this.hub.options;
     if (bytes.length > maxLine) return this.tell(failed({ code: "lineTooLong", max: maxLine }));
     this.hub.handleLine(this, bytes);
+  }
+
+  /** JSON clients keep read markers (the page's "new messages" line, unread counts). */
+  override get takesMarkers(): boolean {
+    return true;
+  }
+
+  /**
+   * `{"type":"markRead","room"|"with","id"}`: read up to `id` in that conversation; every
+   * connection of the account is told the marker kept (a guest's own connection only).
+   */
+  #markRead({ room, with: other, id }: Record<string, unknown>): void {
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    let target;
+    if (typeof room === "string" && other === undefined) target = markerTarget({ room });
+    else if (typeof other === "string" && room === undefined) {
+      target = markerTarget({ with: other });
+    } else return this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
+    if (typeof target === "string") {
+      return this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
+    }
+    const marker = typeof id === "string" ? markerAt(target, { id }) : null;
+    if (marker === null) return this.#refuse({ code: "badRequest", field: "id" });
+    this.hub.readMarkers.mark(this, marker);
+  }
+
+  /** `{"type":"search","text","limit"?}`: see `Hub.search`. */
+  #search({ text, limit }: Record<string, unknown>): void {
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    if (typeof text !== "string" || text.trim() === "") {
+      return this.#refuse({ code: "badRequest", field: "text" });
+    }
+    if (
+      limit !== undefined &&
+      (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 ||
+        limit > SEARCH_LIMIT_MAX)
+    ) return this.#refuse({ code: "badRequest", field: "limit" });
+    this.hub.search(this, cleanText(text), limit);
   }
 
   #refuse(problem: JsonProblem): void {

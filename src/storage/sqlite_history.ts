@@ -19,6 +19,7 @@ import { HistoryFileError, openChatDatabase } from "./database.ts";
 import type { ServerLog } from "../ops/log.ts";
 import {
   type EntriesAfter,
+  type Found,
   type HistoryEntry,
   type HistoryMessage,
   type HistoryStore,
@@ -48,6 +49,7 @@ export class SqliteHistory implements HistoryStore {
   readonly #forgetTopics: StatementSync;
   readonly #trim: StatementSync;
   readonly #forgetRoom: StatementSync;
+  readonly #search: StatementSync;
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,6 +92,12 @@ export class SqliteHistory implements HistoryStore {
         "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
     this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
+    // Newest first in the index's own order (its rowid is the line's): no sort, LIMIT stops it.
+    this.#search = db.prepare(
+      'SELECT m.eid AS id, m.room AS room, m.kind AS kind, m.sender AS "from", m.text AS text, ' +
+        "m.time AS time, m.account AS account FROM messages_fts f JOIN messages m ON m.id = f.rowid " +
+        "WHERE messages_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?",
+    );
     const active = db.prepare(
       "SELECT room, max(eid) AS last FROM messages GROUP BY room ORDER BY last",
     ).all();
@@ -190,6 +198,32 @@ export class SqliteHistory implements HistoryStore {
     return this.#memory.size();
   }
 
+  /**
+   * The full-text index's newest `limit` lines of `rooms` with every word of `text` (at
+   * the start of a word, case and accents folded); lines not yet written are written first.
+   */
+  search(rooms: readonly string[], text: string, limit: number): Found {
+    const query = ftsQuery(rooms, text);
+    if (query === null || limit <= 0) return { entries: [], more: false };
+    this.#write();
+    const wanted = new Set(rooms);
+    try {
+      const rows = this.#search.all(query, limit + 1) as unknown as (Row & { room: string })[];
+      const entries = [];
+      for (const { room, ...row } of rows) {
+        if (!wanted.has(room)) continue; // a room whose name has the same words
+        if (row.account === null) delete row.account;
+        entries.push({ room, entry: row as HistoryEntry });
+      }
+      const more = entries.length > limit;
+      if (more) entries.length = limit;
+      return { entries, more };
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `search: ${(error as Error).message}` });
+      return { entries: [], more: false };
+    }
+  }
+
   close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     this.#write();
@@ -269,4 +303,25 @@ export class SqliteHistory implements HistoryStore {
       }
     }
   }
+}
+
+/** A word or room name as an FTS5 string (its quotes doubled). */
+function quoted(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+/** Letters or digits: what the index's tokenizer keeps of a word. */
+const WORDY = /[\p{L}\p{N}]/u;
+
+/**
+ * The FTS5 query for the words of `text` (each the start of a word) in the rooms `rooms`,
+ * or `null` if `text` has no word the index knows (only punctuation).
+ */
+export function ftsQuery(rooms: readonly string[], text: string, max = 8): string | null {
+  const words = text.trim().split(/\s+/u).filter((word) => WORDY.test(word)).slice(0, max);
+  const named = rooms.filter((room) => WORDY.test(room));
+  if (words.length === 0 || named.length === 0) return null;
+  const where = named.map((room) => `room : ${quoted(room)}`).join(" OR ");
+  const what = words.map((word) => `text : ${quoted(word)} *`).join(" AND ");
+  return `(${where}) AND ${what}`;
 }

@@ -143,6 +143,18 @@ export function historyLine(message: Pick<ChatMessage, "kind" | "from" | "text" 
   return `[${time}] ${renderMessage({ ...message, room: "" })}`;
 }
 
+/**
+ * A line a search found: as a history line, after the room it was said in (`(dev)`) or
+ * the private conversation (`(with bob)`).
+ */
+export function searchLine(
+  found: Pick<ChatMessage, "kind" | "from" | "text" | "time"> & { room?: string; with?: string },
+): string {
+  const time = new Date(found.time).toISOString().slice(0, 19) + "Z";
+  const where = found.room !== undefined ? found.room : `with ${found.with}`;
+  return `[${time}] (${where}) ${renderMessage({ ...found, room: "" })}`;
+}
+
 /** The time and the line of a replayed history line, or `null` for any other line. */
 export function parseHistoryLine(line: string): { time: Date; line: string } | null {
   const match = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] (.*)$/.exec(line);
@@ -229,6 +241,18 @@ export const say = {
   /** History not sent: this session was sent its share of late (see `HISTORY_RATE`). */
   historyTooFast: (seconds: number) =>
     error(`too much history sent to you lately; /history works again in ${seconds} s`),
+  /** The first line of `/search`'s answer. */
+  searchHeader: (text: string, count: number) =>
+    notice(
+      `search for "${text}": ${count === 0 ? "nothing found" : `${lines(count)}, newest first`}`,
+    ),
+  /** The last line of `/search`'s answer (`more`: it was cut). */
+  searchEnd: (more: boolean) =>
+    notice(more ? "end of search (there is more: add words to narrow it)" : "end of search"),
+  /** A search's text is too long. */
+  searchTooLong: (max: number) => error(`a search is at most ${max} characters`),
+  /** A read marker (told to clients that keep them; never to nc). */
+  readMarker: (where: string, id: string) => notice(`read up to ${id} in ${where}`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),

@@ -17,6 +17,7 @@ import {
   notice,
   renderMessage,
   say,
+  searchLine,
   WELCOME,
 } from "./protocol.ts";
 
@@ -103,6 +104,14 @@ export function renderText(event: Event): string {
     }
     case "noEarlier":
       return say.noEarlier(event.room);
+    case "searchResults": {
+      const lines = [say.searchHeader(event.text, event.results.length)];
+      for (const result of event.results) lines.push(searchLine(result));
+      lines.push(say.searchEnd(event.more));
+      return lines.join("\n");
+    }
+    case "readMarker":
+      return say.readMarker(event.room ?? `with ${event.with}`, event.id);
     case "help": {
       const lines = [say.helpHeader];
       for (const { usage, summary } of event.commands) lines.push(say.helpEntry(usage, summary));
@@ -210,6 +219,8 @@ export function problemText(problem: Problem): string {
       return say.notInRoom(problem.name, problem.room);
     case "roomHeld":
       return say.roomHeld(problem.room, problem.founder);
+    case "searchTooLong":
+      return say.searchTooLong(problem.max);
     case "internal":
       return say.internalError;
   }
