@@ -98,6 +98,10 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   "ALTER TABLE messages ADD COLUMN account TEXT;",
   // 6: founded rooms' rules (roles, modes, bans) as JSON (src/core/moderation.ts).
   `CREATE TABLE IF NOT EXISTS room_rules (key TEXT PRIMARY KEY, rules TEXT NOT NULL);`,
+  // 7 (10 after merge): read markers, how far each account has read each conversation.
+  migrateReadMarkers,
+  // 8 (11 after merge): the full-text index of kept lines, for /search.
+  migrateSearchIndex,
 ];
 
 /** The schema version this server writes. */
