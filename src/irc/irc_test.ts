@@ -644,7 +644,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
   ann.say("HELP", "HELP join", "HELP HELPOP");
   assertEquals(ircLines(ann), [
     ":irc.test 704 ann * :Commands (HELP <command> for one):",
-    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP INFO INVITE ISON JOIN KICK KILL LIST LUSERS MODE MONITOR MOTD " +
+    ":irc.test 705 ann * :AUTHENTICATE AWAY CAP HELP HISTSERV INFO INVITE ISON JOIN KICK KILL LIST LUSERS MARKREAD MODE MONITOR MOTD " +
     "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REGISTER TAGMSG TIME TOPIC USERHOST " +
     "VERSION WALLOPS WHO WHOIS",
     ":irc.test 706 ann * :End of /HELP",

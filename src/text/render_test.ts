@@ -206,6 +206,30 @@ const EXPECTED: [Event, string][] = [
     { type: "modes", time, room: "dev", modes: "+nt", founder: "ann", ops: ["cy"], voices: [] },
     "-- Modes of dev: +nt; held by ann; operators: cy",
   ],
+  [
+    {
+      type: "searchResults",
+      time,
+      text: "deploy",
+      results: [
+        { id: "a", kind: "action", from: "ann", text: "deploys", time, room: "dev" },
+        { id: "b", kind: "message", from: "bob", text: "deploy now?", time, with: "bob" },
+      ],
+      more: true,
+    },
+    '-- search for "deploy": 2 lines, newest first\n' +
+    "[2026-01-02T03:04:05Z] (dev) * ann deploys\n" +
+    "[2026-01-02T03:04:05Z] (with bob) bob: deploy now?\n" +
+    "-- end of search (there is more: add words to narrow it)",
+  ],
+  [
+    { type: "searchResults", time, text: "x y", results: [], more: false },
+    '-- search for "x y": nothing found\n-- end of search',
+  ],
+  [
+    { type: "readMarker", time, room: "dev", id: "0000000000000000000", read: time },
+    "-- read up to 0000000000000000000 in dev",
+  ],
 ];
 
 /** Every error code, with its line in today's wording. */
@@ -295,6 +319,7 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     { code: "roomHeld", room: "dev", founder: "ann" },
     "!! dev is held by ann already",
   ],
+  searchTooLong: [{ code: "searchTooLong", max: 200 }, "!! a search is at most 200 characters"],
   internal: [{ code: "internal" }, say.internalError],
 };
 
@@ -304,7 +329,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 33, "every event type but errors");
+  assertEquals(kinds.size, 35, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 
