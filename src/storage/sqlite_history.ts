@@ -31,6 +31,9 @@ const WRITE_DELAY = 5;
 /** Milliseconds between two prunings. */
 const PRUNE_EVERY = 10_000;
 
+/** The most rows one search reads from the index (rooms with like names left out). */
+const SEARCH_ROWS_MAX = 10_000;
+
 /** Sorts after every event id (ids are `0-9a-z`). */
 const AFTER_EVERY_ID = "~";
 
@@ -208,16 +211,22 @@ export class SqliteHistory implements HistoryStore {
     this.#write();
     const wanted = new Set(rooms);
     try {
-      const rows = this.#search.all(query, limit + 1) as unknown as (Row & { room: string })[];
-      const entries = [];
-      for (const { room, ...row } of rows) {
-        if (!wanted.has(room)) continue; // a room whose name has the same words
-        if (row.account === null) delete row.account;
-        entries.push({ room, entry: row as HistoryEntry });
+      // A room whose name has the same words (`dev-ops` for `dev`) matches in the index and
+      // is left out here: asked again for more rows while that leaves too few (bounded).
+      for (let asked = limit + 1;; asked *= 4) {
+        const rows = this.#search.all(query, asked) as unknown as (Row & { room: string })[];
+        const entries = [];
+        for (const { room, ...row } of rows) {
+          if (!wanted.has(room)) continue;
+          if (row.account === null) delete row.account;
+          entries.push({ room, entry: row as HistoryEntry });
+        }
+        const more = entries.length > limit;
+        if (more || rows.length < asked || asked >= SEARCH_ROWS_MAX) {
+          if (more) entries.length = limit;
+          return { entries, more: more || rows.length === asked };
+        }
       }
-      const more = entries.length > limit;
-      if (more) entries.length = limit;
-      return { entries, more };
     } catch (error) {
       this.log.event({ event: "internal-error", text: `search: ${(error as Error).message}` });
       return { entries: [], more: false };
