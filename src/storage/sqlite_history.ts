@@ -203,7 +203,8 @@ export class SqliteHistory implements HistoryStore {
 
   /**
    * The full-text index's newest `limit` lines of `rooms` with every word of `text` (at
-   * the start of a word, case and accents folded); lines not yet written are written first.
+   * the start of a word if it has three characters or more, else the whole word; case and
+   * accents folded); lines not yet written are written first.
    */
   search(rooms: readonly string[], text: string, limit: number): Found {
     const query = ftsQuery(rooms, text);
@@ -319,6 +320,9 @@ function quoted(text: string): string {
   return `"${text.replaceAll('"', '""')}"`;
 }
 
+/** The shortest word a search matches as the start of longer words. */
+const PREFIX_MIN = 3;
+
 /** Letters or digits: what the index's tokenizer keeps of a word. */
 const WORDY = /[\p{L}\p{N}]/u;
 
@@ -331,6 +335,10 @@ export function ftsQuery(rooms: readonly string[], text: string, max = 8): strin
   const named = rooms.filter((room) => WORDY.test(room));
   if (words.length === 0 || named.length === 0) return null;
   const where = named.map((room) => `room : ${quoted(room)}`).join(" OR ");
-  const what = words.map((word) => `text : ${quoted(word)} *`).join(" AND ");
+  // A word of three or more characters matches words it starts; a shorter one only itself
+  // (a one-letter prefix would merge the lists of thousands of words: slow, and no help).
+  const what = words.map((word) =>
+    [...word].length >= PREFIX_MIN ? `text : ${quoted(word)} *` : `text : ${quoted(word)}`
+  ).join(" AND ");
   return `(${where}) AND ${what}`;
 }
