@@ -188,7 +188,7 @@ try {
   })();
   const encoder = new TextEncoder();
   const clients = 20;
-  const perClient = 30; // within the history budget of one client (256 KiB, 4 KiB a search)
+  const perClient = 20; // within the history budget of one client (256 KiB; about 9 KiB a search)
   /** A client in dev that makes `perClient` searches, each timed into `samples`. */
   const client = async (c: number, samples: number[]) => {
     let conn: Deno.TcpConn | undefined;
