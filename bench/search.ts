@@ -115,8 +115,10 @@ try {
   db.close();
   const size = Deno.statSync(path).size / (1 << 20);
   console.log(
-    `inserted ${LINES} lines in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
-      `(file ${size.toFixed(0)} MiB)`,
+    reuse
+      ? `reused ${path} (file ${size.toFixed(0)} MiB)`
+      : `inserted ${LINES} lines in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+        `(file ${size.toFixed(0)} MiB)`,
   );
 
   // 2. Through the store, as the hub calls it: 50 results asked, a user in one room.
