@@ -317,10 +317,16 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       : new MemorySessionStore(),
     { lifetime: settings.webSessionLifetime },
   );
-  // Read markers live beside the accounts too (in memory without --db; see docs/protocol.md).
+  // Read markers live beside the accounts too (in memory without either; see docs/protocol.md).
+  let redisMarkers: import("./src/storage/redis_markers.ts").RedisMarkerStore | null = null;
   if (history) {
     const { SqliteMarkerStore } = await import("./src/storage/sqlite_markers.ts");
     hub.readMarkers.store = new SqliteMarkerStore(history.database);
+  } else if (bus) {
+    const { RedisMarkerStore } = await import("./src/storage/redis_markers.ts");
+    hub.readMarkers.store = redisMarkers = new RedisMarkerStore(bus, (error) => {
+      log.event({ event: "internal-error", text: `read markers: ${error.message}` });
+    });
   }
   if (hub.cluster !== null) {
     const cluster = hub.cluster;
@@ -328,6 +334,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   }
   try {
     await hub.accounts.load();
+    await redisMarkers?.load();
     // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");
