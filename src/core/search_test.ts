@@ -10,7 +10,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { MemoryHistory, SEARCH_SCAN_MAX } from "./history.ts";
 import { IdMaker } from "./ids.ts";
-import { MemoryHub, test, TEST_HUB_OPTIONS } from "../../tests/test_util.ts";
+import { eventually, MemoryHub, test, TEST_HUB_OPTIONS } from "../../tests/test_util.ts";
 import { say } from "../text/protocol.ts";
 import { JsonClient } from "../json/json_test_util.ts";
 import { SqliteHistory } from "../storage/sqlite_history.ts";
@@ -216,6 +216,39 @@ test("search: through a hub on the --db file", async () => {
     assert(lines[1].endsWith("(dev) ann: second light"), lines[1]);
     hub.shutdown();
     await history.close();
+  } finally {
+    log.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+test("search: --db pruning and forgetting go a batch at a time, and what is being deleted is never read", async () => {
+  const dir = Deno.makeTempDirSync();
+  const log = new ServerLog(() => {});
+  try {
+    const path = `${dir}/chat.db`;
+    const history = new SqliteHistory(path, 5, 2, 600, log);
+    for (let i = 0; i < 12_000; i++) history.add("a", line("ann", `old ${i}`, T + i));
+    history.prune();
+    const count = (room: string) => {
+      const db = history.database;
+      return (db.prepare("SELECT count(*) AS n FROM messages WHERE room = ?").get(room) as {
+        n: number;
+      }).n;
+    };
+    assert(count("a") > 600, "a few batches at once, the rest later");
+    await eventually(() => count("a") === 600);
+    // Three rooms for two: `a` is forgotten; spoken in again at once, its old lines are gone.
+    history.add("b", line("bob", "in b", T + 50_000));
+    history.add("c", line("cy", "in c", T + 50_001));
+    history.add("a", line("ann", "new in a", T + 50_002));
+    assertEquals(history.before("a", 100).map((e) => e.text), ["new in a"]);
+    assertEquals(history.search(["a"], "old", 10), { entries: [], more: false });
+    await history.close();
+    const db = openChatDatabase(path);
+    const rows = db.prepare("SELECT text FROM messages WHERE room = 'a'").all();
+    db.close();
+    assertEquals(rows.map((r) => r.text), ["new in a"]);
   } finally {
     log.close();
     Deno.removeSync(dir, { recursive: true });

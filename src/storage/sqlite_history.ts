@@ -28,6 +28,9 @@ import {
 
 /** Milliseconds new entries may wait before they are written. */
 const WRITE_DELAY = 5;
+/** Lines deleted in one statement, and the most milliseconds of deleting at once. */
+const TRIM_BATCH = 500;
+const TRIM_SLICE = 5;
 /** Milliseconds between two prunings. */
 const PRUNE_EVERY = 10_000;
 
@@ -50,8 +53,17 @@ export class SqliteHistory implements HistoryStore {
   readonly #page: StatementSync;
   readonly #setTopic: StatementSync;
   readonly #forgetTopics: StatementSync;
-  readonly #trim: StatementSync;
-  readonly #forgetRoom: StatementSync;
+  readonly #cut: StatementSync;
+  readonly #trimById: StatementSync;
+  readonly #trimByEid: StatementSync;
+  /** Deletions under way, a batch at a time: a room's lines up to a row id (`keep`) or an event id (forgotten). */
+  #trims: { room: string; cut: number | string }[] = [];
+  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Rooms forgotten whose lines are still being deleted, and the newest id to delete:
+   * reads of the file leave those out, as if they were gone already.
+   */
+  readonly #floors = new Map<string, string>();
   readonly #search: StatementSync;
   readonly #topics = new Map<string, string>();
   #pending: [string, HistoryEntry][] = [];
@@ -83,18 +95,24 @@ export class SqliteHistory implements HistoryStore {
     );
     this.#page = db.prepare(
       'SELECT eid AS id, kind, sender AS "from", text, time, account FROM messages ' +
-        "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
+        "WHERE room = ? AND eid < ? AND eid > ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
     this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
     this.#forgetTopics = db.prepare(
       "DELETE FROM rooms WHERE rowid IN (SELECT rowid FROM rooms ORDER BY rowid LIMIT ?)",
     );
-    this.#trim = db.prepare(
-      "DELETE FROM messages WHERE room = ? AND id <= " +
-        "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    // Deletions go a batch at a time (each line's index entry goes with it: see `#trimSome`).
+    this.#cut = db.prepare(
+      "SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
     );
-    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
+    this.#trimById = db.prepare(
+      "DELETE FROM messages WHERE id IN " +
+        "(SELECT id FROM messages WHERE room = ? AND id <= ? ORDER BY id LIMIT ?)",
+    );
+    this.#trimByEid = db.prepare(
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room = ? AND eid <= ? LIMIT ?)",
+    );
     // Newest first in the index's own order (its rowid is the line's): no sort, LIMIT stops it.
     this.#search = db.prepare(
       'SELECT m.eid AS id, m.room AS room, m.kind AS kind, m.sender AS "from", m.text AS text, ' +
@@ -219,6 +237,7 @@ export class SqliteHistory implements HistoryStore {
         const entries = [];
         for (const { room, ...row } of rows) {
           if (!wanted.has(room)) continue;
+          if (row.id <= (this.#floors.get(room) ?? "")) continue; // forgotten, being deleted
           if (row.account === null) delete row.account;
           entries.push({ room, entry: row as HistoryEntry });
         }
@@ -237,6 +256,7 @@ export class SqliteHistory implements HistoryStore {
   close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     this.#write();
+    this.#trimSome(true); // what is forgotten stays forgotten after a restart
     this.#db.close();
     return Promise.resolve();
   }
@@ -251,7 +271,8 @@ export class SqliteHistory implements HistoryStore {
   #rows(room: string, before: string, limit: number): HistoryEntry[] {
     if (limit <= 0) return [];
     try {
-      const rows = this.#page.all(room, before, limit) as unknown as Row[];
+      const floor = this.#floors.get(room) ?? "";
+      const rows = this.#page.all(room, before, floor, limit) as unknown as Row[];
       // A guest's line has no account: left out, as in memory (never `null`).
       for (const row of rows) if (row.account === null) delete row.account;
       return (rows as HistoryEntry[]).reverse();
@@ -276,9 +297,13 @@ export class SqliteHistory implements HistoryStore {
         this.#insert.run(id, room, kind, from, text, time, account ?? null);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
-      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
-      for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
       this.#db.exec("COMMIT");
+      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
+      for (const [room, last] of forgotten) {
+        if (last > (this.#floors.get(room) ?? "")) this.#floors.set(room, last);
+        this.#trims.push({ room, cut: last });
+      }
+      if (forgotten.length > 0) this.#trimSome();
     } catch (error) {
       try {
         this.#db.exec("ROLLBACK");
@@ -307,10 +332,40 @@ export class SqliteHistory implements HistoryStore {
       if (written < slack) continue;
       this.#unpruned.delete(room);
       try {
-        this.#trim.run(room, room, this.keep);
+        const cut = this.#cut.get(room, this.keep)?.id as number | undefined;
+        if (cut !== undefined) this.#trims.push({ room, cut });
       } catch (error) {
         this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       }
+    }
+    this.#trimSome();
+  }
+
+  /**
+   * Deletes a batch of lines at a time, for at most {@linkcode TRIM_SLICE} ms, then lets
+   * the relay run before the next (a line's deletion also deletes its index entry:
+   * 10,000 at once held the thread 170 ms); with `all`, everything (at close).
+   */
+  #trimSome(all = false): void {
+    clearTimeout(this.#trimTimer);
+    this.#trimTimer = undefined;
+    const start = performance.now();
+    while (this.#trims.length > 0 && (all || performance.now() - start < TRIM_SLICE)) {
+      const { room, cut } = this.#trims[0];
+      let done = true;
+      try {
+        const statement = typeof cut === "number" ? this.#trimById : this.#trimByEid;
+        done = Number(statement.run(room, cut, TRIM_BATCH).changes) < TRIM_BATCH;
+      } catch (error) {
+        this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      }
+      if (!done) continue;
+      this.#trims.shift();
+      if (typeof cut === "string" && this.#floors.get(room) === cut) this.#floors.delete(room);
+    }
+    if (this.#trims.length > 0) {
+      this.#trimTimer = setTimeout(() => this.#trimSome(), 0);
+      Deno.unrefTimer(this.#trimTimer as unknown as number);
     }
   }
 }
