@@ -324,6 +324,21 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       : new MemorySessionStore(),
     { lifetime: settings.webSessionLifetime },
   );
+  // Read markers live beside the accounts too (in memory without either; see docs/protocol.md).
+  let redisMarkers: import("./src/storage/redis_markers.ts").RedisMarkerStore | null = null;
+  if (history) {
+    const { SqliteMarkerStore } = await import("./src/storage/sqlite_markers.ts");
+    hub.readMarkers.store = new SqliteMarkerStore(history.database);
+  } else if (bus) {
+    const { RedisMarkerStore } = await import("./src/storage/redis_markers.ts");
+    hub.readMarkers.store = redisMarkers = new RedisMarkerStore(bus, (error) => {
+      log.event({ event: "internal-error", text: `read markers: ${error.message}` });
+    });
+  }
+  if (hub.cluster !== null) {
+    const cluster = hub.cluster;
+    hub.readMarkers.publish = (a, m) => cluster.publish({ t: "mark", a, m });
+  }
   try {
     await hub.accounts.load();
     // Webhooks: in the --db file (below), or in Redis for a cluster, or in memory.
@@ -331,6 +346,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
       const { RedisWebhookStore } = await import("./src/storage/redis_webhooks.ts");
       hub.webhooks = new Webhooks(await RedisWebhookStore.load(bus));
     }
+    await redisMarkers?.load();
     // Founded rooms' roles, modes and bans live in the --db file too (in memory otherwise).
     if (history) {
       const { SqliteRulesStore } = await import("./src/storage/sqlite_rooms.ts");

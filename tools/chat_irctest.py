@@ -78,6 +78,7 @@ class ChatController(BaseServerController):
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.MULTI_PREFIX,
+            Capabilities.READ_MARKER,
             Capabilities.SERVER_TIME,
         }
     )

@@ -15,11 +15,10 @@ fi
 # The services tests (SASL, account registration, account-tag, extended-join, WHOX %a…)
 # are included: NickServ is part of the server (see registerUser in chat_irctest.py).
 markers='not implementation-specific and not deprecated'
-# read_marker belongs to the conversations issue. The others need a user in
+# These need a user in
 # two channels at once, which the hub does not do (005 says CHANLIMIT=#:1; irctest does not
 # read it): see docs/irc.md, "irctest".
-deselected='read_marker
-  or testLimitMultipleChannels or (ChannelOperatorModeTestCase and not SenderPrivsNeeded)
+deselected='testLimitMultipleChannels or (ChannelOperatorModeTestCase and not SenderPrivsNeeded)
   or testJoinKeys or testJoinManySingleKey or testWhoMultiChan or testWhoisNumerics'
 # draft/chathistory: private conversations are kept between accounts only (a guest's name is no
 # identity; docs/protocol.md), where testChathistoryDMs expects one with a guest too (its account

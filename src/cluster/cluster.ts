@@ -235,6 +235,8 @@ export class Cluster implements ClusterLink {
         return hub.remoteUnhook(envelope.id);
       case "held":
         return hub.remoteHeldTaken(envelope.k);
+      case "mark":
+        return hub.remoteMarker(envelope.a, envelope.m);
       case "drop":
       case "room":
         return;

@@ -115,6 +115,14 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: "/search",
+    usage: "/search TEXT",
+    summary:
+      "the newest lines of your room (and your private conversations) with every word of TEXT",
+    needsArgument: true,
+    run: (hub, session, rest) => hub.search(session, rest),
+  },
+  {
     name: "/nick",
     usage: "/nick NEW",
     summary: "change your name",

@@ -95,7 +95,9 @@ export type Problem =
   | { readonly code: "tooManyHooks"; readonly max: number }
   | { readonly code: "noSuchHook"; readonly id: string }
   /** `name` (an account not connected) has too many messages waiting for it already. */
-  | { readonly code: "heldFull"; readonly name: string };
+  | { readonly code: "heldFull"; readonly name: string }
+  /** A search's text is over `max` characters. */
+  | { readonly code: "searchTooLong"; readonly max: number };
 
 /** The stable code of a {@linkcode Problem}. */
 export type ErrorCode = Problem["code"];
@@ -373,8 +375,36 @@ export type Reply =
       }[];
     }
     | { readonly type: "bye" }
+    /** How far this account has read a conversation (see `read_markers.ts`): up to `id`, sent at `read`. */
+    | ReadMarkerBody
+    /** The answer to a search: newest first; `more`: further results were left out. */
+    | {
+      readonly type: "searchResults";
+      readonly text: string;
+      readonly results: readonly SearchResult[];
+      readonly more: boolean;
+    }
     | { readonly type: "shutdown"; readonly reason: string }
   );
+
+/** A read marker's conversation (a room's name, or a person's), the last id read and its time. */
+export type ReadMarkerBody =
+  & { readonly type: "readMarker"; readonly id: string; readonly read: number }
+  & ({ readonly room: string; readonly with?: undefined } | {
+    readonly with: string;
+    readonly room?: undefined;
+  });
+
+/** A read marker told to a client. */
+export type ReadMarkerEvent = ReadMarkerBody & Timed;
+
+/** One message a search found: a kept entry, and the room (or private conversation) it is in. */
+export type SearchResult =
+  & HistoryEntry
+  & ({ readonly room: string; readonly with?: undefined } | {
+    readonly with: string;
+    readonly room?: undefined;
+  });
 
 /** Everything the hub tells a session. */
 export type Event =

@@ -37,6 +37,25 @@ export interface EntriesAfter {
   readonly gap: boolean;
 }
 
+/** What a search found: entries with the key of the room each is in, newest first. */
+export interface Found {
+  readonly entries: { readonly room: string; readonly entry: HistoryEntry }[];
+  /** More entries matched than were given back (or the scan stopped before the end). */
+  readonly more: boolean;
+}
+
+/** The most lines one search in memory looks at: a search costs at most that, whatever is kept. */
+export const SEARCH_SCAN_MAX = 100_000;
+
+/**
+ * The words of a search, each a case-insensitive pattern (its characters as they are):
+ * at most `max` words, the rest left out.
+ */
+export function searchPatterns(text: string, max = 8): RegExp[] {
+  const words = text.trim().split(/\s+/u).filter((word) => word !== "").slice(0, max);
+  return words.map((word) => new RegExp(word.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"), "iu"));
+}
+
 /** Where rooms keep their recent past. Adding never waits on anything. */
 export interface HistoryStore {
   /** Keeps a message said in the room whose key is `room`. */
@@ -60,6 +79,12 @@ export interface HistoryStore {
   close(): Promise<void>;
   /** Rooms with history in memory, and the lines they hold there (for `/metrics`). */
   size?(): { rooms: number; lines: number };
+  /**
+   * Up to `limit` entries of the rooms whose keys are `rooms` that have every word of
+   * `text`, newest first (see {@linkcode MemoryHistory.search}: a bounded scan; the
+   * `--db` file: its full-text index).
+   */
+  search(rooms: readonly string[], text: string, limit: number): Found;
 }
 
 /**
@@ -130,6 +155,40 @@ export class MemoryHistory implements HistoryStore {
     entries.splice(at, 1);
     this.#lines--;
     return true;
+  }
+
+  /**
+   * Scans the rooms' lines newest first for those that have every word of `text` (case
+   * folded, anywhere in the line), stopping at `limit` found or after
+   * {@linkcode SEARCH_SCAN_MAX} lines looked at, all rooms together.
+   */
+  search(rooms: readonly string[], text: string, limit: number): Found {
+    const patterns = searchPatterns(text);
+    const found: { room: string; entry: HistoryEntry }[] = [];
+    if (patterns.length === 0 || limit <= 0) return { entries: found, more: false };
+    let budget = SEARCH_SCAN_MAX;
+    let more = false;
+    for (const room of new Set(rooms)) {
+      const entries = this.#rooms.get(room);
+      if (entries === undefined) continue;
+      const first = Math.max(0, entries.length - this.perRoom);
+      // Each room's newest `limit + 1` matches at most; merged by id below.
+      let inRoom = 0;
+      let i = entries.length - 1;
+      for (; i >= first && budget > 0; i--, budget--) {
+        const entry = entries[i];
+        if (!patterns.every((pattern) => pattern.test(entry.text))) continue;
+        if (++inRoom > limit) break;
+        found.push({ room, entry });
+      }
+      if (inRoom > limit || (budget === 0 && i >= first)) more = true;
+    }
+    found.sort((a, b) => a.entry.id < b.entry.id ? 1 : a.entry.id > b.entry.id ? -1 : 0);
+    if (found.length > limit) {
+      found.length = limit;
+      more = true;
+    }
+    return { entries: found, more };
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */

@@ -23,10 +23,16 @@ import {
   roomKey,
   roomName,
 } from "./protocol.ts";
-import { type DeletedEvent, type Event, failed, type Problem } from "./events.ts";
+import {
+  type DeletedEvent,
+  type Event,
+  failed,
+  type Problem,
+  type SearchResult,
+} from "./events.ts";
+import { type Marker, ReadMarkers } from "./read_markers.ts";
 import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
-import { type HistoryMessage, type HistoryStore, MemoryHistory } from "./history.ts";
 import {
   CONVERSATIONS_LISTED,
   HELD_MAX,
@@ -36,6 +42,13 @@ import {
   type PrivateEntry,
   type PrivateStore,
 } from "./private.ts";
+import {
+  type Found,
+  type HistoryEntry,
+  type HistoryMessage,
+  type HistoryStore,
+  MemoryHistory,
+} from "./history.ts";
 import type { Admission } from "./admission.ts";
 import { type Webhook, Webhooks } from "./webhooks.ts";
 import { hostOf, type ServerLog } from "../ops/log.ts";
@@ -181,6 +194,13 @@ export class Hub implements ClusterHub {
   webhookBase = "";
   /** Private conversations between accounts (in memory unless the server gives a store). */
   privates: PrivateStore;
+  /** Accounts' read markers (in memory unless the server gives a store; see `read_markers.ts`). */
+  readonly readMarkers = new ReadMarkers();
+  /**
+   * Private conversations' search, where they are kept: an account's own conversations
+   * only (`with`: the other person). `null`: only rooms are searched.
+   */
+  privateSearch: PrivateSearch | null = null;
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
   #kicked: Session | null = null;
   /** Rooms that exist now by the address that made them. */
@@ -1019,6 +1039,7 @@ export class Hub implements ClusterHub {
    * (their rules forgotten once empty), and it is no room's operator or voiced member.
    */
   forgetAccount(key: string): void {
+    this.readMarkers.store.forget(key);
     for (const [roomKey, rules] of this.roomRules) {
       const founded = rules.founder === key;
       if (!founded && !rules.ops.has(key) && !rules.voices.has(key)) continue;
@@ -1052,6 +1073,56 @@ export class Hub implements ClusterHub {
     } catch (error) {
       this.internalError(null, error);
     }
+  }
+
+  /**
+   * Searches what `session` may read for `text`: the room its member is in now, and its
+   * account's own private conversations (if they are kept), newest first, at most `limit`
+   * (1..{@linkcode SEARCH_LIMIT_MAX}); rated as history is, each search costing
+   * {@linkcode SEARCH_COST} bytes besides what it sends.
+   */
+  search(session: Session, text: string, limit: number = SEARCH_LIMIT_DEFAULT): void {
+    text = text.trim();
+    if ([...text].length > SEARCH_TEXT_MAX) {
+      return this.refuse(session, { code: "searchTooLong", max: SEARCH_TEXT_MAX });
+    }
+    const wait = session.historyWait();
+    if (wait > 0) return session.tell(historyTooFast(wait));
+    limit = Math.max(1, Math.min(SEARCH_LIMIT_MAX, Math.floor(limit) || SEARCH_LIMIT_DEFAULT));
+    const room = session.member.room;
+    // Never a room the member is not in, secret or not: only the one it is in now.
+    const rooms = room === null ? [] : [room.key];
+    const found: Found = rooms.length > 0
+      ? this.history.search(rooms, text, limit)
+      : { entries: [], more: false };
+    const results: SearchResult[] = found.entries.map(({ entry }) => ({
+      ...entry,
+      room: room!.name,
+    }));
+    let more = found.more;
+    const account = session.member.account;
+    if (account !== null && this.privateSearch !== null) {
+      const own = this.privateSearch.search(account, text, limit);
+      for (const { with: other, entry } of own.entries) results.push({ ...entry, with: other });
+      results.sort((a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+      more ||= own.more || results.length > limit;
+      if (results.length > limit) results.length = limit;
+    }
+    let bytes = SEARCH_COST;
+    for (const { from, text } of results) bytes += from.length + text.length * 3 + 64;
+    session.historySent(bytes);
+    session.tell({ type: "searchResults", time: Date.now(), text, results, more });
+  }
+
+  /**
+   * Another server of the cluster moved `marker` of `account` forward: kept here too (a
+   * store shared through Redis has it already), and told to the account's connections here.
+   */
+  remoteMarker(account: string, marker: Marker): void {
+    const kept = this.readMarkers.store.set(account, marker);
+    if (kept.id !== marker.id) return;
+    const member = this.members.get(account);
+    if (member !== undefined) this.readMarkers.tellAccount(member.connections(), account, kept);
   }
 
   /** Sets the topic of `session`'s room and tells everyone in it. */
@@ -1642,6 +1713,23 @@ function moderationEvent(room: string, notice: RemoteNotice): Event {
     ...(reason !== undefined && { reason }),
   };
 }
+
+/** A search over an account's own private conversations (see {@linkcode Hub.privateSearch}). */
+export interface PrivateSearch {
+  /** Up to `limit` entries of `account`'s private conversations with every word of `text`, newest first. */
+  search(account: string, text: string, limit: number): {
+    entries: { with: string; entry: HistoryEntry }[];
+    more: boolean;
+  };
+}
+
+/** The longest search, in characters. */
+export const SEARCH_TEXT_MAX = 200;
+/** The most results one search gives, and how many without a limit asked. */
+export const SEARCH_LIMIT_MAX = 50;
+export const SEARCH_LIMIT_DEFAULT = 20;
+/** What a search costs of the history budget besides the bytes it sends (see `session.ts`). */
+const SEARCH_COST = 4096;
 
 /** The event of a chat message. */
 function chatEvent(message: ChatMessage): Event {

@@ -13,6 +13,7 @@ import type { ModerationAction } from "./events.ts";
 import type { RulesData } from "./moderation.ts";
 import type { Kline } from "./klines.ts";
 import type { Webhook } from "./webhooks.ts";
+import type { Marker } from "./read_markers.ts";
 
 /** What an instance publishes about its own members. */
 export type ClusterEvent =
@@ -64,7 +65,9 @@ export type ClusterEvent =
   | { t: "hook"; hook: Webhook }
   | { t: "unhook"; id: string }
   /** The private messages held for the account `k` were delivered (see `private.ts`). */
-  | { t: "held"; k: string };
+  | { t: "held"; k: string }
+  /** The account `a` (its key) moved a read marker forward (see `read_markers.ts`). */
+  | { t: "mark"; a: string; m: Marker };
 
 /** What another server's moderation did, for its notice (see `Hub.remoteRules`). */
 export interface RemoteNotice {
@@ -116,6 +119,8 @@ export interface ClusterHub {
   remoteKline(kline: Kline): void;
   /** The kline of `mask` (its key) was lifted elsewhere. */
   remoteUnkline(mask: string): void;
+  /** An account moved a read marker forward on another instance. */
+  remoteMarker(account: string, marker: Marker): void;
   /** Every local member, as events that (re)announce them. */
   localMembers(): { k: string; name: string; room: string }[];
   /** The topics of rooms with members here, by room key. */

@@ -126,6 +126,11 @@ export abstract class Session {
     return ids;
   }
 
+  /** Whether this client is told read markers (JSON; IRC with `draft/read-marker`). */
+  get takesMarkers(): boolean {
+    return false;
+  }
+
   #framer: Framer;
   // Flood control: a token bucket refilled `rate` times a second. While in debt the
   // session holds the line it was about to handle, and the transport stops reading.

@@ -33,6 +33,7 @@ import {
   ROOM_NAME_MAX,
   roomKey,
 } from "../core/protocol.ts";
+import { markerAt, markerTarget } from "../core/read_markers.ts";
 import {
   type ErrorEvent,
   type Event,
@@ -162,10 +163,12 @@ import {
   authenticate,
   chanServ,
   fromNickServ,
+  histServ,
   loggedIn,
   nickServ,
   register,
   type SaslExchange,
+  searchAnswer,
   verify,
   WORDS,
 } from "./services.ts";
@@ -222,6 +225,7 @@ export const CAPABILITIES: readonly string[] = [
   "draft/account-registration",
   "draft/message-redaction",
   "draft/chathistory",
+  "draft/read-marker",
   "echo-message",
   "extended-join",
   "labeled-response",
@@ -571,7 +575,10 @@ export class IrcFront {
       case "account": {
         // An IRC connection is told its own login or logout (a registered one: before
         // registration SASL answers itself); the member's channel once, for its lead.
-        if (irc !== null && irc.registered && !irc.closed) accountNumeric(irc);
+        if (irc !== null && irc.registered && !irc.closed) {
+          accountNumeric(irc);
+          this.hub.readMarkers.tellAll(irc); // logged in: its account's markers
+        }
         const connection = change.session;
         if (connection.lead !== null || connection.room === null) break;
         const line = ircLine(
@@ -734,6 +741,11 @@ export class IrcSession extends Session {
       (this.caps.has("account-tag") ? ACCOUNT_TAG : 0);
   }
 
+  /** `draft/read-marker` clients are told markers (MARKREAD). */
+  override get takesMarkers(): boolean {
+    return this.caps.has("draft/read-marker");
+  }
+
   /** `nick!user@host`. */
   get mask(): string {
     return `${this.name ?? this.nick ?? "*"}!${this.user || "~u"}@${this.host}`;
@@ -828,9 +840,19 @@ export class IrcSession extends Session {
       case "entered":
         if (this.room) {
           topic(this, this.room, false);
+          markReadOnJoin(this, this.room);
           names(this, this.room);
         }
         return;
+      case "searchResults":
+        return searchAnswer(this, event);
+      case "readMarker":
+        if (!this.takesMarkers) return;
+        return this.fromServer(
+          "MARKREAD",
+          event.room !== undefined ? channelOf(event.room) : event.with,
+          `timestamp=${new Date(event.read).toISOString()}`,
+        );
       case "history":
         return this.#replay(event.room, event.entries);
       case "moderation": // told to this member alone (its own invitation: 341)
@@ -1137,8 +1159,11 @@ export class IrcSession extends Session {
     if (this.room) {
       this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
       topic(this, this.room, false);
+      markReadOnJoin(this, this.room);
       names(this, this.room);
     }
+    // draft/read-marker: where the account left off, in every conversation (its channel's told above).
+    this.hub.readMarkers.tellAll(this, this.room === null ? undefined : "#" + this.room.key);
     protectNick(this);
   }
 
@@ -1436,6 +1461,42 @@ function roomOf(session: IrcSession, channel: string): Room<Session> | undefined
   return view;
 }
 
+/** draft/read-marker: the marker of a channel just joined (`*`: none), before its 366. */
+function markReadOnJoin(session: IrcSession, room: Room<Session>): void {
+  if (!session.takesMarkers) return;
+  const marker = session.hub.readMarkers.get(session, { key: "#" + room.key });
+  const at = marker === undefined ? "*" : `timestamp=${new Date(marker.time).toISOString()}`;
+  session.fromServer("MARKREAD", channelOf(room.name), at);
+}
+
+/** An IRCv3 timestamp (`2019-01-04T14:33:26.123Z`), or `null`. */
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
+
+/**
+ * `MARKREAD target [timestamp=…]` (draft/read-marker): without a timestamp, the marker
+ * kept (`*`: none); with one, the marker moved forward to it (never back), and every
+ * connection of the account told the marker kept, this one too.
+ */
+function markRead(session: IrcSession, params: string[]): void {
+  const [name, at] = params;
+  if (!name) return session.fromServer("FAIL", "MARKREAD", "NEED_MORE_PARAMS", "Missing target");
+  const target = markerTarget(name.startsWith("#") ? { room: name } : { with: name });
+  if (typeof target === "string") {
+    return session.fromServer("FAIL", "MARKREAD", "INVALID_PARAMS", name, "Invalid target");
+  }
+  if (at === undefined) {
+    const marker = session.hub.readMarkers.get(session, target);
+    const value = marker === undefined ? "*" : `timestamp=${new Date(marker.time).toISOString()}`;
+    return session.fromServer("MARKREAD", name, value);
+  }
+  const stamp = at.startsWith("timestamp=") ? at.slice("timestamp=".length) : "";
+  const marker = TIMESTAMP.test(stamp) ? markerAt(target, { time: Date.parse(stamp) }) : null;
+  if (marker === null) {
+    return session.fromServer("FAIL", "MARKREAD", "INVALID_PARAMS", at, "Invalid timestamp");
+  }
+  session.hub.readMarkers.mark(session, marker);
+}
+
 /** Sends 353s (split to fit the line) and 366 for `room`. */
 function names(session: IrcSession, room: Room<Session>): void {
   const { front } = session;
@@ -1515,6 +1576,7 @@ function hidden(asker: IrcSession, member: Session): boolean {
 const NICKSERV_KEY = nameKey("NickServ");
 /** ChanServ's name as a key: a PRIVMSG to it is a ChanServ command. */
 const CHANSERV_KEY = nameKey("ChanServ");
+const HISTSERV_KEY = nameKey("HistServ");
 
 /** Targets of one JOIN, PART, PRIVMSG or NOTICE (each costs what a line does). */
 const TARGETS_MAX = 4;
@@ -1613,6 +1675,10 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
     }
     if (nameKey(target) === CHANSERV_KEY) {
       if (!notice) chanServ(session, raw);
+      continue;
+    }
+    if (nameKey(target) === HISTSERV_KEY) {
+      if (!notice) histServ(session, raw);
       continue;
     }
     if (target.startsWith("#")) {
@@ -1798,6 +1864,15 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler: (session, params) => nickServ(session, params.join(" ")),
   },
   {
+    name: "HISTSERV",
+    help: "HISTSERV SEARCH words|HELP: search your channel and private conversations (also HS)",
+    handler: (session, params) => histServ(session, params.join(" ")),
+  },
+  {
+    name: "HS",
+    handler: (session, params) => histServ(session, params.join(" ")),
+  },
+  {
     name: "NS",
     handler: (session, params) => nickServ(session, params.join(" ")),
   },
@@ -1895,6 +1970,11 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       session.raw(ircLine("", "ERROR", `Closing Link: ${session.host} (Quit: ${words})`));
       session.hub.leave(session, words ? reasons.quit(words) : undefined, true);
     },
+  },
+  {
+    name: "MARKREAD",
+    help: "MARKREAD target [timestamp=T]: where you have read up to (draft/read-marker)",
+    handler: markRead,
   },
   {
     name: "JOIN",

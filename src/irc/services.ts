@@ -11,8 +11,11 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { Account } from "../core/accounts.ts";
-import type { Problem } from "../core/events.ts";
+import type { Event, Problem } from "../core/events.ts";
 import { nameKey, roomKey } from "../core/protocol.ts";
+
+/** A search's answer (see `Hub.search`). */
+type SearchResultsEvent = Extract<Event, { type: "searchResults" }>;
 import type { Session } from "../core/session.ts";
 import { ircLine } from "./format.ts";
 import type { IrcSession } from "./irc.ts";
@@ -444,4 +447,62 @@ function fail(
   command = "REGISTER",
 ): void {
   session.fromServer("FAIL", command, code, account, words);
+}
+
+/** HistServ's source on every line it sends (its name is reserved: no member may take it). */
+export const HISTSERV = "HistServ!HistServ@services";
+
+/** The most characters of a found line HistServ shows (an IRC line is 512 bytes). */
+const FOUND_TEXT_MAX = 300;
+
+/** A NOTICE from HistServ to `session`. */
+export function fromHistServ(session: IrcSession, text: string): void {
+  session.raw(ircLine(HISTSERV, "NOTICE", session.target, text));
+}
+
+/** HistServ's words. */
+const HS_WORDS = {
+  help: [
+    "HistServ searches what you can read: your channel, and your own private conversations.",
+    "SEARCH <words>: the newest lines with every word (at most 20), newest first.",
+  ],
+  unknown: (command: string) => `Unknown command ${command}; HELP lists them`,
+  usage: "Usage: SEARCH <words>",
+  header: (text: string, count: number) =>
+    count === 0
+      ? `No lines found for "${text}"`
+      : `${count} lines found for "${text}", newest first`,
+  end: (more: boolean) =>
+    more ? "End of search (there is more: add words to narrow it)" : "End of search",
+};
+
+/** A line to HistServ (`HS …`, `HISTSERV …`, `PRIVMSG HistServ :…`): `SEARCH words` or `HELP`. */
+export function histServ(session: IrcSession, text: string): void {
+  const trimmed = text.trim();
+  const space = trimmed.search(/\s/);
+  const command = (space === -1 ? trimmed : trimmed.slice(0, space)).toUpperCase() || "HELP";
+  const rest = space === -1 ? "" : trimmed.slice(space + 1).trim();
+  if (command === "HELP") {
+    for (const line of HS_WORDS.help) fromHistServ(session, line);
+    return;
+  }
+  if (command !== "SEARCH") return fromHistServ(session, HS_WORDS.unknown(command));
+  if (rest === "") return fromHistServ(session, HS_WORDS.usage);
+  session.hub.search(session, rest); // answered as a searchResults event: see searchAnswer
+}
+
+/** HistServ's answer to a search: a header, one NOTICE per line found, an end. */
+export function searchAnswer(session: IrcSession, event: SearchResultsEvent): void {
+  fromHistServ(session, HS_WORDS.header(event.text, event.results.length));
+  for (const found of event.results) {
+    const where = found.room !== undefined ? `#${found.room}` : found.with;
+    const time = new Date(found.time).toISOString().slice(0, 19) + "Z";
+    const chars = [...found.text];
+    const text = chars.length > FOUND_TEXT_MAX
+      ? chars.slice(0, FOUND_TEXT_MAX).join("") + "…"
+      : found.text;
+    const said = found.kind === "action" ? `* ${found.from} ${text}` : `<${found.from}> ${text}`;
+    fromHistServ(session, `[${time}] ${where} ${said}`);
+  }
+  fromHistServ(session, HS_WORDS.end(event.more));
 }

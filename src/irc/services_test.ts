@@ -28,6 +28,9 @@ import { JsonSession } from "../json/session.ts";
 import { Cluster, type Envelope } from "../cluster/cluster.ts";
 import { nameKey } from "../core/protocol.ts";
 import { ChunkGatherer, decodeBase64, parsePlain, PAYLOAD_MAX } from "./sasl.ts";
+import { JsonClient } from "../json/json_test_util.ts";
+import { lastIdAt } from "../core/read_markers.ts";
+import { idOf } from "../core/ids.ts";
 
 /** Hashes cheap enough for tests. */
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
@@ -652,4 +655,80 @@ test("sasl: 3,000 random AUTHENTICATE lines in any order get numerics, never an 
   assertEquals(bad, []);
   assert(!hub.logged.some((line) => /error/i.test(line)), hub.logged.join("\n"));
   assertEquals(conn.closed, undefined, "still connected");
+});
+
+test("histserv: SEARCH finds your channel's lines (not another's), newest first, as NOTICEs", async () => {
+  using hub = new ServicesHub();
+  const ann = await hub.ircMember("ann");
+  const bob = await hub.ircMember("bob");
+  await hub.send(bob, "JOIN #hideout", "PRIVMSG #hideout :deploy secret");
+  await hub.send(
+    ann,
+    "JOIN #dev",
+    "PRIVMSG #dev :deploy at noon",
+    "PRIVMSG #dev :\x01ACTION deploys\x01",
+  );
+  const from = ":HistServ!HistServ@services NOTICE ann :";
+  const got = await hub.send(ann, "HS SEARCH deploy");
+  assertEquals(got[0], `${from}2 lines found for "deploy", newest first`);
+  assertMatch(
+    got[1],
+    /^:HistServ!HistServ@services NOTICE ann :\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] #dev \* ann deploys$/,
+  );
+  assertMatch(got[2], / #dev <ann> deploy at noon$/);
+  assertEquals(got.slice(3), [`${from}End of search`]);
+  assertEquals(await hub.send(ann, "PRIVMSG HistServ :SEARCH secret"), [
+    `${from}No lines found for "secret"`,
+    `${from}End of search`,
+  ]);
+  assertEquals(await hub.send(ann, "HISTSERV SEARCH", "HS FIND x"), [
+    `${from}Usage: SEARCH <words>`,
+    `${from}Unknown command FIND; HELP lists them`,
+  ]);
+  assertEquals((await hub.send(ann, "HS HELP")).length, 2);
+});
+
+test("read markers: MARKREAD by time reaches the account's JSON connection, and a JSON markRead its IRC one", async () => {
+  using hub = new ServicesHub();
+  await hub.account("ann", "sesame");
+  const irc = await hub.ircMember("ann", "draft/read-marker");
+  await hub.send(irc, "NS IDENTIFY sesame");
+  const json = new JsonClient(hub);
+  json.send({ type: "hello", name: "ann" });
+  json.send({ type: "password", password: "sesame" });
+  await hub.accounts.idle();
+  json.take();
+  irc.take(); // the JSON connection took the member into the lobby: IRC sees its JOIN
+  const stamp = "2026-01-04T14:33:26.123Z";
+  assertEquals(await hub.send(irc, `MARKREAD #dev timestamp=${stamp}`), [
+    `:irc.test MARKREAD #dev timestamp=${stamp}`,
+  ]);
+  const time = Date.parse(stamp);
+  assertEquals(json.take(), [
+    { type: "readMarker", room: "dev", id: lastIdAt(time), read: stamp },
+  ]);
+  const later = idOf(time + 1000, 3, "x");
+  json.send({ type: "markRead", room: "dev", id: later });
+  assertEquals(json.take().length, 1);
+  assertEquals(irc.take(), [":irc.test MARKREAD #dev timestamp=2026-01-04T14:33:27.123Z\r"]);
+  // Refusals; a get with none kept.
+  assertEquals(
+    await hub.send(
+      irc,
+      "MARKREAD",
+      "MARKREAD #dev *",
+      "MARKREAD ##x timestamp=" + stamp,
+      "MARKREAD bob",
+    ),
+    [
+      ":irc.test FAIL MARKREAD NEED_MORE_PARAMS :Missing target",
+      ":irc.test FAIL MARKREAD INVALID_PARAMS * :Invalid timestamp",
+      ":irc.test FAIL MARKREAD INVALID_PARAMS ##x :Invalid target",
+      ":irc.test MARKREAD bob *",
+    ],
+  );
+  // A JOIN tells the channel's marker before 366.
+  const joined = commands(await hub.send(irc, "JOIN #dev"));
+  assert(joined.indexOf("MARKREAD") < joined.indexOf("366"), joined.join(" "));
+  assertEquals(json.take().filter((o) => o.type === "readMarker"), []);
 });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Event } from "../core/events.ts";
+import type { Event, SearchResult } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
 import type { PrivateEntry } from "../core/private.ts";
 
@@ -74,6 +74,18 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
         list: event.list.map((each) => ({ with: each.with, last: privateJson(each.last) })),
       };
       break;
+    case "searchResults": {
+      const { text, results, more } = event;
+      out = { type: "searchResults", time, text, results: results.map(resultJson), more };
+      break;
+    }
+    case "readMarker": {
+      const { room, id, read } = event;
+      out = room !== undefined
+        ? { type: "readMarker", time, room, id, read: new Date(read).toISOString() }
+        : { type: "readMarker", time, with: event.with, id, read: new Date(read).toISOString() };
+      break;
+    }
     default:
       // Every other event is its fields as they are (an absent `reason` is left out).
       out = { ...event, time };
@@ -103,6 +115,14 @@ function privateJson(
   { id, from, to, text, time, account }: PrivateEntry,
 ): Record<string, unknown> {
   return { id, type: "private", from, to, text, time: new Date(time).toISOString(), account };
+}
+
+/** One search result: an entry, with the room (or the other person, `with`) it is in. */
+function resultJson(result: SearchResult): Record<string, unknown> {
+  const out = entryJson(result);
+  if (result.room !== undefined) out.room = result.room;
+  else out.with = result.with;
+  return out;
 }
 
 /** The error object of a JSON protocol refusal (`ref`: the request's, if it had a usable one). */

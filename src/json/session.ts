@@ -18,6 +18,8 @@ import { type Connection, Session } from "../core/session.ts";
 import { textFrame, type WsConnection } from "../transport/websocket.ts";
 import { jsonError, type JsonProblem, REF_MAX, ticketJson, toJson } from "./render.ts";
 import type { WebSessions } from "../core/web_sessions.ts";
+import { markerAt, markerTarget } from "../core/read_markers.ts";
+import { SEARCH_LIMIT_MAX } from "../core/hub.ts";
 
 /** Entries a JSON `history` request gets at most, and when it does not say. */
 const PAGE_MAX = 100;
@@ -163,11 +165,15 @@ export class JsonSession extends Session {
     if (event.type === "history" || event.type === "privateHistory") {
       this.historySent(bytes.length);
     }
-    // The page lists the account's private conversations once it is logged in and named.
+    // Logged in (or welcomed so): the account's private conversations and its read markers
+    // follow, for the page's list and its "new messages" lines.
     if (
       (event.type === "welcome" && this.account !== null) ||
       (event.type === "loggedIn" || event.type === "registered") && this.name !== null
-    ) this.hub.conversationsOf(this);
+    ) {
+      this.hub.conversationsOf(this);
+      this.hub.readMarkers.tellAll(this);
+    }
     if (event.type === "loggedOut" || event.type === "unregistered") this.#ticketed = null;
     if (
       event.type === "welcome" || event.type === "loggedIn" || event.type === "registered" ||
@@ -225,6 +231,10 @@ export class JsonSession extends Session {
           return this.#password(fields);
         case "history":
           return this.#history(fields);
+        case "markRead":
+          return this.#markRead(fields);
+        case "search":
+          return this.#search(fields);
         default:
           if (typeof type !== "string") return this.#refuse({ code: "badRequest", field: "type" });
           return this.#refuse({ code: "unknownType", got: type.slice(0, REF_MAX) });
@@ -316,6 +326,44 @@ export class JsonSession extends Session {
       return;
     }
     this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
+  }
+
+  /** JSON clients keep read markers (the page's "new messages" line, unread counts). */
+  override get takesMarkers(): boolean {
+    return true;
+  }
+
+  /**
+   * `{"type":"markRead","room"|"with","id"}`: read up to `id` in that conversation; every
+   * connection of the account is told the marker kept (a guest's own connection only).
+   */
+  #markRead({ room, with: other, id }: Record<string, unknown>): void {
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    let target;
+    if (typeof room === "string" && other === undefined) target = markerTarget({ room });
+    else if (typeof other === "string" && room === undefined) {
+      target = markerTarget({ with: other });
+    } else return this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
+    if (typeof target === "string") {
+      return this.#refuse({ code: "badRequest", field: room === undefined ? "with" : "room" });
+    }
+    const marker = typeof id === "string" ? markerAt(target, { id }) : null;
+    if (marker === null) return this.#refuse({ code: "badRequest", field: "id" });
+    this.hub.readMarkers.mark(this, marker);
+  }
+
+  /** `{"type":"search","text","limit"?}`: see `Hub.search`. */
+  #search({ text, limit }: Record<string, unknown>): void {
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    if (typeof text !== "string" || text.trim() === "") {
+      return this.#refuse({ code: "badRequest", field: "text" });
+    }
+    if (
+      limit !== undefined &&
+      (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 ||
+        limit > SEARCH_LIMIT_MAX)
+    ) return this.#refuse({ code: "badRequest", field: "limit" });
+    this.hub.search(this, cleanText(text), limit);
   }
 
   #refuse(problem: JsonProblem): void {

@@ -57,6 +57,41 @@ function migratePrivateMessages(db: DatabaseSync): void {
 }
 
 /**
+ * Read markers (src/core/read_markers.ts): per account (its key) and conversation (`#room`
+ * or `@name` key), the last event id read and its time; `seq` orders them by when set.
+ */
+function migrateReadMarkers(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS read_markers (
+     account TEXT NOT NULL, target TEXT NOT NULL, name TEXT NOT NULL, eid TEXT NOT NULL,
+     time INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (account, target)) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS read_markers_by_seq ON read_markers (account, seq);`);
+}
+
+/**
+ * An FTS5 index over kept lines (their text, and their room so that a search is cut to
+ * the user's rooms inside the index), kept in step by triggers, and filled from the
+ * lines kept before it.
+ */
+function migrateSearchIndex(db: DatabaseSync): void {
+  db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+     room, text, content='messages', content_rowid='id',
+     tokenize='unicode61 remove_diacritics 2');
+   CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+     INSERT INTO messages_fts (rowid, room, text) VALUES (new.id, new.room, new.text);
+   END;
+   CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+     INSERT INTO messages_fts (messages_fts, rowid, room, text)
+       VALUES ('delete', old.id, old.room, old.text);
+   END;
+   CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF room, text ON messages BEGIN
+     INSERT INTO messages_fts (messages_fts, rowid, room, text)
+       VALUES ('delete', old.id, old.room, old.text);
+     INSERT INTO messages_fts (rowid, room, text) VALUES (new.id, new.room, new.text);
+   END;
+   INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');`);
+}
+
+/**
  * The schema's steps (SQL, or a function for a step that computes): the file's
  * `user_version` is how many it has had. Never edit one that shipped: add the next.
  * (Files from before versions were kept have 0 and the history tables, with or
@@ -96,6 +131,10 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
    ALTER TABLE messages ADD COLUMN bot INTEGER;`,
   // 9: private conversations between accounts (src/core/private.ts).
   migratePrivateMessages,
+  // 7 (10 after merge): read markers, how far each account has read each conversation.
+  migrateReadMarkers,
+  // 8 (11 after merge): the full-text index of kept lines, for /search.
+  migrateSearchIndex,
 ];
 
 /** The schema version this server writes. */

@@ -19,6 +19,7 @@ import { HistoryFileError, openChatDatabase } from "./database.ts";
 import type { ServerLog } from "../ops/log.ts";
 import {
   type EntriesAfter,
+  type Found,
   type HistoryEntry,
   type HistoryMessage,
   type HistoryStore,
@@ -27,8 +28,14 @@ import {
 
 /** Milliseconds new entries may wait before they are written. */
 const WRITE_DELAY = 5;
+/** Lines deleted in one statement, and the most milliseconds of deleting at once. */
+const TRIM_BATCH = 500;
+const TRIM_SLICE = 5;
 /** Milliseconds between two prunings. */
 const PRUNE_EVERY = 10_000;
+
+/** The most rows one search reads from the index (rooms with like names left out). */
+const SEARCH_ROWS_MAX = 10_000;
 
 /** Sorts after every event id (ids are `0-9a-z`). */
 const AFTER_EVERY_ID = "~";
@@ -57,8 +64,18 @@ export class SqliteHistory implements HistoryStore {
   readonly #page: StatementSync;
   readonly #setTopic: StatementSync;
   readonly #forgetTopics: StatementSync;
-  readonly #trim: StatementSync;
-  readonly #forgetRoom: StatementSync;
+  readonly #cut: StatementSync;
+  readonly #trimById: StatementSync;
+  readonly #trimByEid: StatementSync;
+  /** Deletions under way, a batch at a time: a room's lines up to a row id (`keep`) or an event id (forgotten). */
+  #trims: { room: string; cut: number | string }[] = [];
+  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Rooms forgotten whose lines are still being deleted, and the newest id to delete:
+   * reads of the file leave those out, as if they were gone already.
+   */
+  readonly #floors = new Map<string, string>();
+  readonly #search: StatementSync;
   readonly #one: StatementSync;
   readonly #deleteOne: StatementSync;
   /** Deleted messages (room, id) to delete in the file, after the lines pending. */
@@ -94,18 +111,30 @@ export class SqliteHistory implements HistoryStore {
     );
     this.#page = db.prepare(
       'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
-        "WHERE room = ? AND eid < ? ORDER BY eid DESC LIMIT ?",
+        "WHERE room = ? AND eid < ? AND eid > ? ORDER BY eid DESC LIMIT ?",
     );
     // A topic set is moved to the end (a new rowid): the oldest are the least recently set.
     this.#setTopic = db.prepare("INSERT OR REPLACE INTO rooms (key, topic) VALUES (?, ?)");
     this.#forgetTopics = db.prepare(
       "DELETE FROM rooms WHERE rowid IN (SELECT rowid FROM rooms ORDER BY rowid LIMIT ?)",
     );
-    this.#trim = db.prepare(
-      "DELETE FROM messages WHERE room = ? AND id <= " +
-        "(SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    // Deletions go a batch at a time (each line's index entry goes with it: see `#trimSome`).
+    this.#cut = db.prepare(
+      "SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
     );
-    this.#forgetRoom = db.prepare("DELETE FROM messages WHERE room = ? AND eid <= ?");
+    this.#trimById = db.prepare(
+      "DELETE FROM messages WHERE id IN " +
+        "(SELECT id FROM messages WHERE room = ? AND id <= ? ORDER BY id LIMIT ?)",
+    );
+    this.#trimByEid = db.prepare(
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room = ? AND eid <= ? LIMIT ?)",
+    );
+    // Newest first in the index's own order (its rowid is the line's): no sort, LIMIT stops it.
+    this.#search = db.prepare(
+      'SELECT m.eid AS id, m.room AS room, m.kind AS kind, m.sender AS "from", m.text AS text, ' +
+        "m.time AS time, m.account AS account, m.bot AS bot FROM messages_fts f JOIN messages m ON m.id = f.rowid " +
+        "WHERE messages_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?",
+    );
     this.#one = db.prepare(
       'SELECT eid AS id, kind, sender AS "from", text, time, account, bot FROM messages ' +
         "WHERE room = ? AND eid = ?",
@@ -183,30 +212,6 @@ export class SqliteHistory implements HistoryStore {
     return this.#memory.after(room, after);
   }
 
-  entry(room: string, id: string): HistoryEntry | undefined {
-    this.#load(room);
-    const kept = this.#memory.entry(room, id);
-    if (kept !== undefined) return kept;
-    // Older than memory holds (or written already and trimmed from memory): the file.
-    try {
-      const row = this.#one.get(room, id) as unknown as Row | undefined;
-      return row === undefined ? undefined : entryOf(row);
-    } catch (error) {
-      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
-      return undefined;
-    }
-  }
-
-  delete(room: string, id: string): boolean {
-    const known = this.entry(room, id) !== undefined;
-    this.#memory.delete(room, id);
-    // Written now, after the lines pending (it may be one of them): deletions are rare, and
-    // the line must not be found in the file once it is gone from memory.
-    this.#deleted.push([room, id]);
-    this.#write();
-    return known;
-  }
-
   topic(room: string): string {
     return this.#topics.get(room) ?? "";
   }
@@ -235,9 +240,68 @@ export class SqliteHistory implements HistoryStore {
     return this.#memory.size();
   }
 
+  entry(room: string, id: string): HistoryEntry | undefined {
+    this.#load(room);
+    const kept = this.#memory.entry(room, id);
+    if (kept !== undefined) return kept;
+    if (id <= (this.#floors.get(room) ?? "")) return undefined; // forgotten, being deleted
+    // Older than memory holds (or written already and trimmed from memory): the file.
+    try {
+      const row = this.#one.get(room, id) as unknown as Row | undefined;
+      return row === undefined ? undefined : entryOf(row);
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      return undefined;
+    }
+  }
+
+  delete(room: string, id: string): boolean {
+    const known = this.entry(room, id) !== undefined;
+    this.#memory.delete(room, id);
+    // Written now, after the lines pending (it may be one of them): deletions are rare, and
+    // the line must not be found in the file once it is gone from memory.
+    this.#deleted.push([room, id]);
+    this.#write();
+    return known;
+  }
+
+  /**
+   * The full-text index's newest `limit` lines of `rooms` with every word of `text` (at
+   * the start of a word if it has three characters or more, else the whole word; case and
+   * accents folded); lines not yet written are written first.
+   */
+  search(rooms: readonly string[], text: string, limit: number): Found {
+    const query = ftsQuery(rooms, text);
+    if (query === null || limit <= 0) return { entries: [], more: false };
+    this.#write();
+    const wanted = new Set(rooms);
+    try {
+      // A room whose name has the same words (`dev-ops` for `dev`) matches in the index and
+      // is left out here: asked again for more rows while that leaves too few (bounded).
+      for (let asked = limit + 1;; asked *= 4) {
+        const rows = this.#search.all(query, asked) as unknown as (Row & { room: string })[];
+        const entries = [];
+        for (const { room, ...row } of rows) {
+          if (!wanted.has(room)) continue;
+          if (row.id <= (this.#floors.get(room) ?? "")) continue; // forgotten, being deleted
+          entries.push({ room, entry: entryOf(row) });
+        }
+        const more = entries.length > limit;
+        if (more || rows.length < asked || asked >= SEARCH_ROWS_MAX) {
+          if (more) entries.length = limit;
+          return { entries, more: more || rows.length === asked };
+        }
+      }
+    } catch (error) {
+      this.log.event({ event: "internal-error", text: `search: ${(error as Error).message}` });
+      return { entries: [], more: false };
+    }
+  }
+
   close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     this.#write();
+    this.#trimSome(true); // what is forgotten stays forgotten after a restart
     this.#db.close();
     return Promise.resolve();
   }
@@ -252,7 +316,8 @@ export class SqliteHistory implements HistoryStore {
   #rows(room: string, before: string, limit: number): HistoryEntry[] {
     if (limit <= 0) return [];
     try {
-      const rows = this.#page.all(room, before, limit) as unknown as Row[];
+      const floor = this.#floors.get(room) ?? "";
+      const rows = this.#page.all(room, before, floor, limit) as unknown as Row[];
       // A guest's line has no account: left out, as in memory (never `null`).
       return rows.map(entryOf).reverse();
     } catch (error) {
@@ -278,10 +343,14 @@ export class SqliteHistory implements HistoryStore {
         this.#insert.run(id, room, kind, from, text, time, account ?? null, bot ? 1 : null);
         this.#unpruned.set(room, (this.#unpruned.get(room) ?? 0) + 1);
       }
-      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
-      for (const [room, last] of forgotten) this.#forgetRoom.run(room, last);
       for (const [room, id] of deleted) this.#deleteOne.run(room, id);
       this.#db.exec("COMMIT");
+      // Up to the newest line it had when it was forgotten: it may have been spoken in since.
+      for (const [room, last] of forgotten) {
+        if (last > (this.#floors.get(room) ?? "")) this.#floors.set(room, last);
+        this.#trims.push({ room, cut: last });
+      }
+      if (forgotten.length > 0) this.#trimSome();
     } catch (error) {
       try {
         this.#db.exec("ROLLBACK");
@@ -310,10 +379,68 @@ export class SqliteHistory implements HistoryStore {
       if (written < slack) continue;
       this.#unpruned.delete(room);
       try {
-        this.#trim.run(room, room, this.keep);
+        const cut = this.#cut.get(room, this.keep)?.id as number | undefined;
+        if (cut !== undefined) this.#trims.push({ room, cut });
       } catch (error) {
         this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
       }
     }
+    this.#trimSome();
   }
+
+  /**
+   * Deletes a batch of lines at a time, for at most {@linkcode TRIM_SLICE} ms, then lets
+   * the relay run before the next (a line's deletion also deletes its index entry:
+   * 10,000 at once held the thread 170 ms); with `all`, everything (at close).
+   */
+  #trimSome(all = false): void {
+    clearTimeout(this.#trimTimer);
+    this.#trimTimer = undefined;
+    const start = performance.now();
+    while (this.#trims.length > 0 && (all || performance.now() - start < TRIM_SLICE)) {
+      const { room, cut } = this.#trims[0];
+      let done = true;
+      try {
+        const statement = typeof cut === "number" ? this.#trimById : this.#trimByEid;
+        done = Number(statement.run(room, cut, TRIM_BATCH).changes) < TRIM_BATCH;
+      } catch (error) {
+        this.log.event({ event: "internal-error", text: `history: ${(error as Error).message}` });
+      }
+      if (!done) continue;
+      this.#trims.shift();
+      if (typeof cut === "string" && this.#floors.get(room) === cut) this.#floors.delete(room);
+    }
+    if (this.#trims.length > 0) {
+      this.#trimTimer = setTimeout(() => this.#trimSome(), 0);
+      Deno.unrefTimer(this.#trimTimer as unknown as number);
+    }
+  }
+}
+
+/** A word or room name as an FTS5 string (its quotes doubled). */
+function quoted(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+/** The shortest word a search matches as the start of longer words. */
+const PREFIX_MIN = 3;
+
+/** Letters or digits: what the index's tokenizer keeps of a word. */
+const WORDY = /[\p{L}\p{N}]/u;
+
+/**
+ * The FTS5 query for the words of `text` (each the start of a word) in the rooms `rooms`,
+ * or `null` if `text` has no word the index knows (only punctuation).
+ */
+export function ftsQuery(rooms: readonly string[], text: string, max = 8): string | null {
+  const words = text.trim().split(/\s+/u).filter((word) => WORDY.test(word)).slice(0, max);
+  const named = rooms.filter((room) => WORDY.test(room));
+  if (words.length === 0 || named.length === 0) return null;
+  const where = named.map((room) => `room : ${quoted(room)}`).join(" OR ");
+  // A word of three or more characters matches words it starts; a shorter one only itself
+  // (a one-letter prefix would merge the lists of thousands of words: slow, and no help).
+  const what = words.map((word) =>
+    [...word].length >= PREFIX_MIN ? `text : ${quoted(word)} *` : `text : ${quoted(word)}`
+  ).join(" AND ");
+  return `(${where}) AND ${what}`;
 }

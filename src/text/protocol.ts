@@ -162,6 +162,18 @@ export function privateHistoryLine(
     : `[${time}] to ${to} (private): ${message.text}`;
 }
 
+/**
+ * A line a search found: as a history line, after the room it was said in (`(dev)`) or
+ * the private conversation (`(with bob)`).
+ */
+export function searchLine(
+  found: Pick<ChatMessage, "kind" | "from" | "text" | "time"> & { room?: string; with?: string },
+): string {
+  const time = new Date(found.time).toISOString().slice(0, 19) + "Z";
+  const where = found.room !== undefined ? found.room : `with ${found.with}`;
+  return `[${time}] (${where}) ${renderMessage({ ...found, room: "" })}`;
+}
+
 /** The time and the line of a replayed history line, or `null` for any other line. */
 export function parseHistoryLine(line: string): { time: Date; line: string } | null {
   const match = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] (.*)$/.exec(line);
@@ -276,6 +288,18 @@ export const say = {
   heldForLater: (name: string) =>
     notice(`${name} is away; your message will be delivered when they next log in`),
   heldFull: (name: string) => error(`too many messages are waiting for ${name}; try again later`),
+  /** The first line of `/search`'s answer. */
+  searchHeader: (text: string, count: number) =>
+    notice(
+      `search for "${text}": ${count === 0 ? "nothing found" : `${lines(count)}, newest first`}`,
+    ),
+  /** The last line of `/search`'s answer (`more`: it was cut). */
+  searchEnd: (more: boolean) =>
+    notice(more ? "end of search (there is more: add words to narrow it)" : "end of search"),
+  /** A search's text is too long. */
+  searchTooLong: (max: number) => error(`a search is at most ${max} characters`),
+  /** A read marker (told to clients that keep them; never to nc). */
+  readMarker: (where: string, id: string) => notice(`read up to ${id} in ${where}`),
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),

@@ -18,6 +18,7 @@ import {
   privateHistoryLine,
   renderMessage,
   say,
+  searchLine,
   WELCOME,
 } from "./protocol.ts";
 
@@ -145,6 +146,14 @@ export function renderText(event: Event): string {
       return say.heldForLater(event.to);
     case "conversations":
       return ""; // the page's (JSON); a text client lists nothing
+    case "searchResults": {
+      const lines = [say.searchHeader(event.text, event.results.length)];
+      for (const result of event.results) lines.push(searchLine(result));
+      lines.push(say.searchEnd(event.more));
+      return lines.join("\n");
+    }
+    case "readMarker":
+      return say.readMarker(event.room ?? `with ${event.with}`, event.id);
     case "help": {
       const lines = [say.helpHeader];
       for (const { usage, summary } of event.commands) lines.push(say.helpEntry(usage, summary));
@@ -262,6 +271,8 @@ export function problemText(problem: Problem): string {
       return say.tooManyHooks(problem.max);
     case "noSuchHook":
       return say.noSuchHook(problem.id);
+    case "searchTooLong":
+      return say.searchTooLong(problem.max);
     case "internal":
       return say.internalError;
     case "klined":

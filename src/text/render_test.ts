@@ -250,6 +250,30 @@ const EXPECTED: [Event, string][] = [
     },
     "-- Server bans (1):\n--   account:bob by ann at 1970-01-01 00:00 UTC, for good",
   ],
+  [
+    {
+      type: "searchResults",
+      time,
+      text: "deploy",
+      results: [
+        { id: "a", kind: "action", from: "ann", text: "deploys", time, room: "dev" },
+        { id: "b", kind: "message", from: "bob", text: "deploy now?", time, with: "bob" },
+      ],
+      more: true,
+    },
+    '-- search for "deploy": 2 lines, newest first\n' +
+    "[2026-01-02T03:04:05Z] (dev) * ann deploys\n" +
+    "[2026-01-02T03:04:05Z] (with bob) bob: deploy now?\n" +
+    "-- end of search (there is more: add words to narrow it)",
+  ],
+  [
+    { type: "searchResults", time, text: "x y", results: [], more: false },
+    '-- search for "x y": nothing found\n-- end of search',
+  ],
+  [
+    { type: "readMarker", time, room: "dev", id: "0000000000000000000", read: time },
+    "-- read up to 0000000000000000000 in dev",
+  ],
 ];
 
 /** A kept private message of ann's to bo, and bo's answer. */
@@ -398,6 +422,7 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     { code: "roomHeld", room: "dev", founder: "ann" },
     "!! dev is held by ann already",
   ],
+  searchTooLong: [{ code: "searchTooLong", max: 200 }, "!! a search is at most 200 characters"],
   internal: [{ code: "internal" }, say.internalError],
   klined: [
     { code: "klined", reason: "spam", expires: null },
@@ -427,7 +452,7 @@ test("text: every event renders as today's wording, byte for byte", () => {
   const chatKinds = new Set(
     EXPECTED.flatMap(([event]) => event.type === "chat" ? [event.message.kind] : []),
   );
-  assertEquals(kinds.size, 39, "every event type but errors");
+  assertEquals(kinds.size, 41, "every event type but errors");
   assertEquals(chatKinds.size, 3, "message, action and private");
 });
 
