@@ -79,8 +79,14 @@ interface ChatPage {
   errors: string[];
 }
 
-async function openPage(browser: Browser, url: string, keepSockets = false): Promise<ChatPage> {
+async function openPage(
+  browser: Browser,
+  url: string,
+  keepSockets = false,
+  init = "",
+): Promise<ChatPage> {
   const page = await browser.newPage();
+  if (init) await page.evaluateOnNewDocument(init);
   if (keepSockets) {
     await page.evaluateOnNewDocument(`window.sockets = [];
     const Native = WebSocket;
@@ -400,8 +406,9 @@ async function playIn(
   stand: JsonStandIn,
   name: string,
   account?: string,
+  init = "",
 ): Promise<{ chat: ChatPage; socket: PlayedSocket }> {
-  const chat = await openPage(browser, stand.url, true);
+  const chat = await openPage(browser, stand.url, true, init);
   const socket = await stand.socket();
   socket.send({ type: "greeting", maxLine: 4096 });
   await giveName(chat.page, name);
@@ -658,6 +665,65 @@ browserTest(
     // The pane is at its end, and scrolling up brings earlier lines from memory.
     await page.evaluate(`document.querySelector("#log").scrollTop = 0`);
     await until(page, `document.querySelectorAll("#log li").length > 200`, "earlier lines");
+    assertEquals(chat.errors, []);
+  },
+);
+
+/** A Notification that records what the page shows and asks, granted once asked. */
+const FAKE_NOTIFICATION = `window.notes = []; window.asked = 0; window.granted = false;
+  window.Notification = class {
+    constructor(title, options) { window.notes.push([title, options.body, options.tag]); }
+    close() {}
+    addEventListener() {}
+    static get permission() { return window.granted ? "granted" : "default"; }
+    static requestPermission() {
+      window.asked++;
+      window.granted = true;
+      return Promise.resolve("granted");
+    }
+  };`;
+
+browserTest(
+  "client: notifications are asked from the button only; mentions and private lines notify " +
+    "while hidden",
+  async (browser) => {
+    await using stand = new JsonStandIn();
+    const { chat, socket } = await playIn(browser, stand, "ann", undefined, FAKE_NOTIFICATION);
+    const { page } = chat;
+    await untilText(page, "#notify", "Notify me");
+    assertEquals(await page.evaluate(`window.asked`), 0, "not asked on load");
+    await tap(page, "#notify");
+    await untilText(page, "#notify", "Notifications on");
+    assertEquals(
+      await page.evaluate(`[window.asked, document.querySelector("#notify").ariaPressed]`),
+      [
+        1,
+        "true",
+      ],
+    );
+    const hide = (hidden: boolean) =>
+      page.evaluate(
+        `Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });
+      document.dispatchEvent(new Event("visibilitychange"));`,
+      );
+    await hide(true);
+    socket.send(
+      { type: "message", id: "1", room: "lobby", from: "bob", text: "lunch?" },
+      { type: "message", id: "2", room: "lobby", from: "bob", text: "Ann, lunch?" },
+      { type: "private", from: "dan", to: "ann", text: "psst" },
+    );
+    await until(page, `window.notes.length === 2`, "two notifications");
+    assertEquals(await page.evaluate(`window.notes`), [
+      ["bob in lobby", "Ann, lunch?", "#lobby"],
+      ["dan (private)", "psst", "@dan"],
+    ]);
+    await hide(false);
+    socket.send({ type: "message", id: "3", room: "lobby", from: "bob", text: "ann?" });
+    await seeLine(page, "bob: ann?");
+    assertEquals(await page.evaluate(`window.notes.length`), 2, "none while shown");
+    // Off again from the same button.
+    await tap(page, "#notify");
+    await untilText(page, "#notify", "Notifications off");
     assertEquals(chat.errors, []);
   },
 );

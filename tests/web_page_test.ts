@@ -852,6 +852,8 @@ async function session(
   await carol.write("sure, the usual place? 🍜\n");
   await type(ann, "I'm in. 12:00 at 小笼包 🥟");
   await expectLine(carol, "ann: I'm in. 12:00 at 小笼包 🥟");
+  await carol.write("ann: the plan is at https://example.org/plan 📎\n");
+  await seeLine(ann.page, "carol: ann: the plan is at https://example.org/plan 📎");
   await carol.write("/msg ann can you bring the slides?\n");
   await type(ann, "/msg carol yes ✅");
   await expectLine(carol, "ann (private): yes ✅");
@@ -860,6 +862,8 @@ async function session(
   await ann.page.click(`.conv[data-key="#lobby"]`);
   await type(bob, "/me is booking a table");
   await seeLine(ann.page, "* bob is booking a table");
+  await type(bob, "/msg ann saved you a seat 🍜");
+  await untilText(ann.page, `.conv[data-key="@bob"] .mentions`, "1");
   await until(
     ann.page,
     `document.querySelector("#members").textContent === "ann (you)bobcarol"`,

@@ -1070,7 +1070,7 @@ function conversationsSoon() {
 function showConversations() {
   const items = listed().map((pane) => {
     const item = el("li");
-    const choose = button("", "conv " + pane.kind);
+    const choose = button("", "conv conv-" + pane.kind);
     choose.dataset.key = pane.key;
     choose.append(el("span", "conv-name", (pane.kind === "room" ? "#" : "") + pane.name));
     if (pane.unread) {
