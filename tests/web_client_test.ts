@@ -393,6 +393,14 @@ browserTest(
       `!document.querySelector("#members").textContent.includes("carol")`,
       "carol gone from the list",
     );
+    // bob, an operator now: ann's menu takes it back, or kicks him; the kicked page is told
+    // and finds itself in the lobby.
+    await tap(ann.page, '#members [data-name="bob"]');
+    assert((await menu(ann.page) as string[]).includes("Take operator"));
+    await tap(ann.page, '#member-menu [data-action="Kick out of the room"]');
+    await seeLine(ann.page, "ann kicked bob.");
+    await untilText(bob.page, "#room", "lobby");
+    assertEquals(await seeLine(bob.page, "ann kicked you out of ops."), "line notice moderation");
     assertEquals([...ann.errors, ...bob.errors], []);
   },
 );

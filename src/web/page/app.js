@@ -300,8 +300,8 @@ const state = {
   notify: false,
   /** @type {ReturnType<typeof setTimeout> | undefined} a markRead soon */
   readTimer: undefined,
-  /** The pane a `/msg` typed in a room opens when the server confirms it. */
-  openOnSent: "",
+  /** What a kick said, for the pane of the room it puts you in. */
+  kickNote: "",
 };
 
 // ---------------------------------------------------------------------------
@@ -1491,7 +1491,9 @@ function onEvent(event) {
       }
       return;
     case "kicked":
-      showNotice(say.kicked(event.by, event.room, event.reason), "moderation", time);
+      // Said in the room's pane, and in the lobby's, where the kick puts you next.
+      state.kickNote = say.kicked(event.by, event.room, event.reason);
+      showNotice(state.kickNote, "moderation", time, roomPane(event.room));
       return;
     case "invited":
       showNotice(say.invited(event.by, event.room), "", time);
@@ -1614,6 +1616,8 @@ function onEntered(room, others, count, topic) {
   ui.members.replaceChildren();
   if (state.active?.kind === "private") show(roomPane(room));
   enterPane(room);
+  if (state.kickNote) showNotice(state.kickNote, "moderation");
+  state.kickNote = "";
   showNotice(say.entered(room, others, count), "room-change");
   ask("who");
   ask("rooms");
