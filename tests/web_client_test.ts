@@ -735,3 +735,36 @@ browserTest(
     assertEquals(chat.errors, []);
   },
 );
+
+browserTest("client: a pane too short to scroll pages back from the keyboard", async (browser) => {
+  await using stand = new JsonStandIn();
+  const { chat, socket } = await playIn(browser, stand, "ann");
+  const { page } = chat;
+  socket.send(...lines(2, "m", 100));
+  await seeLine(page, "bob: line 101");
+  await page.focus("#log");
+  await page.keyboard.press("Home");
+  const asked = await socket.expect("history");
+  assertEquals([asked.room, asked.before], ["lobby", "m000100"]);
+  socket.send({
+    type: "history",
+    room: "lobby",
+    earlier: true,
+    entries: [{
+      id: "m000099",
+      type: "action",
+      from: "bob",
+      text: "was first",
+      time: new Date().toISOString(),
+    }],
+    more: false,
+    ref: asked.ref,
+  });
+  await seeLine(page, "* bob was first");
+  assertEquals((await logLines(page)).slice(0, 3), [
+    "This is the start of lobby.",
+    "* bob was first",
+    "You are in lobby. Also here: bob.",
+  ]);
+  assertEquals(chat.errors, []);
+});

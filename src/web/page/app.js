@@ -2433,6 +2433,14 @@ ui.log.addEventListener("scroll", () => {
   else if (ui.log.scrollTop < 200) scrolledUp();
 });
 
+// A pane too short to scroll still pages back: the wheel up, Home or Page Up at its top.
+ui.log.addEventListener("wheel", (event) => {
+  if (event.deltaY < 0 && ui.log.scrollTop === 0) scrolledUp();
+}, { passive: true });
+ui.log.addEventListener("keydown", (event) => {
+  if ((event.key === "Home" || event.key === "PageUp") && ui.log.scrollTop === 0) scrolledUp();
+});
+
 ui.jump.addEventListener("click", () => {
   jumpToEnd();
   ui.input.focus();
