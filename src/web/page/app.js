@@ -1501,12 +1501,7 @@ function onEvent(event) {
     case "modes":
       return onModes(event, time);
     case "bans":
-      showNotice(
-        event.list + " of " + event.room + ": " +
-          (event.masks.map((mask) => mask.mask).join(", ") || "none"),
-        "",
-        time,
-      );
+      showNotice(say.bans(event.list, event.room, event.masks.map((mask) => mask.mask)), "", time);
       return;
     case "killed":
       showNotice(say.killed(event.by, event.reason), "moderation", time);

@@ -132,6 +132,10 @@ export const say = {
     (founder ? "; held by " + founder : "; held by no one") +
     (ops.length ? "; operators: " + listNames(ops) : "") +
     (voices.length ? "; voiced: " + listNames(voices) : "") + ".",
+  /** @param {string} list "bans" or "mutes" @param {string} room @param {readonly string[]} masks */
+  bans: (list, room, masks) =>
+    (list === "mutes" ? "Muted in " : "Banned from ") + room + ": " +
+    (masks.length ? masks.join(", ") : "no one") + ".",
   /** Day separators: "Today", "Yesterday", or the date. @param {Date} date */
   day: (date) => {
     const today = new Date();
