@@ -336,14 +336,27 @@ browserTest(
     );
     assertEquals(style, "italic");
 
-    // Private messages both ways: highlighted; your own shown once the server confirms it.
+    // Private messages both ways, in a conversation of their own (counted as a mention until
+    // opened); your own shown once the server confirms it.
     await carol.write("/msg ann 秘密 🤫\n");
-    assert((await seeLine(ann.page, "carol (private): 秘密 🤫")).includes("private"));
+    await untilText(ann.page, `.conv[data-key="@carol"] .mentions`, "1");
+    assert(!(await logLines(ann.page)).some((line) => line.includes("秘密")), "not in the room");
+    await ann.page.bringToFront();
+    await ann.page.click(`.conv[data-key="@carol"]`);
+    assert((await seeLine(ann.page, "carol: 秘密 🤫")).includes("private"));
+    await untilText(ann.page, "#room", "carol");
+    assertEquals(await ann.page.$(`.conv[data-key="@carol"] .mentions`), null);
     await type(ann, "/msg carol got it ✅");
     await expectLine(carol, "ann (private): got it ✅");
-    const sent = await seeLine(ann.page, "ann (private) → carol: got it ✅");
+    const sent = await seeLine(ann.page, "ann: got it ✅");
     assert(sent.includes("private") && sent.includes("own"), sent);
+    // In the conversation's pane, a line is a private message.
+    await type(ann, "and this");
+    await expectLine(carol, "ann (private): and this");
+    await seeLine(ann.page, "ann: and this");
     assert(!(await logLines(bob.page)).some((line) => line.includes("秘密")));
+    await ann.page.click(`.conv[data-key="#lobby"]`);
+    await seeLine(ann.page, "* bob 挥手 👋");
 
     // The people in the room, and Up/Down through what ann sent.
     await until(
@@ -355,11 +368,11 @@ browserTest(
     await ann.page.keyboard.type("draft");
     const input = () => ann.page.evaluate(`document.querySelector("#input").value`);
     await ann.page.keyboard.press("ArrowUp");
-    assertEquals(await input(), "/msg carol got it ✅");
+    assertEquals(await input(), "and this");
     await ann.page.keyboard.press("ArrowUp");
-    assertEquals(await input(), "早上好 🌅 from ann");
-    await ann.page.keyboard.press("ArrowDown");
     assertEquals(await input(), "/msg carol got it ✅");
+    await ann.page.keyboard.press("ArrowDown");
+    assertEquals(await input(), "and this");
     await ann.page.keyboard.press("ArrowDown");
     assertEquals(await input(), "draft");
 
@@ -654,10 +667,11 @@ browserTest(
       await seeLine(ann.page, "carol: welcome back 🎉");
       await type(ann, "thanks 🙏");
       await expectLine(carol, "ann: thanks 🙏");
-      // No greeting in the log, and the welcome once: the reconnect went back to dev.
+      // No greeting in the log, and no welcome to the lobby: the reconnect went back to dev
+      // (dev's pane shows dev's lines; the lobby's welcome is in the lobby's).
       const lines = await logLines(ann.page);
       assert(!lines.some((line) => /^(--|!!) |Welcome|at most/.test(line)), String(lines));
-      assertEquals(lines.filter((line) => line.startsWith("You are in lobby.")).length, 1);
+      assertEquals(lines.filter((line) => line.startsWith("You are in lobby.")).length, 0);
       assertEquals(lines.filter((line) => line.startsWith("You are now in dev.")).length, 2);
       assertEquals(ann.errors, []);
     } finally {
@@ -698,7 +712,8 @@ browserTest(
     await giveName(ann, "ann");
     await untilText(ann.page, "#status", "Connected as ann");
     // A replay with a line not seen live shows its header and end.
-    assertEquals(await seeLine(ann.page, "carol: before ann"), "line message history");
+    // It names ann: a mention.
+    assertEquals(await seeLine(ann.page, "carol: before ann"), "line message history mention");
     const fresh = await historyMarks(ann.page);
     assertEquals(fresh, ["Recent messages in lobby"]);
 
@@ -805,7 +820,8 @@ browserTest(
     await page.evaluate(`new Promise((resolve) => requestAnimationFrame(() => resolve()))`);
     await carol.write("one more\n");
     await seeLine(page, "carol: one more");
-    assertEquals(await page.evaluate(`document.querySelector("#log").scrollTop`), 0);
+    // Not followed: the reader stays where they were (scrolled up, away from the end).
+    assert(!(await page.evaluate(bottom)), "the log stays scrolled up");
     await until(page, `!document.querySelector("#jump").hidden`, "the jump button");
     await page.click("#jump");
     await until(page, bottom, "the log at its end again");
@@ -836,11 +852,18 @@ async function session(
   await carol.write("sure, the usual place? 🍜\n");
   await type(ann, "I'm in. 12:00 at 小笼包 🥟");
   await expectLine(carol, "ann: I'm in. 12:00 at 小笼包 🥟");
+  await carol.write("ann: the plan is at https://example.org/plan 📎\n");
+  await seeLine(ann.page, "carol: ann: the plan is at https://example.org/plan 📎");
   await carol.write("/msg ann can you bring the slides?\n");
   await type(ann, "/msg carol yes ✅");
   await expectLine(carol, "ann (private): yes ✅");
+  // The /msg opened the conversation with carol; back to the room.
+  await untilText(ann.page, "#room", "carol");
+  await ann.page.click(`.conv[data-key="#lobby"]`);
   await type(bob, "/me is booking a table");
   await seeLine(ann.page, "* bob is booking a table");
+  await type(bob, "/msg ann saved you a seat 🍜");
+  await untilText(ann.page, `.conv[data-key="@bob"] .mentions`, "1");
   await until(
     ann.page,
     `document.querySelector("#members").textContent === "ann (you)bobcarol"`,
@@ -1060,7 +1083,10 @@ browserTest(
     assertEquals(await seeLine(page, "carol: hi 👋"), "line message");
     assertEquals(await nameClass(page, "carol: hi 👋"), `name ${colorOf("carol")}`);
     assertEquals(await seeLine(page, "* carol waves"), "line action");
-    assertEquals(await seeLine(page, "dan (private): psst"), "line private");
+    await untilText(page, `.conv[data-key="@dan"] .mentions`, "1");
+    await page.click(`.conv[data-key="@dan"]`);
+    assertEquals(await seeLine(page, "dan: psst"), "line private");
+    await page.click(`.conv[data-key="#lobby"]`);
 
     // Shown at once, and once: the server's echo (same ref) only gives it its id.
     await type(chat, "hello  there");

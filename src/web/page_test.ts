@@ -96,3 +96,27 @@ test("page: account replies in its own words (whois: logged in, a guest, or not 
   );
   assertEquals(wording.say.registered("ann", true), "ann is now your account.");
 });
+
+test("page: moderation, roles, counts and days in its own words", () => {
+  assertEquals(wording.moderation("ann", "op", "bob"), "ann gave operator to bob.");
+  assertEquals(wording.moderation("ann", "kick", "bob", "spam"), "ann kicked bob (spam).");
+  assertEquals(wording.moderation("ann", "mode", "+m"), "ann set modes +m.");
+  assertEquals(wording.moderation("ann", "claim"), "ann claimed the room.");
+  assertEquals(
+    wording.say.modes("dev", "+nt", "ann", ["bob"], []),
+    "Modes of dev: +nt; held by ann; operators: bob.",
+  );
+  assertEquals(wording.say.bans("mutes", "dev", []), "Muted in dev: no one.");
+  assertEquals(wording.say.kicked("ann", "dev"), "ann kicked you out of dev.");
+  assertEquals(wording.say.counts(2, 1), "2 unread, 1 mention");
+  assertEquals(wording.say.counts(0, 3), "3 mentions");
+  assertEquals(wording.say.day(new Date()), "Today");
+  const yesterday = new Date();
+  yesterday.setDate(yesterday.getDate() - 1);
+  assertEquals(wording.say.day(yesterday), "Yesterday");
+  assert(/2020/.test(wording.say.day(new Date(2020, 0, 15))));
+  for (const code of ["notOperator", "banned", "muted", "needsAccount", "notInRoom", "roomFull"]) {
+    const text = wording.errorText({ code, room: "dev", name: "bob", max: 5 });
+    assert(!text.startsWith("The server refused that") && !/undefined/.test(text), code);
+  }
+});

@@ -112,6 +112,85 @@ export const say = {
   passwordChanged: (account) => "The password of " + account + " is changed.",
   /** @param {string} account */
   unregistered: (account) => "The account " + account + " is deleted; its name is free.",
+  /** @param {string} to */
+  heldForLater: (to) => to + " is away; they will get it when they next log in.",
+  /** @param {string} by @param {string} room @param {string} [reason] */
+  kicked: (by, room, reason) =>
+    by + " kicked you out of " + room + (reason ? " (" + reason + ")" : "") + ".",
+  /** @param {string} by @param {string} room */
+  invited: (by, room) => by + " invites you to " + room + ": /join " + room,
+  /** @param {string} by @param {string} [reason] */
+  killed: (by, reason) => by + " disconnected you" + (reason ? " (" + reason + ")" : "") + ".",
+  /** @param {string} by @param {string} text */
+  announcement: (by, text) => "Announcement from " + by + ": " + text,
+  /**
+   * @param {string} room @param {string} modes @param {string | null} founder
+   * @param {readonly string[]} ops @param {readonly string[]} voices
+   */
+  modes: (room, modes, founder, ops, voices) =>
+    "Modes of " + room + ": " + (modes || "none") +
+    (founder ? "; held by " + founder : "; held by no one") +
+    (ops.length ? "; operators: " + listNames(ops) : "") +
+    (voices.length ? "; voiced: " + listNames(voices) : "") + ".",
+  /** @param {string} list "bans" or "mutes" @param {string} room @param {readonly string[]} masks */
+  bans: (list, room, masks) =>
+    (list === "mutes" ? "Muted in " : "Banned from ") + room + ": " +
+    (masks.length ? masks.join(", ") : "no one") + ".",
+  /** Day separators: "Today", "Yesterday", or the date. @param {Date} date */
+  day: (date) => {
+    const today = new Date();
+    const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    const same = (/** @type {Date} */ a, /** @type {Date} */ b) =>
+      a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
+      a.getDate() === b.getDate();
+    if (same(date, today)) return "Today";
+    if (same(date, yesterday)) return "Yesterday";
+    return date.toLocaleDateString(undefined, {
+      weekday: "long",
+      year: "numeric",
+      month: "long",
+      day: "numeric",
+    });
+  },
+  newMessages: "New messages",
+  /** @param {string} name */
+  startOf: (name) => "This is the start of " + name + ".",
+  loadingOlder: "Loading earlier messages…",
+  /** @param {string} name */
+  privateWith: (name) => "Private conversation with " + name,
+  /** @param {number} unread @param {number} mentions */
+  counts: (unread, mentions) =>
+    (unread ? unread + " unread" : "") + (unread && mentions ? ", " : "") +
+    (mentions ? mentions + (mentions === 1 ? " mention" : " mentions") : ""),
+  notifyAsk: "Notify me",
+  notifyOn: "Notifications on",
+  notifyOff: "Notifications off",
+  notifyDenied: "Notifications are blocked in this browser.",
+  /** @param {string} from */
+  notifyPrivate: (from) => from + " (private)",
+  /** @param {string} from @param {string} room */
+  notifyMention: (from, room) => from + " in " + room,
+  /** @param {string} text @param {number} count @param {boolean} more */
+  searchResults: (text, count, more) =>
+    (count
+      ? count + (more ? "+" : "") + " found for “" + text + "”"
+      : "Nothing found for “" + text +
+        "”") + ".",
+  searchAbsent: "This server cannot search yet.",
+  memberActions: {
+    private: "Private message",
+    whois: "Who is this?",
+    op: "Make operator",
+    deop: "Take operator",
+    voice: "Give voice",
+    devoice: "Take voice",
+    kick: "Kick out of the room",
+    ban: "Ban from the room",
+    mute: "Mute in the room",
+  },
+  /** @param {string} name */
+  memberMenu: (name) => "Actions for " + name,
+  roleLabels: { founder: "founder", op: "operator", voice: "voiced" },
   /**
    * @param {string} name @param {string | null} room
    * @param {string | null | undefined} account undefined: not known (another server's member)
@@ -122,6 +201,35 @@ export const say = {
     return where + (account === null ? ", not logged in." : ", logged in as " + account + ".");
   },
 };
+
+/**
+ * A moderation notice to a room, as a sentence: "ann gave operator to bob", "ann kicked bob (spam)".
+ * @param {string} by
+ * @param {string} action
+ * @param {string} [target]
+ * @param {string} [reason]
+ */
+export function moderation(by, action, target, reason) {
+  const whom = target ?? "";
+  /** @type {Record<string, string>} */
+  const verbs = {
+    op: "gave operator to " + whom,
+    deop: "took operator from " + whom,
+    voice: "gave voice to " + whom,
+    devoice: "took voice from " + whom,
+    kick: "kicked " + whom,
+    ban: "banned " + whom,
+    unban: "unbanned " + whom,
+    mute: "muted " + whom,
+    unmute: "unmuted " + whom,
+    invite: "invited " + whom,
+    mode: "set modes " + whom,
+    claim: "claimed the room",
+    kill: "disconnected " + whom,
+  };
+  const what = verbs[action] ?? action + (whom ? " " + whom : "");
+  return by + " " + what + (reason ? " (" + reason + ")" : "") + ".";
+}
 
 /**
  * @typedef {{ code: string, [field: string]: unknown }} ErrorEvent
@@ -204,6 +312,36 @@ export function errorText(error) {
         " s.";
     case "loginBusy":
       return "Too many logins at once; try again in a moment.";
+    case "notOperator":
+      return "Only operators of " + field("room") + " may do that.";
+    case "notServerOperator":
+      return "You are not a server operator.";
+    case "banned":
+      return "You are banned from " + field("room") + ".";
+    case "inviteOnly":
+      return field("room") + " is invite-only.";
+    case "badKey":
+      return field("room") + " needs its key: /join " + field("room") + " KEY";
+    case "roomFull":
+      return field("room") + " is full (at most " + field("max") + " members).";
+    case "moderated":
+      return field("room") + " is moderated: only voiced members and operators speak.";
+    case "muted":
+      return "You are muted in " + field("room") + "; it was not sent.";
+    case "badMask":
+      return "That is no mask: " + field("mask");
+    case "noSuchMask":
+      return "No such ban or mute: " + field("mask");
+    case "badMode":
+      return "No such mode: " + field("mode");
+    case "needsAccount":
+      return field("name") + " is not logged in; roles belong to accounts.";
+    case "notInRoom":
+      return field("name") + " is not in " + field("room") + ".";
+    case "roomHeld":
+      return error.founder
+        ? field("room") + " is held by " + field("founder") + " already."
+        : field("room") + " cannot be claimed.";
     case "internal":
       return "Something went wrong on the server; it was logged.";
     case "klined": {
