@@ -339,6 +339,7 @@ test("/help lists the commands", async () => {
     "/join",
     "/topic",
     "/history",
+    "/search",
     "/nick",
     "/whois",
     "/register",
@@ -348,6 +349,7 @@ test("/help lists the commands", async () => {
     "/unregister",
     "/me",
     "/msg",
+    "/delete",
     "/quit",
     "/help",
   ];
