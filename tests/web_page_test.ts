@@ -619,7 +619,7 @@ browserTest(
     await expectLine(carol, "-- ann joined");
     await until(
       ann.page,
-      `document.querySelector("#members").textContent === "ann (you)carol"`,
+      `document.querySelector("#members").textContent === "ann (you)@carol"`, // carol made dev: its operator
       "the people in dev",
     );
     await until(

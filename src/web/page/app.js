@@ -1150,7 +1150,7 @@ function roleOf(name) {
 /** Whether the user may moderate the room one is in (founder or operator). */
 function mayModerate() {
   const role = roleOf(state.account || state.name);
-  return !!state.account && (role === "founder" || role === "op");
+  return role === "founder" || role === "op"; // a guest who made the room operates it too
 }
 
 /** @type {{ names: string[], total: number, loggedIn: string[] }} */
