@@ -225,7 +225,7 @@ test("delete: IRC REDACT from a client with draft/message-redaction; relayed onl
     assertEquals(red.take(), [
       ":irc.test FAIL REDACT UNKNOWN_MSGID #lobby 0000000000000000000 :This message does not exist or is too old\r",
       ":irc.test FAIL REDACT INVALID_TARGET #nowhere :You cannot delete messages from this target\r",
-      ":irc.test FAIL REDACT UNKNOWN_MSGID #lobby * :This message does not exist or is too old\r",
+      ":irc.test FAIL REDACT UNKNOWN_MSGID #lobby bad:id :This message does not exist or is too old\r",
     ]);
     text.take();
     text.say("/delete");

@@ -746,7 +746,15 @@ export function deleteMessage(
   }
   const rules = hub.roomRules.get(room.key);
   const serverOperator = hub.isServerOperator(session);
-  const problem = checkDelete(rules, room.name, entry.id, account, own(entry), serverOperator);
+  const problem = checkDelete(
+    rules,
+    room.name,
+    entry.id,
+    account,
+    own(entry),
+    serverOperator,
+    member, // a guest operator (who made the room) holds its role by member
+  );
   if (problem !== null) return hub.refuse(session, problem);
   const by = member.name!;
   const reason = why ? [...why].slice(0, REASON_MAX).join("") : undefined;

@@ -290,8 +290,9 @@ export function checkDelete(
   account: string | null,
   author: boolean,
   serverOperator: boolean,
+  member?: object,
 ): Problem | null {
-  if (author || serverOperator || rules?.isOperator(account) === true) return null;
+  if (author || serverOperator || rules?.isOperator(account, member) === true) return null;
   return { code: "deleteForbidden", room, id };
 }
 

@@ -49,7 +49,6 @@ import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import type { RoomRules } from "../core/moderation.ts";
 import { deleteMessage } from "../core/moderate.ts";
-import { isId } from "../core/ids.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
@@ -1023,7 +1022,8 @@ export class IrcSession extends Session {
           "REDACT",
           "UNKNOWN_MSGID",
           channelOf(problem.room),
-          isId(problem.id) ? problem.id : "*",
+          // The msgid as it was given (a parameter of one word), else `*`.
+          /^[^:\s]\S{0,99}$/.test(problem.id) ? problem.id : "*",
           "This message does not exist or is too old",
         );
       case "deleteForbidden":
