@@ -360,11 +360,29 @@ browserTest(
       "bob is away; they will get it when they next log in.",
     ]);
 
-    // bob logs in in a browser: the line is in ann's pane, counted.
+    // Typed in the conversation's pane, the same.
+    await type(ann.page, "and another");
+    await until(
+      ann.page,
+      `[...document.querySelectorAll("#log .line .body")].map((e) => e.textContent)
+        .filter((text) => text.startsWith("bob is away")).length === 2`,
+      "the second held line",
+    );
+    assertEquals((await logLines(ann.page)).slice(-2), [
+      "ann: and another",
+      "bob is away; they will get it when they next log in.",
+    ]);
+
+    // bob logs in in a browser: both lines are in ann's pane, in order, counted (the login's
+    // conversation list, which comes first, shows the newest already).
     const bob = await loginPage(bob1, server, "bob");
-    await untilCounts(bob.page, "@ann", ["1", "1"]);
+    await untilCounts(bob.page, "@ann", ["2", "2"]);
     await tap(bob.page, conv("@ann"));
-    await seeLine(bob.page, "ann: while you were out");
+    await seeLine(bob.page, "ann: and another");
+    assertEquals((await logLines(bob.page)).slice(-2), [
+      "ann: while you were out",
+      "ann: and another",
+    ]);
 
     // bob in a second browser too; both show the lobby.
     const bobToo = await loginPage(bob2, server, "bob");
@@ -462,6 +480,11 @@ browserTest(
         .includes("carol: the deploy is at noon"),
     );
 
+    // A result opens its conversation.
+    await tap(bob.page, conv("#lobby"));
+    await tap(ann.page, "#search-results button");
+    await untilText(ann.page, "#room", "lobby");
+
     await carol.write("/delete\n");
     await until(
       bob.page,
@@ -473,6 +496,27 @@ browserTest(
       `!${findLine("carol: the deploy is at noon")}`,
       "the line gone from ann's page",
     );
+    await until(
+      ann.page,
+      `document.querySelectorAll("#search-results button").length === 0`,
+      "the line gone from ann's search results",
+    );
+
+    // bob, a guest, has carol's private line; his pane for it has nothing kept to page back
+    // to: asked once (notLoggedIn), then not again, and nothing said.
+    await carol.write("/msg bob psst\n");
+    await untilCounts(bob.page, "@carol", ["1", "1"]);
+    await tap(bob.page, conv("@carol"));
+    await seeLine(bob.page, "carol: psst");
+    await bob.page.focus("#log");
+    await bob.page.keyboard.press("Home");
+    await until(bob.page, `window.errorCodes.includes("notLoggedIn")`, "refused");
+    await bob.page.keyboard.press("Home");
+    await type(bob.page, "//after");
+    await carol.until((line) => line === "bob (private): /after");
+    await seeLine(bob.page, "bob: /after"); // any refusal of the second Home came before
+    assertEquals(await bob.page.evaluate(`window.errorCodes`), ["notLoggedIn"]);
+    assertEquals(await bob.page.evaluate(`document.querySelector("#input-error").textContent`), "");
 
     // ann makes a room (its founder), carol comes in; ann's menu ops carol, then kicks her.
     await type(ann.page, "/join ops");

@@ -1612,6 +1612,8 @@ function enterPane(room) {
   for (const pane of state.panes.values()) if (pane.kind === "room") pane.joined = false;
   const pane = roomPane(room);
   pane.joined = true;
+  // Back in a room whose paging stopped while out of it: it may page back again.
+  if (!pane.recs[0]?.node.classList.contains("start-mark")) pane.more = true;
   pane.name = room;
   state.roles = { room: "", founder: "", ops: new Set(), voices: new Set() };
   if (!state.active || state.active.kind === "room") show(pane);
@@ -1911,6 +1913,12 @@ function onDeleted(event) {
     ? [roomPane(event.room)]
     : [...state.panes.values()];
   for (const pane of panes) removeRec(pane, event.id);
+  // A search result for it goes too.
+  for (const result of ui.searchResults.querySelectorAll("button.result")) {
+    if (result instanceof HTMLElement && result.dataset.id === event.id) {
+      result.parentElement?.remove();
+    }
+  }
 }
 
 /**
@@ -1945,6 +1953,7 @@ function onSearchResults(event) {
     const item = el("li");
     const where = result.with !== undefined ? "@" + result.with : "#" + (result.room ?? "");
     const open = button("", "result");
+    if (typeof result.id === "string") open.dataset.id = result.id;
     open.append(
       el("span", "result-where", where + " "),
       stamp(when(result.time)),
@@ -1983,6 +1992,12 @@ function onError(event) {
     state.olderFor.delete(/** @type {string} */ (event.ref));
     if (pane) pane.loading = false;
     if (event.code === "historyTooFast" && pane) return retryOlder(pane, event.seconds);
+    if (pane && (event.code === "notLoggedIn" || event.code === "notInRoom")) {
+      // Nothing kept to page back to here (a guest's private conversation; a room left):
+      // asked again only once back in that room.
+      pane.more = false;
+      return;
+    }
     if (event.code === "unknownType" || event.code === "badRequest") {
       // No JSON history paging on this server: the text command's, for the room one is in.
       if (purpose === "older" && features.history !== false) {
