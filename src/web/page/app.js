@@ -152,7 +152,7 @@ const COMMANDS = [
 
 /** @typedef {{ name: string, members: number, topic: string }} RoomInfo */
 /**
- * @typedef {{ id: string, type: "message" | "action" | "private", from: string, to?: string,
+ * @typedef {{ id: string, type?: "message" | "action" | "private", from: string, to?: string,
  *   text: string, time: string }} Entry
  */
 /** @typedef {import("./wording.js").PresenceGroup} PresenceGroup */
@@ -1014,7 +1014,12 @@ function showChat(kind, from, text, options = {}) {
 function entryNode(pane, entry, time) {
   const own = entry.from === state.name || (!!state.account && entry.from === state.account);
   const mention = !own && pane.kind === "room" && mentions(entry.text);
-  const kind = entry.type === "private" ? "private" : entry.type;
+  // A message may come without its type (the default): a room's message, a private one.
+  const kind = entry.type === "action"
+    ? "action"
+    : entry.type === "private" || pane.kind === "private"
+    ? "private"
+    : "message";
   const classes = kind + (own ? " own" : "") + " history" + (mention ? " mention" : "");
   const who = nameEl(entry.from, own);
   const node = lineNode(
@@ -1821,7 +1826,10 @@ function onHistory(event) {
       continue;
     }
     if (!unseen || pane.ids.has(entry.id)) continue;
-    const own = takePending({ type: entry.type, from: entry.from, text: entry.text }, room);
+    const own = takePending(
+      { type: entry.type ?? "message", from: entry.from, text: entry.text },
+      room,
+    );
     if (own) own.item.dataset.id = entry.id;
     else fresh.push(entry);
   }
