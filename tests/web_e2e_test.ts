@@ -395,6 +395,11 @@ browserTest(
     await tap(bob.page, conv("@ann"));
     await seeLine(bob.page, "ann: are you there?");
     await untilCounts(bobToo.page, "@ann", ["", ""]);
+    // What bob writes from the first browser is in the second's pane too, as his own, uncounted.
+    await type(bob.page, "here now");
+    await seeLine(ann.page, "bob: here now");
+    await tap(bobToo.page, conv("@ann"));
+    assert((await seeLine(bobToo.page, "bob: here now")).includes("own"));
     // And the lobby: carol's line read in the second clears it in the first.
     await tap(bobToo.page, conv("#lobby"));
     await carol.write("hello all\n");
