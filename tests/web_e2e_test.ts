@@ -398,6 +398,18 @@ browserTest(
     // What bob writes from the first browser is in the second's pane too, as his own, uncounted.
     await type(bob.page, "here now");
     await seeLine(ann.page, "bob: here now");
+    // ann pages her pane back to its start: what she sent while bob was away is there once.
+    await ann.page.focus("#log");
+    await ann.page.keyboard.press("Home");
+    await scrollBackUntil(
+      ann.page,
+      `!!${findLine("This is the start of bob.")}`,
+      "the start of ann's conversation with bob",
+    );
+    assertEquals(
+      (await logLines(ann.page)).filter((line) => line.startsWith("ann: ")),
+      ["ann: while you were out", "ann: and another", "ann: are you there?"],
+    );
     await tap(bobToo.page, conv("@ann"));
     assert((await seeLine(bobToo.page, "bob: here now")).includes("own"));
     // And the lobby: carol's line read in the second clears it in the first.

@@ -191,7 +191,7 @@ const COMMANDS = [
  *   | { type: "killed", by: string, reason?: string }
  *   | { type: "announcement", by: string, text: string }
  *   | { type: "conversations", list: { with: string, last?: Entry }[] }
- *   | { type: "heldForLater", to: string }
+ *   | { type: "heldForLater", to: string, id?: string, text?: string }
  *   | { type: "readMarker", room?: string, with?: string, id: string }
  *   | { type: "searchResults", text: string, more?: boolean,
  *       results: (Entry & { room?: string, with?: string })[] }
@@ -1787,14 +1787,22 @@ function onPrivateSent(event, time) {
  */
 function onHeldForLater(event, time) {
   const pane = paneOf("private", event.to);
-  const words = event.ref !== undefined ? state.msgWords.get(event.ref) : undefined;
-  if (words !== undefined) {
-    state.msgWords.delete(/** @type {string} */ (event.ref));
-    if (state.active !== pane) show(pane);
+  const typed = event.ref !== undefined && state.msgWords.has(event.ref);
+  // The message kept (its id, so that paging back shows it once), or the words typed.
+  const words = typeof event.text === "string"
+    ? event.text
+    : event.ref !== undefined
+    ? state.msgWords.get(event.ref)
+    : undefined;
+  if (event.ref !== undefined) state.msgWords.delete(event.ref);
+  const id = typeof event.id === "string" ? event.id : undefined;
+  if (words !== undefined && !(id !== undefined && pane.ids.has(id))) {
+    if (typed && state.active !== pane) show(pane);
     append("private own", [nameEl(state.name, true), ": ", textEl(words)], {
       own: true,
       time,
       pane,
+      id,
       chat: true,
     });
   }
