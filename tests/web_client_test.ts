@@ -460,9 +460,9 @@ browserTest(
       type: "history",
       room: "lobby",
       earlier: true,
+      // Without "type": a message (the default the server may leave out).
       entries: lines(50, "m", 50).map(({ id, from, text }) => ({
         id,
-        type: "message",
         from,
         text,
         time: "2026-12-01T10:00:00.000Z",
@@ -471,6 +471,10 @@ browserTest(
       ref: first.ref,
     });
     await until(page, `document.querySelector("#log .line[data-id='m000050']") !== null`, "page 1");
+    assertEquals(
+      await page.evaluate(`document.querySelector("#log .line[data-id='m000050']").className`),
+      "line message history",
+    );
     // The reader stays where they were: the new lines are above.
     assert(await page.evaluate(`document.querySelector("#log").scrollTop > 0`));
     // The day of the older page has its own separator, before today's.

@@ -303,8 +303,16 @@ export type Reply =
       readonly more: boolean;
       readonly away?: boolean;
     }
-    /** `to` is not connected: the private message waits for its next login. */
-    | { readonly type: "heldForLater"; readonly to: string }
+    /**
+     * `to` is not connected: the private message waits for its next login (`id`, `text`: the
+     * message kept, for a client that shows it in the conversation).
+     */
+    | {
+      readonly type: "heldForLater";
+      readonly to: string;
+      readonly id?: string;
+      readonly text?: string;
+    }
     /** The private conversations of this session's account, newest first (JSON only). */
     | { readonly type: "conversations"; readonly list: readonly Conversation[] }
     | { readonly type: "noEarlier"; readonly room: string }

@@ -453,7 +453,7 @@ export class Hub implements ClusterHub {
       time,
     };
     this.post(message, session);
-    session.tell({ type: "heldForLater", time: Date.now(), to: account });
+    session.tell({ type: "heldForLater", time: Date.now(), to: account, id: message.id, text });
     return message;
   }
 

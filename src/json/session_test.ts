@@ -701,9 +701,11 @@ test("json: private messages between accounts carry ids; history with pages them
   // bo goes; ann writes; bo's page logs in and is told what waited and its conversations.
   bo.send({ type: "line", text: "/quit" });
   ann.send({ type: "line", text: "/msg bo while away", ref: "m" });
-  assertEquals(timeless(ann.take().filter((e) => e.type !== "presence")), [
-    { type: "heldForLater", to: "bo", ref: "m" },
+  const held = timeless(ann.take().filter((e) => e.type !== "presence"));
+  assertEquals(held, [
+    { type: "heldForLater", to: "bo", id: held[0].id, text: "while away", ref: "m" },
   ]);
+  assert(isId(held[0].id), "the kept message's id");
   const again = open(hub);
   again.send({ type: "hello", name: "bo" });
   await hub.accounts.idle();

@@ -152,7 +152,7 @@ const COMMANDS = [
 
 /** @typedef {{ name: string, members: number, topic: string }} RoomInfo */
 /**
- * @typedef {{ id: string, type: "message" | "action" | "private", from: string, to?: string,
+ * @typedef {{ id: string, type?: "message" | "action" | "private", from: string, to?: string,
  *   text: string, time: string }} Entry
  */
 /** @typedef {import("./wording.js").PresenceGroup} PresenceGroup */
@@ -174,7 +174,7 @@ const COMMANDS = [
  *   | { type: "loggedIn" | "loggedOut" | "passwordChanged" | "unregistered", account: string }
  *   | { type: "rooms", rooms: RoomInfo[], count: number }
  *   | { type: "history", room?: string, with?: string, earlier: boolean, entries: Entry[],
- *       gap?: boolean, more?: boolean }
+ *       gap?: boolean, more?: boolean, away?: boolean }
  *   | { type: "noEarlier", room: string }
  *   | { type: "help", commands: { usage: string, summary: string }[] }
  *   | { type: "privateSent", id?: string, to: string, text: string }
@@ -191,7 +191,7 @@ const COMMANDS = [
  *   | { type: "killed", by: string, reason?: string }
  *   | { type: "announcement", by: string, text: string }
  *   | { type: "conversations", list: { with: string, last?: Entry }[] }
- *   | { type: "heldForLater", to: string }
+ *   | { type: "heldForLater", to: string, id?: string, text?: string }
  *   | { type: "readMarker", room?: string, with?: string, id: string }
  *   | { type: "searchResults", text: string, more?: boolean,
  *       results: (Entry & { room?: string, with?: string })[] }
@@ -302,6 +302,11 @@ const state = {
   readTimer: undefined,
   /** What a kick said, for the pane of the room it puts you in. */
   kickNote: "",
+  /**
+   * @type {Map<string, string>} the words of each recent typed `/msg`, by its ref: a message
+   * held for an account's next login is answered by `heldForLater` alone, without them
+   */
+  msgWords: new Map(),
 };
 
 // ---------------------------------------------------------------------------
@@ -738,6 +743,24 @@ function askOlder(pane) {
 }
 
 /**
+ * The server rates history by bytes and asked to wait: the page asks again once that
+ * time is up (not before: scrolling meanwhile asks nothing), if the reader is still at the
+ * top of that pane.
+ * @param {Pane} pane
+ * @param {unknown} seconds
+ */
+function retryOlder(pane, seconds) {
+  const wait = typeof seconds === "number" && seconds > 0 ? Math.min(seconds, 60) : 1;
+  pane.loading = true;
+  const ws = state.ws;
+  setTimeout(() => {
+    pane.loading = false;
+    if (state.ws !== ws || pane !== state.active || pane.start > 0) return;
+    if (ui.log.scrollTop < 200) askOlder(pane);
+  }, wait * 1000);
+}
+
+/**
  * An earlier page for a pane arrived: its lines go first.
  * @param {Pane} pane
  * @param {Extract<ServerEvent, { type: "history" }>} event
@@ -991,7 +1014,12 @@ function showChat(kind, from, text, options = {}) {
 function entryNode(pane, entry, time) {
   const own = entry.from === state.name || (!!state.account && entry.from === state.account);
   const mention = !own && pane.kind === "room" && mentions(entry.text);
-  const kind = entry.type === "private" ? "private" : entry.type;
+  // A message may come without its type (the default): a room's message, a private one.
+  const kind = entry.type === "action"
+    ? "action"
+    : entry.type === "private" || pane.kind === "private"
+    ? "private"
+    : "message";
   const classes = kind + (own ? " own" : "") + " history" + (mention ? " mention" : "");
   const who = nameEl(entry.from, own);
   const node = lineNode(
@@ -1512,8 +1540,7 @@ function onEvent(event) {
     case "conversations":
       return onConversations(event);
     case "heldForLater":
-      showNotice(say.heldForLater(event.to), "", time, paneOf("private", event.to));
-      return;
+      return onHeldForLater(event, time);
     case "readMarker":
       return onReadMarker(event);
     case "searchResults":
@@ -1590,6 +1617,8 @@ function enterPane(room) {
   for (const pane of state.panes.values()) if (pane.kind === "room") pane.joined = false;
   const pane = roomPane(room);
   pane.joined = true;
+  // Back in a room whose paging stopped while out of it: it may page back again.
+  if (!pane.recs[0]?.node.classList.contains("start-mark")) pane.more = true;
   pane.name = room;
   state.roles = { room: "", founder: "", ops: new Set(), voices: new Set() };
   if (!state.active || state.active.kind === "room") show(pane);
@@ -1739,6 +1768,7 @@ function onPrivateSent(event, time) {
   const pane = paneOf("private", event.to);
   if (event.id !== undefined && pane.ids.has(event.id)) return;
   const typed = event.ref !== undefined && state.requests.get(event.ref) === "typed";
+  if (event.ref !== undefined) state.msgWords.delete(event.ref);
   if (typed && state.active !== pane) show(pane);
   append("private own", [nameEl(state.name, true), ": ", textEl(event.text)], {
     own: true,
@@ -1747,6 +1777,36 @@ function onPrivateSent(event, time) {
     id: event.id,
     chat: true,
   });
+}
+
+/**
+ * The user's private message waits for its account's next login: shown in its conversation
+ * as sent (shown at once when typed), with a note that it waits.
+ * @param {Extract<ServerEvent, { type: "heldForLater" }>} event
+ * @param {Date} time
+ */
+function onHeldForLater(event, time) {
+  const pane = paneOf("private", event.to);
+  const typed = event.ref !== undefined && state.msgWords.has(event.ref);
+  // The message kept (its id, so that paging back shows it once), or the words typed.
+  const words = typeof event.text === "string"
+    ? event.text
+    : event.ref !== undefined
+    ? state.msgWords.get(event.ref)
+    : undefined;
+  if (event.ref !== undefined) state.msgWords.delete(event.ref);
+  const id = typeof event.id === "string" ? event.id : undefined;
+  if (words !== undefined && !(id !== undefined && pane.ids.has(id))) {
+    if (typed && state.active !== pane) show(pane);
+    append("private own", [nameEl(state.name, true), ": ", textEl(words)], {
+      own: true,
+      time,
+      pane,
+      id,
+      chat: true,
+    });
+  }
+  showNotice(say.heldForLater(event.to), "", time, pane);
 }
 
 /**
@@ -1774,7 +1834,10 @@ function onHistory(event) {
       continue;
     }
     if (!unseen || pane.ids.has(entry.id)) continue;
-    const own = takePending({ type: entry.type, from: entry.from, text: entry.text }, room);
+    const own = takePending(
+      { type: entry.type ?? "message", from: entry.from, text: entry.text },
+      room,
+    );
     if (own) own.item.dataset.id = entry.id;
     else fresh.push(entry);
   }
@@ -1795,10 +1858,16 @@ function onHistory(event) {
 function onPrivateHistory(event) {
   const pane = paneOf("private", /** @type {string} */ (event.with));
   for (const entry of event.entries) {
+    // The login's conversation list came first and showed the newest of what waited as its
+    // last line: taken out, to come back in its place, counted (delivered once: counted once).
+    if (event.away && pane.ids.has(entry.id)) removeRec(pane, entry.id);
+  }
+  for (const entry of event.entries) {
     if (pane.ids.has(entry.id)) continue;
+    const own = entry.from === state.name || (!!state.account && entry.from === state.account);
     const time = when(entry.time);
     const rec = addRec(pane, entryNode(pane, entry, time), { id: entry.id, time, chat: true });
-    if (entry.from !== state.name) countUnread(pane, rec, true, entry.from, entry.text);
+    if (!own) countUnread(pane, rec, true, entry.from, entry.text);
   }
 }
 
@@ -1859,20 +1928,33 @@ function onDeleted(event) {
     : event.room !== undefined
     ? [roomPane(event.room)]
     : [...state.panes.values()];
-  for (const pane of panes) {
-    if (!pane.ids.has(event.id)) continue;
-    const index = pane.recs.findIndex((rec) => rec.id === event.id);
-    if (index === -1) continue;
-    const rec = pane.recs[index];
-    const shown = pane === state.active && index >= pane.start && index < pane.end;
-    pane.recs.splice(index, 1);
-    pane.ids.delete(event.id);
-    if (pane.marker === rec) pane.marker = null;
-    if (pane.firstUnread === rec) pane.firstUnread = pane.recs[index] ?? null;
-    if (index < pane.start) pane.start--;
-    if (index < pane.end) pane.end--;
-    if (shown) renderPane();
+  for (const pane of panes) removeRec(pane, event.id);
+  // A search result for it goes too.
+  for (const result of ui.searchResults.querySelectorAll("button.result")) {
+    if (result instanceof HTMLElement && result.dataset.id === event.id) {
+      result.parentElement?.remove();
+    }
   }
+}
+
+/**
+ * Takes the line of the kept event `id` out of `pane` (and the document), if it is there.
+ * @param {Pane} pane
+ * @param {string} id
+ */
+function removeRec(pane, id) {
+  if (!pane.ids.has(id)) return;
+  const index = pane.recs.findIndex((rec) => rec.id === id);
+  if (index === -1) return;
+  const rec = pane.recs[index];
+  const shown = pane === state.active && index >= pane.start && index < pane.end;
+  pane.recs.splice(index, 1);
+  pane.ids.delete(id);
+  if (pane.marker === rec) pane.marker = null;
+  if (pane.firstUnread === rec) pane.firstUnread = pane.recs[index] ?? null;
+  if (index < pane.start) pane.start--;
+  if (index < pane.end) pane.end--;
+  if (shown) renderPane();
 }
 
 /**
@@ -1887,6 +1969,7 @@ function onSearchResults(event) {
     const item = el("li");
     const where = result.with !== undefined ? "@" + result.with : "#" + (result.room ?? "");
     const open = button("", "result");
+    if (typeof result.id === "string") open.dataset.id = result.id;
     open.append(
       el("span", "result-where", where + " "),
       stamp(when(result.time)),
@@ -1924,6 +2007,13 @@ function onError(event) {
     const pane = state.olderFor.get(/** @type {string} */ (event.ref));
     state.olderFor.delete(/** @type {string} */ (event.ref));
     if (pane) pane.loading = false;
+    if (event.code === "historyTooFast" && pane) return retryOlder(pane, event.seconds);
+    if (pane && (event.code === "notLoggedIn" || event.code === "notInRoom")) {
+      // Nothing kept to page back to here (a guest's private conversation; a room left):
+      // asked again only once back in that room.
+      pane.more = false;
+      return;
+    }
     if (event.code === "unknownType" || event.code === "badRequest") {
       // No JSON history paging on this server: the text command's, for the room one is in.
       if (purpose === "older" && features.history !== false) {
@@ -2226,6 +2316,21 @@ function ownLine(input) {
 }
 
 /**
+ * Remembers the words of a typed `/msg NAME WORDS` by its request's ref, for `heldForLater`.
+ * @param {string} ref
+ * @param {string} text
+ */
+function keepMsgWords(ref, text) {
+  const match = /^\/msg\s+\S+\s+(.+)$/isu.exec(text);
+  if (!match) return;
+  state.msgWords.set(ref, squeeze(match[1]));
+  if (state.msgWords.size > MAX_PENDING) {
+    const oldest = state.msgWords.keys().next().value;
+    if (oldest !== undefined) state.msgWords.delete(oldest);
+  }
+}
+
+/**
  * Sends a line as typed; false when it was not sent (and the input says why).
  * @param {string} text
  */
@@ -2250,10 +2355,11 @@ function sendLine(text) {
       showInputError(say.tooLongHere(encoder.encode(line).length, state.maxLine));
       return false;
     }
-    request({ type: "line", text: line }, "typed");
+    keepMsgWords(request({ type: "line", text: line }, "typed"), line);
     return true;
   }
   const ref = request({ type: "line", text }, "typed");
+  keepMsgWords(ref, text);
   const own = ownLine(text);
   if (own) {
     const item = showChat(own.kind, state.name, own.text, {
