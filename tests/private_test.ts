@@ -347,3 +347,26 @@ test("SqlitePrivates search: the index cuts to the account's pairs (not a key's 
     file.close();
   }
 });
+
+Deno.test({
+  name: "/search in a cluster finds an account's own private lines in its server's memory copy",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    using ann = await registered(a, "ann");
+    using bo = await registered(b, "bo");
+    using cy = await registered(b, "cy");
+    await eventually(() => a.hub.accounts.accountName("bo") !== undefined);
+    await ann.write("/msg bo deploy from a\n");
+    await bo.until((line) => line === "ann (private): deploy from a");
+    for (const [client, found] of [[bo, ["(with ann) ann: deploy from a"]], [cy, []]] as const) {
+      await client.write("/search deploy\n");
+      await client.until((line) => line.startsWith('-- search for "deploy"'));
+      const lines = await client.through((line) => line.startsWith("-- end of search"));
+      assertEquals(lines.slice(0, -1).map((line) => parseHistoryLine(line)!.line), found);
+    }
+  },
+});

@@ -151,6 +151,7 @@ local function forget_message(room, eid)
     top = '(' .. page[#page][1]
     scanned = scanned + #page
   end
+end
 local function used_pair(pair)
   if redis.call('ZADD', 'chat:privates', now(), pair) == 0 then return end
   local extra = redis.call('ZCARD', 'chat:privates') - rooms
