@@ -11,6 +11,7 @@ import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "./accounts.ts";
 import { isId } from "./ids.ts";
 import { parseHistoryLine, say } from "../text/protocol.ts";
 import { TextSession } from "../text/session.ts";
+import { JsonClient } from "../json/json_test_util.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
@@ -241,6 +242,19 @@ test("private: /search finds an account's own conversations' lines, never anothe
     say.searchHeader("deploy", 0),
     say.searchEnd(false),
   ]);
+  // As JSON: a result with `with` (the other account) and its `type`, never `room`.
+  const json = new JsonClient(hub);
+  json.send({ type: "hello", name: "cy" });
+  json.send({ type: "password", password: "s3cret pass" });
+  await hub.accounts.idle();
+  json.take();
+  json.send({ type: "search", text: "secret", ref: "s" });
+  const [answer] = json.take();
+  const results = answer.results as Record<string, unknown>[];
+  assertEquals(
+    results.map(({ with: other, type, from, text, room }) => [other, type, from, text, room]),
+    [["bo", "message", "bo", "deploy the secret key", undefined]],
+  );
   // The store itself: by account key, its pairs only.
   assertEquals(hub.privates.conversations("cy", 10).map((c) => c.with), ["bo"]);
   const own = (hub.privateSearch!).search("cy", "DEPLOY", 10);
