@@ -282,7 +282,14 @@ export async function startServer(options: ServerOptions = {}): Promise<ChatServ
   if (history) {
     // Private conversations live in the --db file too (in memory otherwise).
     const { SqlitePrivates } = await import("./src/storage/sqlite_privates.ts");
-    hub.privates = new SqlitePrivates(history.database, settings.keep, PRIVATE_LINES, log);
+    // Searched there too, through its own index (the memory store the hub made searched itself;
+    // with --redis, each server's memory copy is searched).
+    hub.privates = hub.privateSearch = new SqlitePrivates(
+      history.database,
+      settings.keep,
+      PRIVATE_LINES,
+      log,
+    );
   }
   hub.admission = admission; // rooms made per address count under its keys and exemptions
   // The Redis client is loaded only for a cluster: a lone server downloads nothing.

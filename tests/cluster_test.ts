@@ -630,6 +630,8 @@ clusterTest(
     await bob3.write("/join dev\n");
     assertEquals(await bob3.line(), say.banned("dev"), "nor a reconnect to a new server");
     bob3.close();
+    // Its leaving reaches A before boss is in the lobby to hear it.
+    await eventually(() => !a.hub.cluster!.remote.has("bob3"));
 
     // /kill on A reaches bobby on B; a kline on A ends a matching member on B.
     using boss = await LineClient.join(a, "boss");

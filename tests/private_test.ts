@@ -18,7 +18,7 @@ import {
   test,
 } from "./test_util.ts";
 import { eventually } from "./test_util.ts";
-import { openChatDatabase } from "../src/storage/database.ts";
+import { openChatDatabase, SCHEMA_VERSION } from "../src/storage/database.ts";
 import { SqlitePrivates } from "../src/storage/sqlite_privates.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import { accountCommand } from "../src/ops/account_command.ts";
@@ -260,4 +260,113 @@ test("server.ts account remove takes the account's private conversations out of 
     assertEquals(store.before(ab, 10), []);
     assertEquals(store.heldCount("bo"), 0);
   });
+});
+
+test("/search on the --db file finds an account's own private lines (with whom), never another pair's", async () => {
+  await using db = await tempDb();
+  await using server = await quietServer({ db: db.path, hashCost: CHEAP });
+  using ann = await registered(server, "ann");
+  using bo = await registered(server, "bo");
+  using cy = await registered(server, "cy");
+  await ann.write("/msg bo the deploy is at noon\n");
+  await bo.until((line) => line === "ann (private): the deploy is at noon");
+  await bo.write("/msg cy deploy key is secret\n");
+  await cy.until((line) => line === "bo (private): deploy key is secret");
+  using dan = await LineClient.join(server, "dan");
+  /** What `client` is shown for `/search TEXT`, times left out. */
+  const search = async (client: LineClient, text: string) => {
+    await client.write(`/search ${text}\n`);
+    await client.until((line) => line.startsWith(`-- search for "${text}"`));
+    const lines = await client.through((line) => line.startsWith("-- end of search"));
+    return lines.slice(0, -1).map((line) => parseHistoryLine(line)!.line);
+  };
+  assertEquals(await search(ann, "deploy"), ["(with bo) ann: the deploy is at noon"]);
+  assertEquals(await search(cy, "DEPL"), ["(with bo) bo: deploy key is secret"]);
+  assertEquals(await search(bo, "deploy"), [
+    "(with cy) bo: deploy key is secret",
+    "(with ann) ann: the deploy is at noon",
+  ]);
+  assertEquals(await search(ann, "secret"), []);
+  assertEquals(await search(dan, "deploy"), [], "a guest: no private line");
+});
+
+test("SqlitePrivates search: the index cuts to the account's pairs (not a key's words in another), filled by the migration", async () => {
+  await using db = await tempDb();
+  const ids = new IdMaker();
+  const entry = (from: string, to: string, text: string): PrivateEntry => ({
+    id: ids.next(),
+    kind: "private",
+    from,
+    to,
+    text,
+    time: Date.now(),
+    account: from,
+    toAccount: to,
+  });
+  {
+    const file = openChatDatabase(db.path);
+    const store = new SqlitePrivates(file, 10, 100, new ServerLog(() => {}));
+    store.add(pairKey("ann", "bo"), entry("ann", "bo", "Déploiement demain"));
+    // `ann-b` and `zed`: the index's words of this pair have `ann` too.
+    store.add(pairKey("ann-b", "zed"), entry("zed", "ann-b", "deploy elsewhere"));
+    for (let i = 0; i < 5; i++) store.add(pairKey("ann", "cy"), entry("cy", "ann", `deploy ${i}`));
+    // Found before they are written: pending lines are written first.
+    const found = store.search("ann", "deplo", 3);
+    assertEquals(found.entries.map((e) => [e.with, e.entry.text]), [
+      ["cy", "deploy 4"],
+      ["cy", "deploy 3"],
+      ["cy", "deploy 2"],
+    ]);
+    assertEquals(found.more, true);
+    assertEquals(
+      store.search("ann", "deploiement", 10).entries.map((e) => [e.with, e.entry.kind]),
+      [["bo", "message"]],
+    );
+    assertEquals(store.search("ann", "elsewhere", 10), { entries: [], more: false });
+    assertEquals(store.search("zed", "elsewhere", 10).entries.map((e) => e.with), ["ann-b"]);
+    assertEquals(store.search("ann", '"deploy" NEAR(', 10).entries.length, 0, "no FTS syntax");
+    assertEquals(store.search("ann", "***", 10), { entries: [], more: false });
+    await store.close();
+    // A file from before the index (schema 11): the migration fills it from the lines kept.
+    file.exec(
+      "DROP TRIGGER private_fts_insert; DROP TRIGGER private_fts_delete; " +
+        "DROP TRIGGER private_fts_update; DROP TABLE private_fts;",
+    );
+    file.exec(`PRAGMA user_version = ${SCHEMA_VERSION - 1}`);
+    file.close();
+  }
+  const file = openChatDatabase(db.path);
+  const store = new SqlitePrivates(file, 10, 100, new ServerLog(() => {}));
+  try {
+    assertEquals(store.search("bo", "demain", 10).entries.map((e) => e.with), ["ann"]);
+    // Kept in step: a forgotten account's lines are gone from the index too.
+    store.forgetAccount("cy");
+    assertEquals(store.search("ann", "deploy", 10).entries, []);
+  } finally {
+    await store.close();
+    file.close();
+  }
+});
+
+Deno.test({
+  name: "/search in a cluster finds an account's own private lines in its server's memory copy",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    using ann = await registered(a, "ann");
+    using bo = await registered(b, "bo");
+    using cy = await registered(b, "cy");
+    await eventually(() => a.hub.accounts.accountName("bo") !== undefined);
+    await ann.write("/msg bo deploy from a\n");
+    await bo.until((line) => line === "ann (private): deploy from a");
+    for (const [client, found] of [[bo, ["(with ann) ann: deploy from a"]], [cy, []]] as const) {
+      await client.write("/search deploy\n");
+      await client.until((line) => line.startsWith('-- search for "deploy"'));
+      const lines = await client.through((line) => line.startsWith("-- end of search"));
+      assertEquals(lines.slice(0, -1).map((line) => parseHistoryLine(line)!.line), found);
+    }
+  },
 });

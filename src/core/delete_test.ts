@@ -20,6 +20,7 @@ import { Hub } from "./hub.ts";
 import { Cluster, type ClusterBus, type Envelope } from "../cluster/cluster.ts";
 import { roomKey } from "./protocol.ts";
 import { idOf as makeId } from "./ids.ts";
+import { MODERATION_BURST } from "./session.ts";
 
 /** The id of the `i`th line of a test room. */
 const eid = (i: number) => makeId(1_000 + i, 0, "a");
@@ -313,4 +314,35 @@ test("delete: in a cluster the other servers forget it and tell their rooms", as
   assertEquals(kept(one, "lobby"), []);
   assertEquals(kept(two, "lobby"), []);
   assertEquals(bob.take(), ["-- ann deleted one of their messages"]);
+});
+
+test("delete: someone else's message is a moderation action, paced as kicks are; one's own stays free", async () => {
+  const hub = new MemoryHub({ rate: 100, burst: 1_000 });
+  hub.accounts = new Accounts(hub, new MemoryAccountStore(), { ...DEFAULT_POLICY, cost: CHEAP });
+  try {
+    const ann = await account(hub, "ann");
+    ann.say("/join dev"); // ann founds dev
+    const bob = await account(hub, "bob");
+    bob.say("/join dev");
+    const lines = Array.from({ length: MODERATION_BURST + 2 }, (_, i) => `bob ${i}`);
+    bob.say(...lines);
+    ann.take();
+    // The burst of actions goes: one kick and the rest deletions of bob's lines.
+    ann.say(
+      "/mode +m",
+      ...lines.slice(0, MODERATION_BURST - 1).map((t) => `/delete ${idOf(hub, "dev", t)}`),
+    );
+    assert(!ann.take().some((line) => line.startsWith("!!")));
+    ann.say(`/delete ${idOf(hub, "dev", lines[MODERATION_BURST - 1])}`);
+    assertEquals(ann.take(), [say.moderationTooFast(1)]);
+    assertEquals(kept(hub, "dev"), lines.slice(MODERATION_BURST - 1));
+    // Her own: as many as she posted, however fast (the flood bucket bounds those).
+    ann.say("/mode -m", "one", "two", "three"); // the -m is refused too: still paced
+    assertEquals(ann.take(), [say.moderationTooFast(1)]);
+    ann.say("/delete", "/delete", "/delete");
+    assertEquals(ann.take(), Array(3).fill("-- ann deleted one of their messages"));
+    assertEquals(hub.metrics.moderationRefused.with("moderationTooFast").value, 2);
+  } finally {
+    hub[Symbol.dispose]();
+  }
 });

@@ -56,6 +56,43 @@ export function searchPatterns(text: string, max = 8): RegExp[] {
   return words.map((word) => new RegExp(word.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"), "iu"));
 }
 
+/**
+ * Scans `lists` (each a key, its entries in id order, and the index of the first one kept)
+ * newest first for the entries that have every word of `text` (case folded, anywhere in
+ * the text): each list's newest `limit + 1` matches at most, merged newest first and cut
+ * to `limit`, stopping after {@linkcode SEARCH_SCAN_MAX} entries looked at, all lists
+ * together. `more`: more matched, or the scan stopped before the end. (Rooms' history in
+ * memory and private conversations in memory search alike through it.)
+ */
+export function scanNewestFirst<K, E extends { readonly id: string; readonly text: string }>(
+  lists: Iterable<readonly [K, readonly E[], number]>,
+  text: string,
+  limit: number,
+): { found: [K, E][]; more: boolean } {
+  const patterns = searchPatterns(text);
+  const found: [K, E][] = [];
+  if (patterns.length === 0 || limit <= 0) return { found, more: false };
+  let budget = SEARCH_SCAN_MAX;
+  let more = false;
+  for (const [key, entries, first] of lists) {
+    let inList = 0;
+    let i = entries.length - 1;
+    for (; i >= first && budget > 0; i--, budget--) {
+      const entry = entries[i];
+      if (!patterns.every((pattern) => pattern.test(entry.text))) continue;
+      if (++inList > limit) break;
+      found.push([key, entry]);
+    }
+    if (inList > limit || (budget === 0 && i >= first)) more = true;
+  }
+  found.sort(([, a], [, b]) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+  if (found.length > limit) {
+    found.length = limit;
+    more = true;
+  }
+  return { found, more };
+}
+
 /** Where rooms keep their recent past. Adding never waits on anything. */
 export interface HistoryStore {
   /** Keeps a message said in the room whose key is `room`. */
@@ -163,32 +200,15 @@ export class MemoryHistory implements HistoryStore {
    * {@linkcode SEARCH_SCAN_MAX} lines looked at, all rooms together.
    */
   search(rooms: readonly string[], text: string, limit: number): Found {
-    const patterns = searchPatterns(text);
-    const found: { room: string; entry: HistoryEntry }[] = [];
-    if (patterns.length === 0 || limit <= 0) return { entries: found, more: false };
-    let budget = SEARCH_SCAN_MAX;
-    let more = false;
+    const lists: [string, readonly HistoryEntry[], number][] = [];
     for (const room of new Set(rooms)) {
       const entries = this.#rooms.get(room);
-      if (entries === undefined) continue;
-      const first = Math.max(0, entries.length - this.perRoom);
-      // Each room's newest `limit + 1` matches at most; merged by id below.
-      let inRoom = 0;
-      let i = entries.length - 1;
-      for (; i >= first && budget > 0; i--, budget--) {
-        const entry = entries[i];
-        if (!patterns.every((pattern) => pattern.test(entry.text))) continue;
-        if (++inRoom > limit) break;
-        found.push({ room, entry });
+      if (entries !== undefined) {
+        lists.push([room, entries, Math.max(0, entries.length - this.perRoom)]);
       }
-      if (inRoom > limit || (budget === 0 && i >= first)) more = true;
     }
-    found.sort((a, b) => a.entry.id < b.entry.id ? 1 : a.entry.id > b.entry.id ? -1 : 0);
-    if (found.length > limit) {
-      found.length = limit;
-      more = true;
-    }
-    return { entries: found, more };
+    const { found, more } = scanNewestFirst(lists, text, limit);
+    return { entries: found.map(([room, entry]) => ({ room, entry })), more };
   }
 
   /** The oldest id kept in memory for `room`, or `undefined` if none. */

@@ -198,7 +198,8 @@ export class Hub implements ClusterHub {
   readonly readMarkers = new ReadMarkers();
   /**
    * Private conversations' search, where they are kept: an account's own conversations
-   * only (`with`: the other person). `null`: only rooms are searched.
+   * only (`with`: the other person). `null`: only rooms are searched. The memory store
+   * unless the server gives another (it sets both `privates` and this).
    */
   privateSearch: PrivateSearch | null = null;
   /** The member being kicked to the lobby right now: its move out is told as a kick (no PART). */
@@ -224,7 +225,8 @@ export class Hub implements ClusterHub {
     this.commands = new Map(commands.map((command) => [command.name, command]));
     this.#admins = new Set((options.admins ?? []).map(nameKey));
     this.roomsPerAddress = Math.max(4, Math.floor(options.maxRooms / 8));
-    this.privates = new MemoryPrivates(options.history, options.maxRooms);
+    // Searched where kept: a store the server gives instead brings its own (see server.ts).
+    this.privates = this.privateSearch = new MemoryPrivates(options.history, options.maxRooms);
   }
 
   /**

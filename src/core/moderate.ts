@@ -707,8 +707,9 @@ const OWN_LOOKBACK = 200;
 
 /**
  * Deletes the kept message `id` of `session`'s room (`undefined`: the member's own last
- * one there) if it may (see {@linkcode checkDelete}): history forgets it here and, through
- * the cluster, everywhere; the room is told; it is logged and counted. Else refused.
+ * one there) if it may (see {@linkcode checkDelete}), someone else's only within the
+ * moderation pace (see {@linkcode paced}): history forgets it here and, through the
+ * cluster, everywhere; the room is told; it is logged and counted. Else refused.
  */
 export function deleteMessage(
   hub: Hub,
@@ -746,16 +747,20 @@ export function deleteMessage(
   }
   const rules = hub.roomRules.get(room.key);
   const serverOperator = hub.isServerOperator(session);
+  const mine = own(entry);
   const problem = checkDelete(
     rules,
     room.name,
     entry.id,
     account,
-    own(entry),
+    mine,
     serverOperator,
     member, // a guest operator (who made the room) holds its role by member
   );
   if (problem !== null) return hub.refuse(session, problem);
+  // Someone else's message is a moderation action, paced as kicks are. One's own stays free:
+  // each can be deleted once, so it is bounded by what one may post (the flood bucket).
+  if (!mine && !paced(hub, session)) return;
   const by = member.name!;
   const reason = why ? [...why].slice(0, REASON_MAX).join("") : undefined;
   hub.messageDeleted(room.key, entry.id, by, reason);

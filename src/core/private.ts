@@ -10,6 +10,8 @@
  */
 
 import { nameKey } from "./protocol.ts";
+import { type HistoryEntry, scanNewestFirst } from "./history.ts";
+import type { PrivateSearch } from "./hub.ts";
 
 /** One kept private message. */
 export interface PrivateEntry {
@@ -71,7 +73,7 @@ export interface PrivateStore {
  * most `maxConversations` conversations (the least recently active are forgotten first),
  * and at most {@linkcode HELD_MAX} messages waiting per account.
  */
-export class MemoryPrivates implements PrivateStore {
+export class MemoryPrivates implements PrivateStore, PrivateSearch {
   /** Entries by pair, least recently active first (a Map keeps insertion order). */
   readonly #pairs = new Map<string, PrivateEntry[]>();
   /** The pairs of each account key. */
@@ -146,6 +148,23 @@ export class MemoryPrivates implements PrivateStore {
     return found.slice(0, limit);
   }
 
+  /**
+   * The entries of the account `key`'s own conversations (never another pair's) that have
+   * every word of `text`, newest first: the same bounded scan as rooms' history in memory.
+   */
+  search(key: string, text: string, limit: number): {
+    entries: { with: string; entry: HistoryEntry }[];
+    more: boolean;
+  } {
+    const lists: [string, readonly PrivateEntry[], number][] = [];
+    for (const pair of this.#byAccount.get(key) ?? []) {
+      const entries = this.#pairs.get(pair)!;
+      lists.push([pair, entries, Math.max(0, entries.length - this.perConversation)]);
+    }
+    const { found, more } = scanNewestFirst(lists, text, limit);
+    return { entries: found.map(([, entry]) => searchEntry(entry, key)), more };
+  }
+
   heldCount(key: string): number {
     return this.#held.get(key)?.length ?? 0;
   }
@@ -191,6 +210,15 @@ export class MemoryPrivates implements PrivateStore {
 /** The name of the account on the other side of `entry` from the account `key`. */
 export function otherOf(entry: PrivateEntry, key: string): string {
   return nameKey(entry.account) === key ? entry.toAccount : entry.account;
+}
+
+/** A private entry as a search result of the account `key`: `with` the other account. */
+export function searchEntry(
+  entry: PrivateEntry,
+  key: string,
+): { with: string; entry: HistoryEntry } {
+  const { id, from, text, time, account } = entry;
+  return { with: otherOf(entry, key), entry: { id, kind: "message", from, text, time, account } };
 }
 
 /** The index of the first of `entries` (in id order) whose id is not before `id`. */

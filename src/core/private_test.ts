@@ -11,6 +11,7 @@ import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "./accounts.ts";
 import { isId } from "./ids.ts";
 import { parseHistoryLine, say } from "../text/protocol.ts";
 import { TextSession } from "../text/session.ts";
+import { JsonClient } from "../json/json_test_util.ts";
 import { MemoryConnection, MemoryHub, test } from "../../tests/test_util.ts";
 
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
@@ -207,4 +208,68 @@ test("private: a deleted account's conversations go with it; a new account of th
   // Someone makes an account of the name: nothing of the old one's.
   const again = await account(hub, "ann");
   assertEquals(await send(hub, again, "/history bo"), ["-- no earlier private history with bo"]);
+});
+
+test("private: /search finds an account's own conversations' lines, never another pair's; a guest none", async () => {
+  using hub = accountsHub();
+  const ann = await account(hub, "ann");
+  const bo = await account(hub, "bo");
+  const cy = await account(hub, "cy");
+  await send(hub, ann, "/msg bo deploy at noon");
+  await send(hub, bo, "/msg ann Deploy done");
+  await send(hub, bo, "/msg cy deploy the secret key");
+  ann.take();
+  cy.take();
+  const guest = connect(hub);
+  await send(hub, guest, "dan");
+  const found = (lines: string[]) => lines.map((l) => parseHistoryLine(l)?.line ?? l);
+  assertEquals(found(await send(hub, ann, "/search deploy")), [
+    say.searchHeader("deploy", 2),
+    "(with bo) bo: Deploy done",
+    "(with bo) ann: deploy at noon",
+    say.searchEnd(false),
+  ]);
+  assertEquals(found(await send(hub, cy, "/search deploy")), [
+    say.searchHeader("deploy", 1),
+    "(with bo) bo: deploy the secret key",
+    say.searchEnd(false),
+  ]);
+  assertEquals(await send(hub, ann, "/search secret"), [
+    say.searchHeader("secret", 0),
+    say.searchEnd(false),
+  ]);
+  assertEquals(await send(hub, guest, "/search deploy"), [
+    say.searchHeader("deploy", 0),
+    say.searchEnd(false),
+  ]);
+  // As JSON: a result with `with` (the other account) and its `type`, never `room`.
+  const json = new JsonClient(hub);
+  json.send({ type: "hello", name: "cy" });
+  json.send({ type: "password", password: "s3cret pass" });
+  await hub.accounts.idle();
+  json.take();
+  json.send({ type: "search", text: "secret", ref: "s" });
+  const [answer] = json.take();
+  const results = answer.results as Record<string, unknown>[];
+  assertEquals(
+    results.map(({ with: other, type, from, text, room }) => [other, type, from, text, room]),
+    [["bo", "message", "bo", "deploy the secret key", undefined]],
+  );
+  // The store itself: by account key, its pairs only.
+  assertEquals(hub.privates.conversations("cy", 10).map((c) => c.with), ["bo"]);
+  const own = (hub.privateSearch!).search("cy", "DEPLOY", 10);
+  assertEquals(own.entries.map((e) => [e.with, e.entry.text]), [["bo", "deploy the secret key"]]);
+  assertEquals(hub.privateSearch!.search("dan", "deploy", 10), { entries: [], more: false });
+});
+
+test("private store: search is bounded by limit, says there is more, and takes no pattern from input", () => {
+  const store = new MemoryPrivates(10, 10);
+  for (const id of ["a1", "a2", "a3"]) store.add(pairKey("ann", "bo"), entry(id));
+  store.add(pairKey("ann", "cy"), entry("a4", "cy", "ann"));
+  const page = store.search("ann", "a", 2);
+  assertEquals(page.entries.map((e) => [e.with, e.entry.id]), [["cy", "a4"], ["bo", "a3"]]);
+  assertEquals(page.more, true);
+  assertEquals(store.search("ann", "a.", 10).entries, []);
+  assertEquals(store.search("bo", "a", 10).entries.map((e) => e.entry.id), ["a3", "a2", "a1"]);
+  assertEquals(store.search("cy", "a", 10).entries.map((e) => e.entry.kind), ["message"]);
 });

@@ -187,7 +187,8 @@ test("search: the --db file's index: words at the start of words, accents and ca
       "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; " +
         "DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;",
     );
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION - 1}`);
+    // The rooms' index is the next to last step (the last, private lines' index, runs again too).
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION - 2}`);
     db.close();
     const again = new SqliteHistory(path, 5, 10, 1000, log);
     assertEquals(again.search(["ops"], "ops", 10).entries.map((e) => e.entry.text), [

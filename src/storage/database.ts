@@ -92,6 +92,31 @@ function migrateSearchIndex(db: DatabaseSync): void {
 }
 
 /**
+ * An FTS5 index over kept private lines (their text, and their pair of account keys so
+ * that a search is cut to one account's conversations inside the index), kept in step by
+ * triggers as the rooms' one is, and filled from the private lines kept before it.
+ */
+function migratePrivateSearchIndex(db: DatabaseSync): void {
+  db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS private_fts USING fts5(
+     pair, text, content='private_messages', content_rowid='id',
+     tokenize='unicode61 remove_diacritics 2');
+   CREATE TRIGGER IF NOT EXISTS private_fts_insert AFTER INSERT ON private_messages BEGIN
+     INSERT INTO private_fts (rowid, pair, text) VALUES (new.id, new.pair, new.text);
+   END;
+   CREATE TRIGGER IF NOT EXISTS private_fts_delete AFTER DELETE ON private_messages BEGIN
+     INSERT INTO private_fts (private_fts, rowid, pair, text)
+       VALUES ('delete', old.id, old.pair, old.text);
+   END;
+   CREATE TRIGGER IF NOT EXISTS private_fts_update AFTER UPDATE OF pair, text ON private_messages
+   BEGIN
+     INSERT INTO private_fts (private_fts, rowid, pair, text)
+       VALUES ('delete', old.id, old.pair, old.text);
+     INSERT INTO private_fts (rowid, pair, text) VALUES (new.id, new.pair, new.text);
+   END;
+   INSERT INTO private_fts (private_fts) VALUES ('rebuild');`);
+}
+
+/**
  * The schema's steps (SQL, or a function for a step that computes): the file's
  * `user_version` is how many it has had. Never edit one that shipped: add the next.
  * (Files from before versions were kept have 0 and the history tables, with or
@@ -131,10 +156,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
    ALTER TABLE messages ADD COLUMN bot INTEGER;`,
   // 9: private conversations between accounts (src/core/private.ts).
   migratePrivateMessages,
-  // 7 (10 after merge): read markers, how far each account has read each conversation.
+  // 10: read markers, how far each account has read each conversation.
   migrateReadMarkers,
-  // 8 (11 after merge): the full-text index of kept lines, for /search.
+  // 11: the full-text index of kept lines, for /search.
   migrateSearchIndex,
+  // 12: the full-text index of kept private lines, for /search of one's own conversations.
+  migratePrivateSearchIndex,
 ];
 
 /** The schema version this server writes. */

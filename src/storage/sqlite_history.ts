@@ -35,7 +35,7 @@ const TRIM_SLICE = 5;
 const PRUNE_EVERY = 10_000;
 
 /** The most rows one search reads from the index (rooms with like names left out). */
-const SEARCH_ROWS_MAX = 10_000;
+export const SEARCH_ROWS_MAX = 10_000;
 
 /** Sorts after every event id (ids are `0-9a-z`). */
 const AFTER_EVERY_ID = "~";
@@ -429,14 +429,20 @@ const PREFIX_MIN = 3;
 const WORDY = /[\p{L}\p{N}]/u;
 
 /**
- * The FTS5 query for the words of `text` (each the start of a word) in the rooms `rooms`,
- * or `null` if `text` has no word the index knows (only punctuation).
+ * The FTS5 query for the words of `text` (each the start of a word) in the rooms `rooms`
+ * (or what the index's `column` holds: the private one's account pairs), or `null` if
+ * `text` has no word the index knows (only punctuation).
  */
-export function ftsQuery(rooms: readonly string[], text: string, max = 8): string | null {
+export function ftsQuery(
+  rooms: readonly string[],
+  text: string,
+  max = 8,
+  column = "room",
+): string | null {
   const words = text.trim().split(/\s+/u).filter((word) => WORDY.test(word)).slice(0, max);
   const named = rooms.filter((room) => WORDY.test(room));
   if (words.length === 0 || named.length === 0) return null;
-  const where = named.map((room) => `room : ${quoted(room)}`).join(" OR ");
+  const where = named.map((room) => `${column} : ${quoted(room)}`).join(" OR ");
   // A word of three or more characters matches words it starts; a shorter one only itself
   // (a one-letter prefix would merge the lists of thousands of words: slow, and no help).
   const what = words.map((word) =>

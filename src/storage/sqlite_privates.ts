@@ -16,7 +16,11 @@ import {
   otherOf,
   type PrivateEntry,
   type PrivateStore,
+  searchEntry,
 } from "../core/private.ts";
+import type { HistoryEntry } from "../core/history.ts";
+import type { PrivateSearch } from "../core/hub.ts";
+import { ftsQuery, SEARCH_ROWS_MAX } from "./sqlite_history.ts";
 
 /** Milliseconds new entries may wait before they are written. */
 const WRITE_DELAY = 5;
@@ -30,7 +34,7 @@ const COLUMNS = 'm.eid AS id, m.sender AS "from", m.recipient AS "to", m.text AS
   "m.time AS time, m.account AS account, m.to_account AS toAccount";
 
 /** Private conversations in a SQLite file (the one history and accounts live in). */
-export class SqlitePrivates implements PrivateStore {
+export class SqlitePrivates implements PrivateStore, PrivateSearch {
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
   readonly #pairOf: StatementSync;
@@ -43,6 +47,7 @@ export class SqlitePrivates implements PrivateStore {
   readonly #held: StatementSync;
   readonly #unhold: StatementSync;
   readonly #trim: StatementSync;
+  readonly #search: StatementSync;
   #pending: [string, PrivateEntry, string | undefined][] = [];
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pruneTimer: ReturnType<typeof setInterval>;
@@ -88,6 +93,11 @@ export class SqlitePrivates implements PrivateStore {
       "DELETE FROM private_messages WHERE pair = ? AND id <= " +
         "(SELECT id FROM private_messages WHERE pair = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
     );
+    // Newest first in the index's own order (its rowid is the line's): no sort, LIMIT stops it.
+    this.#search = db.prepare(
+      `SELECT m.pair AS pair, ${COLUMNS} FROM private_fts f JOIN private_messages m ` +
+        "ON m.id = f.rowid WHERE private_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?",
+    );
     this.#pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY);
     Deno.unrefTimer(this.#pruneTimer as unknown as number);
   }
@@ -117,6 +127,40 @@ export class SqlitePrivates implements PrivateStore {
     } catch (error) {
       this.#failed(error);
       return [];
+    }
+  }
+
+  /**
+   * The full-text index's newest `limit` lines of the account `key`'s own conversations
+   * with every word of `text` (as rooms' search on the file matches them).
+   */
+  search(key: string, text: string, limit: number): {
+    entries: { with: string; entry: HistoryEntry }[];
+    more: boolean;
+  } {
+    const query = ftsQuery([key], text, 8, "pair");
+    if (query === null || limit <= 0) return { entries: [], more: false };
+    this.#write();
+    try {
+      // The index matches the key's words (`ann` in `ann-b zed`): only pairs that have the
+      // key itself are kept, asked again for more rows while that leaves too few (bounded).
+      for (let asked = limit + 1;; asked *= 4) {
+        const rows = this.#search.all(query, asked) as unknown as (PrivateEntry & {
+          pair: string;
+        })[];
+        const entries = [];
+        for (const { pair, ...row } of rows) {
+          if (pair.split(" ").includes(key)) entries.push(searchEntry(row, key));
+        }
+        const more = entries.length > limit;
+        if (more || rows.length < asked || asked >= SEARCH_ROWS_MAX) {
+          if (more) entries.length = limit;
+          return { entries, more: more || rows.length === asked };
+        }
+      }
+    } catch (error) {
+      this.#failed(error);
+      return { entries: [], more: false };
     }
   }
 

@@ -1816,6 +1816,8 @@ function onHeldForLater(event, time) {
  * @param {Extract<ServerEvent, { type: "history" }>} event
  */
 function onHistory(event) {
+  // A history entry without `type` is a message (the server leaves it out to save bytes).
+  for (const entry of event.entries) entry.type ??= "message";
   const older = event.ref ? state.olderFor.get(event.ref) : undefined;
   if (older) {
     state.olderFor.delete(/** @type {string} */ (event.ref));
