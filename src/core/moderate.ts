@@ -21,7 +21,7 @@ import {
 } from "./moderation.ts";
 import type { HistoryEntry } from "./history.ts";
 import { isId } from "./ids.ts";
-import { deletePrivate, isOwnPrivate } from "./private_delete.ts";
+import { deletePrivate, findOwn } from "./private_delete.ts";
 import { LOBBY, nameKey, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./room.ts";
@@ -778,8 +778,9 @@ export function deleteMessage(
 function deletesPrivate(hub: Hub, session: Session, id: string): boolean {
   const room = session.member.room;
   if (room !== null && isId(id) && hub.history.entry(room.key, id) !== undefined) return false;
-  if (!isOwnPrivate(hub, session, id)) return false;
-  deletePrivate(hub, session, id);
+  const found = findOwn(hub, session, id);
+  if (found === undefined) return false;
+  deletePrivate(hub, session, id, undefined, found);
   return true;
 }
 

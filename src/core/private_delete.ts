@@ -14,35 +14,53 @@ import type { Session } from "./session.ts";
 import type { PrivateDeletedEvent } from "./events.ts";
 import { isId } from "./ids.ts";
 import { nameKey } from "./protocol.ts";
-import { otherOf } from "./private.ts";
+import { type FoundPrivate, otherOf } from "./private.ts";
 
 /** Ids said back in a refusal are cut to this: what the client sent, not at any length. */
 const ID_SHOWN = 32;
 
 /**
- * Whether `id` is a kept private message of logged-in `session`'s conversations (of the
- * one with `name`, if given): `/delete ID` then deletes it (rooms are looked in first).
+ * The kept private message `id` of logged-in `session`'s conversations (of the one with
+ * `name`, if given), if there is one (`/delete ID` then deletes it: rooms are looked in first).
  */
-export function isOwnPrivate(hub: Hub, session: Session, id: string, name?: string): boolean {
+export function findOwn(
+  hub: Hub,
+  session: Session,
+  id: string,
+  name?: string,
+): FoundPrivate | undefined {
   const key = session.member.account;
-  if (key === null || !isId(id)) return false;
+  if (key === null || !isId(id)) return undefined;
+  // One binary search per conversation of the account (2.2 ms for a miss across 1,000 of
+  // 1,000 lines each in memory), so looked up once per command.
   const found = hub.privates.find(key, id);
-  return found !== undefined && (name === undefined || otherKey(found.pair, key) === nameKey(name));
+  return found !== undefined && (name === undefined || otherKey(found.pair, key) === nameKey(name))
+    ? found
+    : undefined;
 }
 
 /**
  * Deletes the kept private message `id` of logged-in `session`'s conversations (of the
- * one with `name`, if given) if `session` wrote it (or is a server operator); else refused
- * (`noSuchMessage`: not one of its conversations' ids; `deleteForbidden`: the other's).
+ * one with `name`, if given; `found`: it, looked up already) if `session` wrote it (or is
+ * a server operator); else refused (`noSuchMessage`: not one of its conversations' ids;
+ * `deleteForbidden`: the other's).
  */
-export function deletePrivate(hub: Hub, session: Session, id: string, name?: string): void {
+export function deletePrivate(
+  hub: Hub,
+  session: Session,
+  id: string,
+  name?: string,
+  found: FoundPrivate | undefined = findOwn(hub, session, id, name),
+): void {
   const member = session.member;
   const key = member.account;
-  const shown = name ?? "";
   if (key === null) return hub.refuse(session, { code: "notLoggedIn" });
-  const found = isId(id) ? hub.privates.find(key, id) : undefined;
-  if (found === undefined || (name !== undefined && otherKey(found.pair, key) !== nameKey(name))) {
-    return hub.refuse(session, { code: "noSuchMessage", with: shown, id: id.slice(0, ID_SHOWN) });
+  if (found === undefined) {
+    return hub.refuse(session, {
+      code: "noSuchMessage",
+      with: (name ?? "").slice(0, 64), // as given (IRC), not at any length
+      id: id.slice(0, ID_SHOWN),
+    });
   }
   const { pair, entry } = found;
   const other = otherOf(entry, key);

@@ -2030,7 +2030,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
   {
     // draft/message-redaction: only from clients that negotiated it (as the spec asks).
     name: "REDACT",
-    help: "REDACT #room msgid [:reason]: delete a message (yours, or as an operator)",
+    help: "REDACT #room|nick msgid [:reason]: delete a message (yours, or as an operator)",
     handler(session, params) {
       if (!session.caps.has("draft/message-redaction")) {
         return session.reply(ERR_UNKNOWNCOMMAND, "REDACT", "Unknown command");
