@@ -229,6 +229,14 @@ export class Cluster implements ClusterLink {
         return hub.remoteUnkline(envelope.k);
       case "delete":
         return hub.remoteDeleted(envelope.k, envelope.id, envelope.by, envelope.reason);
+      case "pdelete":
+        return hub.remotePrivateDeleted(
+          envelope.p,
+          envelope.id,
+          envelope.by,
+          envelope.a,
+          envelope.to,
+        );
       case "hook":
         return hub.remoteHook(envelope.hook);
       case "unhook":

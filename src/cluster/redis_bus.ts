@@ -152,6 +152,40 @@ local function forget_message(room, eid)
     scanned = scanned + #page
   end
 end
+-- A deleted private message leaves its conversation's stream and the events stream (as
+-- forget_message), and the wait of either account of the pair (a list of at most 1000).
+local function forget_private(pair, eid)
+  if not string.match(eid, '^[0-9a-z]+$') then return end
+  local needle = '"id":"' .. eid .. '"'
+  local key = 'chat:private:' .. pair
+  local top = '+'
+  local scanned, most = 0, tonumber(lines) * 2 + 200
+  while scanned < most do
+    local page = redis.call('XREVRANGE', key, top, '-', 'COUNT', 100)
+    for _, entry in ipairs(page) do
+      if string.find(entry[2][2], needle, 1, true) then
+        redis.call('XDEL', key, entry[1])
+        redis.call('XDEL', 'chat:events', entry[1])
+        scanned = most
+        break
+      end
+    end
+    if #page < 100 then break end
+    top = '(' .. page[#page][1]
+    scanned = scanned + #page
+  end
+  for account in string.gmatch(pair, '%S+') do
+    for _, raw in ipairs(redis.call('LRANGE', 'chat:held:' .. account, 0, -1)) do
+      if string.find(raw, needle, 1, true) then
+        redis.call('LREM', 'chat:held:' .. account, 1, raw)
+        if redis.call('LLEN', 'chat:held:' .. account) == 0 then
+          redis.call('SREM', 'chat:heldfor', account)
+        end
+        break
+      end
+    end
+  end
+end
 local function used_pair(pair)
   if redis.call('ZADD', 'chat:privates', now(), pair) == 0 then return end
   local extra = redis.call('ZCARD', 'chat:privates') - rooms
@@ -213,6 +247,8 @@ for head in event_lines do
     redis.call('HDEL', 'chat:klines', e.k)
   elseif e.t == 'delete' then
     forget_message(e.k, e.id)
+  elseif e.t == 'pdelete' then
+    forget_private(e.p, e.id)
   elseif e.t == 'hook' then
     redis.call('HSET', 'chat:webhooks', e.hook.id, cjson.encode(e.hook))
   elseif e.t == 'unhook' then

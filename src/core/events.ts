@@ -91,6 +91,10 @@ export type Problem =
   | { readonly code: "noSuchMessage"; readonly room: string; readonly id: string }
   /** Only its author, an operator of `room` or a server operator may delete message `id`. */
   | { readonly code: "deleteForbidden"; readonly room: string; readonly id: string }
+  /** No private message `id` is kept in the caller's conversations (with `with`, if named). */
+  | { readonly code: "noSuchMessage"; readonly with: string; readonly id: string }
+  /** Only its author may delete the private message `id` of the conversation with `with`. */
+  | { readonly code: "deleteForbidden"; readonly with: string; readonly id: string }
   /** A room has as many webhooks as it may (`max`), or the server has. */
   | { readonly code: "tooManyHooks"; readonly max: number }
   | { readonly code: "noSuchHook"; readonly id: string }
@@ -414,6 +418,19 @@ export type SearchResult =
     readonly room?: undefined;
   });
 
+/**
+ * The kept private message `id` of the conversation with the account `with` was deleted
+ * by `by` (see `private_delete.ts`): told to every session of both accounts; `sent`: the
+ * account told is the one who wrote it.
+ */
+export interface PrivateDeletedEvent extends Timed {
+  readonly type: "privateDeleted";
+  readonly id: string;
+  readonly with: string;
+  readonly by: string;
+  readonly sent: boolean;
+}
+
 /** Everything the hub tells a session. */
 export type Event =
   | ChatEvent
@@ -422,6 +439,7 @@ export type Event =
   | TopicEvent
   | ModerationEvent
   | DeletedEvent
+  | PrivateDeletedEvent
   | Reply
   | ErrorEvent;
 

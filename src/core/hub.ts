@@ -42,6 +42,7 @@ import {
   type PrivateEntry,
   type PrivateStore,
 } from "./private.ts";
+import { privateDeleted } from "./private_delete.ts";
 import {
   type Found,
   type HistoryEntry,
@@ -1333,6 +1334,10 @@ export class Hub implements ClusterHub {
 
   remoteDeleted(key: string, id: string, by: string, reason?: string): void {
     this.messageDeleted(key, id, by, reason);
+  }
+
+  remotePrivateDeleted(pair: string, id: string, by: string, author: string, to: string): void {
+    privateDeleted(this, pair, id, by, author, to);
   }
 
   remoteHook(hook: Webhook): void {

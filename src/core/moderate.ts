@@ -21,6 +21,7 @@ import {
 } from "./moderation.ts";
 import type { HistoryEntry } from "./history.ts";
 import { isId } from "./ids.ts";
+import { deletePrivate, findOwn } from "./private_delete.ts";
 import { LOBBY, nameKey, roomKey } from "./protocol.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./room.ts";
@@ -775,14 +776,29 @@ export function deleteMessage(
   hub.metrics.moderation.with("delete").inc();
 }
 
+/**
+ * `/delete ID` of no message of the room (looked in first) but of one of the caller's own
+ * private conversations: deleted there (see `private_delete.ts`); whether it was one.
+ */
+function deletesPrivate(hub: Hub, session: Session, id: string): boolean {
+  const room = session.member.room;
+  if (room !== null && isId(id) && hub.history.entry(room.key, id) !== undefined) return false;
+  const found = findOwn(hub, session, id);
+  if (found === undefined) return false;
+  deletePrivate(hub, session, id, undefined, found);
+  return true;
+}
+
 /** `/delete [ID]`: a kept message of your room, by id, or your own last one. */
 function deleteCommand(): Command {
   return {
     name: "/delete",
     usage: "/delete [ID [REASON]]",
-    summary: "delete your last message here, or message ID (yours, or as an operator)",
+    summary:
+      "delete your last message here, or message ID (yours, or as an operator; or a private one of yours)",
     run(hub, session, rest) {
       const [id, reason] = split(rest);
+      if (id !== "" && deletesPrivate(hub, session, id)) return;
       deleteMessage(hub, session, id === "" ? undefined : id, reason || undefined);
     },
   };

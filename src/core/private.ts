@@ -66,6 +66,17 @@ export interface PrivateStore {
   forgetAccount(key: string): void;
   /** Writes what is pending and lets go of the store. */
   close(): Promise<void>;
+  // Deleting a private message (see `private_delete.ts`).
+  /** The kept entry `id` of one of the conversations of the account `key`, with its pair. */
+  find(key: string, id: string): FoundPrivate | undefined;
+  /** Forgets the entry `id` of `pair`, and the wait of it if it was held; whether it was kept. */
+  remove(pair: string, id: string): boolean;
+}
+
+/** A kept entry found by id, and the conversation it is in. */
+export interface FoundPrivate {
+  readonly pair: string;
+  readonly entry: PrivateEntry;
 }
 
 /**
@@ -195,6 +206,32 @@ export class MemoryPrivates implements PrivateStore, PrivateSearch {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  find(key: string, id: string): FoundPrivate | undefined {
+    // One binary search per conversation of the account: bounded by `maxConversations`.
+    for (const pair of this.#byAccount.get(key) ?? []) {
+      const entries = this.#pairs.get(pair)!;
+      const at = indexOf(entries, id);
+      if (entries[at]?.id === id) return { pair, entry: entries[at] };
+    }
+    return undefined;
+  }
+
+  remove(pair: string, id: string): boolean {
+    for (const key of pair.split(" ")) {
+      const held = this.#held.get(key);
+      const at = held?.findIndex((entry) => entry.id === id) ?? -1;
+      if (at !== -1) held!.splice(at, 1);
+      if (held?.length === 0) this.#held.delete(key);
+    }
+    const entries = this.#pairs.get(pair);
+    if (!entries) return false;
+    const at = indexOf(entries, id);
+    if (entries[at]?.id !== id) return false;
+    entries.splice(at, 1);
+    if (entries.length === 0) this.#forget(pair);
+    return true;
   }
 
   #forget(pair: string): void {

@@ -66,6 +66,11 @@ export type ClusterEvent =
   | { t: "unhook"; id: string }
   /** The private messages held for the account `k` were delivered (see `private.ts`). */
   | { t: "held"; k: string }
+  /**
+   * The private message `id` of the conversation `p` (its pair key), from the account `a`
+   * to the account `to`, was deleted by `by` (see `private_delete.ts`).
+   */
+  | { t: "pdelete"; p: string; id: string; by: string; a: string; to: string }
   /** The account `a` (its key) moved a read marker forward (see `read_markers.ts`). */
   | { t: "mark"; a: string; m: Marker };
 
@@ -98,6 +103,8 @@ export interface ClusterHub {
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A member of another instance deleted the kept message `id` of the room `roomKey`. */
   remoteDeleted(roomKey: string, id: string, by: string, reason?: string): void;
+  /** A private message was deleted on another instance (see `private_delete.ts`). */
+  remotePrivateDeleted(pair: string, id: string, by: string, author: string, to: string): void;
   /** A webhook was made (`hook`) or revoked (`id`) on another instance. */
   remoteHook(hook: Webhook): void;
   remoteUnhook(id: string): void;

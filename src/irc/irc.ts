@@ -39,6 +39,7 @@ import {
   type Event,
   failed,
   type ModerationEvent,
+  type PrivateDeletedEvent,
   type Problem,
 } from "../core/events.ts";
 import type { HistoryEntry } from "../core/history.ts";
@@ -49,6 +50,7 @@ import { problemWords, renderText } from "../text/render.ts";
 import { TOPIC_MAX } from "../core/commands.ts";
 import type { RoomRules } from "../core/moderation.ts";
 import { deleteMessage } from "../core/moderate.ts";
+import { deletePrivate } from "../core/private_delete.ts";
 import { Room } from "../core/room.ts";
 import { type Connection, Session } from "../core/session.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
@@ -792,6 +794,16 @@ export class IrcSession extends Session {
     else this.conn.deliver(bytes);
   }
 
+  /**
+   * A private message deleted (`draft/message-redaction` only): `REDACT` with the target
+   * its PRIVMSG had, the recipient (this client's nick, if it received it).
+   */
+  #privateRedaction(event: PrivateDeletedEvent): void {
+    if (!this.caps.has("draft/message-redaction")) return;
+    const target = event.sent ? this.hub.memberName(event.with) ?? event.with : this.name!;
+    this.raw(ircLine(this.front.mask(event.by), "REDACT", target, event.id));
+  }
+
   /** A moderation action in this member's channel, as IRC says it (MODE, KICK, or a NOTICE). */
   #moderation(event: ModerationEvent): void {
     const by = this.front.mask(event.by);
@@ -861,6 +873,8 @@ export class IrcSession extends Session {
         return this.replayEntries(event.with, event.entries, "chathistory");
       case "heldForLater":
         return this.reply(RPL_AWAY, event.to, HELD_FOR_LATER);
+      case "privateDeleted":
+        return this.#privateRedaction(event);
       case "shutdown":
         return this.fromServer("NOTICE", this.target, event.reason);
       case "error":
@@ -1021,7 +1035,7 @@ export class IrcSession extends Session {
           "FAIL",
           "REDACT",
           "UNKNOWN_MSGID",
-          channelOf(problem.room),
+          "room" in problem ? channelOf(problem.room) : problem.with || "*",
           // The msgid as it was given (a parameter of one word), else `*`.
           /^[^:\s]\S{0,99}$/.test(problem.id) ? problem.id : "*",
           "This message does not exist or is too old",
@@ -1031,7 +1045,7 @@ export class IrcSession extends Session {
           "FAIL",
           "REDACT",
           "REDACT_FORBIDDEN",
-          channelOf(problem.room),
+          "room" in problem ? channelOf(problem.room) : problem.with,
           problem.id,
           "You are not authorised to delete this message",
         );
@@ -2016,7 +2030,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
   {
     // draft/message-redaction: only from clients that negotiated it (as the spec asks).
     name: "REDACT",
-    help: "REDACT #room msgid [:reason]: delete a message (yours, or as an operator)",
+    help: "REDACT #room|nick msgid [:reason]: delete a message (yours, or as an operator)",
     handler(session, params) {
       if (!session.caps.has("draft/message-redaction")) {
         return session.reply(ERR_UNKNOWNCOMMAND, "REDACT", "Unknown command");
@@ -2024,8 +2038,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       if (!params[0] || !params[1]) {
         return session.reply(ERR_NEEDMOREPARAMS, "REDACT", "Not enough parameters");
       }
+      // A nick: a private message of the client's conversation with it (its own, to delete).
+      if (!params[0].startsWith("#") && session.account !== null) {
+        return deletePrivate(session.hub, session, params[1], params[0]);
+      }
       const room = roomOf(session, params[0]);
-      // A private message's id, or a channel the client is not in: not a target here.
+      // A channel the client is not in (or a nick, not logged in): not a target here.
       if (!room || session.room !== room) {
         return session.fromServer(
           "FAIL",

@@ -60,6 +60,12 @@ export function toJson(event: Event, ref?: string): Record<string, unknown> {
       if (reason !== undefined) out.reason = reason;
       break;
     }
+    case "privateDeleted": {
+      // As a room's: `with` (the other person, for each side) names the conversation.
+      const { id, by } = event;
+      out = { type: "deleted", time, id, with: event.with, by };
+      break;
+    }
     case "privateHistory": {
       const { earlier, entries, more, away } = event;
       out = { type: "history", time, with: event.with, earlier, entries: entries.map(privateJson) };

@@ -12,6 +12,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ServerLog } from "../ops/log.ts";
 import {
   type Conversation,
+  type FoundPrivate,
   HELD_MAX,
   otherOf,
   type PrivateEntry,
@@ -205,6 +206,41 @@ export class SqlitePrivates implements PrivateStore, PrivateSearch {
         // no transaction left to roll back
       }
       this.#failed(error);
+    }
+  }
+
+  find(key: string, id: string): FoundPrivate | undefined {
+    this.#write();
+    try {
+      // Through the account's pairs: each looked up by (pair, eid), the index's order.
+      const row = this.#db.prepare(
+        `SELECT p.pair AS pair, ${COLUMNS} FROM private_pairs p ` +
+          "JOIN private_messages m ON m.pair = p.pair AND m.eid = ? WHERE p.account = ? LIMIT 1",
+      ).get(id, key) as (PrivateEntry & { pair: string }) | undefined;
+      if (row === undefined) return undefined;
+      const { pair, ...entry } = row;
+      return { pair, entry: { ...entry, kind: "private" } };
+    } catch (error) {
+      this.#failed(error);
+      return undefined;
+    }
+  }
+
+  remove(pair: string, id: string): boolean {
+    this.#write();
+    try {
+      // By the primary key (account, eid): either side of the pair may be the one waiting.
+      const [a, b] = pair.split(" ");
+      this.#db.prepare("DELETE FROM private_held WHERE account IN (?, ?) AND eid = ?").run(
+        a,
+        b,
+        id,
+      );
+      return this.#db.prepare("DELETE FROM private_messages WHERE pair = ? AND eid = ?")
+        .run(pair, id).changes > 0;
+    } catch (error) {
+      this.#failed(error);
+      return false;
     }
   }
 

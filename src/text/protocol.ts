@@ -432,6 +432,9 @@ export const say = {
   noSuchMessage: (id: string) =>
     error(id === "" ? "you have no message here to delete" : `no message ${id} is kept here`),
   deleteForbidden: error("only its author or an operator may delete that message"),
+  /** A private message of the conversation with `other` deleted (`by`: its author, mostly). */
+  privateDeleted: (by: string, other: string) =>
+    notice(`${by} deleted a private message of the conversation with ${other}`),
   // Incoming webhooks (`/hook`): the URL carries the secret, shown this once.
   hookCreated: (room: string, id: string, url: string) =>
     notice(`Webhook ${id} for ${room}: POST to ${url} (keep it secret; it is shown only now)`),

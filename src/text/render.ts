@@ -37,6 +37,8 @@ export function renderText(event: Event): string {
       return say.moderation(event.by, event.action, event.target ?? event.room, event.reason);
     case "deleted":
       return say.deleted(event.by, event.from, event.reason);
+    case "privateDeleted":
+      return say.privateDeleted(event.by, event.with);
     case "hookCreated":
       return say.hookCreated(event.room, event.id, event.url || event.path);
     case "hookDeleted":
