@@ -847,9 +847,10 @@ export class Hub implements ClusterHub {
   part(connection: Session, reason?: string, kicked = false, room = connection.member.room): void {
     const session = connection.member;
     if (room === null || !session.rooms.has(room)) return;
-    // A member with a connection that must be in a room (text, JSON) goes to the lobby instead.
-    if (session.connections().some((other) => other.alwaysInRoom)) {
-      if (room.key !== LOBBY_KEY && room === session.room) {
+    // A member with a connection that must be in a room (text, JSON) goes from its current
+    // room to the lobby instead (another of its rooms, an IRC connection's, it just leaves).
+    if (room === session.room && session.connections().some((other) => other.alwaysInRoom)) {
+      if (room.key !== LOBBY_KEY) {
         this.#kicked = kicked ? session : null;
         try {
           this.move(session, LOBBY);

@@ -1418,3 +1418,22 @@ test("irc: with echo-message, a message held for later is echoed with its msgid,
   const [kept] = hub.privates.before(pairKey("ann", "bo"), 1);
   assertEquals(echo, `@msgid=${kept.id} :ann!ann@${MEMORY_HOST} PRIVMSG bo :later`);
 });
+
+test("irc: KICK and roles are per channel: kicked from one, a member stays in the others", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #dev"); // ann made #dev: its operator while she is in it
+  b.say("JOIN #lobby,#dev");
+  a.say("JOIN #lobby"); // made by ben: ann is no operator there
+  ircLines(a);
+  ircLines(b);
+  a.say("KICK #lobby ben :no");
+  assertEquals(commands(a), ["482"]);
+  a.say("KICK #dev ben :out");
+  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} KICK #dev ben out`]);
+  ircLines(a);
+  b.say("PRIVMSG #lobby :still in the lobby", "PRIVMSG #dev :and here?");
+  assertEquals(ircLines(a), [`:ben!ben@${MEMORY_HOST} PRIVMSG #lobby :still in the lobby`]);
+  assertEquals(commands(b), ["404"]); // #dev is +n: not from outside
+});
