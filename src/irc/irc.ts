@@ -2151,11 +2151,13 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       const irc = member instanceof IrcSession ? member : null;
       const name = member.name;
       // Every channel it is in; a secret one only to those in it too.
+      const own = session.member.rooms;
+      const shown = (key: string) =>
+        !session.hub.roomRules.get(key)?.modes.has("s") ||
+        [...own].some((room) => room.key === key);
       const rooms = member instanceof Session
-        ? [...member.member.rooms].filter((room) =>
-          session.member.rooms.has(room) || !session.hub.roomRules.get(room.key)?.modes.has("s")
-        ).map((room) => room.name)
-        : [...member.rooms.values()];
+        ? [...member.member.rooms].filter((room) => shown(room.key)).map((room) => room.name)
+        : [...member.rooms].filter(([key]) => shown(key)).map(([, name]) => name);
       session.reply(
         RPL_WHOISUSER,
         name,
