@@ -683,3 +683,52 @@ clusterTest(
     assertEquals(texts(c), ["one", "three"]);
   },
 );
+
+clusterTest(
+  "IRC in several channels across a cluster: each room elsewhere sees it, and a later server too",
+  async () => {
+    await using redis = await startRedis();
+    await using a = await instance(redis, { irc: 0, ircName: "a.test" });
+    await using b = await instance(redis);
+    using irene = await LineClient.connect({ addr: a.ircAddr! });
+    const irc = async (match: (line: string) => boolean) =>
+      (await irene.until((line) => match(line.replace(/\r$/, "")))).replace(/\r$/, "");
+    await irene.write("NICK irene\r\nUSER irene 0 * :Irene\r\n");
+    await irc((line) => / 422 /.test(line));
+    using bob = await LineClient.join(b, "bob"); // in the lobby on b
+    using carol = await LineClient.join(b, "carol");
+    await carol.write("/join dev\n");
+    await carol.until((line) => line.startsWith("-- You are now in dev."));
+    await knows(a, 2);
+    await irene.write("JOIN #lobby,#dev\r\n");
+    await irc((line) => / 366 \S+ #dev /.test(line));
+    assertEquals(await bob.until((line) => line.includes("irene")), say.joined("irene"));
+    assertEquals(await carol.until((line) => line.includes("irene")), say.joined("irene"));
+    const held = (server: ChatServer) =>
+      [...server.hub.cluster!.remote.values()].find((member) => member.name === "irene");
+    const remote = () => held(b);
+    await eventually(() => remote()?.rooms.size === 2);
+    assertEquals([...remote()!.rooms.values()].sort(), ["dev", "lobby"]);
+    // A line to each channel reaches that room only.
+    await irene.write("PRIVMSG #dev :to dev\r\nPRIVMSG #lobby :to the lobby\r\n");
+    assertEquals(await carol.until(isChat), "irene: to dev");
+    assertEquals(await bob.until(isChat), "irene: to the lobby");
+    // A server that starts later sees it in both rooms (Redis keeps every room of it).
+    await using c = await instance(redis);
+    await eventually(() => held(c)?.rooms.size === 2);
+    await irene.write("PART #dev :bye dev\r\n");
+    assertEquals(await carol.until((line) => line.includes("irene")), say.left("irene", "bye dev"));
+    await eventually(() => remote()?.rooms.size === 1);
+    assertEquals(remote()!.room, "lobby");
+    await bob.write("/who\n");
+    assertEquals(
+      await bob.until((line) => line.includes("Online")),
+      say.online("lobby", ["bob", "irene"]),
+    );
+    await irene.write("QUIT :later\r\n");
+    assertEquals(
+      await bob.until((line) => line.includes("irene")),
+      say.left("irene", "quit: later"),
+    );
+  },
+);

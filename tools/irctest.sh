@@ -15,17 +15,11 @@ fi
 # The services tests (SASL, account registration, account-tag, extended-join, WHOX %a…)
 # are included: NickServ is part of the server (see registerUser in chat_irctest.py).
 markers='not implementation-specific and not deprecated'
-# These need a user in
-# two channels at once, which the hub does not do (005 says CHANLIMIT=#:1; irctest does not
-# read it): see docs/irc.md, "irctest".
-deselected='testLimitMultipleChannels or (ChannelOperatorModeTestCase and not SenderPrivsNeeded)
-  or testJoinKeys or testJoinManySingleKey or testWhoMultiChan or testWhoisNumerics'
 # draft/chathistory: private conversations are kept between accounts only (a guest's name is no
 # identity; docs/protocol.md), where testChathistoryDMs expects one with a guest too (its account
-# part passes); TARGETS lists the one channel a member is in, where the test joins two at once.
-# By --deselect, so that they stay out when a -k of the caller's replaces the one below.
+# part passes). By --deselect, so that they stay out when a -k of the caller's is given.
 chathistory=irctest/server_tests/chathistory.py::ChathistoryTestCase
-skip=(--deselect "$chathistory::testChathistoryTargets")
+skip=()
 # labeled-response: its TAGMSG tests relay client-only tags (+draft/reply …), which are not relayed
 # (CLIENTTAGDENY=*).
 labeled=irctest/server_tests/labeled_responses.py::LabeledResponsesTestCase
@@ -38,5 +32,4 @@ done
 cd "$irctest"
 # irctest's own port bookkeeping lives in the temp dir; -p no:cacheprovider keeps its tree clean.
 PYTHONPATH="$irctest:$root/tools" exec "$python" -m pytest -p no:cacheprovider \
-  --controller chat_irctest -m "$markers" -k "not ($(tr '\n' ' ' <<<"$deselected"))" \
-  "${skip[@]}" irctest/server_tests/ "$@"
+  --controller chat_irctest -m "$markers" "${skip[@]}" irctest/server_tests/ "$@"

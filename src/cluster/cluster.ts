@@ -115,7 +115,7 @@ export class Cluster implements ClusterLink {
     const names: string[] = [];
     let room: string | undefined;
     for (const member of members ?? []) {
-      room ??= member.room;
+      room ??= member.rooms.get(key);
       if (names.length >= limit) break;
       names.push(member.name);
     }
@@ -132,7 +132,7 @@ export class Cluster implements ClusterLink {
     const rooms = new Map<string, { name: string; members: number }>();
     for (const [key, members] of this.#rooms) {
       const [first] = members;
-      rooms.set(key, { name: first.room, members: members.size });
+      rooms.set(key, { name: first.rooms.get(key) ?? key, members: members.size });
     }
     return rooms;
   }
@@ -142,7 +142,11 @@ export class Cluster implements ClusterLink {
     const now = Date.now();
     for (const [key, { name, room, instance }] of snapshot.members) {
       if (instance === this.id) continue;
-      this.#add(key, new RemoteMember(name, room, instance));
+      // `room` lists every room of a member in several (space-separated), its current one last.
+      const rooms = room.split(" ");
+      const member = new RemoteMember(name, rooms.pop()!, instance);
+      for (const other of rooms) if (other !== "") member.rooms.set(roomKey(other), other);
+      this.#add(key, member);
       this.#heard.set(instance, now);
     }
     for (const [key, json] of snapshot.rules ?? []) this.hub.remoteRules(key, JSON.parse(json));
@@ -171,16 +175,29 @@ export class Cluster implements ClusterLink {
         return hub.remoteMessage(envelope.m, envelope.k, from?.instance === instance ? from : null);
       }
       case "join":
-      case "move": {
+      case "move":
+      case "enter": {
         const member = this.remote.get(envelope.k);
         if (member && member.instance === instance) {
-          const from = member.room;
-          if (!this.#move(member, envelope.room)) return; // known already
-          if (envelope.t === "join") return hub.remoteMoved(member, from);
-          return hub.remoteMoved(member, from, envelope.reason, envelope.kicked === true);
+          if (envelope.t === "enter") {
+            if (!this.#enter(member, envelope.room)) return; // known already
+            return hub.remoteJoined(member, envelope.room);
+          }
+          if (envelope.t === "join") return this.#reconcile(member, envelope.rs || envelope.room);
+          const { from, room } = envelope;
+          if (from !== "" && this.#part(member, roomKey(from))) {
+            hub.remoteMoved(member, from, envelope.reason, envelope.kicked === true, room);
+          }
+          if (room !== "" && this.#enter(member, room)) hub.remoteJoined(member, room);
+          return;
         }
         if (member) this.#remove(envelope.k, member); // a stale claim, given away since
         const added = new RemoteMember(envelope.name, envelope.room, instance);
+        for (const other of (envelope.rs ?? "").split(" ")) {
+          if (other !== "" && !added.rooms.has(roomKey(other))) {
+            added.rooms.set(roomKey(other), other);
+          }
+        }
         this.#add(envelope.k, added);
         return hub.remoteEntered(added);
       }
@@ -188,7 +205,7 @@ export class Cluster implements ClusterLink {
         const member = this.remote.get(envelope.k);
         if (!member || member.instance !== instance) return;
         this.#remove(envelope.k, member);
-        return hub.remoteLeft(member, member.room, envelope.reason);
+        return hub.remoteLeft(member, member.rooms.keys(), envelope.reason);
       }
       case "rename": {
         const member = this.remote.get(envelope.ok);
@@ -303,36 +320,69 @@ export class Cluster implements ClusterLink {
 
   #forget(key: string, member: RemoteMember, reason?: string): void {
     this.#remove(key, member);
-    this.hub.remoteLeft(member, member.room, reason);
+    this.hub.remoteLeft(member, member.rooms.keys(), reason);
   }
 
   #add(key: string, member: RemoteMember): void {
     this.remote.set(key, member);
     this.#byName.set(member.name, member);
-    if (member.room === "") return; // in no room (an IRC user before a JOIN)
-    let members = this.#rooms.get(member.roomKey);
-    if (!members) this.#rooms.set(member.roomKey, members = new Set());
-    members.add(member);
+    for (const room of member.rooms.keys()) this.#index(room, member);
   }
 
   #remove(key: string, member: RemoteMember): void {
     this.remote.delete(key);
     if (this.#byName.get(member.name) === member) this.#byName.delete(member.name);
-    const members = this.#rooms.get(member.roomKey);
-    members?.delete(member);
-    if (members?.size === 0) this.#rooms.delete(member.roomKey);
+    for (const room of member.rooms.keys()) this.#unindex(room, member);
   }
 
-  /** Moves `member` to `room`; `false` if it is there already. */
-  #move(member: RemoteMember, room: string): boolean {
+  #index(key: string, member: RemoteMember): void {
+    let members = this.#rooms.get(key);
+    if (!members) this.#rooms.set(key, members = new Set());
+    members.add(member);
+  }
+
+  #unindex(key: string, member: RemoteMember): void {
+    const members = this.#rooms.get(key);
+    members?.delete(member);
+    if (members?.size === 0) this.#rooms.delete(key);
+  }
+
+  /** Adds `room` to `member`'s rooms and makes it its current one; `false` if it was in it. */
+  #enter(member: RemoteMember, room: string): boolean {
     const key = roomKey(room);
-    if (key === member.roomKey) return false;
-    const name = nameKey(member.name);
-    this.#remove(name, member);
+    const known = member.rooms.has(key);
     member.room = room;
     member.roomKey = key;
-    this.#add(name, member);
+    if (known) return false;
+    member.rooms.set(key, room);
+    this.#index(key, member);
     return true;
+  }
+
+  /** Takes the room `key` out of `member`'s rooms; `false` if it was not in it. */
+  #part(member: RemoteMember, key: string): boolean {
+    if (!member.rooms.delete(key)) return false;
+    this.#unindex(key, member);
+    if (member.roomKey === key) {
+      let last = "";
+      for (const name of member.rooms.values()) last = name;
+      member.room = last;
+      member.roomKey = roomKey(last);
+    }
+    return true;
+  }
+
+  /**
+   * Makes `member`'s rooms those of `list` (space-separated, current last: a `join` re-sent
+   * when claims are re-made), and tells the rooms here what changed.
+   */
+  #reconcile(member: RemoteMember, list: string): void {
+    const names = list === "" ? [] : list.split(" ");
+    const wanted = new Set(names.map(roomKey));
+    for (const [key, name] of [...member.rooms]) {
+      if (!wanted.has(key) && this.#part(member, key)) this.hub.remoteMoved(member, name);
+    }
+    for (const name of names) if (this.#enter(member, name)) this.hub.remoteJoined(member, name);
   }
 }
 

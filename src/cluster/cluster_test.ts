@@ -297,3 +297,41 @@ test("a room's rules are applied in the stream's order, this instance's own incl
   cluster.receive(from("B", 1, { t: "rules", k: "dev", j: state("nti") }));
   assertEquals([...hub.roomRules.get("dev")!.modes].sort().join(""), "int");
 });
+
+test("a remote member in several rooms: enter adds one, a move to none parts one, a join re-sent says them all", async () => {
+  const { hub, cluster } = clusteredHub();
+  using _ = hub;
+  const ann = await member(hub, "ann"); // in the lobby
+  const dan = await member(hub, "dan");
+  dan.say("/join dev");
+  ann.take();
+  dan.take();
+  const k = nameKey("irene");
+  const irene = { k, name: "irene" };
+  cluster.receive(from("other", 1, { t: "join", ...irene, room: "" })); // IRC: in no room yet
+  cluster.receive(from("other", 2, { t: "enter", ...irene, room: "lobby", rs: "lobby" }));
+  cluster.receive(from("other", 3, { t: "enter", ...irene, room: "dev", rs: "lobby dev" }));
+  assertEquals(ann.take(), [say.joined("irene")]);
+  assertEquals(dan.take(), [say.joined("irene")]);
+  assertEquals(cluster.membersIn("lobby", 5).names, ["irene"]);
+  assertEquals(cluster.membersIn("dev", 5).names, ["irene"]);
+  // An IRC PART of one channel: that room hears it left, the other nothing.
+  cluster.receive(
+    from("other", 4, { t: "move", ...irene, from: "dev", room: "", rs: "lobby", reason: "bye" }),
+  );
+  assertEquals(dan.take(), [say.left("irene", "bye")]);
+  assertEquals(ann.take(), []);
+  assertEquals(cluster.remote.get(k)?.room, "lobby");
+  // Claims made again (a join with every room): what changed is told.
+  cluster.receive(from("other", 5, { t: "join", ...irene, room: "dev", rs: "lobby dev" }));
+  assertEquals(dan.take(), [say.joined("irene")]);
+  cluster.receive(from("other", 6, { t: "join", ...irene, room: "dev" }));
+  assertEquals(ann.take(), [say.left("irene")]);
+  assertEquals([...cluster.remote.get(k)!.rooms.keys()], ["dev"]);
+  cluster.receive(from("other", 7, { t: "enter", ...irene, room: "lobby", rs: "dev lobby" }));
+  ann.take();
+  cluster.receive(from("other", 8, { t: "leave", ...irene, room: "lobby", reason: "gone" }));
+  assertEquals(ann.take(), [say.left("irene", "gone")]);
+  assertEquals(dan.take(), [say.left("irene", "gone")]);
+  assertEquals(cluster.membersIn("dev", 5).count + cluster.membersIn("lobby", 5).count, 0);
+});

@@ -200,10 +200,11 @@ for head in event_lines do
   local raw = event_lines()
   local e = head == 'e' and cjson.decode(raw) or {}
   local publish = true
-  if e.t == 'join' or e.t == 'move' then
-    publish = hold(id, e.k, e.name, e.room)
+  if e.t == 'join' or e.t == 'move' or e.t == 'enter' then
+    -- rs: every room of a member in several (IRC), kept so that a starting server sees them all.
+    publish = hold(id, e.k, e.name, e.rs or e.room)
   elseif e.t == 'rename' then
-    publish = hold(id, e.k, e.name, e.room)
+    publish = hold(id, e.k, e.name, e.rs or e.room)
     if publish and e.ok ~= e.k then
       free(id, e.ok)
     elseif not publish then

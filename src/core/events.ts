@@ -37,6 +37,8 @@ export type Problem =
   | { readonly code: "historyTooFast"; readonly seconds: number }
   | { readonly code: "tooManyRooms"; readonly max: number; readonly room: string }
   | { readonly code: "tooManyRoomsFromAddress"; readonly max: number; readonly room: string }
+  /** A member (IRC) is in `max` rooms already: it parts one before joining `room`. */
+  | { readonly code: "tooManyJoined"; readonly max: number; readonly room: string }
   | { readonly code: "nameRegistered"; readonly name: string }
   /** The account `name` is connected on another server of the cluster (its connections share one). */
   | { readonly code: "accountElsewhere"; readonly name: string }

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { ClusterHub, ClusterLink, RemoteMember, RemoteNotice } from "./remote.ts";
+import type { ClusterHub, ClusterLink, RemoteNotice } from "./remote.ts";
+import { RemoteMember } from "./remote.ts";
 import { Accounts } from "./accounts.ts";
 import { type Command, COMMANDS, dispatch } from "./commands.ts";
 import {
@@ -106,8 +107,21 @@ export type MemberChange =
   | { kind: "named"; session: Member }
   | { kind: "joined"; session: Member; room: Room<Session> }
   | { kind: "parted"; session: Member; room: Room<Session>; reason?: string; kicked?: boolean }
-  | { kind: "quit"; session: Member; room: Room<Session> | null; reason?: string }
-  | { kind: "renamed"; session: Member; old: string; room: Room<Session> | null }
+  /** `rooms`: every room it was in (IRC tells one QUIT per person who shared any). */
+  | {
+    kind: "quit";
+    session: Member;
+    room: Room<Session> | null;
+    rooms: readonly Room<Session>[];
+    reason?: string;
+  }
+  | {
+    kind: "renamed";
+    session: Member;
+    old: string;
+    room: Room<Session> | null;
+    rooms: readonly Room<Session>[];
+  }
   | { kind: "topic"; session: Member; room: Room<Session> }
   /** One more connection of the member `session` (an account's), in its room if it is in one. */
   | { kind: "attached"; session: Session; connection: Session }
@@ -742,6 +756,7 @@ export class Hub implements ClusterHub {
     clearTimeout(session.nameTimer);
     session.nameTimer = undefined;
     const room = session.room = member.room;
+    session.rooms = member.rooms; // one set for all of a member's connections
     const connections = member.attached.length + 1;
     this.log.event({ event: "attach", name, address: session.conn.remote, count: connections });
     this.#changed({ kind: "attached", session: member, connection: session });
@@ -772,6 +787,7 @@ export class Hub implements ClusterHub {
       attached.splice(attached.indexOf(session), 1);
       if (attached.length === 0) lead.attached = null;
       session.lead = null;
+      session.rooms = new Set();
       const count = attached.length + 1;
       this.log.event({ event: "detach", name: lead.name!, address: session.conn.remote, count });
       return this.#changed({ kind: "detached", session: lead, connection: session });
@@ -782,13 +798,16 @@ export class Hub implements ClusterHub {
     for (const other of attached) other.lead = next;
     session.attached = null;
     this.members.set(nameKey(lead.name!), next);
-    lead.room?.replace(lead, next);
-    // A guest role held by the lead goes on with the member (it logged in meanwhile).
-    const rules = lead.room ? this.roomRules.get(lead.room.key) : undefined;
-    if (rules !== undefined) {
-      if (rules.guestOps.delete(lead)) rules.guestOps.add(next);
-      if (rules.guestVoices.delete(lead)) rules.guestVoices.add(next);
+    for (const room of lead.rooms) {
+      room.replace(lead, next);
+      // A guest role held by the lead goes on with the member (it logged in meanwhile).
+      const rules = this.roomRules.get(room.key);
+      if (rules !== undefined) {
+        if (rules.guestOps.delete(lead)) rules.guestOps.add(next);
+        if (rules.guestVoices.delete(lead)) rules.guestVoices.add(next);
+      }
     }
+    lead.rooms = new Set();
     const count = attached.length + 1;
     this.log.event({ event: "detach", name: lead.name!, address: session.conn.remote, count });
     this.#changed({ kind: "detached", session: next, connection: session });
@@ -824,13 +843,16 @@ export class Hub implements ClusterHub {
     return null;
   }
 
-  /** Takes a member out of its room without putting it in another; the room is told. */
-  part(connection: Session, reason?: string, kicked = false): void {
+  /**
+   * Takes a member out of `room` (default: its current one) without putting it in another;
+   * the room is told. A member in other rooms stays in them (the current one is another then).
+   */
+  part(connection: Session, reason?: string, kicked = false, room = connection.member.room): void {
     const session = connection.member;
-    const room = session.room;
-    if (room === null) return;
-    // A member with a connection that must be in a room (text, JSON) goes to the lobby instead.
-    if (session.connections().some((other) => other.alwaysInRoom)) {
+    if (room === null || !session.rooms.has(room)) return;
+    // A member with a connection that must be in a room (text, JSON) goes from its current
+    // room to the lobby instead (another of its rooms, an IRC connection's, it just leaves).
+    if (room === session.room && session.connections().some((other) => other.alwaysInRoom)) {
       if (room.key !== LOBBY_KEY) {
         this.#kicked = kicked ? session : null;
         try {
@@ -842,12 +864,21 @@ export class Hub implements ClusterHub {
       return;
     }
     this.#exit(session, room);
-    this.#placeIn(session, null);
+    if (session.room === room) this.#placeIn(session, lastOf(session.rooms));
     this.log.event({ event: "part", name: session.name!, room: room.name });
     if (room.members.size > 0) room.announce(session, "left", reason);
     this.#changed({ kind: "parted", session, room, reason, kicked });
     const name = session.name!;
-    const moved = { t: "move" as const, k: nameKey(name), name, from: room.name, room: "", reason };
+    const rs = RemoteMember.roomList(session.rooms); // the rooms it stays in
+    const moved = {
+      t: "move" as const,
+      k: nameKey(name),
+      name,
+      from: room.name,
+      room: "",
+      rs,
+      reason,
+    };
     this.cluster?.publish(kicked ? { ...moved, kicked } : moved);
   }
 
@@ -951,7 +982,8 @@ export class Hub implements ClusterHub {
   #renamed(session: Session, name: string): void {
     const old = session.name!;
     const room = session.room; // none for an IRC user in no channel
-    room?.introduce(session); // announced under the name the room will know
+    const rooms = [...session.rooms];
+    for (const each of rooms) each.introduce(session); // announced under the name the room will know
     const oldKey = nameKey(old);
     const key = nameKey(name);
     this.members.delete(oldKey);
@@ -962,9 +994,12 @@ export class Hub implements ClusterHub {
       each.name = name;
       each.tell({ type: "rename", time, old, name, self: true });
     }
-    room?.tell({ type: "rename", time, old, name, self: false }, session);
-    this.#changed({ kind: "renamed", session, old, room });
-    this.cluster?.publish({ t: "rename", k: key, ok: oldKey, old, name, room: room?.name ?? "" });
+    for (const each of rooms) each.tell({ type: "rename", time, old, name, self: false }, session);
+    this.#changed({ kind: "renamed", session, old, room, rooms });
+    const renamed = { t: "rename" as const, k: key, ok: oldKey, old, name, room: room?.name ?? "" };
+    this.cluster?.publish(
+      rooms.length > 1 ? { ...renamed, rs: RemoteMember.roomList(rooms) } : renamed,
+    );
   }
 
   /**
@@ -1011,6 +1046,63 @@ export class Hub implements ClusterHub {
         : { ...moved, from: from?.name ?? "", room: room.name },
     );
     return { ok: true, room };
+  }
+
+  /**
+   * Adds the room called `name` to the rooms of the member (IRC's JOIN), without leaving
+   * the others, and makes it the current one; a member with a connection that is always
+   * in one room (text, JSON) moves instead. At most {@linkcode ROOMS_PER_MEMBER} rooms.
+   * A room the member is in already is made current, and nothing is told.
+   */
+  join(connection: Session, name: string, key?: string): MoveResult {
+    const session = connection.member;
+    if (session.connections().some((other) => other.alwaysInRoom)) {
+      return this.move(connection, name, key);
+    }
+    name = name.normalize("NFC");
+    const bad = checkRoomName(name);
+    if (bad) return this.#refused(connection, { code: "badName", name, reason: bad });
+    name = roomName(name);
+    const wanted = roomKey(name);
+    for (const room of session.rooms) {
+      if (room.key !== wanted) continue;
+      this.#placeIn(session, room);
+      return { ok: false, problem: null };
+    }
+    if (session.rooms.size >= ROOMS_PER_MEMBER) {
+      return this.#refused(connection, {
+        code: "tooManyJoined",
+        max: ROOMS_PER_MEMBER,
+        room: name,
+      });
+    }
+    const room = this.#enter(session, name, null, key);
+    if (!(room instanceof Room)) return this.#refused(connection, room);
+    const member = session.name!;
+    this.log.event({ event: "move", name: member, room: room.name });
+    room.announce(session, "joined");
+    this.#changed({ kind: "joined", session, room });
+    const [others, count] = this.#others(room, session);
+    const { topic } = room;
+    for (const each of session.connections()) {
+      each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
+      this.#arrive(each, room);
+    }
+    const rs = RemoteMember.roomList(session.rooms);
+    this.cluster?.publish({ t: "enter", k: nameKey(member), name: member, room: room.name, rs });
+    return { ok: true, room };
+  }
+
+  /**
+   * Makes `room`, one of the rooms of `connection`'s member, its current one: a front-end
+   * whose clients name the room of each command (IRC) focuses it before the hub acts there.
+   * Returns whether the member is in it.
+   */
+  focus(connection: Session, room: Room<Session>): boolean {
+    const session = connection.member;
+    if (!session.rooms.has(room)) return false;
+    if (session.room !== room) this.#placeIn(session, room);
+    return true;
   }
 
   #refused(session: Session, problem: Problem): MoveResult {
@@ -1092,15 +1184,15 @@ export class Hub implements ClusterHub {
     const wait = session.historyWait();
     if (wait > 0) return session.tell(historyTooFast(wait));
     limit = Math.max(1, Math.min(SEARCH_LIMIT_MAX, Math.floor(limit) || SEARCH_LIMIT_DEFAULT));
-    const room = session.member.room;
-    // Never a room the member is not in, secret or not: only the one it is in now.
-    const rooms = room === null ? [] : [room.key];
-    const found: Found = rooms.length > 0
-      ? this.history.search(rooms, text, limit)
+    // Never a room the member is not in, secret or not: only those it is in now.
+    const names = new Map<string, string>();
+    for (const room of session.member.rooms) names.set(room.key, room.name);
+    const found: Found = names.size > 0
+      ? this.history.search([...names.keys()], text, limit)
       : { entries: [], more: false };
-    const results: SearchResult[] = found.entries.map(({ entry }) => ({
+    const results: SearchResult[] = found.entries.map(({ room, entry }) => ({
       ...entry,
-      room: room!.name,
+      room: names.get(room) ?? room,
     }));
     let more = found.more;
     const account = session.member.account;
@@ -1155,6 +1247,7 @@ export class Hub implements ClusterHub {
     const drop = dropReason(reason);
     if (drop !== null) this.metrics.dropped.with(session.conn.listener ?? NO_LISTENER, drop).inc();
     const { name, room, claiming } = session;
+    const rooms = [...session.rooms];
     if (claiming !== null && this.claims.get(nameKey(claiming)) === session) {
       this.claims.delete(nameKey(claiming));
     }
@@ -1163,7 +1256,7 @@ export class Hub implements ClusterHub {
       this.#detach(session);
     } else if (name !== null) {
       this.members.delete(nameKey(name));
-      if (room !== null) this.#exit(session, room);
+      for (const each of rooms) this.#exit(session, each);
       // Other instances announce it even while this one shuts down: their rooms go on.
       this.cluster?.publish({
         t: "leave",
@@ -1180,9 +1273,11 @@ export class Hub implements ClusterHub {
           address: session.conn.remote,
           reason,
         });
-        if (room !== null && room.members.size > 0) room.announce(session, "left", reason);
+        for (const each of rooms) {
+          if (each.members.size > 0) each.announce(session, "left", reason);
+        }
       }
-      this.#changed({ kind: "quit", session, room, reason });
+      this.#changed({ kind: "quit", session, room, rooms, reason });
     }
     session.conn.close(drain);
   }
@@ -1270,36 +1365,52 @@ export class Hub implements ClusterHub {
     this.#remoteJoined(member);
   }
 
-  remoteLeft(member: RemoteMember, room: string, reason?: string): void {
-    const left = this.rooms.get(roomKey(room)) ?? null;
-    left?.announce(member, "left", reason);
-    this.#changed({ kind: "quit", session: member, room: left, reason });
-  }
-
-  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked = false): void {
-    const left = this.rooms.get(roomKey(from));
-    if (left) {
-      // Into no room (an IRC user's PART) is a leave, as the room sees it; a kick was told.
-      if (kicked) left.introduce(member);
-      else if (member.room) left.announce(member, "moved", member.room);
-      else left.announce(member, "left", reason);
-      this.#changed({ kind: "parted", session: member, room: left, reason, kicked });
+  /** `member` (another server's) is gone from the chat, out of every room it was in (`rooms`: keys). */
+  remoteLeft(member: RemoteMember, rooms: Iterable<string>, reason?: string): void {
+    const left: Room<Session>[] = [];
+    for (const key of rooms) {
+      const room = this.rooms.get(key);
+      if (room === undefined) continue;
+      room.announce(member, "left", reason);
+      left.push(room);
     }
-    this.#remoteJoined(member);
+    const room = this.rooms.get(member.roomKey) ?? left[0] ?? null;
+    this.#changed({ kind: "quit", session: member, room, rooms: left, reason });
   }
 
-  #remoteJoined(member: RemoteMember): void {
-    const room = member.room ? this.rooms.get(member.roomKey) : undefined;
+  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked = false, to = ""): void {
+    const left = this.rooms.get(roomKey(from));
+    if (!left) return;
+    // Into no room (an IRC user's PART) is a leave, as the room sees it; a kick was told.
+    if (kicked) left.introduce(member);
+    else if (to) left.announce(member, "moved", to);
+    else left.announce(member, "left", reason);
+    this.#changed({ kind: "parted", session: member, room: left, reason, kicked });
+  }
+
+  remoteJoined(member: RemoteMember, name: string): void {
+    const room = name ? this.rooms.get(roomKey(name)) : undefined;
     if (!room) return;
     room.announce(member, "joined");
     this.#changed({ kind: "joined", session: member, room });
   }
 
+  #remoteJoined(member: RemoteMember): void {
+    for (const name of member.rooms.values()) this.remoteJoined(member, name);
+  }
+
   remoteRenamed(member: RemoteMember, old: string): void {
-    const room = (member.room && this.rooms.get(member.roomKey)) || null;
-    room?.introduce(member);
-    room?.tell({ type: "rename", time: Date.now(), old, name: member.name, self: false }, null);
-    this.#changed({ kind: "renamed", session: member, old, room });
+    const rooms: Room<Session>[] = [];
+    for (const key of member.rooms.keys()) {
+      const room = this.rooms.get(key);
+      if (room) rooms.push(room);
+    }
+    for (const room of rooms) {
+      room.introduce(member);
+      room.tell({ type: "rename", time: Date.now(), old, name: member.name, self: false }, null);
+    }
+    const room = this.rooms.get(member.roomKey) ?? null;
+    this.#changed({ kind: "renamed", session: member, old, room, rooms });
   }
 
   remoteTopic(key: string, topic: string, by: RemoteMember): void {
@@ -1363,12 +1474,18 @@ export class Hub implements ClusterHub {
     if (name === null) this.privates.forgetAccount(key); // Redis forgot them too (PUBLISH)
   }
 
-  localMembers(): { k: string; name: string; room: string }[] {
+  localMembers(): { k: string; name: string; room: string; rs?: string }[] {
     const members = [];
     for (const [k, session] of this.members) {
       // A name claimed is in `claims` until granted; a session holds one name.
       if (session.name === null || nameKey(session.name) !== k) continue;
-      members.push({ k, name: session.name, room: session.room?.name ?? "" });
+      const room = session.room?.name ?? "";
+      // Several rooms (IRC): all of them, so that the others see it in each.
+      members.push(
+        session.rooms.size > 1
+          ? { k, name: session.name, room, rs: RemoteMember.roomList(session.rooms) }
+          : { k, name: session.name, room },
+      );
     }
     return members;
   }
@@ -1548,14 +1665,14 @@ export class Hub implements ClusterHub {
       );
     }
     const why = reason === undefined ? `kicked by ${by}` : `kicked by ${by}: ${reason}`;
-    this.part(target, why, true);
+    this.part(target, why, true, room);
   }
 
   /** Another server's operator `by` kicked the member `key` (here, in the room `roomKey`). */
   remoteKick(key: string, roomKey: string, by: string, reason?: string): void {
     const target = this.members.get(key);
-    const room = target?.room;
-    if (!target?.name || !room || room.key !== roomKey) return;
+    const room = target && [...target.rooms].find((each) => each.key === roomKey);
+    if (!target?.name || !room) return;
     const rules = this.roomRules.get(roomKey);
     if (target.account !== null && target.account === rules?.founder) return; // never its founder
     room.introduce(target);
@@ -1658,6 +1775,7 @@ export class Hub implements ClusterHub {
       }
     }
     room.members.add(session);
+    session.rooms.add(room);
     this.#placeIn(session, room);
     return room;
   }
@@ -1676,6 +1794,7 @@ export class Hub implements ClusterHub {
   /** Takes a session out of `room`; an empty room disappears. */
   #exit(session: Session, room: Room<Session>): void {
     room.members.delete(session);
+    session.rooms.delete(room);
     // A guest's role in the room ends as it leaves.
     this.roomRules.get(room.key)?.forgetGuest(session.member);
     if (room.members.size === 0) {
@@ -1814,6 +1933,15 @@ const RULE_CODES: ReadonlySet<string> = new Set([
 const WHO_LISTED = 100;
 const SLASH = 47;
 const LOBBY_KEY = roomKey(LOBBY);
+/** Rooms one member may be in at once (IRC's `CHANLIMIT`; text and JSON are in one). */
+export const ROOMS_PER_MEMBER = 20;
+
+/** The room joined last of `rooms` (a Set keeps insertion order), or `null`. */
+function lastOf(rooms: Set<Room<Session>>): Room<Session> | null {
+  let last: Room<Session> | null = null;
+  for (const room of rooms) last = room;
+  return last;
+}
 const BLANK = /^\s*$/;
 
 function isBlank(text: string): boolean {

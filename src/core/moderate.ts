@@ -138,7 +138,7 @@ function remoteIn(hub: Hub, room: Room<Session>, name: string): RemoteMember | n
   const key = nameKey(name);
   if (hub.members.has(key)) return null;
   const remote = hub.cluster?.remote.get(key);
-  return remote !== undefined && remote.roomKey === room.key ? remote : null;
+  return remote !== undefined && remote.rooms.has(room.key) ? remote : null;
 }
 
 /** The member called `name` in `room`, or refused (`null`). */
@@ -148,7 +148,7 @@ function memberIn(hub: Hub, session: Session, room: Room<Session>, name: string)
     hub.refuse(session, { code: "noSuchMember", name });
     return null;
   }
-  if (target.room !== room) {
+  if (!target.rooms.has(room)) {
     hub.refuse(session, { code: "notInRoom", name: target.name, room: room.name });
     return null;
   }

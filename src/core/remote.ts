@@ -19,22 +19,28 @@ import type { Marker } from "./read_markers.ts";
 export type ClusterEvent =
   /** A message, action or private message (`k`: the room's key). */
   | { t: "msg"; k: string; m: ChatMessage }
-  /** A member entered the chat (`k`: its name's key); also re-sent when claims are re-made. */
-  | { t: "join"; k: string; name: string; room: string }
+  /**
+   * A member entered the chat (`k`: its name's key); also re-sent when claims are re-made.
+   * `rs`: every room it is in, space-separated, when more than one (its current one last).
+   */
+  | { t: "join"; k: string; name: string; room: string; rs?: string }
+  /** A member joined `room` besides the rooms it is in (IRC's JOIN). */
+  | { t: "enter"; k: string; name: string; room: string; rs?: string }
   | { t: "leave"; k: string; name: string; room: string; reason?: string }
-  /** To `room` "" is out of every room (an IRC PART), for `reason`. */
+  /** Out of `from` into `room`; to `room` "" is out of `from` only (an IRC PART), for `reason`. */
   | {
     t: "move";
     k: string;
     name: string;
     from: string;
     room: string;
+    rs?: string;
     reason?: string;
     /** Moved out by a kick (told as the kick, not as a move). */
     kicked?: boolean;
   }
   /** `ok`: the old name's key. */
-  | { t: "rename"; k: string; ok: string; old: string; name: string; room: string }
+  | { t: "rename"; k: string; ok: string; old: string; name: string; room: string; rs?: string }
   | { t: "topic"; k: string; room: string; topic: string; by: string }
   /** A name claimed but never used (its session left while the claim was on its way). */
   | { t: "drop"; k: string }
@@ -84,10 +90,20 @@ export interface RemoteNotice {
 
 /** A member held by another instance, as this instance knows it. */
 export class RemoteMember implements RoomMember {
-  /** The room's key ({@linkcode roomKey}). */
+  /** The current room's key ({@linkcode roomKey}). */
   roomKey: string;
+  /** Every room it is in (an IRC user may be in several): key → name; `room` is one of them. */
+  readonly rooms = new Map<string, string>();
   constructor(public name: string, public room: string, readonly instance: string) {
     this.roomKey = roomKey(room);
+    if (room !== "") this.rooms.set(this.roomKey, room);
+  }
+
+  /** Every room's name, space-separated, as `rs` carries them (room names have no spaces). */
+  static roomList(rooms: Iterable<{ name: string }>): string {
+    let list = "";
+    for (const { name } of rooms) list = list === "" ? name : `${list} ${name}`;
+    return list;
   }
   /** Remote members are told nothing here: their own instance delivers to them. */
   deliver(): void {}
@@ -97,8 +113,18 @@ export class RemoteMember implements RoomMember {
 export interface ClusterHub {
   remoteMessage(message: ChatMessage, roomKey: string, sender: RemoteMember | null): void;
   remoteEntered(member: RemoteMember): void;
-  remoteLeft(member: RemoteMember, room: string, reason?: string): void;
-  remoteMoved(member: RemoteMember, from: string, reason?: string, kicked?: boolean): void;
+  /** `member` is gone, out of the rooms `rooms` (their keys). */
+  remoteLeft(member: RemoteMember, rooms: Iterable<string>, reason?: string): void;
+  /** `member` left the room `from` (moved to `to`, or "" if it only left: an IRC PART). */
+  remoteMoved(
+    member: RemoteMember,
+    from: string,
+    reason?: string,
+    kicked?: boolean,
+    to?: string,
+  ): void;
+  /** `member` came into the room `room` (one more of its rooms, or after a move). */
+  remoteJoined(member: RemoteMember, room: string): void;
   remoteRenamed(member: RemoteMember, old: string): void;
   remoteTopic(roomKey: string, topic: string, by: RemoteMember): void;
   /** A member of another instance deleted the kept message `id` of the room `roomKey`. */

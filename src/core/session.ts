@@ -73,7 +73,16 @@ export const POSTED_KEPT = 32;
  */
 export abstract class Session {
   name: string | null = null;
+  /**
+   * The member's current room: where a text user's plain lines go (and what a front-end
+   * acting in one of its rooms focuses first, see `Hub.focus`); one of {@linkcode rooms}.
+   */
   room: Room<Session> | null = null;
+  /**
+   * Every room the member is in (an IRC user may sit in several, at most
+   * `ROOMS_PER_MEMBER`; text and JSON in one): shared by all of a member's connections.
+   */
+  rooms: Set<Room<Session>> = new Set();
   /** Set once the session has ended; nothing more is read or sent. */
   closed = false;
   /** The oldest history line this session was shown in its room (`/history` goes on from it). */

@@ -78,8 +78,9 @@ export function chathistory(session: IrcSession, params: string[]): void {
   const { hub } = session;
   const max = hub.options.history;
   if (target.startsWith("#")) {
-    const room = session.room;
-    if (room === null || room.key !== roomKey(target.slice(1))) {
+    const wanted = roomKey(target.slice(1));
+    const room = [...session.member.rooms].find((each) => each.key === wanted);
+    if (room === undefined) {
       return fail("INVALID_TARGET", sub, target, "You are not in that channel");
     }
     const entries = selectPage(hub.history.before(room.key, max), query);
@@ -110,8 +111,7 @@ function targets(
   const [low, high] = a.time <= b.time ? [a.time, b.time] : [b.time, a.time];
   const { hub } = session;
   const found: [string, number][] = [];
-  const room = session.room;
-  if (room !== null) {
+  for (const room of session.member.rooms) {
     const last = hub.history.before(room.key, 1)[0];
     if (last) found.push([`#${room.name}`, last.time]);
   }

@@ -22,6 +22,7 @@
  */
 
 import type { Hub, Member, MemberChange } from "../core/hub.ts";
+import { ROOMS_PER_MEMBER } from "../core/hub.ts";
 import {
   type ChatMessage,
   checkName,
@@ -440,6 +441,29 @@ export class IrcFront {
     }
   }
 
+  /**
+   * Sends `line` once to every IRC session in any of `rooms` (a member's several channels:
+   * one QUIT, NICK or AWAY per person), but the connections of `except`, with `cap` if given.
+   */
+  #tellRooms(
+    rooms: Iterable<Room<Session>>,
+    line: string,
+    except: Session | null = null,
+    cap?: string,
+  ): void {
+    const skipped = except?.member;
+    let bytes: Uint8Array | null = null;
+    const told = new Set<IrcSession>();
+    for (const room of rooms) {
+      for (const member of this.#inRoom.get(room) ?? []) {
+        if (member.member === skipped || told.has(member)) continue;
+        told.add(member);
+        if (cap !== undefined && !member.caps.has(cap)) continue;
+        member.conn.deliver(bytes ??= encoder.encode(line));
+      }
+    }
+  }
+
   /** Tells a JOIN to everyone in `room`: `extended-join` clients with account and realname. */
   #tellJoin(room: Room<Session>, session: Member, irc: IrcSession | null): void {
     const members = this.#inRoom.get(room);
@@ -469,11 +493,11 @@ export class IrcFront {
 
   /** Tells `away-notify` clients in `session`'s room that it went away or came back. */
   awayChanged(session: IrcSession): void {
-    if (session.room === null) return;
+    if (session.rooms.size === 0) return;
     const line = session.away === null
       ? ircLine(session.mask, "AWAY")
       : ircLine(session.mask, "AWAY", session.away);
-    this.#tell(session.room, line, session, "away-notify");
+    this.#tellRooms(session.rooms, line, session, "away-notify");
   }
 
   /** A member's room, name or topic changed: IRC says so one line per person, at once. */
@@ -520,15 +544,15 @@ export class IrcFront {
         break;
       }
       case "quit": {
-        const { room, reason } = change;
+        const { rooms, reason } = change;
         if (!this.hub.closing) this.#remembered(session.name!, irc);
-        if (room !== null) { for (const each of ircs) this.#forget(room, each); }
+        for (const room of rooms) for (const each of ircs) this.#forget(room, each);
         // A shutdown tells no one of each leave: that would be a line per pair of members.
         if (this.hub.closing) break;
         this.#monitored(session.name!, RPL_MONOFFLINE, session.name!);
-        if (room === null) break;
-        this.#tell(
-          room,
+        if (rooms.length === 0) break;
+        this.#tellRooms(
+          rooms,
           ircLine(irc?.mask ?? this.mask(session.name!), "QUIT", quitReason(reason)),
         );
         break;
@@ -542,7 +566,7 @@ export class IrcFront {
           "NICK",
           session.name!,
         );
-        if (change.room) this.#tell(change.room, line, irc ?? ircs[0] ?? null);
+        this.#tellRooms(change.rooms, line, irc ?? ircs[0] ?? null);
         for (const each of ircs) {
           each.raw(
             each === irc
@@ -568,8 +592,8 @@ export class IrcFront {
       case "attached": {
         // Shown its channel once registered (see IrcSession's registration).
         const { connection, session: member } = change;
-        if (connection instanceof IrcSession && member.room) {
-          this.#remember(member.room, connection);
+        if (connection instanceof IrcSession) {
+          for (const room of member.rooms) this.#remember(room, connection);
         }
         break;
       }
@@ -581,19 +605,19 @@ export class IrcFront {
           this.hub.readMarkers.tellAll(irc); // logged in: its account's markers
         }
         const connection = change.session;
-        if (connection.lead !== null || connection.room === null) break;
+        if (connection.lead !== null || connection.rooms.size === 0) break;
         const line = ircLine(
           irc?.mask ?? this.mask(connection.name!),
           "ACCOUNT",
           accountOf(connection) ?? "*",
         );
-        this.#tell(connection.room, line, connection, "account-notify");
+        this.#tellRooms(connection.rooms, line, connection, "account-notify");
         break;
       }
       case "detached": {
         const { connection, session: member } = change;
-        if (connection instanceof IrcSession && member.room) {
-          this.#forget(member.room, connection);
+        if (connection instanceof IrcSession) {
+          for (const room of member.rooms) this.#forget(room, connection);
         }
         break;
       }
@@ -942,6 +966,7 @@ export class IrcSession extends Session {
         return this.reply(ERR_ERRONEUSNICKNAME, problem.name, "Erroneous nickname");
       case "tooManyRooms":
       case "tooManyRoomsFromAddress":
+      case "tooManyJoined":
         return this.reply(
           ERR_TOOMANYCHANNELS,
           channelOf(problem.room),
@@ -1169,12 +1194,12 @@ export class IrcSession extends Session {
     this.welcome();
     // Logged in by SASL: what waited for the account while it was away comes now.
     if (this.account !== null) this.hub.deliverHeld(this);
-    // One more connection of an account's member in a channel: it is there too.
-    if (this.room) {
-      this.raw(ircLine(this.mask, "JOIN", channelOf(this.room.name)));
-      topic(this, this.room, false);
-      markReadOnJoin(this, this.room);
-      names(this, this.room);
+    // One more connection of an account's member in channels: it is there too.
+    for (const room of this.rooms) {
+      this.raw(ircLine(this.mask, "JOIN", channelOf(room.name)));
+      topic(this, room, false);
+      markReadOnJoin(this, room);
+      names(this, room);
     }
     // draft/read-marker: where the account left off, in every conversation (its channel's told above).
     this.hub.readMarkers.tellAll(this, this.room === null ? undefined : "#" + this.room.key);
@@ -1193,7 +1218,7 @@ export class IrcSession extends Session {
     const tokens = [
       "AWAYLEN=300",
       "CASEMAPPING=ascii",
-      "CHANLIMIT=#:1",
+      `CHANLIMIT=#:${ROOMS_PER_MEMBER}`,
       "CHANMODES=beI,k,l,imnst",
       // message-tags brings msgid; client-only tags are not relayed (TAGMSG is accepted).
       "CLIENTTAGDENY=*",
@@ -1396,13 +1421,13 @@ function channelMode(session: IrcSession, room: Room<Session>, params: string[])
   const [change, ...args] = params;
   if (change === undefined) {
     // A room without rules (the lobby) takes no messages from outside: +n.
-    const shown = rules?.modeString(session.member.room === room) ?? "+n";
+    const shown = rules?.modeString(session.member.rooms.has(room)) ?? "+n";
     session.reply(RPL_CHANNELMODEIS, channel, ...shown.split(" "));
     return session.reply(RPL_CREATIONTIME, channel, String(Math.floor(room.created / 1000)));
   }
   const list = /^\+?([beI])$/.exec(change);
   if (list !== null && args.length === 0) return maskList(session, channel, rules, list[1]);
-  if (session.member.room !== room) {
+  if (!session.hub.focus(session, room)) {
     return session.reply(ERR_CHANOPRIVSNEEDED, channel, "You're not channel operator");
   }
   let adding = true;
@@ -1580,10 +1605,12 @@ function whoEntry(session: IrcSession, channel: string, member: Member): void {
   );
 }
 
-/** Whether `member` is invisible (+i) to `asker`: not itself, nor in the same room. */
+/** Whether `member` is invisible (+i) to `asker`: not itself, nor in a room with it. */
 function hidden(asker: IrcSession, member: Session): boolean {
   if (!(member instanceof IrcSession) || !member.invisible || member === asker) return false;
-  return member.room === null || member.room !== asker.room;
+  const theirs = member.rooms;
+  for (const room of asker.rooms) if (theirs.has(room)) return false;
+  return true;
 }
 
 /** NickServ's name as a key: a PRIVMSG to it is a NickServ command. */
@@ -1701,7 +1728,7 @@ function message(session: IrcSession, params: string[], notice: boolean): void {
         if (!notice) session.reply(ERR_NOSUCHCHANNEL, target, "No such channel");
         continue;
       }
-      if (session.room !== room) {
+      if (!hub.focus(session, room)) {
         // From outside the channel: only to a `-n` one (the core decides).
         const problem = hub.mayPostFromOutside(session, room);
         if (problem !== null) {
@@ -1776,12 +1803,12 @@ function tooLongToRelay(session: IrcSession, said: ChatMessage): boolean {
   return true;
 }
 
-/** JOIN: each channel in turn; a member is in one at a time, so the last one wins. */
+/** JOIN: each channel in turn, added to those one is in (`CHANLIMIT` of them at most). */
 function join(session: IrcSession, params: string[]): void {
   const { hub } = session;
   const list = params[0];
   if (list === "0") {
-    if (session.room) hub.part(session);
+    for (const room of [...session.member.rooms]) hub.part(session, undefined, false, room);
     return;
   }
   // Keys go with the channels in order (`JOIN #a,#b keyA,keyB`).
@@ -1798,9 +1825,9 @@ function join(session: IrcSession, params: string[]): void {
       session.reply(ERR_BADCHANNAME, channel, "Illegal channel name");
       continue;
     }
-    if (session.room?.key === roomKey(name)) continue;
-    // Told as it happens: the JOIN (change hook), then topic, names and replay, or a refusal.
-    hub.move(session, name, keys[index] || undefined);
+    // Told as it happens: the JOIN (change hook), then topic, names and replay, or a refusal;
+    // a channel one is in already is no news.
+    hub.join(session, name, keys[index] || undefined);
   }
 }
 
@@ -1993,7 +2020,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
   {
     name: "JOIN",
     minParams: 1,
-    help: "JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    help: "JOIN #room[,#room] [key[,key]]: join rooms (you stay in the others)",
     handler: join,
   },
   {
@@ -2005,9 +2032,9 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       for (const channel of targets(session, params[0]) ?? []) {
         const room = roomOf(session, channel);
         if (!room) session.reply(ERR_NOSUCHCHANNEL, channel, "No such channel");
-        else if (session.room !== room) {
+        else if (!session.member.rooms.has(room)) {
           session.reply(ERR_NOTONCHANNEL, channel, "You're not on that channel");
-        } else session.hub.part(session, reason || undefined);
+        } else session.hub.part(session, reason || undefined, false, room);
       }
     },
   },
@@ -2044,7 +2071,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       }
       const room = roomOf(session, params[0]);
       // A channel the client is not in (or a nick, not logged in): not a target here.
-      if (!room || session.room !== room) {
+      if (!room || !session.hub.focus(session, room)) {
         return session.fromServer(
           "FAIL",
           "REDACT",
@@ -2065,7 +2092,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       const room = roomOf(session, params[0]);
       if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
       if (params.length === 1) return topic(session, room, true);
-      if (session.room !== room) {
+      if (!session.hub.focus(session, room)) {
         return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
       }
       const text = cleanText(params[1]);
@@ -2082,7 +2109,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       const channel = params[0]?.split(",")[0];
       const room = channel ? roomOf(session, channel) : session.room;
       // A secret room's members are shown to its own members only.
-      const secret = room && room !== session.room &&
+      const secret = room && !session.member.rooms.has(room) &&
         session.hub.roomRules.get(room.key)?.modes.has("s");
       if (room && !secret) names(session, room);
       else session.reply(RPL_ENDOFNAMES, channel || "*", "End of /NAMES list");
@@ -2141,7 +2168,14 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       }
       const irc = member instanceof IrcSession ? member : null;
       const name = member.name;
-      const room = typeof member.room === "string" ? member.room : member.room?.name;
+      // Every channel it is in; a secret one only to those in it too.
+      const own = session.member.rooms;
+      const shown = (key: string) =>
+        !session.hub.roomRules.get(key)?.modes.has("s") ||
+        [...own].some((room) => room.key === key);
+      const rooms = member instanceof Session
+        ? [...member.member.rooms].filter((room) => shown(room.key)).map((room) => room.name)
+        : [...member.rooms].filter(([key]) => shown(key)).map(([, name]) => name);
       session.reply(
         RPL_WHOISUSER,
         name,
@@ -2152,9 +2186,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       );
       const address = irc && session.front.realAddress(session, irc);
       if (address) session.reply(RPL_WHOISHOST, name, `is connecting from *@${address} ${address}`);
-      if (room && !(member instanceof Session && hidden(session, member))) {
-        const channel = channelOf(room);
-        session.reply(RPL_WHOISCHANNELS, name, rolePrefix(session, channel, member) + channel);
+      if (rooms.length > 0 && !(member instanceof Session && hidden(session, member))) {
+        const channels = rooms.map((room) => {
+          const channel = channelOf(room);
+          return rolePrefix(session, channel, member) + channel;
+        });
+        session.reply(RPL_WHOISCHANNELS, name, channels.join(" "));
       }
       session.reply(RPL_WHOISSERVER, name, session.front.options.serverName, irc ? "IRC" : "chat");
       if (member instanceof Session && session.hub.isServerOperator(member)) {
@@ -2201,12 +2238,12 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
       session.reply(RPL_LISTSTART, "Channel", "Users  Name");
       // Every room of the cluster, with those here and elsewhere counted.
       const keys = wanted && new Set(wanted.map(roomKey));
-      const own = session.member.room?.key;
+      const own = new Set([...session.member.rooms].map((room) => room.key));
       for (const room of session.hub.roomList()) {
         const key = roomKey(room.name);
         if (keys && !keys.has(key)) continue;
         // A secret room (+s) is listed to those in it only, as /rooms does.
-        if (key !== own && session.hub.roomRules.get(key)?.modes.has("s")) continue;
+        if (!own.has(key) && session.hub.roomRules.get(key)?.modes.has("s")) continue;
         session.reply(RPL_LIST, channelOf(room.name), String(room.members), room.topic);
       }
       session.reply(RPL_LISTEND, "End of /LIST");
@@ -2219,7 +2256,7 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler(session, params) {
       const room = roomOf(session, params[0]);
       if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[0], "No such channel");
-      if (session.member.room !== room) {
+      if (!session.hub.focus(session, room)) {
         return session.reply(ERR_NOTONCHANNEL, params[0], "You're not on that channel");
       }
       // The core checks and does it (the chat's /kick), and says KICK or the refusal.
@@ -2235,11 +2272,11 @@ const COMMAND_TABLE: readonly IrcCommand[] = [
     handler(session, params) {
       const room = roomOf(session, params[1]);
       if (!room) return session.reply(ERR_NOSUCHCHANNEL, params[1], "No such channel");
-      if (session.member.room !== room) {
+      if (!session.hub.focus(session, room)) {
         return session.reply(ERR_NOTONCHANNEL, params[1], "You're not on that channel");
       }
       const invitee = session.hub.members.get(nameKey(params[0]));
-      if (invitee?.name && invitee.room === room) {
+      if (invitee?.name && invitee.rooms.has(room)) {
         return session.reply(ERR_USERONCHANNEL, invitee.name, params[1], "is already on channel");
       }
       chatCommand(session, "/invite", params[0]);

@@ -23,7 +23,7 @@ import {
   quietServer,
   test,
 } from "../../tests/test_util.ts";
-import type { HubOptions } from "../core/hub.ts";
+import { type HubOptions, ROOMS_PER_MEMBER } from "../core/hub.ts";
 import { Cluster, type ClusterBus } from "../cluster/cluster.ts";
 import { helloName, say } from "../text/protocol.ts";
 import { Accounts, DEFAULT_POLICY, MemoryAccountStore } from "../core/accounts.ts";
@@ -239,7 +239,7 @@ test("irc: echo-message echoes; NOTICE stays a NOTICE and is never answered", ()
   assertEquals(ircLines(b), echoed);
 });
 
-test("irc: a second JOIN parts the first channel; PART and QUIT are told one per person", () => {
+test("irc: JOIN adds a channel (the others stay); PART leaves one; QUIT and NICK once per person", () => {
   using hub = new IrcHub();
   const nc = hub.member("bob");
   const a = hub.ircMember("ann");
@@ -249,19 +249,57 @@ test("irc: a second JOIN parts the first channel; PART and QUIT are told one per
   ircLines(a);
   ircLines(b);
   nc.take();
-  a.say("JOIN #dev");
-  assertEquals(ircLines(a).slice(0, 2), [
-    `:ann!ann@${MEMORY_HOST} PART #lobby`,
-    `:ann!ann@${MEMORY_HOST} JOIN #dev`,
+  a.say("JOIN #dev,#ops");
+  const joined = ircLines(a).filter((line) => / (JOIN|PART) /.test(line));
+  assertEquals(joined, [`:ann!ann@${MEMORY_HOST} JOIN #dev`, `:ann!ann@${MEMORY_HOST} JOIN #ops`]);
+  assertEquals(ircLines(b), []); // ann is still in #lobby
+  b.say("JOIN #dev");
+  assertEquals(ircLines(a), [`:ben!ben@${MEMORY_HOST} JOIN #dev`]);
+  ircLines(b);
+  // A line to any channel one is in goes there, and only there.
+  a.say("PRIVMSG #lobby :to the lobby", "PRIVMSG #dev :to dev");
+  assertEquals(ircLines(b), [
+    `:ann!ann@${MEMORY_HOST} PRIVMSG #lobby :to the lobby`,
+    `:ann!ann@${MEMORY_HOST} PRIVMSG #dev :to dev`,
   ]);
-  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} PART #lobby`]);
-  assertEquals(nc.take(), ["-- ann went to dev"]);
+  assertEquals(nc.take().filter((line) => !line.startsWith("--")), ["ann: to the lobby"]);
+  b.say("WHOIS ann");
+  const whois = ircLines(b).find((line) => / 319 /.test(line));
+  assertEquals(whois, `:irc.test 319 ben ann :#lobby @#dev @#ops`);
+  // One NICK to ben, who shares two channels with ann.
+  a.say("NICK anna");
+  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} NICK anna`]);
+  a.say("PART #dev :bye dev");
+  assertEquals(ircLines(b), [`:anna!ann@${MEMORY_HOST} PART #dev :bye dev`]);
+  a.say("PART #dev");
+  assertEquals(commands(a).slice(-1), ["442"]);
+  a.say("PRIVMSG #lobby :still here");
+  assertEquals(ircLines(b), [`:anna!ann@${MEMORY_HOST} PRIVMSG #lobby :still here`]);
+  a.say("JOIN #dev");
+  ircLines(b);
+  a.say("QUIT :gone");
+  assertEquals(ircLines(b), [`:anna!ann@${MEMORY_HOST} QUIT :Quit: gone`]);
   nc.say("/quit see you");
   assertEquals(ircLines(b), [":bob!bob@chat QUIT :Quit: see you"]);
   b.say("PART #lobby :bye now");
   assertEquals(ircLines(b), [`:ben!ben@${MEMORY_HOST} PART #lobby :bye now`]);
   b.say("PART #lobby");
   assertEquals(commands(b), ["403"]); // the room is gone with its last member
+});
+
+test("irc: a member is in CHANLIMIT channels at most (405), and 005 says so", () => {
+  using hub = new IrcHub();
+  const a = hub.irc();
+  a.say("NICK ann", "USER ann 0 * :Ann");
+  assert(ircLines(a).some((line) => line.includes(` CHANLIMIT=#:${ROOMS_PER_MEMBER} `)));
+  const channels = Array.from({ length: ROOMS_PER_MEMBER + 1 }, (_, i) => `#r${i}`);
+  // TARGMAX=JOIN:4: four a line.
+  for (let i = 0; i < channels.length; i += 4) a.say(`JOIN ${channels.slice(i, i + 4).join(",")}`);
+  const lines = ircLines(a);
+  assertEquals(lines.filter((line) => / JOIN /.test(line)).length, ROOMS_PER_MEMBER);
+  assertEquals(lines.filter((line) => / 405 /.test(line)), [
+    `:irc.test 405 ann #r${ROOMS_PER_MEMBER} :You have joined too many channels`,
+  ]);
 });
 
 test("irc: NICK and TOPIC reach IRC and chat members alike", () => {
@@ -653,7 +691,7 @@ test("irc: the command table answers 451 before registration, 421 unknown, 461 s
     "NAMES NICK NICKSERV NOTICE OPER PART PING PRIVMSG QUIT REDACT REGISTER TAGMSG TIME TOPIC UNKLINE USERHOST " +
     "VERSION WALLOPS WHO WHOIS WHOWAS",
     ":irc.test 706 ann * :End of /HELP",
-    ":irc.test 704 ann JOIN :JOIN #room: go to a room (you are in one at a time: the other is parted)",
+    ":irc.test 704 ann JOIN :JOIN #room[,#room] [key[,key]]: join rooms (you stay in the others)",
     ":irc.test 706 ann JOIN :End of /HELP",
     ":irc.test 524 ann HELPOP :No help available on this topic",
   ]);
@@ -1379,4 +1417,23 @@ test("irc: with echo-message, a message held for later is echoed with its msgid,
   assertMatch(away, / 301 ann bo :/);
   const [kept] = hub.privates.before(pairKey("ann", "bo"), 1);
   assertEquals(echo, `@msgid=${kept.id} :ann!ann@${MEMORY_HOST} PRIVMSG bo :later`);
+});
+
+test("irc: KICK and roles are per channel: kicked from one, a member stays in the others", () => {
+  using hub = new IrcHub();
+  const a = hub.ircMember("ann");
+  const b = hub.ircMember("ben");
+  a.say("JOIN #dev"); // ann made #dev: its operator while she is in it
+  b.say("JOIN #lobby,#dev");
+  a.say("JOIN #lobby"); // made by ben: ann is no operator there
+  ircLines(a);
+  ircLines(b);
+  a.say("KICK #lobby ben :no");
+  assertEquals(commands(a), ["482"]);
+  a.say("KICK #dev ben :out");
+  assertEquals(ircLines(b), [`:ann!ann@${MEMORY_HOST} KICK #dev ben out`]);
+  ircLines(a);
+  b.say("PRIVMSG #lobby :still in the lobby", "PRIVMSG #dev :and here?");
+  assertEquals(ircLines(a), [`:ben!ben@${MEMORY_HOST} PRIVMSG #lobby :still in the lobby`]);
+  assertEquals(commands(b), ["404"]); // #dev is +n: not from outside
 });

@@ -382,8 +382,9 @@ export function chanServ(session: IrcSession, text: string): void {
     for (const line of lines) session.raw(ircLine(CHANSERV, "NOTICE", session.target, line));
     return;
   }
-  const room = session.member.room;
-  if (room === null || !channel.startsWith("#") || roomKey(channel.slice(1)) !== room.key) {
+  const wanted = channel.startsWith("#") ? roomKey(channel.slice(1)) : "";
+  const room = [...session.member.rooms].find((each) => each.key === wanted);
+  if (room === undefined || !session.hub.focus(session, room)) {
     const line = WORDS.csNotIn(channel || "#channel");
     return session.raw(ircLine(CHANSERV, "NOTICE", session.target, line));
   }

@@ -303,6 +303,7 @@ export const say = {
   /** Confirms a private message to its sender (a record for `nc` users, a receipt for clients). */
   privateSent: (to: string, text: string) => notice(`to ${to} (private): ${text}`),
   tooManyRooms: (max: number) => error(`too many rooms (max ${max}); join one of /rooms`),
+  tooManyJoined: (max: number) => error(`you are in too many rooms (max ${max}); leave one first`),
   tooManyRoomsFromAddress: (max: number) =>
     error(`too many rooms made from your address (max ${max}); join one of /rooms`),
   serverFull: error("server full; try again later"),

@@ -213,6 +213,8 @@ export function problemText(problem: Problem): string {
       return say.tooManyRooms(problem.max);
     case "tooManyRoomsFromAddress":
       return say.tooManyRoomsFromAddress(problem.max);
+    case "tooManyJoined":
+      return say.tooManyJoined(problem.max);
     case "nameRegistered":
       return say.nameRegistered(problem.name);
     case "accountElsewhere":

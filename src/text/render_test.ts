@@ -359,6 +359,7 @@ const ERRORS: Record<ErrorCode, [Problem, string]> = {
     "!! too many messages are waiting for ann; try again later",
   ],
   tooManyRooms: [{ code: "tooManyRooms", max: 9, room: "x" }, say.tooManyRooms(9)],
+  tooManyJoined: [{ code: "tooManyJoined", max: 20, room: "x" }, say.tooManyJoined(20)],
   tooManyRoomsFromAddress: [
     { code: "tooManyRoomsFromAddress", max: 4, room: "x" },
     say.tooManyRoomsFromAddress(4),

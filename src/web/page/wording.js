@@ -278,6 +278,8 @@ export function errorText(error) {
       return "Too much history lately; try again in " + field("seconds") + " s.";
     case "tooManyRooms":
       return "Too many rooms (at most " + field("max") + "); join one of the rooms listed.";
+    case "tooManyJoined":
+      return "You are in too many rooms (at most " + field("max") + "); leave one first.";
     case "tooManyRoomsFromAddress":
       return "Too many rooms made from your address (at most " + field("max") + ").";
     case "serverFull":
