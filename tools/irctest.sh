@@ -15,19 +15,13 @@ fi
 # The services tests (SASL, account registration, account-tag, extended-join, WHOX %a…)
 # are included: NickServ is part of the server (see registerUser in chat_irctest.py).
 markers='not implementation-specific and not deprecated'
-# draft/chathistory: private conversations are kept between accounts only (a guest's name is no
-# identity; docs/protocol.md), where testChathistoryDMs expects one with a guest too (its account
-# part passes). By --deselect, so that they stay out when a -k of the caller's is given.
-chathistory=irctest/server_tests/chathistory.py::ChathistoryTestCase
+# Deselected by --deselect, so that they stay out when a -k of the caller's is given.
 skip=()
 # labeled-response: its TAGMSG tests relay client-only tags (+draft/reply …), which are not relayed
 # (CLIENTTAGDENY=*).
 labeled=irctest/server_tests/labeled_responses.py::LabeledResponsesTestCase
 for to in Client Channel Self; do
   skip+=(--deselect "$labeled::testLabeledTagMsgResponsesTo$to")
-done
-for sub in LATEST BEFORE AFTER BETWEEN AROUND; do
-  skip+=(--deselect "$chathistory::testChathistoryDMs[$sub]")
 done
 cd "$irctest"
 # irctest's own port bookkeeping lives in the temp dir; -p no:cacheprovider keeps its tree clean.

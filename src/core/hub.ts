@@ -36,6 +36,8 @@ import { Delivery } from "./delivery.ts";
 import { idBound, IdMaker } from "./ids.ts";
 import {
   CONVERSATIONS_LISTED,
+  entryKey,
+  guestKey,
   HELD_MAX,
   MemoryPrivates,
   otherOf,
@@ -308,9 +310,15 @@ export class Hub implements ClusterHub {
     if (sender !== null && sender.account !== null) {
       message.account = this.accounts.accountName(sender.account) ?? sender.account;
       if (message.kind === "private") message.toAccount ??= this.#accountOf(message.to!);
+    } else if (sender !== null && message.kind === "private") {
+      // A guest's message to an account is kept in the account's history (one-sided).
+      message.toAccount ??= this.#accountOf(message.to!);
     }
-    // A private message is kept, and has an id, between two accounts only.
-    if (message.kind !== "private" || message.toAccount !== undefined) {
+    // A private message is kept, and has an id, when one side at least is an account.
+    if (
+      message.kind !== "private" || message.toAccount !== undefined ||
+      message.account !== undefined
+    ) {
       message.id = this.ids.next(message.time);
       // A guest's proof of authorship (`/delete`, rooms only).
       if (message.kind !== "private") sender?.member.rememberPosted(message.id);
@@ -388,7 +396,7 @@ export class Hub implements ClusterHub {
   #deliver(message: ChatMessage, key: string, sender: RoomMember | null): Delivery | null {
     const delivery = new Delivery(chatEvent(message));
     if (message.kind === "private") {
-      if (message.id !== undefined && message.account !== undefined && message.toAccount) {
+      if (message.id !== undefined && (message.account !== undefined || message.toAccount)) {
         this.#keepPrivate(message);
       }
       const target = this.members.get(nameKey(message.to!));
@@ -409,7 +417,10 @@ export class Hub implements ClusterHub {
     return delivery;
   }
 
-  /** Keeps a private message between two accounts in their conversation. */
+  /**
+   * Keeps a private message in its conversation: between two accounts, or one-sided in the
+   * account's history with a guest (see {@linkcode guestKey}).
+   */
   #keepPrivate(message: ChatMessage): void {
     const { id, from, to, text, time, account, toAccount } = message;
     const entry: PrivateEntry = {
@@ -419,11 +430,23 @@ export class Hub implements ClusterHub {
       to: to!,
       text,
       time,
-      account: account!,
-      toAccount: toAccount!,
+      account: account ?? "",
+      toAccount: toAccount ?? "",
     };
-    const toKey = nameKey(toAccount!);
-    this.privates.add(pairKey(nameKey(account!), toKey), entry, message.held ? toKey : undefined);
+    // Only an account is held for (see `holdPrivate`).
+    const held = message.held && entry.toAccount ? nameKey(entry.toAccount) : undefined;
+    this.privates.add(entryKey(entry), entry, held);
+  }
+
+  /**
+   * The key of the account `account`'s conversation with `name`: with that account, or if
+   * no account has that name, the one-sided one with a guest of that name.
+   */
+  privateKeyWith(account: string, name: string): string {
+    const key = nameKey(name);
+    return this.accounts.accountName(key) !== undefined
+      ? pairKey(account, key)
+      : guestKey(account, key);
   }
 
   /** The account (its name as registered) of the member called `name`, if logged in to one. */
@@ -558,7 +581,7 @@ export class Hub implements ClusterHub {
     }
     const key = nameKey(name);
     const other = this.accounts.accountName(key) ?? name;
-    const got = this.privates.before(pairKey(session.account, key), limit + 1, before);
+    const got = this.privates.before(this.privateKeyWith(session.account, key), limit + 1, before);
     const entries = fit(got.length > limit ? got.slice(1) : got);
     const more = got.length > entries.length;
     const time = Date.now();
@@ -571,7 +594,7 @@ export class Hub implements ClusterHub {
    * `name` than `session` was last shown of it (its newest, the first time).
    */
   earlierWith(session: Session, name: string, count: number): void {
-    const pair = session.account === null ? "" : pairKey(session.account, nameKey(name));
+    const pair = session.account === null ? "" : this.privateKeyWith(session.account, name);
     const cursor = session.privateCursor;
     const before = cursor !== undefined && cursor[0] === pair ? cursor[1] : undefined;
     const entries = this.privatePage(session, name, count, before);

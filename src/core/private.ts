@@ -1,9 +1,11 @@
 /**
  * Private conversations: the private messages between two accounts, kept (with event ids)
  * so that either side can page back through them and so that a message to an account
- * that is not connected waits ("held") until it next logs in. Only messages between
- * logged-in users are kept; a conversation is keyed by the pair of account keys, and is
- * never shown to anyone but those two accounts. {@linkcode MemoryPrivates} keeps them in
+ * that is not connected waits ("held") until it next logs in. A conversation between two
+ * accounts is keyed by the pair of account keys, and is never shown to anyone but those two
+ * accounts. One between an account and a guest is kept one-sided, in the account's own
+ * history with the guest's name ({@linkcode guestKey}): the guest never reads it, nor a
+ * later account of that name (a guest's name is no identity). {@linkcode MemoryPrivates} keeps them in
  * memory; `src/storage/sqlite_privates.ts` keeps them in the `--db` file.
  *
  * @module
@@ -23,9 +25,9 @@ export interface PrivateEntry {
   readonly text: string;
   /** When it was sent, in milliseconds since the epoch. */
   readonly time: number;
-  /** The sender's account (its name as registered). */
+  /** The sender's account (its name as registered); `""` for a guest. */
   readonly account: string;
-  /** The recipient's account (its name as registered). */
+  /** The recipient's account (its name as registered); `""` for a guest. */
   readonly toAccount: string;
 }
 
@@ -43,6 +45,21 @@ export const CONVERSATIONS_LISTED = 100;
 /** The key of the conversation between the accounts whose keys are `a` and `b`. */
 export function pairKey(a: string, b: string): string {
   return a < b ? `${a} ${b}` : `${b} ${a}`;
+}
+
+/**
+ * The key of the account `account`'s (its key) one-sided conversation with the guest called
+ * `guest`: never an account pair's key, since no name has a `~`.
+ */
+export function guestKey(account: string, guest: string): string {
+  return `${account} ~${nameKey(guest)}`;
+}
+
+/** The key of the conversation `entry` is kept in: an account pair's, or a guest one's. */
+export function entryKey(entry: PrivateEntry): string {
+  if (!entry.toAccount) return guestKey(nameKey(entry.account), entry.to);
+  if (!entry.account) return guestKey(nameKey(entry.toAccount), entry.from);
+  return pairKey(nameKey(entry.account), nameKey(entry.toAccount));
 }
 
 /** Where private conversations are kept. Adding never waits on anything. */
@@ -244,9 +261,11 @@ export class MemoryPrivates implements PrivateStore, PrivateSearch {
   }
 }
 
-/** The name of the account on the other side of `entry` from the account `key`. */
+/** The name of the account (or guest) on the other side of `entry` from the account `key`. */
 export function otherOf(entry: PrivateEntry, key: string): string {
-  return nameKey(entry.account) === key ? entry.toAccount : entry.account;
+  return entry.account !== "" && nameKey(entry.account) === key
+    ? entry.toAccount || entry.to
+    : entry.account || entry.from;
 }
 
 /** A private entry as a search result of the account `key`: `with` the other account. */

@@ -68,15 +68,11 @@ export function deletePrivate(
     return hub.refuse(session, { code: "deleteForbidden", with: other, id: entry.id });
   }
   const by = member.name!;
-  privateDeleted(hub, pair, entry.id, by, entry.account, entry.toAccount);
-  hub.cluster?.publish({
-    t: "pdelete",
-    p: pair,
-    id: entry.id,
-    by,
-    a: entry.account,
-    to: entry.toAccount,
-  });
+  // A guest's side is named by its name (it is never told: see `tellAccount`).
+  const author = entry.account || entry.from;
+  const recipient = entry.toAccount || entry.to;
+  privateDeleted(hub, pair, entry.id, by, author, recipient);
+  hub.cluster?.publish({ t: "pdelete", p: pair, id: entry.id, by, a: author, to: recipient });
   // Taking back one's own words is no moderation; a server operator's deleting is, logged
   // without the text or who it was between.
   if (nameKey(entry.account) !== key) {
@@ -105,20 +101,33 @@ export function privateDeleted(
 ): void {
   hub.privates.remove(pair, id);
   const time = Date.now();
-  tellAccount(hub, author, { type: "privateDeleted", time, id, with: recipient, by, sent: true });
-  tellAccount(hub, recipient, { type: "privateDeleted", time, id, with: author, by, sent: false });
+  const sides = pair.split(" ");
+  const sent = { type: "privateDeleted", time, id, with: recipient, by, sent: true } as const;
+  tellAccount(hub, sides, author, sent);
+  tellAccount(hub, sides, recipient, { ...sent, with: author, sent: false });
 }
 
-/** Tells every session of the account `account` (if it is logged in here) `event`. */
-function tellAccount(hub: Hub, account: string, event: PrivateDeletedEvent): void {
+/**
+ * Tells every session of the account `account` (if it is logged in here and is a side of
+ * the conversation `sides`) `event`: a guest's side (`~name`) is never told, nor a later
+ * account of that name.
+ */
+function tellAccount(
+  hub: Hub,
+  sides: readonly string[],
+  account: string,
+  event: PrivateDeletedEvent,
+): void {
   const key = nameKey(account);
+  if (!sides.includes(key)) return;
   const member = hub.members.get(key);
   if (member === undefined || member.account !== key) return;
   for (const each of member.connections()) each.tell(event);
 }
 
-/** The key of the account on the other side of `pair` from `key`. */
+/** The key of the account (or guest, without its `~`) on the other side of `pair` from `key`. */
 function otherKey(pair: string, key: string): string {
   const [a, b] = pair.split(" ");
-  return a === key ? b : a;
+  const other = a === key ? b : a;
+  return other.startsWith("~") ? other.slice(1) : other;
 }

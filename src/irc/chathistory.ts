@@ -9,8 +9,8 @@
 
 import type { IrcSession } from "./irc.ts";
 import { type Bound, type PageQuery, selectPage } from "../core/pages.ts";
-import { CONVERSATIONS_LISTED, pairKey } from "../core/private.ts";
-import { nameKey, roomKey } from "../core/protocol.ts";
+import { CONVERSATIONS_LISTED } from "../core/private.ts";
+import { roomKey } from "../core/protocol.ts";
 import { isId } from "../core/ids.ts";
 import { ircLine } from "./format.ts";
 
@@ -87,11 +87,12 @@ export function chathistory(session: IrcSession, params: string[]): void {
     const name = room.name;
     return session.replayEntries(target, entries.map((e) => ({ ...e, room: name })), "chathistory");
   }
-  // A nick: the conversation between this account and that one (a guest keeps none).
+  // A nick: this account's conversation with that account, or with a guest of that name
+  // (kept one-sided); a guest keeps none.
   const account = session.account;
   const entries = account === null || hub.isReserved(target)
     ? []
-    : selectPage(hub.privates.before(pairKey(account, nameKey(target)), max), query);
+    : selectPage(hub.privates.before(hub.privateKeyWith(account, target), max), query);
   session.replayEntries(target, entries, "chathistory");
 }
 

@@ -1275,7 +1275,7 @@ export class IrcSession extends Session {
       if (batch) tags.push(`batch=${batch}`);
       if (time) tags.push(`time=${new Date(entry.time).toISOString()}`);
       if (msgid) tags.push(`msgid=${entry.id}`);
-      if (account && entry.account !== undefined) tags.push(`account=${entry.account}`);
+      if (account && entry.account) tags.push(`account=${entry.account}`); // a guest: none
       if (msgid && "bot" in entry && entry.bot) tags.push("bot");
       const prefix = tags.length > 0 ? `@${tags.join(";")} ` : "";
       lines.push(

@@ -120,7 +120,16 @@ function entryJson(
 function privateJson(
   { id, from, to, text, time, account }: PrivateEntry,
 ): Record<string, unknown> {
-  return { id, type: "private", from, to, text, time: new Date(time).toISOString(), account };
+  const out: Record<string, unknown> = {
+    id,
+    type: "private",
+    from,
+    to,
+    text,
+    time: new Date(time).toISOString(),
+  };
+  if (account) out.account = account; // a guest's (kept on the account's side) has none
+  return out;
 }
 
 /** One search result: an entry, with the room (or the other person, `with`) it is in. */

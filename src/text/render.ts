@@ -7,6 +7,7 @@
  */
 
 import type { Event, PresenceGroup, Problem } from "../core/events.ts";
+import { nameKey } from "../core/protocol.ts";
 import {
   error,
   happened,
@@ -139,7 +140,9 @@ export function renderText(event: Event): string {
       const header = event.away ? say.awayHeader : say.privateHeader;
       const lines = [header(event.with, entries.length)];
       for (const entry of entries) {
-        lines.push(privateHistoryLine(entry, entry.account === event.with ? null : entry.to));
+        // From the other side: its account, or a guest's name (kept one-sided).
+        const theirs = nameKey(entry.account || entry.from) === nameKey(event.with);
+        lines.push(privateHistoryLine(entry, theirs ? null : entry.to));
       }
       lines.push(say.historyEnd);
       return lines.join("\n");
