@@ -23,7 +23,8 @@ import { SqlitePrivates } from "../src/storage/sqlite_privates.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import { accountCommand } from "../src/ops/account_command.ts";
 import { IdMaker } from "../src/core/ids.ts";
-import { pairKey, type PrivateEntry } from "../src/core/private.ts";
+import { guestKey, pairKey, type PrivateEntry } from "../src/core/private.ts";
+import type { PrivateSearch } from "../src/core/hub.ts";
 
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 const HELD = (name: string) =>
@@ -370,3 +371,59 @@ Deno.test({
     }
   },
 });
+
+for (const store of ["memory", "--db"] as const) {
+  test(`a guest's private conversation is kept in the account's history only (${store})`, async () => {
+    await using db = await tempDb();
+    await using server = await quietServer({
+      db: store === "--db" ? db.path : undefined,
+      hashCost: CHEAP,
+    });
+    using ann = await registered(server, "ann");
+    using gus = await LineClient.join(server, "Gus");
+    await ann.write("/msg gus hello guest\n");
+    await gus.until((line) => line === "ann (private): hello guest");
+    await gus.write("/msg ann hi ann\n");
+    await ann.until((line) => line === "Gus (private): hi ann");
+    // The account reads it under the guest's name (any spelling of it), and only there.
+    await ann.write("/history GUS\n");
+    assertEquals(await pageOf(ann, /^-- earlier with GUS/), [
+      "to Gus (private): hello guest",
+      "Gus (private): hi ann",
+    ]);
+    assertEquals(server.hub.privates.before(pairKey("ann", "gus"), 10), []);
+    const found = (server.hub.privates as unknown as PrivateSearch).search("ann", "hello", 10);
+    assertEquals(found.entries.map((each) => [each.with, each.entry.text]), [
+      ["Gus", "hello guest"],
+    ]);
+    // The account deletes its own line there; the guest's is not its to delete.
+    const [mine, theirs] = server.hub.privates.before(guestKey("ann", "gus"), 10);
+    await ann.write(`/delete ${theirs.id}\n`);
+    await ann.until((line) => line === say.deleteForbidden);
+    // The guest reads nothing: it has no history.
+    await gus.write("/history ann\n");
+    await gus.until((line) => line === say.notLoggedIn);
+    // A later account of the guest's name reads nothing of it, nor finds it.
+    await gus.write("/quit\n");
+    await gus.until((line) => line === say.bye);
+    await eventually(() => server.hub.memberName("gus") === undefined);
+    using later = await registered(server, "gus");
+    await later.write("/history ann\n");
+    await later.until((line) => line === say.noEarlierWith("ann"));
+    const theirSearch = (server.hub.privates as unknown as PrivateSearch).search("gus", "ann", 10);
+    assertEquals(theirSearch.entries, []);
+    assertEquals(server.hub.privates.conversations("gus", 10), []);
+    // ... and is not told of the account deleting its line there (the next line it gets is
+    // the account's new message, kept in their own conversation).
+    await ann.write(`/delete ${mine.id}\n`);
+    await ann.until((line) => line === say.privateDeleted("ann", "Gus"));
+    assertEquals(
+      server.hub.privates.before(guestKey("ann", "gus"), 10).map((entry) => entry.text),
+      ["hi ann"],
+    );
+    await ann.write("/msg gus now an account\n");
+    assertEquals(await later.line(), "ann (private): now an account");
+    assertEquals(server.hub.privates.before(pairKey("ann", "gus"), 10).length, 1);
+    assertEquals(server.hub.privates.before(guestKey("ann", "gus"), 10).length, 1);
+  });
+}
