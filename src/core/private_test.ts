@@ -129,14 +129,21 @@ function stamp(entries: readonly PrivateEntry[], text: string): string {
   return new Date(found.time).toISOString().slice(0, 19) + "Z";
 }
 
-test("private: a guest's messages are not kept and have no id", async () => {
+test("private: a guest's message is kept one-sided, in the account's history only", async () => {
   using hub = accountsHub();
   const ann = connect(hub);
   await send(hub, ann, "ann");
   const bo = await account(hub, "bo");
   await send(hub, ann, "/msg bo hello");
   assertEquals(bo.take(), ["ann (private): hello"]);
-  assertEquals(hub.privates.conversations("bo", 10), []);
+  // Under bo and the guest's name: never the pair of bo and an account called ann.
+  assertEquals(hub.privates.conversations("bo", 10).map((c) => [c.with, c.last.text]), [
+    ["ann", "hello"],
+  ]);
+  assertEquals(hub.privates.before(pairKey("ann", "bo"), 10), []);
+  assertEquals(hub.privates.conversations("ann", 10), []);
+  // The guest reads nothing.
+  assertEquals(await send(hub, ann, "/history bo"), [say.notLoggedIn]);
   // Nor to an account not connected: a guest is told no one is there, as before.
   bo.say("/quit");
   assertEquals(await send(hub, ann, "/msg bo later"), [say.noSuchMember("bo")]);
