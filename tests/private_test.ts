@@ -427,3 +427,34 @@ for (const store of ["memory", "--db"] as const) {
     assertEquals(server.hub.privates.before(guestKey("ann", "gus"), 10).length, 1);
   });
 }
+
+Deno.test({
+  name: "a guest's private conversation is kept on Redis in the account's history only",
+  ignore: !HAVE_REDIS,
+  ...sanitized,
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    using ann = await registered(a, "ann");
+    using gus = await LineClient.join(b, "gus");
+    await ann.write("/msg gus from ann\n");
+    await gus.until((line) => line === "ann (private): from ann");
+    await gus.write("/msg ann from gus\n");
+    await ann.until((line) => line === "gus (private): from gus");
+    const key = guestKey("ann", "gus");
+    await eventually(() => b.hub.privates.before(key, 10).length === 2);
+    // ann deletes its own line there: every server and Redis forget it.
+    const mine = a.hub.privates.before(key, 10)[0];
+    await ann.write(`/delete ${mine.id}\n`);
+    await ann.until((line) => line === say.privateDeleted("ann", "gus"));
+    await eventually(() => b.hub.privates.before(key, 10).length === 1);
+    assertEquals((await redis.cli("XLEN", `chat:private:${key}`)).trim(), "1");
+    // A server started now has it on ann's side only.
+    await using c = await quietServer({ redis: redis.url, hashCost: CHEAP });
+    assertEquals(c.hub.privates.before(key, 10).map((entry) => entry.text), ["from gus"]);
+    assertEquals(c.hub.privates.conversations("ann", 10).map((each) => each.with), ["gus"]);
+    assertEquals(c.hub.privates.conversations("gus", 10), []);
+    assertEquals(c.hub.privates.before(pairKey("ann", "gus"), 10), []);
+  },
+});

@@ -38,7 +38,7 @@
 import type { createClient } from "npm:redis@5.10.0";
 import type { Cluster, ClusterBus, ClusterSnapshot, Envelope } from "./cluster.ts";
 import type { HistoryStore } from "../core/history.ts";
-import { pairKey, type PrivateEntry, type PrivateStore } from "../core/private.ts";
+import { entryKey, type PrivateEntry, type PrivateStore } from "../core/private.ts";
 import { type ChatMessage, nameKey } from "../core/protocol.ts";
 import { idOf } from "../core/ids.ts";
 import type { ServerLog } from "../ops/log.ts";
@@ -315,20 +315,33 @@ return {last[1] and last[1][1] or '0-0', members, redis.call('HGETALL', 'chat:to
   redis.call('ZREVRANGE', 'chat:rooms', 0, tonumber(ARGV[1]) - 1),
   redis.call('HGETALL', 'chat:rules'), redis.call('HVALS', 'chat:klines')}`;
 
-/** The head of a private message (see `PUBLISH`): kept between two accounts, or not. */
+/**
+ * The head of a private message (see `PUBLISH`): kept between two accounts, or one-sided in
+ * an account's conversation with a guest (see `guestKey`), or not (two guests).
+ */
 function privateHead(message: ChatMessage): string {
-  if (message.id === undefined || !message.account || !message.toAccount) return "p";
-  const to = nameKey(message.toAccount);
-  const pair = pairKey(nameKey(message.account), to);
-  return message.held ? `q${pair}\t${to}` : `q${pair}`;
+  if (message.id === undefined || (!message.account && !message.toAccount)) return "p";
+  const { from, to = "", account = "", toAccount = "" } = message;
+  const pair = entryKey({
+    id: message.id,
+    kind: "private",
+    from,
+    to,
+    text: "",
+    time: 0,
+    account,
+    toAccount,
+  });
+  // Only an account waits for its next login (see `holdPrivate`).
+  return message.held && toAccount ? `q${pair}\t${nameKey(toAccount)}` : `q${pair}`;
 }
 
 /** The kept private message of an envelope's JSON, or `null` if it is none. */
 function privateEntry(raw: string): PrivateEntry | null {
   try {
     const { m } = JSON.parse(raw);
-    if (typeof m?.id !== "string" || !m.account || !m.toAccount) return null;
-    const { id, from, to, text, time, account, toAccount } = m;
+    if (typeof m?.id !== "string" || (!m.account && !m.toAccount)) return null;
+    const { id, from, to, text, time, account = "", toAccount = "" } = m;
     return { id, kind: "private", from, to, text, time, account, toAccount };
   } catch {
     return null;
@@ -730,7 +743,7 @@ export class RedisBus implements ClusterBus {
       for (const raw of held) {
         const entry = privateEntry(raw);
         if (entry) {
-          privates.add(pairKey(nameKey(entry.account), nameKey(entry.toAccount)), entry, key);
+          privates.add(entryKey(entry), entry, key);
         }
       }
     }
