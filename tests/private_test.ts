@@ -438,6 +438,7 @@ Deno.test({
     await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
     using ann = await registered(a, "ann");
     using gus = await LineClient.join(b, "gus");
+    await eventually(() => a.hub.memberName("gus") !== undefined);
     await ann.write("/msg gus from ann\n");
     await gus.until((line) => line === "ann (private): from ann");
     await gus.write("/msg ann from gus\n");
