@@ -10,8 +10,8 @@
  * - A nick is a chat name (same rules, same uniqueness); the user is a member
  *   once registered (NICK, USER, and CAP END if it negotiated), but in no room
  *   until it JOINs one, as on IRC. `#room` is the room `room`.
- * - A member is in one room at a time: a JOIN to another channel PARTs the
- *   current one (the client is sent the PART). PART leaves the room only.
+ * - A member may be in several rooms (at most ROOMS_PER_MEMBER, 005 CHANLIMIT):
+ *   JOIN adds one, PART leaves that one, QUIT all (nc and the page move instead).
  * - Messages come from the hub with the {@linkcode ChatMessage} beside their
  *   bytes; each is written as IRC once for all IRC recipients (see
  *   {@linkcode IrcFront.lines}). Joins, parts, quits, renames and topics come
