@@ -252,7 +252,7 @@ export const say = {
   bye: notice("Bye!"),
   shuttingDown: "server shutting down",
   helpHeader: notice("Commands:"),
-  helpEntry: (usage: string, summary: string) => notice(`  ${usage.padEnd(18)}${summary}`),
+  helpEntry: (usage: string, summary: string) => notice(`  ${usage.padEnd(17)} ${summary}`),
 
   badName: (reason: string) => error(reason),
   nameTaken: (name: string) => error(`the name ${name} is taken`),
