@@ -1421,3 +1421,67 @@ browserTest(
     assertEquals(chat.errors, []);
   },
 );
+
+browserTest(
+  "web page: joins two rooms at once; each pane counts its unread lines and posts to its room",
+  async (browser) => {
+    await using server = await startChat();
+    using carol = await LineClient.join(server, "carol");
+    using dan = await LineClient.join(server, "dan");
+    await carol.write("/join dev\n");
+    await dan.write("/join ops\n");
+    const ann = await joinPage(browser, server, "ann");
+    await type(ann, "/join dev");
+    await until(ann.page, `!!document.querySelector('.conv[data-key="#dev"]')`, "the dev pane");
+    await type(ann, "/join ops");
+    await until(ann.page, `!!document.querySelector('.conv[data-key="#ops"]')`, "the ops pane");
+    // The room joined before stays listed: a join adds a room, it does not move.
+    await until(
+      ann.page,
+      `[...document.querySelectorAll(".conv-room")].map((e) => e.dataset.key).join() === ` +
+        `"#lobby,#dev,#ops"`,
+      "three room panes",
+    );
+    await ann.page.click(`.conv[data-key="#lobby"]`);
+    await untilText(ann.page, "#room", "lobby");
+    await carol.write("hi from dev\n");
+    await dan.write("hi from ops\n");
+    await untilText(ann.page, `.conv[data-key="#dev"] .unread`, "1");
+    await untilText(ann.page, `.conv[data-key="#ops"] .unread`, "1");
+
+    // Each pane shows its room's lines and people, and a line typed there goes there.
+    await ann.page.click(`.conv[data-key="#dev"]`);
+    await seeLine(ann.page, "carol: hi from dev");
+    assert(!(await logLines(ann.page)).includes("dan: hi from ops"), "not in dev's pane");
+    await until(
+      ann.page,
+      `document.querySelector("#members").textContent === "ann (you)@carol"`,
+      "dev's people (carol made it: its operator)",
+    );
+    await type(ann, "to dev");
+    await expectLine(carol, "ann: to dev");
+    await ann.page.click(`.conv[data-key="#ops"]`);
+    await seeLine(ann.page, "dan: hi from ops");
+    await until(
+      ann.page,
+      `document.querySelector("#members").textContent === "ann (you)@dan"`,
+      "ops's people",
+    );
+    await type(ann, "to ops");
+    await expectLine(dan, "ann: to ops");
+    await ann.page.click(`.conv[data-key="#dev"]`);
+    await type(ann, "again dev");
+    await carol.until((got) => {
+      assert(got !== "ann: to ops", "ops's line reached dev");
+      return got === "ann: again dev";
+    });
+
+    // /part leaves the room of the pane: it goes from the list, the others stay.
+    await ann.page.click(`.conv[data-key="#ops"]`);
+    await type(ann, "/part");
+    await until(ann.page, `!document.querySelector('.conv[data-key="#ops"]')`, "ops left");
+    await expectLine(dan, "-- ann left");
+    assert(await ann.page.$(`.conv[data-key="#dev"]`), "dev still listed");
+    assertEquals(ann.errors, []);
+  },
+);
