@@ -604,7 +604,7 @@ browserTest("web page: a line over the server's limit is not sent", async (brows
 });
 
 browserTest(
-  "web page: /join moves the page to another room, and the room list back",
+  "web page: /join adds a room pane, and the room list goes back to the lobby's",
   async (browser) => {
     await using server = await startChat();
     using carol = await LineClient.join(server, "carol");
@@ -637,7 +637,9 @@ browserTest(
     await ann.page.keyboard.press("Enter");
     await untilText(ann.page, "#room", "lobby");
     await untilText(ann.page, "#topic", "");
-    await expectLine(carol, "-- ann went to lobby");
+    // Still in dev (a join keeps the rooms one was in): its lines are counted there.
+    await carol.write("still here\n");
+    await untilText(ann.page, `.conv[data-key="#dev"] .unread`, "1");
     assertEquals(ann.errors, []);
   },
 );
@@ -1283,6 +1285,9 @@ browserTest(
     const { chat, socket } = await playIn(browser, stand, "ann");
     const { page } = chat;
     await type(chat, "/join dev");
+    // A server without `join`: the page moves with `/join`, as before.
+    const asked = await socket.expect("join");
+    socket.send({ type: "error", code: "unknownType", got: "join", ref: asked.ref });
     const join = await socket.expectLine("/join dev");
     socket.send({
       type: "entered",

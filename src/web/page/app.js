@@ -1609,6 +1609,13 @@ function onEvent(event) {
       // Said in the room's pane, and in the lobby's, where the kick puts you next.
       state.kickNote = say.kicked(event.by, event.room, event.reason);
       showNotice(state.kickNote, "moderation", time, roomPane(event.room));
+      if (features.join) {
+        // Several rooms kept: the room is left, the others stay (the last is traded for the
+        // lobby, whose `entered` says so).
+        onParted(event.room);
+        if (state.active !== roomPane(event.room)) showNotice(state.kickNote, "moderation", time);
+        state.kickNote = "";
+      }
       return;
     case "invited":
       showNotice(say.invited(event.by, event.room), "", time);
@@ -1679,10 +1686,28 @@ function onWelcome(event) {
   ui.chatView.hidden = false;
   ui.sideToggle.hidden = false;
   setStatus("Connected as " + event.name);
+  // Several rooms kept: after a reconnect each room the page was in is joined again, the one
+  // the reader was in last (it is current then).
+  /** @type {string[]} */
+  const rejoin = [];
+  if (features.join) {
+    for (const pane of state.panes.values()) {
+      if (pane.kind !== "room") continue;
+      if (pane.joined && !sameRoom(pane.name, event.room)) rejoin.push(pane.name);
+      pane.joined = false;
+    }
+    const last = rejoin.findIndex((room) => sameRoom(room, state.returnTo));
+    if (last !== -1) rejoin.push(...rejoin.splice(last, 1));
+  }
   enterPane(event.room);
   ui.input.focus();
   const returnTo = state.returnTo;
   state.returnTo = "";
+  if (rejoin.length) {
+    for (const room of rejoin) request({ type: "join", room }, "join");
+    ask("rooms");
+    return;
+  }
   if (returnTo && !sameRoom(returnTo, event.room)) {
     // Back to where the page was: the home room's replay is not what the reader left.
     state.skipReplay = event.room;
