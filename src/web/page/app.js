@@ -8,8 +8,9 @@
  * joins and leaves as quiet lines, errors next to the input, the people and
  * rooms in the side panel.
  *
- * Conversations: the room one is in and each private conversation is a pane
- * of its own (the list on the left), with unread and mention counts. A pane
+ * Conversations: each room one is in (several, where the server takes `join`)
+ * and each private conversation is a pane of its own (the list on the left),
+ * with unread and mention counts. A pane
  * keeps its lines as built nodes in memory (at most {@linkcode MAX_RECS}) but
  * only a window of them is in the document ({@linkcode WINDOW} while it follows
  * the end, at most {@linkcode MAX_DOM} while the reader scrolls), so a
@@ -1144,7 +1145,7 @@ function jumpToEnd() {
 // The conversation list, the side panel: people in the room, the rooms
 // ---------------------------------------------------------------------------
 
-/** The panes listed, in order: the room one is in, then private conversations. */
+/** The panes listed, in order: the rooms one is in, then private conversations. */
 function listed() {
   /** @type {Pane[]} */
   const panes = [];
