@@ -604,7 +604,7 @@ browserTest("web page: a line over the server's limit is not sent", async (brows
 });
 
 browserTest(
-  "web page: /join moves the page to another room, and the room list back",
+  "web page: /join adds a room pane, and the room list goes back to the lobby's",
   async (browser) => {
     await using server = await startChat();
     using carol = await LineClient.join(server, "carol");
@@ -637,7 +637,9 @@ browserTest(
     await ann.page.keyboard.press("Enter");
     await untilText(ann.page, "#room", "lobby");
     await untilText(ann.page, "#topic", "");
-    await expectLine(carol, "-- ann went to lobby");
+    // Still in dev (a join keeps the rooms one was in): its lines are counted there.
+    await carol.write("still here\n");
+    await untilText(ann.page, `.conv[data-key="#dev"] .unread`, "1");
     assertEquals(ann.errors, []);
   },
 );
@@ -1283,6 +1285,9 @@ browserTest(
     const { chat, socket } = await playIn(browser, stand, "ann");
     const { page } = chat;
     await type(chat, "/join dev");
+    // A server without `join`: the page moves with `/join`, as before.
+    const asked = await socket.expect("join");
+    socket.send({ type: "error", code: "unknownType", got: "join", ref: asked.ref });
     const join = await socket.expectLine("/join dev");
     socket.send({
       type: "entered",
@@ -1419,5 +1424,69 @@ browserTest(
     );
     assert((await logLines(chat.page)).includes("carol: keep this"));
     assertEquals(chat.errors, []);
+  },
+);
+
+browserTest(
+  "web page: joins two rooms at once; each pane counts its unread lines and posts to its room",
+  async (browser) => {
+    await using server = await startChat();
+    using carol = await LineClient.join(server, "carol");
+    using dan = await LineClient.join(server, "dan");
+    await carol.write("/join dev\n");
+    await dan.write("/join ops\n");
+    const ann = await joinPage(browser, server, "ann");
+    await type(ann, "/join dev");
+    await until(ann.page, `!!document.querySelector('.conv[data-key="#dev"]')`, "the dev pane");
+    await type(ann, "/join ops");
+    await until(ann.page, `!!document.querySelector('.conv[data-key="#ops"]')`, "the ops pane");
+    // The room joined before stays listed: a join adds a room, it does not move.
+    await until(
+      ann.page,
+      `[...document.querySelectorAll(".conv-room")].map((e) => e.dataset.key).join() === ` +
+        `"#lobby,#dev,#ops"`,
+      "three room panes",
+    );
+    await ann.page.click(`.conv[data-key="#lobby"]`);
+    await untilText(ann.page, "#room", "lobby");
+    await carol.write("hi from dev\n");
+    await dan.write("hi from ops\n");
+    await untilText(ann.page, `.conv[data-key="#dev"] .unread`, "1");
+    await untilText(ann.page, `.conv[data-key="#ops"] .unread`, "1");
+
+    // Each pane shows its room's lines and people, and a line typed there goes there.
+    await ann.page.click(`.conv[data-key="#dev"]`);
+    await seeLine(ann.page, "carol: hi from dev");
+    assert(!(await logLines(ann.page)).includes("dan: hi from ops"), "not in dev's pane");
+    await until(
+      ann.page,
+      `document.querySelector("#members").textContent === "ann (you)@carol"`,
+      "dev's people (carol made it: its operator)",
+    );
+    await type(ann, "to dev");
+    await expectLine(carol, "ann: to dev");
+    await ann.page.click(`.conv[data-key="#ops"]`);
+    await seeLine(ann.page, "dan: hi from ops");
+    await until(
+      ann.page,
+      `document.querySelector("#members").textContent === "ann (you)@dan"`,
+      "ops's people",
+    );
+    await type(ann, "to ops");
+    await expectLine(dan, "ann: to ops");
+    await ann.page.click(`.conv[data-key="#dev"]`);
+    await type(ann, "again dev");
+    await carol.until((got) => {
+      assert(got !== "ann: to ops", "ops's line reached dev");
+      return got === "ann: again dev";
+    });
+
+    // /part leaves the room of the pane: it goes from the list, the others stay.
+    await ann.page.click(`.conv[data-key="#ops"]`);
+    await type(ann, "/part");
+    await until(ann.page, `!document.querySelector('.conv[data-key="#ops"]')`, "ops left");
+    await expectLine(dan, "-- ann left");
+    assert(await ann.page.$(`.conv[data-key="#dev"]`), "dev still listed");
+    assertEquals(ann.errors, []);
   },
 );

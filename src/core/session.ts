@@ -107,8 +107,13 @@ export abstract class Session {
   lead: Session | null = null;
   /** The member's further connections when this session leads it; `null`: one connection. */
   attached: Session[] | null = null;
-  /** Whether this front-end's client is always in some room (IRC's may be in none). */
-  readonly alwaysInRoom: boolean = true;
+  /**
+   * Whether this front-end's client is always in some room (IRC's may be in none); a JSON
+   * client that sends `join` keeps several rooms (and trades its last for the lobby).
+   */
+  get alwaysInRoom(): boolean {
+    return true;
+  }
   /**
    * The ids of the last {@linkcode POSTED_KEPT} room messages this member (its lead) posted,
    * a ring made on its first message: how a guest proves it wrote one (`/delete`).

@@ -709,7 +709,9 @@ export class IrcSession extends Session {
   readonly address: string;
   registered = false;
   /** An IRC client may be in no channel. */
-  override readonly alwaysInRoom = false;
+  override get alwaysInRoom(): boolean {
+    return false;
+  }
   /** Registration waits for `CAP END` once a client has sent `CAP LS` or `CAP REQ`. */
   negotiating = false;
   readonly caps = new Set<string>();

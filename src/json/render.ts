@@ -159,3 +159,14 @@ export function jsonError(problem: JsonProblem, ref?: string): Record<string, un
 export function ticketJson(ticket: string): Record<string, unknown> {
   return { type: "sessionTicket", time: new Date().toISOString(), ticket };
 }
+
+/** The answer to a JSON `part` (the member left `room`) or `focus` (`room` is current now). */
+export function roomReplyJson(
+  type: "parted" | "focused",
+  room: string,
+  ref: string | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { type, time: new Date().toISOString(), room };
+  if (ref !== undefined) out.ref = ref;
+  return out;
+}

@@ -12,11 +12,19 @@ import type { Hub } from "../core/hub.ts";
 import { type Event, failed } from "../core/events.ts";
 import type { Delivery, Format } from "../core/delivery.ts";
 import { type Framer, TOO_LONG } from "../core/input.ts";
-import { cleanText, nameKey } from "../core/protocol.ts";
+import { cleanText, LOBBY, nameKey, roomKey } from "../core/protocol.ts";
+import type { Room } from "../core/room.ts";
 import { isId } from "../core/ids.ts";
 import { type Connection, Session } from "../core/session.ts";
 import { textFrame, type WsConnection } from "../transport/websocket.ts";
-import { jsonError, type JsonProblem, REF_MAX, ticketJson, toJson } from "./render.ts";
+import {
+  jsonError,
+  type JsonProblem,
+  REF_MAX,
+  roomReplyJson,
+  ticketJson,
+  toJson,
+} from "./render.ts";
 import type { WebSessions } from "../core/web_sessions.ts";
 import { markerAt, markerTarget } from "../core/read_markers.ts";
 import { SEARCH_LIMIT_MAX } from "../core/hub.ts";
@@ -94,6 +102,9 @@ export class JsonSession extends Session {
   #ticketed: string | null = null;
   /** Set while the session is logged in by its cookie but not yet named. */
   #cookieLogin = false;
+  /** Set by a `join` request: the client keeps several rooms (see `alwaysInRoom`). */
+  #severalRooms = false;
+  #joining = false;
 
   /**
    * Makes the session of `conn`, which then hands over and writes whole messages
@@ -235,6 +246,12 @@ export class JsonSession extends Session {
           return this.#markRead(fields);
         case "search":
           return this.#search(fields);
+        case "join":
+          return this.#join(fields);
+        case "part":
+          return this.#part(fields);
+        case "focus":
+          return this.#focus(fields);
         default:
           if (typeof type !== "string") return this.#refuse({ code: "badRequest", field: "type" });
           return this.#refuse({ code: "unknownType", got: type.slice(0, REF_MAX) });
@@ -295,13 +312,103 @@ export class JsonSession extends Session {
     this.hub.accounts.answer(this, password);
   }
 
-  /** `{"type":"line","text"}`: what an nc user would type, a chat line or a command. */
-  #line({ text }: Record<string, unknown>): void {
+  /**
+   * `{"type":"line","text","room"?}`: what an nc user would type, a chat line or a command;
+   * with `room` (one of the member's rooms), in that room: it is made current first.
+   */
+  #line({ text, room }: Record<string, unknown>): void {
     if (typeof text !== "string") return this.#refuse({ code: "badRequest", field: "text" });
+    if (room !== undefined && typeof room !== "string") {
+      return this.#refuse({ code: "badRequest", field: "room" });
+    }
     const bytes = encoder.encode(text);
     const { maxLine } = this.hub.options;
     if (bytes.length > maxLine) return this.tell(failed({ code: "lineTooLong", max: maxLine }));
+    if (room !== undefined) {
+      const target = this.#joined(room);
+      if (target === null) return;
+      this.hub.focus(this, target);
+    }
     this.hub.handleLine(this, bytes);
+  }
+
+  /**
+   * The member's room called `name`, or `null` when it is in no such room (refused with
+   * `notInRoom`; `nameFirst` before a name).
+   */
+  #joined(name: string): Room<Session> | null {
+    if (this.name === null) {
+      this.tell(failed({ code: "nameFirst" }));
+      return null;
+    }
+    const key = roomKey(name.normalize("NFC"));
+    for (const room of this.member.rooms) if (room.key === key) return room;
+    this.tell(failed({ code: "notInRoom", name: this.name, room: name.slice(0, REF_MAX) }));
+    return null;
+  }
+
+  /**
+   * `{"type":"join","room","key"?}`: adds a room to the member's rooms and makes it current
+   * (`entered`, its replay), keeping the others (at most `ROOMS_PER_MEMBER`). A session that
+   * sends it keeps several rooms from then on; one that never does moves (`/join`) as before.
+   */
+  #join({ room, key }: Record<string, unknown>): void {
+    if (typeof room !== "string") return this.#refuse({ code: "badRequest", field: "room" });
+    if (key !== undefined && typeof key !== "string") {
+      return this.#refuse({ code: "badRequest", field: "key" });
+    }
+    if (this.name === null) return this.tell(failed({ code: "nameFirst" }));
+    this.#severalRooms = true;
+    this.#joining = true;
+    let result;
+    try {
+      result = this.hub.join(this, room, key);
+    } finally {
+      this.#joining = false;
+    }
+    // Already in it: it is current now, and said so (a move, for a member with a text
+    // connection too, says `alreadyIn` itself).
+    const current = this.room;
+    if (
+      !result.ok && result.problem === null && current !== null &&
+      current.key === roomKey(room.normalize("NFC")) &&
+      !this.member.connections().some((each) => each.alwaysInRoom)
+    ) this.tell({ type: "alreadyIn", time: Date.now(), room: current.name });
+  }
+
+  /**
+   * Always in one room, as before, until a `join`; then in several, but never in none: the
+   * last one left (or kicked from) is traded for the lobby, as a move would.
+   */
+  override get alwaysInRoom(): boolean {
+    return !this.#severalRooms || (!this.#joining && this.member.rooms.size <= 1);
+  }
+
+  /**
+   * `{"type":"part","room"}`: leaves that one of the member's rooms (answered `parted`); the
+   * last one is traded for the lobby (`entered`), and the lobby alone is not left.
+   */
+  #part({ room }: Record<string, unknown>): void {
+    if (typeof room !== "string") return this.#refuse({ code: "badRequest", field: "room" });
+    const target = this.#joined(room);
+    if (target === null) return;
+    if (target.key === roomKey(LOBBY) && this.member.rooms.size === 1) {
+      return this.tell({ type: "alreadyIn", time: Date.now(), room: target.name });
+    }
+    this.hub.part(this, undefined, false, target);
+    this.conn.deliver(frameOf(roomReplyJson("parted", target.name, this.#ref)));
+  }
+
+  /**
+   * `{"type":"focus","room"}`: makes one of the member's rooms current (answered `focused`):
+   * where plain lines, `/who`, `/topic` and the moderation commands act.
+   */
+  #focus({ room }: Record<string, unknown>): void {
+    if (typeof room !== "string") return this.#refuse({ code: "badRequest", field: "room" });
+    const target = this.#joined(room);
+    if (target === null) return;
+    this.hub.focus(this, target);
+    this.conn.deliver(frameOf(roomReplyJson("focused", target.name, this.#ref)));
   }
 
   /**

@@ -733,3 +733,136 @@ test("json: private messages between accounts carry ids; history with pages them
   assertEquals(away.away, true);
   assertEquals((away.entries as Json[]).map((e) => e.text), ["while away"]);
 });
+
+test("json: join keeps several rooms; a line with room goes there; part leaves one", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  const cat = hub.member("cat");
+  cat.say("/join dev");
+  const dan = hub.member("dan");
+  dan.say("/join ops");
+  ann.take();
+  cat.take();
+  dan.take();
+  ann.send({ type: "join", room: "dev", ref: "j1" });
+  const [entered] = timeless(ann.take());
+  assertEquals(entered, {
+    type: "entered",
+    room: "dev",
+    others: ["cat"],
+    count: 1,
+    topic: "",
+    ref: "j1",
+  });
+  assertEquals(cat.take(), ["-- ann joined"]);
+  ann.send({ type: "join", room: "ops" });
+  assertEquals(timeless(ann.take())[0].room, "ops");
+  assertEquals(dan.take(), ["-- ann joined"]);
+  assertEquals([...hub.members.get("ann")!.rooms].map((room) => room.name), [
+    "lobby",
+    "dev",
+    "ops",
+  ]);
+  // Each room's events reach the member, named by room.
+  cat.say("in dev");
+  dan.say("in ops");
+  assertEquals(timeless(ann.take()).map(({ type, room, text }) => [type, room, text]), [
+    ["message", "dev", "in dev"],
+    ["message", "ops", "in ops"],
+  ]);
+  // A line to each room (the current one is ops).
+  ann.send({ type: "line", text: "to dev", room: "dev", ref: "d" });
+  assertEquals(cat.take(), ["ann: to dev"]);
+  assertEquals(dan.take(), []);
+  assertEquals(timeless(ann.take()).map(({ room, ref }) => [room, ref]), [["dev", "d"]]);
+  ann.send({ type: "line", text: "to ops", room: "#ops" });
+  assertEquals(dan.take(), ["ann: to ops"]);
+  assertEquals(cat.take(), []);
+  ann.take();
+  // A line without room goes to the current room: the last one named.
+  ann.send({ type: "line", text: "/who", ref: "w" });
+  assertEquals(timeless(ann.take()), [
+    { type: "who", room: "ops", names: ["ann", "dan"], count: 2, ref: "w" },
+  ]);
+  ann.send({ type: "focus", room: "dev", ref: "f" });
+  assertEquals(timeless(ann.take()), [{ type: "focused", room: "dev", ref: "f" }]);
+  ann.send({ type: "line", text: "plain" });
+  assertEquals(cat.take(), ["ann: plain"]);
+  ann.take();
+  // Joining a room one is in makes it current, and says so.
+  ann.send({ type: "join", room: "ops", ref: "again" });
+  assertEquals(timeless(ann.take()), [{ type: "alreadyIn", room: "ops", ref: "again" }]);
+  ann.send({ type: "part", room: "ops", ref: "p" });
+  assertEquals(timeless(ann.take()), [{ type: "parted", room: "ops", ref: "p" }]);
+  assertEquals(dan.take(), ["-- ann left"]);
+  assertEquals(cat.take(), []);
+  dan.say("gone?");
+  assertEquals(ann.take(), []);
+  assertEquals(hub.members.get("ann")!.room!.name, "dev"); // the room joined last of the rest
+  // Not in it: refused, typed.
+  ann.send({ type: "line", text: "x", room: "ops", ref: "no" });
+  assertEquals(timeless(ann.take()), [
+    { type: "error", code: "notInRoom", name: "ann", room: "ops", ref: "no" },
+  ]);
+  ann.send({ type: "part", room: "ops" });
+  assertEquals(timeless(ann.take())[0].code, "notInRoom");
+  ann.send({ type: "focus", room: "ops" });
+  assertEquals(timeless(ann.take())[0].code, "notInRoom");
+  assertEquals(dan.take(), []);
+});
+
+test("json: the last room parted is traded for the lobby; the lobby alone stays", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  ann.send({ type: "join", room: "dev" });
+  ann.send({ type: "part", room: "lobby" });
+  ann.take();
+  assertEquals([...hub.members.get("ann")!.rooms].map((room) => room.name), ["dev"]);
+  ann.send({ type: "part", room: "dev", ref: "p" });
+  assertEquals(timeless(ann.take()).map(({ type, room }) => [type, room]), [
+    ["entered", "lobby"],
+    ["parted", "dev"],
+  ]);
+  assertEquals([...hub.members.get("ann")!.rooms].map((room) => room.name), ["lobby"]);
+  ann.send({ type: "part", room: "lobby", ref: "l" });
+  assertEquals(timeless(ann.take()), [{ type: "alreadyIn", room: "lobby", ref: "l" }]);
+});
+
+test("json: an old client's /join still moves; join is bounded and checks its fields", () => {
+  using hub = new MemoryHub();
+  const ann = member(hub, "ann");
+  ann.send({ type: "line", text: "/join dev" });
+  ann.send({ type: "line", text: "/join ops" });
+  assertEquals([...hub.members.get("ann")!.rooms].map((room) => room.name), ["ops"]);
+  ann.take();
+  for (let i = 0; i < 19; i++) ann.send({ type: "join", room: `r${i}` });
+  assertEquals(hub.members.get("ann")!.rooms.size, 20);
+  ann.take();
+  ann.send({ type: "join", room: "one-more", ref: "m" });
+  assertEquals(timeless(ann.take()), [
+    { type: "error", code: "tooManyJoined", max: 20, room: "one-more", ref: "m" },
+  ]);
+  // A /join line of a client that joins moves from its current room.
+  ann.send({ type: "line", text: "/join elsewhere" });
+  const rooms = [...hub.members.get("ann")!.rooms].map((room) => room.name);
+  assertEquals([rooms.length, rooms.includes("r18"), rooms.includes("elsewhere")], [
+    20,
+    false,
+    true,
+  ]);
+  ann.take();
+  const cases: [Json, Json][] = [
+    [{ type: "join" }, { type: "error", code: "badRequest", field: "room" }],
+    [{ type: "join", room: "x", key: 1 }, { type: "error", code: "badRequest", field: "key" }],
+    [{ type: "part", room: 2 }, { type: "error", code: "badRequest", field: "room" }],
+    [{ type: "focus" }, { type: "error", code: "badRequest", field: "room" }],
+    [{ type: "line", text: "x", room: 3 }, { type: "error", code: "badRequest", field: "room" }],
+  ];
+  for (const [request, answer] of cases) {
+    ann.send(request);
+    assertEquals(timeless(ann.take()), [answer]);
+  }
+  const nameless = open(hub);
+  nameless.send({ type: "join", room: "dev" });
+  assertEquals(timeless(nameless.take()), [{ type: "error", code: "nameFirst" }]);
+});

@@ -8,8 +8,9 @@
  * joins and leaves as quiet lines, errors next to the input, the people and
  * rooms in the side panel.
  *
- * Conversations: the room one is in and each private conversation is a pane
- * of its own (the list on the left), with unread and mention counts. A pane
+ * Conversations: each room one is in (several, where the server takes `join`)
+ * and each private conversation is a pane of its own (the list on the left),
+ * with unread and mention counts. A pane
  * keeps its lines as built nodes in memory (at most {@linkcode MAX_RECS}) but
  * only a window of them is in the document ({@linkcode WINDOW} while it follows
  * the end, at most {@linkcode MAX_DOM} while the reader scrolls), so a
@@ -180,6 +181,7 @@ const COMMANDS = [
  *   | { type: "privateSent", id?: string, to: string, text: string }
  *   | { type: "topicIs", room: string, topic: string }
  *   | { type: "alreadyIn", room: string }
+ *   | { type: "parted" | "focused", room: string }
  *   | { type: "alreadyNamed", name: string }
  *   | { type: "moderation", room: string, by: string, action: string, target?: string,
  *       reason?: string }
@@ -210,7 +212,7 @@ const COMMANDS = [
  * use requests a server may not know yet (`unknownType`: the feature is absent).
  * (`account`: the account area's forms and button, whose errors are shown there.)
  * @typedef {"typed" | "quiet" | "hello" | "rejoin" | "password" | "account" | "older"
- *   | "olderText" | "markRead" | "search"} Purpose
+ *   | "olderText" | "markRead" | "search" | "join" | "focus" | "part"} Purpose
  */
 
 /** @typedef {{ kind: "message" | "action", room: string, text: string, ref: string, item: HTMLElement }} Pending */
@@ -239,6 +241,8 @@ const features = {
   markRead: undefined,
   /** @type {boolean | undefined} `search` */
   search: undefined,
+  /** @type {boolean | undefined} `join`, `part`, `focus`: several rooms at once */
+  join: undefined,
 };
 
 const state = {
@@ -300,6 +304,8 @@ const state = {
   notify: false,
   /** @type {ReturnType<typeof setTimeout> | undefined} a markRead soon */
   readTimer: undefined,
+  /** @type {Map<string, string>} the room each `join` request asked for, by its ref */
+  joinFor: new Map(),
   /** What a kick said, for the pane of the room it puts you in. */
   kickNote: "",
   /**
@@ -834,10 +840,76 @@ function show(pane) {
     else ui.log.scrollTop = pane.scrollTop;
     ui.jump.hidden = pane.stick;
   }
+  if (pane.kind === "room" && pane.joined && features.join && !sameRoom(pane.name, state.room)) {
+    focusRoom(pane);
+  }
   showRoom();
   showConversations();
   markReadSoon();
   return pane;
+}
+
+/**
+ * Makes the room of `pane` (one of several joined) the server's current one: where `/who`,
+ * `/topic`, `/mode` and the member menu act; the people list follows it.
+ * @param {Pane} pane
+ */
+function focusRoom(pane) {
+  state.room = pane.name;
+  state.topic = pane.topic;
+  state.roles = { room: "", founder: "", ops: new Set(), voices: new Set() };
+  ui.members.replaceChildren();
+  request({ type: "focus", room: pane.name }, "focus");
+  ask("who");
+  ask("mode");
+}
+
+/**
+ * Joins `room`: one more room pane where the server keeps several (`join`), else a move
+ * (`/join`, the room left goes from the list).
+ * @param {string} room
+ * @param {string} [key]
+ * @returns {boolean}
+ */
+function joinRoom(room, key) {
+  if (features.join === false) return sendLine("/join " + room + (key ? " " + key : ""));
+  if (state.phase !== "joined" || !state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    showInputError(say.notConnected);
+    return false;
+  }
+  const ref = request(key ? { type: "join", room, key } : { type: "join", room }, "join");
+  state.joinFor.set(ref, room + (key ? " " + key : ""));
+  if (state.joinFor.size > MAX_PENDING) {
+    const oldest = state.joinFor.keys().next().value;
+    if (oldest !== undefined) state.joinFor.delete(oldest);
+  }
+  return true;
+}
+
+/**
+ * Leaves the room of `pane` (several rooms kept: `part`; else there is no leaving a room but
+ * for another, and the reader is told so by the server's answer to `/part`).
+ * @param {Pane} pane
+ * @returns {boolean}
+ */
+function partRoom(pane) {
+  if (!features.join) return sendLine("/part");
+  request({ type: "part", room: pane.name }, "part");
+  return true;
+}
+
+/**
+ * The server left the room `room` (a `part`): its pane goes from the list, and another
+ * joined room is shown in its place.
+ * @param {string} room
+ */
+function onParted(room) {
+  const pane = roomPane(room);
+  pane.joined = false;
+  const next = listed().find((other) => other.kind === "room" && other.joined);
+  if (state.active === pane && next) show(next);
+  else if (sameRoom(room, state.room) && next) focusRoom(next); // the server's current went
+  showConversations();
 }
 
 /**
@@ -1073,7 +1145,7 @@ function jumpToEnd() {
 // The conversation list, the side panel: people in the room, the rooms
 // ---------------------------------------------------------------------------
 
-/** The panes listed, in order: the room one is in, then private conversations. */
+/** The panes listed, in order: the rooms one is in, then private conversations. */
 function listed() {
   /** @type {Pane[]} */
   const panes = [];
@@ -1311,8 +1383,9 @@ function showRooms() {
     if (room.topic) choose.append(el("span", "room-topic", room.topic));
     choose.addEventListener("click", () => {
       closeSide();
-      if (!sameRoom(room.name, state.room)) sendLine("/join " + room.name);
-      else show(paneOf("room", state.room));
+      const pane = state.panes.get("#" + roomKey(room.name));
+      if (pane?.joined) show(pane);
+      else joinRoom(room.name);
       ui.input.focus();
     });
     item.append(choose);
@@ -1410,7 +1483,12 @@ function onEvent(event) {
     case "passwordPrompt":
       return askPassword(event.name);
     case "entered":
+      if (event.ref && state.requests.get(event.ref) === "join") features.join = true;
       return onEntered(event.room, event.others, event.count, event.topic);
+    case "parted":
+      return onParted(event.room);
+    case "focused":
+      return;
     case "message":
     case "action":
       return onChat(event, time);
@@ -1430,6 +1508,7 @@ function onEvent(event) {
       }
       return whoSoon();
     case "topic":
+      roomPane(event.room).topic = event.topic;
       if (sameRoom(event.room, state.room)) state.topic = event.topic;
       showRoom();
       showNotice(say.topicSet(event.by, event.topic), "topic", time, roomPane(event.room));
@@ -1473,6 +1552,15 @@ function onEvent(event) {
     case "privateSent":
       return onPrivateSent(event, time);
     case "alreadyIn":
+      if (event.ref && state.requests.get(event.ref) === "join") {
+        // Joined already: its pane is shown (the server made it current).
+        features.join = true;
+        const pane = state.panes.get("#" + roomKey(event.room));
+        if (pane?.joined) {
+          state.room = "";
+          return void show(pane);
+        }
+      }
       showNotice(say.alreadyIn(event.room), "", time);
       return;
     case "alreadyNamed":
@@ -1522,6 +1610,13 @@ function onEvent(event) {
       // Said in the room's pane, and in the lobby's, where the kick puts you next.
       state.kickNote = say.kicked(event.by, event.room, event.reason);
       showNotice(state.kickNote, "moderation", time, roomPane(event.room));
+      if (features.join) {
+        // Several rooms kept: the room is left, the others stay (the last is traded for the
+        // lobby, whose `entered` says so).
+        onParted(event.room);
+        if (state.active !== roomPane(event.room)) showNotice(state.kickNote, "moderation", time);
+        state.kickNote = "";
+      }
       return;
     case "invited":
       showNotice(say.invited(event.by, event.room), "", time);
@@ -1592,10 +1687,28 @@ function onWelcome(event) {
   ui.chatView.hidden = false;
   ui.sideToggle.hidden = false;
   setStatus("Connected as " + event.name);
+  // Several rooms kept: after a reconnect each room the page was in is joined again, the one
+  // the reader was in last (it is current then).
+  /** @type {string[]} */
+  const rejoin = [];
+  if (features.join) {
+    for (const pane of state.panes.values()) {
+      if (pane.kind !== "room") continue;
+      if (pane.joined && !sameRoom(pane.name, event.room)) rejoin.push(pane.name);
+      pane.joined = false;
+    }
+    const last = rejoin.findIndex((room) => sameRoom(room, state.returnTo));
+    if (last !== -1) rejoin.push(...rejoin.splice(last, 1));
+  }
   enterPane(event.room);
   ui.input.focus();
   const returnTo = state.returnTo;
   state.returnTo = "";
+  if (rejoin.length) {
+    for (const room of rejoin) request({ type: "join", room }, "join");
+    ask("rooms");
+    return;
+  }
   if (returnTo && !sameRoom(returnTo, event.room)) {
     // Back to where the page was: the home room's replay is not what the reader left.
     state.skipReplay = event.room;
@@ -1614,7 +1727,10 @@ function onWelcome(event) {
  * @param {string} room
  */
 function enterPane(room) {
-  for (const pane of state.panes.values()) if (pane.kind === "room") pane.joined = false;
+  // A move leaves the room one was in; a `join` keeps it.
+  if (!features.join) {
+    for (const pane of state.panes.values()) if (pane.kind === "room") pane.joined = false;
+  }
   const pane = roomPane(room);
   pane.joined = true;
   // Back in a room whose paging stopped while out of it: it may page back again.
@@ -1634,6 +1750,7 @@ function enterPane(room) {
  * @param {string} topic
  */
 function onEntered(room, others, count, topic) {
+  roomPane(room).topic = topic;
   state.room = room;
   state.topic = topic;
   state.skipReplay = "";
@@ -1984,7 +2101,7 @@ function onSearchResults(event) {
       if (result.with !== undefined) show(paneOf("private", result.with));
       else if (result.room !== undefined && sameRoom(result.room, state.room)) {
         show(roomPane(result.room));
-      } else if (result.room !== undefined) sendLine("/join " + result.room);
+      } else if (result.room !== undefined) joinRoom(result.room);
       ui.input.focus();
     });
     item.append(open);
@@ -2038,6 +2155,15 @@ function onError(event) {
       ui.searchStatus.textContent = text;
     }
     return;
+  }
+  if (purpose === "join" || purpose === "focus" || purpose === "part") {
+    if (event.code === "unknownType" || event.code === "badRequest") {
+      // A server that moves on /join: the text command's, as before.
+      features.join = false;
+      const wanted = state.joinFor.get(/** @type {string} */ (event.ref));
+      if (purpose === "join" && wanted) sendLine("/join " + wanted);
+      return;
+    }
   }
   if (purpose === "quiet") return; // the page's own asking: nothing the reader asked
   if (purpose === "rejoin") {
@@ -2335,6 +2461,7 @@ function keepMsgWords(ref, text) {
 /**
  * Sends a line as typed; false when it was not sent (and the input says why).
  * @param {string} text
+ * @returns {boolean}
  */
 function sendLine(text) {
   if (!text.trim()) return false;
@@ -2360,15 +2487,30 @@ function sendLine(text) {
     keepMsgWords(request({ type: "line", text: line }, "typed"), line);
     return true;
   }
-  const ref = request({ type: "line", text }, "typed");
+  if (features.join !== false) {
+    const command = /^\/(join|part)(?:\s+(\S+)(?:\s+(\S+))?)?\s*$/iu.exec(text);
+    if (command && command[1].toLowerCase() === "join" && command[2]) {
+      return joinRoom(command[2], command[3]);
+    }
+    if (command && command[1].toLowerCase() === "part" && features.join) {
+      const parted = command[2] ? state.panes.get("#" + roomKey(command[2])) : pane;
+      if (parted?.kind === "room" && parted.joined) return partRoom(parted);
+    }
+  }
+  // Several rooms kept: a line goes to the room of the pane it is typed in.
+  const room = pane?.kind === "room" && pane.joined && features.join ? pane.name : state.room;
+  const ref = request(
+    room !== state.room || features.join ? { type: "line", text, room } : { type: "line", text },
+    "typed",
+  );
   keepMsgWords(ref, text);
   const own = ownLine(text);
   if (own) {
     const item = showChat(own.kind, state.name, own.text, {
       own: true,
-      pane: roomPane(state.room),
+      pane: roomPane(room),
     });
-    state.pending.push({ ...own, room: state.room, ref, item });
+    state.pending.push({ ...own, room, ref, item });
     if (state.pending.length > MAX_PENDING) state.pending.shift();
   }
   return true;
@@ -2619,7 +2761,7 @@ ui.joinForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const room = ui.joinName.value.trim();
   if (!room || /\s/u.test(room)) return;
-  if (sendLine("/join " + room)) ui.joinName.value = "";
+  if (joinRoom(room)) ui.joinName.value = "";
   closeSide();
 });
 
