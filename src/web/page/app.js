@@ -112,41 +112,6 @@ const MAX_IDS = 5000;
 const MAX_REFS = 200;
 /** Own lines shown before the server confirmed them. */
 const MAX_PENDING = 100;
-/** Commands Tab completes before `/help` has listed the server's own. */
-const COMMANDS = [
-  "/help",
-  "/join",
-  "/who",
-  "/rooms",
-  "/topic",
-  "/history",
-  "/nick",
-  "/me",
-  "/msg",
-  "/whois",
-  "/register",
-  "/login",
-  "/logout",
-  "/password",
-  "/unregister",
-  "/quit",
-  "/mode",
-  "/op",
-  "/deop",
-  "/voice",
-  "/devoice",
-  "/kick",
-  "/ban",
-  "/unban",
-  "/mute",
-  "/unmute",
-  "/invite",
-  "/bans",
-  "/claim",
-  "/search",
-  "/delete",
-]; // prettier-ignore
-
 // ---------------------------------------------------------------------------
 // The protocol's events (docs/protocol.md), as the page reads them
 // ---------------------------------------------------------------------------
@@ -298,7 +263,7 @@ const state = {
   /** The room's roles (account names, lower case), from the last `modes`. */
   roles: { room: "", founder: "", ops: new Set(), voices: new Set() },
   /** @type {string[]} commands Tab completes */
-  commands: COMMANDS.slice(),
+  commands: ["/help"], // the rest from the server's /help, asked quietly at the welcome
   /** @type {{ start: number, matches: string[], index: number, suffix: string } | null} */
   completion: null,
   notify: false,
@@ -1398,7 +1363,7 @@ function showRooms() {
 
 /**
  * Asks the server something whose answer only updates the side panel.
- * @param {"who" | "rooms" | "mode"} what
+ * @param {"who" | "rooms" | "mode" | "help"} what
  */
 function ask(what) {
   if (state.phase !== "joined") return;
@@ -1541,14 +1506,18 @@ function onEvent(event) {
       showNotice(say.noEarlier(event.room), "history-mark", time);
       return;
     }
-    case "help":
-      showNotice(say.helpHeader, "help", time);
+    case "help": {
+      const shown = asked(event);
+      if (shown) showNotice(say.helpHeader, "help", time);
       for (const command of event.commands) {
-        append("notice help-entry", [el("code", "usage", command.usage), " " + command.summary]);
+        if (shown) {
+          append("notice help-entry", [el("code", "usage", command.usage), " " + command.summary]);
+        }
         const word = command.usage.split(" ")[0];
         if (word.startsWith("/") && !state.commands.includes(word)) state.commands.push(word);
       }
       return;
+    }
     case "privateSent":
       return onPrivateSent(event, time);
     case "alreadyIn":
@@ -1602,6 +1571,7 @@ function onEvent(event) {
       if (sameRoom(event.room, state.room)) {
         if (["op", "deop", "voice", "devoice", "claim", "mode"].includes(event.action)) {
           ask("mode");
+          ask("help"); // a new role may bring commands to complete
         }
         whoSoon();
       }
@@ -1719,6 +1689,7 @@ function onWelcome(event) {
   ask("who");
   ask("rooms");
   ask("mode");
+  ask("help"); // the commands Tab completes: the server's table, never a copy of it
 }
 
 /**
