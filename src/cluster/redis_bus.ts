@@ -129,13 +129,11 @@ local function used(room)
   end
   redis.call('ZREMRANGEBYRANK', 'chat:rooms', 0, extra - 1)
 end
--- A deleted message leaves the room's history stream and the events stream (XDEL: the
--- entry has the same stream id in both). Found by its event id in the raw JSON, newest
--- first, 100 entries a call, bounded by the stream's length (MAXLEN ~ lines, a node more).
-local function forget_message(room, eid)
-  if not string.match(eid, '^[0-9a-z]+$') then return end
-  local key = 'chat:history:' .. room
-  local needle = '"id":"' .. eid .. '"'
+-- A deleted message leaves its stream (a room's history, a conversation) and the events
+-- stream (XDEL: the entry has the same stream id in both). Found by its event id in the raw
+-- JSON, newest first, 100 entries a call, bounded by the stream's length (MAXLEN ~ lines, a
+-- node more).
+local function forget_entry(key, needle)
   local top = '+'
   local scanned, most = 0, tonumber(lines) * 2 + 200
   while scanned < most do
@@ -152,28 +150,16 @@ local function forget_message(room, eid)
     scanned = scanned + #page
   end
 end
--- A deleted private message leaves its conversation's stream and the events stream (as
--- forget_message), and the wait of either account of the pair (a list of at most 1000).
+local function forget_message(room, eid)
+  if not string.match(eid, '^[0-9a-z]+$') then return end
+  forget_entry('chat:history:' .. room, '"id":"' .. eid .. '"')
+end
+-- A deleted private message leaves its conversation's stream and the events stream, and
+-- the wait of either account of the pair (a list of at most 1000).
 local function forget_private(pair, eid)
   if not string.match(eid, '^[0-9a-z]+$') then return end
   local needle = '"id":"' .. eid .. '"'
-  local key = 'chat:private:' .. pair
-  local top = '+'
-  local scanned, most = 0, tonumber(lines) * 2 + 200
-  while scanned < most do
-    local page = redis.call('XREVRANGE', key, top, '-', 'COUNT', 100)
-    for _, entry in ipairs(page) do
-      if string.find(entry[2][2], needle, 1, true) then
-        redis.call('XDEL', key, entry[1])
-        redis.call('XDEL', 'chat:events', entry[1])
-        scanned = most
-        break
-      end
-    end
-    if #page < 100 then break end
-    top = '(' .. page[#page][1]
-    scanned = scanned + #page
-  end
+  forget_entry('chat:private:' .. pair, needle)
   for account in string.gmatch(pair, '%S+') do
     for _, raw in ipairs(redis.call('LRANGE', 'chat:held:' .. account, 0, -1)) do
       if string.find(raw, needle, 1, true) then

@@ -273,7 +273,7 @@ export class MemoryHistory implements HistoryStore {
 }
 
 /** The index of the first of `entries` (in id order) whose id is not before `id`. */
-function indexOf(entries: readonly HistoryEntry[], id: string): number {
+export function indexOf(entries: readonly { readonly id: string }[], id: string): number {
   let low = 0;
   let end = entries.length;
   while (low < end) {

@@ -1050,6 +1050,19 @@ export class Hub implements ClusterHub {
       }
       this.#changed({ kind: "parted", session, room: from, kicked: this.#kicked === session });
     }
+    const member = this.#entered(session, room);
+    const moved = { t: "move" as const, k: nameKey(member), name: member };
+    // A kick was told everywhere already: the others' rooms say no "went to lobby" after it.
+    this.cluster?.publish(
+      this.#kicked === session
+        ? { ...moved, from: from?.name ?? "", room: room.name, kicked: true }
+        : { ...moved, from: from?.name ?? "", room: room.name },
+    );
+    return { ok: true, room };
+  }
+
+  /** Tells the room and the member's connections that it entered `room`; its name. */
+  #entered(session: Session, room: Room<Session>): string {
     const member = session.name!;
     this.log.event({ event: "move", name: member, room: room.name });
     // The room (and an IRC member's JOIN line) first, then the member's answer and replay.
@@ -1061,14 +1074,7 @@ export class Hub implements ClusterHub {
       each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
       this.#arrive(each, room);
     }
-    const moved = { t: "move" as const, k: nameKey(member), name: member };
-    // A kick was told everywhere already: the others' rooms say no "went to lobby" after it.
-    this.cluster?.publish(
-      this.#kicked === session
-        ? { ...moved, from: from?.name ?? "", room: room.name, kicked: true }
-        : { ...moved, from: from?.name ?? "", room: room.name },
-    );
-    return { ok: true, room };
+    return member;
   }
 
   /**
@@ -1101,16 +1107,7 @@ export class Hub implements ClusterHub {
     }
     const room = this.#enter(session, name, null, key);
     if (!(room instanceof Room)) return this.#refused(connection, room);
-    const member = session.name!;
-    this.log.event({ event: "move", name: member, room: room.name });
-    room.announce(session, "joined");
-    this.#changed({ kind: "joined", session, room });
-    const [others, count] = this.#others(room, session);
-    const { topic } = room;
-    for (const each of session.connections()) {
-      each.tell({ type: "entered", time: Date.now(), room: room.name, others, count, topic });
-      this.#arrive(each, room);
-    }
+    const member = this.#entered(session, room);
     const rs = RemoteMember.roomList(session.rooms);
     this.cluster?.publish({ t: "enter", k: nameKey(member), name: member, room: room.name, rs });
     return { ok: true, room };

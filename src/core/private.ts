@@ -12,7 +12,7 @@
  */
 
 import { nameKey } from "./protocol.ts";
-import { type HistoryEntry, scanNewestFirst } from "./history.ts";
+import { type HistoryEntry, indexOf, scanNewestFirst } from "./history.ts";
 import type { PrivateSearch } from "./hub.ts";
 
 /** One kept private message. */
@@ -275,16 +275,4 @@ export function searchEntry(
 ): { with: string; entry: HistoryEntry } {
   const { id, from, text, time, account } = entry;
   return { with: otherOf(entry, key), entry: { id, kind: "message", from, text, time, account } };
-}
-
-/** The index of the first of `entries` (in id order) whose id is not before `id`. */
-function indexOf(entries: readonly PrivateEntry[], id: string): number {
-  let low = 0;
-  let end = entries.length;
-  while (low < end) {
-    const middle = (low + end) >> 1;
-    if (entries[middle].id < id) low = middle + 1;
-    else end = middle;
-  }
-  return low;
 }
