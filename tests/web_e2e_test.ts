@@ -114,6 +114,13 @@ async function joinPage(where: BrowserContext, server: WebServer, name: string) 
   return chat;
 }
 
+/** A page of `where` that took `name` and registered it as an account (see `register`). */
+async function registeredPage(where: BrowserContext, server: WebServer, name: string) {
+  const chat = await joinPage(where, server, name);
+  await register(chat.page, name);
+  return chat;
+}
+
 /** A page of `where` logged in to the account `name` by its password, at the name prompt. */
 async function loginPage(where: BrowserContext, server: WebServer, name: string) {
   const chat = await openPage(where, server);
@@ -208,10 +215,8 @@ browserTest(
     await using server = await startChat();
     const annBrowser = await browser.createBrowserContext();
     const bobBrowser = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
-    const bob = await joinPage(bobBrowser, server, "bob");
-    await register(bob.page, "bob");
+    const ann = await registeredPage(annBrowser, server, "ann");
+    const bob = await registeredPage(bobBrowser, server, "bob");
     using carol = await LineClient.join(server, "carol");
     await until(
       ann.page,
@@ -277,11 +282,9 @@ browserTest(
     const annBrowser = await browser.createBrowserContext();
     const bob1 = await browser.createBrowserContext();
     const bob2 = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
+    const ann = await registeredPage(annBrowser, server, "ann");
     {
-      const bob = await joinPage(bob1, server, "bob");
-      await register(bob.page, "bob");
+      const bob = await registeredPage(bob1, server, "bob");
       await tap(bob.page, "#logout");
       await untilText(
         bob.page,
@@ -421,8 +424,7 @@ browserTest(
     await using server = await startChat();
     const annBrowser = await browser.createBrowserContext();
     const bobBrowser = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
+    const ann = await registeredPage(annBrowser, server, "ann");
     const bob = await joinPage(bobBrowser, server, "bob");
     using carol = await LineClient.join(server, "carol");
     await until(
