@@ -11,7 +11,7 @@
 // deno-lint-ignore no-import-prefix
 import puppeteer, { type Browser } from "npm:puppeteer-core@25.16.0";
 import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
-import { sanitized } from "./test_util.ts";
+import { NO_LIMITS, sanitized } from "./test_util.ts";
 
 /** The first `chromium` (or `chromium-browser`) on the PATH, or `undefined`. */
 function findChromium(): string | undefined {
@@ -78,9 +78,7 @@ export async function startChat(options: ServerOptions = {}): Promise<WebServer>
     port: 0,
     web: 0,
     log: () => {},
-    maxPerAddress: 0,
-    connectRate: 0,
-    rate: 0,
+    ...NO_LIMITS,
     noticeInterval: 0,
     joinGrace: 0,
     ...options,

@@ -172,6 +172,9 @@ export class MemoryHub extends Hub {
   }
 }
 
+/** Flood control and the per-address limits off: every test client comes from 127.0.0.1. */
+export const NO_LIMITS = { maxPerAddress: 0, connectRate: 0, rate: 0 } as const;
+
 /**
  * Starts a quiet server on a free port. Flood control and the per-address limits
  * are off unless asked for (every test client comes from 127.0.0.1), every
@@ -181,9 +184,7 @@ export class MemoryHub extends Hub {
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startServer({
     port: 0,
-    rate: 0,
-    maxPerAddress: 0,
-    connectRate: 0,
+    ...NO_LIMITS,
     noticeInterval: 0,
     joinGrace: 0,
     replay: 0,
