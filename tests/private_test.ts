@@ -8,6 +8,7 @@
 
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { NAME_PROMPT, parseHistoryLine, say } from "../src/text/protocol.ts";
+import type { ChatServer } from "../server.ts";
 import {
   CHEAP,
   HAVE_REDIS,
@@ -41,6 +42,24 @@ async function tempDb(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
+/**
+ * ann writes `live` to bo, who reads it and quits (gone from `server`), then `held`, which
+ * waits for bo's next login.
+ */
+async function liveThenHeld(
+  server: ChatServer,
+  ann: LineClient,
+  bo: LineClient,
+  live: string,
+  held: string,
+): Promise<void> {
+  await ann.write(`/msg bo ${live}\n`);
+  await bo.until((line) => line === `ann (private): ${live}`);
+  await quitAndGone(server, bo, "bo");
+  await ann.write(`/msg bo ${held}\n`);
+  await ann.until((line) => line === HELD("bo"));
+}
+
 /** Logs in as `name` at the prompt; gives back the client once welcomed. */
 async function logIn(server: Listening, name: string): Promise<LineClient> {
   const client = await LineClient.connect(server);
@@ -64,11 +83,7 @@ test("private conversations and messages held for later survive a restart on the
     await using server = await quietServer({ db: db.path, hashCost: CHEAP });
     using ann = await registered(server, "ann");
     using bo = await registered(server, "bo");
-    await ann.write("/msg bo before the restart\n");
-    await bo.until((line) => line === "ann (private): before the restart");
-    await quitAndGone(server, bo, "bo");
-    await ann.write("/msg bo while you were out\n");
-    await ann.until((line) => line === HELD("bo"));
+    await liveThenHeld(server, ann, bo, "before the restart", "while you were out");
   }
   await using server = await quietServer({ db: db.path, hashCost: CHEAP });
   using bo = await logIn(server, "bo");
@@ -101,11 +116,7 @@ Deno.test({
     using ann = await registered(a, "ann");
     using bo = await registered(b, "bo");
     await eventually(() => a.hub.accounts.accountName("bo") !== undefined);
-    await ann.write("/msg bo live\n");
-    await bo.until((line) => line === "ann (private): live");
-    await quitAndGone(a, bo, "bo");
-    await ann.write("/msg bo held on a\n");
-    await ann.until((line) => line === HELD("bo"));
+    await liveThenHeld(a, ann, bo, "live", "held on a");
     // b heard of it on the bus: bo logging in there is told.
     await eventually(() => b.hub.privates.heldCount("bo") === 1);
     using back = await logIn(b, "bo");
@@ -184,11 +195,7 @@ Deno.test({
       await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
       using ann = await registered(a, "ann");
       using bo = await registered(a, "bo");
-      await ann.write("/msg bo first\n");
-      await bo.until((line) => line === "ann (private): first");
-      await quitAndGone(a, bo, "bo");
-      await ann.write("/msg bo second\n");
-      await ann.until((line) => line === HELD("bo"));
+      await liveThenHeld(a, ann, bo, "first", "second");
     }
     await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
     assertEquals(b.hub.privates.heldCount("bo"), 1);
