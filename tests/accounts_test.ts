@@ -17,6 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { NAME_PROMPT, say } from "../src/text/protocol.ts";
 import { SCHEMA_VERSION } from "../src/storage/database.ts";
 import {
+  CHEAP,
   eventually,
   HAVE_REDIS,
   LineClient,
@@ -28,8 +29,6 @@ import {
 } from "./test_util.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
-const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
-
 /** A fresh path for a database file, removed (with its WAL files) when disposed. */
 async function tempDb(): Promise<{ path: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "chat-accounts-" });

@@ -9,25 +9,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { NAME_PROMPT, parseHistoryLine, say } from "../src/text/protocol.ts";
 import {
+  CHEAP,
   eventually,
   HAVE_REDIS,
   LineClient,
-  type Listening,
   quietServer,
+  quitAndGone,
+  registered,
   sanitized,
   startRedis,
 } from "./test_util.ts";
 import { pairKey } from "../src/core/private.ts";
-
-const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
-
-/** Joins as `name` and registers it with a password. */
-async function registered(server: Listening, name: string): Promise<LineClient> {
-  const client = await LineClient.join(server, name);
-  await client.write("/register open sesame\n");
-  await client.until((line) => line.startsWith(`-- ${name} is now your account`));
-  return client;
-}
 
 Deno.test({
   name:
@@ -50,9 +42,7 @@ Deno.test({
     await ann.write(`/delete ${idOf("live")}\n`);
     assertEquals(await bo.line(), say.privateDeleted("ann", "ann"));
     await eventually(() => b.hub.privates.before(pair, 10).length === 0);
-    await bo.write("/quit\n");
-    await bo.until((line) => line === say.bye);
-    await eventually(() => a.hub.memberName("bo") === undefined);
+    await quitAndGone(a, bo, "bo");
     await ann.write("/msg bo held one\n/msg bo held two\n");
     await eventually(() => b.hub.privates.heldCount("bo") === 2);
     await ann.write(`/delete ${idOf("held one")}\n`);

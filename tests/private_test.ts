@@ -8,11 +8,15 @@
 
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { NAME_PROMPT, parseHistoryLine, say } from "../src/text/protocol.ts";
+import type { ChatServer } from "../server.ts";
 import {
+  CHEAP,
   HAVE_REDIS,
   LineClient,
   type Listening,
   quietServer,
+  quitAndGone,
+  registered,
   sanitized,
   startRedis,
   test,
@@ -26,7 +30,6 @@ import { IdMaker } from "../src/core/ids.ts";
 import { guestKey, pairKey, type PrivateEntry } from "../src/core/private.ts";
 import type { PrivateSearch } from "../src/core/hub.ts";
 
-const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 const HELD = (name: string) =>
   `-- ${name} is away; your message will be delivered when they next log in`;
 
@@ -39,12 +42,22 @@ async function tempDb(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
-/** Joins as `name` and registers it with a password. */
-async function registered(server: Listening, name: string): Promise<LineClient> {
-  const client = await LineClient.join(server, name);
-  await client.write("/register open sesame\n");
-  await client.until((line) => line.startsWith(`-- ${name} is now your account`));
-  return client;
+/**
+ * ann writes `live` to bo, who reads it and quits (gone from `server`), then `held`, which
+ * waits for bo's next login.
+ */
+async function liveThenHeld(
+  server: ChatServer,
+  ann: LineClient,
+  bo: LineClient,
+  live: string,
+  held: string,
+): Promise<void> {
+  await ann.write(`/msg bo ${live}\n`);
+  await bo.until((line) => line === `ann (private): ${live}`);
+  await quitAndGone(server, bo, "bo");
+  await ann.write(`/msg bo ${held}\n`);
+  await ann.until((line) => line === HELD("bo"));
 }
 
 /** Logs in as `name` at the prompt; gives back the client once welcomed. */
@@ -70,13 +83,7 @@ test("private conversations and messages held for later survive a restart on the
     await using server = await quietServer({ db: db.path, hashCost: CHEAP });
     using ann = await registered(server, "ann");
     using bo = await registered(server, "bo");
-    await ann.write("/msg bo before the restart\n");
-    await bo.until((line) => line === "ann (private): before the restart");
-    await bo.write("/quit\n");
-    await bo.until((line) => line === say.bye);
-    await eventually(() => server.hub.memberName("bo") === undefined);
-    await ann.write("/msg bo while you were out\n");
-    await ann.until((line) => line === HELD("bo"));
+    await liveThenHeld(server, ann, bo, "before the restart", "while you were out");
   }
   await using server = await quietServer({ db: db.path, hashCost: CHEAP });
   using bo = await logIn(server, "bo");
@@ -89,9 +96,7 @@ test("private conversations and messages held for later survive a restart on the
     "ann (private): while you were out",
   ]);
   // Delivered once: the next login is told nothing more.
-  await bo.write("/quit\n");
-  await bo.until((line) => line === say.bye);
-  await eventually(() => server.hub.memberName("bo") === undefined);
+  await quitAndGone(server, bo, "bo");
   using again = await logIn(server, "bo");
   await again.write("/history ann 1\n");
   const next = await again.until((line) =>
@@ -111,13 +116,7 @@ Deno.test({
     using ann = await registered(a, "ann");
     using bo = await registered(b, "bo");
     await eventually(() => a.hub.accounts.accountName("bo") !== undefined);
-    await ann.write("/msg bo live\n");
-    await bo.until((line) => line === "ann (private): live");
-    await bo.write("/quit\n");
-    await bo.until((line) => line === say.bye);
-    await eventually(() => a.hub.memberName("bo") === undefined);
-    await ann.write("/msg bo held on a\n");
-    await ann.until((line) => line === HELD("bo"));
+    await liveThenHeld(a, ann, bo, "live", "held on a");
     // b heard of it on the bus: bo logging in there is told.
     await eventually(() => b.hub.privates.heldCount("bo") === 1);
     using back = await logIn(b, "bo");
@@ -196,13 +195,7 @@ Deno.test({
       await using a = await quietServer({ redis: redis.url, hashCost: CHEAP });
       using ann = await registered(a, "ann");
       using bo = await registered(a, "bo");
-      await ann.write("/msg bo first\n");
-      await bo.until((line) => line === "ann (private): first");
-      await bo.write("/quit\n");
-      await bo.until((line) => line === say.bye);
-      await eventually(() => a.hub.memberName("bo") === undefined);
-      await ann.write("/msg bo second\n");
-      await ann.until((line) => line === HELD("bo"));
+      await liveThenHeld(a, ann, bo, "first", "second");
     }
     await using b = await quietServer({ redis: redis.url, hashCost: CHEAP });
     assertEquals(b.hub.privates.heldCount("bo"), 1);
@@ -404,9 +397,7 @@ for (const store of ["memory", "--db"] as const) {
     await gus.write("/history ann\n");
     await gus.until((line) => line === say.notLoggedIn);
     // A later account of the guest's name reads nothing of it, nor finds it.
-    await gus.write("/quit\n");
-    await gus.until((line) => line === say.bye);
-    await eventually(() => server.hub.memberName("gus") === undefined);
+    await quitAndGone(server, gus, "gus");
     using later = await registered(server, "gus");
     await later.write("/history ann\n");
     await later.until((line) => line === say.noEarlierWith("ann"));

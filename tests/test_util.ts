@@ -9,7 +9,7 @@
 import net from "node:net";
 import { Hub, type HubOptions } from "../src/core/hub.ts";
 import type { Command } from "../src/core/commands.ts";
-import { helloName, NAME_PROMPT } from "../src/text/protocol.ts";
+import { helloName, NAME_PROMPT, say } from "../src/text/protocol.ts";
 import { ServerLog } from "../src/ops/log.ts";
 import type { Connection, Session } from "../src/core/session.ts";
 import { TextSession } from "../src/text/session.ts";
@@ -172,6 +172,9 @@ export class MemoryHub extends Hub {
   }
 }
 
+/** Flood control and the per-address limits off: every test client comes from 127.0.0.1. */
+export const NO_LIMITS = { maxPerAddress: 0, connectRate: 0, rate: 0 } as const;
+
 /**
  * Starts a quiet server on a free port. Flood control and the per-address limits
  * are off unless asked for (every test client comes from 127.0.0.1), every
@@ -181,15 +184,31 @@ export class MemoryHub extends Hub {
 export function quietServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startServer({
     port: 0,
-    rate: 0,
-    maxPerAddress: 0,
-    connectRate: 0,
+    ...NO_LIMITS,
     noticeInterval: 0,
     joinGrace: 0,
     replay: 0,
     log: () => {},
     ...options,
   });
+}
+
+/** Cheap password hashes: accounts cost milliseconds, not a second each. */
+export const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
+
+/** Joins as `name` and registers it with a password. */
+export async function registered(server: Listening, name: string): Promise<LineClient> {
+  const client = await LineClient.join(server, name);
+  await client.write("/register open sesame\n");
+  await client.until((line) => line.startsWith(`-- ${name} is now your account`));
+  return client;
+}
+
+/** Quits `client` (logged in as `name`) and waits until `server` no longer has it. */
+export async function quitAndGone(server: ChatServer, client: LineClient, name: string) {
+  await client.write("/quit\n");
+  await client.until((line) => line === say.bye);
+  await eventually(() => server.hub.memberName(name) === undefined);
 }
 
 /** Anything with an address to connect to, such as a {@linkcode ChatServer}. */

@@ -14,65 +14,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 // A test-only package, named here rather than in deno.json (see web_page_test.ts).
 // deno-lint-ignore no-import-prefix
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
-import { type ChatServer, startServer } from "../server.ts";
-import { LineClient, sanitized } from "./test_util.ts";
+import type { Browser, Page } from "npm:puppeteer-core@25.16.0";
+import { browserTest, startChat, type WebServer } from "./browser_util.ts";
+import { LineClient } from "./test_util.ts";
 import { JsonStandIn, type PlayedSocket } from "./json_stand_in.ts";
-
-function findChromium(): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      try {
-        const path = `${dir || "."}/${name}`;
-        if (Deno.statSync(path).isFile) return path;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-const CHROMIUM = findChromium();
-
-/** A test with a browser of its own, closed at its end; skipped where there is none. */
-function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !CHROMIUM,
-    ...sanitized,
-    async fn() {
-      const browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      });
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
-}
-
-type WebServer = ChatServer & { readonly webAddr: Deno.NetAddr };
-
-async function startChat(): Promise<WebServer> {
-  const server = await startServer({
-    port: 0,
-    web: 0,
-    log: () => {},
-    maxPerAddress: 0,
-    connectRate: 0,
-    rate: 0,
-    noticeInterval: 0,
-    joinGrace: 0,
-  });
-  return server as WebServer;
-}
 
 interface ChatPage {
   page: Page;

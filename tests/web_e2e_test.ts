@@ -12,72 +12,17 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-// A test-only package, named here rather than in deno.json (see web_page_test.ts).
 // deno-lint-ignore no-import-prefix
-import puppeteer from "npm:puppeteer-core@25.16.0";
-// deno-lint-ignore no-import-prefix
-import type { Browser, BrowserContext, Page } from "npm:puppeteer-core@25.16.0";
-import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
-import { LineClient, sanitized } from "./test_util.ts";
-
-function findChromium(): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      try {
-        const path = `${dir || "."}/${name}`;
-        if (Deno.statSync(path).isFile) return path;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-const CHROMIUM = findChromium();
-
-/** A test with a browser of its own, closed at its end; skipped where there is none. */
-function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !CHROMIUM,
-    ...sanitized,
-    async fn() {
-      const browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      });
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
-}
-
-type WebServer = ChatServer & { readonly webAddr: Deno.NetAddr };
+import type { BrowserContext, Page } from "npm:puppeteer-core@25.16.0";
+import type { ServerOptions } from "../server.ts";
+import { browserTest, startChat as startWebChat, type WebServer } from "./browser_util.ts";
+import { LineClient } from "./test_util.ts";
 
 /** Cheap password hashes: accounts cost milliseconds, not a second each. */
 const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 
-async function startChat(options: ServerOptions = {}): Promise<WebServer> {
-  const server = await startServer({
-    port: 0,
-    web: 0,
-    log: () => {},
-    maxPerAddress: 0,
-    connectRate: 0,
-    rate: 0,
-    noticeInterval: 0,
-    joinGrace: 0,
-    hashCost: CHEAP,
-    ...options,
-  });
-  return server as WebServer;
+function startChat(options: ServerOptions = {}): Promise<WebServer> {
+  return startWebChat({ hashCost: CHEAP, ...options });
 }
 
 interface ChatPage {
@@ -166,6 +111,13 @@ async function joinPage(where: BrowserContext, server: WebServer, name: string) 
   const chat = await openPage(where, server);
   await nameField(chat.page, name);
   await untilText(chat.page, "#status", `Connected as ${name}`);
+  return chat;
+}
+
+/** A page of `where` that took `name` and registered it as an account (see `register`). */
+async function registeredPage(where: BrowserContext, server: WebServer, name: string) {
+  const chat = await joinPage(where, server, name);
+  await register(chat.page, name);
   return chat;
 }
 
@@ -263,10 +215,8 @@ browserTest(
     await using server = await startChat();
     const annBrowser = await browser.createBrowserContext();
     const bobBrowser = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
-    const bob = await joinPage(bobBrowser, server, "bob");
-    await register(bob.page, "bob");
+    const ann = await registeredPage(annBrowser, server, "ann");
+    const bob = await registeredPage(bobBrowser, server, "bob");
     using carol = await LineClient.join(server, "carol");
     await until(
       ann.page,
@@ -332,11 +282,9 @@ browserTest(
     const annBrowser = await browser.createBrowserContext();
     const bob1 = await browser.createBrowserContext();
     const bob2 = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
+    const ann = await registeredPage(annBrowser, server, "ann");
     {
-      const bob = await joinPage(bob1, server, "bob");
-      await register(bob.page, "bob");
+      const bob = await registeredPage(bob1, server, "bob");
       await tap(bob.page, "#logout");
       await untilText(
         bob.page,
@@ -476,8 +424,7 @@ browserTest(
     await using server = await startChat();
     const annBrowser = await browser.createBrowserContext();
     const bobBrowser = await browser.createBrowserContext();
-    const ann = await joinPage(annBrowser, server, "ann");
-    await register(ann.page, "ann");
+    const ann = await registeredPage(annBrowser, server, "ann");
     const bob = await joinPage(bobBrowser, server, "bob");
     using carol = await LineClient.join(server, "carol");
     await until(

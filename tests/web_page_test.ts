@@ -15,12 +15,18 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // A test-only package, named here rather than in deno.json: every package deno.json names is
 // installed as soon as the project runs, and a lone server must download nothing.
 // deno-lint-ignore no-import-prefix
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
+import type { Browser, Page } from "npm:puppeteer-core@25.16.0";
 import { PAGE_CSS, PAGE_FILES, PAGE_HTML } from "../src/web/page.ts";
 import { checkName } from "../src/core/protocol.ts";
 import { NAME_COLORS, nameColor, say } from "../src/text/protocol.ts";
-import { type ChatServer, type ServerOptions, startServer } from "../server.ts";
-import { LineClient, sanitized, test } from "./test_util.ts";
+import type { ServerOptions } from "../server.ts";
+import {
+  browserTest,
+  CHROMIUM,
+  startChat as startWebChat,
+  type WebServer,
+} from "./browser_util.ts";
+import { LineClient, test } from "./test_util.ts";
 import { JsonStandIn, type PlayedSocket } from "./json_stand_in.ts";
 import * as wording from "../src/web/page/wording.js";
 
@@ -28,22 +34,6 @@ import * as wording from "../src/web/page/wording.js";
 // The browser
 // ---------------------------------------------------------------------------
 
-/** The first `chromium` (or `chromium-browser`) on the PATH, or `undefined`. */
-function findChromium(): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      try {
-        const path = `${dir || "."}/${name}`;
-        if (Deno.statSync(path).isFile) return path;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-const CHROMIUM = findChromium();
 if (!CHROMIUM) {
   console.warn(
     "web_page_test.ts: no chromium on the PATH, so the browser tests are skipped " +
@@ -51,65 +41,15 @@ if (!CHROMIUM) {
   );
 }
 
-const BROWSER_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-sync",
-];
-
-function launch(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: CHROMIUM,
-    args: BROWSER_ARGS,
-    // Puppeteer's own signal handlers would outlive the test.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
-}
-
-/** A test with a browser of its own, closed at its end; skipped where there is none. */
-function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !CHROMIUM,
-    ...sanitized,
-    async fn() {
-      const browser = await launch();
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
-}
-
 // ---------------------------------------------------------------------------
 // The server
 // ---------------------------------------------------------------------------
 
-type WebServer = ChatServer & { readonly webAddr: Deno.NetAddr };
-
 /** A server with its web page on a free port, everything that would slow a test off. */
 async function startChat(options: ServerOptions = {}): Promise<WebServer> {
-  const server = await startServer({
-    port: 0,
-    web: 0,
-    log: () => {},
-    maxPerAddress: 0,
-    connectRate: 0,
-    rate: 0,
-    noticeInterval: 0,
-    joinGrace: 0,
-    ...options,
-  });
+  const server = await startWebChat(options);
   assert(server.webAddr, "the server has a web address");
-  return server as WebServer;
+  return server;
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import {
+  CHEAP,
   eventually,
   HAVE_REDIS,
   LineClient,
@@ -21,8 +22,6 @@ import { toJson } from "../src/json/render.ts";
 import { HOOK_BURST } from "../src/core/webhooks.ts";
 import { roomKey } from "../src/core/protocol.ts";
 import { hookCommand } from "../src/ops/hook_command.ts";
-
-const CHEAP = { n: 1 << 10, r: 8, p: 1, scramIterations: 16 };
 
 /** A server with the page and IRC on free ports. */
 function hookServer(options: ServerOptions = {}): Promise<ChatServer> {

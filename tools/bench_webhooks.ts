@@ -13,7 +13,7 @@
 
 import process from "node:process";
 import { startServer } from "../server.ts";
-import { LineClient } from "../tests/test_util.ts";
+import { LineClient, NO_LIMITS } from "../tests/test_util.ts";
 
 const hooks = Number(Deno.args[0] ?? 200);
 const perHook = Number(Deno.args[1] ?? 10); // within the burst: no 429
@@ -21,9 +21,7 @@ const server = await startServer({
   port: 0,
   web: 0,
   log: () => {},
-  maxPerAddress: 0,
-  connectRate: 0,
-  rate: 0,
+  ...NO_LIMITS,
   webHeaderTimeout: 60_000,
 });
 const base = `http://127.0.0.1:${server.webAddr!.port}`;
